@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Constants and structures shared by the BPF data plane, NF objects and
+ * userspace: the wire format, counters and drop reasons, hooks and the
+ * per-packet NF context. This header is the single source of truth for them
+ * and compiles both with clang -target bpf and as C11/C++ in userspace.
+ */
+#ifndef MIZAR_ABI_H
+#define MIZAR_ABI_H
+
+#include <linux/types.h>
+
+/* ---- Wire format (docs/wire-format.md) ---------------------------------- */
+
+#define MZR_GENEVE_PORT 6081
+#define MZR_GENEVE_VERSION 0
+#define MZR_ETH_P_TEB 0x6558 /* Geneve protocol type: Ethernet */
+#define MZR_OPT_CLASS 0x0111 /* Mizar's Geneve option class */
+#define MZR_OPT_CRITICAL 0x80 /* critical bit of a Geneve option type */
+
+/* Option types of class MZR_OPT_CLASS (all non-critical). */
+enum mzr_opt_type {
+	MZR_OPT_RTS = 0x01, /* 4 bytes: underlay IPv4 of the sender's host */
+	MZR_OPT_FLAGS = 0x02, /* 4 bytes: MZR_F_* in network byte order */
+};
+
+/* Bits of the MZR_OPT_FLAGS option. */
+#define MZR_F_DIRECT (1U << 0) /* sent on the direct path by an agent */
+#define MZR_F_ROUTED (1U << 1) /* a divider has already forwarded it */
+#define MZR_F_BYPASS (1U << 2) /* re-sent by a bypass-decap endpoint */
+
+/* Bytes the agent adds in front of an endpoint's frame. */
+#define MZR_GENEVE_HDR_LEN 8
+#define MZR_OPT_HDR_LEN 4
+#define MZR_OPTS_LEN (2 * (MZR_OPT_HDR_LEN + 4))
+#define MZR_ENCAP_LEN (14 + 20 + 8 + MZR_GENEVE_HDR_LEN + MZR_OPTS_LEN)
+
+#define MZR_VNI_MAX 0xffffffU
+#define MZR_OUTER_TTL 64
+#define MZR_SPORT_MIN 49152
+
+/* ---- Counters and drop reasons ----------------------------------------- */
+
+/*
+ * Drop reasons. Every packet the data plane drops is counted under exactly
+ * one of these. Append only: the numbers are part of the stats ABI.
+ */
+enum mzr_drop_reason {
+	MZR_DROP_NONE = 0,
+	MZR_DROP_MALFORMED,	/* truncated or inconsistent header */
+	MZR_DROP_GENEVE_VERSION, /* Geneve version other than 0 */
+	MZR_DROP_BAD_OPTION,	/* option length runs past the header */
+	MZR_DROP_CRIT_OPTION,	/* unknown critical Geneve option */
+	MZR_DROP_BAD_VNI,	/* VNI 0 with Mizar options */
+	MZR_DROP_NOT_IPV4,	/* inner frame neither IPv4 nor ARP */
+	MZR_DROP_SPOOFED,	/* endpoint sent with a foreign IP or MAC */
+	MZR_DROP_NO_ROUTE,	/* no network / divider for the destination */
+	MZR_DROP_NO_ENDPOINT,	/* destination unknown after divider round */
+	MZR_DROP_TTL_EXPIRED,	/* TTL would reach 0 on a forwarding hop */
+	MZR_DROP_TOO_BIG,	/* frame plus encapsulation exceeds MTU */
+	MZR_DROP_FIB,		/* underlay route lookup failed */
+	MZR_DROP_ENCAP,		/* could not grow/shrink the frame */
+	MZR_DROP_NO_BOUNCER,	/* network has no bouncer */
+	MZR_DROP_UNKNOWN_EP,	/* agent on an interface with no endpoint */
+	MZR_DROP_MISSED_TAIL_CALL, /* NF chain slot emptied under traffic */
+	MZR_DROP_NF,		/* an NF dropped the packet */
+	MZR_DROP_NF_ABI,	/* NF context version mismatch */
+	MZR_DROP_ARP,		/* ARP that is not an IPv4-over-Ethernet request */
+	__MZR_DROP_MAX,
+};
+
+/*
+ * Packet counters by role and path. Append only. Drops are counted at
+ * MZR_CNT_DROP_BASE + reason.
+ */
+enum mzr_counter {
+	MZR_CNT_AGENT_RX = 0,	/* frames seen by transit agents */
+	MZR_CNT_AGENT_ENCAP,	/* encapsulated towards a bouncer */
+	MZR_CNT_AGENT_DIRECT,	/* encapsulated straight to the host */
+	MZR_CNT_AGENT_LOCAL,	/* delivered to an endpoint on this host */
+	MZR_CNT_AGENT_ARP,	/* ARP requests tunnelled to a bouncer */
+	MZR_CNT_AGENT_KERNEL,	/* handed to the kernel (unresolved neigh) */
+	MZR_CNT_TRANSIT_RX,	/* frames seen by the transit program */
+	MZR_CNT_TRANSIT_PASS,	/* not Mizar traffic: passed to the kernel */
+	MZR_CNT_UNKNOWN_VNI,	/* Mizar options, unknown VNI: passed */
+	MZR_CNT_DELIVER,	/* decapsulated to a local endpoint */
+	MZR_CNT_DELIVER_BYPASS,	/* delivered encapsulated (bypass-decap) */
+	MZR_CNT_LEARNED,	/* direct-path entries learned or refreshed */
+	MZR_CNT_BOUNCER_FWD,	/* bouncer: forwarded to the endpoint's host */
+	MZR_CNT_BOUNCER_ARP,	/* bouncer: ARP requests answered */
+	MZR_CNT_BOUNCER_TO_DIVIDER, /* bouncer: no entry, sent to a divider */
+	MZR_CNT_DIVIDER_FWD,	/* divider: routed to a bouncer */
+	MZR_CNT_STALE_DIRECT,	/* direct-path packet re-sent to a bouncer */
+	MZR_CNT_KERNEL_FWD,	/* forwarded via the kernel (unresolved neigh) */
+	MZR_CNT_NF_RUN,		/* NF programs entered via tail call */
+	MZR_CNT_EXTERNAL,	/* non-tunnel packets seen at the external hook */
+	__MZR_CNT_ROLE_MAX,
+	MZR_CNT_DROP_BASE = 64,
+	__MZR_CNT_MAX = MZR_CNT_DROP_BASE + 64,
+};
+
+/* ---- Hooks and the NF context ------------------------------------------ */
+
+enum mzr_hook {
+	MZR_HOOK_AGENT_EGRESS = 0, /* agent, before encapsulation */
+	MZR_HOOK_BOUNCER,	   /* transit, before a bouncer forwards */
+	MZR_HOOK_DIVIDER,	   /* transit, before a divider forwards */
+	MZR_HOOK_DELIVER,	   /* transit, before a local endpoint receives */
+	MZR_HOOK_EXTERNAL,	   /* transit, non-tunnel traffic on the underlay */
+	__MZR_HOOK_MAX,
+};
+
+/*
+ * Chains. The program array `mzr_progs` holds, for each hook, the core's
+ * continuation (where the pipeline resumes after the chain) and two banks of
+ * MZR_CHAIN_MAX NF slots. A chain update fills the inactive bank, then flips
+ * the active bank in `mzr_chain_cfg` with one u32 store: a packet reads the
+ * bank once, at the hook, so it sees the old chain or the new one.
+ */
+#define MZR_CHAIN_MAX 16
+#define MZR_CHAIN_BANKS 2
+#define MZR_PROG_CONT(hook) (hook)
+#define MZR_PROG_NF(bank, hook, pos)                                           \
+	(__MZR_HOOK_MAX + ((bank) * __MZR_HOOK_MAX + (hook)) * MZR_CHAIN_MAX +  \
+	 (pos))
+#define MZR_PROG_ARRAY_SIZE                                                    \
+	(__MZR_HOOK_MAX + MZR_CHAIN_BANKS * __MZR_HOOK_MAX * MZR_CHAIN_MAX)
+
+/* mzr_chain_cfg (ARRAY of __u32): key 0 the active bank, then the length of
+ * each bank's chain of each hook. */
+#define MZR_CHAIN_CFG_BANK 0
+#define MZR_CHAIN_CFG_LEN(bank, hook) (1 + (bank) * __MZR_HOOK_MAX + (hook))
+#define MZR_CHAIN_CFG_SIZE (1 + MZR_CHAIN_BANKS * __MZR_HOOK_MAX)
+
+/* mzr_missed (PERCPU_ARRAY of __u64): missed tail calls per hook and chain
+ * position; position MZR_CHAIN_MAX is the core continuation. */
+#define MZR_MISSED_IDX(hook, pos) ((hook) * (MZR_CHAIN_MAX + 1) + (pos))
+#define MZR_MISSED_SIZE (__MZR_HOOK_MAX * (MZR_CHAIN_MAX + 1))
+
+/* Names of the maps an NF object shares with the core (bound by name). */
+#define MZR_MAP_PROGS "mzr_progs"
+#define MZR_MAP_CHAIN_CFG "mzr_chain_cfg"
+#define MZR_MAP_CTX "mzr_ctx_map"
+#define MZR_MAP_STATS "mzr_stats"
+#define MZR_MAP_MISSED "mzr_missed"
+
+enum mzr_role {
+	MZR_ROLE_AGENT = 1,
+	MZR_ROLE_HOST,	  /* delivering to a local endpoint */
+	MZR_ROLE_BOUNCER,
+	MZR_ROLE_DIVIDER,
+	MZR_ROLE_EXTERNAL,
+};
+
+/* What an NF asks of the core when its chain ends. */
+enum mzr_decision {
+	MZR_DECIDE_CONTINUE = 0, /* core resumes its normal path */
+	MZR_DECIDE_REROUTE,	 /* core looks the destination up again */
+	MZR_DECIDE_INJECT,	 /* external hook: treat as VPC traffic */
+};
+
+#define MZR_CTX_VERSION 1
+#define MZR_CTX_SCRATCH_LEN 32
+
+/*
+ * Per-packet context kept in a per-CPU map, reset at program entry and
+ * visible to every NF of a chain. Append only: new fields go at the end and
+ * bump MZR_CTX_VERSION; `len` is sizeof() of the producer's struct.
+ */
+struct mzr_ctx {
+	__u16 version;
+	__u16 len;
+	__u8 role;	/* enum mzr_role */
+	__u8 hook;	/* enum mzr_hook */
+	__u8 chain_pos;	/* position of the running NF in its chain */
+	__u8 decision;	/* enum mzr_decision */
+	__u32 vni;
+	/* Offsets from the start of the frame; 0xffff when absent. */
+	__u16 outer_l3_off;
+	__u16 outer_l4_off;
+	__u16 geneve_off;
+	__u16 inner_l2_off;
+	__u16 inner_l3_off;
+	__u16 inner_l4_off;
+	/* Inner flow, network byte order (ports 0 when not TCP/UDP). */
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 chain_bank;   /* bank of the chain this packet runs */
+	__u8 chain_len;	   /* NFs in that chain */
+	__u8 pad0;
+	__u16 drop_reason; /* enum mzr_drop_reason, set by mzr_nf_drop() */
+	__u16 pad1;
+	__be32 rts;	   /* sender's host, when the packet carried RTS */
+	__u32 flags;	   /* MZR_F_* of the packet */
+	__u32 ingress_ifindex;
+	__u8 scratch[MZR_CTX_SCRATCH_LEN]; /* NF-to-NF metadata */
+};
+
+#endif /* MIZAR_ABI_H */

@@ -1,0 +1,12 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Umbrella header for userspace users of libmizar.
+ */
+#ifndef MIZAR_MIZAR_H
+#define MIZAR_MIZAR_H
+
+#include <mizar/abi.h>
+#include <mizar/common.h>
+#include <mizar/host.h>
+
+#endif /* MIZAR_MIZAR_H */

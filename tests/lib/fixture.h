@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Table-driven packet tests: each fixture is run through a loaded XDP
+ * program with BPF_PROG_TEST_RUN and its verdict and output frame compared
+ * byte for byte with the expectation, printing a hex diff on mismatch.
+ */
+#ifndef MZR_TEST_FIXTURE_H
+#define MZR_TEST_FIXTURE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pktbuild.h"
+
+struct fixture {
+	const char *desc;	 /* what the network must do */
+	struct pkt in;
+	int verdict;		 /* XDP_* expected */
+	bool check_out;		 /* compare the output frame */
+	struct pkt out;		 /* expected output frame */
+	/* Optional: counter index (enum mzr_counter) that must grow by one,
+	 * -1 for none. */
+	int counter;
+	uint32_t ingress_ifindex; /* ctx_in ingress_ifindex, 0 for none */
+};
+
+/* Run one fixture through @prog_fd. Returns 0 when it matches; otherwise
+ * prints the description, the verdicts and a hex diff around the first
+ * differing byte, and returns -1. @stats_fd (or -1) is the per-CPU counter
+ * map used for fixture->counter. */
+int fixture_run(int prog_fd, int stats_fd, const struct fixture *f);
+
+/* Print a hex dump with the first difference marked. */
+void fixture_hexdiff(const uint8_t *want, size_t want_len,
+		     const uint8_t *got, size_t got_len);
+
+/* Sum of a per-CPU u64 counter at @idx of map @fd. */
+uint64_t fixture_counter(int stats_fd, uint32_t idx);
+
+#endif

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * A small packet builder for tests: frames are built header by header into
+ * a buffer, and checksums and lengths are fixed up by pkt_finish().
+ */
+#ifndef MZR_TEST_PKTBUILD_H
+#define MZR_TEST_PKTBUILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PKT_MAX 2048
+#define PKT_MAX_LAYERS 12
+
+enum pkt_layer {
+	PKT_L_ETH = 1,
+	PKT_L_IPV4,
+	PKT_L_UDP,
+	PKT_L_TCP,
+	PKT_L_ICMP,
+	PKT_L_ARP,
+	PKT_L_GENEVE,
+	PKT_L_RAW,
+};
+
+struct pkt {
+	uint8_t data[PKT_MAX];
+	size_t len;
+	int n_layers;
+	struct {
+		enum pkt_layer type;
+		size_t off;
+	} layers[PKT_MAX_LAYERS];
+};
+
+/* All addresses in host byte order (e.g. 0x0a000001 for 10.0.0.1). */
+#define IP4(a, b, c, d)                                                        \
+	((uint32_t)(a) << 24 | (uint32_t)(b) << 16 | (uint32_t)(c) << 8 |      \
+	 (uint32_t)(d))
+
+void pkt_init(struct pkt *p);
+void pkt_eth(struct pkt *p, const uint8_t dst[6], const uint8_t src[6],
+	     uint16_t ethertype);
+/* IPv4 header; tot_len and checksum are fixed by pkt_finish(). */
+struct pkt_ipv4_opts {
+	uint8_t ttl;	   /* 0: 64 */
+	uint8_t tos;
+	uint16_t id;
+	uint16_t frag_off; /* host order, includes flags (0x4000 = DF) */
+	uint8_t ihl;	   /* 0: 5; >5 appends NOP options */
+};
+void pkt_ipv4(struct pkt *p, uint32_t src, uint32_t dst, uint8_t proto,
+	      const struct pkt_ipv4_opts *o);
+void pkt_udp(struct pkt *p, uint16_t sport, uint16_t dport);
+/* Leave the UDP checksum zero (as the outer header of a tunnel may). */
+void pkt_udp_nocsum(struct pkt *p, uint16_t sport, uint16_t dport);
+void pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint32_t seq,
+	     uint32_t ack, uint8_t flags);
+void pkt_icmp_echo(struct pkt *p, uint8_t type, uint16_t id, uint16_t seq);
+/* ARP for IPv4 over Ethernet; op 1 request, 2 reply. */
+void pkt_arp(struct pkt *p, uint16_t op, const uint8_t sha[6], uint32_t spa,
+	     const uint8_t tha[6], uint32_t tpa);
+/* Geneve header (version 0, protocol 0x6558 unless changed); options are
+ * appended with pkt_geneve_opt() right after it. */
+void pkt_geneve(struct pkt *p, uint32_t vni, uint16_t proto);
+void pkt_geneve_opt(struct pkt *p, uint16_t cls, uint8_t type,
+		    const void *data, size_t len /* multiple of 4 */);
+void pkt_payload(struct pkt *p, const void *data, size_t len);
+/* Fix lengths (IPv4 tot_len, UDP len, Geneve opt_len) and checksums
+ * (IPv4, UDP unless built with pkt_udp_nocsum, TCP, ICMP). */
+void pkt_finish(struct pkt *p);
+
+/* Offset of the n-th layer of @type (n from 0), or -1. */
+long pkt_layer_off(const struct pkt *p, enum pkt_layer type, int n);
+
+/* Truncate to @len bytes (for malformed-input fixtures). */
+void pkt_truncate(struct pkt *p, size_t len);
+
+/* Checksum verification over a finished frame: every IPv4 header checksum
+ * and every TCP/UDP(non-zero)/ICMP checksum found by walking it, outer and
+ * inner (through Geneve). Returns true when all are valid. */
+bool pkt_checksums_ok(const uint8_t *frame, size_t len, char *why,
+		      size_t why_len);
+
+#endif
