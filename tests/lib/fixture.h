@@ -23,7 +23,14 @@ struct fixture {
 	 * -1 for none. */
 	int counter;
 	uint32_t ingress_ifindex; /* ctx_in ingress_ifindex, 0 for none */
+	/* The expected output is deliberately malformed or carries bad
+	 * checksums (e.g. bad input passed to the kernel unchanged): skip
+	 * pkt_checksums_ok() on it. */
+	bool out_malformed;
 };
+
+/* Extra room given to the program to grow the frame (encapsulation). */
+#define FIXTURE_HEADROOM 256
 
 /* Run one fixture through @prog_fd. Returns 0 when it matches; otherwise
  * prints the description, the verdicts and a hex diff around the first
@@ -31,11 +38,20 @@ struct fixture {
  * map used for fixture->counter. */
 int fixture_run(int prog_fd, int stats_fd, const struct fixture *f);
 
+/* Run @n fixtures, printing "fixture N/M ok: desc" (or FAILED) for each.
+ * Returns the number of failures. */
+int fixture_run_table(int prog_fd, int stats_fd, const struct fixture *tab,
+		      size_t n);
+
+/* "XDP_PASS" etc., or "XDP_?(n)" for unknown values (static buffer). */
+const char *fixture_verdict_name(int verdict);
+
 /* Print a hex dump with the first difference marked. */
 void fixture_hexdiff(const uint8_t *want, size_t want_len,
 		     const uint8_t *got, size_t got_len);
 
-/* Sum of a per-CPU u64 counter at @idx of map @fd. */
+/* Sum of a per-CPU u64 counter at @idx of map @fd. Prints the error and
+ * returns UINT64_MAX when the lookup fails. */
 uint64_t fixture_counter(int stats_fd, uint32_t idx);
 
 #endif
