@@ -58,8 +58,13 @@ MZR_API struct mzr_host *mzr_host__open(const struct mzr_host_opts *opts);
 
 /**
  * @brief Load the core programs and create the maps, pinned under the pin
- * root. Fails with -EEXIST when the pin root already holds a back-plane
- * (use mzr_host__open_pinned()).
+ * root (PIN_ROOT/maps/NAME, PIN_ROOT/progs/NAME; the directory is created).
+ * The hook continuations are installed in mzr_progs.
+ * @return 0; -EEXIST: the pin root already holds a back-plane (use
+ * mzr_host__open_pinned()); -ENOTSUP: the pin root is not on a bpffs (a
+ * default root under /sys/fs/bpf gets a bpffs mounted there); -EALREADY:
+ * this handle is loaded; other -errno from the kernel (nothing is left
+ * pinned then).
  */
 MZR_API int mzr_host__load(struct mzr_host *host);
 
@@ -88,9 +93,19 @@ struct mzr_attach_opts {
 
 /**
  * @brief Attach the transit program to the underlay interface @p ifname
- * and record it as this host's underlay.
+ * and record it as this host's underlay (address, ifindex, MAC, MTU and
+ * XDP mode in mzr_host).
+ *
+ * The attachment is a netlink one (bpf_xdp_attach), owned by the
+ * interface, not by this process: it survives the process. Calling it
+ * again with the same interface is a no-op; with another interface the
+ * transit moves there. Also sets net.ipv4.ip_forward=1 and disables
+ * send_redirects on @p ifname in the current netns (the kernel hand-off of
+ * frames whose neighbour is unresolved needs them).
+ * @param opts may be NULL (AUTO mode, the interface's primary IPv4).
  * @return 0; -ENODEV: no such interface; -EADDRNOTAVAIL: no IPv4 address
- * and none given; -EBUSY: another XDP program is attached there.
+ * and none given; -EBUSY: another XDP program is attached there; -EINVAL:
+ * bad opts or handle not loaded.
  */
 MZR_API int mzr_host__attach(struct mzr_host *host, const char *ifname,
 			     const struct mzr_attach_opts *opts);
@@ -100,7 +115,11 @@ MZR_API enum mzr_xdp_mode mzr_host__xdp_mode(const struct mzr_host *host);
 
 /**
  * @brief Detach every program this back-plane attached (underlay and
- * endpoint veths) and remove its pins. The handle stays valid but unloaded.
+ * endpoint veths) and remove everything pinned under the pin root (NF
+ * chains included). Works from the pins, so an unloaded handle from
+ * mzr_host__open() tears down state another process left, even half-built
+ * state; nothing pinned is not an error. The handle stays valid but
+ * unloaded.
  */
 MZR_API int mzr_host__reset(struct mzr_host *host);
 
@@ -112,6 +131,14 @@ MZR_API void mzr_host__close(struct mzr_host *host);
 
 /** @brief The pin root this handle uses. */
 MZR_API const char *mzr_host__pin_root(const struct mzr_host *host);
+
+/**
+ * @brief File descriptor of core map @p name (e.g. "mzr_eps", "mzr_progs";
+ * see docs/architecture.md), owned by the handle: do not close it.
+ * For loaders that bind other BPF objects to the core's maps, and tools.
+ * @return the fd; -ENOENT: no such core map; -EINVAL: handle not loaded.
+ */
+MZR_API int mzr_host__map_fd(const struct mzr_host *host, const char *name);
 
 struct mzr_host_info {
 	struct in_addr ip;	 /* underlay address, 0 before attach */
@@ -126,7 +153,8 @@ struct mzr_host_info {
 	uint32_t n_vpcs;
 };
 
-/** @brief Fill @p info about this host's back-plane. */
+/** @brief Fill @p info about this host's back-plane (counts walk the
+ * tables). */
 MZR_API int mzr_host__info(const struct mzr_host *host,
 			   struct mzr_host_info *info);
 
@@ -253,16 +281,24 @@ struct mzr_ep_info {
 /**
  * @brief Create an endpoint. When @p spec->ifname is set the endpoint is
  * hosted here: the transit agent is attached to that interface.
- * @return 0; -ERANGE: bad VNI; -EINVAL: bad address or MAC; -ENOENT: no
- * such VPC; -EADDRNOTAVAIL: outside every network of the VPC; -EEXIST:
- * endpoint exists; -ENODEV: no such interface; -ENOSPC: table full.
+ * The agent is attached with bpf_xdp_attach (native, falling back to
+ * generic; generic when the host was attached in generic mode on request).
+ * @return 0; -ERANGE: bad VNI; -EINVAL: bad address, MAC or flags;
+ * -ENOENT: no such VPC; -EADDRNOTAVAIL: outside every network of the VPC
+ * (or its network or broadcast address); -EADDRINUSE: the network's
+ * gateway address; -EEXIST: endpoint exists; -ENODEV: no such interface;
+ * -EBUSY: the interface already serves an endpoint or runs another XDP
+ * program; -ENOSPC: table full. On error nothing is left behind.
  */
 MZR_API int mzr_ep__create(struct mzr_host *host,
 			   const struct mzr_ep_spec *spec);
 
 /**
  * @brief Create @p n remote endpoints at once (no ifname allowed). Either
- * all are created or none: on error nothing is left behind.
+ * all are created or none: every spec is validated first (duplicates in
+ * the table or in the batch included), then one bpf_map_update_batch();
+ * should the kernel still refuse one (table full), what went in is
+ * removed. Not atomic against a concurrent writer of the same keys.
  * @param failed_idx if not NULL, receives the index of the offending spec.
  * @return 0 or the first error, as mzr_ep__create().
  */
@@ -294,11 +330,29 @@ MZR_API int mzr_ep__for_each(const struct mzr_host *host, uint32_t vni,
 MZR_API int mzr_host__counters(const struct mzr_host *host, uint64_t *out,
 			       size_t n);
 
-/** @brief Zero every counter. */
+/**
+ * @brief Sum the per-CPU missed-tail-call counters into @p out, indexed by
+ * MZR_MISSED_IDX(hook, pos) of <mizar/abi.h> (pos MZR_CHAIN_MAX: the core
+ * continuation).
+ * @param n entries in @p out; at most MZR_MISSED_SIZE are written.
+ */
+MZR_API int mzr_host__missed(const struct mzr_host *host, uint64_t *out,
+			     size_t n);
+
+/** @brief Zero every counter, missed tail calls included. */
 MZR_API int mzr_host__counters_reset(struct mzr_host *host);
 
-/** @brief Name of counter @p idx (e.g. "bouncer_fwd"), or NULL. */
+/**
+ * @brief Name of counter @p idx (e.g. "bouncer_fwd"; drop slots are named
+ * "drop_<reason>"), or NULL for an unused index.
+ */
 MZR_API const char *mzr_counter_name(unsigned int idx);
+
+/**
+ * @brief Role a counter belongs to: "agent", "transit", "host", "bouncer",
+ * "divider", "nf", "external", or "drop" for drop slots; NULL if unused.
+ */
+MZR_API const char *mzr_counter_role(unsigned int idx);
 
 /** @brief Name of drop reason @p reason (e.g. "ttl_expired"), or NULL. */
 MZR_API const char *mzr_drop_reason_name(unsigned int reason);

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The host handle and the helpers host.c, objects.c and stats.c share:
+ * map indices, pin paths, XDP attach, and the pure address logic that the
+ * unit tests exercise without a kernel.
+ */
+#ifndef MZR_CORE_H
+#define MZR_CORE_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+#include <mizar/host.h>
+
+#include "internal.h"
+#include "shared.h"
+
+/* The core maps, in the order of mzri_map_names[]. */
+enum mzri_map {
+	MZRI_MAP_HOST,
+	MZRI_MAP_VPCS,
+	MZRI_MAP_NETS,
+	MZRI_MAP_EPS,
+	MZRI_MAP_LOCAL,
+	MZRI_MAP_DIRECT,
+	MZRI_MAP_STATS,
+	MZRI_MAP_PROGS,
+	MZRI_MAP_CHAIN_CFG,
+	MZRI_MAP_CTX,
+	MZRI_MAP_MISSED,
+	MZRI_MAP__N,
+};
+
+enum mzri_prog {
+	MZRI_PROG_TRANSIT,
+	MZRI_PROG_AGENT,
+	MZRI_PROG_CONT_AGENT_EGRESS,
+	MZRI_PROG_CONT_BOUNCER,
+	MZRI_PROG_CONT_DIVIDER,
+	MZRI_PROG_CONT_DELIVER,
+	MZRI_PROG_CONT_EXTERNAL,
+	MZRI_PROG__N,
+};
+
+extern const char *const mzri_map_names[MZRI_MAP__N];
+extern const char *const mzri_prog_names[MZRI_PROG__N];
+
+/*
+ * Bits of mzr_host_cfg.flags owned by userspace: the XDP mode the transit
+ * program actually runs in, and whether the operator asked for generic
+ * mode (endpoint veths then use it too). The data plane ignores them.
+ */
+#define MZRI_CFG_F_NATIVE (1U << 28)
+#define MZRI_CFG_F_GENERIC (1U << 29)
+#define MZRI_CFG_F_WANT_GENERIC (1U << 30)
+#define MZRI_CFG_F_MODE_MASK                                                   \
+	(MZRI_CFG_F_NATIVE | MZRI_CFG_F_GENERIC | MZRI_CFG_F_WANT_GENERIC)
+
+struct mzr_host {
+	char pin_root[PATH_MAX - 256];
+	uint32_t max_endpoints;
+	uint32_t max_direct;
+	bool loaded;
+	int map_fds[MZRI_MAP__N];
+	int prog_fds[MZRI_PROG__N];
+};
+
+/* fd of a core map; the handle must be loaded. */
+static inline int mzri_fd(const struct mzr_host *h, enum mzri_map m)
+{
+	return h->map_fds[m];
+}
+
+/* -EINVAL with a log line when @h is NULL or not loaded. */
+int mzri_check_loaded(const struct mzr_host *h, const char *what);
+
+/* A map update/insert errno turned into the API's: hash full -> -ENOSPC. */
+int mzri_map_err(int err);
+
+/* Read mzr_host (zeroed when absent). */
+int mzri_host_cfg(const struct mzr_host *h, struct mzr_host_cfg *cfg);
+
+/*
+ * Attach @prog_fd to @ifindex with bpf_xdp_attach (netlink: the program
+ * stays attached when this process dies). @want: AUTO tries native then
+ * generic. Succeeds without change when @prog_fd's program is already
+ * there; -EBUSY when another program is. @mode_out: the mode in use.
+ */
+int mzri_xdp_attach(int ifindex, int prog_fd, enum mzr_xdp_mode want,
+		    enum mzr_xdp_mode *mode_out, const char *ifname);
+
+/* Detach from @ifindex whatever XDP program has id of @prog_fd (any mode);
+ * 0 when none of ours is attached. */
+int mzri_xdp_detach(int ifindex, int prog_fd);
+
+/* Write @val into /proc/sys/@path; 0 or -errno. */
+int mzri_sysctl_write(const char *path, const char *val);
+
+/* Interface MAC (6 bytes) and MTU. */
+int mzri_if_hwaddr(const char *ifname, uint8_t mac[6]);
+int mzri_if_mtu(const char *ifname, unsigned int *mtu);
+
+/* ---- Pure address logic (no kernel; unit tested) ----------------------- */
+
+static inline uint32_t mzri_mask(unsigned int len)
+{
+	return len ? ~0U << (32 - len) : 0;
+}
+
+/* Prefix acceptable as a network: length <= 30, no host bits set. */
+bool mzri_prefix_valid(struct in_addr prefix, unsigned int len);
+
+/* Whether two prefixes share any address. */
+bool mzri_prefix_overlap(struct in_addr a, unsigned int alen,
+			 struct in_addr b, unsigned int blen);
+
+/* Whether @ip lies in prefix/len. */
+bool mzri_prefix_contains(struct in_addr prefix, unsigned int len,
+			  struct in_addr ip);
+
+/* First host address of a prefix (network address + 1). */
+struct in_addr mzri_first_host(struct in_addr prefix, unsigned int len);
+
+/* Gateway MAC: 02:00 then the four bytes of @gw. */
+void mzri_gw_mac(struct in_addr gw, uint8_t mac[6]);
+
+/* A unicast, non-zero MAC. */
+bool mzri_mac_valid(const uint8_t mac[6]);
+
+/* A usable unicast host address (not 0, broadcast, multicast, loopback). */
+bool mzri_ip_valid(struct in_addr ip);
+
+static inline bool mzri_vni_valid(uint32_t vni)
+{
+	return vni >= 1 && vni <= MZR_VNI_MAX;
+}
+
+/* Validate one endpoint spec without the kernel (VNI, addresses, MAC,
+ * flags); logs and returns -errno. */
+int mzri_ep_spec_check(const struct mzr_ep_spec *spec);
+
+/* Dotted quad into @buf (INET_ADDRSTRLEN), for log lines. */
+const char *mzri_ntoa(struct in_addr ip, char *buf);
+
+#endif /* MZR_CORE_H */

@@ -1,0 +1,1284 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * VPC, network and endpoint objects: validation, then one map operation
+ * (or a batch), so that a failing call leaves the maps as they were.
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "core.h"
+
+/* ---- Pure address logic ------------------------------------------------- */
+
+const char *mzri_ntoa(struct in_addr ip, char *buf)
+{
+	return inet_ntop(AF_INET, &ip, buf, INET_ADDRSTRLEN);
+}
+
+bool mzri_prefix_valid(struct in_addr prefix, unsigned int len)
+{
+	if (len > 30)
+		return false;
+	return !(ntohl(prefix.s_addr) & ~mzri_mask(len));
+}
+
+bool mzri_prefix_contains(struct in_addr prefix, unsigned int len,
+			  struct in_addr ip)
+{
+	uint32_t m = mzri_mask(len > 32 ? 32 : len);
+
+	return (ntohl(ip.s_addr) & m) == (ntohl(prefix.s_addr) & m);
+}
+
+bool mzri_prefix_overlap(struct in_addr a, unsigned int alen,
+			 struct in_addr b, unsigned int blen)
+{
+	/* Two prefixes overlap iff the shorter one contains the other. */
+	return alen <= blen ? mzri_prefix_contains(a, alen, b) :
+			      mzri_prefix_contains(b, blen, a);
+}
+
+struct in_addr mzri_first_host(struct in_addr prefix, unsigned int len)
+{
+	struct in_addr gw;
+
+	gw.s_addr = htonl((ntohl(prefix.s_addr) & mzri_mask(len)) + 1);
+	return gw;
+}
+
+void mzri_gw_mac(struct in_addr gw, uint8_t mac[6])
+{
+	mac[0] = 0x02;
+	mac[1] = 0x00;
+	memcpy(&mac[2], &gw.s_addr, 4);
+}
+
+bool mzri_mac_valid(const uint8_t mac[6])
+{
+	static const uint8_t zero[6];
+
+	return !(mac[0] & 1) && memcmp(mac, zero, 6);
+}
+
+bool mzri_ip_valid(struct in_addr ip)
+{
+	uint32_t a = ntohl(ip.s_addr);
+
+	return a && a != 0xffffffffU && (a >> 28) != 0xe && (a >> 24) != 127;
+}
+
+/* Network address or broadcast of prefix/len (not usable by hosts). */
+static bool is_net_or_bcast(struct in_addr prefix, unsigned int len,
+			    struct in_addr ip)
+{
+	uint32_t m = mzri_mask(len), a = ntohl(ip.s_addr);
+
+	return (a & ~m) == 0 || (a & ~m) == ~m;
+}
+
+static int check_vni(const char *what, uint32_t vni)
+{
+	if (mzri_vni_valid(vni))
+		return 0;
+	mzr_warn("%s: VNI %u out of range (1-%u)\n", what, vni, MZR_VNI_MAX);
+	return -ERANGE;
+}
+
+static int check_addrs(const char *what, const char *kind,
+		       const struct in_addr *addrs, unsigned int n,
+		       unsigned int max)
+{
+	char buf[INET_ADDRSTRLEN];
+	unsigned int i, j;
+
+	if (n > max) {
+		mzr_warn("%s: %u %s, at most %u\n", what, n, kind, max);
+		return -E2BIG;
+	}
+	if (n && !addrs) {
+		mzr_warn("%s: %s list is NULL\n", what, kind);
+		return -EINVAL;
+	}
+	for (i = 0; i < n; i++) {
+		if (!mzri_ip_valid(addrs[i])) {
+			mzr_warn("%s: bad %s address %s\n", what, kind,
+				 mzri_ntoa(addrs[i], buf));
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++) {
+			if (addrs[j].s_addr == addrs[i].s_addr) {
+				mzr_warn("%s: %s %s listed twice\n", what,
+					 kind, mzri_ntoa(addrs[i], buf));
+				return -EINVAL;
+			}
+		}
+	}
+	return 0;
+}
+
+int mzri_ep_spec_check(const struct mzr_ep_spec *spec)
+{
+	char buf[INET_ADDRSTRLEN];
+	int err;
+
+	if (!spec) {
+		mzr_warn("endpoint: NULL spec\n");
+		return -EINVAL;
+	}
+	err = check_vni("endpoint", spec->vni);
+	if (err)
+		return err;
+	if (!mzri_ip_valid(spec->ip)) {
+		mzr_warn("endpoint: bad address %s\n",
+			 mzri_ntoa(spec->ip, buf));
+		return -EINVAL;
+	}
+	if (!mzri_mac_valid(spec->mac)) {
+		mzr_warn("endpoint %s: bad MAC (zero or multicast)\n",
+			 mzri_ntoa(spec->ip, buf));
+		return -EINVAL;
+	}
+	if (!mzri_ip_valid(spec->host)) {
+		mzr_warn("endpoint %s: bad host address\n",
+			 mzri_ntoa(spec->ip, buf));
+		return -EINVAL;
+	}
+	if (spec->flags & ~MZR_EP_BYPASS_DECAP) {
+		mzr_warn("endpoint %s: unknown flags 0x%x\n",
+			 mzri_ntoa(spec->ip, buf), spec->flags);
+		return -EINVAL;
+	}
+	if (spec->ifname &&
+	    (!*spec->ifname || strlen(spec->ifname) >= IF_NAMESIZE)) {
+		mzr_warn("endpoint %s: bad interface name\n",
+			 mzri_ntoa(spec->ip, buf));
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- Map walking -------------------------------------------------------- */
+
+/*
+ * Read a whole hash or LPM map into arrays (batched where the kernel can).
+ * Returns the number of entries or -errno; keys and vals are malloc'd.
+ */
+static long map_dump(int fd, size_t ksz, size_t vsz, void **keys_out,
+		     void **vals_out)
+{
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info), chunk, count;
+	char *keys = NULL, *vals = NULL, kbuf[64];
+	size_t cap, n = 0;
+	void *prev = NULL;
+	__u64 batch = 0;
+	bool first = true;
+	int err;
+
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen))
+		return -errno;
+	cap = info.max_entries ? info.max_entries : 1;
+	/* Never more than the map holds; grow on demand for huge maps. */
+	if (cap > 65536)
+		cap = 65536;
+	keys = malloc(cap * ksz);
+	vals = malloc(cap * vsz);
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto fail;
+	}
+	for (;;) {
+		if (n == cap) {
+			char *nk, *nv;
+
+			cap *= 2;
+			nk = realloc(keys, cap * ksz);
+			if (nk)
+				keys = nk;
+			nv = nk ? realloc(vals, cap * vsz) : NULL;
+			if (nv)
+				vals = nv;
+			if (!nk || !nv) {
+				err = -ENOMEM;
+				goto fail;
+			}
+		}
+		chunk = count = cap - n < 8192 ? cap - n : 8192;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch,
+					   keys + n * ksz, vals + n * vsz,
+					   &count, NULL);
+		first = false;
+		if (err && errno != ENOENT) {
+			err = -errno;
+			if ((err == -EINVAL || err == -524 /* ENOTSUPP */ ||
+			     err == -EOPNOTSUPP) && n == 0)
+				goto slow;
+			if (err == -ENOSPC && chunk < cap - n)
+				continue; /* bucket larger than chunk: rare */
+			goto fail;
+		}
+		n += count;
+		if (err)
+			break; /* ENOENT: done */
+	}
+	*keys_out = keys;
+	*vals_out = vals;
+	return n;
+slow:
+	/* Maps without batch ops (LPM trie): key by key. */
+	n = 0;
+	while (!bpf_map_get_next_key(fd, prev, kbuf)) {
+		if (n == cap) {
+			char *nk, *nv;
+
+			cap *= 2;
+			nk = realloc(keys, cap * ksz);
+			if (nk)
+				keys = nk;
+			nv = nk ? realloc(vals, cap * vsz) : NULL;
+			if (nv)
+				vals = nv;
+			if (!nk || !nv) {
+				err = -ENOMEM;
+				goto fail;
+			}
+		}
+		memcpy(keys + n * ksz, kbuf, ksz);
+		prev = keys + n * ksz;
+		if (bpf_map_lookup_elem(fd, kbuf, vals + n * vsz))
+			continue; /* deleted under us */
+		n++;
+	}
+	*keys_out = keys;
+	*vals_out = vals;
+	return n;
+fail:
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* ---- VPCs --------------------------------------------------------------- */
+
+static void vpc_to_info(uint32_t vni, const struct mzr_vpc_val *v,
+			struct mzr_vpc_info *info)
+{
+	unsigned int i;
+
+	memset(info, 0, sizeof(*info));
+	info->vni = vni;
+	info->n_dividers = v->n_dividers > MZR_MAX_DIVIDERS ? MZR_MAX_DIVIDERS :
+							       v->n_dividers;
+	for (i = 0; i < info->n_dividers; i++)
+		info->dividers[i].s_addr = v->dividers[i];
+}
+
+static int vpc_put(struct mzr_host *h, const char *what, uint32_t vni,
+		   const struct in_addr *dividers, unsigned int n,
+		   __u64 flags)
+{
+	struct mzr_vpc_val v = {};
+	unsigned int i;
+	int err;
+
+	err = check_vni(what, vni);
+	if (!err)
+		err = check_addrs(what, "dividers", dividers, n,
+				  MZR_MAX_DIVIDERS_PER_VPC);
+	if (!err)
+		err = mzri_check_loaded(h, what);
+	if (err)
+		return err;
+	v.n_dividers = n;
+	for (i = 0; i < n; i++)
+		v.dividers[i] = dividers[i].s_addr;
+	if (!bpf_map_update_elem(mzri_fd(h, MZRI_MAP_VPCS), &vni, &v, flags))
+		return 0;
+	err = mzri_map_err(-errno);
+	if (err == -EEXIST)
+		mzr_warn("%s: VPC %u already exists\n", what, vni);
+	else if (err == -ENOENT)
+		mzr_warn("%s: no VPC %u\n", what, vni);
+	else if (err == -ENOSPC)
+		mzr_warn("%s: VPC table full\n", what);
+	else
+		mzr_warn("%s: VPC %u: %s\n", what, vni, strerror(-err));
+	return err;
+}
+
+int mzr_vpc__create(struct mzr_host *h, uint32_t vni,
+		    const struct in_addr *dividers, unsigned int n_dividers)
+{
+	return vpc_put(h, "vpc create", vni, dividers, n_dividers,
+		       BPF_NOEXIST);
+}
+
+int mzr_vpc__update(struct mzr_host *h, uint32_t vni,
+		    const struct in_addr *dividers, unsigned int n_dividers)
+{
+	return vpc_put(h, "vpc update", vni, dividers, n_dividers, BPF_EXIST);
+}
+
+/* Whether VPC @vni has any network (walks the trie's keys). */
+static bool vpc_has_networks(const struct mzr_host *h, uint32_t vni)
+{
+	struct mzr_net_key key, next;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(mzri_fd(h, MZRI_MAP_NETS), prev, &next)) {
+		if (ntohl(next.vni) == vni)
+			return true;
+		key = next;
+		prev = &key;
+	}
+	return false;
+}
+
+int mzr_vpc__delete(struct mzr_host *h, uint32_t vni)
+{
+	struct mzr_vpc_val v;
+	int err;
+
+	err = check_vni("vpc delete", vni);
+	if (!err)
+		err = mzri_check_loaded(h, "vpc delete");
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &vni, &v)) {
+		mzr_warn("vpc delete: no VPC %u\n", vni);
+		return -ENOENT;
+	}
+	if (vpc_has_networks(h, vni)) {
+		mzr_warn("vpc delete: VPC %u still has networks\n", vni);
+		return -ENOTEMPTY;
+	}
+	if (bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_VPCS), &vni)) {
+		err = -errno;
+		mzr_warn("vpc delete: VPC %u: %s\n", vni, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int mzr_vpc__get(const struct mzr_host *h, uint32_t vni,
+		 struct mzr_vpc_info *info)
+{
+	struct mzr_vpc_val v;
+	int err;
+
+	err = check_vni("vpc get", vni);
+	if (!err)
+		err = mzri_check_loaded(h, "vpc get");
+	if (err)
+		return err;
+	if (!info)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &vni, &v)) {
+		mzr_warn("vpc get: no VPC %u\n", vni);
+		return -ENOENT;
+	}
+	vpc_to_info(vni, &v, info);
+	return 0;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+int mzr_vpc__for_each(const struct mzr_host *h,
+		      int (*cb)(const struct mzr_vpc_info *info, void *ctx),
+		      void *ctx)
+{
+	struct mzr_vpc_info info;
+	struct mzr_vpc_val v;
+	uint32_t *keys = NULL;
+	void *vals = NULL;
+	long n, i;
+	int err;
+
+	err = mzri_check_loaded(h, "vpc for_each");
+	if (err)
+		return err;
+	if (!cb)
+		return -EINVAL;
+	n = map_dump(mzri_fd(h, MZRI_MAP_VPCS), sizeof(*keys), sizeof(v),
+		     (void **)&keys, &vals);
+	if (n < 0)
+		return n;
+	qsort(keys, n, sizeof(*keys), cmp_u32);
+	for (i = 0; i < n && !err; i++) {
+		if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &keys[i],
+					&v))
+			continue;
+		vpc_to_info(keys[i], &v, &info);
+		err = cb(&info, ctx);
+	}
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* ---- Networks ----------------------------------------------------------- */
+
+static struct mzr_net_key net_key(uint32_t vni, struct in_addr prefix,
+				  unsigned int len)
+{
+	struct mzr_net_key k = {
+		.prefixlen = 32 + len,
+		.vni = htonl(vni),
+		.addr = prefix.s_addr,
+	};
+	return k;
+}
+
+/* Exact lookup: the trie answers longest-prefix matches. */
+static int net_lookup_exact(const struct mzr_host *h, uint32_t vni,
+			    struct in_addr prefix, unsigned int len,
+			    struct mzr_net_val *v)
+{
+	struct mzr_net_key k = net_key(vni, prefix, len);
+
+	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_NETS), &k, v))
+		return -ENOENT;
+	if (v->prefixlen != len || v->prefix != prefix.s_addr)
+		return -ENOENT;
+	return 0;
+}
+
+static void net_to_info(uint32_t vni, const struct mzr_net_val *v,
+			struct mzr_net_info *info)
+{
+	unsigned int i;
+
+	memset(info, 0, sizeof(*info));
+	info->vni = vni;
+	info->prefix.s_addr = v->prefix;
+	info->prefixlen = v->prefixlen;
+	info->gw.s_addr = v->gw;
+	memcpy(info->gw_mac, v->gw_mac, 6);
+	info->n_bouncers = v->n_bouncers > MZR_MAX_BOUNCERS ? MZR_MAX_BOUNCERS :
+							       v->n_bouncers;
+	for (i = 0; i < info->n_bouncers; i++)
+		info->bouncers[i].s_addr = v->bouncers[i];
+}
+
+static int net_args(const char *what, uint32_t vni, struct in_addr prefix,
+		    unsigned int len, const struct in_addr *bouncers,
+		    unsigned int n)
+{
+	char buf[INET_ADDRSTRLEN];
+	int err;
+
+	err = check_vni(what, vni);
+	if (err)
+		return err;
+	if (!mzri_prefix_valid(prefix, len)) {
+		mzr_warn("%s: bad prefix %s/%u (host bits set or longer than /30)\n",
+			 what, mzri_ntoa(prefix, buf), len);
+		return -EINVAL;
+	}
+	if (!n) {
+		mzr_warn("%s: network %s/%u needs at least one bouncer\n",
+			 what, mzri_ntoa(prefix, buf), len);
+		return -EDESTADDRREQ;
+	}
+	return check_addrs(what, "bouncers", bouncers, n,
+			   MZR_MAX_BOUNCERS_PER_NET);
+}
+
+int mzr_net__create(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
+		    unsigned int len, const struct in_addr *bouncers,
+		    unsigned int n_bouncers, const struct mzr_net_opts *opts)
+{
+	const char *what = "net create";
+	char buf[INET_ADDRSTRLEN], buf2[INET_ADDRSTRLEN];
+	struct mzr_net_key key, next;
+	struct mzr_net_val v = {}, old;
+	struct mzr_vpc_val vpc;
+	struct in_addr gw;
+	void *prev = NULL;
+	unsigned int i;
+	int err;
+
+	err = net_args(what, vni, prefix, len, bouncers, n_bouncers);
+	if (err)
+		return err;
+	if (!MZR_OPTS_VALID(opts, mzr_net_opts))
+		return -EINVAL;
+	gw = MZR_OPTS_GET(opts, gw, (struct in_addr){ 0 });
+	if (!gw.s_addr) {
+		gw = mzri_first_host(prefix, len);
+	} else if (!mzri_prefix_contains(prefix, len, gw) ||
+		   is_net_or_bcast(prefix, len, gw)) {
+		mzr_warn("%s: gateway %s is not a host address of %s/%u\n",
+			 what, mzri_ntoa(gw, buf), mzri_ntoa(prefix, buf2),
+			 len);
+		return -EINVAL;
+	}
+	err = mzri_check_loaded(h, what);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &vni, &vpc)) {
+		mzr_warn("%s: no VPC %u\n", what, vni);
+		return -ENOENT;
+	}
+	if (!net_lookup_exact(h, vni, prefix, len, &old)) {
+		mzr_warn("%s: network %s/%u already exists in VPC %u\n", what,
+			 mzri_ntoa(prefix, buf), len, vni);
+		return -EEXIST;
+	}
+	while (!bpf_map_get_next_key(mzri_fd(h, MZRI_MAP_NETS), prev, &next)) {
+		struct in_addr other = { .s_addr = next.addr };
+
+		if (ntohl(next.vni) == vni &&
+		    mzri_prefix_overlap(prefix, len, other,
+					next.prefixlen - 32)) {
+			mzr_warn("%s: %s/%u overlaps network %s/%u of VPC %u\n",
+				 what, mzri_ntoa(prefix, buf), len,
+				 mzri_ntoa(other, buf2), next.prefixlen - 32,
+				 vni);
+			return -EADDRINUSE;
+		}
+		key = next;
+		prev = &key;
+	}
+
+	v.prefix = prefix.s_addr;
+	v.prefixlen = len;
+	v.gw = gw.s_addr;
+	mzri_gw_mac(gw, v.gw_mac);
+	v.n_bouncers = n_bouncers;
+	for (i = 0; i < n_bouncers; i++)
+		v.bouncers[i] = bouncers[i].s_addr;
+	key = net_key(vni, prefix, len);
+	if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_NETS), &key, &v,
+				BPF_NOEXIST)) {
+		err = mzri_map_err(-errno);
+		if (err == -ENOSPC)
+			mzr_warn("%s: network table full\n", what);
+		else
+			mzr_warn("%s: %s/%u: %s\n", what,
+				 mzri_ntoa(prefix, buf), len, strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int mzr_net__update(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
+		    unsigned int len, const struct in_addr *bouncers,
+		    unsigned int n_bouncers)
+{
+	const char *what = "net update";
+	char buf[INET_ADDRSTRLEN];
+	struct mzr_net_key key;
+	struct mzr_net_val v;
+	unsigned int i;
+	int err;
+
+	err = net_args(what, vni, prefix, len, bouncers, n_bouncers);
+	if (!err)
+		err = mzri_check_loaded(h, what);
+	if (err)
+		return err;
+	if (net_lookup_exact(h, vni, prefix, len, &v)) {
+		mzr_warn("%s: no network %s/%u in VPC %u\n", what,
+			 mzri_ntoa(prefix, buf), len, vni);
+		return -ENOENT;
+	}
+	memset(v.bouncers, 0, sizeof(v.bouncers));
+	v.n_bouncers = n_bouncers;
+	for (i = 0; i < n_bouncers; i++)
+		v.bouncers[i] = bouncers[i].s_addr;
+	key = net_key(vni, prefix, len);
+	if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_NETS), &key, &v,
+				BPF_EXIST)) {
+		err = -errno;
+		mzr_warn("%s: %s/%u: %s\n", what, mzri_ntoa(prefix, buf), len,
+			 strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int mzr_net__delete(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
+		    unsigned int len)
+{
+	const char *what = "net delete";
+	char buf[INET_ADDRSTRLEN], buf2[INET_ADDRSTRLEN];
+	struct mzr_ep_key *keys = NULL;
+	struct mzr_net_key key;
+	struct mzr_net_val v;
+	void *vals = NULL;
+	long n, i;
+	int err;
+
+	err = check_vni(what, vni);
+	if (err)
+		return err;
+	if (!mzri_prefix_valid(prefix, len)) {
+		mzr_warn("%s: bad prefix %s/%u\n", what,
+			 mzri_ntoa(prefix, buf), len);
+		return -EINVAL;
+	}
+	err = mzri_check_loaded(h, what);
+	if (err)
+		return err;
+	if (net_lookup_exact(h, vni, prefix, len, &v)) {
+		mzr_warn("%s: no network %s/%u in VPC %u\n", what,
+			 mzri_ntoa(prefix, buf), len, vni);
+		return -ENOENT;
+	}
+	n = map_dump(mzri_fd(h, MZRI_MAP_EPS), sizeof(*keys),
+		     sizeof(struct mzr_ep_val), (void **)&keys, &vals);
+	if (n < 0)
+		return n;
+	for (i = 0; i < n; i++) {
+		struct in_addr ip = { .s_addr = keys[i].ip };
+
+		if (keys[i].vni == vni &&
+		    mzri_prefix_contains(prefix, len, ip)) {
+			mzr_warn("%s: network %s/%u still holds endpoint %s\n",
+				 what, mzri_ntoa(prefix, buf), len,
+				 mzri_ntoa(ip, buf2));
+			err = -ENOTEMPTY;
+			break;
+		}
+	}
+	free(keys);
+	free(vals);
+	if (err)
+		return err;
+	key = net_key(vni, prefix, len);
+	if (bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_NETS), &key)) {
+		err = -errno;
+		mzr_warn("%s: %s/%u: %s\n", what, mzri_ntoa(prefix, buf), len,
+			 strerror(-err));
+		return err;
+	}
+	return 0;
+}
+
+int mzr_net__get(const struct mzr_host *h, uint32_t vni, struct in_addr prefix,
+		 unsigned int len, struct mzr_net_info *info)
+{
+	char buf[INET_ADDRSTRLEN];
+	struct mzr_net_val v;
+	int err;
+
+	err = check_vni("net get", vni);
+	if (!err)
+		err = mzri_check_loaded(h, "net get");
+	if (err)
+		return err;
+	if (!info || len > 32)
+		return -EINVAL;
+	if (net_lookup_exact(h, vni, prefix, len, &v)) {
+		mzr_warn("net get: no network %s/%u in VPC %u\n",
+			 mzri_ntoa(prefix, buf), len, vni);
+		return -ENOENT;
+	}
+	net_to_info(vni, &v, info);
+	return 0;
+}
+
+/* Networks sorted by (VNI, first address); they never overlap in a VPC. */
+struct net_ent {
+	uint32_t vni;
+	uint32_t first, last; /* host order */
+	struct mzr_net_val val;
+};
+
+static int cmp_net(const void *a, const void *b)
+{
+	const struct net_ent *x = a, *y = b;
+
+	if (x->vni != y->vni)
+		return x->vni < y->vni ? -1 : 1;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+static long net_snapshot(const struct mzr_host *h, struct net_ent **out)
+{
+	struct mzr_net_key *keys = NULL;
+	struct mzr_net_val *vals = NULL;
+	struct net_ent *ents;
+	long n, i;
+
+	n = map_dump(mzri_fd(h, MZRI_MAP_NETS), sizeof(*keys), sizeof(*vals),
+		     (void **)&keys, (void **)&vals);
+	if (n < 0)
+		return n;
+	ents = calloc(n ? n : 1, sizeof(*ents));
+	if (!ents) {
+		free(keys);
+		free(vals);
+		return -ENOMEM;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t len = keys[i].prefixlen - 32;
+
+		ents[i].vni = ntohl(keys[i].vni);
+		ents[i].first = ntohl(keys[i].addr) & mzri_mask(len);
+		ents[i].last = ents[i].first | ~mzri_mask(len);
+		ents[i].val = vals[i];
+	}
+	qsort(ents, n, sizeof(*ents), cmp_net);
+	free(keys);
+	free(vals);
+	*out = ents;
+	return n;
+}
+
+int mzr_net__for_each(const struct mzr_host *h, uint32_t vni,
+		      int (*cb)(const struct mzr_net_info *info, void *ctx),
+		      void *ctx)
+{
+	struct mzr_net_info info;
+	struct net_ent *ents;
+	long n, i;
+	int err;
+
+	err = mzri_check_loaded(h, "net for_each");
+	if (err)
+		return err;
+	if (!cb)
+		return -EINVAL;
+	n = net_snapshot(h, &ents);
+	if (n < 0)
+		return n;
+	for (i = 0; i < n && !err; i++) {
+		if (vni && ents[i].vni != vni)
+			continue;
+		net_to_info(ents[i].vni, &ents[i].val, &info);
+		err = cb(&info, ctx);
+	}
+	free(ents);
+	return err;
+}
+
+/* The network of @ents (sorted) holding (vni, ip), or NULL. */
+static const struct net_ent *net_find(const struct net_ent *ents, long n,
+				      uint32_t vni, struct in_addr ip)
+{
+	uint32_t a = ntohl(ip.s_addr);
+	long lo = 0, hi = n - 1, mid;
+
+	while (lo <= hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ents[mid].vni < vni ||
+		    (ents[mid].vni == vni && ents[mid].last < a))
+			lo = mid + 1;
+		else if (ents[mid].vni > vni || ents[mid].first > a)
+			hi = mid - 1;
+		else
+			return &ents[mid];
+	}
+	return NULL;
+}
+
+/* ---- Endpoints ---------------------------------------------------------- */
+
+static void ep_fill(const struct mzr_ep_spec *s, struct mzr_ep_key *k,
+		    struct mzr_ep_val *v)
+{
+	memset(k, 0, sizeof(*k));
+	memset(v, 0, sizeof(*v));
+	k->vni = s->vni;
+	k->ip = s->ip.s_addr;
+	memcpy(v->mac, s->mac, 6);
+	v->host = s->host.s_addr;
+	if (s->flags & MZR_EP_BYPASS_DECAP)
+		v->flags |= MZR_EP_F_BYPASS;
+}
+
+/* The endpoint's address must be a host address of a network of its VPC
+ * and not the network's gateway. */
+static int ep_net_check(const char *what, const struct mzr_ep_spec *s,
+			const struct mzr_net_val *net)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	if (!net) {
+		mzr_warn("%s: %s is outside every network of VPC %u\n", what,
+			 mzri_ntoa(s->ip, buf), s->vni);
+		return -EADDRNOTAVAIL;
+	}
+	if (s->ip.s_addr == net->gw) {
+		mzr_warn("%s: %s is the gateway of its network\n", what,
+			 mzri_ntoa(s->ip, buf));
+		return -EADDRINUSE;
+	}
+	if (is_net_or_bcast((struct in_addr){ net->prefix }, net->prefixlen,
+			    s->ip)) {
+		mzr_warn("%s: %s is not a host address of its network\n",
+			 what, mzri_ntoa(s->ip, buf));
+		return -EADDRNOTAVAIL;
+	}
+	return 0;
+}
+
+static enum mzr_xdp_mode ep_xdp_mode(const struct mzr_host *h)
+{
+	struct mzr_host_cfg cfg;
+
+	if (!mzri_host_cfg(h, &cfg) && (cfg.flags & MZRI_CFG_F_WANT_GENERIC))
+		return MZR_XDP_MODE_GENERIC;
+	return MZR_XDP_MODE_AUTO;
+}
+
+/* What the kernel hand-off from a veth needs: the frame it receives carries
+ * this host's own address as source. */
+static void veth_sysctls(const char *ifname)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "net/ipv4/conf/%s/accept_local", ifname);
+	if (mzri_sysctl_write(path, "1"))
+		mzr_debug("%s: cannot set accept_local\n", ifname);
+	snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter", ifname);
+	if (mzri_sysctl_write(path, "0"))
+		mzr_debug("%s: cannot set rp_filter\n", ifname);
+	snprintf(path, sizeof(path), "net/ipv4/conf/%s/send_redirects",
+		 ifname);
+	if (mzri_sysctl_write(path, "0"))
+		mzr_debug("%s: cannot set send_redirects\n", ifname);
+}
+
+int mzr_ep__create(struct mzr_host *h, const struct mzr_ep_spec *spec)
+{
+	const char *what = "ep create";
+	char buf[INET_ADDRSTRLEN];
+	struct mzr_net_key nk;
+	struct mzr_net_val net;
+	struct mzr_vpc_val vpc;
+	struct mzr_local_val lv = {}, lold;
+	struct mzr_ep_key k;
+	struct mzr_ep_val v;
+	enum mzr_xdp_mode mode;
+	__u32 ifindex = 0;
+	int err;
+
+	err = mzri_ep_spec_check(spec);
+	if (!err)
+		err = mzri_check_loaded(h, what);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &spec->vni, &vpc)) {
+		mzr_warn("%s: no VPC %u\n", what, spec->vni);
+		return -ENOENT;
+	}
+	nk = net_key(spec->vni, spec->ip, 32);
+	err = ep_net_check(what, spec,
+			   bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_NETS), &nk,
+					       &net) ?
+				   NULL :
+				   &net);
+	if (err)
+		return err;
+	ep_fill(spec, &k, &v);
+	if (!bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
+		mzr_warn("%s: endpoint %s already exists in VPC %u\n", what,
+			 mzri_ntoa(spec->ip, buf), spec->vni);
+		return -EEXIST;
+	}
+	ep_fill(spec, &k, &v);
+	if (spec->ifname) {
+		ifindex = if_nametoindex(spec->ifname);
+		if (!ifindex) {
+			mzr_warn("%s: no interface %s\n", what, spec->ifname);
+			return -ENODEV;
+		}
+		if (!bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_LOCAL), &ifindex,
+					 &lold)) {
+			mzr_warn("%s: %s already serves endpoint %s\n", what,
+				 spec->ifname,
+				 mzri_ntoa((struct in_addr){ lold.ip }, buf));
+			return -EBUSY;
+		}
+		lv.vni = spec->vni;
+		lv.ip = spec->ip.s_addr;
+		memcpy(lv.mac, spec->mac, 6);
+		err = mzri_if_hwaddr(spec->ifname, lv.veth_mac);
+		if (err) {
+			mzr_warn("%s: cannot read %s: %s\n", what,
+				 spec->ifname, strerror(-err));
+			return err;
+		}
+		v.ifindex = ifindex;
+		v.flags |= MZR_EP_F_LOCAL;
+		lv.flags = v.flags;
+	}
+
+	if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v,
+				BPF_NOEXIST)) {
+		err = mzri_map_err(-errno);
+		if (err == -ENOSPC)
+			mzr_warn("%s: endpoint table full (%u entries)\n",
+				 what, h->max_endpoints);
+		else if (err == -EEXIST)
+			mzr_warn("%s: endpoint %s already exists in VPC %u\n",
+				 what, mzri_ntoa(spec->ip, buf), spec->vni);
+		else
+			mzr_warn("%s: %s: %s\n", what,
+				 mzri_ntoa(spec->ip, buf), strerror(-err));
+		return err;
+	}
+	if (!ifindex)
+		return 0;
+
+	if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_LOCAL), &ifindex, &lv,
+				BPF_NOEXIST)) {
+		err = mzri_map_err(-errno);
+		mzr_warn("%s: local endpoint table: %s\n", what,
+			 err == -ENOSPC ? "full" : strerror(-err));
+		goto undo_ep;
+	}
+	veth_sysctls(spec->ifname);
+	err = mzri_xdp_attach(ifindex, h->prog_fds[MZRI_PROG_AGENT],
+			      ep_xdp_mode(h), &mode, spec->ifname);
+	if (err)
+		goto undo_local;
+	/* A stale learned path to this address would bypass local delivery. */
+	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_DIRECT), &k);
+	return 0;
+undo_local:
+	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_LOCAL), &ifindex);
+undo_ep:
+	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_EPS), &k);
+	return err;
+}
+
+/*
+ * A set of endpoint keys (open addressing), to find duplicates of a batch
+ * against the table and within the batch: the kernel's batch update takes
+ * no BPF_NOEXIST.
+ */
+struct key_set {
+	uint64_t *slots; /* 0: empty (VNI 0 never occurs) */
+	size_t mask;
+};
+
+static uint64_t key_u64(const struct mzr_ep_key *k)
+{
+	return (uint64_t)k->vni << 32 | k->ip;
+}
+
+static int key_set_init(struct key_set *ks, size_t n)
+{
+	size_t cap = 64;
+
+	while (cap < 2 * n)
+		cap <<= 1;
+	ks->slots = calloc(cap, sizeof(*ks->slots));
+	ks->mask = cap - 1;
+	return ks->slots ? 0 : -ENOMEM;
+}
+
+/* Insert @k; false when it was already there. */
+static bool key_set_add(struct key_set *ks, uint64_t k)
+{
+	size_t i = (k * 0x9e3779b97f4a7c15ULL) >> 20 & ks->mask;
+
+	for (;; i = (i + 1) & ks->mask) {
+		if (ks->slots[i] == k)
+			return false;
+		if (!ks->slots[i]) {
+			ks->slots[i] = k;
+			return true;
+		}
+	}
+}
+
+/*
+ * Keys of the endpoints already in the table: the whole table in batches
+ * when the batch is large, else key by key (cheaper against a big table).
+ */
+static int batch_dups(const struct mzr_host *h, const struct mzr_ep_key *keys,
+		      size_t n, size_t *dup_idx)
+{
+	struct mzr_ep_key *have = NULL;
+	struct mzr_ep_val v;
+	struct key_set ks;
+	void *vals = NULL;
+	long m = 0, i;
+	bool dump = n * 8 >= h->max_endpoints;
+	int err;
+
+	if (dump) {
+		m = map_dump(mzri_fd(h, MZRI_MAP_EPS), sizeof(*have),
+			     sizeof(struct mzr_ep_val), (void **)&have, &vals);
+		free(vals);
+		if (m < 0)
+			return m;
+	}
+	err = key_set_init(&ks, n + m);
+	if (err)
+		goto out;
+	for (i = 0; i < m; i++)
+		key_set_add(&ks, key_u64(&have[i]));
+	for (i = 0; i < (long)n; i++) {
+		if (!key_set_add(&ks, key_u64(&keys[i])) ||
+		    (!dump &&
+		     !bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &keys[i],
+					  &v))) {
+			*dup_idx = i;
+			err = -EEXIST;
+			break;
+		}
+	}
+	free(ks.slots);
+out:
+	free(have);
+	return err;
+}
+
+int mzr_ep__create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,
+			 size_t n, size_t *failed_idx)
+{
+	const char *what = "ep create_batch";
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	struct mzr_ep_key *keys = NULL;
+	struct mzr_ep_val *vals = NULL;
+	const struct net_ent *ne;
+	struct net_ent *nets = NULL;
+	struct mzr_vpc_val vpc;
+	char buf[INET_ADDRSTRLEN];
+	uint32_t last_vni = 0;
+	__u32 count, done;
+	long n_nets;
+	size_t i = 0, j;
+	int err;
+
+	if (failed_idx)
+		*failed_idx = 0;
+	err = mzri_check_loaded(h, what);
+	if (err)
+		return err;
+	if (!n)
+		return 0;
+	if (!specs || n > UINT32_MAX) {
+		mzr_warn("%s: bad spec array\n", what);
+		return -EINVAL;
+	}
+	n_nets = net_snapshot(h, &nets);
+	if (n_nets < 0)
+		return n_nets;
+	keys = malloc(n * sizeof(*keys));
+	vals = malloc(n * sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	/* Validate everything before the kernel sees anything. */
+	for (i = 0; i < n; i++) {
+		const struct mzr_ep_spec *s = &specs[i];
+
+		err = mzri_ep_spec_check(s);
+		if (err)
+			goto out;
+		if (s->ifname) {
+			mzr_warn("%s: endpoint %s: local endpoints (ifname) cannot be batched\n",
+				 what, mzri_ntoa(s->ip, buf));
+			err = -EINVAL;
+			goto out;
+		}
+		ne = net_find(nets, n_nets, s->vni, s->ip);
+		if (!ne && s->vni != last_vni &&
+		    bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &s->vni,
+					&vpc)) {
+			mzr_warn("%s: no VPC %u\n", what, s->vni);
+			err = -ENOENT;
+			goto out;
+		}
+		last_vni = s->vni;
+		err = ep_net_check(what, s, ne ? &ne->val : NULL);
+		if (err)
+			goto out;
+		ep_fill(s, &keys[i], &vals[i]);
+	}
+	err = batch_dups(h, keys, n, &i);
+	if (err) {
+		if (err == -EEXIST)
+			mzr_warn("%s: endpoint %s already exists in VPC %u\n",
+				 what, mzri_ntoa(specs[i].ip, buf),
+				 specs[i].vni);
+		goto out;
+	}
+
+	/* Every key is new: on failure, the first count went in and are ours
+	 * to remove. */
+	count = n;
+	if (!bpf_map_update_batch(mzri_fd(h, MZRI_MAP_EPS), keys, vals, &count,
+				  &bopts))
+		goto out;
+	err = mzri_map_err(-errno);
+	i = count < n ? count : n - 1;
+	done = count;
+	if (count && bpf_map_delete_batch(mzri_fd(h, MZRI_MAP_EPS), keys,
+					  &done, &bopts)) {
+		for (j = 0; j < count; j++)
+			bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_EPS), &keys[j]);
+	}
+	if (err == -ENOSPC)
+		mzr_warn("%s: endpoint table full (%u entries)\n", what,
+			 h->max_endpoints);
+	else
+		mzr_warn("%s: endpoint %s: %s\n", what,
+			 mzri_ntoa(specs[i].ip, buf), strerror(-err));
+out:
+	if (err && failed_idx)
+		*failed_idx = i;
+	free(nets);
+	free(keys);
+	free(vals);
+	return err;
+}
+
+int mzr_ep__delete(struct mzr_host *h, uint32_t vni, struct in_addr ip)
+{
+	const char *what = "ep delete";
+	char buf[INET_ADDRSTRLEN];
+	struct mzr_ep_key k = { .vni = vni, .ip = ip.s_addr };
+	struct mzr_local_val lv;
+	struct mzr_ep_val v;
+	int err;
+
+	err = check_vni(what, vni);
+	if (!err)
+		err = mzri_check_loaded(h, what);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
+		mzr_warn("%s: no endpoint %s in VPC %u\n", what,
+			 mzri_ntoa(ip, buf), vni);
+		return -ENOENT;
+	}
+	if ((v.flags & MZR_EP_F_LOCAL) && v.ifindex) {
+		/* Detach first: the agent must not run without its entry. */
+		err = mzri_xdp_detach(v.ifindex, h->prog_fds[MZRI_PROG_AGENT]);
+		if (err && err != -ENODEV)
+			mzr_warn("%s: %s: cannot detach agent from ifindex %u: %s\n",
+				 what, mzri_ntoa(ip, buf), v.ifindex,
+				 strerror(-err));
+		if (!bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_LOCAL),
+					 &v.ifindex, &lv) &&
+		    lv.vni == vni && lv.ip == ip.s_addr)
+			bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_LOCAL),
+					    &v.ifindex);
+	}
+	if (bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_EPS), &k)) {
+		err = -errno;
+		mzr_warn("%s: %s: %s\n", what, mzri_ntoa(ip, buf),
+			 strerror(-err));
+		return err;
+	}
+	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_DIRECT), &k);
+	return 0;
+}
+
+static void ep_to_info(const struct mzr_ep_key *k, const struct mzr_ep_val *v,
+		       struct mzr_ep_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	info->vni = k->vni;
+	info->ip.s_addr = k->ip;
+	memcpy(info->mac, v->mac, 6);
+	info->host.s_addr = v->host;
+	info->ifindex = (v->flags & MZR_EP_F_LOCAL) ? v->ifindex : 0;
+	if (v->flags & MZR_EP_F_BYPASS)
+		info->flags |= MZR_EP_BYPASS_DECAP;
+}
+
+int mzr_ep__get(const struct mzr_host *h, uint32_t vni, struct in_addr ip,
+		struct mzr_ep_info *info)
+{
+	char buf[INET_ADDRSTRLEN];
+	struct mzr_ep_key k = { .vni = vni, .ip = ip.s_addr };
+	struct mzr_ep_val v;
+	int err;
+
+	err = check_vni("ep get", vni);
+	if (!err)
+		err = mzri_check_loaded(h, "ep get");
+	if (err)
+		return err;
+	if (!info)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
+		mzr_warn("ep get: no endpoint %s in VPC %u\n",
+			 mzri_ntoa(ip, buf), vni);
+		return -ENOENT;
+	}
+	ep_to_info(&k, &v, info);
+	return 0;
+}
+
+struct ep_ent {
+	struct mzr_ep_key k;
+	struct mzr_ep_val v;
+};
+
+static int cmp_ep(const void *a, const void *b)
+{
+	const struct ep_ent *x = a, *y = b;
+	uint32_t xa = ntohl(x->k.ip), ya = ntohl(y->k.ip);
+
+	if (x->k.vni != y->k.vni)
+		return x->k.vni < y->k.vni ? -1 : 1;
+	return xa < ya ? -1 : xa > ya;
+}
+
+int mzr_ep__for_each(const struct mzr_host *h, uint32_t vni,
+		     int (*cb)(const struct mzr_ep_info *info, void *ctx),
+		     void *ctx)
+{
+	struct mzr_ep_key *keys = NULL;
+	struct mzr_ep_val *vals = NULL;
+	struct mzr_ep_info info;
+	struct ep_ent *ents;
+	long n, i, m = 0;
+	int err;
+
+	err = mzri_check_loaded(h, "ep for_each");
+	if (err)
+		return err;
+	if (!cb)
+		return -EINVAL;
+	n = map_dump(mzri_fd(h, MZRI_MAP_EPS), sizeof(*keys), sizeof(*vals),
+		     (void **)&keys, (void **)&vals);
+	if (n < 0)
+		return n;
+	ents = malloc((n ? n : 1) * sizeof(*ents));
+	if (!ents) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (vni && keys[i].vni != vni)
+			continue;
+		ents[m].k = keys[i];
+		ents[m].v = vals[i];
+		m++;
+	}
+	/* In (VNI, address) order, so that listings are stable. */
+	qsort(ents, m, sizeof(*ents), cmp_ep);
+	for (i = 0; i < m && !err; i++) {
+		ep_to_info(&ents[i].k, &ents[i].v, &info);
+		err = cb(&info, ctx);
+	}
+	free(ents);
+out:
+	free(keys);
+	free(vals);
+	return err;
+}

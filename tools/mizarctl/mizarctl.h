@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * mizarctl internals shared by its command files: global options, the
+ * lazily opened back-plane, keyword-argument parsing, error reporting and
+ * a small JSON writer.
+ */
+#ifndef MZCTL_H
+#define MZCTL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <netinet/in.h>
+
+#include <mizar/mizar.h>
+
+/* Global options and state of one invocation. */
+struct mzctl {
+	const char *pin_root;	/* -r/--pin-root, else NULL (library default) */
+	bool json;		/* -j/--json */
+	bool verbose;		/* -v/--verbose: library log lines to stderr */
+	struct mzr_host *host;	/* opened on first use by mzctl_host() */
+};
+
+/* Exit statuses. */
+#define MZCTL_OK 0
+#define MZCTL_FAIL 1
+#define MZCTL_USAGE 2
+
+/*
+ * The back-plane under the pin root, reopened from its pins on first use.
+ * NULL after printing one error line (nothing pinned there, ...).
+ */
+struct mzr_host *mzctl_host(struct mzctl *g, const char *cmd);
+
+/* Print "mizarctl: CMD: MESSAGE" on stderr (one line). */
+__attribute__((format(printf, 2, 3))) void mzctl_err(const char *cmd,
+						     const char *fmt, ...);
+
+/*
+ * Report a failed library call @err: the library's own line naming the
+ * problem when it logged one, else strerror. Returns MZCTL_FAIL.
+ */
+int mzctl_fail(const char *cmd, int err);
+
+/* Forget the library's last log line (before a call whose error we report). */
+void mzctl_clear_libmsg(void);
+
+/* ---- Keyword arguments ("vni 5 ip 10.0.0.2 bypass-decap") ---------------- */
+
+struct mzctl_kw {
+	const char *name;
+	bool has_val;		/* "name VALUE" vs. a bare flag */
+	bool required;
+	const char *val;	/* out: value, or "" for a present flag */
+};
+
+/* Fill @kws (terminated by a NULL name) from @argv. Prints one error line
+ * and returns -1 on an unknown, repeated, missing or value-less keyword. */
+int mzctl_parse_kw(const char *cmd, struct mzctl_kw *kws, int argc,
+		   char **argv);
+
+/* The kw entry called @name (must exist). */
+struct mzctl_kw *mzctl_kw_get(struct mzctl_kw *kws, const char *name);
+
+/* ---- Value parsers (pure; unit tested) ---------------------------------- */
+
+int mzctl_parse_u32(const char *s, uint32_t *out);
+/* 1..16777215; -ERANGE outside, -EINVAL not a number. */
+int mzctl_parse_vni(const char *s, uint32_t *vni);
+int mzctl_parse_ip(const char *s, struct in_addr *ip);
+/* "A.B.C.D/LEN", LEN 0..32 (host bits are the library's business). */
+int mzctl_parse_prefix(const char *s, struct in_addr *prefix,
+		       unsigned int *len);
+/* "aa:bb:cc:dd:ee:ff", two hex digits per byte. */
+int mzctl_parse_mac(const char *s, unsigned char mac[6]);
+/* "IP,IP,..." (no spaces, no empty items); -E2BIG over @max. */
+int mzctl_parse_ip_list(const char *s, struct in_addr *out, unsigned int max,
+			unsigned int *n);
+/* "native" | "generic" | "auto". */
+int mzctl_parse_mode(const char *s, enum mzr_xdp_mode *mode);
+
+/* Formatting helpers: into a caller buffer of at least 18 / 16 bytes. */
+const char *mzctl_mac_str(const unsigned char mac[6], char *buf);
+const char *mzctl_ip_str(struct in_addr ip, char *buf);
+
+/* ---- JSON output -------------------------------------------------------- */
+
+struct mzctl_json {
+	FILE *f;
+	int depth;
+	bool first[16];
+};
+
+void mzctl_json_begin(struct mzctl_json *js, FILE *f);	/* opens "{" */
+void mzctl_json_end(struct mzctl_json *js);		/* "}\n" */
+/* @key NULL inside arrays. */
+void mzctl_json_obj(struct mzctl_json *js, const char *key);
+void mzctl_json_obj_end(struct mzctl_json *js);
+void mzctl_json_arr(struct mzctl_json *js, const char *key);
+void mzctl_json_arr_end(struct mzctl_json *js);
+void mzctl_json_str(struct mzctl_json *js, const char *key, const char *val);
+void mzctl_json_u64(struct mzctl_json *js, const char *key, uint64_t val);
+void mzctl_json_bool(struct mzctl_json *js, const char *key, bool val);
+
+/* ---- Commands: argv starts after the command word ("vpc add ..." gets
+ * argc/argv starting at "add"). Each returns an exit status. ------------- */
+
+int mzctl_cmd_host(struct mzctl *g, int argc, char **argv);
+int mzctl_cmd_vpc(struct mzctl *g, int argc, char **argv);
+int mzctl_cmd_net(struct mzctl *g, int argc, char **argv);
+int mzctl_cmd_ep(struct mzctl *g, int argc, char **argv);
+int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv);
+/*
+ * `mizarctl nf ...` (tools/mizarctl/nf_cmd.c). Receives its arguments
+ * untouched, --help included, and prints its own help.
+ */
+int mzctl_cmd_nf(struct mzctl *g, int argc, char **argv);
+
+/* Usage of a sub-command, for commands that share the help machinery. */
+struct mzctl_sub {
+	const char *name;
+	const char *usage;	/* "vni N [dividers IP,...]" */
+	const char *help;	/* one or more lines of explanation */
+	int (*fn)(struct mzctl *g, int argc, char **argv);
+};
+
+/*
+ * Run the sub-command of @group named by argv[0] from @subs (NULL name
+ * ends the table). Handles --help/-h anywhere and a missing or unknown
+ * sub-command.
+ */
+int mzctl_dispatch(struct mzctl *g, const char *group,
+		   const struct mzctl_sub *subs, int argc, char **argv);
+
+#endif /* MZCTL_H */

@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * mizarctl vpc / net / ep: argument checking here, object validation in
+ * the library (which reports the failing object in one line).
+ */
+#include <errno.h>
+#include <net/if.h>
+#include <string.h>
+
+#include "mizarctl.h"
+
+static int bad(const char *cmd, const char *what, const char *val, int err)
+{
+	if (err == -ERANGE && !strcmp(what, "vni"))
+		mzctl_err(cmd, "vni '%s' out of range (1-%u)", val,
+			  MZR_VNI_MAX);
+	else
+		mzctl_err(cmd, "bad %s '%s'", what, val);
+	return MZCTL_USAGE;
+}
+
+static int get_vni(const char *cmd, struct mzctl_kw *kw, uint32_t *vni)
+{
+	const char *v = mzctl_kw_get(kw, "vni")->val;
+	int err;
+
+	*vni = 0;
+	if (!v)
+		return 0;
+	err = mzctl_parse_vni(v, vni);
+	return err ? bad(cmd, "vni", v, err) : 0;
+}
+
+static int get_list(const char *cmd, struct mzctl_kw *kw, const char *name,
+		    struct in_addr *out, unsigned int max, unsigned int *n)
+{
+	const char *v = mzctl_kw_get(kw, name)->val;
+	int err;
+
+	*n = 0;
+	if (!v)
+		return 0;
+	err = mzctl_parse_ip_list(v, out, max, n);
+	if (err == -E2BIG) {
+		mzctl_err(cmd, "too many %s in '%s' (at most %u)", name, v,
+			  max);
+		return MZCTL_FAIL;
+	}
+	return err ? bad(cmd, name, v, err) : 0;
+}
+
+static int get_prefix(const char *cmd, struct mzctl_kw *kw,
+		      struct in_addr *prefix, unsigned int *len)
+{
+	const char *v = mzctl_kw_get(kw, "prefix")->val;
+
+	if (mzctl_parse_prefix(v, prefix, len))
+		return bad(cmd, "prefix", v, -EINVAL);
+	return 0;
+}
+
+static int get_ip(const char *cmd, struct mzctl_kw *kw, const char *name,
+		  struct in_addr *ip)
+{
+	const char *v = mzctl_kw_get(kw, name)->val;
+
+	ip->s_addr = 0;
+	if (v && mzctl_parse_ip(v, ip))
+		return bad(cmd, name, v, -EINVAL);
+	return 0;
+}
+
+/* ---- vpc ----------------------------------------------------------------- */
+
+static int vpc_add_set(struct mzctl *g, int argc, char **argv, bool add)
+{
+	const char *cmd = add ? "vpc add" : "vpc set";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },
+		{ "dividers", true, !add, NULL },
+		{ NULL },
+	};
+	struct in_addr div[MZR_MAX_DIVIDERS_PER_VPC];
+	struct mzr_host *h;
+	unsigned int n;
+	uint32_t vni;
+	int err;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	if ((err = get_vni(cmd, kw, &vni)) ||
+	    (err = get_list(cmd, kw, "dividers", div,
+			    MZR_MAX_DIVIDERS_PER_VPC, &n)))
+		return err;
+	h = mzctl_host(g, cmd);
+	if (!h)
+		return MZCTL_FAIL;
+	mzctl_clear_libmsg();
+	err = add ? mzr_vpc__create(h, vni, div, n) :
+		    mzr_vpc__update(h, vni, div, n);
+	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
+}
+
+static int vpc_add(struct mzctl *g, int argc, char **argv)
+{
+	return vpc_add_set(g, argc, argv, true);
+}
+
+static int vpc_set(struct mzctl *g, int argc, char **argv)
+{
+	return vpc_add_set(g, argc, argv, false);
+}
+
+static int vpc_del(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "vpc del";
+	struct mzctl_kw kw[] = { { "vni", true, true, NULL }, { NULL } };
+	struct mzr_host *h;
+	uint32_t vni;
+	int err;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	if ((err = get_vni(cmd, kw, &vni)))
+		return err;
+	h = mzctl_host(g, cmd);
+	if (!h)
+		return MZCTL_FAIL;
+	mzctl_clear_libmsg();
+	err = mzr_vpc__delete(h, vni);
+	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
+}
+
+struct show_ctx {
+	struct mzctl *g;
+	struct mzctl_json js;
+	unsigned int n;
+};
+
+static int vpc_print(const struct mzr_vpc_info *v, void *arg)
+{
+	struct show_ctx *c = arg;
+	char ip[INET_ADDRSTRLEN];
+	unsigned int i;
+
+	c->n++;
+	if (c->g->json) {
+		mzctl_json_obj(&c->js, NULL);
+		mzctl_json_u64(&c->js, "vni", v->vni);
+		mzctl_json_arr(&c->js, "dividers");
+		for (i = 0; i < v->n_dividers; i++)
+			mzctl_json_str(&c->js, NULL,
+				       mzctl_ip_str(v->dividers[i], ip));
+		mzctl_json_arr_end(&c->js);
+		mzctl_json_obj_end(&c->js);
+		return 0;
+	}
+	printf("vni %u dividers ", v->vni);
+	for (i = 0; i < v->n_dividers; i++)
+		printf("%s%s", i ? "," : "", mzctl_ip_str(v->dividers[i], ip));
+	printf("%s\n", v->n_dividers ? "" : "none");
+	return 0;
+}
+
+/* Open a listing: checks the VPC filter names an existing VPC. */
+static struct mzr_host *show_begin(struct mzctl *g, const char *cmd,
+				   uint32_t vni, struct show_ctx *c,
+				   const char *list)
+{
+	struct mzr_vpc_info vi;
+	struct mzr_host *h;
+	int err;
+
+	h = mzctl_host(g, cmd);
+	if (!h)
+		return NULL;
+	if (vni) {
+		mzctl_clear_libmsg();
+		err = mzr_vpc__get(h, vni, &vi);
+		if (err) {
+			if (err == -ENOENT)
+				mzctl_err(cmd, "no VPC %u", vni);
+			else
+				mzctl_fail(cmd, err);
+			return NULL;
+		}
+	}
+	memset(c, 0, sizeof(*c));
+	c->g = g;
+	if (g->json) {
+		mzctl_json_begin(&c->js, stdout);
+		mzctl_json_arr(&c->js, list);
+	}
+	return h;
+}
+
+static int show_end(struct show_ctx *c, const char *cmd, int err)
+{
+	if (c->g->json) {
+		mzctl_json_arr_end(&c->js);
+		mzctl_json_end(&c->js);
+	}
+	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
+}
+
+static int vpc_show(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "vpc show";
+	struct mzctl_kw kw[] = { { "vni", true, false, NULL }, { NULL } };
+	struct mzr_vpc_info vi;
+	struct show_ctx c;
+	struct mzr_host *h;
+	uint32_t vni;
+	int err;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	if ((err = get_vni(cmd, kw, &vni)))
+		return err;
+	h = show_begin(g, cmd, vni, &c, "vpcs");
+	if (!h)
+		return MZCTL_FAIL;
+	mzctl_clear_libmsg();
+	if (vni) {
+		err = mzr_vpc__get(h, vni, &vi);
+		if (!err)
+			vpc_print(&vi, &c);
+	} else {
+		err = mzr_vpc__for_each(h, vpc_print, &c);
+	}
+	return show_end(&c, cmd, err);
+}
+
+static const struct mzctl_sub vpc_subs[] = {
+	{ "add", "vni N [dividers IP,...]",
+	  "Create VPC N (Geneve VNI 1-16777215) with its dividers.\n",
+	  vpc_add },
+	{ "set", "vni N dividers IP,...", "Replace VPC N's dividers.\n",
+	  vpc_set },
+	{ "del", "vni N", "Delete VPC N (it must have no networks).\n",
+	  vpc_del },
+	{ "show", "[vni N]", "List VPCs and their dividers.\n", vpc_show },
+	{ NULL },
+};
+
+int mzctl_cmd_vpc(struct mzctl *g, int argc, char **argv)
+{
+	return mzctl_dispatch(g, "vpc", vpc_subs, argc, argv);
+}
+
+/* ---- net ----------------------------------------------------------------- */
+
+static int net_add_set(struct mzctl *g, int argc, char **argv, bool add)
+{
+	const char *cmd = add ? "net add" : "net set";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },
+		{ "prefix", true, true, NULL },
+		{ "bouncers", true, true, NULL },
+		{ "gw", true, false, NULL },
+		{ NULL },
+	};
+	struct in_addr bouncers[MZR_MAX_BOUNCERS_PER_NET], prefix;
+	MZR_OPTS(mzr_net_opts, opts);
+	struct mzr_host *h;
+	unsigned int n, len;
+	uint32_t vni;
+	int err;
+
+	if (!add)
+		kw[3].name = NULL; /* no gw on set */
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	if ((err = get_vni(cmd, kw, &vni)) ||
+	    (err = get_prefix(cmd, kw, &prefix, &len)) ||
+	    (err = get_list(cmd, kw, "bouncers", bouncers,
+			    MZR_MAX_BOUNCERS_PER_NET, &n)) ||
+	    (add && (err = get_ip(cmd, kw, "gw", &opts.gw))))
+		return err;
+	if (add && mzctl_kw_get(kw, "gw")->val && !opts.gw.s_addr)
+		return bad(cmd, "gw", "0.0.0.0", -EINVAL);
+	h = mzctl_host(g, cmd);
+	if (!h)
+		return MZCTL_FAIL;
+	mzctl_clear_libmsg();
+	err = add ? mzr_net__create(h, vni, prefix, len, bouncers, n, &opts) :
+		    mzr_net__update(h, vni, prefix, len, bouncers, n);
+	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
+}
+
+static int net_add(struct mzctl *g, int argc, char **argv)
+{
+	return net_add_set(g, argc, argv, true);
+}
+
+static int net_set(struct mzctl *g, int argc, char **argv)
+{
+	return net_add_set(g, argc, argv, false);
+}
+
+static int net_del(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "net del";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },
+		{ "prefix", true, true, NULL },
+		{ NULL },
+	};
+	struct in_addr prefix;
+	struct mzr_host *h;
+	unsigned int len;
+	uint32_t vni;
+	int err;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	if ((err = get_vni(cmd, kw, &vni)) ||
+	    (err = get_prefix(cmd, kw, &prefix, &len)))
+		return err;
+	h = mzctl_host(g, cmd);
+	if (!h)
+		return MZCTL_FAIL;
+	mzctl_clear_libmsg();
+	err = mzr_net__delete(h, vni, prefix, len);
+	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
+}
+
+static int net_print(const struct mzr_net_info *n, void *arg)
+{
+	struct show_ctx *c = arg;
+	char ip[INET_ADDRSTRLEN], pfx[INET_ADDRSTRLEN + 4], mac[18];
+	unsigned int i;
+
+	c->n++;
+	snprintf(pfx, sizeof(pfx), "%s/%u", mzctl_ip_str(n->prefix, ip),
+		 n->prefixlen);
+	if (c->g->json) {
+		mzctl_json_obj(&c->js, NULL);
+		mzctl_json_u64(&c->js, "vni", n->vni);
+		mzctl_json_str(&c->js, "prefix", pfx);
+		mzctl_json_str(&c->js, "gw", mzctl_ip_str(n->gw, ip));
+		mzctl_json_str(&c->js, "gw_mac", mzctl_mac_str(n->gw_mac, mac));
+		mzctl_json_arr(&c->js, "bouncers");
+		for (i = 0; i < n->n_bouncers; i++)
+			mzctl_json_str(&c->js, NULL,
+				       mzctl_ip_str(n->bouncers[i], ip));
+		mzctl_json_arr_end(&c->js);
+		mzctl_json_obj_end(&c->js);
+		return 0;
+	}
+	printf("vni %u prefix %s gw %s", n->vni, pfx, mzctl_ip_str(n->gw, ip));
+	printf(" gw-mac %s bouncers ", mzctl_mac_str(n->gw_mac, mac));
+	for (i = 0; i < n->n_bouncers; i++)
+		printf("%s%s", i ? "," : "", mzctl_ip_str(n->bouncers[i], ip));
+	printf("\n");
+	return 0;
+}
+
+static int net_show(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "net show";
+	struct mzctl_kw kw[] = { { "vni", true, false, NULL }, { NULL } };
+	struct show_ctx c;
+	struct mzr_host *h;
+	uint32_t vni;
+	int err;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	if ((err = get_vni(cmd, kw, &vni)))
+		return err;
+	h = show_begin(g, cmd, vni, &c, "networks");
+	if (!h)
+		return MZCTL_FAIL;
+	mzctl_clear_libmsg();
+	err = mzr_net__for_each(h, vni, net_print, &c);
+	return show_end(&c, cmd, err);
+}
+
+static const struct mzctl_sub net_subs[] = {
+	{ "add", "vni N prefix CIDR bouncers IP,... [gw IP]",
+	  "Create a network of VPC N. gw (default: the first host address of\n"
+	  "the prefix) is the endpoints' default gateway; its MAC is\n"
+	  "02:00 followed by the gateway's four bytes.\n",
+	  net_add },
+	{ "set", "vni N prefix CIDR bouncers IP,...",
+	  "Replace a network's bouncers.\n", net_set },
+	{ "del", "vni N prefix CIDR",
+	  "Delete a network (this host must hold no endpoint in it).\n",
+	  net_del },
+	{ "show", "[vni N]", "List networks.\n", net_show },
+	{ NULL },
+};
+
+int mzctl_cmd_net(struct mzctl *g, int argc, char **argv)
+{
+	return mzctl_dispatch(g, "net", net_subs, argc, argv);
+}
+
+/* ---- ep ------------------------------------------------------------------ */
+
+static int ep_add(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "ep add";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },
+		{ "ip", true, true, NULL },
+		{ "mac", true, true, NULL },
+		{ "host", true, true, NULL },
+		{ "dev", true, false, NULL },
+		{ "bypass-decap", false, false, NULL },
+		{ NULL },
+	};
+	struct mzr_ep_spec spec = {};
+	struct mzr_host *h;
+	const char *v;
+	int err;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	if ((err = get_vni(cmd, kw, &spec.vni)) ||
+	    (err = get_ip(cmd, kw, "ip", &spec.ip)) ||
+	    (err = get_ip(cmd, kw, "host", &spec.host)))
+		return err;
+	v = mzctl_kw_get(kw, "mac")->val;
+	if (mzctl_parse_mac(v, spec.mac))
+		return bad(cmd, "mac", v, -EINVAL);
+	spec.ifname = mzctl_kw_get(kw, "dev")->val;
+	if (spec.ifname &&
+	    (strlen(spec.ifname) >= IF_NAMESIZE || !if_nametoindex(spec.ifname))) {
+		mzctl_err(cmd, "no interface '%s'", spec.ifname);
+		return MZCTL_FAIL;
+	}
+	if (mzctl_kw_get(kw, "bypass-decap")->val)
+		spec.flags |= MZR_EP_BYPASS_DECAP;
+	h = mzctl_host(g, cmd);
+	if (!h)
+		return MZCTL_FAIL;
+	mzctl_clear_libmsg();
+	err = mzr_ep__create(h, &spec);
+	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
+}
+
+static int ep_del(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "ep del";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },
+		{ "ip", true, true, NULL },
+		{ NULL },
+	};
+	struct mzr_host *h;
+	struct in_addr ip;
+	uint32_t vni;
+	int err;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	if ((err = get_vni(cmd, kw, &vni)) ||
+	    (err = get_ip(cmd, kw, "ip", &ip)))
+		return err;
+	h = mzctl_host(g, cmd);
+	if (!h)
+		return MZCTL_FAIL;
+	mzctl_clear_libmsg();
+	err = mzr_ep__delete(h, vni, ip);
+	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
+}
+
+static int ep_print(const struct mzr_ep_info *e, void *arg)
+{
+	struct show_ctx *c = arg;
+	char ip[INET_ADDRSTRLEN], host[INET_ADDRSTRLEN], mac[18];
+	char ifname[IF_NAMESIZE] = "";
+	bool bypass = e->flags & MZR_EP_BYPASS_DECAP;
+
+	c->n++;
+	if (e->ifindex && !if_indextoname(e->ifindex, ifname))
+		snprintf(ifname, sizeof(ifname), "if%u", e->ifindex);
+	mzctl_ip_str(e->ip, ip);
+	mzctl_ip_str(e->host, host);
+	mzctl_mac_str(e->mac, mac);
+	if (c->g->json) {
+		mzctl_json_obj(&c->js, NULL);
+		mzctl_json_u64(&c->js, "vni", e->vni);
+		mzctl_json_str(&c->js, "ip", ip);
+		mzctl_json_str(&c->js, "mac", mac);
+		mzctl_json_str(&c->js, "host", host);
+		mzctl_json_bool(&c->js, "local", e->ifindex != 0);
+		mzctl_json_str(&c->js, "dev", e->ifindex ? ifname : NULL);
+		mzctl_json_u64(&c->js, "ifindex", e->ifindex);
+		mzctl_json_bool(&c->js, "bypass_decap", bypass);
+		mzctl_json_obj_end(&c->js);
+		return 0;
+	}
+	printf("vni %u ip %s mac %s host %s", e->vni, ip, mac, host);
+	if (e->ifindex)
+		printf(" dev %s", ifname);
+	printf("%s\n", bypass ? " bypass-decap" : "");
+	return 0;
+}
+
+static int ep_show(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "ep show";
+	struct mzctl_kw kw[] = { { "vni", true, false, NULL }, { NULL } };
+	struct show_ctx c;
+	struct mzr_host *h;
+	uint32_t vni;
+	int err;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	if ((err = get_vni(cmd, kw, &vni)))
+		return err;
+	h = show_begin(g, cmd, vni, &c, "endpoints");
+	if (!h)
+		return MZCTL_FAIL;
+	mzctl_clear_libmsg();
+	err = mzr_ep__for_each(h, vni, ep_print, &c);
+	return show_end(&c, cmd, err);
+}
+
+static const struct mzctl_sub ep_subs[] = {
+	{ "add", "vni N ip IP mac MAC host IP [dev IFNAME] [bypass-decap]",
+	  "Create an endpoint of VPC N. host is the underlay address of the\n"
+	  "host where it lives. With dev, it lives on this host behind the\n"
+	  "veth IFNAME (host side) and the transit agent is attached there.\n"
+	  "bypass-decap: deliver tunnel packets to it still encapsulated.\n",
+	  ep_add },
+	{ "del", "vni N ip IP", "Delete an endpoint (detaching its agent).\n",
+	  ep_del },
+	{ "show", "[vni N]", "List endpoints.\n", ep_show },
+	{ NULL },
+};
+
+int mzctl_cmd_ep(struct mzctl *g, int argc, char **argv)
+{
+	return mzctl_dispatch(g, "ep", ep_subs, argc, argv);
+}
