@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* The transit agent: an endpoint's frames into the overlay (local hairpin,
+ * direct path to the destination's host, or a bouncer of its network). */
+#ifndef MZR_CORE_AGENT_H
+#define MZR_CORE_AGENT_H
+
+#include "encap.h"
+#include "fib.h"
+#include "hooks.h"
+
+static __always_inline struct mzr_local_val *mzr_agent_local(struct xdp_md *x)
+{
+	__u32 ifindex = x->ingress_ifindex;
+
+	return bpf_map_lookup_elem(&mzr_local, &ifindex);
+}
+
+/* Parse the endpoint's frame. Returns MZR_GO or a verdict. */
+static __always_inline int mzr_agent_parse(struct xdp_md *xdp,
+					   const struct mzr_local_val *local,
+					   struct mzr_pkt *p)
+{
+	struct mzr_cursor c;
+	__u32 reason;
+
+	__builtin_memset(p, 0, sizeof(*p));
+	p->outer_l3_off = MZR_OFF_NONE;
+	p->outer_l4_off = MZR_OFF_NONE;
+	p->geneve_off = MZR_OFF_NONE;
+	p->inner_l4_off = MZR_OFF_NONE;
+	p->vni = local->vni;
+	mzr_cursor_init(&c, xdp);
+	reason = mzr_parse_inner(&c, xdp, p);
+	if (reason)
+		return mzr_drop(reason);
+	return MZR_GO;
+}
+
+static __always_inline int mzr_mac_eq(const __u8 *a, const __u8 *b)
+{
+	return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) |
+		(a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5])) == 0;
+}
+
+/* Anti-spoofing and what the agent carries: ARP requests and IPv4. */
+static __always_inline int mzr_agent_admit(const struct mzr_local_val *local,
+					   const struct mzr_pkt *p)
+{
+	if (!mzr_mac_eq(p->eth_src, local->mac) || p->saddr != local->ip)
+		return mzr_drop(MZR_DROP_SPOOFED);
+	if (p->is_arp && p->arp_op != MZR_ARP_REQUEST)
+		return mzr_drop(MZR_DROP_ARP);
+	return MZR_GO;
+}
+
+/*
+ * The chosen bouncer is this host: encapsulate to ourselves and run the
+ * transit walk on the frame right here, through the external hook's
+ * continuation with decision INJECT (no trip over the wire).
+ */
+static __always_inline int mzr_agent_inject(struct xdp_md *xdp,
+					    const struct mzr_host_cfg *host,
+					    const struct mzr_pkt *p,
+					    __u32 flags, __u32 counter)
+{
+	struct mzr_ctx *c = mzr_ctx_get();
+	__u32 reason;
+
+	if (!c)
+		return mzr_drop(MZR_DROP_MISSED_TAIL_CALL);
+	reason = mzr_encap_push(xdp, p->vni, host->ip, host->ip, flags,
+				mzr_udp_sport(mzr_pkt_hash(p)), host->mac,
+				host->mac);
+	if (reason)
+		return mzr_drop(reason);
+	mzr_count(counter);
+	mzr_ctx_fill(c, xdp, MZR_HOOK_EXTERNAL, MZR_ROLE_AGENT, 0, 0, p);
+	c->decision = MZR_DECIDE_INJECT;
+	bpf_tail_call(xdp, &mzr_progs, MZR_PROG_CONT(MZR_HOOK_EXTERNAL));
+	return mzr_missed_tail_call(MZR_HOOK_EXTERNAL, MZR_CHAIN_MAX);
+}
+
+/* Encapsulate towards @next and send it on the underlay. */
+static __always_inline int mzr_agent_encap(struct xdp_md *xdp,
+					   const struct mzr_host_cfg *host,
+					   const struct mzr_local_val *local,
+					   const struct mzr_pkt *p,
+					   __be32 next, __u32 flags,
+					   __u32 counter)
+{
+	__u32 frame_len = xdp->data_end - xdp->data;
+	struct mzr_next_hop nh;
+	__u32 reason;
+	int rc;
+
+	if (host->mtu && frame_len + MZR_ENCAP_LEN - 14 > host->mtu)
+		return mzr_drop(MZR_DROP_TOO_BIG);
+	if (next == host->ip)
+		return mzr_agent_inject(xdp, host, p, flags, counter);
+	rc = mzr_fib_next_hop(xdp, host, next, &nh);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		/* The kernel forwards it from the veth and resolves the
+		 * neighbour; it sees a frame from the endpoint to the veth. */
+		reason = mzr_encap_push(xdp, p->vni, host->ip, next, flags,
+					mzr_udp_sport(mzr_pkt_hash(p)),
+					local->mac, local->veth_mac);
+		if (reason)
+			return mzr_drop(reason);
+		mzr_count(counter);
+		mzr_count(MZR_CNT_AGENT_KERNEL);
+		return XDP_PASS;
+	}
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return mzr_drop(MZR_DROP_FIB);
+	reason = mzr_encap_push(xdp, p->vni, host->ip, next, flags,
+				mzr_udp_sport(mzr_pkt_hash(p)), nh.smac,
+				nh.dmac);
+	if (reason)
+		return mzr_drop(reason);
+	mzr_count(counter);
+	return bpf_redirect(nh.ifindex, 0);
+}
+
+/* A bouncer of the network, chosen by the flow; 0 with *reason set when
+ * there is none. */
+static __always_inline __be32 mzr_pick_bouncer(const struct mzr_net_val *net,
+					       __u32 hash, __u32 *reason)
+{
+	__u32 n = net->n_bouncers, idx;
+
+	if (!n || n > MZR_MAX_BOUNCERS) {
+		*reason = MZR_DROP_NO_BOUNCER;
+		return 0;
+	}
+	idx = hash % n;
+	mzr_barrier_var(idx);
+	if (idx >= MZR_MAX_BOUNCERS) {
+		*reason = MZR_DROP_NO_BOUNCER;
+		return 0;
+	}
+	return net->bouncers[idx];
+}
+
+static __always_inline int mzr_direct_fresh(const struct mzr_direct_val *d,
+					    const struct mzr_host_cfg *host)
+{
+	return d->host && d->host != host->ip &&
+	       bpf_ktime_get_ns() - d->updated_ns < MZR_DIRECT_TTL_NS;
+}
+
+/* Everything after the agent-egress hook: shared by mzr_agent and its
+ * continuation. */
+static __always_inline int mzr_agent_after_hook(struct xdp_md *xdp,
+						const struct mzr_local_val *local,
+						const struct mzr_pkt *p)
+{
+	struct mzr_host_cfg *host = mzr_host_cfg();
+	struct mzr_net_val *net;
+	__u32 reason = 0;
+	__be32 next;
+
+	if (!host || !host->ip)
+		return mzr_drop(MZR_DROP_NO_ROUTE);
+	if (!p->is_arp) {
+		struct mzr_ep_key k = { .vni = p->vni, .ip = p->daddr };
+		struct mzr_direct_val *d;
+		struct mzr_ep_val *ep;
+
+		ep = bpf_map_lookup_elem(&mzr_eps, &k);
+		if (ep && (ep->flags & MZR_EP_F_LOCAL) &&
+		    !(ep->flags & MZR_EP_F_BYPASS)) {
+			reason = mzr_set_macs(xdp, ep->mac, 0);
+			if (reason)
+				return mzr_drop(reason);
+			mzr_count(MZR_CNT_AGENT_LOCAL);
+			return bpf_redirect(ep->ifindex, 0);
+		}
+		d = bpf_map_lookup_elem(&mzr_direct, &k);
+		if (d && mzr_direct_fresh(d, host))
+			return mzr_agent_encap(xdp, host, local, p, d->host,
+					       MZR_F_DIRECT,
+					       MZR_CNT_AGENT_DIRECT);
+	}
+	net = mzr_net_lookup(local->vni, local->ip);
+	if (!net)
+		return mzr_drop(MZR_DROP_NO_ROUTE);
+	next = mzr_pick_bouncer(net, mzr_pkt_hash(p), &reason);
+	if (!next)
+		return mzr_drop(reason);
+	return mzr_agent_encap(xdp, host, local, p, next, 0,
+			       p->is_arp ? MZR_CNT_AGENT_ARP :
+					   MZR_CNT_AGENT_ENCAP);
+}
+
+static __always_inline int mzr_agent_run(struct xdp_md *xdp)
+{
+	struct mzr_local_val *local;
+	struct mzr_pkt p;
+	int ret;
+
+	mzr_count(MZR_CNT_AGENT_RX);
+	local = mzr_agent_local(xdp);
+	if (!local)
+		return mzr_drop(MZR_DROP_UNKNOWN_EP);
+	ret = mzr_agent_parse(xdp, local, &p);
+	if (ret != MZR_GO)
+		return ret;
+	ret = mzr_agent_admit(local, &p);
+	if (ret != MZR_GO)
+		return ret;
+	ret = mzr_hook(xdp, MZR_HOOK_AGENT_EGRESS, MZR_ROLE_AGENT, &p, 0);
+	if (ret != MZR_GO)
+		return ret;
+	return mzr_agent_after_hook(xdp, local, &p);
+}
+
+/* The agent-egress chain has run: re-parse (NFs may have rewritten the
+ * frame) and go on. REROUTE and CONTINUE are the same here, since the
+ * agent decides after its hook. */
+static __always_inline int mzr_agent_cont(struct xdp_md *xdp)
+{
+	struct mzr_local_val *local;
+	struct mzr_pkt p;
+	int ret;
+
+	local = mzr_agent_local(xdp);
+	if (!local)
+		return mzr_drop(MZR_DROP_UNKNOWN_EP);
+	ret = mzr_agent_parse(xdp, local, &p);
+	if (ret != MZR_GO)
+		return ret;
+	return mzr_agent_after_hook(xdp, local, &p);
+}
+
+#endif /* MZR_CORE_AGENT_H */

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Hook points: run the active bank's NF chain of a hook by tail call, with
+ * the per-packet context filled in, or fall through inline when the chain
+ * is empty. The chain's last NF tail-calls the hook's continuation
+ * (mzr_cont_*), which resumes from the plan saved here.
+ */
+#ifndef MZR_CORE_HOOKS_H
+#define MZR_CORE_HOOKS_H
+
+#include "pkt.h"
+
+static __always_inline __u32 mzr_cfg_u32(__u32 key)
+{
+	__u32 *v = bpf_map_lookup_elem(&mzr_chain_cfg, &key);
+
+	return v ? *v : 0;
+}
+
+static __always_inline struct mzr_ctx *mzr_ctx_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&mzr_ctx_map, &zero);
+}
+
+static __always_inline struct mzr_plan *mzr_plan_get(void)
+{
+	struct mzr_scratch *s = mzr_scratch();
+
+	return s ? &s->plan : 0;
+}
+
+static __always_inline void mzr_ctx_fill(struct mzr_ctx *c,
+					 struct xdp_md *xdp, __u8 hook,
+					 __u8 role, __u32 bank, __u32 len,
+					 const struct mzr_pkt *p)
+{
+	__builtin_memset(c, 0, sizeof(*c));
+	c->version = MZR_CTX_VERSION;
+	c->len = sizeof(*c);
+	c->role = role;
+	c->hook = hook;
+	c->vni = p->vni;
+	c->outer_l3_off = p->outer_l3_off;
+	c->outer_l4_off = p->outer_l4_off;
+	c->geneve_off = p->geneve_off;
+	c->inner_l2_off = p->inner_l2_off;
+	c->inner_l3_off = p->inner_l3_off;
+	c->inner_l4_off = p->inner_l4_off;
+	c->saddr = p->saddr;
+	c->daddr = p->daddr;
+	c->sport = p->sport;
+	c->dport = p->dport;
+	c->proto = p->proto;
+	c->chain_bank = bank;
+	c->chain_len = len;
+	c->rts = p->rts;
+	c->flags = p->flags;
+	c->ingress_ifindex = xdp->ingress_ifindex;
+}
+
+/* A tail call that returned: the slot was empty. Counted twice: as a drop
+ * reason and at its (hook, position) in mzr_missed. */
+static __always_inline int mzr_missed_tail_call(__u32 hook, __u32 pos)
+{
+	__u32 idx = MZR_MISSED_IDX(hook, pos);
+	__u64 *missed = bpf_map_lookup_elem(&mzr_missed, &idx);
+
+	if (missed)
+		*missed += 1;
+	return mzr_drop(MZR_DROP_MISSED_TAIL_CALL);
+}
+
+/*
+ * Enter @hook. Returns MZR_GO when its chain is empty (the caller goes on
+ * inline), otherwise does not return unless the tail call fails, which is
+ * a counted drop.
+ */
+static __always_inline int mzr_hook(struct xdp_md *xdp, __u8 hook, __u8 role,
+				    const struct mzr_pkt *p,
+				    const struct mzr_plan *plan)
+{
+	__u32 bank = mzr_cfg_u32(MZR_CHAIN_CFG_BANK) & 1;
+	__u32 len = mzr_cfg_u32(MZR_CHAIN_CFG_LEN(bank, hook));
+	struct mzr_plan *saved;
+	struct mzr_ctx *c;
+
+	if (!len)
+		return MZR_GO;
+	if (len > MZR_CHAIN_MAX)
+		len = MZR_CHAIN_MAX;
+	c = mzr_ctx_get();
+	saved = mzr_plan_get();
+	if (!c || !saved)
+		return mzr_drop(MZR_DROP_MISSED_TAIL_CALL);
+	mzr_ctx_fill(c, xdp, hook, role, bank, len, p);
+	if (plan)
+		*saved = *plan;
+	mzr_count(MZR_CNT_NF_RUN);
+	bpf_tail_call(xdp, &mzr_progs, MZR_PROG_NF(bank, hook, 0));
+	return mzr_missed_tail_call(hook, 0);
+}
+
+#endif /* MZR_CORE_HOOKS_H */

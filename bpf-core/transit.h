@@ -1,0 +1,530 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The transit program: one packet walk that plays endpoint host, bouncer
+ * or divider depending on map contents (docs/architecture.md, "Transit").
+ * Split in parse -> route (a plan) -> hook -> exec so that a hook's
+ * continuation resumes at exec with the same plan.
+ */
+#ifndef MZR_CORE_TRANSIT_H
+#define MZR_CORE_TRANSIT_H
+
+#include "agent.h"
+
+/* Returned by mzr_transit_parse() for traffic that is not ours. */
+#define MZR_NOT_OURS (-2)
+
+enum mzr_action {
+	MZR_ACT_DELIVER = 1,	/* decapsulate to a local endpoint */
+	MZR_ACT_DELIVER_BYPASS,	/* hand the tunnel packet to the endpoint */
+	MZR_ACT_ARP_REPLY,	/* answer the ARP request to the sender */
+	MZR_ACT_FORWARD,	/* rewrite the outer header to plan->next */
+};
+
+#define MZR_HOOK_NONE __MZR_HOOK_MAX
+
+/*
+ * The option walk as a global function: the verifier checks it once, on
+ * its own, instead of re-walking the rest of the transit program for every
+ * way the loop can end. Findings go to the per-CPU scratch (md).
+ */
+__noinline int mzr_core_walk_options(struct xdp_md *xdp)
+{
+	void *data = (void *)(long)xdp->data;
+	void *end = (void *)(long)xdp->data_end;
+	struct mzr_genevehdr *g = data + MZR_GENEVE_OFF;
+	struct mzr_scratch *s = mzr_scratch();
+
+	if (!s || (void *)(g + 1) > end)
+		return -MZR_DROP_MALFORMED;
+	return mzr_geneve_walk(g, end, &s->md);
+}
+
+/* Parse the outer headers, Geneve and its options and the inner frame.
+ * Returns MZR_GO, MZR_NOT_OURS, or a verdict. */
+static __always_inline int mzr_transit_parse(struct xdp_md *xdp,
+					     const struct mzr_host_cfg *host,
+					     struct mzr_pkt *p)
+{
+	struct mzr_genevehdr *gnv;
+	struct mzr_scratch *scratch = mzr_scratch();
+	struct mzr_geneve_md *md;
+	struct mzr_cursor c;
+	struct ethhdr *eth;
+	struct iphdr *iph;
+	struct udphdr *udp;
+	__u32 reason;
+	int ret;
+
+	__builtin_memset(p, 0, sizeof(*p));
+	p->inner_l4_off = MZR_OFF_NONE;
+	mzr_cursor_init(&c, xdp);
+	if (mzr_parse_ethhdr(&c, &eth) != ETH_P_IP)
+		return MZR_NOT_OURS;
+	if (mzr_parse_iphdr(&c, &iph) != IPPROTO_UDP)
+		return MZR_NOT_OURS;
+	/* We only build and accept option-less, unfragmented outer headers;
+	 * anything else is somebody else's. */
+	if (iph->ihl != 5 || mzr_ipv4_is_fragment(iph) ||
+	    iph->daddr != host->ip)
+		return MZR_NOT_OURS;
+	if (mzr_parse_udphdr(&c, &udp) != MZR_GENEVE_PORT)
+		return MZR_NOT_OURS;
+	p->outer_l3_off = MZR_OUTER_L3_OFF;
+	p->outer_l4_off = MZR_OUTER_L4_OFF;
+	p->geneve_off = MZR_GENEVE_OFF;
+	p->outer_saddr = iph->saddr;
+
+	if (!scratch)
+		return mzr_drop(MZR_DROP_MALFORMED);
+	md = &scratch->md;
+	ret = mzr_parse_genevehdr(&c, &gnv);
+	if (ret < 0)
+		return mzr_drop(-ret);
+	reason = -mzr_core_walk_options(xdp);
+	if (reason)
+		return mzr_drop(reason);
+	if (!md->n_mizar)
+		return MZR_NOT_OURS;
+	if (md->n_unknown_crit)
+		return mzr_drop(MZR_DROP_CRIT_OPTION);
+	if (ret != MZR_ETH_P_TEB)
+		return mzr_drop(MZR_DROP_MALFORMED);
+	p->vni = mzr_geneve_vni(gnv);
+	if (!p->vni)
+		return mzr_drop(MZR_DROP_BAD_VNI);
+	if (!bpf_map_lookup_elem(&mzr_vpcs, &p->vni)) {
+		mzr_count(MZR_CNT_UNKNOWN_VNI);
+		return XDP_PASS;
+	}
+	p->rts = md->rts;
+	p->flags = md->flags;
+	p->rts_off = md->rts_off ? MZR_GENEVE_OFF + md->rts_off : 0;
+	p->flags_off = md->flags_off ? MZR_GENEVE_OFF + md->flags_off : 0;
+
+	reason = mzr_parse_inner(&c, xdp, p);
+	if (reason)
+		return mzr_drop(reason);
+	return MZR_GO;
+}
+
+/* (VNI, inner source) -> RTS host, rewritten only when it changed or is
+ * about to age out (keeps the LRU's cache lines quiet). */
+static __always_inline void mzr_learn(const struct mzr_pkt *p)
+{
+	struct mzr_ep_key k = { .vni = p->vni, .ip = p->saddr };
+	struct mzr_direct_val v = {}, *cur;
+	__u64 now;
+
+	if (p->is_arp || !p->rts)
+		return;
+	now = bpf_ktime_get_ns();
+	cur = bpf_map_lookup_elem(&mzr_direct, &k);
+	if (cur && cur->host == p->rts &&
+	    now - cur->updated_ns < MZR_DIRECT_TTL_NS / 2)
+		return;
+	v.host = p->rts;
+	v.updated_ns = now;
+	bpf_map_update_elem(&mzr_direct, &k, &v, BPF_ANY);
+	mzr_count(MZR_CNT_LEARNED);
+}
+
+static __always_inline int mzr_is_divider(const struct mzr_vpc_val *vpc,
+					  __be32 ip)
+{
+#pragma unroll
+	for (__u32 i = 0; i < MZR_MAX_DIVIDERS; i++)
+		if (i < vpc->n_dividers && vpc->dividers[i] == ip)
+			return 1;
+	return 0;
+}
+
+static __always_inline __be32 mzr_pick_divider(const struct mzr_vpc_val *vpc,
+					       __u32 hash)
+{
+	__u32 n = vpc->n_dividers, idx;
+
+	if (!n || n > MZR_MAX_DIVIDERS)
+		return 0;
+	idx = hash % n;
+	mzr_barrier_var(idx);
+	if (idx >= MZR_MAX_DIVIDERS)
+		return 0;
+	return vpc->dividers[idx];
+}
+
+static __always_inline void mzr_plan_forward(struct mzr_plan *plan,
+					     __be32 next, __u8 hook,
+					     __u16 counter)
+{
+	plan->action = MZR_ACT_FORWARD;
+	plan->hook = hook;
+	plan->counter = counter;
+	plan->next = next;
+}
+
+/* Decide what this host does with the packet. Returns MZR_GO (plan
+ * filled) or a verdict. */
+static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
+					     const struct mzr_pkt *p,
+					     struct mzr_plan *plan)
+{
+	struct mzr_ep_key k = { .vni = p->vni, .ip = p->daddr };
+	struct mzr_vpc_val *vpc;
+	struct mzr_net_val *net;
+	struct mzr_ep_val *ep;
+	__u32 hash = mzr_pkt_hash(p);
+	__u32 reason = 0;
+	__be32 next;
+
+	__builtin_memset(plan, 0, sizeof(*plan));
+	plan->hook = MZR_HOOK_NONE;
+	ep = bpf_map_lookup_elem(&mzr_eps, &k);
+
+	if (p->is_arp && p->arp_op == MZR_ARP_REQUEST) {
+		/* Bouncer ARP responder: endpoints and gateways. */
+		plan->action = MZR_ACT_ARP_REPLY;
+		plan->counter = MZR_CNT_BOUNCER_ARP;
+		if (ep) {
+			__builtin_memcpy(plan->mac, ep->mac, 6);
+			return MZR_GO;
+		}
+		net = mzr_net_lookup(p->vni, p->daddr);
+		if (net && net->gw == p->daddr) {
+			__builtin_memcpy(plan->mac, net->gw_mac, 6);
+			return MZR_GO;
+		}
+		return mzr_drop(MZR_DROP_NO_ENDPOINT);
+	}
+
+	if (ep && (ep->flags & MZR_EP_F_LOCAL)) {
+		mzr_learn(p);
+		plan->action = ep->flags & MZR_EP_F_BYPASS ?
+				       MZR_ACT_DELIVER_BYPASS :
+				       MZR_ACT_DELIVER;
+		plan->counter = ep->flags & MZR_EP_F_BYPASS ?
+					MZR_CNT_DELIVER_BYPASS :
+					MZR_CNT_DELIVER;
+		plan->hook = MZR_HOOK_DELIVER;
+		plan->ifindex = ep->ifindex;
+		__builtin_memcpy(plan->mac, ep->mac, 6);
+		return MZR_GO;
+	}
+	if (p->is_arp)
+		return mzr_drop(MZR_DROP_ARP);
+
+	if (ep && ep->host != host->ip) {
+		mzr_plan_forward(plan, ep->host, MZR_HOOK_BOUNCER,
+				 MZR_CNT_BOUNCER_FWD);
+		return MZR_GO;
+	}
+	/* No entry (or one claiming this host without a veth). */
+	if (ep || (p->flags & MZR_F_ROUTED))
+		return mzr_drop(MZR_DROP_NO_ENDPOINT);
+
+	if (p->flags & MZR_F_DIRECT) {
+		/* The sender's direct-path entry is stale: back to a bouncer
+		 * of the destination's network, as if sent normally. */
+		plan->clear_flags = MZR_F_DIRECT;
+		net = mzr_net_lookup(p->vni, p->daddr);
+		if (net) {
+			next = mzr_pick_bouncer(net, hash, &reason);
+			if (next && next != host->ip) {
+				mzr_plan_forward(plan, next, MZR_HOOK_NONE,
+						 MZR_CNT_STALE_DIRECT);
+				return MZR_GO;
+			}
+		}
+	}
+
+	vpc = bpf_map_lookup_elem(&mzr_vpcs, &k.vni);
+	if (!vpc)
+		return mzr_drop(MZR_DROP_NO_ROUTE);
+	if (mzr_is_divider(vpc, host->ip)) {
+		net = mzr_net_lookup(p->vni, p->daddr);
+		if (!net)
+			return mzr_drop(MZR_DROP_NO_ROUTE);
+		next = mzr_pick_bouncer(net, hash, &reason);
+		if (!next)
+			return mzr_drop(reason);
+		if (next == host->ip)
+			return mzr_drop(MZR_DROP_NO_ENDPOINT);
+		if (p->ttl <= 1)
+			return mzr_drop(MZR_DROP_TTL_EXPIRED);
+		mzr_plan_forward(plan, next, MZR_HOOK_DIVIDER,
+				 MZR_CNT_DIVIDER_FWD);
+		plan->set_flags = MZR_F_ROUTED;
+		plan->dec_inner_ttl = 1;
+		return MZR_GO;
+	}
+	next = mzr_pick_divider(vpc, hash);
+	if (!next)
+		return mzr_drop(MZR_DROP_NO_ROUTE);
+	mzr_plan_forward(plan, next, MZR_HOOK_NONE,
+			 MZR_CNT_BOUNCER_TO_DIVIDER);
+	return MZR_GO;
+}
+
+/* Send the rewritten tunnel packet to its next hop on the underlay. */
+static __always_inline int mzr_transit_send(struct xdp_md *xdp,
+					    const struct mzr_host_cfg *host,
+					    __be32 next, int fresh,
+					    __u32 counter)
+{
+	struct mzr_next_hop nh;
+	__u32 reason;
+	int rc;
+
+	rc = mzr_fib_next_hop(xdp, host, next, &nh);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		/* The kernel forwards it (and decrements the TTL). */
+		reason = mzr_outer_forward(xdp, host->ip, next, 0);
+		if (!reason)
+			reason = mzr_set_macs(xdp, host->mac, 0);
+		if (reason)
+			return mzr_drop(reason);
+		mzr_count(counter);
+		mzr_count(MZR_CNT_KERNEL_FWD);
+		return XDP_PASS;
+	}
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return mzr_drop(MZR_DROP_FIB);
+	reason = mzr_outer_forward(xdp, host->ip, next, !fresh);
+	if (!reason)
+		reason = mzr_set_macs(xdp, nh.dmac, nh.smac);
+	if (reason)
+		return mzr_drop(reason);
+	mzr_count(counter);
+	if (nh.ifindex == xdp->ingress_ifindex)
+		return XDP_TX;
+	return bpf_redirect(nh.ifindex, 0);
+}
+
+static __always_inline void mzr_arp_swap(struct ethhdr *eth,
+					 struct mzr_arp *arp, const __u8 *mac,
+					 __be32 target)
+{
+	__builtin_memcpy(eth->h_dest, arp->sha, 6);
+	__builtin_memcpy(eth->h_source, mac, 6);
+	arp->op = bpf_htons(MZR_ARP_REPLY);
+	__builtin_memcpy(arp->tha, arp->sha, 6);
+	arp->tpa = arp->spa;
+	__builtin_memcpy(arp->sha, mac, 6);
+	arp->spa = target;
+}
+
+/* Turn an ARP request into the reply from plan->mac, addressed back to the
+ * requester's host in a fresh outer header. */
+static __always_inline int mzr_arp_reply(struct xdp_md *xdp,
+					 const struct mzr_host_cfg *host,
+					 const struct mzr_pkt *p,
+					 const struct mzr_plan *plan)
+{
+	void *data = (void *)(long)xdp->data;
+	void *end = (void *)(long)xdp->data_end;
+	__u32 l2 = p->inner_l2_off & MZR_OFF_MASK;
+	struct ethhdr *eth = data + l2;
+	struct mzr_arp *arp = data + l2 + sizeof(*eth);
+	struct iphdr *iph = data + MZR_OUTER_L3_OFF;
+	__be32 dst = p->rts ? p->rts : p->outer_saddr;
+	__be32 target = p->daddr;
+
+	if ((void *)(arp + 1) > end)
+		return mzr_drop(MZR_DROP_MALFORMED);
+	if (dst == host->ip) {
+		/* The requester lives here (its agent injected the
+		 * request): hand the reply straight to it. */
+		struct mzr_ep_val *req = mzr_ep_lookup(p->vni, p->saddr);
+
+		if (!req || !(req->flags & MZR_EP_F_LOCAL))
+			return mzr_drop(MZR_DROP_NO_ENDPOINT);
+		mzr_arp_swap(eth, arp, plan->mac, target);
+		if (mzr_decap(xdp, p))
+			return mzr_drop(MZR_DROP_ENCAP);
+		mzr_count(plan->counter);
+		return bpf_redirect(req->ifindex, 0);
+	}
+	mzr_arp_swap(eth, arp, plan->mac, target);
+
+	/* A new packet from this host: fresh TTL, RTS = this host. */
+	if ((void *)(iph + 1) > end)
+		return mzr_drop(MZR_DROP_MALFORMED);
+	iph->ttl = MZR_OUTER_TTL;
+	iph->id = 0;
+	iph->check = 0;
+	iph->check = mzr_ipv4_csum(iph);
+	if (p->rts_off) {
+		__be32 *rts = data + (p->rts_off & MZR_OFF_MASK);
+
+		if ((void *)(rts + 1) > end)
+			return mzr_drop(MZR_DROP_MALFORMED);
+		*rts = host->ip;
+	}
+	return mzr_transit_send(xdp, host, dst, 1, plan->counter);
+}
+
+/* Everything after a transit hook: shared by mzr_transit and the
+ * continuations. */
+static __always_inline int mzr_transit_exec(struct xdp_md *xdp,
+					    const struct mzr_host_cfg *host,
+					    const struct mzr_pkt *p,
+					    const struct mzr_plan *plan)
+{
+	void *data, *end;
+	__u32 reason;
+
+	switch (plan->action) {
+	case MZR_ACT_DELIVER:
+		reason = mzr_decap(xdp, p);
+		if (!reason)
+			reason = mzr_set_macs(xdp, plan->mac, 0);
+		if (reason)
+			return mzr_drop(reason);
+		mzr_count(plan->counter);
+		return bpf_redirect(plan->ifindex, 0);
+	case MZR_ACT_DELIVER_BYPASS:
+		mzr_count(plan->counter);
+		return bpf_redirect(plan->ifindex, 0);
+	case MZR_ACT_ARP_REPLY:
+		return mzr_arp_reply(xdp, host, p, plan);
+	case MZR_ACT_FORWARD:
+		break;
+	default:
+		return mzr_drop(MZR_DROP_MALFORMED);
+	}
+
+	data = (void *)(long)xdp->data;
+	end = (void *)(long)xdp->data_end;
+	{
+		struct iphdr *iph = data + MZR_OUTER_L3_OFF;
+
+		if ((void *)(iph + 1) > end)
+			return mzr_drop(MZR_DROP_MALFORMED);
+		if (iph->ttl <= 1)
+			return mzr_drop(MZR_DROP_TTL_EXPIRED);
+	}
+	reason = mzr_update_flags(xdp, p, plan->set_flags, plan->clear_flags);
+	if (!reason && plan->dec_inner_ttl && !p->is_arp)
+		reason = mzr_inner_dec_ttl(xdp, p);
+	if (reason)
+		return mzr_drop(reason);
+	return mzr_transit_send(xdp, host, plan->next, 0, plan->counter);
+}
+
+/* Role an NF sees at each transit hook. */
+static __always_inline __u8 mzr_hook_role(__u8 hook)
+{
+	switch (hook) {
+	case MZR_HOOK_BOUNCER:
+		return MZR_ROLE_BOUNCER;
+	case MZR_HOOK_DIVIDER:
+		return MZR_ROLE_DIVIDER;
+	case MZR_HOOK_DELIVER:
+		return MZR_ROLE_HOST;
+	default:
+		return MZR_ROLE_EXTERNAL;
+	}
+}
+
+/* Non-Mizar traffic: the external hook when it has a chain, else the
+ * kernel. */
+static __always_inline int mzr_transit_not_ours(struct xdp_md *xdp,
+						struct mzr_pkt *p)
+{
+	int ret;
+
+	__builtin_memset(p, 0, sizeof(*p));
+	p->outer_l3_off = MZR_OFF_NONE;
+	p->outer_l4_off = MZR_OFF_NONE;
+	p->geneve_off = MZR_OFF_NONE;
+	p->inner_l2_off = MZR_OFF_NONE;
+	p->inner_l3_off = MZR_OFF_NONE;
+	p->inner_l4_off = MZR_OFF_NONE;
+	ret = mzr_hook(xdp, MZR_HOOK_EXTERNAL, MZR_ROLE_EXTERNAL, p, 0);
+	if (ret != MZR_GO)
+		return ret;
+	mzr_count(MZR_CNT_TRANSIT_PASS);
+	return XDP_PASS;
+}
+
+static __always_inline int mzr_transit_run(struct xdp_md *xdp)
+{
+	struct mzr_host_cfg *host;
+	struct mzr_plan plan;
+	struct mzr_pkt p;
+	int ret;
+
+	mzr_count(MZR_CNT_TRANSIT_RX);
+	host = mzr_host_cfg();
+	if (!host || !host->ip)
+		return mzr_transit_not_ours(xdp, &p);
+	ret = mzr_transit_parse(xdp, host, &p);
+	if (ret == MZR_NOT_OURS)
+		return mzr_transit_not_ours(xdp, &p);
+	if (ret != MZR_GO)
+		return ret;
+	ret = mzr_transit_route(host, &p, &plan);
+	if (ret != MZR_GO)
+		return ret;
+	if (plan.hook != MZR_HOOK_NONE) {
+		ret = mzr_hook(xdp, plan.hook, mzr_hook_role(plan.hook), &p,
+			       &plan);
+		if (ret != MZR_GO)
+			return ret;
+	}
+	return mzr_transit_exec(xdp, host, &p, &plan);
+}
+
+/*
+ * After a transit hook's chain: re-parse the (possibly rewritten) frame
+ * and resume with the saved plan, or route again on REROUTE. Hooks are
+ * not re-entered.
+ */
+static __always_inline int mzr_transit_cont(struct xdp_md *xdp, int reroute)
+{
+	struct mzr_host_cfg *host = mzr_host_cfg();
+	struct mzr_plan plan, *saved;
+	struct mzr_ctx *c = mzr_ctx_get();
+	struct mzr_pkt p;
+	int ret;
+
+	if (!host || !c)
+		return mzr_drop(MZR_DROP_MALFORMED);
+	if (c->version != MZR_CTX_VERSION)
+		return mzr_drop(MZR_DROP_NF_ABI);
+	ret = mzr_transit_parse(xdp, host, &p);
+	if (ret == MZR_NOT_OURS) {
+		mzr_count(MZR_CNT_TRANSIT_PASS);
+		return XDP_PASS;
+	}
+	if (ret != MZR_GO)
+		return ret;
+	if (reroute || c->decision == MZR_DECIDE_REROUTE) {
+		ret = mzr_transit_route(host, &p, &plan);
+		if (ret != MZR_GO)
+			return ret;
+	} else {
+		saved = mzr_plan_get();
+		if (!saved)
+			return mzr_drop(MZR_DROP_MALFORMED);
+		plan = *saved;
+	}
+	return mzr_transit_exec(xdp, host, &p, &plan);
+}
+
+/* After the external chain: INJECT means the NF turned the packet into
+ * tunnel traffic for this host (encapsulated, outer destination = us). */
+static __always_inline int mzr_external_cont(struct xdp_md *xdp)
+{
+	struct mzr_ctx *c = mzr_ctx_get();
+
+	if (!c)
+		return mzr_drop(MZR_DROP_MALFORMED);
+	if (c->version != MZR_CTX_VERSION)
+		return mzr_drop(MZR_DROP_NF_ABI);
+	if (c->decision == MZR_DECIDE_INJECT)
+		return mzr_transit_cont(xdp, 1);
+	mzr_count(MZR_CNT_TRANSIT_PASS);
+	return XDP_PASS;
+}
+
+#endif /* MZR_CORE_TRANSIT_H */

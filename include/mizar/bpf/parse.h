@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Bounded header parsers for XDP programs: a cursor walks the frame, one
+ * __always_inline parser per header checks its bounds, advances the cursor
+ * and returns the next protocol (host byte order) or a negative value.
+ */
+#ifndef MIZAR_BPF_PARSE_H
+#define MIZAR_BPF_PARSE_H
+
+#include <linux/bpf.h>
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+
+#ifndef ETH_P_ARP
+#define ETH_P_ARP 0x0806
+#endif
+
+/* Where the next header starts, and where the frame ends. */
+struct mzr_cursor {
+	void *pos;
+	void *end;
+};
+
+static __always_inline void mzr_cursor_init(struct mzr_cursor *c,
+					    struct xdp_md *ctx)
+{
+	c->pos = (void *)(long)ctx->data;
+	c->end = (void *)(long)ctx->data_end;
+}
+
+/* Offset of the cursor from the start of the frame. */
+static __always_inline __u32 mzr_cursor_off(const struct mzr_cursor *c,
+					    struct xdp_md *ctx)
+{
+	return (__u32)((long)c->pos - (long)ctx->data);
+}
+
+/* Ethernet (no VLAN handling: a tagged frame returns its TPID). Returns the
+ * EtherType. */
+static __always_inline int mzr_parse_ethhdr(struct mzr_cursor *c,
+					    struct ethhdr **eth)
+{
+	struct ethhdr *h = c->pos;
+
+	if ((void *)(h + 1) > c->end)
+		return -1;
+	c->pos = h + 1;
+	*eth = h;
+	return bpf_ntohs(h->h_proto);
+}
+
+/* IPv4 with its options (ihl >= 5, whole header in the frame). Returns the
+ * L4 protocol. Use mzr_ipv4_is_fragment() before reading L4 ports. */
+static __always_inline int mzr_parse_iphdr(struct mzr_cursor *c,
+					   struct iphdr **iph)
+{
+	struct iphdr *h = c->pos;
+	__u32 hlen;
+
+	if ((void *)(h + 1) > c->end)
+		return -1;
+	if (h->version != 4 || h->ihl < 5)
+		return -1;
+	hlen = h->ihl * 4;
+	if (c->pos + hlen > c->end)
+		return -1;
+	c->pos += hlen;
+	*iph = h;
+	return h->protocol;
+}
+
+/* True for any fragment (more-fragments set or a non-zero offset). */
+static __always_inline int mzr_ipv4_is_fragment(const struct iphdr *iph)
+{
+	return (iph->frag_off & bpf_htons(0x3fff)) != 0;
+}
+
+/* True when this is a fragment other than the first (no L4 header). */
+static __always_inline int mzr_ipv4_is_later_fragment(const struct iphdr *iph)
+{
+	return (iph->frag_off & bpf_htons(0x1fff)) != 0;
+}
+
+/* UDP. Returns the destination port. */
+static __always_inline int mzr_parse_udphdr(struct mzr_cursor *c,
+					    struct udphdr **udp)
+{
+	struct udphdr *h = c->pos;
+
+	if ((void *)(h + 1) > c->end)
+		return -1;
+	c->pos = h + 1;
+	*udp = h;
+	return bpf_ntohs(h->dest);
+}
+
+/* TCP, including its options (doff >= 5). Returns the destination port. */
+static __always_inline int mzr_parse_tcphdr(struct mzr_cursor *c,
+					    struct tcphdr **tcp)
+{
+	struct tcphdr *h = c->pos;
+	__u32 hlen;
+
+	if ((void *)(h + 1) > c->end)
+		return -1;
+	hlen = h->doff * 4;
+	if (hlen < sizeof(*h))
+		return -1;
+	if (c->pos + hlen > c->end)
+		return -1;
+	c->pos += hlen;
+	*tcp = h;
+	return bpf_ntohs(h->dest);
+}
+
+/* ARP for IPv4 over Ethernet, the only kind an overlay carries. */
+struct mzr_arp {
+	__be16 htype;
+	__be16 ptype;
+	__u8 hlen;
+	__u8 plen;
+	__be16 op;
+	__u8 sha[6];
+	__be32 spa;
+	__u8 tha[6];
+	__be32 tpa;
+} __attribute__((packed));
+
+#define MZR_ARP_REQUEST 1
+#define MZR_ARP_REPLY 2
+
+/* ARP. Returns the operation, or a negative value for a truncated header
+ * or anything but IPv4 over Ethernet. */
+static __always_inline int mzr_parse_arphdr(struct mzr_cursor *c,
+					    struct mzr_arp **arp)
+{
+	struct mzr_arp *h = c->pos;
+
+	if ((void *)(h + 1) > c->end)
+		return -1;
+	if (h->htype != bpf_htons(1) || h->ptype != bpf_htons(ETH_P_IP) ||
+	    h->hlen != 6 || h->plen != 4)
+		return -2;
+	c->pos = h + 1;
+	*arp = h;
+	return bpf_ntohs(h->op);
+}
+
+#endif /* MIZAR_BPF_PARSE_H */

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The world the core's packet tests run in: a private netns with a veth
+ * underlay whose neighbours are permanent (deterministic bpf_fib_lookup),
+ * endpoint veths, the core object loaded and its maps filled with a small
+ * topology of three VPCs. Frame builders for inner and tunnel frames.
+ */
+#ifndef MZR_TEST_CORE_ENV_H
+#define MZR_TEST_CORE_ENV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pktbuild.h"
+
+/* Underlay: this host (US) and its neighbours. H99 has no neighbour entry
+ * (bpf_fib_lookup says NO_NEIGH). */
+#define US IP4(192, 168, 1, 1)
+#define H2 IP4(192, 168, 1, 2)
+#define H3 IP4(192, 168, 1, 3)
+#define H4 IP4(192, 168, 1, 4)
+#define H5 IP4(192, 168, 1, 5)
+#define H6 IP4(192, 168, 1, 6)
+#define H99 IP4(192, 168, 1, 99)
+
+#define VNI_A 100 /* we bounce A1's endpoints; H4 is A's divider */
+#define VNI_B 200 /* we are one of B's dividers */
+#define VNI_C 300 /* no dividers at all */
+
+extern const uint8_t MAC_US[6], MAC_H2[6], MAC_H3[6], MAC_H4[6], MAC_H5[6],
+	MAC_H6[6];
+extern const uint8_t MAC_EP1[6], MAC_EP2[6], MAC_EP3[6], MAC_EP4[6],
+	MAC_EP6[6], MAC_EP7[6], MAC_EP8[6], MAC_B11[6], MAC_B12[6];
+extern const uint8_t MAC_GW_A1[6], MAC_GW_A2[6], MAC_VETH1[6], MAC_VETH5[6];
+extern const uint8_t MAC_REMOTE[6], MAC_BCAST[6], MAC_ZERO[6];
+
+struct core_env {
+	struct bpf_object *obj;
+	int transit_fd, agent_fd;
+	int stats_fd, direct_fd, chain_cfg_fd, progs_fd, missed_fd;
+	int cont_fd[5]; /* by enum mzr_hook */
+	unsigned int ul0, ep1h, ep2h, ep3h, ep4h, ep5h, ep6h;
+};
+
+/* Root, private netns, underlay and endpoint veths, object loaded, maps
+ * filled. Exits 77 when not root. */
+void core_env_setup(struct core_env *env);
+
+/* An endpoint's IPv4 frame. */
+struct inner_spec {
+	const uint8_t *dmac, *smac;
+	uint32_t src, dst;
+	uint8_t proto; /* IPPROTO_UDP (default when 0), TCP, ICMP */
+	uint16_t sport, dport;
+	uint8_t ttl;	   /* 0: 64 */
+	uint16_t frag_off; /* host order */
+	uint8_t ihl;	   /* 0: 5 */
+	size_t payload;	   /* bytes of pattern */
+};
+void build_inner(struct pkt *p, const struct inner_spec *s);
+void build_arp(struct pkt *p, uint16_t op, const uint8_t *smac,
+	       uint32_t spa, uint32_t tpa);
+
+/* A Mizar tunnel frame around @inner. */
+struct outer_spec {
+	const uint8_t *dmac, *smac;
+	uint32_t src, dst;
+	uint8_t ttl;	   /* 0: 64 */
+	uint16_t sport;
+	uint32_t vni;
+	uint32_t rts;	   /* host order */
+	uint32_t flags;	   /* MZR_F_* */
+	bool no_flags_opt; /* omit the FLAGS option */
+};
+void build_encap(struct pkt *p, const struct outer_spec *o,
+		 const struct pkt *inner);
+
+/* The UDP source port the core derives from the inner flow of @s. */
+uint16_t flow_sport(const struct inner_spec *s);
+uint32_t flow_hash(const struct inner_spec *s);
+uint32_t arp_hash(uint32_t spa, uint32_t tpa);
+
+/* The bouncer of network A1 (two bouncers, H2 and H3) for hash @h. */
+uint32_t a1_bouncer(uint32_t h);
+const uint8_t *host_mac(uint32_t ip);
+
+/* CLOCK_MONOTONIC in ns (bpf_ktime_get_ns()). */
+uint64_t mono_ns(void);
+
+#endif

@@ -1,0 +1,851 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The core back-plane, packet by packet: each fixture feeds one frame to
+ * the real transit agent or transit program (BPF_PROG_TEST_RUN) and states
+ * the verdict, the exact output frame and the counter that must move.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include <mizar/abi.h>
+#include "shared.h"
+
+#include "core_env.h"
+#include "fixture.h"
+
+#define MAX_FIX 96
+#define DROP(r) (MZR_CNT_DROP_BASE + (r))
+
+static struct core_env env;
+static struct fixture *tab;
+static size_t n_tab;
+
+static struct fixture *fx(const char *desc, int verdict, int counter,
+			  uint32_t ifindex)
+{
+	struct fixture *f;
+
+	if (n_tab == MAX_FIX) {
+		fprintf(stderr, "too many fixtures\n");
+		exit(1);
+	}
+	f = &tab[n_tab++];
+	memset(f, 0, sizeof(*f));
+	f->desc = desc;
+	f->verdict = verdict;
+	f->counter = counter;
+	f->ingress_ifindex = ifindex;
+	return f;
+}
+
+/* Expect the input back unchanged. */
+static void same_out(struct fixture *f)
+{
+	f->check_out = true;
+	pkt_copy(&f->out, &f->in);
+}
+
+/* EP1 (10.1.1.10, network A1) talking UDP to @dst. */
+static struct inner_spec from_ep1(uint32_t dst)
+{
+	return (struct inner_spec){ .dmac = MAC_GW_A1, .smac = MAC_EP1,
+				    .src = IP4(10, 1, 1, 10), .dst = dst,
+				    .sport = 40000, .dport = 5201,
+				    .payload = 32 };
+}
+
+/* What the agent on this host emits for @in to @next. */
+static void agent_out(struct pkt *out, const struct pkt *in,
+		      const struct inner_spec *s, uint32_t next,
+		      uint32_t flags)
+{
+	struct outer_spec o = { .dmac = host_mac(next), .smac = MAC_US,
+				.src = US, .dst = next,
+				.sport = flow_sport(s), .vni = VNI_A,
+				.rts = US, .flags = flags };
+
+	build_encap(out, &o, in);
+}
+
+/* A tunnel frame arriving at this host from @from (sender's host). */
+static void tunnel_in(struct pkt *p, uint32_t from, uint32_t vni,
+		      uint32_t flags, uint8_t ttl, const struct pkt *inner)
+{
+	struct outer_spec o = { .dmac = MAC_US, .smac = host_mac(from),
+				.src = from, .dst = US, .ttl = ttl,
+				.sport = 51000, .vni = vni, .rts = from,
+				.flags = flags };
+
+	build_encap(p, &o, inner);
+}
+
+/* The same frame after this host forwards it to @next as a transit hop. */
+static void tunnel_fwd(struct pkt *p, uint32_t from, uint32_t next,
+		       uint32_t vni, uint32_t flags, uint8_t ttl,
+		       const struct pkt *inner)
+{
+	struct outer_spec o = { .dmac = host_mac(next), .smac = MAC_US,
+				.src = US, .dst = next, .ttl = ttl,
+				.sport = 51000, .vni = vni, .rts = from,
+				.flags = flags };
+
+	build_encap(p, &o, inner);
+}
+
+/* ---- Transit agent ------------------------------------------------------ */
+
+static void agent_fixtures(void)
+{
+	struct inner_spec s;
+	struct pkt inner;
+	struct fixture *f;
+
+	s = from_ep1(IP4(10, 1, 1, 20));
+	f = fx("agent: an endpoint's UDP to a remote endpoint is tunnelled to "
+	       "a bouncer of its network chosen by the flow hash",
+	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
+	build_inner(&f->in, &s);
+	f->check_out = true;
+	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
+
+	s = from_ep1(IP4(10, 1, 1, 20));
+	s.proto = 6;
+	s.sport = 33333;
+	s.dport = 80;
+	f = fx("agent: TCP is tunnelled the same way, source port from the "
+	       "flow", XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
+	build_inner(&f->in, &s);
+	f->check_out = true;
+	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
+
+	s = from_ep1(IP4(10, 1, 1, 60));
+	f = fx("agent: a fresh learned entry sends straight to the "
+	       "destination's host, flagged DIRECT",
+	       XDP_REDIRECT, MZR_CNT_AGENT_DIRECT, env.ep1h);
+	build_inner(&f->in, &s);
+	f->check_out = true;
+	agent_out(&f->out, &f->in, &s, H6, MZR_F_DIRECT);
+
+	s = from_ep1(IP4(10, 1, 1, 61));
+	f = fx("agent: a learned entry older than 30 s is ignored (bouncer)",
+	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
+	build_inner(&f->in, &s);
+	f->check_out = true;
+	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
+
+	f = fx("agent: an ARP request is tunnelled unchanged to a bouncer",
+	       XDP_REDIRECT, MZR_CNT_AGENT_ARP, env.ep1h);
+	build_arp(&f->in, 1, MAC_EP1, IP4(10, 1, 1, 10), IP4(10, 1, 1, 20));
+	f->check_out = true;
+	{
+		uint32_t h = arp_hash(IP4(10, 1, 1, 10), IP4(10, 1, 1, 20));
+		struct outer_spec o = { .dmac = host_mac(a1_bouncer(h)),
+					.smac = MAC_US, .src = US,
+					.dst = a1_bouncer(h),
+					.sport = (uint16_t)(MZR_SPORT_MIN |
+							    (h & 0x3fff)),
+					.vni = VNI_A, .rts = US };
+
+		build_encap(&f->out, &o, &f->in);
+	}
+
+	f = fx("agent: an ARP reply from an endpoint is dropped (the "
+	       "back-plane answers ARP)",
+	       XDP_DROP, DROP(MZR_DROP_ARP), env.ep1h);
+	build_arp(&f->in, 2, MAC_EP1, IP4(10, 1, 1, 10), IP4(10, 1, 1, 20));
+
+	s = from_ep1(IP4(10, 1, 1, 20));
+	s.src = IP4(10, 1, 1, 99);
+	f = fx("agent: an endpoint sending from another IP is dropped "
+	       "(spoofed)", XDP_DROP, DROP(MZR_DROP_SPOOFED), env.ep1h);
+	build_inner(&f->in, &s);
+
+	s = from_ep1(IP4(10, 1, 1, 20));
+	s.smac = MAC_EP2;
+	f = fx("agent: an endpoint sending from another MAC is dropped "
+	       "(spoofed)", XDP_DROP, DROP(MZR_DROP_SPOOFED), env.ep1h);
+	build_inner(&f->in, &s);
+
+	f = fx("agent: an ARP request claiming another IP is dropped "
+	       "(spoofed)", XDP_DROP, DROP(MZR_DROP_SPOOFED), env.ep1h);
+	build_arp(&f->in, 1, MAC_EP1, IP4(10, 1, 1, 11), IP4(10, 1, 1, 20));
+
+	s = from_ep1(IP4(10, 1, 1, 11));
+	s.dmac = MAC_EP2;
+	s.dmac = MAC_GW_A1;
+	f = fx("agent: traffic between two endpoints of this host is "
+	       "hairpinned with the destination's MAC, never tunnelled",
+	       XDP_REDIRECT, MZR_CNT_AGENT_LOCAL, env.ep1h);
+	build_inner(&f->in, &s);
+	f->check_out = true;
+	s.dmac = MAC_EP2;
+	build_inner(&f->out, &s);
+
+	f = fx("agent: a frame neither IPv4 nor ARP (IPv6) is dropped",
+	       XDP_DROP, DROP(MZR_DROP_NOT_IPV4), env.ep1h);
+	pkt_init(&f->in);
+	pkt_eth(&f->in, MAC_GW_A1, MAC_EP1, 0x86dd);
+	pkt_payload_pattern(&f->in, 60);
+	pkt_finish(&f->in);
+
+	s = from_ep1(IP4(10, 1, 1, 20));
+	f = fx("agent: a frame on an interface with no endpoint is dropped",
+	       XDP_DROP, DROP(MZR_DROP_UNKNOWN_EP), env.ep2h);
+	build_inner(&f->in, &s);
+
+	f = fx("agent: a truncated IPv4 header is dropped", XDP_DROP,
+	       DROP(MZR_DROP_MALFORMED), env.ep1h);
+	build_inner(&f->in, &s);
+	pkt_truncate(&f->in, 14 + 12);
+
+	f = fx("agent: a truncated UDP header is dropped", XDP_DROP,
+	       DROP(MZR_DROP_MALFORMED), env.ep1h);
+	build_inner(&f->in, &s);
+	pkt_truncate(&f->in, 14 + 20 + 4);
+
+	s = from_ep1(IP4(10, 1, 1, 20));
+	/* Outer IPv4 = frame + 52 bytes; the underlay MTU is 1500. */
+	s.payload = 1500 - (MZR_ENCAP_LEN - 14) - (14 + 20 + 8) + 1;
+	f = fx("agent: a frame that would exceed the underlay MTU once "
+	       "encapsulated is dropped (too_big)",
+	       XDP_DROP, DROP(MZR_DROP_TOO_BIG), env.ep1h);
+	build_inner(&f->in, &s);
+
+	s.payload--;
+	f = fx("agent: a frame that exactly fills the underlay MTU once "
+	       "encapsulated is sent", XDP_REDIRECT, MZR_CNT_AGENT_ENCAP,
+	       env.ep1h);
+	build_inner(&f->in, &s);
+	f->check_out = true;
+	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
+
+	s = from_ep1(IP4(10, 1, 1, 20));
+	s.ihl = 7;
+	f = fx("agent: IPv4 with options is tunnelled intact", XDP_REDIRECT,
+	       MZR_CNT_AGENT_ENCAP, env.ep1h);
+	build_inner(&f->in, &s);
+	f->check_out = true;
+	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
+
+	s = from_ep1(IP4(10, 1, 1, 20));
+	s.frag_off = 0x2000 | 0; /* first fragment: MF */
+	f = fx("agent: a first fragment is hashed without ports (all "
+	       "fragments take one path)",
+	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
+	build_inner(&f->in, &s);
+	f->check_out = true;
+	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
+
+	s = (struct inner_spec){ .dmac = MAC_GW_A2, .smac = MAC_EP7,
+				 .src = IP4(10, 1, 3, 10),
+				 .dst = IP4(10, 1, 1, 20), .sport = 1234,
+				 .dport = 53, .payload = 20 };
+	f = fx("agent: bouncer's neighbour unresolved: the tunnel frame is "
+	       "handed to the kernel addressed to the veth's MAC",
+	       XDP_PASS, MZR_CNT_AGENT_KERNEL, env.ep5h);
+	build_inner(&f->in, &s);
+	f->check_out = true;
+	{
+		struct outer_spec o = { .dmac = MAC_VETH5, .smac = MAC_EP7,
+					.src = US, .dst = H99,
+					.sport = flow_sport(&s),
+					.vni = VNI_A, .rts = US };
+
+		build_encap(&f->out, &o, &f->in);
+	}
+
+	s = (struct inner_spec){ .dmac = MAC_GW_A2, .smac = MAC_EP4,
+				 .src = IP4(10, 1, 2, 10),
+				 .dst = IP4(10, 1, 1, 20), .sport = 999,
+				 .dport = 443, .payload = 16 };
+	f = fx("agent: when this host is the network's bouncer the frame is "
+	       "bounced here, straight to the destination's host",
+	       XDP_REDIRECT, MZR_CNT_BOUNCER_FWD, env.ep4h);
+	build_inner(&f->in, &s);
+	f->check_out = true;
+	{
+		struct outer_spec o = { .dmac = MAC_H5, .smac = MAC_US,
+					.src = US, .dst = H5, .ttl = 63,
+					.sport = flow_sport(&s),
+					.vni = VNI_A, .rts = US };
+
+		build_encap(&f->out, &o, &f->in);
+	}
+
+	f = fx("agent: ARP for the gateway, this host being the bouncer: "
+	       "answered right back to the endpoint",
+	       XDP_REDIRECT, MZR_CNT_BOUNCER_ARP, env.ep4h);
+	build_arp(&f->in, 1, MAC_EP4, IP4(10, 1, 2, 10), IP4(10, 1, 2, 1));
+	f->check_out = true;
+	pkt_init(&f->out);
+	pkt_eth(&f->out, MAC_EP4, MAC_GW_A2, PKT_ETH_P_ARP);
+	pkt_arp(&f->out, 2, MAC_GW_A2, IP4(10, 1, 2, 1), MAC_EP4,
+		IP4(10, 1, 2, 10));
+	pkt_finish(&f->out);
+	(void)inner;
+}
+
+/* ---- Transit ------------------------------------------------------------ */
+
+/* EP3-like remote sender 10.1.1.77 on H2 to @dst in VPC @vni. */
+static struct inner_spec remote(uint32_t dst)
+{
+	return (struct inner_spec){ .dmac = MAC_GW_A1, .smac = MAC_REMOTE,
+				    .src = IP4(10, 1, 1, 77), .dst = dst,
+				    .sport = 7777, .dport = 8080,
+				    .payload = 24 };
+}
+
+static void transit_fixtures(void)
+{
+	struct inner_spec s;
+	struct pkt inner, tmp;
+	struct fixture *f;
+	uint32_t ul0 = env.ul0;
+	long off;
+
+	/* -- Not ours: the kernel gets it unchanged. -- */
+	f = fx("transit: non-IP traffic on the underlay goes to the kernel",
+	       XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
+	build_arp(&f->in, 1, MAC_H2, H2, US);
+	same_out(f);
+
+	f = fx("transit: UDP to another port (VXLAN 4789) goes to the kernel",
+	       XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
+	pkt_init(&f->in);
+	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
+	pkt_ipv4(&f->in, H2, US, 17, NULL);
+	pkt_udp(&f->in, 5555, 4789);
+	pkt_payload_pattern(&f->in, 40);
+	pkt_finish(&f->in);
+	same_out(f);
+
+	s = remote(IP4(10, 1, 1, 11));
+	build_inner(&inner, &s);
+	f = fx("transit: Geneve without Mizar's option class belongs to "
+	       "another user: kernel", XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
+	pkt_init(&f->in);
+	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
+	pkt_ipv4(&f->in, H2, US, 17, &(struct pkt_ipv4_opts){
+					     .frag_off = 0x4000 });
+	pkt_udp_nocsum(&f->in, 5000, 6081);
+	pkt_geneve(&f->in, VNI_A, 0);
+	pkt_geneve_opt_u32(&f->in, 0x0102, 0x01, 0xdeadbeef);
+	pkt_payload(&f->in, inner.data, inner.len);
+	pkt_finish(&f->in);
+	same_out(f);
+
+	f = fx("transit: Geneve with no options at all goes to the kernel",
+	       XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
+	pkt_init(&f->in);
+	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
+	pkt_ipv4(&f->in, H2, US, 17, NULL);
+	pkt_udp_nocsum(&f->in, 5000, 6081);
+	pkt_geneve(&f->in, VNI_A, 0);
+	pkt_payload(&f->in, inner.data, inner.len);
+	pkt_finish(&f->in);
+	same_out(f);
+
+	f = fx("transit: Mizar Geneve addressed to another host goes to the "
+	       "kernel", XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
+	{
+		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_H2,
+					.src = H2, .dst = H3, .sport = 51000,
+					.vni = VNI_A, .rts = H2 };
+
+		build_encap(&f->in, &o, &inner);
+	}
+	same_out(f);
+
+	f = fx("transit: Mizar Geneve for an unknown VNI goes to the kernel "
+	       "(counted)", XDP_PASS, MZR_CNT_UNKNOWN_VNI, ul0);
+	tunnel_in(&f->in, H2, 4242, 0, 64, &inner);
+	same_out(f);
+
+	f = fx("transit: an outer header with IP options is not ours",
+	       XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
+	pkt_init(&f->in);
+	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
+	pkt_ipv4(&f->in, H2, US, 17, &(struct pkt_ipv4_opts){ .ihl = 6 });
+	pkt_udp_nocsum(&f->in, 5000, 6081);
+	pkt_geneve(&f->in, VNI_A, 0);
+	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, MZR_OPT_RTS, H2);
+	pkt_payload(&f->in, inner.data, inner.len);
+	pkt_finish(&f->in);
+	same_out(f);
+
+	f = fx("transit: an outer fragment is left to the kernel to "
+	       "reassemble", XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
+	pkt_init(&f->in);
+	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
+	pkt_ipv4(&f->in, H2, US, 17,
+		 &(struct pkt_ipv4_opts){ .frag_off = 0x2000 });
+	pkt_udp_nocsum(&f->in, 5000, 6081);
+	pkt_geneve(&f->in, VNI_A, 0);
+	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, MZR_OPT_RTS, H2);
+	pkt_payload(&f->in, inner.data, inner.len);
+	pkt_finish(&f->in);
+	same_out(f);
+
+	/* -- Delivery on the endpoint's host. -- */
+	s = remote(IP4(10, 1, 1, 11));
+	s.src = IP4(10, 1, 1, 20);
+	build_inner(&inner, &s);
+	f = fx("transit: a packet for an endpoint hosted here is "
+	       "decapsulated and given the endpoint's MAC (and the sender "
+	       "is learned)", XDP_REDIRECT, MZR_CNT_DELIVER, ul0);
+	tunnel_in(&f->in, H5, VNI_A, 0, 64, &inner);
+	f->check_out = true;
+	s.dmac = MAC_EP2;
+	build_inner(&f->out, &s);
+
+	s = remote(IP4(10, 1, 1, 11));
+	build_inner(&inner, &s);
+	f = fx("transit: VPC B's 10.1.1.11 gets VPC B's packet (same IP as "
+	       "an endpoint of VPC A)", XDP_REDIRECT, MZR_CNT_DELIVER, ul0);
+	tunnel_in(&f->in, H2, VNI_B, 0, 64, &inner);
+	f->check_out = true;
+	s.dmac = MAC_B11;
+	build_inner(&f->out, &s);
+
+	s = remote(IP4(10, 1, 1, 12));
+	build_inner(&inner, &s);
+	f = fx("transit: VPC A traffic for an address only VPC B has here "
+	       "never reaches VPC B's endpoint (goes to A's divider)",
+	       XDP_TX, MZR_CNT_BOUNCER_TO_DIVIDER, ul0);
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	f->check_out = true;
+	tunnel_fwd(&f->out, H2, H4, VNI_A, 0, 63, &inner);
+
+	s = remote(IP4(10, 1, 1, 30));
+	build_inner(&inner, &s);
+	f = fx("transit: a bypass-decap endpoint receives the tunnel packet "
+	       "as is", XDP_REDIRECT, MZR_CNT_DELIVER_BYPASS, ul0);
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	same_out(f);
+
+	s = remote(IP4(10, 1, 1, 11));
+	s.ihl = 8;
+	build_inner(&inner, &s);
+	f = fx("transit: inner IPv4 with options is delivered intact",
+	       XDP_REDIRECT, MZR_CNT_DELIVER, ul0);
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	f->check_out = true;
+	s.dmac = MAC_EP2;
+	build_inner(&f->out, &s);
+
+	s = remote(IP4(10, 1, 1, 11));
+	s.frag_off = 0x2000;
+	build_inner(&inner, &s);
+	f = fx("transit: an inner first fragment is delivered",
+	       XDP_REDIRECT, MZR_CNT_DELIVER, ul0);
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	f->check_out = true;
+	s.dmac = MAC_EP2;
+	build_inner(&f->out, &s);
+
+	s = remote(IP4(10, 1, 1, 20));
+	s.frag_off = 185; /* a later fragment: no UDP header */
+	build_inner(&inner, &s);
+	f = fx("transit: an inner later fragment (no L4 header) is bounced "
+	       "like the rest of its datagram", XDP_TX, MZR_CNT_BOUNCER_FWD,
+	       ul0);
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	f->check_out = true;
+	tunnel_fwd(&f->out, H2, H5, VNI_A, 0, 63, &inner);
+
+	/* -- Bouncer ARP responder. -- */
+	f = fx("transit: a bouncer answers ARP for a known endpoint, back to "
+	       "the requester's host", XDP_TX, MZR_CNT_BOUNCER_ARP, ul0);
+	build_arp(&inner, 1, MAC_REMOTE, IP4(10, 1, 1, 77),
+		  IP4(10, 1, 1, 20));
+	tunnel_in(&f->in, H2, VNI_A, 0, 9, &inner);
+	f->check_out = true;
+	pkt_init(&tmp);
+	pkt_eth(&tmp, MAC_REMOTE, MAC_EP3, PKT_ETH_P_ARP);
+	pkt_arp(&tmp, 2, MAC_EP3, IP4(10, 1, 1, 20), MAC_REMOTE,
+		IP4(10, 1, 1, 77));
+	pkt_finish(&tmp);
+	tunnel_fwd(&f->out, US, H2, VNI_A, 0, 64, &tmp);
+
+	f = fx("transit: a bouncer answers ARP for its network's gateway "
+	       "with the gateway MAC", XDP_TX, MZR_CNT_BOUNCER_ARP, ul0);
+	build_arp(&inner, 1, MAC_REMOTE, IP4(10, 1, 1, 77),
+		  IP4(10, 1, 1, 1));
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	f->check_out = true;
+	pkt_init(&tmp);
+	pkt_eth(&tmp, MAC_REMOTE, MAC_GW_A1, PKT_ETH_P_ARP);
+	pkt_arp(&tmp, 2, MAC_GW_A1, IP4(10, 1, 1, 1), MAC_REMOTE,
+		IP4(10, 1, 1, 77));
+	pkt_finish(&tmp);
+	tunnel_fwd(&f->out, US, H2, VNI_A, 0, 64, &tmp);
+
+	f = fx("transit: ARP for an address nobody has is dropped "
+	       "(no_endpoint)", XDP_DROP, DROP(MZR_DROP_NO_ENDPOINT), ul0);
+	build_arp(&inner, 1, MAC_REMOTE, IP4(10, 1, 1, 77),
+		  IP4(10, 1, 1, 99));
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+
+	/* -- Bouncer forwarding. -- */
+	s = remote(IP4(10, 1, 1, 20));
+	build_inner(&inner, &s);
+	f = fx("transit: a bouncer rewrites the outer header to the "
+	       "endpoint's host, TTL - 1, and sends it back out",
+	       XDP_TX, MZR_CNT_BOUNCER_FWD, ul0);
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	f->check_out = true;
+	tunnel_fwd(&f->out, H2, H5, VNI_A, 0, 63, &inner);
+
+	f = fx("transit: a bouncer keeps the DIRECT flag and RTS as they are",
+	       XDP_TX, MZR_CNT_BOUNCER_FWD, ul0);
+	tunnel_in(&f->in, H6, VNI_A, MZR_F_DIRECT, 20, &inner);
+	f->check_out = true;
+	tunnel_fwd(&f->out, H6, H5, VNI_A, MZR_F_DIRECT, 19, &inner);
+
+	f = fx("transit: outer TTL 1 on a forwarding hop is dropped",
+	       XDP_DROP, DROP(MZR_DROP_TTL_EXPIRED), ul0);
+	tunnel_in(&f->in, H2, VNI_A, 0, 1, &inner);
+
+	s = remote(IP4(10, 1, 1, 40));
+	build_inner(&inner, &s);
+	f = fx("transit: endpoint's host neighbour unresolved: rewritten "
+	       "and handed to the kernel (which forwards and resolves it)",
+	       XDP_PASS, MZR_CNT_KERNEL_FWD, ul0);
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	f->check_out = true;
+	{
+		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_H2,
+					.src = US, .dst = H99, .ttl = 64,
+					.sport = 51000, .vni = VNI_A,
+					.rts = H2 };
+
+		build_encap(&f->out, &o, &inner);
+	}
+
+	s = remote(IP4(10, 1, 1, 99));
+	build_inner(&inner, &s);
+	f = fx("transit: a bouncer without the endpoint sends it to a divider "
+	       "of the VPC", XDP_TX, MZR_CNT_BOUNCER_TO_DIVIDER, ul0);
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	f->check_out = true;
+	tunnel_fwd(&f->out, H2, H4, VNI_A, 0, 63, &inner);
+
+	s = remote(IP4(10, 1, 1, 98));
+	build_inner(&inner, &s);
+	f = fx("transit: a stale direct-path packet is re-sent to a bouncer "
+	       "of the destination's network, DIRECT cleared",
+	       XDP_TX, MZR_CNT_STALE_DIRECT, ul0);
+	tunnel_in(&f->in, H6, VNI_A, MZR_F_DIRECT, 64, &inner);
+	f->check_out = true;
+	tunnel_fwd(&f->out, H6, a1_bouncer(flow_hash(&s)), VNI_A, 0, 63,
+		   &inner);
+
+	/* -- Divider. -- */
+	s = remote(IP4(10, 2, 1, 7));
+	s.src = IP4(10, 1, 1, 77);
+	build_inner(&inner, &s);
+	f = fx("transit: a divider routes to a bouncer of the destination "
+	       "network, flags it ROUTED and decrements the inner TTL",
+	       XDP_TX, MZR_CNT_DIVIDER_FWD, ul0);
+	tunnel_in(&f->in, H2, VNI_B, 0, 64, &inner);
+	f->check_out = true;
+	s.ttl = 63;
+	build_inner(&tmp, &s);
+	tunnel_fwd(&f->out, H2, H3, VNI_B, MZR_F_ROUTED, 63, &tmp);
+
+	s = remote(IP4(10, 2, 1, 7));
+	s.ttl = 1;
+	build_inner(&inner, &s);
+	f = fx("transit: a divider drops an inner TTL of 1 (ttl_expired)",
+	       XDP_DROP, DROP(MZR_DROP_TTL_EXPIRED), ul0);
+	tunnel_in(&f->in, H2, VNI_B, 0, 64, &inner);
+
+	s = remote(IP4(10, 2, 1, 7));
+	build_inner(&inner, &s);
+	f = fx("transit: a packet a divider already routed, for an unknown "
+	       "endpoint, dies here (no bouncer/divider ping-pong)",
+	       XDP_DROP, DROP(MZR_DROP_NO_ENDPOINT), ul0);
+	tunnel_in(&f->in, H3, VNI_B, MZR_F_ROUTED, 64, &inner);
+
+	s = remote(IP4(10, 9, 9, 9));
+	build_inner(&inner, &s);
+	f = fx("transit: a divider with no network for the destination "
+	       "drops it (no_route)", XDP_DROP, DROP(MZR_DROP_NO_ROUTE), ul0);
+	tunnel_in(&f->in, H2, VNI_B, 0, 64, &inner);
+
+	s = remote(IP4(10, 2, 2, 99));
+	build_inner(&inner, &s);
+	f = fx("transit: a divider that is itself the destination network's "
+	       "bouncer and lacks the endpoint drops it (no_endpoint)",
+	       XDP_DROP, DROP(MZR_DROP_NO_ENDPOINT), ul0);
+	tunnel_in(&f->in, H2, VNI_B, 0, 64, &inner);
+
+	s = remote(IP4(10, 2, 1, 7));
+	build_inner(&inner, &s);
+	f = fx("transit: a divider cannot mark a packet with no FLAGS "
+	       "option: dropped (bad_option)",
+	       XDP_DROP, DROP(MZR_DROP_BAD_OPTION), ul0);
+	{
+		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_H2,
+					.src = H2, .dst = US, .sport = 51000,
+					.vni = VNI_B, .rts = H2,
+					.no_flags_opt = true };
+
+		build_encap(&f->in, &o, &inner);
+	}
+
+	s = remote(IP4(10, 1, 1, 99));
+	build_inner(&inner, &s);
+	f = fx("transit: a VPC with no divider drops what it cannot deliver "
+	       "(no_route)", XDP_DROP, DROP(MZR_DROP_NO_ROUTE), ul0);
+	tunnel_in(&f->in, H2, VNI_C, 0, 64, &inner);
+
+	/* -- Bad input. -- */
+	s = remote(IP4(10, 1, 1, 11));
+	build_inner(&inner, &s);
+	f = fx("transit: VNI 0 with Mizar options is dropped (bad_vni)",
+	       XDP_DROP, DROP(MZR_DROP_BAD_VNI), ul0);
+	tunnel_in(&f->in, H2, 0, 0, 64, &inner);
+
+	f = fx("transit: Geneve version 1 is dropped", XDP_DROP,
+	       DROP(MZR_DROP_GENEVE_VERSION), ul0);
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	off = pkt_layer_off(&f->in, PKT_L_GENEVE, 0);
+	f->in.data[off] = (uint8_t)(0x40 | (f->in.data[off] & 0x3f));
+
+	f = fx("transit: an option longer than the option area is dropped "
+	       "(bad_option)", XDP_DROP, DROP(MZR_DROP_BAD_OPTION), ul0);
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	off = pkt_layer_off(&f->in, PKT_L_GENEVE, 0);
+	f->in.data[off + 8 + 8 + 3] = 5; /* FLAGS option claims 20 bytes */
+
+	f = fx("transit: an unknown critical option of Mizar's class is "
+	       "dropped (crit_option)", XDP_DROP, DROP(MZR_DROP_CRIT_OPTION),
+	       ul0);
+	pkt_init(&f->in);
+	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
+	pkt_ipv4(&f->in, H2, US, 17, NULL);
+	pkt_udp_nocsum(&f->in, 5000, 6081);
+	pkt_geneve(&f->in, VNI_A, 0);
+	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, MZR_OPT_RTS, H2);
+	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, 0x85, 1);
+	pkt_payload(&f->in, inner.data, inner.len);
+	pkt_finish(&f->in);
+
+	f = fx("transit: an unknown critical option of another class in a "
+	       "Mizar packet is dropped (crit_option)",
+	       XDP_DROP, DROP(MZR_DROP_CRIT_OPTION), ul0);
+	pkt_init(&f->in);
+	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
+	pkt_ipv4(&f->in, H2, US, 17, NULL);
+	pkt_udp_nocsum(&f->in, 5000, 6081);
+	pkt_geneve(&f->in, VNI_A, 0);
+	pkt_geneve_opt_u32(&f->in, 0x0102, 0x80, 1);
+	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, MZR_OPT_RTS, H2);
+	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, MZR_OPT_FLAGS, 0);
+	pkt_payload(&f->in, inner.data, inner.len);
+	pkt_finish(&f->in);
+
+	f = fx("transit: unknown non-critical options (any class, any "
+	       "position, any length) are skipped", XDP_REDIRECT,
+	       MZR_CNT_DELIVER, ul0);
+	pkt_init(&f->in);
+	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
+	pkt_ipv4(&f->in, H2, US, 17, NULL);
+	pkt_udp_nocsum(&f->in, 5000, 6081);
+	pkt_geneve(&f->in, VNI_A, 0);
+	pkt_geneve_opt(&f->in, 0x0102, 0x05,
+		       (const uint8_t[12]){ 1, 2, 3, 4, 5, 6, 7, 8, 9 }, 12);
+	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, MZR_OPT_FLAGS, 0);
+	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, 0x07, 0x12345678);
+	pkt_geneve_opt(&f->in, 0xffff, 0x7f, NULL, 0);
+	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, MZR_OPT_RTS, H2);
+	pkt_payload(&f->in, inner.data, inner.len);
+	pkt_finish(&f->in);
+	f->check_out = true;
+	s.dmac = MAC_EP2;
+	build_inner(&f->out, &s);
+
+	f = fx("transit: an inner frame neither IPv4 nor ARP is dropped "
+	       "(not_ipv4)", XDP_DROP, DROP(MZR_DROP_NOT_IPV4), ul0);
+	pkt_init(&tmp);
+	pkt_eth(&tmp, MAC_EP2, MAC_REMOTE, 0x86dd);
+	pkt_payload_pattern(&tmp, 48);
+	pkt_finish(&tmp);
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &tmp);
+
+	/* Truncation at every header boundary. */
+	tunnel_in(&tmp, H2, VNI_A, 0, 64, &inner);
+	{
+		static const struct {
+			const char *desc;
+			size_t len;
+			int verdict;
+		} cut[] = {
+			{ "transit: a frame cut inside the outer IPv4 header "
+			  "is not ours (kernel)", 14 + 12, XDP_PASS },
+			{ "transit: a frame cut inside the outer UDP header is "
+			  "not ours (kernel)", 34 + 4, XDP_PASS },
+			{ "transit: a frame cut inside the Geneve header is "
+			  "dropped (malformed)", 42 + 5, XDP_DROP },
+			{ "transit: a frame cut inside the Geneve options is "
+			  "dropped (malformed)", 50 + 10, XDP_DROP },
+			{ "transit: a frame cut inside the inner Ethernet "
+			  "header is dropped (malformed)", 66 + 8, XDP_DROP },
+			{ "transit: a frame cut inside the inner IPv4 header "
+			  "is dropped (malformed)", 80 + 16, XDP_DROP },
+			{ "transit: a frame cut inside the inner UDP header is "
+			  "dropped (malformed)", 100 + 6, XDP_DROP },
+		};
+
+		for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
+			f = fx(cut[i].desc, cut[i].verdict,
+			       cut[i].verdict == XDP_PASS ?
+				       MZR_CNT_TRANSIT_PASS :
+				       DROP(MZR_DROP_MALFORMED),
+			       ul0);
+			pkt_copy(&f->in, &tmp);
+			pkt_truncate(&f->in, cut[i].len);
+			if (cut[i].verdict == XDP_PASS) {
+				same_out(f);
+				f->out_malformed = true;
+			}
+		}
+	}
+}
+
+/* ---- Checks beyond the frames ------------------------------------------- */
+
+static int check_learned(void)
+{
+	struct mzr_ep_key k = { .vni = VNI_A, .ip = htonl(IP4(10, 1, 1, 20)) };
+	struct mzr_direct_val v;
+
+	if (bpf_map_lookup_elem(env.direct_fd, &k, &v)) {
+		printf("FAIL: delivery did not learn 10.1.1.20 -> its host\n");
+		return 1;
+	}
+	if (v.host != htonl(H5) || mono_ns() - v.updated_ns > 60000000000ULL) {
+		printf("FAIL: learned 10.1.1.20 -> %08x (want H5), age %llu\n",
+		       ntohl(v.host),
+		       (unsigned long long)(mono_ns() - v.updated_ns));
+		return 1;
+	}
+	printf("ok: delivery learned (VPC A, 10.1.1.20) -> 192.168.1.5\n");
+	return 0;
+}
+
+static uint64_t missed(uint32_t idx)
+{
+	return fixture_counter(env.missed_fd, idx);
+}
+
+static void set_u32(int fd, uint32_t k, uint32_t v)
+{
+	if (bpf_map_update_elem(fd, &k, &v, BPF_ANY)) {
+		perror("map update");
+		exit(1);
+	}
+}
+
+/* Hooks: an empty slot in a non-empty chain is a counted drop; a chain
+ * whose only "NF" is the continuation itself behaves as no chain. */
+static int hook_checks(void)
+{
+	static struct fixture f;
+	struct inner_spec s = remote(IP4(10, 1, 1, 11));
+	struct pkt inner;
+	uint32_t slot = MZR_PROG_NF(0, MZR_HOOK_DELIVER, 0);
+	uint64_t before;
+	int fails = 0;
+
+	s.src = IP4(10, 1, 1, 21);
+	build_inner(&inner, &s);
+	memset(&f, 0, sizeof(f));
+	f.ingress_ifindex = env.ul0;
+	tunnel_in(&f.in, H2, VNI_A, 0, 64, &inner);
+
+	set_u32(env.chain_cfg_fd, MZR_CHAIN_CFG_BANK, 0);
+	set_u32(env.chain_cfg_fd, MZR_CHAIN_CFG_LEN(0, MZR_HOOK_DELIVER), 1);
+	f.desc = "hooks: a deliver chain whose NF slot is empty drops the "
+		 "packet as a missed tail call";
+	f.verdict = XDP_DROP;
+	f.counter = DROP(MZR_DROP_MISSED_TAIL_CALL);
+	before = missed(MZR_MISSED_IDX(MZR_HOOK_DELIVER, 0));
+	fails += fixture_run(env.transit_fd, env.stats_fd, &f) != 0;
+	if (missed(MZR_MISSED_IDX(MZR_HOOK_DELIVER, 0)) != before + 1) {
+		printf("FAIL: mzr_missed[deliver, 0] did not grow\n");
+		fails++;
+	}
+
+	if (bpf_map_update_elem(env.progs_fd, &slot,
+				&env.cont_fd[MZR_HOOK_DELIVER], BPF_ANY)) {
+		perror("mzr_progs");
+		exit(1);
+	}
+	f.desc = "hooks: through a deliver chain and its continuation the "
+		 "packet is delivered exactly as without a chain";
+	f.verdict = XDP_REDIRECT;
+	f.counter = MZR_CNT_DELIVER;
+	f.check_out = true;
+	s.dmac = MAC_EP2;
+	build_inner(&f.out, &s);
+	fails += fixture_run(env.transit_fd, env.stats_fd, &f) != 0;
+
+	/* Flip to bank 1 (empty): the chain is gone atomically. */
+	set_u32(env.chain_cfg_fd, MZR_CHAIN_CFG_BANK, 1);
+	f.desc = "hooks: after flipping to an empty bank the packet takes "
+		 "the inline path";
+	fails += fixture_run(env.transit_fd, env.stats_fd, &f) != 0;
+	set_u32(env.chain_cfg_fd, MZR_CHAIN_CFG_BANK, 0);
+	set_u32(env.chain_cfg_fd, MZR_CHAIN_CFG_LEN(0, MZR_HOOK_DELIVER), 0);
+	printf("%s: hook checks\n", fails ? "FAIL" : "ok");
+	return fails;
+}
+
+/* On failure: every counter that moved, to tell which path was taken. */
+static void dump_counters(void)
+{
+	printf("counters (enum mzr_counter; drops at %d + reason):\n",
+	       MZR_CNT_DROP_BASE);
+	for (uint32_t i = 0; i < __MZR_CNT_MAX; i++) {
+		uint64_t v = fixture_counter(env.stats_fd, i);
+
+		if (v)
+			printf("    [%u] %llu\n", i, (unsigned long long)v);
+	}
+}
+
+int main(void)
+{
+	size_t n_agent;
+	int fails = 0;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	core_env_setup(&env);
+	tab = calloc(MAX_FIX, sizeof(*tab));
+	if (!tab)
+		return 1;
+
+	agent_fixtures();
+	n_agent = n_tab;
+	fails += fixture_run_table(env.agent_fd, env.stats_fd, tab, n_agent);
+
+	transit_fixtures();
+	fails += fixture_run_table(env.transit_fd, env.stats_fd, tab + n_agent,
+				   n_tab - n_agent);
+	fails += check_learned();
+	fails += hook_checks();
+
+	if (fails)
+		dump_counters();
+	printf("%zu fixtures in all, %d failures\n", n_tab + 3, fails);
+	return fails ? 1 : 0;
+}
