@@ -666,6 +666,11 @@ static void host_sysctls(const char *ifname)
 					"0");
 	if (!err)
 		err = if_sysctl(ifname, "send_redirects", "0");
+	/* Handed-off frames carry this host's own address as source. */
+	if (!err)
+		err = if_sysctl(ifname, "accept_local", "1");
+	if (!err)
+		err = if_sysctl(ifname, "rp_filter", "0");
 	if (err)
 		mzr_info("%s: cannot set forwarding sysctls: %s\n", ifname,
 			 strerror(-err));

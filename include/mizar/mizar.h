@@ -8,5 +8,6 @@
 #include <mizar/abi.h>
 #include <mizar/common.h>
 #include <mizar/host.h>
+#include <mizar/nf.h>
 
 #endif /* MIZAR_MIZAR_H */

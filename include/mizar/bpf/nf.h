@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Writing a pipeline NF: the ABI declaration, entering with the packet's
+ * context, moving to the next NF of the chain, and ending the packet with a
+ * verdict. The contract behind these helpers is docs/nf-abi.md; a worked
+ * example is examples/minimal-nf.
+ *
+ *	MZR_NF_DECLARE("count-tcp");
+ *
+ *	SEC("xdp")
+ *	int count_tcp(struct xdp_md *xdp)
+ *	{
+ *		struct mzr_ctx *ctx = mzr_nf_ctx();
+ *
+ *		if (!ctx)
+ *			return XDP_DROP;
+ *		...
+ *		return mzr_nf_next(xdp, ctx);
+ *	}
+ */
+#ifndef MIZAR_BPF_NF_H
+#define MIZAR_BPF_NF_H
+
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <mizar/abi.h>
+#include <mizar/nf_abi.h>
+#include <mizar/bpf/maps.h>
+#include <mizar/bpf/context.h>
+
+/**
+ * @brief Declare this object a Mizar NF built against this SDK's context
+ * version. Exactly once per object, at file scope. The loader refuses an
+ * object without it, or with a version it does not serve (-EPROTO).
+ * @param nf_name a short informative name (at most 31 characters).
+ */
+#define MZR_NF_DECLARE(nf_name)                                                \
+	const struct mzr_nf_decl __mzr_nf_decl SEC(MZR_NF_DECL_SEC)            \
+		__attribute__((used)) = {                                      \
+			.magic = MZR_NF_MAGIC,                                 \
+			.decl_version = MZR_NF_DECL_VERSION,                   \
+			.ctx_version = MZR_CTX_VERSION,                        \
+			.ctx_len = sizeof(struct mzr_ctx),                     \
+			.name = nf_name,                                       \
+		}
+
+/* Returned by mzr_chain_enter() when the hook has no NF: go on inline. */
+#define MZR_CHAIN_EMPTY (-1)
+
+static __always_inline void mzr_count_missed(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&mzr_missed, &idx);
+
+	if (v)
+		*v += 1;
+	mzr_count_drop(MZR_DROP_MISSED_TAIL_CALL);
+}
+
+/**
+ * @brief Run the chain of @p hook (used by the core at its hook points).
+ *
+ * Reads the active bank once, records bank, length and position 0 in
+ * @p ctx, and tail-calls the first NF. From there on the packet stays on
+ * that bank, so a concurrent chain update never mixes two chains.
+ *
+ * @return MZR_CHAIN_EMPTY when the hook has no NF (the caller goes on
+ * inline); otherwise only on a missed tail call, which is counted: XDP_DROP.
+ */
+static __always_inline int mzr_chain_enter(struct xdp_md *xdp,
+					   struct mzr_ctx *ctx, __u32 hook)
+{
+	__u32 key = MZR_CHAIN_CFG_BANK;
+	__u32 *bank_p, *len_p, bank, len;
+
+	bank_p = bpf_map_lookup_elem(&mzr_chain_cfg, &key);
+	if (!bank_p)
+		return MZR_CHAIN_EMPTY;
+	bank = *bank_p & 1;
+	key = MZR_CHAIN_CFG_LEN(bank, hook);
+	len_p = bpf_map_lookup_elem(&mzr_chain_cfg, &key);
+	if (!len_p || !*len_p)
+		return MZR_CHAIN_EMPTY;
+	len = *len_p;
+	if (len > MZR_CHAIN_MAX)
+		len = MZR_CHAIN_MAX;
+
+	ctx->hook = hook;
+	ctx->chain_bank = bank;
+	ctx->chain_len = len;
+	ctx->chain_pos = 0;
+	mzr_count(MZR_CNT_NF_RUN);
+	bpf_tail_call(xdp, &mzr_progs, MZR_PROG_NF(bank, hook, 0));
+
+	ctx->drop_reason = MZR_DROP_MISSED_TAIL_CALL;
+	mzr_count_missed(MZR_MISSED_IDX(hook, 0));
+	return XDP_DROP;
+}
+
+/**
+ * @brief Hand the packet to the next NF of its chain, or to the core's
+ * continuation after the last one.
+ *
+ * Does not return on success. A failed tail call (a slot emptied under
+ * traffic) is counted as MZR_DROP_MISSED_TAIL_CALL and in mzr_missed at
+ * (hook, next position), never silently.
+ *
+ * @return XDP_DROP after a missed tail call.
+ */
+static __always_inline int mzr_nf_next(struct xdp_md *xdp,
+				       struct mzr_ctx *ctx)
+{
+	__u32 hook = ctx->hook;
+	__u32 bank = ctx->chain_bank & 1;
+	__u32 pos = ctx->chain_pos + 1;
+	__u32 slot, missed;
+
+	if (pos < ctx->chain_len && pos < MZR_CHAIN_MAX) {
+		slot = MZR_PROG_NF(bank, hook, pos);
+		missed = MZR_MISSED_IDX(hook, pos);
+	} else {
+		slot = MZR_PROG_CONT(hook);
+		missed = MZR_MISSED_IDX(hook, MZR_CHAIN_MAX);
+	}
+	ctx->chain_pos = pos;
+	bpf_tail_call(xdp, &mzr_progs, slot);
+
+	ctx->drop_reason = MZR_DROP_MISSED_TAIL_CALL;
+	mzr_count_missed(missed);
+	return XDP_DROP;
+}
+
+/**
+ * @brief End the packet: drop it, counted under @p reason.
+ * @param reason an enum mzr_drop_reason; 0 (or out of range) counts
+ * MZR_DROP_NF, the generic "an NF dropped it".
+ * @return XDP_DROP.
+ */
+static __always_inline int mzr_nf_drop(struct mzr_ctx *ctx, __u32 reason)
+{
+	if (reason == MZR_DROP_NONE ||
+	    reason >= __MZR_CNT_MAX - MZR_CNT_DROP_BASE)
+		reason = MZR_DROP_NF;
+	ctx->drop_reason = reason;
+	mzr_count_drop(reason);
+	return XDP_DROP;
+}
+
+/**
+ * @brief End the packet: give it to the kernel stack of this interface,
+ * skipping the rest of the chain and the core.
+ * @return XDP_PASS.
+ */
+static __always_inline int mzr_nf_pass(struct mzr_ctx *ctx)
+{
+	(void)ctx;
+	return XDP_PASS;
+}
+
+/**
+ * @brief End the packet: send it back out of the interface it came in on,
+ * as the NF left it (the NF is responsible for the headers).
+ * @return XDP_TX.
+ */
+static __always_inline int mzr_nf_tx(struct mzr_ctx *ctx)
+{
+	(void)ctx;
+	return XDP_TX;
+}
+
+/**
+ * @brief End the packet: redirect it to interface @p ifindex.
+ * @return the verdict of bpf_redirect() (XDP_REDIRECT, or XDP_ABORTED on
+ * bad flags).
+ */
+static __always_inline int mzr_nf_redirect(struct mzr_ctx *ctx,
+					   __u32 ifindex, __u64 flags)
+{
+	(void)ctx;
+	return bpf_redirect(ifindex, flags);
+}
+
+/**
+ * @brief Ask the core to look the destination up again (the NF rewrote
+ * the inner destination, e.g. a load balancer), then continue the chain.
+ * @return as mzr_nf_next().
+ */
+static __always_inline int mzr_nf_reroute(struct xdp_md *xdp,
+					  struct mzr_ctx *ctx)
+{
+	ctx->decision = MZR_DECIDE_REROUTE;
+	return mzr_nf_next(xdp, ctx);
+}
+
+#endif /* MIZAR_BPF_NF_H */

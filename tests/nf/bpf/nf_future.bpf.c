@@ -1,0 +1,23 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Test NF claiming a context version newer than this SDK serves: the
+ * loader must refuse it before the kernel sees it. */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+#include <mizar/bpf/nf.h>
+
+const struct mzr_nf_decl __mzr_nf_decl SEC(MZR_NF_DECL_SEC)
+	__attribute__((used)) = {
+		.magic = MZR_NF_MAGIC,
+		.decl_version = MZR_NF_DECL_VERSION,
+		.ctx_version = MZR_CTX_VERSION + 1,
+		.ctx_len = sizeof(struct mzr_ctx) + 8,
+		.name = "future",
+	};
+
+SEC("xdp")
+int nf_future(struct xdp_md *xdp)
+{
+	return XDP_PASS;
+}
+
+char _license[] SEC("license") = "GPL";
