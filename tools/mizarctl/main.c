@@ -13,76 +13,6 @@
 
 #include "mizarctl.h"
 
-static char libmsg[512];
-static bool verbose;
-
-/* Keep the library's last warning so that a failure prints one line. */
-static int capture_print(enum mzr_print_level level, const char *fmt,
-			 va_list args)
-{
-	va_list copy;
-	size_t len;
-
-	if (verbose && level != MZR_DEBUG) {
-		va_copy(copy, args);
-		vfprintf(stderr, fmt, copy);
-		va_end(copy);
-	}
-	if (level != MZR_WARN)
-		return 0;
-	vsnprintf(libmsg, sizeof(libmsg), fmt, args);
-	len = strlen(libmsg);
-	while (len && libmsg[len - 1] == '\n')
-		libmsg[--len] = '\0';
-	return 0;
-}
-
-void mzctl_clear_libmsg(void)
-{
-	libmsg[0] = '\0';
-}
-
-int mzctl_fail(const char *cmd, int err)
-{
-	const char *msg = libmsg;
-	char buf[128];
-
-	if (!strncmp(msg, "libmizar: ", 10))
-		msg += 10;
-	if (!*msg) {
-		mzr_strerror(err, buf, sizeof(buf));
-		msg = buf;
-	}
-	if (!verbose)
-		mzctl_err(cmd, "%s", msg);
-	libmsg[0] = '\0';
-	return MZCTL_FAIL;
-}
-
-struct mzr_host *mzctl_host(struct mzctl *g, const char *cmd)
-{
-	MZR_OPTS(mzr_host_opts, opts, .pin_root = g->pin_root);
-
-	if (g->host)
-		return g->host;
-	mzctl_clear_libmsg();
-	g->host = mzr_host__open_pinned(&opts);
-	if (!g->host) {
-		if (errno == ENOENT) {
-			mzctl_clear_libmsg();
-			mzctl_err(cmd, "no back-plane at %s (run 'mizarctl host init')",
-				  g->pin_root ? g->pin_root :
-				  getenv("MIZAR_PIN_ROOT") &&
-						  *getenv("MIZAR_PIN_ROOT") ?
-					  getenv("MIZAR_PIN_ROOT") :
-					  MZR_DEFAULT_PIN_ROOT);
-		} else {
-			mzctl_fail(cmd, -errno);
-		}
-	}
-	return g->host;
-}
-
 /* ---- Help and dispatch --------------------------------------------------- */
 
 static const char *const groups_usage =
@@ -103,64 +33,6 @@ static const char *const groups_usage =
 	"  -j, --json          print show/stats output as one JSON document\n"
 	"  -v, --verbose       print the library's log lines\n"
 	"  -h, --help          help; also after any command or sub-command\n";
-
-static bool is_help(const char *a)
-{
-	return !strcmp(a, "--help") || !strcmp(a, "-h");
-}
-
-static void sub_usage(FILE *f, const char *group, const struct mzctl_sub *s)
-{
-	fprintf(f, "Usage: mizarctl %s %s%s%s\n", group, s->name,
-		*s->usage ? " " : "", s->usage);
-	if (s->help)
-		fprintf(f, "\n%s", s->help);
-}
-
-static void group_usage(FILE *f, const char *group,
-			const struct mzctl_sub *subs)
-{
-	fprintf(f, "Usage:\n");
-	for (; subs->name; subs++)
-		fprintf(f, "  mizarctl %s %s%s%s\n", group, subs->name,
-			*subs->usage ? " " : "", subs->usage);
-	fprintf(f, "Run 'mizarctl %s SUBCOMMAND --help' for details.\n",
-		group);
-}
-
-int mzctl_dispatch(struct mzctl *g, const char *group,
-		   const struct mzctl_sub *subs, int argc, char **argv)
-{
-	const struct mzctl_sub *s = NULL;
-	int i;
-
-	if (argc >= 1) {
-		for (s = subs; s->name; s++)
-			if (!strcmp(s->name, argv[0]))
-				break;
-		if (!s->name)
-			s = NULL;
-	}
-	for (i = 0; i < argc; i++) {
-		if (!is_help(argv[i]))
-			continue;
-		if (s && i > 0)
-			sub_usage(stdout, group, s);
-		else
-			group_usage(stdout, group, subs);
-		return MZCTL_OK;
-	}
-	if (!argc) {
-		mzctl_err(group, "missing sub-command (see mizarctl %s --help)",
-			  group);
-		return MZCTL_USAGE;
-	}
-	if (!s) {
-		mzctl_err(group, "unknown sub-command '%s'", argv[0]);
-		return MZCTL_USAGE;
-	}
-	return s->fn(g, argc - 1, argv + 1);
-}
 
 /* ---- host ---------------------------------------------------------------- */
 
@@ -486,7 +358,7 @@ int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv)
 	int i;
 
 	for (i = 0; i < argc; i++) {
-		if (is_help(argv[i])) {
+		if (mzctl_is_help(argv[i])) {
 			printf("Usage: mizarctl stats [reset]\n\n"
 			       "Without argument: packet counters by role, missed tail calls by\n"
 			       "hook, and every drop by named reason (-j for JSON).\n"
@@ -501,66 +373,14 @@ int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv)
 
 /* ---- main ---------------------------------------------------------------- */
 
-static const struct {
-	const char *name;
-	int (*fn)(struct mzctl *g, int argc, char **argv);
-} groups[] = {
+static const struct mzctl_group groups[] = {
 	{ "host", mzctl_cmd_host }, { "vpc", mzctl_cmd_vpc },
 	{ "net", mzctl_cmd_net },   { "ep", mzctl_cmd_ep },
 	{ "nf", mzctl_cmd_nf },	    { "stats", mzctl_cmd_stats },
+	{ NULL },
 };
 
 int main(int argc, char **argv)
 {
-	struct mzctl g = {};
-	char **args = calloc(argc + 1, sizeof(*args));
-	int n = 0, i, ret;
-	size_t k;
-
-	if (!args)
-		return MZCTL_FAIL;
-	mzr_set_print(capture_print);
-	/* Global options anywhere; everything else keeps its order. Values
-	 * never start with '-', so this cannot eat a command's argument. */
-	for (i = 1; i < argc; i++) {
-		const char *a = argv[i];
-
-		if (!strcmp(a, "-r") || !strcmp(a, "--pin-root")) {
-			if (i + 1 >= argc || !*argv[i + 1]) {
-				mzctl_err(NULL, "%s needs a directory", a);
-				return MZCTL_USAGE;
-			}
-			g.pin_root = argv[++i];
-		} else if (!strncmp(a, "--pin-root=", 11) && a[11]) {
-			g.pin_root = a + 11;
-		} else if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
-			g.json = true;
-		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
-			g.verbose = verbose = true;
-		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
-			printf("mizarctl (libmizar %s)\n", mzr_version_string());
-			return MZCTL_OK;
-		} else if (a[0] == '-' && !is_help(a) && n == 0) {
-			mzctl_err(NULL, "unknown option '%s'", a);
-			return MZCTL_USAGE;
-		} else {
-			args[n++] = argv[i];
-		}
-	}
-	if (!n || is_help(args[0]) || !strcmp(args[0], "help")) {
-		fputs(groups_usage, n ? stdout : stderr);
-		return n ? MZCTL_OK : MZCTL_USAGE;
-	}
-	for (k = 0; k < sizeof(groups) / sizeof(groups[0]); k++)
-		if (!strcmp(groups[k].name, args[0]))
-			break;
-	if (k == sizeof(groups) / sizeof(groups[0])) {
-		mzctl_err(NULL, "unknown command '%s' (see mizarctl --help)",
-			  args[0]);
-		return MZCTL_USAGE;
-	}
-	ret = groups[k].fn(&g, n - 1, args + 1);
-	mzr_host__close(g.host);
-	free(args);
-	return ret;
+	return mzctl_main(argc, argv, groups, groups_usage);
 }

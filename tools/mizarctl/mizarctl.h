@@ -133,4 +133,20 @@ struct mzctl_sub {
 int mzctl_dispatch(struct mzctl *g, const char *group,
 		   const struct mzctl_sub *subs, int argc, char **argv);
 
+/* --help or -h. */
+bool mzctl_is_help(const char *a);
+
+/* A top-level command word and its handler (NULL name ends a table). */
+struct mzctl_group {
+	const char *name;
+	int (*fn)(struct mzctl *g, int argc, char **argv);
+};
+
+/*
+ * main() of a tool: parse the global options (anywhere on the line), then
+ * run the group named by the first word. @usage is printed for --help.
+ */
+int mzctl_main(int argc, char **argv, const struct mzctl_group *groups,
+	       const char *usage);
+
 #endif /* MZCTL_H */

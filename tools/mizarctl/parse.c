@@ -3,6 +3,7 @@
  * mizarctl's pure pieces: value parsers, keyword arguments, formatting and
  * the JSON writer. No back-plane access, so unit tests link this file alone.
  */
+#define _GNU_SOURCE /* program_invocation_short_name */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -16,7 +17,8 @@ void mzctl_err(const char *cmd, const char *fmt, ...)
 {
 	va_list ap;
 
-	fprintf(stderr, "mizarctl: %s%s", cmd ? cmd : "", cmd ? ": " : "");
+	fprintf(stderr, "%s: %s%s", program_invocation_short_name, cmd ? cmd : "",
+		cmd ? ": " : "");
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
