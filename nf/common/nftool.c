@@ -58,7 +58,7 @@ static struct mzr_nf *open_prog(struct mzr_host *h, const struct nftool *t,
 				const struct nftool_prog *p, const char *dir)
 {
 	MZR_OPTS(mzr_nf_open_opts, opts, .prog_name = p->prog);
-	char path[PATH_MAX];
+	char path[PATH_MAX + 256];
 	struct bpf_object *obj;
 	struct bpf_map *map;
 	const void *buf;
