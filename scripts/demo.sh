@@ -11,6 +11,11 @@
 # end, on Ctrl-C and on failure. Exit 0 when every step worked.
 set -u -o pipefail
 
+if [ "$(id -u)" -ne 0 ]; then
+	echo "demo: needs root for network namespaces and XDP: sudo $0" >&2
+	exit 1
+fi
+
 MZR_SOURCE_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MZR_BUILD_DIR=${MZR_BUILD_DIR:-./build}
 [ -d "$MZR_BUILD_DIR" ] || MZR_BUILD_DIR=$MZR_SOURCE_DIR/build
@@ -24,13 +29,11 @@ TOPO_NAME=demo
 # shellcheck source=lib/topo.sh
 . "$MZR_SOURCE_DIR/scripts/lib/topo.sh"
 
-if [ "$(id -u)" -ne 0 ]; then
-	echo "demo: needs root for network namespaces and XDP: sudo $0" >&2
-	exit 1
-fi
 
 STEP=""
-say() { STEP=$*; printf '\n\033[1m>>> %s\033[0m\n' "$*"; }
+BOLD="" PLAIN=""
+if [ -t 1 ]; then BOLD=$'\033[1m' PLAIN=$'\033[0m'; fi
+say() { STEP=$*; printf '\n%s>>> %s%s\n' "$BOLD" "$*" "$PLAIN"; }
 # must CMD...: run a check; the first failure ends the demo.
 must() {
 	"$@" && return 0

@@ -28,7 +28,9 @@
 #
 # Environment: MZR_BUILD_DIR (default <source>/build), MZR_MIZARCTL,
 # MZR_XDP_PASS (override the binaries), TOPO_VERBOSE=1 (echo every mizarctl
-# command), TOPO_KEEP=1 (leave everything in place at exit, for debugging).
+# command), TOPO_KEEP=1 (leave everything in place at exit, for debugging;
+# the next run removes it), TOPO_UL_COLD=1 (do not pre-resolve underlay
+# neighbours).
 
 [ -n "${_MZR_TOPO_SH:-}" ] && return 0
 _MZR_TOPO_SH=1
@@ -54,12 +56,12 @@ TOPO_HOSTS=()		# host names, in order
 TOPO_NETNS=()		# every netns this run created (or tried to)
 TOPO_PIDS=()		# background processes to reap at cleanup
 TOPO_ON_CLEANUP=()	# extra commands run first at cleanup
-declare -A TOPO_HOST_IP=() TOPO_HOST_NS=() TOPO_HOST_INIT=()
-declare -A TOPO_EP_NS=() TOPO_EP_HOST=() TOPO_EP_VNI=() TOPO_EP_IP=()
-declare -A TOPO_EP_PLEN=() TOPO_EP_MAC=() TOPO_EP_BYPASS=()
-declare -A TOPO_VPC_DIV=()	# vni -> divider host names (comma list)
-declare -A TOPO_NET_BNC=()	# "vni prefix" -> bouncer host names
-declare -A TOPO_NET_GW=()	# "vni prefix" -> gateway IP
+declare -gA TOPO_HOST_IP=() TOPO_HOST_NS=() TOPO_HOST_INIT=()
+declare -gA TOPO_EP_NS=() TOPO_EP_HOST=() TOPO_EP_VNI=() TOPO_EP_IP=()
+declare -gA TOPO_EP_PLEN=() TOPO_EP_MAC=() TOPO_EP_BYPASS=()
+declare -gA TOPO_VPC_DIV=()	# vni -> divider host names (comma list)
+declare -gA TOPO_NET_BNC=()	# "vni prefix" -> bouncer host names
+declare -gA TOPO_NET_GW=()	# "vni prefix" -> gateway IP
 
 # ---- Messages ------------------------------------------------------------
 
@@ -146,7 +148,9 @@ topo_find_bins() {
 		topo_die "mizarctl not found under $b (build first, or set MZR_BUILD_DIR / MZR_MIZARCTL)"
 	MZR_MIZARCTL=$(readlink -f "$MZR_MIZARCTL")
 	: "${MZR_XDP_PASS:=$b/tests/bpf/xdp_pass.bpf.o}"
-	if [ ! -f "$MZR_XDP_PASS" ]; then
+	if [ -f "$MZR_XDP_PASS" ]; then
+		MZR_XDP_PASS=$(readlink -f "$MZR_XDP_PASS")
+	else
 		topo_warn "$MZR_XDP_PASS missing: using GRO instead of xdp_pass on veth peers"
 		MZR_XDP_PASS=""
 	fi
@@ -671,6 +675,21 @@ expect_ping() {
 		return 0
 	fi
 	topo_fail "ping $from -> $dst: $rcvd/$sent replies"
+	return 1
+}
+
+# expect_ping_size FROM DST SIZE: ICMP payload SIZE with DF set (no
+# fragmentation anywhere) is answered.
+expect_ping_size() {
+	local from=$1 dst=$2 size=$3 out rcvd
+	out=$(topo_exec "$from" timeout 8 ping -n -q -M "do" -s "$size" -c 3 \
+		-i 0.2 -W 1 "$dst" 2>&1)
+	rcvd=$(echo "$out" | awk '/packets transmitted/ {print $4}')
+	if [ "${rcvd:-0}" -eq 3 ]; then
+		topo_ok "ping $from -> $dst, $size-byte payload, DF: 3/3 replies"
+		return 0
+	fi
+	topo_fail "ping $from -> $dst, $size-byte payload, DF: ${rcvd:-0}/3 replies ($(echo "$out" | tail -n 1))"
 	return 1
 }
 

@@ -32,6 +32,16 @@ topo_step "TCP a -> b (iperf3) and b -> a (nc, 1 MiB, checksum)"
 expect_tcp a b 2
 expect_transfer b a 1024
 
+topo_step "MTU: full-size frames (1434-byte IP) fit the 1500-byte underlay once encapsulated"
+expect_ping_size a 10.0.1.3 1406
+topo_exec a ip link set eth0 mtu 1500
+topo_exec h1 ip link set ve-a mtu 1500
+before=$(topo_counter h1 too_big)
+topo_exec a timeout 5 ping -n -q -M "do" -s 1472 -c 2 -W 1 10.0.1.3 >/dev/null 2>&1
+expect_counter_gt h1 too_big "$before"
+topo_exec a ip link set eth0 mtu 1434
+topo_exec h1 ip link set ve-a mtu 1434
+
 topo_step "a -> c on the same host h1: local hairpin"
 expect_ping a 10.0.1.4
 expect_counter_gt h1 agent_local

@@ -11,7 +11,7 @@ set -u -o pipefail
 topo_require_root
 
 topo_step "setup: a@h1, b@h2, bouncer h3; every underlay neighbour known but h3 -> h2"
-TOPO_UL_COLD=1
+export TOPO_UL_COLD=1
 topo_init
 for h in h1 h2 h3; do topo_host_add $h; done
 for p in "h1 h2" "h1 h3" "h2 h1" "h2 h3" "h3 h1"; do
