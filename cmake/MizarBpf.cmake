@@ -35,7 +35,13 @@ if(NOT DEFINED MIZAR_BPF_ARCH_INCLUDE)
 	endif()
 endif()
 
-set(MIZAR_BPF_CFLAGS -O2 -g -Wall -Wextra -Werror
+# Warnings are errors in libmizar's own tree; NF authors building against
+# the installed SDK get them as warnings (a newer clang must not break
+# their build) unless they set MIZAR_BPF_WERROR ON.
+if(NOT DEFINED MIZAR_BPF_WERROR)
+	set(MIZAR_BPF_WERROR ON)
+endif()
+set(MIZAR_BPF_CFLAGS -O2 -g -Wall -Wextra
 	-Wno-unused-parameter -Wno-compare-distinct-pointer-types
 	CACHE STRING "Flags for clang -target bpf")
 
@@ -61,8 +67,12 @@ function(mizar_add_bpf_object name)
 	foreach(d IN LISTS A_DEFINES)
 		list(APPEND defs "-D${d}")
 	endforeach()
+	set(werror)
+	if(MIZAR_BPF_WERROR)
+		set(werror -Werror)
+	endif()
 	add_custom_command(OUTPUT "${out}"
-		COMMAND ${MIZAR_CLANG} -target bpf ${MIZAR_BPF_CFLAGS} ${incs}
+		COMMAND ${MIZAR_CLANG} -target bpf ${MIZAR_BPF_CFLAGS} ${werror} ${incs}
 			${defs} -MD -MF "${out}.d" -c "${src}" -o "${out}"
 		DEPENDS "${src}"
 		DEPFILE "${out}.d"

@@ -49,10 +49,10 @@ int mzr_strerror(int err, char *buf, size_t size)
 		err = -err;
 	switch (err) {
 	case EADDRNOTAVAIL:
-		msg = "Address outside every network of the VPC";
+		msg = "Address not available (outside every network, or none on the interface)";
 		break;
 	case EADDRINUSE:
-		msg = "Network overlaps another network of the VPC";
+		msg = "Address already in use (overlapping network or gateway address)";
 		break;
 	case ENOTEMPTY:
 		msg = "Object still has dependent objects";
