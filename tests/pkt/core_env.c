@@ -3,6 +3,7 @@
 #include "core_env.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include <mizar/abi.h>
+#include <mizar/host.h>
 #include "shared.h"
 #include "testenv.h"
 
@@ -71,20 +73,48 @@ static void upd(int fd, const void *k, const void *v, const char *what)
 	}
 }
 
-static int map_fd(struct bpf_object *obj, const char *name)
+/* Every API call of the setup must succeed: say which one did not. */
+static void api(int err, const char *what)
 {
-	return test_map_fd(obj, name);
+	char buf[128];
+
+	if (!err)
+		return;
+	mzr_strerror(err, buf, sizeof(buf));
+	fprintf(stderr, "setup failed: %s: %s\n", what, buf);
+	exit(1);
 }
 
-static int prog_fd(struct bpf_object *obj, const char *name)
+static struct in_addr in4(uint32_t ip)
 {
-	struct bpf_program *p = bpf_object__find_program_by_name(obj, name);
+	return (struct in_addr){ .s_addr = htonl(ip) };
+}
 
-	if (!p) {
-		fprintf(stderr, "no program %s in the core object\n", name);
+int core_env_prog_fd(const struct core_env *env, const char *name)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/progs/%s", env->pin_root, name);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		fprintf(stderr, "no pinned core program %s: %s\n", path,
+			strerror(errno));
 		exit(1);
 	}
-	return bpf_program__fd(p);
+	return fd;
+}
+
+int core_env_map_fd(const struct core_env *env, const char *name)
+{
+	int fd = mzr_host__map_fd(env->host, name);
+
+	if (fd < 0) {
+		fprintf(stderr, "mzr_host__map_fd(%s): %s\n", name,
+			strerror(-fd));
+		exit(1);
+	}
+	return fd;
 }
 
 uint64_t mono_ns(void)
@@ -95,53 +125,41 @@ uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static void add_net(int fd, uint32_t vni, uint32_t prefix, int len,
-		    uint32_t gw, const uint8_t *gw_mac, const uint32_t *b,
-		    int nb)
+static void add_vpc(struct core_env *env, uint32_t vni, const uint32_t *d,
+		    unsigned int nd)
 {
-	struct mzr_net_key k = { .prefixlen = 32 + (uint32_t)len,
-				 .vni = htonl(vni),
-				 .addr = htonl(prefix) };
-	struct mzr_net_val v = { .prefix = htonl(prefix),
-				 .prefixlen = (uint32_t)len,
-				 .gw = htonl(gw),
-				 .n_bouncers = (uint32_t)nb };
+	struct in_addr div[MZR_MAX_DIVIDERS_PER_VPC];
 
-	memcpy(v.gw_mac, gw_mac, 6);
-	for (int i = 0; i < nb; i++)
-		v.bouncers[i] = htonl(b[i]);
-	upd(fd, &k, &v, "mzr_nets");
+	for (unsigned int i = 0; i < nd; i++)
+		div[i] = in4(d[i]);
+	api(mzr_vpc__create(env->host, vni, div, nd), "mzr_vpc__create");
 }
 
-static void add_ep(int fd, uint32_t vni, uint32_t ip, const uint8_t *mac,
-		   uint32_t host, unsigned int ifindex, uint32_t flags)
+/* The gateway is the network's first address and its MAC is derived from
+ * it by the library (02:00 + the address). */
+static void add_net(struct core_env *env, uint32_t vni, uint32_t prefix,
+		    unsigned int len, const uint32_t *b, unsigned int nb)
 {
-	struct mzr_ep_key k = { .vni = vni, .ip = htonl(ip) };
-	struct mzr_ep_val v = { .host = htonl(host),
-				.ifindex = ifindex,
-				.flags = flags };
+	struct in_addr bouncers[MZR_MAX_BOUNCERS_PER_NET];
 
-	memcpy(v.mac, mac, 6);
-	upd(fd, &k, &v, "mzr_eps");
+	for (unsigned int i = 0; i < nb; i++)
+		bouncers[i] = in4(b[i]);
+	api(mzr_net__create(env->host, vni, in4(prefix), len, bouncers, nb,
+			    NULL),
+	    "mzr_net__create");
 }
 
-static void add_local(int fd, unsigned int ifindex, uint32_t vni,
-		      uint32_t ip, const uint8_t *mac, const uint8_t *veth)
+/* An endpoint; hosted here (agent attached to @ifname) when @ifname. */
+static void add_ep(struct core_env *env, uint32_t vni, uint32_t ip,
+		   const uint8_t *mac, uint32_t host, const char *ifname,
+		   uint32_t flags)
 {
-	struct mzr_local_val v = { .vni = vni, .ip = htonl(ip) };
+	struct mzr_ep_spec spec = { .vni = vni, .ip = in4(ip),
+				    .host = in4(host), .ifname = ifname,
+				    .flags = flags };
 
-	memcpy(v.mac, mac, 6);
-	memcpy(v.veth_mac, veth, 6);
-	upd(fd, &ifindex, &v, "mzr_local");
-}
-
-static void add_vpc(int fd, uint32_t vni, const uint32_t *d, int nd)
-{
-	struct mzr_vpc_val v = { .n_dividers = (uint32_t)nd };
-
-	for (int i = 0; i < nd; i++)
-		v.dividers[i] = htonl(d[i]);
-	upd(fd, &vni, &v, "mzr_vpcs");
+	memcpy(spec.mac, mac, 6);
+	api(mzr_ep__create(env->host, &spec), "mzr_ep__create");
 }
 
 static void add_direct(int fd, uint32_t vni, uint32_t ip, uint32_t host,
@@ -155,18 +173,28 @@ static void add_direct(int fd, uint32_t vni, uint32_t ip, uint32_t host,
 
 void core_env_setup(struct core_env *env)
 {
-	static const char *names[] = { "ep1h", "ep2h", "ep3h",
-				       "ep4h", "ep5h", "ep6h" };
-	struct mzr_host_cfg host = { .ip = htonl(US), .mtu = 1500 };
+	static const char *names[] = { "ep1h", "ep2h", "ep3h", "ep4h",
+				       "ep5h", "ep6h", "ep7h", "noeph" };
+	static const char *cont[__MZR_HOOK_MAX] = {
+		[MZR_HOOK_AGENT_EGRESS] = "mzr_cont_agent_egress",
+		[MZR_HOOK_BOUNCER] = "mzr_cont_bouncer",
+		[MZR_HOOK_DIVIDER] = "mzr_cont_divider",
+		[MZR_HOOK_DELIVER] = "mzr_cont_deliver",
+		[MZR_HOOK_EXTERNAL] = "mzr_cont_external",
+	};
 	char cmd[256];
-	int fd;
 	uint64_t now;
 
+	memset(env, 0, sizeof(*env));
 	test_require_root();
 	test_private_netns();
-	/* bpf_fib_lookup() needs forwarding on the underlay (host init
-	 * enables it on real hosts). */
-	sh("sysctl -qw net.ipv4.ip_forward=1");
+	test_bpffs_mount(env->bpffs);
+	snprintf(env->pin_root, sizeof(env->pin_root), "%s/mizar", env->bpffs);
+	/* No IPv6 chatter (DAD, router solicitations) reaching the attached
+	 * agents and transit: every counter a fixture checks moves only by
+	 * the fixture's own frame. */
+	sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
+	sh("sysctl -qw net.ipv6.conf.default.disable_ipv6=1");
 	sh("ip link add ul0 type veth peer name ul1");
 	sh("ip link set ul0 address 02:aa:00:00:00:01");
 	sh("ip addr add 192.168.1.1/24 dev ul0");
@@ -178,11 +206,11 @@ void core_env_setup(struct core_env *env)
 			 h, h);
 		sh(cmd);
 	}
-	for (int i = 0; i < 6; i++) {
+	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
 		snprintf(cmd, sizeof(cmd),
-			 "ip link add %s type veth peer name ep%d && "
+			 "ip link add %s type veth peer name ep%dp && "
 			 "ip link set %s address 02:ee:00:00:00:%02d && "
-			 "ip link set ep%d up && ip link set %s up",
+			 "ip link set ep%dp up && ip link set %s up",
 			 names[i], i + 1, names[i], i + 1, i + 1, names[i]);
 		sh(cmd);
 	}
@@ -193,83 +221,116 @@ void core_env_setup(struct core_env *env)
 	env->ep4h = ifidx("ep4h");
 	env->ep5h = ifidx("ep5h");
 	env->ep6h = ifidx("ep6h");
+	env->ep7h = ifidx("ep7h");
+	env->noeph = ifidx("noeph");
 
-	env->transit_fd = test_load_prog(MZR_CORE_BPF_OBJECT, "mzr_transit",
-					 &env->obj);
-	env->agent_fd = prog_fd(env->obj, "mzr_agent");
-	env->cont_fd[MZR_HOOK_AGENT_EGRESS] =
-		prog_fd(env->obj, "mzr_cont_agent_egress");
-	env->cont_fd[MZR_HOOK_BOUNCER] = prog_fd(env->obj, "mzr_cont_bouncer");
-	env->cont_fd[MZR_HOOK_DIVIDER] = prog_fd(env->obj, "mzr_cont_divider");
-	env->cont_fd[MZR_HOOK_DELIVER] = prog_fd(env->obj, "mzr_cont_deliver");
-	env->cont_fd[MZR_HOOK_EXTERNAL] =
-		prog_fd(env->obj, "mzr_cont_external");
-	env->stats_fd = map_fd(env->obj, "mzr_stats");
-	env->direct_fd = map_fd(env->obj, "mzr_direct");
-	env->chain_cfg_fd = map_fd(env->obj, "mzr_chain_cfg");
-	env->progs_fd = map_fd(env->obj, "mzr_progs");
-	env->missed_fd = map_fd(env->obj, "mzr_missed");
+	/* The back-plane, as an agent brings it up. The library also turns
+	 * on the forwarding bpf_fib_lookup() needs. */
+	{
+		MZR_OPTS(mzr_host_opts, o, .pin_root = env->pin_root);
 
-	/* The continuations, as the library installs them. */
-	for (uint32_t h = 0; h < __MZR_HOOK_MAX; h++) {
-		uint32_t k = MZR_PROG_CONT(h);
-
-		upd(env->progs_fd, &k, &env->cont_fd[h], "mzr_progs");
+		env->host = mzr_host__open(&o);
+		if (!env->host)
+			api(-errno, "mzr_host__open");
 	}
+	api(mzr_host__load(env->host), "mzr_host__load");
+	api(mzr_host__attach(env->host, "ul0", NULL), "mzr_host__attach ul0");
 
-	host.ifindex = env->ul0;
-	memcpy(host.mac, MAC_US, 6);
-	fd = map_fd(env->obj, "mzr_host");
-	upd(fd, &(uint32_t){ 0 }, &host, "mzr_host");
+	env->transit_fd = core_env_prog_fd(env, "mzr_transit");
+	env->agent_fd = core_env_prog_fd(env, "mzr_agent");
+	for (int h = 0; h < __MZR_HOOK_MAX; h++)
+		env->cont_fd[h] = core_env_prog_fd(env, cont[h]);
+	env->stats_fd = core_env_map_fd(env, "mzr_stats");
+	env->direct_fd = core_env_map_fd(env, "mzr_direct");
+	env->chain_cfg_fd = core_env_map_fd(env, "mzr_chain_cfg");
+	env->progs_fd = core_env_map_fd(env, "mzr_progs");
+	env->missed_fd = core_env_map_fd(env, "mzr_missed");
 
-	fd = map_fd(env->obj, "mzr_vpcs");
-	add_vpc(fd, VNI_A, (uint32_t[]){ H4 }, 1);
-	add_vpc(fd, VNI_B, (uint32_t[]){ US, H4 }, 2);
-	add_vpc(fd, VNI_C, NULL, 0);
+	add_vpc(env, VNI_A, (uint32_t[]){ H4 }, 1);
+	add_vpc(env, VNI_B, (uint32_t[]){ US, H4 }, 2);
+	add_vpc(env, VNI_C, NULL, 0);
 
-	fd = map_fd(env->obj, "mzr_nets");
-	add_net(fd, VNI_A, IP4(10, 1, 1, 0), 24, IP4(10, 1, 1, 1), MAC_GW_A1,
-		(uint32_t[]){ H2, H3 }, 2);
-	add_net(fd, VNI_A, IP4(10, 1, 2, 0), 24, IP4(10, 1, 2, 1), MAC_GW_A2,
-		(uint32_t[]){ US }, 1);
-	add_net(fd, VNI_A, IP4(10, 1, 3, 0), 24, IP4(10, 1, 3, 1), MAC_GW_A2,
-		(uint32_t[]){ H99 }, 1);
-	add_net(fd, VNI_B, IP4(10, 2, 1, 0), 24, IP4(10, 2, 1, 1), MAC_GW_A2,
-		(uint32_t[]){ H3 }, 1);
-	add_net(fd, VNI_B, IP4(10, 2, 2, 0), 24, IP4(10, 2, 2, 1), MAC_GW_A2,
-		(uint32_t[]){ US }, 1);
-	add_net(fd, VNI_B, IP4(10, 1, 1, 0), 24, IP4(10, 1, 1, 1), MAC_GW_A1,
-		(uint32_t[]){ H3 }, 1);
+	add_net(env, VNI_A, IP4(10, 1, 1, 0), 24, (uint32_t[]){ H2, H3 }, 2);
+	add_net(env, VNI_A, IP4(10, 1, 2, 0), 24, (uint32_t[]){ US }, 1);
+	add_net(env, VNI_A, IP4(10, 1, 3, 0), 24, (uint32_t[]){ H99 }, 1);
+	add_net(env, VNI_B, IP4(10, 2, 1, 0), 24, (uint32_t[]){ H3 }, 1);
+	add_net(env, VNI_B, IP4(10, 2, 2, 0), 24, (uint32_t[]){ US }, 1);
+	add_net(env, VNI_B, IP4(10, 1, 1, 0), 24, (uint32_t[]){ H3 }, 1);
 
-	fd = map_fd(env->obj, "mzr_eps");
-	add_ep(fd, VNI_A, IP4(10, 1, 1, 10), MAC_EP1, US, env->ep1h,
-	       MZR_EP_F_LOCAL);
-	add_ep(fd, VNI_A, IP4(10, 1, 1, 11), MAC_EP2, US, env->ep2h,
-	       MZR_EP_F_LOCAL);
-	add_ep(fd, VNI_A, IP4(10, 1, 1, 20), MAC_EP3, H5, 0, 0);
-	add_ep(fd, VNI_A, IP4(10, 1, 2, 10), MAC_EP4, US, env->ep4h,
-	       MZR_EP_F_LOCAL);
-	add_ep(fd, VNI_A, IP4(10, 1, 1, 30), MAC_EP6, US, env->ep3h,
-	       MZR_EP_F_LOCAL | MZR_EP_F_BYPASS);
-	add_ep(fd, VNI_A, IP4(10, 1, 3, 10), MAC_EP7, US, env->ep5h,
-	       MZR_EP_F_LOCAL);
-	add_ep(fd, VNI_A, IP4(10, 1, 1, 40), MAC_EP8, H99, 0, 0);
+	add_ep(env, VNI_A, IP4(10, 1, 1, 10), MAC_EP1, US, "ep1h", 0);
+	add_ep(env, VNI_A, IP4(10, 1, 1, 11), MAC_EP2, US, "ep2h", 0);
+	add_ep(env, VNI_A, IP4(10, 1, 1, 20), MAC_EP3, H5, NULL, 0);
+	add_ep(env, VNI_A, IP4(10, 1, 2, 10), MAC_EP4, US, "ep4h", 0);
+	add_ep(env, VNI_A, IP4(10, 1, 1, 30), MAC_EP6, US, "ep3h",
+	       MZR_EP_BYPASS_DECAP);
+	add_ep(env, VNI_A, IP4(10, 1, 3, 10), MAC_EP7, US, "ep5h", 0);
+	add_ep(env, VNI_A, IP4(10, 1, 1, 40), MAC_EP8, H99, NULL, 0);
 	/* VPC B reuses 10.1.1.11 and has 10.1.1.12, unknown to VPC A. */
-	add_ep(fd, VNI_B, IP4(10, 1, 1, 11), MAC_B11, US, env->ep6h,
-	       MZR_EP_F_LOCAL);
-	add_ep(fd, VNI_B, IP4(10, 1, 1, 12), MAC_B12, US, env->ep6h,
-	       MZR_EP_F_LOCAL);
+	add_ep(env, VNI_B, IP4(10, 1, 1, 11), MAC_B11, US, "ep6h", 0);
+	add_ep(env, VNI_B, IP4(10, 1, 1, 12), MAC_B12, US, "ep7h", 0);
 
-	fd = map_fd(env->obj, "mzr_local");
-	add_local(fd, env->ep1h, VNI_A, IP4(10, 1, 1, 10), MAC_EP1, MAC_VETH1);
-	add_local(fd, env->ep4h, VNI_A, IP4(10, 1, 2, 10), MAC_EP4,
-		  (const uint8_t[]){ 0x02, 0xee, 0, 0, 0, 0x04 });
-	add_local(fd, env->ep5h, VNI_A, IP4(10, 1, 3, 10), MAC_EP7, MAC_VETH5);
-
+	/* Learned direct paths, one fresh and one expired, as the data
+	 * plane writes them. */
 	now = mono_ns();
 	add_direct(env->direct_fd, VNI_A, IP4(10, 1, 1, 60), H6, now);
 	add_direct(env->direct_fd, VNI_A, IP4(10, 1, 1, 61), H6,
 		   now > 120000000000ULL ? now - 120000000000ULL : 0);
+}
+
+/* EP1 (10.1.1.10, network A1) talking UDP to @dst. */
+struct inner_spec from_ep1(uint32_t dst)
+{
+	return (struct inner_spec){ .dmac = MAC_GW_A1, .smac = MAC_EP1,
+				    .src = IP4(10, 1, 1, 10), .dst = dst,
+				    .sport = 40000, .dport = 5201,
+				    .payload = 32 };
+}
+
+/* What the agent on this host emits for @in to @next. */
+void agent_out(struct pkt *out, const struct pkt *in,
+		      const struct inner_spec *s, uint32_t next,
+		      uint32_t flags)
+{
+	struct outer_spec o = { .dmac = host_mac(next), .smac = MAC_US,
+				.src = US, .dst = next,
+				.sport = flow_sport(s), .vni = VNI_A,
+				.rts = US, .flags = flags };
+
+	build_encap(out, &o, in);
+}
+
+/* A tunnel frame arriving at this host from @from (sender's host). */
+void tunnel_in(struct pkt *p, uint32_t from, uint32_t vni,
+		      uint32_t flags, uint8_t ttl, const struct pkt *inner)
+{
+	struct outer_spec o = { .dmac = MAC_US, .smac = host_mac(from),
+				.src = from, .dst = US, .ttl = ttl,
+				.sport = 51000, .vni = vni, .rts = from,
+				.flags = flags };
+
+	build_encap(p, &o, inner);
+}
+
+/* The same frame after this host forwards it to @next as a transit hop. */
+void tunnel_fwd(struct pkt *p, uint32_t from, uint32_t next,
+		       uint32_t vni, uint32_t flags, uint8_t ttl,
+		       const struct pkt *inner)
+{
+	struct outer_spec o = { .dmac = host_mac(next), .smac = MAC_US,
+				.src = US, .dst = next, .ttl = ttl,
+				.sport = 51000, .vni = vni, .rts = from,
+				.flags = flags };
+
+	build_encap(p, &o, inner);
+}
+
+/* EP3-like remote sender 10.1.1.77 on H2 to @dst in VPC @vni. */
+struct inner_spec remote(uint32_t dst)
+{
+	return (struct inner_spec){ .dmac = MAC_GW_A1, .smac = MAC_REMOTE,
+				    .src = IP4(10, 1, 1, 77), .dst = dst,
+				    .sport = 7777, .dport = 8080,
+				    .payload = 24 };
 }
 
 void build_inner(struct pkt *p, const struct inner_spec *s)

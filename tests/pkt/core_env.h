@@ -2,8 +2,10 @@
 /*
  * The world the core's packet tests run in: a private netns with a veth
  * underlay whose neighbours are permanent (deterministic bpf_fib_lookup),
- * endpoint veths, the core object loaded and its maps filled with a small
- * topology of three VPCs. Frame builders for inner and tunnel frames.
+ * endpoint veths, and the core loaded through libmizar exactly as an agent
+ * would (mzr_host__open/load/attach on a private bpffs, then the API's
+ * VPCs, networks and endpoints: a small topology of three VPCs). Frame
+ * builders for inner and tunnel frames.
  */
 #ifndef MZR_TEST_CORE_ENV_H
 #define MZR_TEST_CORE_ENV_H
@@ -34,17 +36,29 @@ extern const uint8_t MAC_EP1[6], MAC_EP2[6], MAC_EP3[6], MAC_EP4[6],
 extern const uint8_t MAC_GW_A1[6], MAC_GW_A2[6], MAC_VETH1[6], MAC_VETH5[6];
 extern const uint8_t MAC_REMOTE[6], MAC_BCAST[6], MAC_ZERO[6];
 
+struct mzr_host;
+
 struct core_env {
-	struct bpf_object *obj;
-	int transit_fd, agent_fd;
+	struct mzr_host *host;	/* the back-plane, loaded by libmizar */
+	char bpffs[64];		/* a private bpffs mount */
+	char pin_root[96];	/* BPFFS/mizar, as /sys/fs/bpf/mizar */
+	int transit_fd, agent_fd; /* from PIN_ROOT/progs */
 	int stats_fd, direct_fd, chain_cfg_fd, progs_fd, missed_fd;
 	int cont_fd[5]; /* by enum mzr_hook */
-	unsigned int ul0, ep1h, ep2h, ep3h, ep4h, ep5h, ep6h;
+	/* Host-side veths: ep1h..ep7h serve endpoints; noeph serves none. */
+	unsigned int ul0, ep1h, ep2h, ep3h, ep4h, ep5h, ep6h, ep7h, noeph;
 };
 
-/* Root, private netns, underlay and endpoint veths, object loaded, maps
- * filled. Exits 77 when not root. */
+/* Root, private netns, underlay and endpoint veths, the back-plane loaded
+ * and attached through libmizar, the topology created through its API.
+ * Exits 77 when not root, 1 (with the reason) when any step fails. */
 void core_env_setup(struct core_env *env);
+
+/* Fd of pinned core program @name (e.g. "mzr_transit"); exits on error. */
+int core_env_prog_fd(const struct core_env *env, const char *name);
+
+/* Fd of core map @name through mzr_host__map_fd(); exits on error. */
+int core_env_map_fd(const struct core_env *env, const char *name);
 
 /* An endpoint's IPv4 frame. */
 struct inner_spec {
@@ -74,6 +88,20 @@ struct outer_spec {
 };
 void build_encap(struct pkt *p, const struct outer_spec *o,
 		 const struct pkt *inner);
+
+/* EP1 (10.1.1.10, network A1) talking UDP to @dst. */
+struct inner_spec from_ep1(uint32_t dst);
+/* A remote sender 10.1.1.77 (MAC_REMOTE) talking UDP to @dst. */
+struct inner_spec remote(uint32_t dst);
+/* What the agent on this host emits for @in (built from @s) to @next. */
+void agent_out(struct pkt *out, const struct pkt *in,
+	       const struct inner_spec *s, uint32_t next, uint32_t flags);
+/* A tunnel frame arriving at this host from @from (sender's host). */
+void tunnel_in(struct pkt *p, uint32_t from, uint32_t vni, uint32_t flags,
+	       uint8_t ttl, const struct pkt *inner);
+/* The same frame after this host forwards it to @next as a transit hop. */
+void tunnel_fwd(struct pkt *p, uint32_t from, uint32_t next, uint32_t vni,
+		uint32_t flags, uint8_t ttl, const struct pkt *inner);
 
 /* The UDP source port the core derives from the inner flow of @s. */
 uint16_t flow_sport(const struct inner_spec *s);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The core back-plane, packet by packet: each fixture feeds one frame to
- * the real transit agent or transit program (BPF_PROG_TEST_RUN) and states
- * the verdict, the exact output frame and the counter that must move.
+ * the real transit agent or transit program (BPF_PROG_TEST_RUN), loaded and
+ * configured through libmizar's API as an agent does, and states the
+ * verdict, the exact output frame and the counter that must move.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -49,53 +50,6 @@ static void same_out(struct fixture *f)
 {
 	f->check_out = true;
 	pkt_copy(&f->out, &f->in);
-}
-
-/* EP1 (10.1.1.10, network A1) talking UDP to @dst. */
-static struct inner_spec from_ep1(uint32_t dst)
-{
-	return (struct inner_spec){ .dmac = MAC_GW_A1, .smac = MAC_EP1,
-				    .src = IP4(10, 1, 1, 10), .dst = dst,
-				    .sport = 40000, .dport = 5201,
-				    .payload = 32 };
-}
-
-/* What the agent on this host emits for @in to @next. */
-static void agent_out(struct pkt *out, const struct pkt *in,
-		      const struct inner_spec *s, uint32_t next,
-		      uint32_t flags)
-{
-	struct outer_spec o = { .dmac = host_mac(next), .smac = MAC_US,
-				.src = US, .dst = next,
-				.sport = flow_sport(s), .vni = VNI_A,
-				.rts = US, .flags = flags };
-
-	build_encap(out, &o, in);
-}
-
-/* A tunnel frame arriving at this host from @from (sender's host). */
-static void tunnel_in(struct pkt *p, uint32_t from, uint32_t vni,
-		      uint32_t flags, uint8_t ttl, const struct pkt *inner)
-{
-	struct outer_spec o = { .dmac = MAC_US, .smac = host_mac(from),
-				.src = from, .dst = US, .ttl = ttl,
-				.sport = 51000, .vni = vni, .rts = from,
-				.flags = flags };
-
-	build_encap(p, &o, inner);
-}
-
-/* The same frame after this host forwards it to @next as a transit hop. */
-static void tunnel_fwd(struct pkt *p, uint32_t from, uint32_t next,
-		       uint32_t vni, uint32_t flags, uint8_t ttl,
-		       const struct pkt *inner)
-{
-	struct outer_spec o = { .dmac = host_mac(next), .smac = MAC_US,
-				.src = US, .dst = next, .ttl = ttl,
-				.sport = 51000, .vni = vni, .rts = from,
-				.flags = flags };
-
-	build_encap(p, &o, inner);
 }
 
 /* ---- Transit agent ------------------------------------------------------ */
@@ -196,7 +150,7 @@ static void agent_fixtures(void)
 
 	s = from_ep1(IP4(10, 1, 1, 20));
 	f = fx("agent: a frame on an interface with no endpoint is dropped",
-	       XDP_DROP, DROP(MZR_DROP_UNKNOWN_EP), env.ep2h);
+	       XDP_DROP, DROP(MZR_DROP_UNKNOWN_EP), env.noeph);
 	build_inner(&f->in, &s);
 
 	f = fx("agent: a truncated IPv4 header is dropped", XDP_DROP,
@@ -292,15 +246,6 @@ static void agent_fixtures(void)
 }
 
 /* ---- Transit ------------------------------------------------------------ */
-
-/* EP3-like remote sender 10.1.1.77 on H2 to @dst in VPC @vni. */
-static struct inner_spec remote(uint32_t dst)
-{
-	return (struct inner_spec){ .dmac = MAC_GW_A1, .smac = MAC_REMOTE,
-				    .src = IP4(10, 1, 1, 77), .dst = dst,
-				    .sport = 7777, .dport = 8080,
-				    .payload = 24 };
-}
 
 static void transit_fixtures(void)
 {

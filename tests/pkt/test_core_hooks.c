@@ -1,0 +1,757 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * NFs at the real core's hooks. Test NFs (tests/pkt/bpf/hook_nf.bpf.c) are
+ * loaded with mzr_nf__open_file()/mzr_nf__load() and chained with
+ * mzr_host__nf_insert() into each hook of the core that libmizar loaded:
+ * agent-egress, bouncer, divider, deliver and external. Each NF records
+ * the context it was given; the frames come out byte for byte as stated.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include <mizar/abi.h>
+#include <mizar/host.h>
+#include <mizar/nf.h>
+
+#include "core_env.h"
+#include "fixture.h"
+
+#define DROP(r) (MZR_CNT_DROP_BASE + (r))
+#define N_REC 3
+#define OFF_NONE 0xffff
+
+static struct core_env env;
+static int fails;
+
+/* What hook_nf.bpf.c records. */
+struct hook_rec {
+	uint64_t hits;
+	struct mzr_ctx ctx;
+};
+
+struct test_nf {
+	const char *obj;	/* object under PKT_NF_OBJ_DIR */
+	const char *name;	/* chain member name */
+	int id;			/* NF_ID it was built with */
+	struct mzr_nf *nf;
+	int rec_fd, cfg_fd;
+};
+
+static struct test_nf recs[N_REC] = {
+	{ .obj = "pkt_hook_rec_1", .name = "rec1", .id = 1 },
+	{ .obj = "pkt_hook_rec_2", .name = "rec2", .id = 2 },
+	{ .obj = "pkt_hook_rec_3", .name = "rec3", .id = 3 },
+};
+static struct test_nf dropper = { .obj = "pkt_hook_drop", .name = "drop",
+				  .id = 8 };
+static struct test_nf rerouter = { .obj = "pkt_hook_reroute",
+				   .name = "reroute", .id = 9 };
+
+static const char *obj_path(const char *name)
+{
+	static char buf[4096];
+
+	snprintf(buf, sizeof(buf), "%s/%s.bpf.o", PKT_NF_OBJ_DIR, name);
+	return buf;
+}
+
+static void check(bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void check(bool ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%s: ", ok ? "ok" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fails += !ok;
+}
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "%s: %s\n", what, strerror(err < 0 ? -err : err));
+	exit(1);
+}
+
+static void nf_open_load(struct test_nf *t)
+{
+	struct bpf_object *obj;
+	int err;
+
+	t->nf = mzr_nf__open_file(obj_path(t->obj), NULL);
+	if (!t->nf)
+		die(t->obj, errno);
+	err = mzr_nf__load(t->nf, env.host);
+	if (err)
+		die(t->obj, err);
+	obj = mzr_nf__bpf_object(t->nf);
+	t->rec_fd = bpf_object__find_map_fd_by_name(obj, "hook_rec");
+	t->cfg_fd = bpf_object__find_map_fd_by_name(obj, "hook_cfg");
+	if (t->rec_fd < 0 || t->cfg_fd < 0)
+		die("test NF maps", ENOENT);
+}
+
+static struct hook_rec rec_read(const struct test_nf *t)
+{
+	struct hook_rec r;
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(t->rec_fd, &zero, &r))
+		die("hook_rec lookup", errno);
+	return r;
+}
+
+static void rec_reset(struct test_nf *t)
+{
+	struct hook_rec r = {};
+	uint32_t zero = 0;
+
+	if (bpf_map_update_elem(t->rec_fd, &zero, &r, BPF_ANY))
+		die("hook_rec reset", errno);
+}
+
+static void insert(struct test_nf *t, enum mzr_hook hook, int pos)
+{
+	int err = mzr_host__nf_insert(env.host, t->name, t->nf, hook, pos);
+
+	if (err)
+		die("mzr_host__nf_insert", err);
+	rec_reset(t);
+}
+
+static void clear_chains(void)
+{
+	int err = mzr_host__nf_clear(env.host);
+
+	if (err)
+		die("mzr_host__nf_clear", err);
+}
+
+static uint32_t active_bank(void)
+{
+	uint32_t k = MZR_CHAIN_CFG_BANK, v;
+
+	if (bpf_map_lookup_elem(env.chain_cfg_fd, &k, &v))
+		die("mzr_chain_cfg", errno);
+	return v & 1;
+}
+
+static uint64_t counter(uint32_t idx)
+{
+	uint64_t v[__MZR_CNT_MAX];
+	int err = mzr_host__counters(env.host, v, __MZR_CNT_MAX);
+
+	if (err)
+		die("mzr_host__counters", err);
+	return v[idx];
+}
+
+static uint64_t missed(uint32_t idx)
+{
+	uint64_t v[MZR_MISSED_SIZE];
+	int err = mzr_host__missed(env.host, v, MZR_MISSED_SIZE);
+
+	if (err)
+		die("mzr_host__missed", err);
+	return v[idx];
+}
+
+/* fixture_run(), saying so when the fixture holds too. */
+static void fx(int prog, const struct fixture *f)
+{
+	if (fixture_run(prog, env.stats_fd, f))
+		fails++;
+	else
+		printf("ok: %s\n", f->desc);
+}
+
+/* Run @f through @prog; the output frame lands in @out (may be NULL). */
+static int run(int prog, const struct fixture *f, struct pkt *out)
+{
+	uint8_t buf[PKT_MAX + FIXTURE_HEADROOM];
+	struct xdp_md ctx = { .data_end = (uint32_t)f->in.len,
+			      .ingress_ifindex = f->ingress_ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->in.data,
+		    .data_size_in = (uint32_t)f->in.len, .data_out = buf,
+		    .data_size_out = sizeof(buf), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(prog, &o))
+		die("BPF_PROG_TEST_RUN", errno);
+	if (out) {
+		pkt_init(out);
+		memcpy(out->data, buf, o.data_size_out);
+		out->len = o.data_size_out;
+	}
+	return (int)o.retval;
+}
+
+/* ---- One hook's case ---------------------------------------------------- */
+
+struct hook_case {
+	const char *what;
+	enum mzr_hook hook;
+	int prog;
+	struct fixture f;	/* the packet and what the network does */
+	struct mzr_ctx want;	/* the context NFs must see (the fields the
+				 * core fills from the packet) */
+};
+
+static void want_offsets(struct mzr_ctx *w, bool tunnel, bool l4)
+{
+	w->outer_l3_off = tunnel ? 14 : OFF_NONE;
+	w->outer_l4_off = tunnel ? 34 : OFF_NONE;
+	w->geneve_off = tunnel ? 42 : OFF_NONE;
+	w->inner_l2_off = tunnel ? MZR_ENCAP_LEN : 0;
+	w->inner_l3_off = w->inner_l2_off + 14;
+	w->inner_l4_off = l4 ? w->inner_l3_off + 20 : OFF_NONE;
+}
+
+static void want_flow(struct mzr_ctx *w, const struct inner_spec *s)
+{
+	w->saddr = htonl(s->src);
+	w->daddr = htonl(s->dst);
+	w->sport = htons(s->sport);
+	w->dport = htons(s->dport);
+	w->proto = s->proto ? s->proto : 17;
+}
+
+static void build_cases(struct hook_case *c)
+{
+	struct inner_spec s;
+	struct pkt inner;
+
+	memset(c, 0, 5 * sizeof(*c));
+
+	/* agent-egress: EP1's UDP to a remote endpoint, via a bouncer. */
+	c[0].what = "agent-egress";
+	c[0].hook = MZR_HOOK_AGENT_EGRESS;
+	c[0].prog = env.agent_fd;
+	s = from_ep1(IP4(10, 1, 1, 20));
+	c[0].f.desc = "agent-egress: EP1's UDP to a remote endpoint is "
+		      "tunnelled to a bouncer";
+	c[0].f.verdict = XDP_REDIRECT;
+	c[0].f.counter = MZR_CNT_AGENT_ENCAP;
+	c[0].f.ingress_ifindex = env.ep1h;
+	build_inner(&c[0].f.in, &s);
+	c[0].f.check_out = true;
+	agent_out(&c[0].f.out, &c[0].f.in, &s, a1_bouncer(flow_hash(&s)), 0);
+	c[0].want.role = MZR_ROLE_AGENT;
+	c[0].want.vni = VNI_A;
+	want_offsets(&c[0].want, false, true);
+	want_flow(&c[0].want, &s);
+	c[0].want.ingress_ifindex = env.ep1h;
+
+	/* bouncer: a direct-path packet from H6 forwarded to EP3's host. */
+	c[1].what = "bouncer";
+	c[1].hook = MZR_HOOK_BOUNCER;
+	c[1].prog = env.transit_fd;
+	s = remote(IP4(10, 1, 1, 20));
+	build_inner(&inner, &s);
+	c[1].f.desc = "bouncer: a packet for a remote endpoint goes to its "
+		      "host, TTL - 1, flags and RTS kept";
+	c[1].f.verdict = XDP_TX;
+	c[1].f.counter = MZR_CNT_BOUNCER_FWD;
+	c[1].f.ingress_ifindex = env.ul0;
+	tunnel_in(&c[1].f.in, H6, VNI_A, MZR_F_DIRECT, 20, &inner);
+	c[1].f.check_out = true;
+	tunnel_fwd(&c[1].f.out, H6, H5, VNI_A, MZR_F_DIRECT, 19, &inner);
+	c[1].want.role = MZR_ROLE_BOUNCER;
+	c[1].want.vni = VNI_A;
+	want_offsets(&c[1].want, true, true);
+	want_flow(&c[1].want, &s);
+	c[1].want.rts = htonl(H6);
+	c[1].want.flags = MZR_F_DIRECT;
+	c[1].want.ingress_ifindex = env.ul0;
+
+	/* divider: VPC B, network 10.1.1.0/24 to network 10.2.1.0/24. */
+	c[2].what = "divider";
+	c[2].hook = MZR_HOOK_DIVIDER;
+	c[2].prog = env.transit_fd;
+	s = remote(IP4(10, 2, 1, 7));
+	build_inner(&inner, &s);
+	c[2].f.desc = "divider: routed to the destination network's bouncer, "
+		      "ROUTED, inner TTL - 1";
+	c[2].f.verdict = XDP_TX;
+	c[2].f.counter = MZR_CNT_DIVIDER_FWD;
+	c[2].f.ingress_ifindex = env.ul0;
+	tunnel_in(&c[2].f.in, H2, VNI_B, 0, 64, &inner);
+	c[2].f.check_out = true;
+	{
+		struct inner_spec o = s;
+		struct pkt routed;
+
+		o.ttl = 63;
+		build_inner(&routed, &o);
+		tunnel_fwd(&c[2].f.out, H2, H3, VNI_B, MZR_F_ROUTED, 63,
+			   &routed);
+	}
+	c[2].want.role = MZR_ROLE_DIVIDER;
+	c[2].want.vni = VNI_B;
+	want_offsets(&c[2].want, true, true);
+	want_flow(&c[2].want, &s);
+	c[2].want.rts = htonl(H2);
+	c[2].want.ingress_ifindex = env.ul0;
+
+	/* deliver: from H5 to EP2, decapsulated. The sender is no endpoint
+	 * of the agent's tables, so what it learns changes no other case. */
+	c[3].what = "deliver";
+	c[3].hook = MZR_HOOK_DELIVER;
+	c[3].prog = env.transit_fd;
+	s = remote(IP4(10, 1, 1, 11));
+	s.src = IP4(10, 1, 1, 21);
+	build_inner(&inner, &s);
+	c[3].f.desc = "deliver: decapsulated to EP2 with EP2's MAC";
+	c[3].f.verdict = XDP_REDIRECT;
+	c[3].f.counter = MZR_CNT_DELIVER;
+	c[3].f.ingress_ifindex = env.ul0;
+	tunnel_in(&c[3].f.in, H5, VNI_A, 0, 64, &inner);
+	c[3].f.check_out = true;
+	{
+		struct inner_spec o = s;
+
+		o.dmac = MAC_EP2;
+		build_inner(&c[3].f.out, &o);
+	}
+	c[3].want.role = MZR_ROLE_HOST;
+	c[3].want.vni = VNI_A;
+	want_offsets(&c[3].want, true, true);
+	want_flow(&c[3].want, &s);
+	c[3].want.rts = htonl(H5);
+	c[3].want.ingress_ifindex = env.ul0;
+
+	/* external: UDP to another port on the underlay; the kernel's. */
+	c[4].what = "external";
+	c[4].hook = MZR_HOOK_EXTERNAL;
+	c[4].prog = env.transit_fd;
+	c[4].f.desc = "external: non-tunnel UDP on the underlay goes to the "
+		      "kernel unchanged";
+	c[4].f.verdict = XDP_PASS;
+	c[4].f.counter = MZR_CNT_TRANSIT_PASS;
+	c[4].f.ingress_ifindex = env.ul0;
+	pkt_init(&c[4].f.in);
+	pkt_eth(&c[4].f.in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
+	pkt_ipv4(&c[4].f.in, H2, US, 17, NULL);
+	pkt_udp(&c[4].f.in, 5555, 4789);
+	pkt_payload_pattern(&c[4].f.in, 40);
+	pkt_finish(&c[4].f.in);
+	c[4].f.check_out = true;
+	pkt_copy(&c[4].f.out, &c[4].f.in);
+	/* The core does not parse what is not a tunnel frame. */
+	c[4].want.role = MZR_ROLE_EXTERNAL;
+	c[4].want.outer_l3_off = OFF_NONE;
+	c[4].want.outer_l4_off = OFF_NONE;
+	c[4].want.geneve_off = OFF_NONE;
+	c[4].want.inner_l2_off = OFF_NONE;
+	c[4].want.inner_l3_off = OFF_NONE;
+	c[4].want.inner_l4_off = OFF_NONE;
+	c[4].want.ingress_ifindex = env.ul0;
+}
+
+/* Compare what NF @pos of a chain of @len saw with the case's context. */
+static bool ctx_ok(const struct hook_case *c, const struct mzr_ctx *got,
+		   unsigned int pos, unsigned int len, uint32_t bank,
+		   const int *ids_before)
+{
+	const struct mzr_ctx *w = &c->want;
+	bool ok = true;
+
+#define FIELD(f, want)                                                         \
+	do {                                                                   \
+		if ((uint64_t)got->f != (uint64_t)(want)) {                    \
+			printf("    %s NF %u: ctx." #f " = %#llx, want %#llx\n", \
+			       c->what, pos, (unsigned long long)got->f,       \
+			       (unsigned long long)(want));                    \
+			ok = false;                                            \
+		}                                                              \
+	} while (0)
+	FIELD(version, MZR_CTX_VERSION);
+	FIELD(len, sizeof(struct mzr_ctx));
+	FIELD(role, w->role);
+	FIELD(hook, c->hook);
+	FIELD(chain_pos, pos);
+	FIELD(chain_len, len);
+	FIELD(chain_bank, bank);
+	FIELD(decision, MZR_DECIDE_CONTINUE);
+	FIELD(vni, w->vni);
+	FIELD(outer_l3_off, w->outer_l3_off);
+	FIELD(outer_l4_off, w->outer_l4_off);
+	FIELD(geneve_off, w->geneve_off);
+	FIELD(inner_l2_off, w->inner_l2_off);
+	FIELD(inner_l3_off, w->inner_l3_off);
+	FIELD(inner_l4_off, w->inner_l4_off);
+	FIELD(saddr, w->saddr);
+	FIELD(daddr, w->daddr);
+	FIELD(sport, w->sport);
+	FIELD(dport, w->dport);
+	FIELD(proto, w->proto);
+	FIELD(drop_reason, 0);
+	FIELD(rts, w->rts);
+	FIELD(flags, w->flags);
+	FIELD(ingress_ifindex, w->ingress_ifindex);
+	/* The scratch: zero at the hook, then what the NFs before wrote. */
+	FIELD(scratch[0], pos);
+	for (unsigned int i = 0; i < pos; i++)
+		FIELD(scratch[1 + i], ids_before[i]);
+	for (unsigned int i = 1 + pos; i < MZR_CTX_SCRATCH_LEN; i++)
+		FIELD(scratch[i], 0);
+#undef FIELD
+	return ok;
+}
+
+/* No NF, then three pass-through NFs: same verdict, same bytes, same
+ * counter; each NF saw the packet once, in chain order, with the
+ * context of the packet. */
+static void case_pass_through(const struct hook_case *c)
+{
+	struct pkt base, with;
+	uint64_t runs;
+	int v0, v1, ids[N_REC];
+	uint32_t bank;
+	char desc[256];
+	bool ok = true;
+
+	clear_chains();
+	fx(c->prog, &c->f);
+	v0 = run(c->prog, &c->f, &base);
+
+	/* Inserted out of order: positions, not insertion order, count. */
+	insert(&recs[1], c->hook, MZR_NF_POS_END);
+	insert(&recs[2], c->hook, MZR_NF_POS_END);
+	insert(&recs[0], c->hook, 0);
+	bank = active_bank();
+	runs = counter(MZR_CNT_NF_RUN);
+	snprintf(desc, sizeof(desc), "%s, through a chain of %d pass-through "
+		 "NFs", c->f.desc, N_REC);
+	{
+		struct fixture f = c->f;
+
+		f.desc = desc;
+		fx(c->prog, &f);
+	}
+	check(counter(MZR_CNT_NF_RUN) == runs + 1,
+	      "%s: the chain was entered once (nf_run)", c->what);
+	for (int i = 0; i < N_REC; i++) {
+		struct hook_rec r = rec_read(&recs[i]);
+
+		ids[i] = recs[i].id;
+		ok &= r.hits == 1;
+		if (r.hits != 1)
+			printf("    %s: NF %d ran %llu times\n", c->what, i,
+			       (unsigned long long)r.hits);
+		ok &= ctx_ok(c, &r.ctx, (unsigned int)i, N_REC, bank, ids);
+	}
+	check(ok, "%s: each NF ran once, in chain order, and saw role, hook, "
+	      "VNI, offsets, inner flow, RTS, flags and its position", c->what);
+
+	v1 = run(c->prog, &c->f, &with);
+	check(v0 == v1 && base.len == with.len &&
+		      !memcmp(base.data, with.data, base.len),
+	      "%s: pass-through NFs leave verdict and frame byte-identical "
+	      "to the run without NFs", c->what);
+	clear_chains();
+}
+
+/* A dropping NF ends the chain: counted under its reason, the NFs after
+ * it never see the packet. */
+static void case_drop(const struct hook_case *c)
+{
+	struct fixture f = c->f;
+	struct hook_rec r1, rd, r3;
+	char desc[256];
+
+	clear_chains();
+	insert(&recs[0], c->hook, MZR_NF_POS_END);
+	insert(&dropper, c->hook, MZR_NF_POS_END);
+	insert(&recs[2], c->hook, MZR_NF_POS_END);
+	snprintf(desc, sizeof(desc), "%s: an NF that drops ends the chain "
+		 "and the packet (counted as drop_nf)", c->what);
+	f.desc = desc;
+	f.verdict = XDP_DROP;
+	f.check_out = false;
+	f.counter = DROP(MZR_DROP_NF);
+	fx(c->prog, &f);
+	r1 = rec_read(&recs[0]);
+	rd = rec_read(&dropper);
+	r3 = rec_read(&recs[2]);
+	check(r1.hits == 1 && rd.hits == 1 && r3.hits == 0 &&
+		      rd.ctx.chain_pos == 1 && rd.ctx.scratch[1] == 1,
+	      "%s: NFs before the dropper ran, the one after did not "
+	      "(hits %llu, %llu, %llu)", c->what,
+	      (unsigned long long)r1.hits, (unsigned long long)rd.hits,
+	      (unsigned long long)r3.hits);
+	clear_chains();
+}
+
+/* A slot emptied under a chain of non-zero length, then a missing
+ * continuation: each a counted missed tail call at (hook, position). */
+static void case_missed(const struct hook_case *c)
+{
+	struct fixture f = c->f;
+	struct mzr_nf_info info;
+	uint32_t slot;
+	uint64_t m;
+	char desc[256];
+	int err;
+
+	clear_chains();
+	insert(&recs[0], c->hook, MZR_NF_POS_END);
+	insert(&recs[1], c->hook, MZR_NF_POS_END);
+	slot = MZR_PROG_NF(active_bank(), c->hook, 1);
+	if (bpf_map_delete_elem(env.progs_fd, &slot))
+		die("emptying a chain slot", errno);
+	m = missed(MZR_MISSED_IDX(c->hook, 1));
+	snprintf(desc, sizeof(desc), "%s: a chain slot emptied under traffic "
+		 "drops the packet as a missed tail call", c->what);
+	f.desc = desc;
+	f.verdict = XDP_DROP;
+	f.check_out = false;
+	f.counter = DROP(MZR_DROP_MISSED_TAIL_CALL);
+	fx(c->prog, &f);
+	err = mzr_host__nf_get(env.host, recs[1].name, &info);
+	check(missed(MZR_MISSED_IDX(c->hook, 1)) == m + 1 && !err &&
+		      info.missed == m + 1 && rec_read(&recs[0]).hits == 1,
+	      "%s: the miss is counted at (hook %d, position 1), and "
+	      "nf_get(%s) reports it", c->what, c->hook, recs[1].name);
+
+	/* The continuation gone: the miss is at position MZR_CHAIN_MAX. */
+	clear_chains();
+	insert(&recs[0], c->hook, MZR_NF_POS_END);
+	slot = MZR_PROG_CONT(c->hook);
+	if (bpf_map_delete_elem(env.progs_fd, &slot))
+		die("emptying a continuation", errno);
+	m = missed(MZR_MISSED_IDX(c->hook, MZR_CHAIN_MAX));
+	snprintf(desc, sizeof(desc), "%s: a missing continuation drops the "
+		 "packet as a missed tail call", c->what);
+	fx(c->prog, &f);
+	check(missed(MZR_MISSED_IDX(c->hook, MZR_CHAIN_MAX)) == m + 1,
+	      "%s: the miss is counted at (hook %d, continuation)", c->what,
+	      c->hook);
+	if (bpf_map_update_elem(env.progs_fd, &slot, &env.cont_fd[c->hook],
+				BPF_ANY))
+		die("restoring the continuation", errno);
+	clear_chains();
+	/* Back to normal. */
+	f = c->f;
+	snprintf(desc, sizeof(desc), "%s: with the chain emptied the packet "
+		 "takes the inline path again", c->what);
+	f.desc = desc;
+	fx(c->prog, &f);
+}
+
+/* ---- Rerouting ---------------------------------------------------------- */
+
+static void set_reroute(uint32_t daddr)
+{
+	uint32_t zero = 0, v = htonl(daddr);
+
+	if (bpf_map_update_elem(rerouter.cfg_fd, &zero, &v, BPF_ANY))
+		die("hook_cfg", errno);
+}
+
+static void reroutes(void)
+{
+	struct fixture f = {};
+	struct inner_spec s, o;
+	struct pkt inner, re;
+
+	/* agent-egress: EP1 to EP3 (bouncer path) rewritten to 10.1.1.60,
+	 * whose host H6 the agent has learned: straight to H6, DIRECT. */
+	clear_chains();
+	insert(&recs[0], MZR_HOOK_AGENT_EGRESS, MZR_NF_POS_END);
+	insert(&rerouter, MZR_HOOK_AGENT_EGRESS, MZR_NF_POS_END);
+	set_reroute(IP4(10, 1, 1, 60));
+	s = from_ep1(IP4(10, 1, 1, 20));
+	o = from_ep1(IP4(10, 1, 1, 60));
+	f.desc = "agent-egress: an NF that rewrites the destination from "
+		 "EP3 (on H5, via a bouncer) to 10.1.1.60 (learned on H6) "
+		 "gets the packet sent to H6 on the direct path";
+	f.verdict = XDP_REDIRECT;
+	f.counter = MZR_CNT_AGENT_DIRECT;
+	f.ingress_ifindex = env.ep1h;
+	build_inner(&f.in, &s);
+	f.check_out = true;
+	build_inner(&re, &o);
+	agent_out(&f.out, &re, &o, H6, MZR_F_DIRECT);
+	fx(env.agent_fd, &f);
+	check(rec_read(&rerouter).hits == 1 &&
+		      rec_read(&rerouter).ctx.chain_pos == 1,
+	      "agent-egress: the rerouting NF ran second in its chain");
+
+	/* deliver: for EP2 here, rewritten to EP3 on H5 and rerouted: this
+	 * host bounces it to H5 instead of delivering it. */
+	clear_chains();
+	insert(&rerouter, MZR_HOOK_DELIVER, MZR_NF_POS_END);
+	insert(&recs[0], MZR_HOOK_DELIVER, MZR_NF_POS_END);
+	set_reroute(IP4(10, 1, 1, 20));
+	s = remote(IP4(10, 1, 1, 11));
+	s.src = IP4(10, 1, 1, 21);
+	o = s;
+	o.dst = IP4(10, 1, 1, 20);
+	build_inner(&inner, &s);
+	build_inner(&re, &o);
+	memset(&f, 0, sizeof(f));
+	f.desc = "deliver: an NF that rewrites the destination from EP2 "
+		 "(here) to EP3 (on H5) and asks for a reroute gets the "
+		 "packet forwarded to H5, not delivered";
+	f.verdict = XDP_TX;
+	f.counter = MZR_CNT_BOUNCER_FWD;
+	f.ingress_ifindex = env.ul0;
+	tunnel_in(&f.in, H2, VNI_A, 0, 64, &inner);
+	f.check_out = true;
+	tunnel_fwd(&f.out, H2, H5, VNI_A, 0, 63, &re);
+	fx(env.transit_fd, &f);
+	{
+		struct hook_rec r = rec_read(&recs[0]);
+
+		check(r.hits == 1 && r.ctx.decision == MZR_DECIDE_REROUTE &&
+			      r.ctx.scratch[0] == 1 && r.ctx.scratch[1] == 9,
+		      "deliver: the NF after the rerouter sees decision "
+		      "REROUTE in the context");
+	}
+
+	/* bouncer: for EP3 on H5, rewritten to EP2 hosted here: rerouted,
+	 * it is delivered here, decapsulated. */
+	clear_chains();
+	insert(&rerouter, MZR_HOOK_BOUNCER, MZR_NF_POS_END);
+	set_reroute(IP4(10, 1, 1, 11));
+	s = remote(IP4(10, 1, 1, 20));
+	s.src = IP4(10, 1, 1, 22);
+	o = s;
+	o.dst = IP4(10, 1, 1, 11);
+	o.dmac = MAC_EP2;
+	build_inner(&inner, &s);
+	memset(&f, 0, sizeof(f));
+	f.desc = "bouncer: an NF that rewrites the destination from EP3 (on "
+		 "H5) to EP2 (here) and asks for a reroute gets the packet "
+		 "delivered here";
+	f.verdict = XDP_REDIRECT;
+	f.counter = MZR_CNT_DELIVER;
+	f.ingress_ifindex = env.ul0;
+	tunnel_in(&f.in, H2, VNI_A, 0, 64, &inner);
+	f.check_out = true;
+	build_inner(&f.out, &o);
+	fx(env.transit_fd, &f);
+	clear_chains();
+}
+
+/* ---- Load-time checks --------------------------------------------------- */
+
+static void abi_checks(void)
+{
+	struct mzr_nf *nf;
+	int err = 0;
+
+	errno = 0;
+	nf = mzr_nf__open_file(obj_path("pkt_hook_future"), NULL);
+	if (nf) {
+		err = mzr_nf__load(nf, env.host);
+		if (!err)
+			err = mzr_host__nf_insert(env.host, "future", nf,
+						  MZR_HOOK_DELIVER,
+						  MZR_NF_POS_END);
+		mzr_nf__close(nf);
+	} else {
+		err = -errno;
+	}
+	check(err == -EPROTO,
+	      "an NF built against a newer context version is refused "
+	      "before the kernel sees it (%d, want -EPROTO)", err);
+	{
+		struct mzr_nf_info info;
+
+		check(mzr_host__nf_get(env.host, "future", &info) == -ENOENT,
+		      "the refused NF is in no chain");
+	}
+}
+
+/* Known bug (libmizar/host.c remove_tree): a pin root that is the root
+ * of a bpffs mount holds the kernel's own maps.debug and progs.debug
+ * (bpf_preload); mzr_host__reset() tries to unlink them and returns -EIO
+ * although it removed everything of Mizar's. */
+static void reset_at_mount_root(void)
+{
+	char dir[] = "/run/mzr-test-root.XXXXXX";
+	struct mzr_host *h;
+	int err = -1;
+
+	if (!mkdtemp(dir) || mount("bpf", dir, "bpf", 0, "mode=0700"))
+		die("bpffs", errno);
+	{
+		MZR_OPTS(mzr_host_opts, o, .pin_root = dir);
+
+		h = mzr_host__open(&o);
+		if (h && !mzr_host__load(h))
+			err = mzr_host__reset(h);
+		mzr_host__close(h);
+	}
+	check(err == 0, "mzr_host__reset() of a back-plane whose pin root is "
+	      "a bpffs mount root succeeds (%d)", err);
+	umount2(dir, MNT_DETACH);
+	rmdir(dir);
+}
+
+/* Known bug (bpf-core): the `external` counter ("non-tunnel packets seen
+ * at the external hook") never moves. Run alone: test_core_hooks
+ * known-bugs (ctest label knownbug). */
+static int known_bugs(const struct hook_case *ext)
+{
+	uint64_t before;
+
+	clear_chains();
+	insert(&recs[0], MZR_HOOK_EXTERNAL, MZR_NF_POS_END);
+	before = counter(MZR_CNT_EXTERNAL);
+	fx(ext->prog, &ext->f);
+	check(counter(MZR_CNT_EXTERNAL) == before + 1,
+	      "external: a packet entering the external hook's chain is "
+	      "counted under 'external' (%llu -> %llu)",
+	      (unsigned long long)before,
+	      (unsigned long long)counter(MZR_CNT_EXTERNAL));
+	clear_chains();
+	reset_at_mount_root();
+	return fails ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct hook_case cases[5];
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	core_env_setup(&env);
+	for (int i = 0; i < N_REC; i++)
+		nf_open_load(&recs[i]);
+	nf_open_load(&dropper);
+	nf_open_load(&rerouter);
+
+	build_cases(cases);
+	if (argc > 1 && !strcmp(argv[1], "known-bugs"))
+		return known_bugs(&cases[4]);
+	for (int i = 0; i < 5; i++) {
+		case_pass_through(&cases[i]);
+		case_drop(&cases[i]);
+		case_missed(&cases[i]);
+	}
+	reroutes();
+	abi_checks();
+
+	for (int i = 0; i < N_REC; i++)
+		mzr_nf__close(recs[i].nf);
+	mzr_nf__close(dropper.nf);
+	mzr_nf__close(rerouter.nf);
+	printf("%s: NFs at the core's hooks, %d failures\n",
+	       fails ? "FAIL" : "ok", fails);
+	return fails ? 1 : 0;
+}

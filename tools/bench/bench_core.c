@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Per-path cost of the core back-plane, as ratios to a floor program
+ * measured in the same run (DESIGN.md §7), on the topology of the packet
+ * tests (tests/pkt/core_env.c: a private netns, the core loaded and
+ * configured through libmizar).
+ *
+ * Every path runs under one wrapper (bench_core.bpf.c) that restores the
+ * original frame from a template before each BPF_PROG_TEST_RUN iteration
+ * and tail-calls the program under test; the floor is the same wrapper
+ * tail-calling a MAC swap + XDP_TX. Each measured run must end with the
+ * path's verdict, and the path's counter must have grown by exactly
+ * `repeat`: a run that took another path is an error, not a number.
+ *
+ * Scale: the bouncer path with 1k and with N (default 1M) endpoints in
+ * mzr_eps (a table sized to each), with the same destination every
+ * iteration (hot: the entry stays in cache), round robin over 1000
+ * destinations (spread, the same count for both tables) and over SPREAD
+ * destinations (wide: a working set larger than the caches); memory per
+ * endpoint from the table's memlock (/proc/self/fdinfo) over max_entries.
+ *
+ * Usage: bench_core [-n REPEAT] [-r ROUNDS] [-s ENDPOINTS] [-k SPREAD]
+ *   -n  iterations per measured run (default 1000000)
+ *   -r  runs per configuration, the fastest kept (default 5)
+ *   -s  endpoints of the large table (default 1000000; 0 skips scale)
+ *   -k  destinations of the wide spread run (default 65536)
+ * Prints a table and one JSON line. Needs root.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include <mizar/mizar.h>
+
+#include "core_env.h"
+#include "shared.h"
+#include "bench_core_bpf.skel.h"
+
+#define TMPL_MAX 256
+#define TMPL_SLOTS 65536
+#define SMALL_EPS 1000
+#define EP_NET IP4(10, 128, 0, 0) /* /12: room for 1M endpoints */
+#define EP_NET_LEN 12
+
+struct tmpl {
+	uint32_t len;
+	uint32_t pad;
+	uint8_t b[TMPL_MAX];
+};
+
+struct result {
+	const char *name;
+	double ns, floor_ns;
+};
+
+static struct core_env env;
+static struct bench_core_bpf *skel;
+static unsigned int repeat = 1000000, rounds = 5;
+
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "bench_core: %s: %s\n", what,
+		strerror(err < 0 ? -err : err));
+	exit(1);
+}
+
+static uint64_t counter(uint32_t idx)
+{
+	uint64_t v[__MZR_CNT_MAX];
+	int err = mzr_host__counters(env.host, v, __MZR_CNT_MAX);
+
+	if (err)
+		die("mzr_host__counters", err);
+	return v[idx];
+}
+
+static void set_templates(const struct pkt *frames, unsigned int n)
+{
+	struct tmpl t;
+	uint32_t zero = 0, i, cfg = n;
+
+	for (i = 0; i < n; i++) {
+		if (frames[i].len > TMPL_MAX || frames[i].len != frames[0].len)
+			die("template length", EINVAL);
+		memset(&t, 0, sizeof(t));
+		t.len = (uint32_t)frames[i].len;
+		memcpy(t.b, frames[i].data, frames[i].len);
+		if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_tmpl), &i,
+					&t, BPF_ANY))
+			die("bench_tmpl", errno);
+	}
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_cfg), &zero, &cfg,
+				BPF_ANY))
+		die("bench_cfg", errno);
+}
+
+/*
+ * Fastest of `rounds` runs of the wrapper around @target (ns per packet).
+ * Every run must end with @verdict and move counter @cnt (-1: none) by
+ * exactly `repeat`.
+ */
+static double measure(const char *what, int target, const struct pkt *frame,
+		      unsigned int ifindex, int verdict, int cnt)
+{
+	uint8_t out[TMPL_MAX + 128];
+	struct xdp_md ctx = { .data_end = (uint32_t)frame->len,
+			      .ingress_ifindex = ifindex };
+	uint32_t zero = 0;
+	double best = 0;
+
+	if (bpf_map_update_elem(bpf_map__fd(skel->maps.bench_target), &zero,
+				&target, BPF_ANY))
+		die("bench_target", errno);
+	for (unsigned int r = 0; r < rounds; r++) {
+		LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = frame->data,
+			    .data_size_in = (uint32_t)frame->len,
+			    .data_out = out, .data_size_out = sizeof(out),
+			    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+			    .repeat = repeat);
+		uint64_t before = cnt >= 0 ? counter((uint32_t)cnt) : 0;
+
+		if (bpf_prog_test_run_opts(bpf_program__fd(skel->progs.bench_wrap),
+					   &o))
+			die("BPF_PROG_TEST_RUN", errno);
+		if ((int)o.retval != verdict) {
+			fprintf(stderr, "bench_core: %s: measured run ended "
+				"with verdict %u, want %d: not the path under "
+				"test\n", what, o.retval, verdict);
+			exit(1);
+		}
+		if (cnt >= 0 && counter((uint32_t)cnt) - before != repeat) {
+			fprintf(stderr, "bench_core: %s: counter %s moved by "
+				"%llu in %u iterations: not the path under "
+				"test\n", what, mzr_counter_name((uint32_t)cnt),
+				(unsigned long long)(counter((uint32_t)cnt) -
+						     before),
+				repeat);
+			exit(1);
+		}
+		if (!r || o.duration < best)
+			best = o.duration;
+	}
+	return best;
+}
+
+static double floor_ns(const struct pkt *frame, unsigned int ifindex)
+{
+	return measure("floor", bpf_program__fd(skel->progs.bench_floor),
+		       frame, ifindex, XDP_TX, -1);
+}
+
+/* The path on one template: the floor before and after (drift shows as a
+ * difference), the path in between. */
+static struct result path(const char *name, int prog, const struct pkt *f,
+			  unsigned int ifindex, int verdict, int cnt)
+{
+	struct result r = { .name = name };
+	double f0, f1;
+
+	set_templates(f, 1);
+	f0 = floor_ns(f, ifindex);
+	r.ns = measure(name, prog, f, ifindex, verdict, cnt);
+	f1 = floor_ns(f, ifindex);
+	r.floor_ns = (f0 + f1) / 2;
+	return r;
+}
+
+static void refresh_direct(void)
+{
+	struct mzr_ep_key k = { .vni = VNI_A, .ip = htonl(IP4(10, 1, 1, 60)) };
+	struct mzr_direct_val v = { .host = htonl(H6),
+				    .updated_ns = mono_ns() };
+
+	if (bpf_map_update_elem(env.direct_fd, &k, &v, BPF_ANY))
+		die("mzr_direct", errno);
+}
+
+/* ---- Scale -------------------------------------------------------------- */
+
+struct scale {
+	unsigned int eps, max_entries, narrow_k, wide_k;
+	unsigned long long memlock;
+	struct result hot, narrow, wide;
+};
+
+static unsigned long long fdinfo_memlock(int fd)
+{
+	char path[64], line[256];
+	unsigned long long v = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	if (!f)
+		die(path, errno);
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+static uint32_t ep_ip(unsigned int i)
+{
+	return EP_NET + 2 + i; /* past the network address and gateway */
+}
+
+/* A fresh back-plane whose endpoint table holds @n remote endpoints. */
+static void scale_host(unsigned int n, unsigned int max_entries)
+{
+	MZR_OPTS(mzr_host_opts, o, .pin_root = env.pin_root,
+		 .max_endpoints = max_entries);
+	struct in_addr h4 = { htonl(H4) }, us = { htonl(US) };
+	struct mzr_ep_spec *specs;
+	const unsigned int chunk = 65536;
+	int err;
+
+	err = mzr_host__reset(env.host);
+	if (err)
+		die("mzr_host__reset", err);
+	mzr_host__close(env.host);
+	env.host = mzr_host__open(&o);
+	if (!env.host)
+		die("mzr_host__open", errno);
+	err = mzr_host__load(env.host);
+	err = err ?: mzr_host__attach(env.host, "ul0", NULL);
+	err = err ?: mzr_vpc__create(env.host, VNI_A, &h4, 1);
+	err = err ?: mzr_net__create(env.host, VNI_A,
+				     (struct in_addr){ htonl(EP_NET) },
+				     EP_NET_LEN, &us, 1, NULL);
+	if (err)
+		die("scale host", err);
+	close(env.transit_fd);
+	env.transit_fd = core_env_prog_fd(&env, "mzr_transit");
+
+	specs = calloc(chunk, sizeof(*specs));
+	if (!specs)
+		die("calloc", ENOMEM);
+	for (unsigned int done = 0; done < n;) {
+		unsigned int m = n - done < chunk ? n - done : chunk;
+		size_t bad = 0;
+
+		for (unsigned int i = 0; i < m; i++) {
+			uint32_t ip = ep_ip(done + i);
+
+			specs[i] = (struct mzr_ep_spec){
+				.vni = VNI_A, .ip = { htonl(ip) },
+				.host = { htonl(H5) },
+				.mac = { 0x0e, 0x01, (uint8_t)(ip >> 24),
+					 (uint8_t)(ip >> 16),
+					 (uint8_t)(ip >> 8), (uint8_t)ip },
+			};
+		}
+		err = mzr_ep__create_batch(env.host, specs, m, &bad);
+		if (err)
+			die("mzr_ep__create_batch", err);
+		done += m;
+	}
+	free(specs);
+}
+
+static void tunnel_to(struct pkt *p, uint32_t dst)
+{
+	struct inner_spec s = remote(dst);
+	struct pkt inner;
+
+	build_inner(&inner, &s);
+	tunnel_in(p, H2, VNI_A, 0, 64, &inner);
+}
+
+/* The bouncer path round robin over @k destinations spread evenly over
+ * the table's endpoints. */
+static struct result spread_run(const char *name, unsigned int eps,
+				unsigned int k, struct pkt *frames)
+{
+	struct result r = { .name = name };
+	double f0, f1;
+
+	for (unsigned int i = 0; i < k; i++)
+		tunnel_to(&frames[i],
+			  ep_ip((unsigned int)((uint64_t)i * eps / k)));
+	set_templates(frames, k);
+	f0 = floor_ns(&frames[0], env.ul0);
+	r.ns = measure(name, env.transit_fd, &frames[0], env.ul0, XDP_TX,
+		       MZR_CNT_BOUNCER_FWD);
+	f1 = floor_ns(&frames[0], env.ul0);
+	r.floor_ns = (f0 + f1) / 2;
+	return r;
+}
+
+static void scale_run(struct scale *sc, struct pkt *frames)
+{
+	scale_host(sc->eps, sc->max_entries);
+	sc->memlock = fdinfo_memlock(core_env_map_fd(&env, "mzr_eps"));
+
+	tunnel_to(&frames[0], ep_ip(sc->eps / 2));
+	sc->hot = path("bouncer, one destination", env.transit_fd, &frames[0],
+		       env.ul0, XDP_TX, MZR_CNT_BOUNCER_FWD);
+	sc->narrow = spread_run("bouncer, spread", sc->eps, sc->narrow_k,
+				frames);
+	if (sc->wide_k > sc->narrow_k)
+		sc->wide = spread_run("bouncer, spread wide", sc->eps,
+				      sc->wide_k, frames);
+	else
+		sc->wide = sc->narrow;
+}
+
+/* ---- Main --------------------------------------------------------------- */
+
+static void print_row(const struct result *r)
+{
+	printf("  %-34s %9.1f %9.1f %8.2f\n", r->name, r->ns, r->floor_ns,
+	       r->ns / r->floor_ns);
+}
+
+static void json_result(const char *key, const struct result *r, bool comma)
+{
+	printf("\"%s\":{\"ns\":%.2f,\"floor_ns\":%.2f,\"ratio\":%.3f}%s", key,
+	       r->ns, r->floor_ns, r->ns / r->floor_ns, comma ? "," : "");
+}
+
+int main(int argc, char **argv)
+{
+	static const char *keys[] = { "agent_encap", "agent_direct",
+				      "bouncer_fwd", "divider_fwd",
+				      "deliver", "transit_pass" };
+	unsigned int big = 1000000, spread = 65536;
+	struct result res[6];
+	struct scale sc[2] = {};
+	struct inner_spec s;
+	struct pkt inner, f, *frames;
+	int opt, n_sc = 0;
+
+	while ((opt = getopt(argc, argv, "n:r:s:k:")) != -1) {
+		if (opt == 'n')
+			repeat = (unsigned int)strtoul(optarg, NULL, 0);
+		else if (opt == 'r')
+			rounds = (unsigned int)strtoul(optarg, NULL, 0);
+		else if (opt == 's')
+			big = (unsigned int)strtoul(optarg, NULL, 0);
+		else if (opt == 'k')
+			spread = (unsigned int)strtoul(optarg, NULL, 0);
+		else {
+			fprintf(stderr, "usage: %s [-n REPEAT] [-r ROUNDS] "
+				"[-s ENDPOINTS] [-k SPREAD]\n", argv[0]);
+			return 2;
+		}
+	}
+	if (!repeat || !rounds || spread > TMPL_SLOTS ||
+	    big > (1U << (32 - EP_NET_LEN)) - 3) {
+		fprintf(stderr, "bench_core: bad arguments\n");
+		return 2;
+	}
+	if (!spread)
+		spread = 1;
+	frames = calloc(TMPL_SLOTS, sizeof(*frames));
+	if (!frames)
+		die("calloc", ENOMEM);
+
+	core_env_setup(&env);
+	mzr_set_print(NULL);
+	libbpf_set_print(NULL);
+	skel = bench_core_bpf__open_and_load();
+	if (!skel)
+		die("loading the wrapper", errno);
+
+	/* Agent: EP1 to EP3 on H5, through a bouncer of its network. */
+	s = from_ep1(IP4(10, 1, 1, 20));
+	build_inner(&f, &s);
+	res[0] = path("agent encap (to a bouncer)", env.agent_fd, &f, env.ep1h,
+		      XDP_REDIRECT, MZR_CNT_AGENT_ENCAP);
+
+	/* Agent: EP1 to 10.1.1.60, whose host it has learned. */
+	refresh_direct();
+	s = from_ep1(IP4(10, 1, 1, 60));
+	build_inner(&f, &s);
+	res[1] = path("agent direct path", env.agent_fd, &f, env.ep1h,
+		      XDP_REDIRECT, MZR_CNT_AGENT_DIRECT);
+
+	/* Bouncer: for EP3, forwarded to H5. */
+	tunnel_to(&f, IP4(10, 1, 1, 20));
+	res[2] = path("bouncer forward", env.transit_fd, &f, env.ul0, XDP_TX,
+		      MZR_CNT_BOUNCER_FWD);
+
+	/* Divider: VPC B, to a bouncer of 10.2.1.0/24. */
+	s = remote(IP4(10, 2, 1, 7));
+	build_inner(&inner, &s);
+	tunnel_in(&f, H2, VNI_B, 0, 64, &inner);
+	res[3] = path("divider forward", env.transit_fd, &f, env.ul0, XDP_TX,
+		      MZR_CNT_DIVIDER_FWD);
+
+	/* Deliver: for EP2, decapsulated. */
+	s = remote(IP4(10, 1, 1, 11));
+	s.src = IP4(10, 1, 1, 20);
+	build_inner(&inner, &s);
+	tunnel_in(&f, H5, VNI_A, 0, 64, &inner);
+	res[4] = path("deliver (decap)", env.transit_fd, &f, env.ul0,
+		      XDP_REDIRECT, MZR_CNT_DELIVER);
+
+	/* Transit: UDP to another port is the kernel's. */
+	pkt_init(&f);
+	pkt_eth(&f, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
+	pkt_ipv4(&f, H2, US, 17, NULL);
+	pkt_udp(&f, 5555, 4789);
+	pkt_payload_pattern(&f, 40);
+	pkt_finish(&f);
+	res[5] = path("transit pass (not Mizar)", env.transit_fd, &f, env.ul0,
+		      XDP_PASS, MZR_CNT_TRANSIT_PASS);
+
+	if (big) {
+		sc[0] = (struct scale){ .eps = SMALL_EPS, .max_entries = 1024 };
+		sc[1] = (struct scale){ .eps = big, .max_entries = big };
+		for (n_sc = 0; n_sc < 2; n_sc++) {
+			struct scale *c = &sc[n_sc];
+
+			c->narrow_k = SMALL_EPS < c->eps ? SMALL_EPS : c->eps;
+			if (c->narrow_k > spread)
+				c->narrow_k = spread;
+			c->wide_k = spread < c->eps ? spread : c->eps;
+			scale_run(c, frames);
+		}
+	}
+
+	printf("bench_core: %u iterations per run, fastest of %u runs; "
+	       "ratio = path / floor (wrapper + MAC swap + XDP_TX)\n",
+	       repeat, rounds);
+	printf("  %-34s %9s %9s %8s\n", "path", "ns/pkt", "floor", "ratio");
+	for (int i = 0; i < 6; i++)
+		print_row(&res[i]);
+	for (int i = 0; i < n_sc; i++) {
+		printf("  mzr_eps: %u endpoints, max_entries %u, memlock %llu "
+		       "bytes = %.1f bytes per entry\n", sc[i].eps,
+		       sc[i].max_entries, sc[i].memlock,
+		       (double)sc[i].memlock / sc[i].max_entries);
+		print_row(&sc[i].hot);
+		printf("  %-34s %9.1f %9.1f %8.2f   (%u destinations)\n",
+		       sc[i].narrow.name, sc[i].narrow.ns,
+		       sc[i].narrow.floor_ns,
+		       sc[i].narrow.ns / sc[i].narrow.floor_ns,
+		       sc[i].narrow_k);
+		if (sc[i].wide_k > sc[i].narrow_k)
+			printf("  %-34s %9.1f %9.1f %8.2f   (%u destinations)"
+			       "\n", sc[i].wide.name, sc[i].wide.ns,
+			       sc[i].wide.floor_ns,
+			       sc[i].wide.ns / sc[i].wide.floor_ns,
+			       sc[i].wide_k);
+	}
+
+	printf("{\"bench\":\"core\",\"repeat\":%u,\"rounds\":%u,\"paths\":{",
+	       repeat, rounds);
+	for (int i = 0; i < 6; i++)
+		json_result(keys[i], &res[i], i < 5);
+	printf("},\"scale\":[");
+	for (int i = 0; i < n_sc; i++) {
+		printf("%s{\"endpoints\":%u,\"max_entries\":%u,"
+		       "\"memlock_bytes\":%llu,\"bytes_per_entry\":%.1f,"
+		       "\"spread_destinations\":%u,\"wide_destinations\":%u,",
+		       i ? "," : "", sc[i].eps, sc[i].max_entries,
+		       sc[i].memlock,
+		       (double)sc[i].memlock / sc[i].max_entries,
+		       sc[i].narrow_k, sc[i].wide_k);
+		json_result("bouncer_hot", &sc[i].hot, true);
+		json_result("bouncer_spread", &sc[i].narrow, true);
+		json_result("bouncer_spread_wide", &sc[i].wide, false);
+		printf("}");
+	}
+	printf("]}\n");
+
+	bench_core_bpf__destroy(skel);
+	mzr_host__reset(env.host);
+	mzr_host__close(env.host);
+	free(frames);
+	return 0;
+}
