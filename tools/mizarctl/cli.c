@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <bpf/libbpf.h>
+
 #include "mizarctl.h"
 
 static char libmsg[512];
@@ -34,6 +36,16 @@ static int capture_print(enum mzr_print_level level, const char *fmt,
 	while (len && libmsg[len - 1] == '\n')
 		libmsg[--len] = '\0';
 	return 0;
+}
+
+/* libbpf's informational lines (e.g. about the NF declaration section it
+ * does not know) are noise for an operator; warnings stay. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list args)
+{
+	if (level == LIBBPF_DEBUG || (level == LIBBPF_INFO && !verbose))
+		return 0;
+	return vfprintf(stderr, fmt, args);
 }
 
 void mzctl_clear_libmsg(void)
@@ -152,6 +164,7 @@ int mzctl_main(int argc, char **argv, const struct mzctl_group *groups,
 	if (!args)
 		return MZCTL_FAIL;
 	mzr_set_print(capture_print);
+	libbpf_set_print(libbpf_print);
 	/* Global options anywhere; everything else keeps its order. Values
 	 * never start with '-', so this cannot eat a command's argument. */
 	for (i = 1; i < argc; i++) {
