@@ -1,0 +1,369 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * mizar-acl: a stateful network ACL for the endpoints of this host, run at
+ * agent-egress (what they send) and deliver (what they are about to
+ * receive). A packet of a tracked connection passes; otherwise the VPC's
+ * rules decide, first match in ascending prio, else the VPC's default; an
+ * allowed packet starts a tracked connection, whose replies then pass.
+ * ARP is not subject to the ACL. See docs/nf-acl.md.
+ */
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <mizar/bpf/nf.h>
+
+#include "acl.h"
+
+MZR_NF_DECLARE("acl");
+
+/* Offsets in the context are below this; masking keeps packet pointers
+ * bounded for the verifier. */
+#define ACL_OFF_MASK 0x1ff
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MZR_ACL_MAX_VPCS);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, __u32);
+	__type(value, struct mzr_acl_set);
+} acl_sets SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MZR_ACL_CT_SIZE);
+	__type(key, struct mzr_acl_ct_key);
+	__type(value, struct mzr_acl_ct_val);
+} acl_ct SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, MZR_ACL_HITS_SIZE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct mzr_acl_hit_key);
+	__type(value, __u64);
+} acl_hits SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, __MZR_ACL_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} acl_stats SEC(".maps");
+
+/* A packet's flow as the rules see it; ports in network order. */
+struct acl_flow {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+};
+
+#define ICMP_ECHOREPLY 0
+#define ICMP_DEST_UNREACH 3
+#define ICMP_SOURCE_QUENCH 4
+#define ICMP_ECHO 8
+#define ICMP_TIME_EXCEEDED 11
+#define ICMP_PARAMETERPROB 12
+
+static __always_inline void acl_count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&acl_stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+static __always_inline void acl_hit(__u32 vni, __u32 prio)
+{
+	struct mzr_acl_hit_key k = { .vni = vni, .prio = prio };
+	__u64 one = 1, *v;
+
+	v = bpf_map_lookup_elem(&acl_hits, &k);
+	if (v)
+		*v += 1;
+	else
+		bpf_map_update_elem(&acl_hits, &k, &one, BPF_NOEXIST);
+}
+
+/* Index of the first rule of @set matching @f, or -1. */
+static __always_inline int acl_match(const struct mzr_acl_set *set,
+				     const struct acl_flow *f)
+{
+	__u16 dport = bpf_ntohs(f->dport);
+	__u32 i, n = set->n;
+
+	for (i = 0; i < MZR_ACL_MAX_RULES; i++) {
+		const struct mzr_acl_rule *r;
+
+		if (i >= n)
+			break;
+		r = &set->rules[i];
+		if ((f->saddr & r->src_mask) != r->src ||
+		    (f->daddr & r->dst_mask) != r->dst)
+			continue;
+		if (r->proto != MZR_ACL_PROTO_ANY && r->proto != f->proto)
+			continue;
+		if (dport < r->dport_lo || dport > r->dport_hi)
+			continue;
+		return i;
+	}
+	return -1;
+}
+
+/* The action of @set for @f; counts the deciding rule (or the default)
+ * when @count. */
+static __always_inline __u8 acl_decide(const struct mzr_acl_set *set,
+				       __u32 vni, const struct acl_flow *f,
+				       int count)
+{
+	int i = acl_match(set, f);
+
+	if (i >= 0 && i < MZR_ACL_MAX_RULES) {
+		if (count)
+			acl_hit(vni, set->rules[i].prio);
+		return set->rules[i].action;
+	}
+	if (count)
+		acl_hit(vni, MZR_ACL_HIT_DEFAULT);
+	return set->dflt;
+}
+
+/* Both directions of @f share one key; *@orig_lo says which way @f goes. */
+static __always_inline void acl_ct_key(struct mzr_acl_ct_key *k, __u32 vni,
+				       const struct acl_flow *f, __u8 *orig_lo)
+{
+	int fwd = f->saddr < f->daddr ||
+		  (f->saddr == f->daddr && f->sport <= f->dport);
+
+	__builtin_memset(k, 0, sizeof(*k));
+	k->vni = vni;
+	k->proto = f->proto;
+	if (fwd) {
+		k->lo_addr = f->saddr;
+		k->lo_port = f->sport;
+		k->hi_addr = f->daddr;
+		k->hi_port = f->dport;
+	} else {
+		k->lo_addr = f->daddr;
+		k->lo_port = f->dport;
+		k->hi_addr = f->saddr;
+		k->hi_port = f->sport;
+	}
+	*orig_lo = fwd;
+}
+
+/* The first packet's flow of a tracked connection. */
+static __always_inline void acl_ct_orig(const struct mzr_acl_ct_key *k,
+					const struct mzr_acl_ct_val *v,
+					struct acl_flow *f)
+{
+	f->proto = k->proto;
+	if (v->orig_lo) {
+		f->saddr = k->lo_addr;
+		f->sport = k->lo_port;
+		f->daddr = k->hi_addr;
+		f->dport = k->hi_port;
+	} else {
+		f->saddr = k->hi_addr;
+		f->sport = k->hi_port;
+		f->daddr = k->lo_addr;
+		f->dport = k->lo_port;
+	}
+}
+
+static __always_inline int acl_ct_fresh(const struct mzr_acl_ct_key *k,
+					const struct mzr_acl_ct_val *v,
+					__u64 now)
+{
+	__u64 idle = k->proto == IPPROTO_TCP ? MZR_ACL_CT_TCP_NS :
+		     k->proto == IPPROTO_UDP ? MZR_ACL_CT_UDP_NS :
+					       MZR_ACL_CT_OTHER_NS;
+
+	/* Signed: another CPU may have stamped it just after we read the
+	 * clock, and that entry is as fresh as can be. */
+	return (__s64)(now - v->seen_ns) < (__s64)idle;
+}
+
+static __always_inline void acl_ct_touch(struct mzr_acl_ct_val *v, __u64 now)
+{
+	/* A write per packet would bounce the cache line between CPUs. */
+	if ((__s64)(now - v->seen_ns) > (__s64)MZR_ACL_CT_REFRESH_NS)
+		v->seen_ns = now;
+}
+
+/*
+ * An ICMP error (unreachable, time exceeded, ...) quoting a packet of a
+ * tracked connection passes, so that path MTU discovery and "port
+ * unreachable" work through a default deny. The quoted packet was sent by
+ * the error's destination. Returns 1 when it is such an error.
+ */
+static __always_inline int acl_icmp_related(const struct mzr_acl_set *set,
+					    __u32 vni, __u8 *icmp,
+					    void *end, __be32 to, __u64 now)
+{
+	struct mzr_acl_ct_val *v;
+	struct mzr_acl_ct_key k;
+	struct acl_flow q = {};
+	__u8 *ip = icmp + 8, *l4;
+	__u8 orig_lo;
+	__u32 ihl;
+
+	if ((void *)(ip + 20) > end)
+		return 0;
+	ihl = (ip[0] & 0x0f) * 4;
+	if ((ip[0] >> 4) != 4 || ihl < 20)
+		return 0;
+	q.proto = ip[9];
+	__builtin_memcpy(&q.saddr, ip + 12, 4);
+	__builtin_memcpy(&q.daddr, ip + 16, 4);
+	if (q.saddr != to)
+		return 0;
+	l4 = ip + (ihl & 0x3c);
+	if ((void *)(l4 + 8) > end)
+		return 0;
+	if (q.proto == IPPROTO_TCP || q.proto == IPPROTO_UDP) {
+		__builtin_memcpy(&q.sport, l4, 2);
+		__builtin_memcpy(&q.dport, l4 + 2, 2);
+	} else if (q.proto == IPPROTO_ICMP && l4[0] == ICMP_ECHO) {
+		__builtin_memcpy(&q.sport, l4 + 4, 2);
+	} else if (q.proto == IPPROTO_ICMP && l4[0] == ICMP_ECHOREPLY) {
+		__builtin_memcpy(&q.dport, l4 + 4, 2);
+	} else {
+		return 0;
+	}
+	acl_ct_key(&k, vni, &q, &orig_lo);
+	v = bpf_map_lookup_elem(&acl_ct, &k);
+	return v && v->gen == set->gen && acl_ct_fresh(&k, v, now);
+}
+
+static __always_inline int acl_run(struct xdp_md *xdp)
+{
+	void *data = (void *)(long)xdp->data;
+	void *end = (void *)(long)xdp->data_end;
+	struct mzr_acl_ct_val *ct, nv = {};
+	const struct mzr_acl_set *set;
+	struct mzr_acl_ct_key k;
+	struct acl_flow f = {};
+	struct mzr_ctx *ctx;
+	__u8 *eth, *ip, *l4, orig_lo;
+	__u64 now;
+	__u32 vni;
+	int frag;
+
+	ctx = mzr_nf_ctx();
+	if (!ctx)
+		return XDP_DROP; /* ABI mismatch, already counted */
+	vni = ctx->vni;
+	set = bpf_map_lookup_elem(&acl_sets, &vni);
+	if (!set) {
+		acl_count(MZR_ACL_CNT_NO_POLICY);
+		return mzr_nf_next(xdp, ctx);
+	}
+
+	/* The core parsed the inner frame already; these checks only prove
+	 * it to the verifier. */
+	if (ctx->inner_l2_off == MZR_OFF_NONE ||
+	    ctx->inner_l3_off == MZR_OFF_NONE)
+		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
+	eth = data + (ctx->inner_l2_off & ACL_OFF_MASK);
+	if ((void *)(eth + 14) > end)
+		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
+	if (eth[12] != 0x08 || eth[13] != 0x00) {
+		acl_count(MZR_ACL_CNT_NOT_IP);
+		return mzr_nf_next(xdp, ctx);
+	}
+	ip = data + (ctx->inner_l3_off & ACL_OFF_MASK);
+	if ((void *)(ip + 20) > end)
+		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
+	frag = (ip[6] & 0x3f) || ip[7];
+
+	f.saddr = ctx->saddr;
+	f.daddr = ctx->daddr;
+	f.proto = ctx->proto;
+	f.sport = ctx->sport;
+	f.dport = ctx->dport;
+	now = bpf_ktime_get_ns();
+
+	if (frag) {
+		/* Fragments carry no ports (the core leaves them 0): they
+		 * match rules without dport and connections of port 0. */
+		acl_count(MZR_ACL_CNT_FRAGMENT);
+	} else if (f.proto == IPPROTO_ICMP &&
+		   ctx->inner_l4_off != MZR_OFF_NONE) {
+		l4 = data + (ctx->inner_l4_off & ACL_OFF_MASK);
+		if ((void *)(l4 + 8) > end)
+			return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
+		switch (l4[0]) {
+		case ICMP_ECHO:
+			__builtin_memcpy(&f.sport, l4 + 4, 2);
+			break;
+		case ICMP_ECHOREPLY:
+			__builtin_memcpy(&f.dport, l4 + 4, 2);
+			break;
+		case ICMP_DEST_UNREACH:
+		case ICMP_SOURCE_QUENCH:
+		case ICMP_TIME_EXCEEDED:
+		case ICMP_PARAMETERPROB:
+			if (acl_icmp_related(set, vni, l4, end, f.daddr,
+					     now)) {
+				acl_count(MZR_ACL_CNT_RELATED);
+				return mzr_nf_next(xdp, ctx);
+			}
+			break;
+		}
+	}
+
+	acl_ct_key(&k, vni, &f, &orig_lo);
+	ct = bpf_map_lookup_elem(&acl_ct, &k);
+	if (ct && acl_ct_fresh(&k, ct, now)) {
+		if (ct->gen == set->gen) {
+			acl_ct_touch(ct, now);
+			acl_count(MZR_ACL_CNT_CT_PASS);
+			return mzr_nf_next(xdp, ctx);
+		}
+		/* The policy changed since the connection was allowed:
+		 * judge its first packet again under the new rules. */
+		{
+			struct acl_flow o;
+
+			acl_ct_orig(&k, ct, &o);
+			if (acl_decide(set, vni, &o, 0) == MZR_ACL_ALLOW) {
+				ct->gen = set->gen;
+				acl_ct_touch(ct, now);
+				acl_count(MZR_ACL_CNT_REVALIDATED);
+				return mzr_nf_next(xdp, ctx);
+			}
+		}
+		bpf_map_delete_elem(&acl_ct, &k);
+		acl_count(MZR_ACL_CNT_REVOKED);
+	}
+
+	if (acl_decide(set, vni, &f, 1) != MZR_ACL_ALLOW) {
+		acl_count(MZR_ACL_CNT_DENY);
+		return mzr_nf_drop(ctx, MZR_DROP_NF);
+	}
+	nv.seen_ns = now;
+	nv.gen = set->gen;
+	nv.orig_lo = orig_lo;
+	bpf_map_update_elem(&acl_ct, &k, &nv, BPF_ANY);
+	acl_count(MZR_ACL_CNT_ALLOW);
+	return mzr_nf_next(xdp, ctx);
+}
+
+/* What local endpoints send, before encapsulation. */
+SEC("xdp")
+int acl_egress(struct xdp_md *xdp)
+{
+	return acl_run(xdp);
+}
+
+/* What local endpoints are about to receive, still encapsulated. */
+SEC("xdp")
+int acl_deliver(struct xdp_md *xdp)
+{
+	return acl_run(xdp);
+}
+
+char _license[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,661 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * mizar-acl: a stateful network ACL for the endpoints of one host (see
+ * docs/nf-acl.md and the "Example network functions" section of the CLI
+ * contract). Global options (-r/--pin-root, -j/--json, -v) may appear
+ * anywhere.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/membarrier.h>
+#include <sys/file.h>
+#include <sys/syscall.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "nftool.h"
+#include "acl_rules.h"
+#include "mizar_acl_bpf.skel.h"
+
+static const struct nftool_prog acl_progs[] = {
+	{ "acl_egress", MZR_HOOK_AGENT_EGRESS },
+	{ "acl_deliver", MZR_HOOK_DELIVER },
+};
+
+static const struct nftool acl_tool = {
+	.name = "acl",
+	.elf_bytes = mizar_acl_bpf__elf_bytes,
+	.progs = acl_progs,
+	.n_progs = sizeof(acl_progs) / sizeof(acl_progs[0]),
+};
+
+static const char *const counter_names[__MZR_ACL_CNT_MAX] = {
+	[MZR_ACL_CNT_NO_POLICY] = "no_policy",
+	[MZR_ACL_CNT_NOT_IP] = "not_ip",
+	[MZR_ACL_CNT_CT_PASS] = "ct_pass",
+	[MZR_ACL_CNT_RELATED] = "related",
+	[MZR_ACL_CNT_ALLOW] = "allowed",
+	[MZR_ACL_CNT_DENY] = "denied",
+	[MZR_ACL_CNT_REVALIDATED] = "revalidated",
+	[MZR_ACL_CNT_REVOKED] = "revoked",
+	[MZR_ACL_CNT_FRAGMENT] = "fragments",
+};
+
+/* ---- Writing a VPC's policy -------------------------------------------- */
+
+/* Where the attached NF's maps may be pinned: nftool's configuration
+ * directory, or where libmizar's loader pins an NF's own maps when it
+ * overrides the path nftool asked for (nf_maps/, see mzr_nf__load()). */
+static const char *const map_dirs[] = { "nfcfg/acl", "nf_maps" };
+
+static int acl_map_fd(struct mzctl *g, const char *map, const char *cmd)
+{
+	char path[PATH_MAX];
+	struct mzr_host *h;
+	unsigned int i;
+	int fd;
+
+	h = mzctl_host(g, cmd);
+	if (!h)
+		return -1;
+	for (i = 0; i < sizeof(map_dirs) / sizeof(map_dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", mzr_host__pin_root(h),
+			 map_dirs[i], map);
+		fd = bpf_obj_get(path);
+		if (fd >= 0)
+			return fd;
+		if (errno != ENOENT) {
+			mzctl_err(cmd, "cannot open %s: %s", path,
+				  strerror(errno));
+			return -1;
+		}
+	}
+	mzctl_err(cmd, "acl is not attached (run '%s attach')",
+		  program_invocation_short_name);
+	return -1;
+}
+
+/* Detach, and forget the maps wherever they were pinned (nftool removes
+ * those of its configuration directory only). */
+static int cmd_detach(struct mzctl *g, int argc, char **argv)
+{
+	static const char *const maps[] = { "acl_sets", "acl_ct", "acl_hits",
+					    "acl_stats" };
+	char path[PATH_MAX];
+	unsigned int i;
+	int ret;
+
+	ret = nftool_cmd_detach(g, argc, argv);
+	if (ret != MZCTL_OK || !g->host)
+		return ret;
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/nf_maps/%s",
+			 mzr_host__pin_root(g->host), maps[i]);
+		unlink(path);
+	}
+	return ret;
+}
+
+/* The maps of one invocation, and the lock serialising writers. */
+struct acl_maps {
+	int sets, hits, stats;
+	int lock;
+};
+
+static void maps_close(struct acl_maps *m)
+{
+	if (m->sets >= 0)
+		close(m->sets);
+	if (m->hits >= 0)
+		close(m->hits);
+	if (m->stats >= 0)
+		close(m->stats);
+	if (m->lock >= 0)
+		close(m->lock); /* drops the flock */
+}
+
+/*
+ * Open the configuration maps; writers also take an exclusive flock on
+ * the NF's configuration directory, so that two invocations editing the
+ * same VPC never lose one of the edits (read, modify, write). -1 after
+ * one error line.
+ */
+static int maps_open(struct mzctl *g, const char *cmd, bool write,
+		     struct acl_maps *m)
+{
+	char dir[PATH_MAX];
+
+	m->sets = m->hits = m->stats = m->lock = -1;
+	m->sets = acl_map_fd(g, "acl_sets", cmd);
+	if (m->sets < 0)
+		return -1;
+	m->hits = acl_map_fd(g, "acl_hits", cmd);
+	m->stats = acl_map_fd(g, "acl_stats", cmd);
+	if (m->hits < 0 || m->stats < 0)
+		goto fail;
+	if (!write)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/nfcfg/%s", mzr_host__pin_root(g->host),
+		 acl_tool.name);
+	m->lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->lock < 0 || flock(m->lock, LOCK_EX)) {
+		mzctl_err(cmd, "cannot lock %s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	return 0;
+fail:
+	maps_close(m);
+	return -1;
+}
+
+/* The policy of @vni, or a fresh one (no rule, default allow). Returns
+ * 1 when it exists, 0 when fresh, -errno on a map error. */
+static int set_read(const struct acl_maps *m, uint32_t vni,
+		    struct mzr_acl_set *set)
+{
+	if (!bpf_map_lookup_elem(m->sets, &vni, set))
+		return 1;
+	if (errno != ENOENT)
+		return -errno;
+	acl_set_init(set);
+	return 0;
+}
+
+/*
+ * Wait until no packet can still hold the policy value this update
+ * replaced. The kernel recycles a replaced hash element without waiting
+ * for readers (prealloc: per-CPU spare element; otherwise bpf_mem_alloc's
+ * free list), so the next writer could overwrite it under a reader of the
+ * old policy; waiting one RCU grace period here, under the lock, closes
+ * that window. XDP runs inside an RCU read-side section. membarrier(GLOBAL)
+ * is synchronize_rcu(), except with nohz_full or one CPU: then updating a
+ * map-in-map, after which the kernel waits for running BPF programs.
+ */
+static int wait_grace_period(void)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, mo);
+	int inner, outer, err = 0;
+	__u32 key = 0;
+
+	if (sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
+	    !syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
+		return 0;
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "acl_gp_inner", 4, 4, 1,
+			       NULL);
+	if (inner < 0)
+		return -errno;
+	mo.inner_map_fd = inner;
+	outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "acl_gp", 4, 4, 1,
+			       &mo);
+	if (outer < 0 || bpf_map_update_elem(outer, &key, &inner, BPF_ANY))
+		err = -errno;
+	if (outer >= 0)
+		close(outer);
+	close(inner);
+	return err;
+}
+
+/* A generation never used before for this VPC, even across a deleted and
+ * re-created policy: tracked connections of older ones get re-checked. */
+static uint64_t next_gen(uint64_t old)
+{
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	return now > old ? now : old + 1;
+}
+
+/*
+ * Publish @set as the policy of @vni with one map update (the data path
+ * sees the old policy or the new one), or remove the entry when the policy
+ * says nothing (no rule, default allow). 0 or -errno.
+ */
+static int set_write(const struct acl_maps *m, uint32_t vni,
+		     struct mzr_acl_set *set, bool existed)
+{
+	int err = 0;
+
+	if (acl_set_is_empty(set)) {
+		if (existed && bpf_map_delete_elem(m->sets, &vni) &&
+		    errno != ENOENT)
+			err = -errno;
+	} else {
+		set->gen = next_gen(set->gen);
+		if (bpf_map_update_elem(m->sets, &vni, set, BPF_ANY))
+			err = -errno;
+	}
+	if (!err && existed)
+		err = wait_grace_period();
+	return err;
+}
+
+static void hits_forget(const struct acl_maps *m, uint32_t vni, uint32_t prio)
+{
+	struct mzr_acl_hit_key k = { .vni = vni, .prio = prio };
+
+	bpf_map_delete_elem(m->hits, &k);
+}
+
+/* ---- rule add / rule del ----------------------------------------------- */
+
+static int rule_add(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "rule add";
+	struct mzr_acl_rule r;
+	struct mzr_acl_set set;
+	struct acl_maps m;
+	uint32_t vni;
+	int existed, err;
+
+	if (acl_rule_parse(cmd, argc, argv, &vni, &r))
+		return MZCTL_USAGE;
+	if (maps_open(g, cmd, true, &m))
+		return MZCTL_FAIL;
+	existed = set_read(&m, vni, &set);
+	if (existed < 0) {
+		err = existed;
+		goto fail;
+	}
+	err = acl_set_insert(&set, &r);
+	if (err == -EEXIST) {
+		mzctl_err(cmd, "vni %u already has a rule with prio %u", vni,
+			  r.prio);
+		maps_close(&m);
+		return MZCTL_FAIL;
+	}
+	if (err == -ENOSPC) {
+		mzctl_err(cmd, "vni %u already has %u rules (the maximum)",
+			  vni, MZR_ACL_MAX_RULES);
+		maps_close(&m);
+		return MZCTL_FAIL;
+	}
+	/* A new rule counts from zero; the old set has no rule with this
+	 * prio, so nothing can count into it before the update. */
+	hits_forget(&m, vni, r.prio);
+	err = set_write(&m, vni, &set, existed);
+	if (err)
+		goto fail;
+	maps_close(&m);
+	return MZCTL_OK;
+fail:
+	maps_close(&m);
+	return mzctl_fail(cmd, err);
+}
+
+static int rule_del(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "rule del";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },
+		{ "prio", true, true, NULL },
+		{ NULL },
+	};
+	struct mzr_acl_set set;
+	struct acl_maps m;
+	const char *v;
+	uint32_t vni;
+	uint16_t prio;
+	int existed, err;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	v = mzctl_kw_get(kw, "vni")->val;
+	if (mzctl_parse_vni(v, &vni)) {
+		mzctl_err(cmd, "bad vni '%s' (1-%u)", v, MZR_VNI_MAX);
+		return MZCTL_USAGE;
+	}
+	v = mzctl_kw_get(kw, "prio")->val;
+	if (acl_parse_prio(v, &prio)) {
+		mzctl_err(cmd, "bad prio '%s' (%u-%u)", v, MZR_ACL_PRIO_MIN,
+			  MZR_ACL_PRIO_MAX);
+		return MZCTL_USAGE;
+	}
+	if (maps_open(g, cmd, true, &m))
+		return MZCTL_FAIL;
+	existed = set_read(&m, vni, &set);
+	if (existed < 0) {
+		err = existed;
+		goto fail;
+	}
+	if (!existed || !set.n) {
+		mzctl_err(cmd, "vni %u has no rules", vni);
+		maps_close(&m);
+		return MZCTL_FAIL;
+	}
+	if (acl_set_remove(&set, prio)) {
+		mzctl_err(cmd, "vni %u has no rule with prio %u", vni, prio);
+		maps_close(&m);
+		return MZCTL_FAIL;
+	}
+	err = set_write(&m, vni, &set, existed);
+	if (err)
+		goto fail;
+	hits_forget(&m, vni, prio);
+	if (acl_set_is_empty(&set))
+		hits_forget(&m, vni, MZR_ACL_HIT_DEFAULT);
+	maps_close(&m);
+	return MZCTL_OK;
+fail:
+	maps_close(&m);
+	return mzctl_fail(cmd, err);
+}
+
+static const struct mzctl_sub rule_subs[] = {
+	{ "add",
+	  "vni N prio P [src CIDR] [dst CIDR] [proto tcp|udp|icmp|any] [dport P[-Q]] action allow|deny",
+	  "Add a rule to VPC N's policy on this host. Rules match in ascending\n"
+	  "prio (" "1-65535, unique per VPC); the first match decides.\n"
+	  "  src, dst  inner source / destination: A.B.C.D/LEN, A.B.C.D or any\n"
+	  "            (default any); host bits beyond LEN are an error\n"
+	  "  proto     default any\n"
+	  "  dport     a port or range P-Q (with proto tcp or udp only)\n"
+	  "Replies of connections a rule allows pass without matching.\n",
+	  rule_add },
+	{ "del", "vni N prio P", "Remove VPC N's rule with prio P.\n",
+	  rule_del },
+	{ NULL },
+};
+
+static int cmd_rule(struct mzctl *g, int argc, char **argv)
+{
+	return mzctl_dispatch(g, "rule", rule_subs, argc, argv);
+}
+
+/* ---- default ------------------------------------------------------------ */
+
+static int cmd_default(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "default";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },
+		{ "allow", false, false, NULL },
+		{ "deny", false, false, NULL },
+		{ NULL },
+	};
+	struct mzr_acl_set set;
+	struct acl_maps m;
+	bool allow, deny;
+	const char *v;
+	uint32_t vni;
+	int existed, err, i;
+
+	for (i = 0; i < argc; i++) {
+		if (mzctl_is_help(argv[i])) {
+			printf("Usage: %s default vni N allow|deny\n\n"
+			       "What VPC N's packets that match no rule get on this host\n"
+			       "(allow until set).\n",
+			       program_invocation_short_name);
+			return MZCTL_OK;
+		}
+	}
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	v = mzctl_kw_get(kw, "vni")->val;
+	if (mzctl_parse_vni(v, &vni)) {
+		mzctl_err(cmd, "bad vni '%s' (1-%u)", v, MZR_VNI_MAX);
+		return MZCTL_USAGE;
+	}
+	allow = mzctl_kw_get(kw, "allow")->val;
+	deny = mzctl_kw_get(kw, "deny")->val;
+	if (allow == deny) {
+		mzctl_err(cmd, "say either allow or deny");
+		return MZCTL_USAGE;
+	}
+	if (maps_open(g, cmd, true, &m))
+		return MZCTL_FAIL;
+	existed = set_read(&m, vni, &set);
+	err = existed < 0 ? existed : 0;
+	if (!err) {
+		set.dflt = allow ? MZR_ACL_ALLOW : MZR_ACL_DENY;
+		err = set_write(&m, vni, &set, existed);
+	}
+	if (!err && acl_set_is_empty(&set))
+		hits_forget(&m, vni, MZR_ACL_HIT_DEFAULT);
+	maps_close(&m);
+	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
+}
+
+/* ---- show --------------------------------------------------------------- */
+
+/* Sum of a per-CPU u64 value, 0 when absent. */
+static uint64_t percpu_sum(int fd, const void *key)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *v, sum = 0;
+	int i;
+
+	if (ncpu <= 0)
+		return 0;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return 0;
+	if (!bpf_map_lookup_elem(fd, key, v))
+		for (i = 0; i < ncpu; i++)
+			sum += v[i];
+	free(v);
+	return sum;
+}
+
+static uint64_t hits_of(const struct acl_maps *m, uint32_t vni, uint32_t prio)
+{
+	struct mzr_acl_hit_key k = { .vni = vni, .prio = prio };
+
+	return percpu_sum(m->hits, &k);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The VNIs with a policy, sorted; *n set. NULL on error (errno). */
+static uint32_t *list_vnis(int fd, unsigned int *n)
+{
+	uint32_t *vnis = calloc(MZR_ACL_MAX_VPCS, sizeof(*vnis));
+	uint32_t key, next;
+	void *prev = NULL;
+
+	*n = 0;
+	if (!vnis)
+		return NULL;
+	while (*n < MZR_ACL_MAX_VPCS && !bpf_map_get_next_key(fd, prev,
+							      &next)) {
+		vnis[(*n)++] = next;
+		key = next;
+		prev = &key;
+	}
+	qsort(vnis, *n, sizeof(*vnis), cmp_u32);
+	return vnis;
+}
+
+static void show_rule_json(struct mzctl_json *js, const struct acl_maps *m,
+			   uint32_t vni, const struct mzr_acl_rule *r)
+{
+	char a[20], b[20], p[8], d[16];
+
+	mzctl_json_obj(js, NULL);
+	mzctl_json_u64(js, "prio", r->prio);
+	mzctl_json_str(js, "src", acl_cidr_str(r->src, r->src_mask, a));
+	mzctl_json_str(js, "dst", acl_cidr_str(r->dst, r->dst_mask, b));
+	mzctl_json_str(js, "proto", acl_proto_str(r->proto, p));
+	mzctl_json_str(js, "dport", acl_ports_str(r, d));
+	mzctl_json_str(js, "action", acl_action_str(r->action));
+	mzctl_json_u64(js, "hits", hits_of(m, vni, r->prio));
+	mzctl_json_obj_end(js);
+}
+
+static int cmd_show(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "show";
+	uint64_t cnt[__MZR_ACL_CNT_MAX];
+	struct mzr_acl_set set;
+	struct mzctl_json js;
+	struct acl_maps m;
+	unsigned int n, i, j;
+	uint32_t *vnis, k;
+
+	for (i = 0; i < (unsigned int)argc; i++) {
+		if (mzctl_is_help(argv[i])) {
+			printf("Usage: %s [-j] show\n\n"
+			       "Every VPC's policy on this host: default, rules in match\n"
+			       "order, packets decided by each (hits), and the NF's counters.\n",
+			       program_invocation_short_name);
+			return MZCTL_OK;
+		}
+	}
+	if (argc) {
+		mzctl_err(cmd, "unexpected argument '%s'", argv[0]);
+		return MZCTL_USAGE;
+	}
+	if (maps_open(g, cmd, false, &m))
+		return MZCTL_FAIL;
+	vnis = list_vnis(m.sets, &n);
+	if (!vnis) {
+		maps_close(&m);
+		return mzctl_fail(cmd, -ENOMEM);
+	}
+	for (k = 0; k < __MZR_ACL_CNT_MAX; k++)
+		cnt[k] = percpu_sum(m.stats, &k);
+
+	if (g->json) {
+		mzctl_json_begin(&js, stdout);
+		mzctl_json_bool(&js, "attached",
+				nftool_attached(g, &acl_tool));
+		mzctl_json_arr(&js, "vpcs");
+	} else {
+		printf("acl %s\n", nftool_attached(g, &acl_tool) ?
+			       "attached (agent-egress, deliver)" :
+			       "not attached");
+	}
+	for (i = 0; i < n; i++) {
+		char a[20], b[20], p[8], d[16];
+
+		if (bpf_map_lookup_elem(m.sets, &vnis[i], &set))
+			continue; /* deleted meanwhile */
+		if (set.n > MZR_ACL_MAX_RULES)
+			set.n = MZR_ACL_MAX_RULES;
+		if (g->json) {
+			mzctl_json_obj(&js, NULL);
+			mzctl_json_u64(&js, "vni", vnis[i]);
+			mzctl_json_str(&js, "default",
+				       acl_action_str(set.dflt));
+			mzctl_json_u64(&js, "default_hits",
+				       hits_of(&m, vnis[i],
+					       MZR_ACL_HIT_DEFAULT));
+			mzctl_json_arr(&js, "rules");
+			for (j = 0; j < set.n; j++)
+				show_rule_json(&js, &m, vnis[i],
+					       &set.rules[j]);
+			mzctl_json_arr_end(&js);
+			mzctl_json_obj_end(&js);
+			continue;
+		}
+		printf("vni %u: default %s (hits %llu), %u rule%s\n", vnis[i],
+		       acl_action_str(set.dflt),
+		       (unsigned long long)hits_of(&m, vnis[i],
+						   MZR_ACL_HIT_DEFAULT),
+		       set.n, set.n == 1 ? "" : "s");
+		for (j = 0; j < set.n; j++) {
+			const struct mzr_acl_rule *r = &set.rules[j];
+
+			printf("  prio %-5u src %-18s dst %-18s proto %-4s dport %-11s %-5s hits %llu\n",
+			       r->prio, acl_cidr_str(r->src, r->src_mask, a),
+			       acl_cidr_str(r->dst, r->dst_mask, b),
+			       acl_proto_str(r->proto, p), acl_ports_str(r, d),
+			       acl_action_str(r->action),
+			       (unsigned long long)hits_of(&m, vnis[i],
+							   r->prio));
+		}
+	}
+	if (g->json) {
+		mzctl_json_arr_end(&js);
+		mzctl_json_obj(&js, "counters");
+		for (k = 0; k < __MZR_ACL_CNT_MAX; k++)
+			mzctl_json_u64(&js, counter_names[k], cnt[k]);
+		mzctl_json_obj_end(&js);
+		mzctl_json_end(&js);
+	} else {
+		if (!n)
+			printf("no policy: every VPC allows everything\n");
+		printf("counters:");
+		for (k = 0; k < __MZR_ACL_CNT_MAX; k++)
+			printf(" %s %llu", counter_names[k],
+			       (unsigned long long)cnt[k]);
+		printf("\n");
+	}
+	free(vnis);
+	maps_close(&m);
+	return MZCTL_OK;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static const char *const usage =
+	"Usage: mizar-acl [-r|--pin-root DIR] [-j|--json] [-v|--verbose] COMMAND ...\n"
+	"\n"
+	"A stateful network ACL for the endpoints of this host: rules per VPC\n"
+	"match in ascending prio, the first match decides, otherwise the VPC's\n"
+	"default (allow unless set); replies of allowed connections pass.\n"
+	"\n"
+	"Commands:\n"
+	"  attach | detach      load into / remove from the agent-egress and\n"
+	"                       deliver hooks (detach forgets every policy)\n"
+	"  rule add vni N prio P [src CIDR] [dst CIDR] [proto tcp|udp|icmp|any]\n"
+	"           [dport P[-Q]] action allow|deny\n"
+	"  rule del vni N prio P\n"
+	"  default vni N allow|deny\n"
+	"  show                 policies, hit counters and the NF's counters\n"
+	"\n"
+	"Options:\n"
+	"  -r, --pin-root DIR  bpffs directory holding this host's state\n"
+	"                      (default: $MIZAR_PIN_ROOT, else " MZR_DEFAULT_PIN_ROOT ")\n"
+	"  -j, --json          print show output as one JSON document\n"
+	"  -v, --verbose       print the library's log lines\n"
+	"  -h, --help          help; also after any command\n";
+
+static const struct mzctl_group groups[] = {
+	{ "attach", nftool_cmd_attach },
+	{ "detach", cmd_detach },
+	{ "rule", cmd_rule },
+	{ "default", cmd_default },
+	{ "show", cmd_show },
+	{ NULL },
+};
+
+static bool verbose;
+
+/* libbpf's informational lines ("skipping unrecognized data section" for
+ * the NF declaration) only with -v; its warnings (verifier logs) always. */
+static int libbpf_print(enum libbpf_print_level level, const char *fmt,
+			va_list args)
+{
+	if (level != LIBBPF_WARN && !verbose)
+		return 0;
+	if (level == LIBBPF_DEBUG)
+		return 0;
+	return vfprintf(stderr, fmt, args);
+}
+
+int main(int argc, char **argv)
+{
+	int i;
+
+	for (i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+			verbose = true;
+	libbpf_set_print(libbpf_print);
+	nftool_current = &acl_tool;
+	return mzctl_main(argc, argv, groups, usage);
+}

@@ -1,0 +1,484 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * mizar-acl at the real core's hooks: the back-plane loaded through
+ * libmizar in a private netns, the NF attached with its own tool, and
+ * frames run through the core's agent (what EP1 sends) and transit
+ * (tunnel frames for EP1) programs with BPF_PROG_TEST_RUN. The table reads
+ * as the policy's specification: first match in ascending prio, the
+ * default otherwise, replies of allowed flows pass, ARP is never judged,
+ * and a changed policy re-judges tracked flows.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <mizar/abi.h>
+#include <mizar/host.h>
+
+#include "acl.h"
+#include "fixture.h"
+#include "pktbuild.h"
+#include "testenv.h"
+
+#define VNI 100
+#define US IP4(192, 168, 1, 1)
+#define H2 IP4(192, 168, 1, 2) /* the network's bouncer */
+#define H5 IP4(192, 168, 1, 5) /* EP3's host */
+#define EP1 IP4(10, 1, 1, 10)  /* here, on ep1h */
+#define EP2 IP4(10, 1, 1, 11)  /* here, on ep2h */
+#define EP3 IP4(10, 1, 1, 20)  /* on H5 */
+
+static const uint8_t MAC_US[6] = { 0x02, 0xaa, 0, 0, 0, 0x01 };
+static const uint8_t MAC_H5[6] = { 0x02, 0xbb, 0, 0, 0, 0x05 };
+static const uint8_t MAC_EP1[6] = { 0x0e, 0, 0, 0x01, 0x01, 0x0a };
+static const uint8_t MAC_EP2[6] = { 0x0e, 0, 0, 0x01, 0x01, 0x0b };
+static const uint8_t MAC_EP3[6] = { 0x0e, 0, 0, 0x01, 0x01, 0x14 };
+static const uint8_t MAC_GW[6] = { 0x02, 0, 10, 1, 1, 1 };
+static const uint8_t MAC_BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+static const uint8_t MAC_ZERO[6] = { 0 };
+
+static struct {
+	char root[64];
+	struct mzr_host *host;
+	int agent_fd, transit_fd, stats_fd;
+	int acl_stats_fd, acl_hits_fd;
+	unsigned int ep1h;
+} env;
+
+static int failures;
+
+static void sh(const char *cmd)
+{
+	if (system(cmd)) {
+		fprintf(stderr, "setup failed: %s\n", cmd);
+		exit(1);
+	}
+}
+
+static void api(int err, const char *what)
+{
+	char buf[128];
+
+	if (err) {
+		mzr_strerror(err, buf, sizeof(buf));
+		fprintf(stderr, "setup: %s: %s\n", what, buf);
+		exit(1);
+	}
+}
+
+static struct in_addr in4(uint32_t ip)
+{
+	return (struct in_addr){ .s_addr = htonl(ip) };
+}
+
+/* mizar-acl on this test's pin root; exits on failure. */
+static void acl(const char *args)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "%s -r %s %s", MZR_ACL_TOOL, env.root,
+		 args);
+	if (system(cmd)) {
+		fprintf(stderr, "FAILED: mizar-acl %s\n", args);
+		exit(1);
+	}
+}
+
+static int pinned(const char *rel)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", env.root, rel);
+	fd = bpf_obj_get(path);
+	return fd;
+}
+
+/* The NF's map: in its tool's configuration directory, or where the
+ * loader pins an NF's own maps. */
+static int acl_map(const char *name)
+{
+	static const char *const dirs[] = { "nfcfg/acl", "nf_maps" };
+	char rel[128];
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < 2; i++) {
+		snprintf(rel, sizeof(rel), "%s/%s", dirs[i], name);
+		fd = pinned(rel);
+		if (fd >= 0)
+			return fd;
+	}
+	fprintf(stderr, "setup: no pinned map %s\n", name);
+	exit(1);
+}
+
+static void setup(void)
+{
+	MZR_OPTS(mzr_host_opts, hopts);
+	struct mzr_ep_spec ep = { .vni = VNI };
+	struct in_addr bouncer = in4(H2);
+
+	test_require_root();
+	test_private_netns();
+	test_bpffs_mount(env.root);
+	sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
+	sh("sysctl -qw net.ipv6.conf.default.disable_ipv6=1");
+	sh("ip link add ul0 type veth peer name ul1");
+	sh("ip link set ul0 address 02:aa:00:00:00:01");
+	sh("ip addr add 192.168.1.1/24 dev ul0");
+	sh("ip link set ul1 up && ip link set ul0 up");
+	sh("ip neigh replace 192.168.1.2 lladdr 02:bb:00:00:00:02 dev ul0 nud permanent");
+	sh("ip neigh replace 192.168.1.5 lladdr 02:bb:00:00:00:05 dev ul0 nud permanent");
+	sh("ip link add ep1h type veth peer name ep1p && ip link set ep1h up && ip link set ep1p up");
+	sh("ip link add ep2h type veth peer name ep2p && ip link set ep2h up && ip link set ep2p up");
+	env.ep1h = if_nametoindex("ep1h");
+
+	hopts.pin_root = env.root;
+	env.host = mzr_host__open(&hopts);
+	if (!env.host)
+		api(-errno, "mzr_host__open");
+	api(mzr_host__load(env.host), "mzr_host__load");
+	api(mzr_host__attach(env.host, "ul0", NULL), "mzr_host__attach");
+	api(mzr_vpc__create(env.host, VNI, NULL, 0), "mzr_vpc__create");
+	api(mzr_net__create(env.host, VNI, in4(IP4(10, 1, 1, 0)), 24,
+			    &bouncer, 1, NULL),
+	    "mzr_net__create");
+	ep.ip = in4(EP1);
+	ep.host = in4(US);
+	ep.ifname = "ep1h";
+	memcpy(ep.mac, MAC_EP1, 6);
+	api(mzr_ep__create(env.host, &ep), "mzr_ep__create EP1");
+	ep.ip = in4(EP2);
+	ep.ifname = "ep2h";
+	memcpy(ep.mac, MAC_EP2, 6);
+	api(mzr_ep__create(env.host, &ep), "mzr_ep__create EP2");
+	ep.ip = in4(EP3);
+	ep.host = in4(H5);
+	ep.ifname = NULL;
+	memcpy(ep.mac, MAC_EP3, 6);
+	api(mzr_ep__create(env.host, &ep), "mzr_ep__create EP3");
+
+	env.agent_fd = pinned("progs/mzr_agent");
+	env.transit_fd = pinned("progs/mzr_transit");
+	env.stats_fd = mzr_host__map_fd(env.host, "mzr_stats");
+	if (env.agent_fd < 0 || env.transit_fd < 0 || env.stats_fd < 0) {
+		fprintf(stderr, "setup: core programs or stats not found\n");
+		exit(1);
+	}
+	acl("attach");
+	env.acl_stats_fd = acl_map("acl_stats");
+	env.acl_hits_fd = acl_map("acl_hits");
+}
+
+/* ---- Frames --------------------------------------------------------------- */
+
+enum hook { AGENT, DELIVER }; /* sent by EP1 / arriving for EP1 */
+
+struct flow {
+	uint8_t proto; /* IPPROTO_TCP, UDP, ICMP */
+	uint16_t sport, dport; /* ICMP: type in sport, id in dport */
+	uint16_t frag_off;
+};
+
+/* An IPv4 frame between EP1 and @peer. */
+static void inner(struct pkt *p, enum hook h, uint32_t peer,
+		  const uint8_t *peer_mac, const struct flow *f)
+{
+	struct pkt_ipv4_opts o = { .frag_off = f->frag_off };
+	uint32_t src = h == AGENT ? EP1 : peer, dst = h == AGENT ? peer : EP1;
+
+	pkt_init(p);
+	if (h == AGENT)
+		pkt_eth(p, MAC_GW, MAC_EP1, PKT_ETH_P_IPV4);
+	else
+		pkt_eth(p, MAC_EP1, peer_mac, PKT_ETH_P_IPV4);
+	pkt_ipv4(p, src, dst, f->proto, &o);
+	if (f->frag_off & 0x1fff)
+		pkt_payload_pattern(p, 64);
+	else if (f->proto == IPPROTO_TCP)
+		pkt_tcp(p, f->sport, f->dport, 1, 0, PKT_TCP_SYN);
+	else if (f->proto == IPPROTO_UDP)
+		pkt_udp(p, f->sport, f->dport);
+	else
+		pkt_icmp_echo(p, (uint8_t)f->sport, f->dport, 1);
+	if (!(f->frag_off & 0x1fff))
+		pkt_payload_pattern(p, 32);
+	pkt_finish(p);
+}
+
+/* The tunnel frame H5 sends this host for @in. */
+static void tunnel(struct pkt *p, const struct pkt *in)
+{
+	struct pkt_ipv4_opts o = { .frag_off = 0x4000 };
+
+	pkt_init(p);
+	pkt_eth(p, MAC_US, MAC_H5, PKT_ETH_P_IPV4);
+	pkt_ipv4(p, H5, US, IPPROTO_UDP, &o);
+	pkt_udp_nocsum(p, 50000, PKT_GENEVE_PORT);
+	pkt_geneve(p, VNI, 0);
+	pkt_geneve_opt_u32(p, MZR_OPT_CLASS, MZR_OPT_RTS, H5);
+	pkt_geneve_opt_u32(p, MZR_OPT_CLASS, MZR_OPT_FLAGS, MZR_F_DIRECT);
+	pkt_payload(p, in->data, in->len);
+	pkt_finish(p);
+}
+
+/* EP1's "port unreachable" about a UDP datagram EP3 sent it. */
+static void icmp_unreach(struct pkt *p, uint16_t qsport, uint16_t qdport)
+{
+	uint8_t b[8 + 20 + 8] = { 3, 3 };
+	struct pkt quoted;
+	uint16_t csum;
+
+	inner(&quoted, DELIVER, EP3, MAC_EP3,
+	      &(struct flow){ IPPROTO_UDP, qsport, qdport, 0 });
+	memcpy(b + 8, quoted.data + 14, 28);
+	csum = htons(pkt_csum_fold(pkt_csum_add(0, b, sizeof(b))) ^ 0xffff);
+	memcpy(b + 2, &csum, 2);
+	pkt_init(p);
+	pkt_eth(p, MAC_GW, MAC_EP1, PKT_ETH_P_IPV4);
+	pkt_ipv4(p, EP1, EP3, IPPROTO_ICMP, NULL);
+	pkt_payload(p, b, sizeof(b));
+	pkt_finish(p);
+}
+
+static int run(enum hook h, const struct pkt *frame)
+{
+	struct pkt t;
+	const struct pkt *in = frame;
+	uint8_t out[PKT_MAX + 256];
+	struct xdp_md ctx = {};
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_out = out,
+		    .data_size_out = sizeof(out), .repeat = 1);
+	int err;
+
+	if (h == DELIVER) {
+		tunnel(&t, frame);
+		in = &t;
+	} else {
+		ctx.ingress_ifindex = env.ep1h;
+		ctx.data_end = frame->len;
+		opts.ctx_in = &ctx;
+		opts.ctx_size_in = sizeof(ctx);
+	}
+	opts.data_in = in->data;
+	opts.data_size_in = in->len;
+	err = bpf_prog_test_run_opts(h == AGENT ? env.agent_fd :
+						  env.transit_fd,
+				     &opts);
+	if (err) {
+		fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(-err));
+		exit(1);
+	}
+	return (int)opts.retval;
+}
+
+static uint64_t acl_counter(uint32_t idx)
+{
+	return fixture_counter(env.acl_stats_fd, idx);
+}
+
+static uint64_t hits(uint32_t prio)
+{
+	struct mzr_acl_hit_key k = { .vni = VNI, .prio = prio };
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t v[512] = {}, sum = 0;
+
+	if (ncpu > 512 || bpf_map_lookup_elem(env.acl_hits_fd, &k, v))
+		return 0;
+	for (int i = 0; i < ncpu; i++)
+		sum += v[i];
+	return sum;
+}
+
+/* ---- The specification ---------------------------------------------------- */
+
+struct step {
+	const char *desc;
+	enum hook hook;
+	uint32_t peer;		/* EP3 (remote) or EP2 (same host) */
+	struct flow flow;
+	int verdict;		/* XDP_REDIRECT (delivered / sent) or XDP_DROP */
+	int counter;		/* enum mzr_acl_counter that must grow, or -1 */
+};
+
+#define TCP(s, d) { IPPROTO_TCP, s, d, 0 }
+#define UDP(s, d) { IPPROTO_UDP, s, d, 0 }
+#define ECHO(id) { IPPROTO_ICMP, 8, id, 0 }
+#define ECHOREPLY(id) { IPPROTO_ICMP, 0, id, 0 }
+
+/* The policy these steps judge against (vni 100, default deny). */
+static const char *const policy[] = {
+	"rule add vni 100 prio 40 src 10.1.1.20 proto icmp action allow",
+	"rule add vni 100 prio 10 src 10.1.1.20/32 dst 10.1.1.10 proto tcp dport 80 action allow",
+	"rule add vni 100 prio 30 proto udp action allow",
+	"rule add vni 100 prio 20 proto udp dport 5000-5010 action deny",
+	"default vni 100 deny",
+};
+
+static const struct step steps[] = {
+	{ "EP3 opens tcp/80 on EP1: prio 10 allows it", DELIVER, EP3,
+	  TCP(4000, 80), XDP_REDIRECT, MZR_ACL_CNT_ALLOW },
+	{ "EP1's reply on that connection passes as tracked", AGENT, EP3,
+	  TCP(80, 4000), XDP_REDIRECT, MZR_ACL_CNT_CT_PASS },
+	{ "EP3's next segment passes as tracked", DELIVER, EP3,
+	  TCP(4000, 80), XDP_REDIRECT, MZR_ACL_CNT_CT_PASS },
+	{ "EP1 opening tcp to EP3 matches nothing: default deny", AGENT,
+	  EP3, TCP(81, 4000), XDP_DROP, MZR_ACL_CNT_DENY },
+	{ "EP3 to EP1 tcp/81 matches nothing: default deny", DELIVER, EP3,
+	  TCP(4000, 81), XDP_DROP, MZR_ACL_CNT_DENY },
+	{ "udp/5005 hits prio 20 (deny) before prio 30 (allow udp)",
+	  DELIVER, EP3, UDP(1234, 5005), XDP_DROP, MZR_ACL_CNT_DENY },
+	{ "udp/5011 is outside prio 20's range: prio 30 allows", DELIVER,
+	  EP3, UDP(1234, 5011), XDP_REDIRECT, MZR_ACL_CNT_ALLOW },
+	{ "EP1's udp reply passes as tracked", AGENT, EP3, UDP(5011, 1234),
+	  XDP_REDIRECT, MZR_ACL_CNT_CT_PASS },
+	{ "EP3 pings EP1: prio 40 allows", DELIVER, EP3, ECHO(7),
+	  XDP_REDIRECT, MZR_ACL_CNT_ALLOW },
+	{ "EP1's echo reply (same id) passes as tracked", AGENT, EP3,
+	  ECHOREPLY(7), XDP_REDIRECT, MZR_ACL_CNT_CT_PASS },
+	{ "EP1 pinging EP3 with that id is no reply: default deny", AGENT,
+	  EP3, ECHO(7), XDP_DROP, MZR_ACL_CNT_DENY },
+	{ "an echo reply nobody asked for: default deny", AGENT, EP3,
+	  ECHOREPLY(8), XDP_DROP, MZR_ACL_CNT_DENY },
+	{ "EP1 to EP2 on this host: judged at agent-egress, default deny",
+	  AGENT, EP2, TCP(1, 2), XDP_DROP, MZR_ACL_CNT_DENY },
+	{ "a later udp fragment has no ports: prio 30 (any port) allows",
+	  DELIVER, EP3, { IPPROTO_UDP, 0, 0, 0x0010 }, XDP_REDIRECT,
+	  MZR_ACL_CNT_FRAGMENT },
+};
+
+static void check(const char *desc, int got, int want, int counter,
+		  uint64_t before)
+{
+	uint64_t after = counter >= 0 ? acl_counter(counter) : 0;
+	bool ok = got == want && (counter < 0 || after == before + 1);
+
+	printf("%s: %s (%s", ok ? "ok" : "FAILED", desc,
+	       fixture_verdict_name(got));
+	if (got != want)
+		printf(", want %s", fixture_verdict_name(want));
+	if (counter >= 0 && after != before + 1)
+		printf(", counter %d moved by %lld", counter,
+		       (long long)(after - before));
+	printf(")\n");
+	failures += !ok;
+}
+
+static void run_step(const struct step *s)
+{
+	const uint8_t *mac = s->peer == EP2 ? MAC_EP2 : MAC_EP3;
+	uint64_t before = s->counter >= 0 ? acl_counter(s->counter) : 0;
+	struct pkt p;
+
+	inner(&p, s->hook, s->peer, mac, &s->flow);
+	check(s->desc, run(s->hook, &p), s->verdict, s->counter, before);
+}
+
+static void expect_eq(const char *desc, uint64_t got, uint64_t want)
+{
+	printf("%s: %s (%llu)\n", got == want ? "ok" : "FAILED", desc,
+	       (unsigned long long)got);
+	if (got != want) {
+		printf("  want %llu\n", (unsigned long long)want);
+		failures++;
+	}
+}
+
+int main(void)
+{
+	uint32_t nf_drop = MZR_CNT_DROP_BASE + MZR_DROP_NF;
+	uint64_t drops0, before;
+	struct pkt p;
+	unsigned int i;
+
+	setup();
+
+	/* Without a policy for the VPC, the NF passes everything. */
+	inner(&p, AGENT, EP3, MAC_EP3, &(struct flow)UDP(1000, 53));
+	before = acl_counter(MZR_ACL_CNT_NO_POLICY);
+	check("no policy: EP1's udp to EP3 is sent", run(AGENT, &p),
+	      XDP_REDIRECT, MZR_ACL_CNT_NO_POLICY, before);
+	inner(&p, DELIVER, EP3, MAC_EP3, &(struct flow)TCP(1, 2));
+	before = acl_counter(MZR_ACL_CNT_NO_POLICY);
+	check("no policy: EP3's tcp to EP1 is delivered", run(DELIVER, &p),
+	      XDP_REDIRECT, MZR_ACL_CNT_NO_POLICY, before);
+
+	for (i = 0; i < sizeof(policy) / sizeof(policy[0]); i++)
+		acl(policy[i]);
+
+	drops0 = fixture_counter(env.stats_fd, nf_drop);
+	for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+		run_step(&steps[i]);
+	expect_eq("every deny counted under the core's drop reason nf",
+		  fixture_counter(env.stats_fd, nf_drop) - drops0, 6);
+	expect_eq("hits of prio 10", hits(10), 1);
+	expect_eq("hits of prio 20", hits(20), 1);
+	expect_eq("hits of prio 30", hits(30), 2);
+	expect_eq("hits of prio 40", hits(40), 1);
+	expect_eq("hits of the default", hits(MZR_ACL_HIT_DEFAULT), 5);
+
+	/* ARP is not subject to the ACL. */
+	pkt_init(&p);
+	pkt_eth(&p, MAC_BCAST, MAC_EP1, PKT_ETH_P_ARP);
+	pkt_arp(&p, 1, MAC_EP1, EP1, MAC_ZERO, EP3);
+	pkt_finish(&p);
+	before = acl_counter(MZR_ACL_CNT_NOT_IP);
+	{
+		int v = run(AGENT, &p);
+
+		check("ARP from EP1 is not judged (the core handles it)",
+		      v == XDP_DROP ? XDP_DROP : XDP_REDIRECT, XDP_REDIRECT,
+		      MZR_ACL_CNT_NOT_IP, before);
+	}
+
+	/* An ICMP error about a tracked flow passes (path MTU, port
+	 * unreachable); about an unknown one it is judged as any packet. */
+	icmp_unreach(&p, 1234, 5011);
+	before = acl_counter(MZR_ACL_CNT_RELATED);
+	check("EP1's port unreachable about EP3's tracked udp passes",
+	      run(AGENT, &p), XDP_REDIRECT, MZR_ACL_CNT_RELATED, before);
+	icmp_unreach(&p, 1234, 6000);
+	before = acl_counter(MZR_ACL_CNT_DENY);
+	check("a port unreachable about an untracked flow: default deny",
+	      run(AGENT, &p), XDP_DROP, MZR_ACL_CNT_DENY, before);
+
+	/* A new policy re-judges tracked flows at their next packet, by
+	 * their first packet: the udp flow loses its rule, tcp keeps its. */
+	acl("rule del vni 100 prio 30");
+	inner(&p, AGENT, EP3, MAC_EP3, &(struct flow)UDP(5011, 1234));
+	before = acl_counter(MZR_ACL_CNT_REVOKED);
+	check("after prio 30 is deleted, EP1's udp reply is dropped",
+	      run(AGENT, &p), XDP_DROP, MZR_ACL_CNT_REVOKED, before);
+	inner(&p, AGENT, EP3, MAC_EP3, &(struct flow)TCP(80, 4000));
+	before = acl_counter(MZR_ACL_CNT_REVALIDATED);
+	check("the tcp connection prio 10 allowed goes on", run(AGENT, &p),
+	      XDP_REDIRECT, MZR_ACL_CNT_REVALIDATED, before);
+	before = acl_counter(MZR_ACL_CNT_CT_PASS);
+	check("and is tracked under the new policy", run(AGENT, &p),
+	      XDP_REDIRECT, MZR_ACL_CNT_CT_PASS, before);
+
+	/* Rules deleted and default allow: no policy left at all. */
+	acl("rule del vni 100 prio 10");
+	acl("rule del vni 100 prio 20");
+	acl("rule del vni 100 prio 40");
+	inner(&p, AGENT, EP3, MAC_EP3, &(struct flow)TCP(81, 4000));
+	before = acl_counter(MZR_ACL_CNT_DENY);
+	check("only the default is left: deny", run(AGENT, &p), XDP_DROP,
+	      MZR_ACL_CNT_DENY, before);
+	acl("default vni 100 allow");
+	before = acl_counter(MZR_ACL_CNT_NO_POLICY);
+	check("default allow with no rule: no policy, sent", run(AGENT, &p),
+	      XDP_REDIRECT, MZR_ACL_CNT_NO_POLICY, before);
+
+	acl("detach");
+	mzr_host__close(env.host);
+	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
+	return failures ? 1 : 0;
+}
