@@ -7,6 +7,7 @@
 #include "encap.h"
 #include "fib.h"
 #include "hooks.h"
+#include "neigh.h"
 
 static __always_inline struct mzr_local_val *mzr_agent_local(struct xdp_md *x)
 {
@@ -99,11 +100,15 @@ static __always_inline int mzr_agent_encap(struct xdp_md *xdp,
 		return mzr_agent_inject(xdp, host, p, flags, counter);
 	rc = mzr_fib_next_hop(xdp, host, next, &nh);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		/* The kernel forwards it from the veth and resolves the
-		 * neighbour; it sees a frame from the endpoint to the veth. */
+		/* Up to mzr_neigh on this veth's tc ingress, which sends it
+		 * out of the underlay through the neighbour subsystem (that
+		 * writes the Ethernet header: a frame from the endpoint to
+		 * the veth until then). */
 		reason = mzr_encap_push(xdp, p->vni, host->ip, next, flags,
 					mzr_udp_sport(mzr_pkt_hash(p)),
 					local->mac, local->veth_mac);
+		if (!reason)
+			reason = mzr_neigh_handoff(xdp, &nh);
 		if (reason)
 			return mzr_drop(reason);
 		mzr_count(counter);

@@ -16,13 +16,14 @@ struct mzr_next_hop {
 	__u8 smac[6];
 	__u8 dmac[6];
 	__u32 ifindex;
+	__be32 gw;		/* IPv4 next hop; 0: not an IPv4 one */
 };
 
 /*
  * Look up @dst as this host would send to it from its underlay interface.
  * Returns BPF_FIB_LKUP_RET_SUCCESS (nh filled), BPF_FIB_LKUP_RET_NO_NEIGH
- * (route found, neighbour unresolved: the kernel must resolve it) or
- * another value (no usable route).
+ * (route found, neighbour unresolved: the kernel must resolve it; only
+ * nh->ifindex and nh->gw filled) or another value (no usable route).
  */
 static __always_inline int mzr_fib_next_hop(struct xdp_md *xdp,
 					    const struct mzr_host_cfg *host,
@@ -37,10 +38,17 @@ static __always_inline int mzr_fib_next_hop(struct xdp_md *xdp,
 	f.ipv4_dst = dst;
 	f.ifindex = host->ifindex;
 	rc = bpf_fib_lookup(xdp, &f, sizeof(f), BPF_FIB_LOOKUP_OUTPUT);
+	if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
+		/* The kernel fills the egress interface and, for a route
+		 * through a gateway, puts the gateway in ipv4_dst (family
+		 * AF_INET6 for an IPv6 gateway) before it looks for the
+		 * neighbour. */
+		nh->ifindex = f.ifindex;
+		nh->gw = f.family == AF_INET ? f.ipv4_dst : 0;
+	}
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
 		__builtin_memcpy(nh->smac, f.smac, 6);
 		__builtin_memcpy(nh->dmac, f.dmac, 6);
-		nh->ifindex = f.ifindex;
 	}
 	return rc;
 }

@@ -9,13 +9,7 @@
 #define MZR_CORE_HOOKS_H
 
 #include "pkt.h"
-
-static __always_inline __u32 mzr_cfg_u32(__u32 key)
-{
-	__u32 *v = bpf_map_lookup_elem(&mzr_chain_cfg, &key);
-
-	return v ? *v : 0;
-}
+#include <mizar/bpf/chain.h>
 
 static __always_inline struct mzr_ctx *mzr_ctx_get(void)
 {
@@ -61,15 +55,10 @@ static __always_inline void mzr_ctx_fill(struct mzr_ctx *c,
 }
 
 /* A tail call that returned: the slot was empty. Counted twice: as a drop
- * reason and at its (hook, position) in mzr_missed. */
+ * reason and at its (hook, position) in mzr_missed (<mizar/bpf/chain.h>). */
 static __always_inline int mzr_missed_tail_call(__u32 hook, __u32 pos)
 {
-	__u32 idx = MZR_MISSED_IDX(hook, pos);
-	__u64 *missed = bpf_map_lookup_elem(&mzr_missed, &idx);
-
-	if (missed)
-		*missed += 1;
-	return mzr_drop(MZR_DROP_MISSED_TAIL_CALL);
+	return mzr_chain_missed(hook, pos);
 }
 
 /*
@@ -81,15 +70,12 @@ static __always_inline int mzr_hook(struct xdp_md *xdp, __u8 hook, __u8 role,
 				    const struct mzr_pkt *p,
 				    const struct mzr_plan *plan)
 {
-	__u32 bank = mzr_cfg_u32(MZR_CHAIN_CFG_BANK) & 1;
-	__u32 len = mzr_cfg_u32(MZR_CHAIN_CFG_LEN(bank, hook));
+	__u32 bank, len = mzr_chain_active(hook, &bank);
 	struct mzr_plan *saved;
 	struct mzr_ctx *c;
 
 	if (!len)
 		return MZR_GO;
-	if (len > MZR_CHAIN_MAX)
-		len = MZR_CHAIN_MAX;
 	c = mzr_ctx_get();
 	saved = mzr_plan_get();
 	if (!c || !saved)
@@ -97,9 +83,7 @@ static __always_inline int mzr_hook(struct xdp_md *xdp, __u8 hook, __u8 role,
 	mzr_ctx_fill(c, xdp, hook, role, bank, len, p);
 	if (plan)
 		*saved = *plan;
-	mzr_count(MZR_CNT_NF_RUN);
-	bpf_tail_call(xdp, &mzr_progs, MZR_PROG_NF(bank, hook, 0));
-	return mzr_missed_tail_call(hook, 0);
+	return mzr_chain_start(xdp, c, hook, bank, len);
 }
 
 #endif /* MZR_CORE_HOOKS_H */

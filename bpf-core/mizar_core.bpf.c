@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The Mizar core back-plane: the transit program (underlay NIC), the
- * transit agent (endpoint veths) and the continuations where the core
- * resumes after a hook's NF chain. The packet walk is in transit.h and
- * agent.h, following docs/architecture.md.
+ * transit agent (endpoint veths), the continuations where the core
+ * resumes after a hook's NF chain, and the tc program that sends frames
+ * whose underlay neighbour is unresolved on their way. The packet walk is
+ * in transit.h and agent.h, following docs/architecture.md.
  */
 #include "transit.h"
 
@@ -47,6 +48,15 @@ SEC("xdp")
 int mzr_cont_external(struct xdp_md *xdp)
 {
 	return mzr_external_cont(xdp);
+}
+
+/* tc ingress of the underlay and of each endpoint veth: sends the frames
+ * the XDP programs handed off (unresolved neighbour) out of the underlay
+ * with bpf_redirect_neigh() (neigh.h). */
+SEC("tc")
+int mzr_neigh(struct __sk_buff *skb)
+{
+	return mzr_neigh_tc_run(skb);
 }
 
 char _license[] SEC("license") = "GPL";

@@ -86,4 +86,20 @@ struct mzr_direct_val {
 	__u64 updated_ns;
 };
 
+/*
+ * XDP metadata (bpf_xdp_adjust_meta) on a finished tunnel frame whose
+ * underlay neighbour is unresolved: the XDP program passes the frame up
+ * with it, and the core's tc ingress program (mzr_neigh) sends it out of
+ * @ifindex with bpf_redirect_neigh(), which resolves the neighbour.
+ * Frames without it are not the tc program's business.
+ */
+#define MZR_NEIGH_META_MAGIC 0x4d5a524eU /* "MZRN" */
+
+struct mzr_neigh_meta {
+	__u32 magic;		/* MZR_NEIGH_META_MAGIC */
+	__u32 ifindex;		/* underlay interface to send it out of */
+	__be32 nh;		/* IPv4 next hop (gateway or the host); 0:
+				 * let the kernel route the outer header */
+};
+
 #endif /* MZR_CORE_SHARED_H */

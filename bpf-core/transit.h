@@ -18,6 +18,8 @@ enum mzr_action {
 	MZR_ACT_DELIVER_BYPASS,	/* hand the tunnel packet to the endpoint */
 	MZR_ACT_ARP_REPLY,	/* answer the ARP request to the sender */
 	MZR_ACT_FORWARD,	/* rewrite the outer header to plan->next */
+	MZR_ACT_EXIT,		/* divider: leaves the VPC; no_route unless
+				 * a divider NF takes it (NAT) */
 };
 
 #define MZR_HOOK_NONE __MZR_HOOK_MAX
@@ -241,8 +243,13 @@ static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 		return mzr_drop(MZR_DROP_NO_ROUTE);
 	if (mzr_is_divider(vpc, host->ip)) {
 		net = mzr_net_lookup(p->vni, p->daddr);
-		if (!net)
-			return mzr_drop(MZR_DROP_NO_ROUTE);
+		if (!net) {
+			/* Outside every network of the VPC: the divider
+			 * hook may take it out (SNAT); else no_route. */
+			plan->action = MZR_ACT_EXIT;
+			plan->hook = MZR_HOOK_DIVIDER;
+			return MZR_GO;
+		}
 		next = mzr_pick_bouncer(net, hash, &reason);
 		if (!next)
 			return mzr_drop(reason);
@@ -276,8 +283,16 @@ static __always_inline int mzr_transit_send(struct xdp_md *xdp,
 
 	rc = mzr_fib_next_hop(xdp, host, next, &nh);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		/* The kernel forwards it (and decrements the TTL). */
-		reason = mzr_outer_forward(xdp, host->ip, next, 0);
+		/* The same bytes as below but for the Ethernet header, up to
+		 * mzr_neigh on this interface's tc ingress: it sends the
+		 * frame out through the neighbour subsystem, which resolves
+		 * the next hop and writes the Ethernet header. A NIC driver
+		 * without XDP metadata: the kernel forwards the frame
+		 * addressed to us (and decrements the TTL) instead. */
+		int meta = !mzr_neigh_handoff(xdp, &nh);
+
+		reason = mzr_outer_forward(xdp, host->ip, next,
+					   meta && !fresh);
 		if (!reason)
 			reason = mzr_set_macs(xdp, host->mac, 0);
 		if (reason)
@@ -388,6 +403,8 @@ static __always_inline int mzr_transit_exec(struct xdp_md *xdp,
 		return mzr_arp_reply(xdp, host, p, plan);
 	case MZR_ACT_FORWARD:
 		break;
+	case MZR_ACT_EXIT:
+		return mzr_drop(MZR_DROP_NO_ROUTE);
 	default:
 		return mzr_drop(MZR_DROP_MALFORMED);
 	}
@@ -410,10 +427,13 @@ static __always_inline int mzr_transit_exec(struct xdp_md *xdp,
 	return mzr_transit_send(xdp, host, plan->next, 0, plan->counter);
 }
 
-/* Role an NF sees at each transit hook. */
-static __always_inline __u8 mzr_hook_role(__u8 hook)
+/* Role an NF sees at each transit hook: EXTERNAL at the divider hook
+ * for a packet leaving the VPC. */
+static __always_inline __u8 mzr_hook_role(const struct mzr_plan *plan)
 {
-	switch (hook) {
+	if (plan->action == MZR_ACT_EXIT)
+		return MZR_ROLE_EXTERNAL;
+	switch (plan->hook) {
 	case MZR_HOOK_BOUNCER:
 		return MZR_ROLE_BOUNCER;
 	case MZR_HOOK_DIVIDER:
@@ -466,7 +486,7 @@ static __always_inline int mzr_transit_run(struct xdp_md *xdp)
 	if (ret != MZR_GO)
 		return ret;
 	if (plan.hook != MZR_HOOK_NONE) {
-		ret = mzr_hook(xdp, plan.hook, mzr_hook_role(plan.hook), &p,
+		ret = mzr_hook(xdp, plan.hook, mzr_hook_role(&plan), &p,
 			       &plan);
 		if (ret != MZR_GO)
 			return ret;
@@ -502,6 +522,14 @@ static __always_inline int mzr_transit_cont(struct xdp_md *xdp, int reroute)
 		ret = mzr_transit_route(host, &p, &plan);
 		if (ret != MZR_GO)
 			return ret;
+		/* An injected packet that leaves the VPC has met no divider
+		 * hook yet: the exit (SNAT) is its only way out. */
+		if (reroute && plan.action == MZR_ACT_EXIT) {
+			ret = mzr_hook(xdp, plan.hook, MZR_ROLE_EXTERNAL, &p,
+				       &plan);
+			if (ret != MZR_GO)
+				return ret;
+		}
 	} else {
 		saved = mzr_plan_get();
 		if (!saved)
@@ -511,18 +539,75 @@ static __always_inline int mzr_transit_cont(struct xdp_md *xdp, int reroute)
 	return mzr_transit_exec(xdp, host, &p, &plan);
 }
 
+/* Whether the frame is tunnel traffic for this host (UDP 6081 to us). */
+static __always_inline int mzr_is_tunnel_to_us(struct xdp_md *xdp,
+					       const struct mzr_host_cfg *host)
+{
+	struct mzr_cursor c;
+	struct ethhdr *eth;
+	struct iphdr *iph;
+	struct udphdr *udp;
+
+	mzr_cursor_init(&c, xdp);
+	if (mzr_parse_ethhdr(&c, &eth) != ETH_P_IP ||
+	    mzr_parse_iphdr(&c, &iph) != IPPROTO_UDP ||
+	    iph->daddr != host->ip || mzr_ipv4_is_fragment(iph))
+		return 0;
+	return mzr_parse_udphdr(&c, &udp) == MZR_GENEVE_PORT;
+}
+
+/*
+ * An external NF injected a plain IPv4 frame (e.g. NAT rewrote its
+ * destination to an endpoint): encapsulate it into VPC @vni as this
+ * host's agent would, addressed to this host, for the transit walk.
+ */
+static __always_inline int mzr_external_wrap(struct xdp_md *xdp,
+					     const struct mzr_host_cfg *host,
+					     __u32 vni)
+{
+	struct mzr_pkt p = {};
+	struct mzr_cursor c;
+	__u32 reason;
+
+	if (!vni || !bpf_map_lookup_elem(&mzr_vpcs, &vni))
+		return mzr_drop(MZR_DROP_BAD_VNI);
+	mzr_cursor_init(&c, xdp);
+	reason = mzr_parse_inner(&c, xdp, &p);
+	if (!reason && p.is_arp)
+		reason = MZR_DROP_ARP;
+	if (!reason && host->mtu &&
+	    xdp->data_end - xdp->data + MZR_ENCAP_LEN - 14 > host->mtu)
+		reason = MZR_DROP_TOO_BIG;
+	if (!reason)
+		reason = mzr_encap_push(xdp, vni, host->ip, host->ip, 0,
+					mzr_udp_sport(mzr_pkt_hash(&p)),
+					host->mac, host->mac);
+	if (reason)
+		return mzr_drop(reason);
+	return MZR_GO;
+}
+
 /* After the external chain: INJECT means the NF turned the packet into
- * tunnel traffic for this host (encapsulated, outer destination = us). */
+ * VPC traffic: a tunnel frame for this host, or a plain IPv4 frame for
+ * VPC ctx->vni, which the core encapsulates. */
 static __always_inline int mzr_external_cont(struct xdp_md *xdp)
 {
+	struct mzr_host_cfg *host = mzr_host_cfg();
 	struct mzr_ctx *c = mzr_ctx_get();
+	int ret;
 
-	if (!c)
+	if (!c || !host)
 		return mzr_drop(MZR_DROP_MALFORMED);
 	if (c->version != MZR_CTX_VERSION)
 		return mzr_drop(MZR_DROP_NF_ABI);
-	if (c->decision == MZR_DECIDE_INJECT)
+	if (c->decision == MZR_DECIDE_INJECT) {
+		if (host->ip && !mzr_is_tunnel_to_us(xdp, host)) {
+			ret = mzr_external_wrap(xdp, host, c->vni);
+			if (ret != MZR_GO)
+				return ret;
+		}
 		return mzr_transit_cont(xdp, 1);
+	}
 	mzr_count(MZR_CNT_TRANSIT_PASS);
 	return XDP_PASS;
 }

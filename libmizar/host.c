@@ -49,6 +49,7 @@ const char *const mzri_prog_names[MZRI_PROG__N] = {
 	[MZRI_PROG_CONT_DIVIDER] = "mzr_cont_divider",
 	[MZRI_PROG_CONT_DELIVER] = "mzr_cont_deliver",
 	[MZRI_PROG_CONT_EXTERNAL] = "mzr_cont_external",
+	[MZRI_PROG_NEIGH] = "mzr_neigh",
 };
 
 /* Continuation program of each hook, installed at MZR_PROG_CONT(hook). */
@@ -369,6 +370,106 @@ int mzri_xdp_detach(int ifindex, int prog_fd)
 	return err;
 }
 
+/* ---- tc attach (unresolved-neighbour hand-off) -------------------------- */
+
+/* Whether program @id is called @name (the kernel keeps 15 characters). */
+static bool prog_named(__u32 id, const char *name)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+	bool same;
+	int fd;
+
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return false;
+	same = !bpf_obj_get_info_by_fd(fd, &info, &len) &&
+	       !strncmp(info.name, name, sizeof(info.name) - 1);
+	close(fd);
+	return same;
+}
+
+int mzri_tc_attach(int ifindex, int prog_fd, const char *ifname,
+		   int *undo_out)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, q, .handle = MZRI_TC_HANDLE,
+		    .priority = MZRI_TC_PRIO);
+	LIBBPF_OPTS(bpf_tc_opts, o, .handle = MZRI_TC_HANDLE,
+		    .priority = MZRI_TC_PRIO, .prog_fd = prog_fd);
+	bool created = false;
+	__u32 id = 0;
+	int err;
+
+	*undo_out = 0;
+	err = prog_id(prog_fd, &id);
+	if (err)
+		return err;
+	err = bpf_tc_hook_create(&hook);
+	if (!err)
+		created = true;
+	else if (err != -EEXIST)
+		goto fail;
+	if (!created && !bpf_tc_query(&hook, &q)) {
+		if (q.prog_id == id)
+			return 0;
+		if (!prog_named(q.prog_id, mzri_prog_names[MZRI_PROG_NEIGH])) {
+			mzr_warn("%s: another tc ingress program (id %u) holds handle 0x%x priority %u\n",
+				 ifname, q.prog_id, MZRI_TC_HANDLE,
+				 MZRI_TC_PRIO);
+			return -EBUSY;
+		}
+		/* Left by an earlier load of the back-plane. */
+		o.flags = BPF_TC_F_REPLACE;
+	}
+	err = bpf_tc_attach(&hook, &o);
+	if (!err) {
+		*undo_out = MZRI_TC_ATTACHED | (created ? MZRI_TC_QDISC : 0);
+		return 0;
+	}
+	if (created)
+		mzri_tc_undo(ifindex, prog_fd, MZRI_TC_QDISC);
+fail:
+	mzr_warn("%s: cannot attach the tc ingress program: %s\n", ifname,
+		 strerror(-err));
+	return err;
+}
+
+void mzri_tc_undo(int ifindex, int prog_fd, int undo)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
+
+	if (undo & MZRI_TC_ATTACHED)
+		mzri_tc_detach(ifindex, prog_fd);
+	/* Created by that very call, so holding nothing but our filter. */
+	if (undo & MZRI_TC_QDISC)
+		bpf_tc_hook_destroy(&hook);
+}
+
+int mzri_tc_detach(int ifindex, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex,
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, q, .handle = MZRI_TC_HANDLE,
+		    .priority = MZRI_TC_PRIO);
+	LIBBPF_OPTS(bpf_tc_opts, d, .handle = MZRI_TC_HANDLE,
+		    .priority = MZRI_TC_PRIO);
+	__u32 id = 0;
+
+	if (prog_fd >= 0 && prog_id(prog_fd, &id))
+		return 0;
+	/* No clsact, no such filter, no such device: nothing of ours. */
+	if (bpf_tc_query(&hook, &q))
+		return 0;
+	if (prog_fd >= 0 ? q.prog_id != id :
+			   !prog_named(q.prog_id,
+				       mzri_prog_names[MZRI_PROG_NEIGH]))
+		return 0;
+	return bpf_tc_detach(&hook, &d);
+}
+
 /* ---- Handle lifecycle --------------------------------------------------- */
 
 static struct mzr_host *host_new(const struct mzr_host_opts *opts, int *err)
@@ -655,18 +756,24 @@ int mzr_host__map_fd(const struct mzr_host *h, const char *name)
 
 /* ---- Attach and reset --------------------------------------------------- */
 
-/* What the kernel hand-off of unresolved-neighbour frames needs. */
+/*
+ * bpf_fib_lookup() answers FWD_DISABLED on an interface without IPv4
+ * forwarding. The rest serves a NIC whose driver has no XDP metadata,
+ * where the transit program lets the kernel forward its unresolved-
+ * neighbour frames (outer source: this host) instead of the tc program.
+ */
 static void host_sysctls(const char *ifname)
 {
 	int err;
 
 	err = mzri_sysctl_write("net/ipv4/ip_forward", "1");
 	if (!err)
+		err = if_sysctl(ifname, "forwarding", "1");
+	if (!err)
 		err = mzri_sysctl_write("net/ipv4/conf/all/send_redirects",
 					"0");
 	if (!err)
 		err = if_sysctl(ifname, "send_redirects", "0");
-	/* Handed-off frames carry this host's own address as source. */
 	if (!err)
 		err = if_sysctl(ifname, "accept_local", "1");
 	if (!err)
@@ -684,6 +791,7 @@ int mzr_host__attach(struct mzr_host *h, const char *ifname,
 	unsigned int ifindex, mtu = 0;
 	struct in_addr ip;
 	char ipbuf[INET_ADDRSTRLEN];
+	int tc_undo;
 	__u32 key = 0;
 	int err;
 
@@ -732,13 +840,23 @@ int mzr_host__attach(struct mzr_host *h, const char *ifname,
 		return err;
 	}
 
-	err = mzri_xdp_attach(ifindex, h->prog_fds[MZRI_PROG_TRANSIT], want,
-			      &mode, ifname);
+	/* tc first: it ignores every frame until the transit program
+	 * hands one off. */
+	err = mzri_tc_attach(ifindex, h->prog_fds[MZRI_PROG_NEIGH], ifname,
+			     &tc_undo);
 	if (err)
 		return err;
+	err = mzri_xdp_attach(ifindex, h->prog_fds[MZRI_PROG_TRANSIT], want,
+			      &mode, ifname);
+	if (err) {
+		mzri_tc_undo(ifindex, h->prog_fds[MZRI_PROG_NEIGH], tc_undo);
+		return err;
+	}
 	/* Moving to another underlay: leave the old one clean. */
-	if (cfg.ifindex && cfg.ifindex != ifindex)
+	if (cfg.ifindex && cfg.ifindex != ifindex) {
 		mzri_xdp_detach(cfg.ifindex, h->prog_fds[MZRI_PROG_TRANSIT]);
+		mzri_tc_detach(cfg.ifindex, h->prog_fds[MZRI_PROG_NEIGH]);
+	}
 	host_sysctls(ifname);
 
 	cfg.ip = ip.s_addr;
@@ -753,6 +871,7 @@ int mzr_host__attach(struct mzr_host *h, const char *ifname,
 				BPF_ANY)) {
 		err = -errno;
 		mzri_xdp_detach(ifindex, h->prog_fds[MZRI_PROG_TRANSIT]);
+		mzri_tc_undo(ifindex, h->prog_fds[MZRI_PROG_NEIGH], tc_undo);
 		mzr_warn("host attach: cannot record the host: %s\n",
 			 strerror(-err));
 		return err;
@@ -776,13 +895,15 @@ enum mzr_xdp_mode mzr_host__xdp_mode(const struct mzr_host *h)
 	return 0;
 }
 
-/* Detach the agent from every local endpoint's veth. */
-static void detach_agents(int local_fd, int agent_fd)
+/* Detach the agent and the tc program from every local endpoint's veth. */
+static void detach_agents(int local_fd, int agent_fd, int neigh_fd)
 {
 	__u32 key, next, *prev = NULL;
 
 	while (!bpf_map_get_next_key(local_fd, prev, &next)) {
-		mzri_xdp_detach(next, agent_fd);
+		if (agent_fd >= 0)
+			mzri_xdp_detach(next, agent_fd);
+		mzri_tc_detach(next, neigh_fd);
 		key = next;
 		prev = &key;
 	}
@@ -792,8 +913,9 @@ int mzr_host__reset(struct mzr_host *h)
 {
 	char path[PATH_MAX];
 	struct mzr_host_cfg cfg;
-	int transit = -1, agent = -1, hostmap = -1, local = -1, err;
+	int transit = -1, agent = -1, neigh = -1, hostmap = -1, local = -1;
 	__u32 key = 0;
+	int err;
 
 	if (!h)
 		return -EINVAL;
@@ -802,24 +924,31 @@ int mzr_host__reset(struct mzr_host *h)
 	transit = bpf_obj_get(path);
 	pin_path(path, h, "progs", mzri_prog_names[MZRI_PROG_AGENT]);
 	agent = bpf_obj_get(path);
+	/* Without its pin, our tc filter is recognised by its name. */
+	pin_path(path, h, "progs", mzri_prog_names[MZRI_PROG_NEIGH]);
+	neigh = bpf_obj_get(path);
 	pin_path(path, h, "maps", mzri_map_names[MZRI_MAP_HOST]);
 	hostmap = bpf_obj_get(path);
 	pin_path(path, h, "maps", mzri_map_names[MZRI_MAP_LOCAL]);
 	local = bpf_obj_get(path);
 
-	if (hostmap >= 0 && transit >= 0 &&
-	    !bpf_map_lookup_elem(hostmap, &key, &cfg) && cfg.ifindex) {
-		err = mzri_xdp_detach(cfg.ifindex, transit);
+	if (hostmap >= 0 && !bpf_map_lookup_elem(hostmap, &key, &cfg) &&
+	    cfg.ifindex) {
+		err = transit >= 0 ? mzri_xdp_detach(cfg.ifindex, transit) : 0;
+		if (!err)
+			err = mzri_tc_detach(cfg.ifindex, neigh);
 		if (err)
 			mzr_warn("host reset: cannot detach from ifindex %u: %s\n",
 				 cfg.ifindex, strerror(-err));
 	}
-	if (local >= 0 && agent >= 0)
-		detach_agents(local, agent);
+	if (local >= 0)
+		detach_agents(local, agent, neigh);
 	if (transit >= 0)
 		close(transit);
 	if (agent >= 0)
 		close(agent);
+	if (neigh >= 0)
+		close(neigh);
 	if (hostmap >= 0)
 		close(hostmap);
 	if (local >= 0)

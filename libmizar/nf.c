@@ -6,10 +6,14 @@
  * State under the pin root, so that any process sees the same chains:
  *   nf/NAME              each chain member's program
  *   maps/mzr_nf_registry the chains by name (ARRAY, hook * MAX + pos)
- *   nf_maps/MAP          NF-private maps declared LIBBPF_PIN_BY_NAME
+ *   nf_maps/NAME/MAP     chain member NAME's own maps
+ *   nf_shared/MAP        maps declared LIBBPF_PIN_BY_NAME, shared by name
  * The registry is the desired state; every update rebuilds all chains
- * from it into the inactive bank and flips the bank.
+ * from it into the inactive bank and flips the bank. Pins are created
+ * before and removed after the registry names them, so the registry never
+ * names a program that is not pinned.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <gelf.h>
@@ -33,6 +37,7 @@
 
 #define NF_DIR "nf"
 #define NF_MAPS_DIR "nf_maps"
+#define NF_SHARED_DIR "nf_shared"
 #define REGISTRY_PIN "maps/mzr_nf_registry"
 #define REG_SIZE (__MZR_HOOK_MAX * MZR_CHAIN_MAX)
 #define REG_VERSION 1
@@ -55,6 +60,11 @@ struct mzr_nf {
 	struct mzr_nf_decl decl;
 	char object[128];
 	char pin_root[PATH_MAX]; /* host it is loaded for, "" before load */
+	/* Pin path of each map (in object order) right after open: libbpf's
+	 * default for LIBBPF_PIN_BY_NAME maps, NULL for the others. A path
+	 * that differs at load was set by the caller, who keeps it. */
+	const char **open_pins;
+	size_t n_maps;
 };
 
 static const char *const hook_names[__MZR_HOOK_MAX] = {
@@ -198,6 +208,21 @@ static int select_prog(struct mzr_nf *nf, const char *prog_name)
 	return 0;
 }
 
+static int record_pins(struct mzr_nf *nf)
+{
+	struct bpf_map *map;
+	size_t n = 0;
+
+	bpf_object__for_each_map(map, nf->obj)
+		n++;
+	nf->open_pins = calloc(n ? n : 1, sizeof(*nf->open_pins));
+	if (!nf->open_pins)
+		return -ENOMEM;
+	bpf_object__for_each_map(map, nf->obj)
+		nf->open_pins[nf->n_maps++] = bpf_map__pin_path(map);
+	return 0;
+}
+
 static struct mzr_nf *nf_open(void *image, size_t size, const char *what,
 			      const struct mzr_nf_open_opts *opts)
 {
@@ -233,6 +258,9 @@ static struct mzr_nf *nf_open(void *image, size_t size, const char *what,
 		goto fail;
 	}
 	err = select_prog(nf, MZR_OPTS_GET(opts, prog_name, NULL));
+	if (err)
+		goto fail;
+	err = record_pins(nf);
 	if (err)
 		goto fail;
 	return nf;
@@ -306,6 +334,7 @@ void mzr_nf__close(struct mzr_nf *nf)
 	if (!nf)
 		return;
 	bpf_object__close(nf->obj);
+	free(nf->open_pins);
 	free(nf->image);
 	free(nf);
 }
@@ -411,15 +440,22 @@ static int nf_load(struct mzr_nf *nf, const struct mzr_host *h)
 		if (err)
 			return err;
 	}
-	/* The NF's own LIBBPF_PIN_BY_NAME maps live under the pin root. */
+	/* Maps declared LIBBPF_PIN_BY_NAME are shared by every NF declaring
+	 * them, under the pin root (libbpf reuses the pin at load). A pin
+	 * path the caller set since open is theirs. */
+	i = 0;
 	bpf_object__for_each_map(map, nf->obj) {
-		if (!bpf_map__pin_path(map))
+		const char *pin = bpf_map__pin_path(map);
+		const char *at_open = i < nf->n_maps ? nf->open_pins[i] : NULL;
+
+		i++;
+		if (!pin || pin != at_open)
 			continue;
-		err = mkdir_in(h->pin_root, NF_MAPS_DIR);
+		err = mkdir_in(h->pin_root, NF_SHARED_DIR);
 		if (err)
 			return err;
 		snprintf(path, sizeof(path), "%s/%s/%s", h->pin_root,
-			 NF_MAPS_DIR, bpf_map__name(map));
+			 NF_SHARED_DIR, bpf_map__name(map));
 		err = bpf_map__set_pin_path(map, path);
 		if (err)
 			return err;
@@ -666,6 +702,104 @@ static int prog_pin_path(char *buf, const char *root, const char *name)
 	return n >= PATH_MAX ? -ENAMETOOLONG : 0;
 }
 
+/* The NF's own maps: not bound to the core, not .rodata/.bss/.data, not
+ * pinned elsewhere (shared by name, or where the caller said). */
+static bool map_is_private(const struct bpf_map *map)
+{
+	const char *name = bpf_map__name(map);
+	size_t i;
+
+	if (bpf_map__is_internal(map) || bpf_map__pin_path(map) ||
+	    bpf_map__fd(map) < 0)
+		return false;
+	for (i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++)
+		if (!strcmp(name, shared_maps[i]))
+			return false;
+	return true;
+}
+
+/* Remove PIN_ROOT/nf_maps/NAME and the map pins in it. */
+static void maps_unpin(const struct mzr_host *h, const char *name)
+{
+	char dir[PATH_MAX], path[PATH_MAX + 256];
+	struct dirent *e;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "%s/%s/%s", h->pin_root, NF_MAPS_DIR, name);
+	d = opendir(dir);
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	if (rmdir(dir) && errno != ENOENT)
+		mzr_warn("nf %s: cannot remove %s: %s\n", name, dir,
+			 strerror(errno));
+}
+
+/*
+ * Pin chain member @name's own maps at PIN_ROOT/nf_maps/NAME/MAP, where
+ * tools find an NF's state by its name. Leftovers of an interrupted
+ * update under that name (the registry does not name it) go first.
+ */
+static int maps_pin(const struct mzr_host *h, const char *name,
+		    const struct mzr_nf *nf)
+{
+	char dir[64], path[PATH_MAX + 256];
+	struct bpf_map *map;
+	bool made = false;
+	int err;
+
+	maps_unpin(h, name);
+	snprintf(dir, sizeof(dir), "%s/%s", NF_MAPS_DIR, name);
+	bpf_object__for_each_map(map, nf->obj) {
+		if (!map_is_private(map))
+			continue;
+		if (!made) {
+			err = mkdir_in(h->pin_root, NF_MAPS_DIR);
+			err = err ?: mkdir_in(h->pin_root, dir);
+			if (err)
+				goto fail;
+			made = true;
+		}
+		snprintf(path, sizeof(path), "%s/%s/%s", h->pin_root, dir,
+			 bpf_map__name(map));
+		if (bpf_obj_pin(bpf_map__fd(map), path)) {
+			err = -errno;
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	mzr_warn("nf %s: cannot pin its maps under %s/%s: %s\n", name,
+		 h->pin_root, dir, strerror(-err));
+	maps_unpin(h, name);
+	return err;
+}
+
+/* Whether @bank holds a chain: packets that entered it may still run on
+ * it until a grace period has passed since it stopped being active. */
+static int bank_in_use(const struct mzr_host *h, __u32 bank, bool *in_use)
+{
+	unsigned int hook;
+	__u32 len;
+	int err;
+
+	*in_use = false;
+	for (hook = 0; hook < __MZR_HOOK_MAX; hook++) {
+		err = cfg_get(h, MZR_CHAIN_CFG_LEN(bank, hook), &len);
+		if (err)
+			return err;
+		if (len)
+			*in_use = true;
+	}
+	return 0;
+}
+
 /*
  * Make the registry's chains live: write all of them into the inactive
  * bank, flip the bank with one u32 store, wait for a grace period, then
@@ -680,6 +814,7 @@ static int publish(const struct mzr_host *h, struct chains *c,
 	unsigned int hook, pos, len;
 	__u32 bank, next, slot;
 	struct nf_rec *r;
+	bool in_use;
 	int fd, err;
 
 	err = cfg_get(h, MZR_CHAIN_CFG_BANK, &bank);
@@ -687,7 +822,22 @@ static int publish(const struct mzr_host *h, struct chains *c,
 		return err;
 	bank &= 1;
 	next = !bank;
-	bank_clear(h, next); /* leftovers of an interrupted update */
+	/* The inactive bank is empty unless the grace period after the last
+	 * flip could not be had (or an update was interrupted): then wait
+	 * for one before emptying it, or leave it alone. */
+	err = bank_in_use(h, next, &in_use);
+	if (err)
+		return err;
+	if (in_use) {
+		err = wait_grace_period();
+		if (err) {
+			mzr_warn("nf: packets may still run on bank %u and no "
+				 "RCU grace period can be had (%s): chains "
+				 "not updated\n", next, strerror(-err));
+			return -EBUSY;
+		}
+	}
+	bank_clear(h, next);
 
 	for (hook = 0; hook < __MZR_HOOK_MAX; hook++) {
 		len = chain_len(c, hook);
@@ -728,7 +878,8 @@ static int publish(const struct mzr_host *h, struct chains *c,
 		return err;
 	err = wait_grace_period();
 	if (err) {
-		/* The new chain is live; only the old bank stays occupied. */
+		/* The new chain is live; the old bank stays occupied until
+		 * the next update has its grace period. */
 		mzr_warn("nf: no RCU grace period (%s): bank %u kept\n",
 			 strerror(-err), bank);
 		return 0;
@@ -841,11 +992,19 @@ int mzr_host__nf_insert(struct mzr_host *h, const char *name,
 		err = -ENOSPC;
 		goto out;
 	}
+	/* The registry does not name it: a pin there is a leftover of an
+	 * update interrupted between the registry write and the unpin. */
 	prog_pin_path(path, h->pin_root, name);
+	unlink(path);
 	if (bpf_obj_pin(bpf_program__fd(nf->prog), path)) {
 		err = -errno;
 		mzr_warn("nf insert %s: cannot pin %s: %s\n", name, path,
 			 strerror(-err));
+		goto out;
+	}
+	err = maps_pin(h, name, nf);
+	if (err) {
+		unlink(path);
 		goto out;
 	}
 	for (i = len; i > (unsigned int)pos; i--)
@@ -856,6 +1015,7 @@ int mzr_host__nf_insert(struct mzr_host *h, const char *name,
 	err = err ?: registry_write(c);
 	if (err) {
 		unlink(path);
+		maps_unpin(h, name);
 		mzr_warn("nf insert %s: %s\n", name, strerror(-err));
 	} else {
 		mzr_info("nf %s inserted at %s position %d\n", name,
@@ -902,6 +1062,7 @@ int mzr_host__nf_remove(struct mzr_host *h, const char *name)
 	if (unlink(path) && errno != ENOENT)
 		mzr_warn("nf remove %s: cannot unpin %s: %s\n", name, path,
 			 strerror(errno));
+	maps_unpin(h, name);
 out:
 	chains_close(c);
 	return err;
@@ -951,7 +1112,10 @@ int mzr_host__nf_replace(struct mzr_host *h, const char *name,
 		unlink(tmp);
 		mzr_warn("nf replace %s: the new program runs but cannot be "
 			 "pinned at %s: %s\n", name, path, strerror(-err));
+		goto out;
 	}
+	/* The new program's own maps replace the old one's. */
+	err = maps_pin(h, name, nf);
 out:
 	chains_close(c);
 	return err;
@@ -960,6 +1124,7 @@ out:
 int mzr_host__nf_clear(struct mzr_host *h)
 {
 	char path[PATH_MAX];
+	struct nf_rec *saved;
 	struct chains *c;
 	unsigned int i;
 	int err;
@@ -967,20 +1132,34 @@ int mzr_host__nf_clear(struct mzr_host *h)
 	err = mzri_check_loaded(h, "nf clear");
 	if (err)
 		return err;
+	saved = malloc(sizeof(c->recs));
+	if (!saved)
+		return -ENOMEM;
 	c = chains_open(h, true, &err);
-	if (!c)
+	if (!c) {
+		free(saved);
 		return err;
-	for (i = 0; i < REG_SIZE; i++) {
-		if (!c->recs[i].name[0])
-			continue;
-		prog_pin_path(path, h->pin_root, c->recs[i].name);
-		unlink(path);
 	}
+	memcpy(saved, c->recs, sizeof(c->recs));
 	memset(c->recs, 0, sizeof(c->recs));
 	err = publish(h, c, NULL, -1);
 	if (!err && c->reg_fd >= 0)
 		err = registry_write(c);
+	if (err) {
+		/* The pins stay: the registry may still name them. */
+		mzr_warn("nf clear: %s\n", strerror(-err));
+		goto out;
+	}
+	for (i = 0; i < REG_SIZE; i++) {
+		if (!saved[i].name[0])
+			continue;
+		prog_pin_path(path, h->pin_root, saved[i].name);
+		unlink(path);
+		maps_unpin(h, saved[i].name);
+	}
+out:
 	chains_close(c);
+	free(saved);
 	return err;
 }
 

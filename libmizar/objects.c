@@ -836,24 +836,6 @@ static enum mzr_xdp_mode ep_xdp_mode(const struct mzr_host *h)
 	return MZR_XDP_MODE_AUTO;
 }
 
-/* What the kernel hand-off from a veth needs: the frame it receives carries
- * this host's own address as source. */
-static void veth_sysctls(const char *ifname)
-{
-	char path[128];
-
-	snprintf(path, sizeof(path), "net/ipv4/conf/%s/accept_local", ifname);
-	if (mzri_sysctl_write(path, "1"))
-		mzr_debug("%s: cannot set accept_local\n", ifname);
-	snprintf(path, sizeof(path), "net/ipv4/conf/%s/rp_filter", ifname);
-	if (mzri_sysctl_write(path, "0"))
-		mzr_debug("%s: cannot set rp_filter\n", ifname);
-	snprintf(path, sizeof(path), "net/ipv4/conf/%s/send_redirects",
-		 ifname);
-	if (mzri_sysctl_write(path, "0"))
-		mzr_debug("%s: cannot set send_redirects\n", ifname);
-}
-
 int mzr_ep__create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 {
 	const char *what = "ep create";
@@ -866,6 +848,7 @@ int mzr_ep__create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 	struct mzr_ep_val v;
 	enum mzr_xdp_mode mode;
 	__u32 ifindex = 0;
+	int tc_undo;
 	int err;
 
 	err = mzri_ep_spec_check(spec);
@@ -943,14 +926,21 @@ int mzr_ep__create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 			 err == -ENOSPC ? "full" : strerror(-err));
 		goto undo_ep;
 	}
-	veth_sysctls(spec->ifname);
+	/* The tc program first: it ignores every frame until the agent
+	 * hands one off (unresolved underlay neighbour). */
+	err = mzri_tc_attach(ifindex, h->prog_fds[MZRI_PROG_NEIGH],
+			     spec->ifname, &tc_undo);
+	if (err)
+		goto undo_local;
 	err = mzri_xdp_attach(ifindex, h->prog_fds[MZRI_PROG_AGENT],
 			      ep_xdp_mode(h), &mode, spec->ifname);
 	if (err)
-		goto undo_local;
+		goto undo_tc;
 	/* A stale learned path to this address would bypass local delivery. */
 	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_DIRECT), &k);
 	return 0;
+undo_tc:
+	mzri_tc_undo(ifindex, h->prog_fds[MZRI_PROG_NEIGH], tc_undo);
 undo_local:
 	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_LOCAL), &ifindex);
 undo_ep:
@@ -1168,6 +1158,11 @@ int mzr_ep__delete(struct mzr_host *h, uint32_t vni, struct in_addr ip)
 		err = mzri_xdp_detach(v.ifindex, h->prog_fds[MZRI_PROG_AGENT]);
 		if (err && err != -ENODEV)
 			mzr_warn("%s: %s: cannot detach agent from ifindex %u: %s\n",
+				 what, mzri_ntoa(ip, buf), v.ifindex,
+				 strerror(-err));
+		err = mzri_tc_detach(v.ifindex, h->prog_fds[MZRI_PROG_NEIGH]);
+		if (err && err != -ENODEV)
+			mzr_warn("%s: %s: cannot detach the tc program from ifindex %u: %s\n",
 				 what, mzri_ntoa(ip, buf), v.ifindex,
 				 strerror(-err));
 		if (!bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_LOCAL),

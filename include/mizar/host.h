@@ -97,15 +97,17 @@ struct mzr_attach_opts {
  * XDP mode in mzr_host).
  *
  * The attachment is a netlink one (bpf_xdp_attach), owned by the
- * interface, not by this process: it survives the process. Calling it
- * again with the same interface is a no-op; with another interface the
- * transit moves there. Also sets net.ipv4.ip_forward=1 and disables
- * send_redirects on @p ifname in the current netns (the kernel hand-off of
- * frames whose neighbour is unresolved needs them).
+ * interface, not by this process: it survives the process. So is the tc
+ * ingress filter (clsact, created when absent) of the core's program
+ * mzr_neigh, attached first, which sends frames whose underlay neighbour
+ * is unresolved on their way. Calling it again with the same interface is
+ * a no-op; with another interface the transit moves there. Also sets
+ * net.ipv4.ip_forward=1 in the current netns (bpf_fib_lookup needs it).
  * @param opts may be NULL (AUTO mode, the interface's primary IPv4).
  * @return 0; -ENODEV: no such interface; -EADDRNOTAVAIL: no IPv4 address
- * and none given; -EBUSY: another XDP program is attached there; -EINVAL:
- * bad opts or handle not loaded.
+ * and none given; -EBUSY: another XDP program is attached there, or
+ * another tc program holds our filter's slot; -EINVAL: bad opts or handle
+ * not loaded. On error nothing is left attached.
  */
 MZR_API int mzr_host__attach(struct mzr_host *host, const char *ifname,
 			     const struct mzr_attach_opts *opts);
@@ -282,13 +284,15 @@ struct mzr_ep_info {
  * @brief Create an endpoint. When @p spec->ifname is set the endpoint is
  * hosted here: the transit agent is attached to that interface.
  * The agent is attached with bpf_xdp_attach (native, falling back to
- * generic; generic when the host was attached in generic mode on request).
+ * generic; generic when the host was attached in generic mode on request),
+ * after the tc ingress filter of mzr_neigh (as for the underlay).
  * @return 0; -ERANGE: bad VNI; -EINVAL: bad address, MAC or flags;
  * -ENOENT: no such VPC; -EADDRNOTAVAIL: outside every network of the VPC
  * (or its network or broadcast address); -EADDRINUSE: the network's
  * gateway address; -EEXIST: endpoint exists; -ENODEV: no such interface;
- * -EBUSY: the interface already serves an endpoint or runs another XDP
- * program; -ENOSPC: table full. On error nothing is left behind.
+ * -EBUSY: the interface already serves an endpoint, runs another XDP
+ * program or has another tc program in our filter's slot; -ENOSPC: table
+ * full. On error nothing is left behind.
  */
 MZR_API int mzr_ep__create(struct mzr_host *host,
 			   const struct mzr_ep_spec *spec);
@@ -306,7 +310,8 @@ MZR_API int mzr_ep__create_batch(struct mzr_host *host,
 				 const struct mzr_ep_spec *specs, size_t n,
 				 size_t *failed_idx);
 
-/** @brief Delete an endpoint (detaching its agent). -ENOENT: unknown. */
+/** @brief Delete an endpoint (detaching its agent and its tc filter; the
+ * clsact qdisc stays). -ENOENT: unknown. */
 MZR_API int mzr_ep__delete(struct mzr_host *host, uint32_t vni,
 			   struct in_addr ip);
 

@@ -69,8 +69,11 @@ MZR_API struct mzr_nf *mzr_nf__open_mem(const void *buf, size_t size,
  * @brief Load the NF against @p host: bind the object's maps named
  * mzr_progs, mzr_chain_cfg, mzr_ctx_map, mzr_stats and mzr_missed to the
  * host's pinned maps, and load its program as XDP (expected attach type
- * BPF_XDP, as tail calls require). The object's own maps declared with
- * LIBBPF_PIN_BY_NAME are pinned under PIN_ROOT/nf_maps/.
+ * BPF_XDP, as tail calls require). Maps declared with LIBBPF_PIN_BY_NAME
+ * are shared by name at PIN_ROOT/nf_shared/MAP (an existing pin is
+ * reused); a map whose pin path the caller set after open is left where
+ * the caller said. The NF's other maps are pinned when it joins a chain
+ * (mzr_host__nf_insert()). docs/nf-abi.md §5.
  * @return 0; -EALREADY: already loaded; -ENOENT: the host has no
  * back-plane loaded; -EPROTO: the host's context is older than the one the
  * NF was built against; or the error of the verifier / map creation.
@@ -121,34 +124,42 @@ MZR_API int mzr_hook_parse(const char *name);
 /**
  * @brief Insert @p nf into the chain of @p hook at position @p pos, under
  * @p name. Loads @p nf first if needed. The new chain takes effect
- * atomically; on error nothing changes.
+ * atomically; on error nothing changes. The NF's own maps (neither shared
+ * by name nor pinned by the caller) are pinned at
+ * PIN_ROOT/nf_maps/NAME/MAP.
  * @param name 1-31 characters of [A-Za-z0-9_-], unique on the host.
  * @param pos 0 (first) to the chain's length, or MZR_NF_POS_END.
  * @return 0; -EINVAL: bad name or hook; -EEXIST: name in use; -ERANGE:
- * bad position; -ENOSPC: chain full (MZR_CHAIN_MAX); errors of
- * mzr_nf__load().
+ * bad position; -ENOSPC: chain full (MZR_CHAIN_MAX); -EBUSY: packets may
+ * still run on the previous chain (its RCU grace period could not be had)
+ * and none can be had now; errors of mzr_nf__load().
  */
 MZR_API int mzr_host__nf_insert(struct mzr_host *host, const char *name,
 				struct mzr_nf *nf, enum mzr_hook hook, int pos);
 
 /**
- * @brief Remove NF @p name from its chain, atomically, and unpin it.
- * @return 0; -ENOENT: no such NF.
+ * @brief Remove NF @p name from its chain, atomically, and unpin it and
+ * its own maps (PIN_ROOT/nf_maps/NAME; maps shared by name stay).
+ * @return 0; -ENOENT: no such NF; -EBUSY as mzr_host__nf_insert().
  */
 MZR_API int mzr_host__nf_remove(struct mzr_host *host, const char *name);
 
 /**
  * @brief Replace the program of NF @p name by @p nf, at the same hook and
  * position, atomically: every packet runs either the old program or the
- * new one. Loads @p nf first if needed.
- * @return 0; -ENOENT: no such NF; errors of mzr_nf__load().
+ * new one. Loads @p nf first if needed. PIN_ROOT/nf_maps/NAME then holds
+ * the new program's own maps.
+ * @return 0; -ENOENT: no such NF; -EBUSY as mzr_host__nf_insert(); errors
+ * of mzr_nf__load().
  */
 MZR_API int mzr_host__nf_replace(struct mzr_host *host, const char *name,
 				 struct mzr_nf *nf);
 
 /**
  * @brief Remove every NF of every chain and their pins (used by
- * mzr_host__reset()).
+ * mzr_host__reset()). The pins go only once the chains are empty: on
+ * error, every chain and pin is as before.
+ * @return 0; -EBUSY as mzr_host__nf_insert(); -errno.
  */
 MZR_API int mzr_host__nf_clear(struct mzr_host *host);
 

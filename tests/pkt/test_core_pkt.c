@@ -196,23 +196,8 @@ static void agent_fixtures(void)
 	f->check_out = true;
 	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
 
-	s = (struct inner_spec){ .dmac = MAC_GW_A2, .smac = MAC_EP7,
-				 .src = IP4(10, 1, 3, 10),
-				 .dst = IP4(10, 1, 1, 20), .sport = 1234,
-				 .dport = 53, .payload = 20 };
-	f = fx("agent: bouncer's neighbour unresolved: the tunnel frame is "
-	       "handed to the kernel addressed to the veth's MAC",
-	       XDP_PASS, MZR_CNT_AGENT_KERNEL, env.ep5h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	{
-		struct outer_spec o = { .dmac = MAC_VETH5, .smac = MAC_EP7,
-					.src = US, .dst = H99,
-					.sport = flow_sport(&s),
-					.vni = VNI_A, .rts = US };
-
-		build_encap(&f->out, &o, &f->in);
-	}
+	/* Bouncer's neighbour unresolved (XDP_PASS with XDP metadata for
+	 * the tc program): test_core_neigh.c. */
 
 	s = (struct inner_spec){ .dmac = MAC_GW_A2, .smac = MAC_EP4,
 				 .src = IP4(10, 1, 2, 10),
@@ -458,21 +443,8 @@ static void transit_fixtures(void)
 	       XDP_DROP, DROP(MZR_DROP_TTL_EXPIRED), ul0);
 	tunnel_in(&f->in, H2, VNI_A, 0, 1, &inner);
 
-	s = remote(IP4(10, 1, 1, 40));
-	build_inner(&inner, &s);
-	f = fx("transit: endpoint's host neighbour unresolved: rewritten "
-	       "and handed to the kernel (which forwards and resolves it)",
-	       XDP_PASS, MZR_CNT_KERNEL_FWD, ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	f->check_out = true;
-	{
-		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_H2,
-					.src = US, .dst = H99, .ttl = 64,
-					.sport = 51000, .vni = VNI_A,
-					.rts = H2 };
-
-		build_encap(&f->out, &o, &inner);
-	}
+	/* Endpoint's host neighbour unresolved (XDP_PASS with XDP metadata
+	 * for the tc program): test_core_neigh.c. */
 
 	s = remote(IP4(10, 1, 1, 99));
 	build_inner(&inner, &s);

@@ -11,6 +11,7 @@
 #include <bpf/bpf_helpers.h>
 #include <mizar/abi.h>
 #include <mizar/bpf/maps.h>
+#include <mizar/bpf/geneve.h>
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
@@ -24,10 +25,7 @@
  */
 static __always_inline void mzr_count(__u32 idx)
 {
-	__u64 *v = bpf_map_lookup_elem(&mzr_stats, &idx);
-
-	if (v)
-		*v += 1; /* per-CPU: no other writer */
+	mzr_percpu_inc(&mzr_stats, idx);
 }
 
 /**
@@ -109,118 +107,129 @@ static __always_inline void mzr_ctx_reset(struct mzr_ctx *ctx, __u8 role,
 
 /* ---- Building a context from a tunnel frame (bypass-decap NFs) -------- */
 
-#define MZR_TUNNEL_MAX_OPTS 8 /* options walked before giving up */
+/*
+ * The inner frame at @c into @ctx, as the core parses it: IPv4 (any
+ * options; every fragment without ports, so that all of a datagram's
+ * fragments look alike) or ARP for IPv4 over Ethernet (addresses from the
+ * sender and target fields). Returns 0 or the drop reason.
+ */
+static __always_inline int mzr_tunnel_parse_inner(struct mzr_cursor *c,
+						  struct xdp_md *xdp,
+						  struct mzr_ctx *ctx)
+{
+	struct ethhdr *eth;
+	struct iphdr *iph;
+	int proto;
+
+	ctx->inner_l2_off = mzr_cursor_off(c, xdp);
+	proto = mzr_parse_ethhdr(c, &eth);
+	if (proto < 0)
+		return MZR_DROP_MALFORMED;
+	ctx->inner_l3_off = mzr_cursor_off(c, xdp);
+	if (proto == ETH_P_ARP) {
+		struct mzr_arp *arp;
+		int op = mzr_parse_arphdr(c, &arp);
+
+		if (op == -1)
+			return MZR_DROP_MALFORMED;
+		if (op < 0)
+			return MZR_DROP_ARP;
+		ctx->saddr = arp->spa;
+		ctx->daddr = arp->tpa;
+		return 0;
+	}
+	if (proto != ETH_P_IP)
+		return MZR_DROP_NOT_IPV4;
+
+	proto = mzr_parse_iphdr(c, &iph);
+	if (proto < 0)
+		return MZR_DROP_MALFORMED;
+	ctx->saddr = iph->saddr;
+	ctx->daddr = iph->daddr;
+	ctx->proto = proto;
+	ctx->inner_l4_off = mzr_cursor_off(c, xdp);
+	if (mzr_ipv4_is_fragment(iph))
+		return 0;
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *tcp;
+
+		if (mzr_parse_tcphdr(c, &tcp) < 0)
+			return MZR_DROP_MALFORMED;
+		ctx->sport = tcp->source;
+		ctx->dport = tcp->dest;
+	} else if (proto == IPPROTO_UDP) {
+		struct udphdr *udp;
+
+		if (mzr_parse_udphdr(c, &udp) < 0)
+			return MZR_DROP_MALFORMED;
+		ctx->sport = udp->source;
+		ctx->dport = udp->dest;
+	}
+	return 0;
+}
 
 /**
- * @brief Parse a Mizar tunnel frame (outer Ethernet/IPv4/UDP 6081/Geneve,
- * options as TLVs, inner Ethernet/IPv4 or ARP) into @p ctx, as the core
- * would: offsets, VNI, RTS, flags, inner 5-tuple. For bypass-decap NFs,
- * which receive such frames as they are.
+ * @brief Parse a Mizar tunnel frame (outer Ethernet/IPv4 without options or
+ * fragmentation/UDP 6081/Geneve, its options as TLVs, inner Ethernet with
+ * IPv4 or ARP) into @p ctx, as the core parses it at a hook: offsets, VNI,
+ * RTS, flags, inner flow (ARP: sender and target addresses; fragments:
+ * no ports). For bypass-decap NFs, which receive such frames as they are.
  *
- * Unknown non-critical options are skipped; an unknown critical one is
- * refused, as RFC 8926 wants.
+ * Built on the parsers of <mizar/bpf/parse.h> and the option walk of
+ * <mizar/bpf/geneve.h> that the core uses, so the NF and the core agree:
+ * up to 63 options are walked, unknown non-critical ones skipped, an
+ * unknown critical one refused (RFC 8926), a Mizar RTS or FLAGS option of
+ * the wrong length or an option running past the option area is a bad
+ * option.
  *
  * @return 0 for a Mizar tunnel frame; -1 for any other frame (not Geneve,
  * or no option of class MZR_OPT_CLASS); otherwise the enum
- * mzr_drop_reason it should be dropped for.
+ * mzr_drop_reason it should be dropped for (the core's reason).
  */
 static __always_inline int mzr_tunnel_parse(struct xdp_md *xdp,
 					    struct mzr_ctx *ctx)
 {
-	void *data = (void *)(long)xdp->data;
-	void *end = (void *)(long)xdp->data_end;
-	__u8 *p = data, *l2, *ip, *l4;
-	__u32 off, opts_end, iph, i;
-	int mizar = 0;
+	struct mzr_genevehdr *gnv;
+	struct mzr_geneve_md md;
+	struct mzr_cursor c;
+	struct ethhdr *eth;
+	struct iphdr *iph;
+	struct udphdr *udp;
+	int ret;
 
 	mzr_ctx_reset(ctx, MZR_ROLE_HOST, MZR_HOOK_DELIVER);
 	ctx->ingress_ifindex = xdp->ingress_ifindex;
-	/* Outer Ethernet + IPv4 without options + UDP + Geneve base. */
-	if (data + 14 + 20 + 8 + 8 > end)
+	mzr_cursor_init(&c, xdp);
+	if (mzr_parse_ethhdr(&c, &eth) != ETH_P_IP)
 		return -1;
-	if (p[12] != 0x08 || p[13] != 0x00 || p[14] != 0x45 || p[23] != 17)
+	if (mzr_parse_iphdr(&c, &iph) != IPPROTO_UDP)
 		return -1;
-	if ((p[20] & 0x3f) || p[21]) /* fragments */
+	/* Mizar builds option-less, unfragmented outer headers only. */
+	if (iph->ihl != 5 || mzr_ipv4_is_fragment(iph))
 		return -1;
-	if (p[36] != (MZR_GENEVE_PORT >> 8) || p[37] != (MZR_GENEVE_PORT & 0xff))
+	if (mzr_parse_udphdr(&c, &udp) != MZR_GENEVE_PORT)
 		return -1;
-	ctx->outer_l3_off = 14;
-	ctx->outer_l4_off = 34;
-	ctx->geneve_off = 42;
-	if ((p[42] >> 6) != MZR_GENEVE_VERSION)
-		return MZR_DROP_GENEVE_VERSION;
-	if (p[44] != (MZR_ETH_P_TEB >> 8) || p[45] != (MZR_ETH_P_TEB & 0xff))
-		return -1;
-	ctx->vni = ((__u32)p[46] << 16) | ((__u32)p[47] << 8) | p[48];
-	opts_end = 50 + (p[42] & 0x3f) * 4;
+	ctx->outer_l3_off = sizeof(*eth);
+	ctx->outer_l4_off = sizeof(*eth) + sizeof(*iph);
+	ctx->geneve_off = sizeof(*eth) + sizeof(*iph) + sizeof(*udp);
 
-	off = 50;
-	for (i = 0; i < MZR_TUNNEL_MAX_OPTS; i++) {
-		__u8 *o, type, len;
-		__u16 cls;
-
-		if (off >= opts_end)
-			break;
-		o = p + (off & 0x1ff); /* bounded for the verifier */
-		if ((void *)(o + 8) > end)
-			return MZR_DROP_BAD_OPTION;
-		cls = ((__u16)o[0] << 8) | o[1];
-		type = o[2];
-		len = (o[3] & 0x1f) * 4;
-		if (off + 4 + len > opts_end)
-			return MZR_DROP_BAD_OPTION;
-		if (cls == MZR_OPT_CLASS) {
-			mizar = 1;
-			if (type == MZR_OPT_RTS && len == 4)
-				__builtin_memcpy(&ctx->rts, o + 4, 4);
-			else if (type == MZR_OPT_FLAGS && len == 4)
-				ctx->flags = ((__u32)o[4] << 24) |
-					     ((__u32)o[5] << 16) |
-					     ((__u32)o[6] << 8) | o[7];
-			else if (type & MZR_OPT_CRITICAL)
-				return MZR_DROP_CRIT_OPTION;
-		} else if (type & MZR_OPT_CRITICAL) {
-			return MZR_DROP_CRIT_OPTION;
-		}
-		off += 4 + len;
-	}
-	if (off < opts_end)
-		return MZR_DROP_BAD_OPTION; /* more options than we walk */
-	if (!mizar)
+	ret = mzr_parse_genevehdr(&c, &gnv);
+	if (ret < 0)
+		return -ret;
+	if (mzr_geneve_walk(gnv, c.end, &md))
+		return MZR_DROP_BAD_OPTION;
+	if (!md.n_mizar)
 		return -1;
+	if (md.n_unknown_crit)
+		return MZR_DROP_CRIT_OPTION;
+	if (ret != MZR_ETH_P_TEB)
+		return MZR_DROP_MALFORMED;
+	ctx->vni = mzr_geneve_vni(gnv);
 	if (!ctx->vni)
 		return MZR_DROP_BAD_VNI;
-
-	/* Inner Ethernet, then IPv4 (5-tuple) or ARP (offsets only). */
-	off = opts_end & 0x1ff;
-	ctx->inner_l2_off = off;
-	l2 = p + off;
-	if ((void *)(l2 + 14) > end)
-		return MZR_DROP_MALFORMED;
-	if (l2[12] == 0x08 && l2[13] == 0x06)
-		return 0;
-	if (l2[12] != 0x08 || l2[13] != 0x00)
-		return MZR_DROP_NOT_IPV4;
-	ip = l2 + 14;
-	ctx->inner_l3_off = off + 14;
-	if ((void *)(ip + 20) > end)
-		return MZR_DROP_MALFORMED;
-	iph = (ip[0] & 0x0f) * 4;
-	if ((ip[0] >> 4) != 4 || iph < 20)
-		return MZR_DROP_MALFORMED;
-	ctx->proto = ip[9];
-	__builtin_memcpy(&ctx->saddr, ip + 12, 4);
-	__builtin_memcpy(&ctx->daddr, ip + 16, 4);
-	if ((ctx->proto == 6 || ctx->proto == 17) &&
-	    !((ip[6] & 0x1f) | ip[7])) {
-		l4 = ip + iph;
-		ctx->inner_l4_off = off + 14 + iph;
-		if ((void *)(l4 + 4) > end)
-			return MZR_DROP_MALFORMED;
-		__builtin_memcpy(&ctx->sport, l4, 2);
-		__builtin_memcpy(&ctx->dport, l4 + 2, 2);
-	}
-	return 0;
+	ctx->rts = md.rts;
+	ctx->flags = md.flags;
+	return mzr_tunnel_parse_inner(&c, xdp, ctx);
 }
 
 #endif /* MIZAR_BPF_CONTEXT_H */

@@ -75,8 +75,10 @@ struct mzr_geneve_md {
 	__u32 flags;		/* MZR_OPT_FLAGS, host byte order */
 	__u16 rts_off;
 	__u16 flags_off;
-	__u8 n_mizar;		/* options of class MZR_OPT_CLASS seen */
-	__u8 n_unknown_crit;	/* unknown critical options (any class) */
+	/* 1 when seen, not counts: a count would give the verifier one
+	 * state per value and a walk inlined into an NF would not verify. */
+	__u8 n_mizar;		/* an option of class MZR_OPT_CLASS */
+	__u8 n_unknown_crit;	/* an unknown critical option (any class) */
 	__u16 pad;
 };
 
@@ -111,7 +113,7 @@ static __always_inline int mzr_geneve_walk(const struct mzr_genevehdr *g,
 		if (off + olen > total)
 			return -MZR_DROP_BAD_OPTION;
 		if (o->opt_class == bpf_htons(MZR_OPT_CLASS)) {
-			md->n_mizar++;
+			md->n_mizar = 1;
 			if (o->type == MZR_OPT_RTS ||
 			    o->type == MZR_OPT_FLAGS) {
 				__be32 *v = (void *)(o + 1);
@@ -127,10 +129,10 @@ static __always_inline int mzr_geneve_walk(const struct mzr_genevehdr *g,
 					md->flags_off = sizeof(*g) + off + 4;
 				}
 			} else if (o->type & MZR_OPT_CRITICAL) {
-				md->n_unknown_crit++;
+				md->n_unknown_crit = 1;
 			}
 		} else if (o->type & MZR_OPT_CRITICAL) {
-			md->n_unknown_crit++;
+			md->n_unknown_crit = 1;
 		}
 		off += olen;
 	}

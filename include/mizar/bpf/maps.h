@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The maps the core shares with NF objects. An NF object that includes this
- * header declares them; the loader replaces them with the core's pinned
- * maps (by name) before the NF is loaded, so both sides see one instance.
+ * The maps the core shares with NF objects, and the increment of their
+ * per-CPU counters. An NF object that includes this header declares them;
+ * the loader replaces them with the core's pinned maps (by name) before
+ * the NF is loaded, so both sides see one instance.
  */
 #ifndef MIZAR_BPF_MAPS_H
 #define MIZAR_BPF_MAPS_H
@@ -50,5 +51,15 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } mzr_missed SEC(".maps");
+
+/* Add one to u64 entry @idx of per-CPU array @map (mzr_stats, mzr_missed):
+ * per-CPU, so no other writer. */
+static __always_inline void mzr_percpu_inc(void *map, __u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(map, &idx);
+
+	if (v)
+		*v += 1;
+}
 
 #endif /* MIZAR_BPF_MAPS_H */

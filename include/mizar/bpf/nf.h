@@ -27,6 +27,7 @@
 #include <mizar/nf_abi.h>
 #include <mizar/bpf/maps.h>
 #include <mizar/bpf/context.h>
+#include <mizar/bpf/chain.h>
 
 /**
  * @brief Declare this object a Mizar NF built against this SDK's context
@@ -43,58 +44,6 @@
 			.ctx_len = sizeof(struct mzr_ctx),                     \
 			.name = nf_name,                                       \
 		}
-
-/* Returned by mzr_chain_enter() when the hook has no NF: go on inline. */
-#define MZR_CHAIN_EMPTY (-1)
-
-static __always_inline void mzr_count_missed(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&mzr_missed, &idx);
-
-	if (v)
-		*v += 1;
-	mzr_count_drop(MZR_DROP_MISSED_TAIL_CALL);
-}
-
-/**
- * @brief Run the chain of @p hook (used by the core at its hook points).
- *
- * Reads the active bank once, records bank, length and position 0 in
- * @p ctx, and tail-calls the first NF. From there on the packet stays on
- * that bank, so a concurrent chain update never mixes two chains.
- *
- * @return MZR_CHAIN_EMPTY when the hook has no NF (the caller goes on
- * inline); otherwise only on a missed tail call, which is counted: XDP_DROP.
- */
-static __always_inline int mzr_chain_enter(struct xdp_md *xdp,
-					   struct mzr_ctx *ctx, __u32 hook)
-{
-	__u32 key = MZR_CHAIN_CFG_BANK;
-	__u32 *bank_p, *len_p, bank, len;
-
-	bank_p = bpf_map_lookup_elem(&mzr_chain_cfg, &key);
-	if (!bank_p)
-		return MZR_CHAIN_EMPTY;
-	bank = *bank_p & 1;
-	key = MZR_CHAIN_CFG_LEN(bank, hook);
-	len_p = bpf_map_lookup_elem(&mzr_chain_cfg, &key);
-	if (!len_p || !*len_p)
-		return MZR_CHAIN_EMPTY;
-	len = *len_p;
-	if (len > MZR_CHAIN_MAX)
-		len = MZR_CHAIN_MAX;
-
-	ctx->hook = hook;
-	ctx->chain_bank = bank;
-	ctx->chain_len = len;
-	ctx->chain_pos = 0;
-	mzr_count(MZR_CNT_NF_RUN);
-	bpf_tail_call(xdp, &mzr_progs, MZR_PROG_NF(bank, hook, 0));
-
-	ctx->drop_reason = MZR_DROP_MISSED_TAIL_CALL;
-	mzr_count_missed(MZR_MISSED_IDX(hook, 0));
-	return XDP_DROP;
-}
 
 /**
  * @brief Hand the packet to the next NF of its chain, or to the core's
@@ -116,17 +65,16 @@ static __always_inline int mzr_nf_next(struct xdp_md *xdp,
 
 	if (pos < ctx->chain_len && pos < MZR_CHAIN_MAX) {
 		slot = MZR_PROG_NF(bank, hook, pos);
-		missed = MZR_MISSED_IDX(hook, pos);
+		missed = pos;
 	} else {
 		slot = MZR_PROG_CONT(hook);
-		missed = MZR_MISSED_IDX(hook, MZR_CHAIN_MAX);
+		missed = MZR_CHAIN_MAX;
 	}
 	ctx->chain_pos = pos;
 	bpf_tail_call(xdp, &mzr_progs, slot);
 
 	ctx->drop_reason = MZR_DROP_MISSED_TAIL_CALL;
-	mzr_count_missed(missed);
-	return XDP_DROP;
+	return mzr_chain_missed(hook, missed);
 }
 
 /**

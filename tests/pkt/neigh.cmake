@@ -1,0 +1,5 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+# Unresolved underlay neighbours: the XDP hand-off (metadata), the tc
+# program mzr_neigh, live neighbour resolution on veths, and the library's
+# tc attach/detach.
+mzr_core_pkt_test(test_core_neigh test_core_neigh.c)
