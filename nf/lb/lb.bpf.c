@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * mizar-lb data path: an L4 load balancer with Maglev consistent hashing.
+ *
+ * lb_egress (agent-egress): a packet from a local endpoint to a VIP is
+ * sent to the backend its connection already uses, or to the one the
+ * VIP's Maglev table gives for its flow hash; the inner destination is
+ * rewritten and the core routes the packet again. The same program turns
+ * the replies of a backend hosted here back into packets from the VIP
+ * (the core hands those to the client without a deliver hook).
+ *
+ * lb_deliver (deliver): replies of remote backends get their source
+ * rewritten back to the VIP before the client receives them.
+ */
+#include <linux/bpf.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/tcp.h>
+#include <linux/udp.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
+#include <mizar/bpf/nf.h>
+#include <mizar/bpf/csum.h>
+
+#include "lb.h"
+
+MZR_NF_DECLARE("mizar-lb");
+
+/* Offsets into the frame are bounded for the verifier: the inner headers
+ * of a tunnel frame start well before 512 bytes. */
+#define LB_OFF_MASK 0x1ff
+
+struct lb_ring {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_RING_SIZE);
+	__type(key, __u32);
+	__type(value, struct lb_addr);
+};
+
+/* One Maglev table per VIP. The tool replaces a table by storing a new
+ * inner map in its slot: a packet sees the old table or the new one. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, LB_MAX_VIPS);
+	__type(key, __u32);
+	__array(values, struct lb_ring);
+} lb_rings SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_VIPS);
+	__type(key, struct lb_vip_key);
+	__type(value, struct lb_vip);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} lb_vips SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_MAX_CONNS);
+	__type(key, struct lb_flow);
+	__type(value, struct lb_addr);
+} lb_conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, LB_MAX_CONNS);
+	__type(key, struct lb_flow);
+	__type(value, struct lb_addr);
+} lb_rconns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, __LB_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} lb_stats SEC(".maps");
+
+static __always_inline void lb_count(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&lb_stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* TCP or UDP with its ports parsed (not a later fragment). */
+static __always_inline int lb_is_l4(const struct mzr_ctx *ctx)
+{
+	return (ctx->proto == IPPROTO_TCP || ctx->proto == IPPROTO_UDP) &&
+	       ctx->inner_l3_off != MZR_OFF_NONE &&
+	       ctx->inner_l4_off != MZR_OFF_NONE;
+}
+
+static __always_inline void lb_flow_of(struct lb_flow *f,
+				       const struct mzr_ctx *ctx)
+{
+	__builtin_memset(f, 0, sizeof(*f));
+	f->vni = ctx->vni;
+	f->saddr = ctx->saddr;
+	f->daddr = ctx->daddr;
+	f->sport = ctx->sport;
+	f->dport = ctx->dport;
+	f->proto = ctx->proto;
+}
+
+/* A TCP segment that opens a connection (SYN without ACK): it is placed
+ * afresh even when its 5-tuple is in the table (a reused port). */
+static __always_inline int lb_is_syn(struct xdp_md *xdp,
+				     const struct mzr_ctx *ctx)
+{
+	void *data = (void *)(long)xdp->data;
+	void *end = (void *)(long)xdp->data_end;
+	struct tcphdr *tcp;
+
+	if (ctx->proto != IPPROTO_TCP)
+		return 0;
+	tcp = data + (ctx->inner_l4_off & LB_OFF_MASK);
+	if ((void *)(tcp + 1) > end)
+		return 0;
+	return tcp->syn && !tcp->ack;
+}
+
+/*
+ * Rewrite the inner destination (@dst) or source of the packet to
+ * @ip:@port, patching the IPv4 and TCP/UDP checksums incrementally (a UDP
+ * checksum of 0, "none", stays 0). Returns 0, or -1 for a truncated frame.
+ */
+static __always_inline int lb_rewrite(struct xdp_md *xdp,
+				      const struct mzr_ctx *ctx, int dst,
+				      __be32 ip, __be16 port)
+{
+	void *data = (void *)(long)xdp->data;
+	void *end = (void *)(long)xdp->data_end;
+	struct iphdr *iph = data + (ctx->inner_l3_off & LB_OFF_MASK);
+	void *l4 = data + (ctx->inner_l4_off & LB_OFF_MASK);
+	__be32 *addr;
+	__be16 *portp;
+	__sum16 *check;
+	__be32 old_ip;
+	__be16 old_port;
+	int udp = ctx->proto == IPPROTO_UDP;
+
+	if ((void *)(iph + 1) > end)
+		return -1;
+	if (udp) {
+		struct udphdr *uh = l4;
+
+		if ((void *)(uh + 1) > end)
+			return -1;
+		check = &uh->check;
+		portp = dst ? &uh->dest : &uh->source;
+	} else {
+		struct tcphdr *th = l4;
+
+		if ((void *)(th + 1) > end)
+			return -1;
+		check = &th->check;
+		portp = dst ? &th->dest : &th->source;
+	}
+	addr = dst ? &iph->daddr : &iph->saddr;
+	old_ip = *addr;
+	old_port = *portp;
+	if (!udp || *check) {
+		mzr_csum_replace4(check, old_ip, ip);
+		mzr_csum_replace2(check, old_port, port);
+		if (udp && !*check)
+			*check = 0xffff; /* 0 means "no checksum" in UDP */
+	}
+	mzr_csum_replace4(&iph->check, old_ip, ip);
+	*addr = ip;
+	*portp = port;
+	return 0;
+}
+
+/* Reply of a balanced connection (backend -> client): make it come from
+ * the VIP. Returns 1 when it was one, 0 when not, -1 on a bad frame. */
+static __always_inline int lb_unnat_reply(struct xdp_md *xdp,
+					  struct mzr_ctx *ctx,
+					  const struct lb_flow *flow)
+{
+	struct lb_addr *vip = bpf_map_lookup_elem(&lb_rconns, flow);
+
+	if (!vip)
+		return 0;
+	if (lb_rewrite(xdp, ctx, 0, vip->ip, vip->port))
+		return -1;
+	ctx->saddr = vip->ip;
+	ctx->sport = vip->port;
+	return 1;
+}
+
+SEC("xdp")
+int lb_egress(struct xdp_md *xdp)
+{
+	struct mzr_ctx *ctx = mzr_nf_ctx();
+	struct lb_addr be, back, *cur;
+	struct lb_vip_key vk = {};
+	struct lb_flow flow, rflow;
+	struct lb_vip *vip;
+	int placed = 0, ret;
+
+	if (!ctx)
+		return XDP_DROP;
+	if (!lb_is_l4(ctx))
+		return mzr_nf_next(xdp, ctx);
+	lb_flow_of(&flow, ctx);
+
+	/* A backend hosted here answering a client hosted here: the core
+	 * hairpins it locally, past the deliver hook. */
+	ret = lb_unnat_reply(xdp, ctx, &flow);
+	if (ret < 0)
+		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
+	if (ret > 0) {
+		lb_count(LB_CNT_REPLY_LOCAL);
+		return mzr_nf_next(xdp, ctx);
+	}
+
+	vk.vni = ctx->vni;
+	vk.vip = ctx->daddr;
+	vk.port = ctx->dport;
+	vk.proto = ctx->proto;
+	vip = bpf_map_lookup_elem(&lb_vips, &vk);
+	if (!vip)
+		return mzr_nf_next(xdp, ctx);
+
+	cur = lb_is_syn(xdp, ctx) ? NULL :
+				    bpf_map_lookup_elem(&lb_conns, &flow);
+	if (cur) {
+		be = *cur;
+		lb_count(LB_CNT_CONN_HIT);
+	} else {
+		__u32 ring_idx = vip->ring, slot = lb_flow_slot(&flow);
+		void *ring = bpf_map_lookup_elem(&lb_rings, &ring_idx);
+
+		cur = ring ? bpf_map_lookup_elem(ring, &slot) : NULL;
+		if (!cur || !cur->ip) {
+			lb_count(LB_CNT_NO_BACKEND);
+			return mzr_nf_drop(ctx, MZR_DROP_NF);
+		}
+		be = *cur;
+		if (bpf_map_update_elem(&lb_conns, &flow, &be, BPF_ANY))
+			lb_count(LB_CNT_CONN_FULL);
+		lb_count(LB_CNT_NEW_CONN);
+		placed = 1;
+	}
+
+	/* The reply direction, refreshed when LRU pressure evicted it. */
+	rflow = flow;
+	rflow.saddr = be.ip;
+	rflow.sport = be.port;
+	rflow.daddr = flow.saddr;
+	rflow.dport = flow.sport;
+	if (placed || !bpf_map_lookup_elem(&lb_rconns, &rflow)) {
+		back.ip = flow.daddr;
+		back.port = flow.dport;
+		back.pad = 0;
+		if (bpf_map_update_elem(&lb_rconns, &rflow, &back, BPF_ANY))
+			lb_count(LB_CNT_CONN_FULL);
+	}
+
+	if (lb_rewrite(xdp, ctx, 1, be.ip, be.port))
+		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
+	ctx->daddr = be.ip;
+	ctx->dport = be.port;
+	return mzr_nf_reroute(xdp, ctx);
+}
+
+SEC("xdp")
+int lb_deliver(struct xdp_md *xdp)
+{
+	struct mzr_ctx *ctx = mzr_nf_ctx();
+	struct lb_flow flow;
+	int ret;
+
+	if (!ctx)
+		return XDP_DROP;
+	if (!lb_is_l4(ctx))
+		return mzr_nf_next(xdp, ctx);
+	lb_flow_of(&flow, ctx);
+	ret = lb_unnat_reply(xdp, ctx, &flow);
+	if (ret < 0)
+		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
+	if (ret > 0)
+		lb_count(LB_CNT_REPLY);
+	return mzr_nf_next(xdp, ctx);
+}
+
+char _license[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * mizar-lb: constants and map layouts shared by the BPF object (lb.bpf.c)
+ * and its control tool (main.c). Compiles with clang -target bpf and as C
+ * in userspace. See docs/nf-lb.md.
+ */
+#ifndef MZR_NF_LB_H
+#define MZR_NF_LB_H
+
+#include <linux/types.h>
+
+/*
+ * Slots of a VIP's Maglev lookup table: a prime (the permutation of each
+ * backend must visit every slot), 65537 as in the Maglev paper, so that
+ * shares stay within ~1% of the weights up to a few hundred backends.
+ * Each table is its own inner map of 65537 * 8 bytes = 512 KiB.
+ */
+#define LB_RING_SIZE 65537
+#define LB_MAX_VIPS 256 /* VIPs per host (tables: outer map slots) */
+#define LB_MAX_BACKENDS 64 /* backends per VIP */
+#define LB_WEIGHT_MAX 100 /* weights 1..100 (default 1) */
+#define LB_MAX_CONNS 131072 /* connection table (LRU), each direction */
+
+/* lb_vips key: a service of one VPC. */
+struct lb_vip_key {
+	__u32 vni;
+	__be32 vip;
+	__be16 port;
+	__u8 proto; /* IPPROTO_TCP or IPPROTO_UDP */
+	__u8 pad;
+};
+
+/* A backend as configured; port is never 0 (defaults to the VIP's). */
+struct lb_backend {
+	__be32 ip;
+	__be16 port;
+	__u16 weight;
+};
+
+/* lb_vips value. The data path reads only `ring`; the backend list is
+ * the configuration the tool rebuilds tables from. */
+struct lb_vip {
+	__u32 ring; /* slot of this VIP's table in lb_rings */
+	__u32 n_backends;
+	struct lb_backend backends[LB_MAX_BACKENDS];
+};
+
+/* An address and port: a table slot, a backend of a connection, or the
+ * VIP a reply must appear to come from. ip 0 = empty. */
+struct lb_addr {
+	__be32 ip;
+	__be16 port;
+	__u16 pad;
+};
+
+/* Key of both connection tables: a flow as seen on the wire. lb_conns
+ * holds client -> VIP flows (value: the backend), lb_rconns holds the
+ * backend -> client flows of the same connections (value: the VIP). */
+struct lb_flow {
+	__u32 vni;
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u8 proto;
+	__u8 pad[3];
+};
+
+/* lb_stats (PERCPU_ARRAY of __u64). Append only. */
+enum lb_counter {
+	LB_CNT_NEW_CONN = 0, /* connection placed by the Maglev table */
+	LB_CNT_CONN_HIT, /* packet of a known connection */
+	LB_CNT_REPLY, /* reply rewritten at deliver (remote backend) */
+	LB_CNT_REPLY_LOCAL, /* reply rewritten at agent-egress (local) */
+	LB_CNT_NO_BACKEND, /* dropped: the VIP has no backend */
+	LB_CNT_CONN_FULL, /* connection table update failed */
+	__LB_CNT_MAX,
+};
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+
+static __always_inline __u32 lb_mix(__u32 h)
+{
+	h ^= h >> 16;
+	h *= 0x7feb352dU;
+	h ^= h >> 15;
+	h *= 0x846ca68bU;
+	h ^= h >> 16;
+	return h;
+}
+
+/* The flow's slot in a Maglev table, on the flow as it reaches the load
+ * balancer (client -> VIP). Every field of the 5-tuple counts, so that the
+ * connections of one client spread over the backends. Shared with
+ * userspace so that tests can predict the backend of a flow. */
+static __always_inline __u32 lb_flow_slot(const struct lb_flow *f)
+{
+	__u32 h = lb_mix(f->vni ^ ((__u32)f->proto << 24));
+
+	h = lb_mix(h ^ f->saddr);
+	h = lb_mix(h ^ f->daddr);
+	h = lb_mix(h ^ (((__u32)f->sport << 16) | f->dport));
+	return h % LB_RING_SIZE;
+}
+
+#define LB_CNT_NAMES                                                          \
+	{                                                                     \
+		"new_conn", "conn_hit", "reply", "reply_local", "no_backend", \
+			"conn_full"                                           \
+	}
+
+#endif /* MZR_NF_LB_H */

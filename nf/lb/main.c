@@ -1,0 +1,770 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * mizar-lb: an L4 load balancer for the endpoints of this host (see
+ * docs/nf-lb.md and the contract in CONTRACT.md). The VIPs and their
+ * backends live in pinned maps under PIN_ROOT/nfcfg/lb/; every VIP has a
+ * Maglev table (an inner map of lb_rings) that a change replaces whole.
+ */
+#define _GNU_SOURCE /* program_invocation_short_name */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <bpf/bpf.h>
+
+#include "nftool.h"
+#include "maglev.h"
+#include "lb.h"
+#include "mizar_lb_bpf.skel.h"
+
+static const struct nftool_prog lb_progs[] = {
+	{ "lb_egress", MZR_HOOK_AGENT_EGRESS },
+	{ "lb_deliver", MZR_HOOK_DELIVER },
+};
+
+static const void *lb_elf_bytes(size_t *sz)
+{
+	return mizar_lb_bpf__elf_bytes(sz);
+}
+
+static const struct nftool lb_tool = {
+	.name = "lb",
+	.elf_bytes = lb_elf_bytes,
+	.progs = lb_progs,
+	.n_progs = sizeof(lb_progs) / sizeof(lb_progs[0]),
+};
+
+static const char *const lb_counter_names[] = LB_CNT_NAMES;
+
+/* The pinned maps of the attached NF, and the lock serialising writers. */
+struct lb_maps {
+	int vips, rings, conns, rconns, stats;
+	int lock;
+};
+
+static void maps_close(struct lb_maps *m)
+{
+	int *fds[] = { &m->vips,   &m->rings, &m->conns,
+		       &m->rconns, &m->stats, &m->lock };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+/* Open every map (one error line when not attached); with @lock, also
+ * take the configuration lock, so that concurrent invocations do not
+ * pick the same table slot or lose each other's backend. */
+static int maps_open(struct mzctl *g, const char *cmd, bool lock,
+		     struct lb_maps *m)
+{
+	char dir[PATH_MAX];
+
+	m->vips = m->rings = m->conns = m->rconns = m->stats = m->lock = -1;
+	if ((m->vips = nftool_map(g, &lb_tool, "lb_vips", cmd)) < 0 ||
+	    (m->rings = nftool_map(g, &lb_tool, "lb_rings", cmd)) < 0 ||
+	    (m->conns = nftool_map(g, &lb_tool, "lb_conns", cmd)) < 0 ||
+	    (m->rconns = nftool_map(g, &lb_tool, "lb_rconns", cmd)) < 0 ||
+	    (m->stats = nftool_map(g, &lb_tool, "lb_stats", cmd)) < 0) {
+		maps_close(m);
+		return -1;
+	}
+	if (!lock)
+		return 0;
+	snprintf(dir, sizeof(dir), "%s/nfcfg/%s", mzr_host__pin_root(g->host),
+		 lb_tool.name);
+	m->lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (m->lock < 0 || flock(m->lock, LOCK_EX)) {
+		mzctl_err(cmd, "cannot lock %s: %s", dir, strerror(errno));
+		maps_close(m);
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- Arguments ---------------------------------------------------------- */
+
+static const char *proto_name(uint8_t p)
+{
+	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "?";
+}
+
+/* "10.0.0.1:80/tcp" into @buf (at least 32 bytes). */
+static const char *svc_str(__be32 ip, __be16 port, uint8_t proto, char *buf)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &ip, a, sizeof(a));
+	snprintf(buf, 32, "%s:%u/%s", a, ntohs(port), proto_name(proto));
+	return buf;
+}
+
+static const char *be_str(const struct lb_backend *b, char *buf)
+{
+	char a[INET_ADDRSTRLEN];
+
+	inet_ntop(AF_INET, &b->ip, a, sizeof(a));
+	snprintf(buf, 32, "%s:%u", a, ntohs(b->port));
+	return buf;
+}
+
+/* vni, vip, port, proto of @kw into @k. Returns 0 or an exit status. */
+static int get_vip_key(const char *cmd, struct mzctl_kw *kw,
+		       struct lb_vip_key *k)
+{
+	const char *v;
+	struct in_addr ip;
+	uint32_t n, h;
+	int err;
+
+	memset(k, 0, sizeof(*k));
+	v = mzctl_kw_get(kw, "vni")->val;
+	err = mzctl_parse_vni(v, &n);
+	if (err) {
+		if (err == -ERANGE)
+			mzctl_err(cmd, "vni '%s' out of range (1-%u)", v,
+				  MZR_VNI_MAX);
+		else
+			mzctl_err(cmd, "bad vni '%s'", v);
+		return MZCTL_USAGE;
+	}
+	k->vni = n;
+	v = mzctl_kw_get(kw, "vip")->val;
+	if (mzctl_parse_ip(v, &ip)) {
+		mzctl_err(cmd, "bad vip '%s'", v);
+		return MZCTL_USAGE;
+	}
+	h = ntohl(ip.s_addr);
+	if (!h || h == 0xffffffffU || (h >> 24) == 127 || (h >> 28) == 0xe) {
+		mzctl_err(cmd, "bad vip '%s' (a unicast address is needed)", v);
+		return MZCTL_USAGE;
+	}
+	k->vip = ip.s_addr;
+	v = mzctl_kw_get(kw, "port")->val;
+	if (mzctl_parse_u32(v, &n) || !n || n > 65535) {
+		mzctl_err(cmd, "bad port '%s' (1-65535)", v);
+		return MZCTL_USAGE;
+	}
+	k->port = htons((uint16_t)n);
+	v = mzctl_kw_get(kw, "proto")->val;
+	if (!strcmp(v, "tcp")) {
+		k->proto = IPPROTO_TCP;
+	} else if (!strcmp(v, "udp")) {
+		k->proto = IPPROTO_UDP;
+	} else {
+		mzctl_err(cmd, "bad proto '%s' (tcp or udp)", v);
+		return MZCTL_USAGE;
+	}
+	return 0;
+}
+
+static int bad_backend(const char *cmd, const char *item, int err)
+{
+	switch (err) {
+	case -E2BIG:
+		mzctl_err(cmd, "too many backends (at most %u)",
+			  LB_MAX_BACKENDS);
+		return MZCTL_FAIL;
+	case -EEXIST:
+		mzctl_err(cmd, "backend '%s' given twice", item);
+		return MZCTL_USAGE;
+	case -ERANGE:
+		mzctl_err(cmd, "backend '%s': port 1-65535, weight 1-%u", item,
+			  LB_WEIGHT_MAX);
+		return MZCTL_USAGE;
+	default:
+		mzctl_err(cmd, "bad backend '%s' (IP[:PORT][@WEIGHT])", item);
+		return MZCTL_USAGE;
+	}
+}
+
+/* ---- Tables ------------------------------------------------------------- */
+
+/*
+ * Build @v's Maglev table into a new inner map and store it in slot
+ * @v->ring of lb_rings, replacing the old one in one step; no backend
+ * empties the slot (the data path then drops as no_backend).
+ */
+static int ring_install(const char *cmd, struct lb_maps *m,
+			const struct lb_vip *v)
+{
+	uint32_t idx = v->ring, count = LB_RING_SIZE, *table = NULL;
+	uint32_t *keys = NULL;
+	struct lb_addr *vals = NULL;
+	int fd = -1, err = 0;
+
+	if (!v->n_backends) {
+		if (bpf_map_delete_elem(m->rings, &idx) && errno != ENOENT)
+			err = -errno;
+		goto out;
+	}
+	table = calloc(LB_RING_SIZE, sizeof(*table));
+	keys = calloc(LB_RING_SIZE, sizeof(*keys));
+	vals = calloc(LB_RING_SIZE, sizeof(*vals));
+	if (!table || !keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = lb_maglev_build(v->backends, v->n_backends, LB_RING_SIZE, table);
+	if (err)
+		goto out;
+	for (uint32_t s = 0; s < LB_RING_SIZE; s++) {
+		keys[s] = s;
+		vals[s].ip = v->backends[table[s]].ip;
+		vals[s].port = v->backends[table[s]].port;
+	}
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "lb_ring", sizeof(__u32),
+			    sizeof(struct lb_addr), LB_RING_SIZE, NULL);
+	if (fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	if (bpf_map_update_batch(fd, keys, vals, &count, NULL)) {
+		/* Kernels without batch ops on arrays: one by one. */
+		for (uint32_t s = 0; s < LB_RING_SIZE; s++) {
+			if (bpf_map_update_elem(fd, &keys[s], &vals[s], 0)) {
+				err = -errno;
+				goto out;
+			}
+		}
+	}
+	if (bpf_map_update_elem(m->rings, &idx, &fd, BPF_ANY))
+		err = -errno;
+out:
+	if (err)
+		mzctl_err(cmd, "cannot build the Maglev table: %s",
+			  strerror(-err));
+	if (fd >= 0)
+		close(fd); /* lb_rings keeps the table */
+	free(table);
+	free(keys);
+	free(vals);
+	return err;
+}
+
+/* Slots of each backend of @v in its installed table (what the data path
+ * uses), into @slots. Returns 0 or -errno. */
+static int ring_shares(struct lb_maps *m, const struct lb_vip *v,
+		       uint32_t *slots)
+{
+	uint32_t idx = v->ring, id, count = LB_RING_SIZE, s, b;
+	struct lb_addr *vals;
+	uint32_t *keys, out_batch;
+	int fd, err = 0;
+
+	memset(slots, 0, sizeof(*slots) * LB_MAX_BACKENDS);
+	if (bpf_map_lookup_elem(m->rings, &idx, &id))
+		return errno == ENOENT ? 0 : -errno;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return -errno;
+	keys = calloc(LB_RING_SIZE, sizeof(*keys));
+	vals = calloc(LB_RING_SIZE, sizeof(*vals));
+	if (!keys || !vals) {
+		err = -ENOMEM;
+		goto out;
+	}
+	if (bpf_map_lookup_batch(fd, NULL, &out_batch, keys, vals, &count,
+				 NULL) &&
+	    errno != ENOENT) {
+		for (s = 0; s < LB_RING_SIZE; s++)
+			if (bpf_map_lookup_elem(fd, &s, &vals[s])) {
+				err = -errno;
+				goto out;
+			}
+		count = LB_RING_SIZE;
+	}
+	for (s = 0; s < count; s++)
+		for (b = 0; b < v->n_backends && b < LB_MAX_BACKENDS; b++)
+			if (vals[s].ip == v->backends[b].ip &&
+			    vals[s].port == v->backends[b].port) {
+				slots[b]++;
+				break;
+			}
+out:
+	free(keys);
+	free(vals);
+	close(fd);
+	return err;
+}
+
+/* A free slot of lb_rings, or -1 when every slot holds a VIP. */
+static int ring_alloc(struct lb_maps *m)
+{
+	bool used[LB_MAX_VIPS] = {};
+	struct lb_vip_key k, *prev = NULL;
+	struct lb_vip v;
+
+	while (!bpf_map_get_next_key(m->vips, prev, &k)) {
+		if (!bpf_map_lookup_elem(m->vips, &k, &v) &&
+		    v.ring < LB_MAX_VIPS)
+			used[v.ring] = true;
+		prev = &k;
+	}
+	for (int i = 0; i < LB_MAX_VIPS; i++)
+		if (!used[i])
+			return i;
+	return -1;
+}
+
+/* Forget the connections of VIP @k (both directions). */
+static void conns_purge(struct lb_maps *m, const struct lb_vip_key *k)
+{
+	struct lb_flow *keys = NULL, f, *prev;
+	struct lb_addr a;
+	size_t n, cap = 0, i;
+	int pass;
+
+	for (pass = 0; pass < 2; pass++) {
+		int fd = pass ? m->rconns : m->conns;
+
+		n = 0;
+		prev = NULL;
+		while (!bpf_map_get_next_key(fd, prev, &f)) {
+			bool match = f.vni == k->vni && f.proto == k->proto;
+
+			if (match && !pass)
+				match = f.daddr == k->vip && f.dport == k->port;
+			if (match && pass)
+				match = !bpf_map_lookup_elem(fd, &f, &a) &&
+					a.ip == k->vip && a.port == k->port;
+			if (match) {
+				if (n == cap) {
+					size_t nc = cap ? cap * 2 : 256;
+					struct lb_flow *nk =
+						realloc(keys, nc * sizeof(*nk));
+
+					if (!nk)
+						break;
+					keys = nk;
+					cap = nc;
+				}
+				keys[n++] = f;
+			}
+			prev = &f;
+		}
+		for (i = 0; i < n; i++)
+			bpf_map_delete_elem(fd, &keys[i]);
+	}
+	free(keys);
+}
+
+/* ---- vip ---------------------------------------------------------------- */
+
+static int vip_add(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "vip add";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },	  { "vip", true, true, NULL },
+		{ "port", true, true, NULL },	  { "proto", true, true, NULL },
+		{ "backends", true, true, NULL }, { NULL },
+	};
+	struct lb_maps m;
+	struct lb_vip_key k;
+	struct lb_vip v = {}, old;
+	const char *badi;
+	char svc[32];
+	int ret, err, slot;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	ret = get_vip_key(cmd, kw, &k);
+	if (ret)
+		return ret;
+	err = lb_parse_backends(mzctl_kw_get(kw, "backends")->val,
+				ntohs(k.port), v.backends, LB_MAX_BACKENDS,
+				&v.n_backends, &badi);
+	if (err)
+		return bad_backend(cmd, badi, err);
+	if (maps_open(g, cmd, true, &m))
+		return MZCTL_FAIL;
+	svc_str(k.vip, k.port, k.proto, svc);
+	ret = MZCTL_FAIL;
+	if (!bpf_map_lookup_elem(m.vips, &k, &old)) {
+		mzctl_err(cmd, "VIP %s of vni %u exists (use 'backend add')",
+			  svc, k.vni);
+		goto out;
+	}
+	slot = ring_alloc(&m);
+	if (slot < 0) {
+		mzctl_err(cmd, "VIP table full (%u VIPs)", LB_MAX_VIPS);
+		goto out;
+	}
+	v.ring = (uint32_t)slot;
+	/* The table first: the data path finds a VIP only with its table. */
+	if (ring_install(cmd, &m, &v))
+		goto out;
+	if (bpf_map_update_elem(m.vips, &k, &v, BPF_NOEXIST)) {
+		mzctl_err(cmd, "cannot add VIP %s: %s", svc, strerror(errno));
+		bpf_map_delete_elem(m.rings, &v.ring);
+		goto out;
+	}
+	/* Flows of an earlier VIP with this key must not come back. */
+	conns_purge(&m, &k);
+	if (!g->json)
+		printf("VIP %s of vni %u: %u backend%s\n", svc, k.vni,
+		       v.n_backends, v.n_backends > 1 ? "s" : "");
+	ret = MZCTL_OK;
+out:
+	maps_close(&m);
+	return ret;
+}
+
+static int vip_del(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "vip del";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },
+		{ "vip", true, true, NULL },
+		{ "port", true, true, NULL },
+		{ "proto", true, true, NULL },
+		{ NULL },
+	};
+	struct lb_maps m;
+	struct lb_vip_key k;
+	struct lb_vip v;
+	char svc[32];
+	int ret;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	ret = get_vip_key(cmd, kw, &k);
+	if (ret)
+		return ret;
+	if (maps_open(g, cmd, true, &m))
+		return MZCTL_FAIL;
+	svc_str(k.vip, k.port, k.proto, svc);
+	ret = MZCTL_FAIL;
+	if (bpf_map_lookup_elem(m.vips, &k, &v)) {
+		mzctl_err(cmd, "no VIP %s in vni %u", svc, k.vni);
+		goto out;
+	}
+	/* The entry first: from then on no packet reaches the table. */
+	if (bpf_map_delete_elem(m.vips, &k)) {
+		mzctl_err(cmd, "cannot delete VIP %s: %s", svc,
+			  strerror(errno));
+		goto out;
+	}
+	bpf_map_delete_elem(m.rings, &v.ring);
+	conns_purge(&m, &k);
+	ret = MZCTL_OK;
+out:
+	maps_close(&m);
+	return ret;
+}
+
+static const struct mzctl_sub vip_subs[] = {
+	{ "add",
+	  "vni N vip IP port P proto tcp|udp backends IP[:PORT][@WEIGHT],...",
+	  "Balance the connections of the endpoints of VPC N on this host to\n"
+	  "IP:P over the backends (Maglev consistent hashing). A backend's\n"
+	  "PORT defaults to P, its WEIGHT to 1 (1-100). IP should lie outside\n"
+	  "the VPC's networks, so that clients send to it via their gateway.\n",
+	  vip_add },
+	{ "del", "vni N vip IP port P proto tcp|udp",
+	  "Remove the VIP and forget its connections.\n", vip_del },
+	{ NULL },
+};
+
+static int cmd_vip(struct mzctl *g, int argc, char **argv)
+{
+	return mzctl_dispatch(g, "vip", vip_subs, argc, argv);
+}
+
+/* ---- backend ------------------------------------------------------------ */
+
+static int backend_change(struct mzctl *g, int argc, char **argv, bool add)
+{
+	const char *cmd = add ? "backend add" : "backend del";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },	 { "vip", true, true, NULL },
+		{ "port", true, true, NULL },	 { "proto", true, true, NULL },
+		{ "backend", true, true, NULL }, { NULL },
+	};
+	const char *bs = NULL;
+	struct lb_backend b;
+	struct lb_vip v, nv;
+	struct lb_vip_key k;
+	struct lb_maps m;
+	char svc[32], bstr[32];
+	unsigned int i, at;
+	int ret, err;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	ret = get_vip_key(cmd, kw, &k);
+	if (ret)
+		return ret;
+	bs = mzctl_kw_get(kw, "backend")->val;
+	err = lb_parse_backend(bs, ntohs(k.port), &b);
+	if (err)
+		return bad_backend(cmd, bs, err);
+	if (maps_open(g, cmd, true, &m))
+		return MZCTL_FAIL;
+	svc_str(k.vip, k.port, k.proto, svc);
+	be_str(&b, bstr);
+	ret = MZCTL_FAIL;
+	if (bpf_map_lookup_elem(m.vips, &k, &v)) {
+		mzctl_err(cmd, "no VIP %s in vni %u", svc, k.vni);
+		goto out;
+	}
+	for (at = 0; at < v.n_backends && at < LB_MAX_BACKENDS; at++)
+		if (v.backends[at].ip == b.ip && v.backends[at].port == b.port)
+			break;
+	nv = v;
+	if (add) {
+		if (at < v.n_backends) {
+			mzctl_err(cmd, "%s is already a backend of VIP %s",
+				  bstr, svc);
+			goto out;
+		}
+		if (v.n_backends >= LB_MAX_BACKENDS) {
+			mzctl_err(cmd, "VIP %s has the maximum of %u backends",
+				  svc, LB_MAX_BACKENDS);
+			goto out;
+		}
+		nv.backends[nv.n_backends++] = b;
+	} else {
+		if (at >= v.n_backends) {
+			mzctl_err(cmd, "%s is not a backend of VIP %s", bstr,
+				  svc);
+			goto out;
+		}
+		for (i = at; i + 1 < v.n_backends; i++)
+			nv.backends[i] = v.backends[i + 1];
+		memset(&nv.backends[--nv.n_backends], 0, sizeof(b));
+	}
+	/* New table, then the list it was built from; on failure the old
+	 * table goes back. Connections keep their backends either way. */
+	if (ring_install(cmd, &m, &nv))
+		goto out;
+	if (bpf_map_update_elem(m.vips, &k, &nv, BPF_EXIST)) {
+		mzctl_err(cmd, "cannot update VIP %s: %s", svc,
+			  strerror(errno));
+		ring_install(cmd, &m, &v);
+		goto out;
+	}
+	ret = MZCTL_OK;
+out:
+	maps_close(&m);
+	return ret;
+}
+
+static int backend_add(struct mzctl *g, int argc, char **argv)
+{
+	return backend_change(g, argc, argv, true);
+}
+
+static int backend_del(struct mzctl *g, int argc, char **argv)
+{
+	return backend_change(g, argc, argv, false);
+}
+
+static const struct mzctl_sub backend_subs[] = {
+	{ "add", "vni N vip IP port P proto tcp|udp backend IP[:PORT][@WEIGHT]",
+	  "Add a backend to the VIP. New connections spread over the new set;\n"
+	  "established ones stay where they are.\n",
+	  backend_add },
+	{ "del", "vni N vip IP port P proto tcp|udp backend IP[:PORT]",
+	  "Remove a backend from the VIP: new connections avoid it, "
+	  "established\n"
+	  "ones stay on it until they end. Without backends the VIP drops new\n"
+	  "connections (counted as no_backend).\n",
+	  backend_del },
+	{ NULL },
+};
+
+static int cmd_backend(struct mzctl *g, int argc, char **argv)
+{
+	return mzctl_dispatch(g, "backend", backend_subs, argc, argv);
+}
+
+/* ---- show --------------------------------------------------------------- */
+
+static uint64_t map_count(int fd)
+{
+	struct lb_flow f, *prev = NULL;
+	uint64_t n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &f)) {
+		n++;
+		prev = &f;
+	}
+	return n;
+}
+
+static int read_counters(int fd, uint64_t *cnt)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return -EINVAL;
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < __LB_CNT_MAX; i++) {
+		cnt[i] = 0;
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			cnt[i] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+static int cmd_show(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "show";
+	struct lb_vip_key k, *prev = NULL;
+	uint64_t cnt[__LB_CNT_MAX], nconn;
+	uint32_t slots[LB_MAX_BACKENDS];
+	struct mzctl_json js;
+	struct lb_maps m;
+	struct lb_vip v;
+	char a[INET_ADDRSTRLEN], svc[32], bstr[32];
+	unsigned int i, nvip = 0;
+
+	for (int j = 0; j < argc; j++) {
+		if (mzctl_is_help(argv[j])) {
+			printf("Usage: %s show\n\n"
+			       "VIPs with their backends, weights and share of "
+			       "the Maglev table\n"
+			       "(slots), the number of tracked connections and "
+			       "the counters\n"
+			       "(-j for JSON).\n",
+			       program_invocation_short_name);
+			return MZCTL_OK;
+		}
+	}
+	if (argc) {
+		mzctl_err(cmd, "unexpected argument '%s'", argv[0]);
+		return MZCTL_USAGE;
+	}
+	if (maps_open(g, cmd, false, &m))
+		return MZCTL_FAIL;
+	read_counters(m.stats, cnt);
+	nconn = map_count(m.conns);
+	if (g->json) {
+		mzctl_json_begin(&js, stdout);
+		mzctl_json_arr(&js, "vips");
+	}
+	while (!bpf_map_get_next_key(m.vips, prev, &k)) {
+		prev = &k;
+		if (bpf_map_lookup_elem(m.vips, &k, &v))
+			continue;
+		nvip++;
+		ring_shares(&m, &v, slots);
+		inet_ntop(AF_INET, &k.vip, a, sizeof(a));
+		if (g->json) {
+			mzctl_json_obj(&js, NULL);
+			mzctl_json_u64(&js, "vni", k.vni);
+			mzctl_json_str(&js, "vip", a);
+			mzctl_json_u64(&js, "port", ntohs(k.port));
+			mzctl_json_str(&js, "proto", proto_name(k.proto));
+			mzctl_json_u64(&js, "table", v.ring);
+			mzctl_json_u64(&js, "table_size", LB_RING_SIZE);
+			mzctl_json_arr(&js, "backends");
+		} else {
+			printf("vni %u vip %s table %u\n", k.vni,
+			       svc_str(k.vip, k.port, k.proto, svc), v.ring);
+			if (!v.n_backends)
+				printf("  (no backend)\n");
+		}
+		for (i = 0; i < v.n_backends && i < LB_MAX_BACKENDS; i++) {
+			const struct lb_backend *b = &v.backends[i];
+
+			if (g->json) {
+				inet_ntop(AF_INET, &b->ip, a, sizeof(a));
+				mzctl_json_obj(&js, NULL);
+				mzctl_json_str(&js, "ip", a);
+				mzctl_json_u64(&js, "port", ntohs(b->port));
+				mzctl_json_u64(&js, "weight", b->weight);
+				mzctl_json_u64(&js, "slots", slots[i]);
+				mzctl_json_obj_end(&js);
+			} else {
+				printf("  backend %-21s weight %-3u slots %u "
+				       "(%.1f%%)\n",
+				       be_str(b, bstr), b->weight, slots[i],
+				       100.0 * slots[i] / LB_RING_SIZE);
+			}
+		}
+		if (g->json) {
+			mzctl_json_arr_end(&js);
+			mzctl_json_obj_end(&js);
+		}
+	}
+	if (g->json) {
+		mzctl_json_arr_end(&js);
+		mzctl_json_u64(&js, "connections", nconn);
+		mzctl_json_obj(&js, "counters");
+		for (i = 0; i < __LB_CNT_MAX; i++)
+			mzctl_json_u64(&js, lb_counter_names[i], cnt[i]);
+		mzctl_json_obj_end(&js);
+		mzctl_json_end(&js);
+	} else {
+		if (!nvip)
+			printf("no VIP\n");
+		printf("connections %llu\n", (unsigned long long)nconn);
+		printf("counters");
+		for (i = 0; i < __LB_CNT_MAX; i++)
+			printf(" %s %llu", lb_counter_names[i],
+			       (unsigned long long)cnt[i]);
+		printf("\n");
+	}
+	maps_close(&m);
+	return MZCTL_OK;
+}
+
+/* ---- main --------------------------------------------------------------- */
+
+static const char *const usage =
+	"Usage: mizar-lb [-r|--pin-root DIR] [-j|--json] [-v|--verbose] "
+	"COMMAND ...\n"
+	"\n"
+	"An L4 load balancer for the endpoints of this host: connections to a\n"
+	"VIP are spread over its backends by Maglev consistent hashing, stay\n"
+	"on their backend for their lifetime, and are answered from the VIP.\n"
+	"\n"
+	"Commands:\n"
+	"  attach | detach     load into the agent-egress and deliver hooks / "
+	"remove\n"
+	"  vip add vni N vip IP port P proto tcp|udp backends "
+	"IP[:PORT][@WEIGHT],...\n"
+	"  vip del vni N vip IP port P proto tcp|udp\n"
+	"  backend add|del vni N vip IP port P proto tcp|udp backend "
+	"IP[:PORT][@WEIGHT]\n"
+	"  show                VIPs, backends, table shares, connections, "
+	"counters\n"
+	"\n"
+	"Options:\n"
+	"  -r, --pin-root DIR  bpffs directory holding this host's state\n"
+	"                      (default: $MIZAR_PIN_ROOT, "
+	"else " MZR_DEFAULT_PIN_ROOT ")\n"
+	"  -j, --json          print show output as one JSON document\n"
+	"  -v, --verbose       print the library's log lines\n"
+	"  -h, --help          help; also after any command or sub-command\n";
+
+static const struct mzctl_group groups[] = {
+	{ "attach", nftool_cmd_attach },
+	{ "detach", nftool_cmd_detach },
+	{ "vip", cmd_vip },
+	{ "backend", cmd_backend },
+	{ "show", cmd_show },
+	{ NULL },
+};
+
+int main(int argc, char **argv)
+{
+	nftool_current = &lb_tool;
+	return mzctl_main(argc, argv, groups, usage);
+}

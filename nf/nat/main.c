@@ -1,0 +1,770 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * mizar-nat: SNAT and DNAT between a VPC and the underlay on a divider of
+ * the VPC (see docs/nf-nat.md). The rules and the connection table live
+ * in the NF's pinned maps; this tool writes the rules and reads the rest.
+ */
+#define _GNU_SOURCE /* program_invocation_short_name */
+#include <errno.h>
+#include <ifaddrs.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include "mizar_nat_bpf.skel.h"
+#include "nftool.h"
+#include "nat.h"
+#include "nat_cli.h"
+
+static const struct nftool_prog progs[] = {
+	{ "nat_exit", MZR_HOOK_DIVIDER },
+	{ "nat_entry", MZR_HOOK_EXTERNAL },
+};
+
+static const struct nftool tool = {
+	.name = "nat",
+	.elf_bytes = mizar_nat_bpf__elf_bytes,
+	.progs = progs,
+	.n_progs = sizeof(progs) / sizeof(progs[0]),
+};
+
+static const char *const usage =
+	"Usage: mizar-nat [-r|--pin-root DIR] [-j|--json] COMMAND ...\n"
+	"\n"
+	"NAT between VPCs and the underlay, on a divider of the VPC (divider\n"
+	"and external hooks).\n"
+	"\n"
+	"Commands:\n"
+	"  attach              load into the divider and external chains\n"
+	"  detach              remove it, its rules and connections\n"
+	"  snat add vni N src CIDR to IP\n"
+	"                      endpoints in CIDR reach outside the VPC,\n"
+	"                      seen as IP (an address of this host)\n"
+	"  snat del vni N src CIDR\n"
+	"  dnat add vni N ext IP:PORT proto tcp|udp to IP:PORT\n"
+	"                      IP:PORT of this host forwards to an endpoint\n"
+	"  dnat del vni N ext IP:PORT proto tcp|udp\n"
+	"  show [vni N]        rules, connections and counters\n"
+	"\n"
+	"Options:\n"
+	"  -r, --pin-root DIR  bpffs directory holding this host's state\n"
+	"                      (default: $MIZAR_PIN_ROOT, else "
+	MZR_DEFAULT_PIN_ROOT ")\n"
+	"  -j, --json          print show output as one JSON document\n"
+	"  -h, --help          help; also after any command\n";
+
+static const char *const show_help =
+	"Usage: mizar-nat show [vni N]\n"
+	"\n"
+	"List the SNAT and DNAT rules, the connections being translated\n"
+	"(up to 100 in text, all with -j) and the NF's counters.\n";
+
+static const char *const counter_names[__NAT_C_MAX] = {
+	[NAT_C_SNAT_NEW] = "snat_new",	 [NAT_C_SNAT_OUT] = "snat_out",
+	[NAT_C_SNAT_IN] = "snat_in",	 [NAT_C_DNAT_NEW] = "dnat_new",
+	[NAT_C_DNAT_IN] = "dnat_in",	 [NAT_C_DNAT_OUT] = "dnat_out",
+	[NAT_C_TX] = "tx",		 [NAT_C_KERNEL] = "kernel",
+	[NAT_C_NO_RULE] = "no_rule",	 [NAT_C_FRAGMENT] = "fragment",
+	[NAT_C_NO_PORT] = "drop_no_port", [NAT_C_TTL] = "drop_ttl",
+	[NAT_C_ERROR] = "drop_error",
+};
+
+/*
+ * Where the attached NF's maps may be pinned: nftool's configuration
+ * directory, or nf_maps/, where libmizar's loader pins an NF's own maps
+ * when it overrides the path nftool asked for (see mzr_nf__load()).
+ */
+static const char *const map_dirs[] = { "nfcfg/nat", "nf_maps" };
+static const char *const all_maps[] = { NAT_SNAT_MAP, NAT_DNAT_MAP,
+					NAT_CT_OUT_MAP, NAT_CT_IN_MAP,
+					NAT_STATS_MAP };
+
+/* Fd of the NF's map @name, or -1 after one error line. */
+static int nat_map(struct mzctl *g, const char *name, const char *cmd)
+{
+	char path[4096];
+	struct mzr_host *h;
+	unsigned int i;
+	int fd;
+
+	h = mzctl_host(g, cmd);
+	if (!h)
+		return -1;
+	for (i = 0; i < sizeof(map_dirs) / sizeof(map_dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", mzr_host__pin_root(h),
+			 map_dirs[i], name);
+		fd = bpf_obj_get(path);
+		if (fd >= 0)
+			return fd;
+		if (errno != ENOENT) {
+			mzctl_err(cmd, "cannot open %s: %s", path,
+				  strerror(errno));
+			return -1;
+		}
+	}
+	mzctl_err(cmd, "nat is not attached (run '%s attach')",
+		  program_invocation_short_name);
+	return -1;
+}
+
+/* Detach, and forget the maps wherever they were pinned (nftool removes
+ * its configuration directory only): rules and connections do not
+ * outlive the NF. */
+static int cmd_detach(struct mzctl *g, int argc, char **argv)
+{
+	char path[4096];
+	int ret;
+
+	ret = nftool_cmd_detach(g, argc, argv);
+	if (ret != MZCTL_OK || !g->host)
+		return ret;
+	for (size_t i = 0; i < sizeof(all_maps) / sizeof(all_maps[0]); i++) {
+		snprintf(path, sizeof(path), "%s/nf_maps/%s",
+			 mzr_host__pin_root(g->host), all_maps[i]);
+		unlink(path);
+	}
+	return ret;
+}
+
+/* --help anywhere among @argv: print @text. */
+static bool help(int argc, char **argv, const char *text)
+{
+	for (int i = 0; i < argc; i++) {
+		if (mzctl_is_help(argv[i])) {
+			fputs(text, stdout);
+			return true;
+		}
+	}
+	return false;
+}
+
+static int get_vni(const char *cmd, const char *v, uint32_t *vni)
+{
+	int err = mzctl_parse_vni(v, vni);
+
+	if (err == -ERANGE) {
+		mzctl_err(cmd, "vni '%s' out of range (1-%u)", v, MZR_VNI_MAX);
+		return -1;
+	}
+	if (err) {
+		mzctl_err(cmd, "bad vni '%s'", v);
+		return -1;
+	}
+	return 0;
+}
+
+/* Whether @ip is assigned to an interface of this host (this netns). */
+static bool is_local_addr(struct in_addr ip)
+{
+	struct ifaddrs *ifa, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifa))
+		return true; /* cannot tell: do not refuse */
+	for (i = ifa; i && !found; i = i->ifa_next)
+		found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+			((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr ==
+				ip.s_addr;
+	freeifaddrs(ifa);
+	return found;
+}
+
+/*
+ * The VPC must be known here. NAT acts only on a divider of it (the core
+ * hands it the packets leaving the VPC there): say so when this host is
+ * not one, without refusing (dividers may be set afterwards).
+ */
+static int check_vpc(struct mzctl *g, const char *cmd, uint32_t vni)
+{
+	struct mzr_vpc_info vpc;
+	struct mzr_host_info hi;
+	struct mzr_host *h;
+	unsigned int i;
+	int err;
+
+	h = mzctl_host(g, cmd);
+	if (!h)
+		return -1;
+	err = mzr_vpc__get(h, vni, &vpc);
+	if (err == -ENOENT) {
+		mzctl_err(cmd, "no vpc with vni %u on this host", vni);
+		return -1;
+	}
+	if (err) {
+		mzctl_fail(cmd, err);
+		return -1;
+	}
+	if (mzr_host__info(h, &hi))
+		return 0;
+	for (i = 0; i < vpc.n_dividers; i++)
+		if (vpc.dividers[i].s_addr == hi.ip.s_addr)
+			return 0;
+	fprintf(stderr,
+		"%s: %s: warning: this host is not a divider of vpc %u: the "
+		"rule acts once it is\n",
+		program_invocation_short_name, cmd, vni);
+	return 0;
+}
+
+struct net_find {
+	struct in_addr ip;
+	bool found;
+};
+
+static int net_has(const struct mzr_net_info *n, void *arg)
+{
+	struct net_find *f = arg;
+
+	if (nat_in_prefix(f->ip, n->prefix, n->prefixlen))
+		f->found = true;
+	return 0;
+}
+
+/* ---- snat ---------------------------------------------------------------- */
+
+static int snat_key(const char *cmd, struct mzctl_kw *kw,
+		    struct nat_snat_key *key, struct nat_snat_val *val)
+{
+	const char *v = mzctl_kw_get(kw, "src")->val;
+	struct in_addr prefix;
+	unsigned int len;
+
+	if (get_vni(cmd, mzctl_kw_get(kw, "vni")->val, &val->vni))
+		return -1;
+	if (mzctl_parse_prefix(v, &prefix, &len)) {
+		mzctl_err(cmd, "bad src '%s' (A.B.C.D/LEN)", v);
+		return -1;
+	}
+	prefix = nat_mask(prefix, len);
+	memset(key, 0, sizeof(*key));
+	key->prefixlen = 32 + len;
+	key->vni = htonl(val->vni);
+	key->addr = prefix.s_addr;
+	val->prefix = prefix.s_addr;
+	val->plen = len;
+	return 0;
+}
+
+static int snat_add(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "snat add";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },
+		{ "src", true, true, NULL },
+		{ "to", true, true, NULL },
+		{ NULL },
+	};
+	struct nat_snat_val val = {}, cur;
+	struct nat_snat_key key;
+	struct in_addr to;
+	char p[INET_ADDRSTRLEN];
+	int fd, ret = MZCTL_FAIL;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv) ||
+	    snat_key(cmd, kw, &key, &val))
+		return MZCTL_USAGE;
+	if (mzctl_parse_ip(mzctl_kw_get(kw, "to")->val, &to) || !to.s_addr) {
+		mzctl_err(cmd, "bad to '%s'", mzctl_kw_get(kw, "to")->val);
+		return MZCTL_USAGE;
+	}
+	if (!is_local_addr(to)) {
+		mzctl_err(cmd, "to %s is not an address of this host",
+			  mzctl_ip_str(to, p));
+		return MZCTL_FAIL;
+	}
+	val.to = to.s_addr;
+	fd = nat_map(g, NAT_SNAT_MAP, cmd);
+	if (fd < 0)
+		return MZCTL_FAIL;
+	if (check_vpc(g, cmd, val.vni))
+		goto out;
+	/* An LPM lookup answers for covering prefixes too: exact match on
+	 * the stored rule. */
+	if (!bpf_map_lookup_elem(fd, &key, &cur) && cur.vni == val.vni &&
+	    cur.prefix == val.prefix && cur.plen == val.plen) {
+		mzctl_err(cmd, "snat vni %u src %s/%u exists (del it first)",
+			  val.vni,
+			  mzctl_ip_str((struct in_addr){ val.prefix }, p),
+			  val.plen);
+		goto out;
+	}
+	if (bpf_map_update_elem(fd, &key, &val, BPF_NOEXIST)) {
+		if (errno == E2BIG || errno == ENOSPC)
+			mzctl_err(cmd, "snat table full (%u rules)",
+				  NAT_MAX_SNAT);
+		else
+			mzctl_fail(cmd, -errno);
+		goto out;
+	}
+	ret = MZCTL_OK;
+out:
+	close(fd);
+	return ret;
+}
+
+static int snat_del(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "snat del";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },
+		{ "src", true, true, NULL },
+		{ NULL },
+	};
+	struct nat_snat_val val = {};
+	struct nat_snat_key key;
+	char p[INET_ADDRSTRLEN];
+	int fd, ret = MZCTL_OK;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv) ||
+	    snat_key(cmd, kw, &key, &val))
+		return MZCTL_USAGE;
+	fd = nat_map(g, NAT_SNAT_MAP, cmd);
+	if (fd < 0)
+		return MZCTL_FAIL;
+	if (bpf_map_delete_elem(fd, &key)) {
+		if (errno == ENOENT)
+			mzctl_err(cmd, "no snat vni %u src %s/%u", val.vni,
+				  mzctl_ip_str((struct in_addr){ val.prefix },
+					       p),
+				  val.plen);
+		else
+			mzctl_fail(cmd, -errno);
+		ret = MZCTL_FAIL;
+	}
+	close(fd);
+	return ret;
+}
+
+static const struct mzctl_sub snat_subs[] = {
+	{ "add", "vni N src CIDR to IP",
+	  "Endpoints of VPC N with an address in CIDR reach addresses\n"
+	  "outside the VPC through this host (a divider of the VPC), seen\n"
+	  "from outside as IP, an address of this host; replies come back\n"
+	  "to them. Source ports (and ICMP echo ids) are translated into\n"
+	  "61000-65535.\n",
+	  snat_add },
+	{ "del", "vni N src CIDR",
+	  "Remove the rule; connections already translated live on until\n"
+	  "they go idle.\n",
+	  snat_del },
+	{ NULL },
+};
+
+static int cmd_snat(struct mzctl *g, int argc, char **argv)
+{
+	return mzctl_dispatch(g, "snat", snat_subs, argc, argv);
+}
+
+/* ---- dnat ---------------------------------------------------------------- */
+
+static int dnat_key(const char *cmd, struct mzctl_kw *kw, uint32_t *vni,
+		    struct nat_dnat_key *key)
+{
+	const char *ext = mzctl_kw_get(kw, "ext")->val;
+	const char *proto = mzctl_kw_get(kw, "proto")->val;
+	struct in_addr ip;
+	uint16_t port;
+
+	if (get_vni(cmd, mzctl_kw_get(kw, "vni")->val, vni))
+		return -1;
+	if (nat_parse_ipport(ext, &ip, &port) || !ip.s_addr) {
+		mzctl_err(cmd, "bad ext '%s' (A.B.C.D:PORT, port 1-65535)",
+			  ext);
+		return -1;
+	}
+	memset(key, 0, sizeof(*key));
+	key->ext_ip = ip.s_addr;
+	key->ext_port = htons(port);
+	if (nat_parse_proto(proto, &key->proto)) {
+		mzctl_err(cmd, "bad proto '%s' (tcp or udp)", proto);
+		return -1;
+	}
+	return 0;
+}
+
+static const char *ipport_str(__be32 ip, __be16 port, char *buf, size_t len)
+{
+	char a[INET_ADDRSTRLEN];
+
+	snprintf(buf, len, "%s:%u", mzctl_ip_str((struct in_addr){ ip }, a),
+		 ntohs(port));
+	return buf;
+}
+
+static int dnat_add(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "dnat add";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },
+		{ "ext", true, true, NULL },
+		{ "proto", true, true, NULL },
+		{ "to", true, true, NULL },
+		{ NULL },
+	};
+	struct nat_dnat_val val = {}, cur;
+	struct nat_dnat_key key;
+	struct net_find nf = {};
+	struct in_addr ip;
+	const char *to;
+	char a[32], b[32];
+	uint16_t port;
+	int fd, err, ret = MZCTL_FAIL;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv) ||
+	    dnat_key(cmd, kw, &val.vni, &key))
+		return MZCTL_USAGE;
+	to = mzctl_kw_get(kw, "to")->val;
+	if (nat_parse_ipport(to, &ip, &port) || !ip.s_addr) {
+		mzctl_err(cmd, "bad to '%s' (A.B.C.D:PORT, port 1-65535)", to);
+		return MZCTL_USAGE;
+	}
+	val.ip = ip.s_addr;
+	val.port = htons(port);
+	if (!is_local_addr((struct in_addr){ key.ext_ip })) {
+		mzctl_err(cmd, "ext %s is not an address of this host",
+			  mzctl_ip_str((struct in_addr){ key.ext_ip }, a));
+		return MZCTL_FAIL;
+	}
+	fd = nat_map(g, NAT_DNAT_MAP, cmd);
+	if (fd < 0)
+		return MZCTL_FAIL;
+	if (check_vpc(g, cmd, val.vni))
+		goto out;
+	nf.ip = ip;
+	err = mzr_net__for_each(g->host, val.vni, net_has, &nf);
+	if (err) {
+		mzctl_fail(cmd, err);
+		goto out;
+	}
+	if (!nf.found) {
+		mzctl_err(cmd, "to %s is in no network of vpc %u",
+			  mzctl_ip_str(ip, a), val.vni);
+		goto out;
+	}
+	if (!bpf_map_lookup_elem(fd, &key, &cur)) {
+		mzctl_err(cmd, "dnat ext %s proto %s exists (to %s of vpc %u)",
+			  ipport_str(key.ext_ip, key.ext_port, a, sizeof(a)),
+			  nat_proto_name(key.proto),
+			  ipport_str(cur.ip, cur.port, b, sizeof(b)), cur.vni);
+		goto out;
+	}
+	if (bpf_map_update_elem(fd, &key, &val, BPF_NOEXIST)) {
+		if (errno == E2BIG || errno == ENOSPC)
+			mzctl_err(cmd, "dnat table full (%u rules)",
+				  NAT_MAX_DNAT);
+		else
+			mzctl_fail(cmd, -errno);
+		goto out;
+	}
+	ret = MZCTL_OK;
+out:
+	close(fd);
+	return ret;
+}
+
+static int dnat_del(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "dnat del";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },
+		{ "ext", true, true, NULL },
+		{ "proto", true, true, NULL },
+		{ NULL },
+	};
+	struct nat_dnat_key key;
+	struct nat_dnat_val cur;
+	uint32_t vni;
+	char a[32];
+	int fd, ret = MZCTL_FAIL;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv) ||
+	    dnat_key(cmd, kw, &vni, &key))
+		return MZCTL_USAGE;
+	fd = nat_map(g, NAT_DNAT_MAP, cmd);
+	if (fd < 0)
+		return MZCTL_FAIL;
+	if (bpf_map_lookup_elem(fd, &key, &cur) || cur.vni != vni) {
+		mzctl_err(cmd, "no dnat vni %u ext %s proto %s", vni,
+			  ipport_str(key.ext_ip, key.ext_port, a, sizeof(a)),
+			  nat_proto_name(key.proto));
+		goto out;
+	}
+	if (bpf_map_delete_elem(fd, &key)) {
+		mzctl_fail(cmd, -errno);
+		goto out;
+	}
+	ret = MZCTL_OK;
+out:
+	close(fd);
+	return ret;
+}
+
+static const struct mzctl_sub dnat_subs[] = {
+	{ "add", "vni N ext IP:PORT proto tcp|udp to IP:PORT",
+	  "Connections from outside to IP:PORT (an address of this host, on\n"
+	  "the underlay) are forwarded to endpoint IP:PORT of VPC N; its\n"
+	  "replies leave from IP:PORT. This host must be a divider of the VPC\n"
+	  "(the replies leave the VPC there).\n",
+	  dnat_add },
+	{ "del", "vni N ext IP:PORT proto tcp|udp",
+	  "Remove the rule; connections already forwarded live on until they\n"
+	  "go idle.\n",
+	  dnat_del },
+	{ NULL },
+};
+
+static int cmd_dnat(struct mzctl *g, int argc, char **argv)
+{
+	return mzctl_dispatch(g, "dnat", dnat_subs, argc, argv);
+}
+
+/* ---- show ---------------------------------------------------------------- */
+
+#define SHOW_TEXT_CONNS 100
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns()'s clock */
+	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static void show_snat(struct mzctl *g, struct mzctl_json *js, int fd,
+		      uint32_t vni)
+{
+	struct nat_snat_key k, next, *prev = NULL;
+	struct nat_snat_val v;
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], src[24];
+
+	if (g->json)
+		mzctl_json_arr(js, "snat");
+	else
+		printf("SNAT\n  %-8s %-18s %s\n", "VNI", "SRC", "TO");
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v) || (vni && v.vni != vni))
+			continue;
+		snprintf(src, sizeof(src), "%s/%u",
+			 mzctl_ip_str((struct in_addr){ v.prefix }, a), v.plen);
+		mzctl_ip_str((struct in_addr){ v.to }, b);
+		if (g->json) {
+			mzctl_json_obj(js, NULL);
+			mzctl_json_u64(js, "vni", v.vni);
+			mzctl_json_str(js, "src", src);
+			mzctl_json_str(js, "to", b);
+			mzctl_json_obj_end(js);
+		} else {
+			printf("  %-8u %-18s %s\n", v.vni, src, b);
+		}
+	}
+	if (g->json)
+		mzctl_json_arr_end(js);
+}
+
+static void show_dnat(struct mzctl *g, struct mzctl_json *js, int fd,
+		      uint32_t vni)
+{
+	struct nat_dnat_key k, next, *prev = NULL;
+	struct nat_dnat_val v;
+	char ext[32], to[32];
+
+	if (g->json)
+		mzctl_json_arr(js, "dnat");
+	else
+		printf("DNAT\n  %-8s %-22s %-5s %s\n", "VNI", "EXT", "PROTO",
+		       "TO");
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v) || (vni && v.vni != vni))
+			continue;
+		ipport_str(k.ext_ip, k.ext_port, ext, sizeof(ext));
+		ipport_str(v.ip, v.port, to, sizeof(to));
+		if (g->json) {
+			mzctl_json_obj(js, NULL);
+			mzctl_json_u64(js, "vni", v.vni);
+			mzctl_json_str(js, "ext", ext);
+			mzctl_json_str(js, "proto", nat_proto_name(k.proto));
+			mzctl_json_str(js, "to", to);
+			mzctl_json_obj_end(js);
+		} else {
+			printf("  %-8u %-22s %-5s %s\n", v.vni, ext,
+			       nat_proto_name(k.proto), to);
+		}
+	}
+	if (g->json)
+		mzctl_json_arr_end(js);
+}
+
+static void show_conns(struct mzctl *g, struct mzctl_json *js, int fd,
+		       uint32_t vni)
+{
+	struct nat_ct_out_key k, next, *prev = NULL;
+	struct nat_ct_out_val v;
+	uint64_t now = mono_ns(), n = 0, n_snat = 0, n_dnat = 0;
+	char ep[32], rem[32], nat[32];
+
+	if (g->json)
+		mzctl_json_arr(js, "connections");
+	else
+		printf("Connections\n  %-8s %-4s %-5s %-21s %-21s %-21s %s\n",
+		       "VNI", "KIND", "PROTO", "ENDPOINT", "REMOTE", "SEEN AS",
+		       "IDLE");
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		uint64_t idle;
+
+		k = next;
+		prev = &k;
+		if (bpf_map_lookup_elem(fd, &k, &v) || (vni && k.vni != vni))
+			continue;
+		n++;
+		if (v.kind == NAT_KIND_DNAT)
+			n_dnat++;
+		else
+			n_snat++;
+		idle = now > v.seen_ns ? (now - v.seen_ns) / 1000000000ULL : 0;
+		ipport_str(k.ep_ip, k.ep_port, ep, sizeof(ep));
+		ipport_str(k.remote_ip, k.remote_port, rem, sizeof(rem));
+		ipport_str(v.nat_ip, v.nat_port, nat, sizeof(nat));
+		if (g->json) {
+			mzctl_json_obj(js, NULL);
+			mzctl_json_u64(js, "vni", k.vni);
+			mzctl_json_str(js, "kind", v.kind == NAT_KIND_DNAT ?
+							   "dnat" : "snat");
+			mzctl_json_str(js, "proto", nat_proto_name(k.proto));
+			mzctl_json_str(js, "endpoint", ep);
+			mzctl_json_str(js, "remote", rem);
+			mzctl_json_str(js, "nat", nat);
+			mzctl_json_u64(js, "idle_sec", idle);
+			mzctl_json_obj_end(js);
+		} else if (n <= SHOW_TEXT_CONNS) {
+			printf("  %-8u %-4s %-5s %-21s %-21s %-21s %" PRIu64
+			       "s\n",
+			       k.vni, v.kind == NAT_KIND_DNAT ? "dnat" : "snat",
+			       nat_proto_name(k.proto), ep, rem, nat, idle);
+		}
+	}
+	if (g->json) {
+		mzctl_json_arr_end(js);
+		mzctl_json_obj(js, "connection_counts");
+		mzctl_json_u64(js, "total", n);
+		mzctl_json_u64(js, "snat", n_snat);
+		mzctl_json_u64(js, "dnat", n_dnat);
+		mzctl_json_obj_end(js);
+	} else {
+		if (n > SHOW_TEXT_CONNS)
+			printf("  ... %" PRIu64 " more (-j lists all)\n",
+			       n - SHOW_TEXT_CONNS);
+		printf("  %" PRIu64 " connection%s (snat %" PRIu64
+		       ", dnat %" PRIu64 ")\n",
+		       n, n == 1 ? "" : "s", n_snat, n_dnat);
+	}
+}
+
+static void show_counters(struct mzctl *g, struct mzctl_json *js, int fd)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *vals;
+
+	if (ncpu <= 0)
+		return;
+	vals = calloc(ncpu, sizeof(*vals));
+	if (!vals)
+		return;
+	if (g->json)
+		mzctl_json_obj(js, "counters");
+	else
+		printf("Counters\n");
+	for (uint32_t i = 0; i < __NAT_C_MAX; i++) {
+		uint64_t sum = 0;
+
+		if (bpf_map_lookup_elem(fd, &i, vals))
+			continue;
+		for (int c = 0; c < ncpu; c++)
+			sum += vals[c];
+		if (g->json)
+			mzctl_json_u64(js, counter_names[i], sum);
+		else
+			printf("  %-14s %" PRIu64 "\n", counter_names[i], sum);
+	}
+	if (g->json)
+		mzctl_json_obj_end(js);
+	free(vals);
+}
+
+static int cmd_show(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "show";
+	struct mzctl_kw kw[] = { { "vni", true, false, NULL }, { NULL } };
+	static const char *const maps[] = { NAT_SNAT_MAP, NAT_DNAT_MAP,
+					    NAT_CT_OUT_MAP, NAT_STATS_MAP };
+	int fds[4] = { -1, -1, -1, -1 };
+	struct mzctl_json js;
+	uint32_t vni = 0;
+	const char *v;
+	int ret = MZCTL_FAIL;
+
+	if (help(argc, argv, show_help))
+		return MZCTL_OK;
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	v = mzctl_kw_get(kw, "vni")->val;
+	if (v && get_vni(cmd, v, &vni))
+		return MZCTL_USAGE;
+	if (!mzctl_host(g, cmd))
+		return MZCTL_FAIL;
+	if (!nftool_attached(g, &tool)) {
+		if (g->json) {
+			mzctl_json_begin(&js, stdout);
+			mzctl_json_bool(&js, "attached", false);
+			mzctl_json_end(&js);
+		} else {
+			printf("nat is not attached\n");
+		}
+		return MZCTL_OK;
+	}
+	for (int i = 0; i < 4; i++) {
+		fds[i] = nat_map(g, maps[i], cmd);
+		if (fds[i] < 0)
+			goto out;
+	}
+	if (g->json) {
+		mzctl_json_begin(&js, stdout);
+		mzctl_json_bool(&js, "attached", true);
+	} else {
+		printf("nat is attached (hooks divider, external)\n");
+	}
+	show_snat(g, &js, fds[0], vni);
+	show_dnat(g, &js, fds[1], vni);
+	show_conns(g, &js, fds[2], vni);
+	show_counters(g, &js, fds[3]);
+	if (g->json)
+		mzctl_json_end(&js);
+	ret = MZCTL_OK;
+out:
+	for (int i = 0; i < 4; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return ret;
+}
+
+static const struct mzctl_group groups[] = {
+	{ "attach", nftool_cmd_attach },
+	{ "detach", cmd_detach },
+	{ "snat", cmd_snat },
+	{ "dnat", cmd_dnat },
+	{ "show", cmd_show },
+	{ NULL },
+};
+
+int main(int argc, char **argv)
+{
+	nftool_current = &tool;
+	return mzctl_main(argc, argv, groups, usage);
+}

@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * mizar-lb through the real core (BPF_PROG_TEST_RUN on the pinned agent
+ * and transit programs, the NF attached by the mizar-lb tool itself): the
+ * client's packets to a VIP leave towards the backend with the inner
+ * destination rewritten, replies reach the client from the VIP, byte for
+ * byte against frames built from scratch (so the incremental checksum
+ * updates equal full recomputations), for remote and same-host backends.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_link.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <mizar/abi.h>
+#include <mizar/host.h>
+
+#include "lb.h"
+#include "pktbuild.h"
+#include "testenv.h"
+
+#define US IP4(192, 168, 1, 1)
+#define H2 IP4(192, 168, 1, 2) /* the network's bouncer, hosts B1, B2 */
+#define VNI 100
+#define C IP4(10, 0, 1, 2) /* client, here */
+#define B1 IP4(10, 0, 1, 3) /* backend on H2 */
+#define B2 IP4(10, 0, 1, 4) /* backend on H2 */
+#define B3 IP4(10, 0, 1, 5) /* backend here */
+#define VIP1 IP4(10, 99, 0, 1) /* tcp 80 -> B1:8080 */
+#define VIP2 IP4(10, 99, 0, 2) /* udp 53 -> B3 (port 53) */
+#define VIP3 IP4(10, 99, 0, 3) /* tcp 443 -> B1, B2:8443, B3 */
+#define ENCAP MZR_ENCAP_LEN
+
+static const uint8_t MAC_US[6] = { 0x02, 0xaa, 0, 0, 0, 0x01 };
+static const uint8_t MAC_H2[6] = { 0x02, 0xbb, 0, 0, 0, 0x02 };
+static const uint8_t MAC_C[6] = { 0x0e, 0, 0, 0x01, 0x01, 0x02 };
+static const uint8_t MAC_B1[6] = { 0x0e, 0, 0, 0x01, 0x01, 0x03 };
+static const uint8_t MAC_B2[6] = { 0x0e, 0, 0, 0x01, 0x01, 0x04 };
+static const uint8_t MAC_B3[6] = { 0x0e, 0, 0, 0x01, 0x01, 0x05 };
+static const uint8_t MAC_GW[6] = { 0x02, 0, 10, 0, 1, 1 };
+
+static char pin_root[64];
+static int agent_fd, transit_fd, stats_fd, rings_fd, core_stats_fd;
+static unsigned int ul0, vec, veb;
+static int failures, checks;
+
+static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (system(cmd)) {
+		fprintf(stderr, "setup failed: %s\n", cmd);
+		exit(1);
+	}
+}
+
+static void api(int err, const char *what)
+{
+	if (err) {
+		fprintf(stderr, "setup failed: %s: %s\n", what, strerror(-err));
+		exit(1);
+	}
+}
+
+static struct in_addr in4(uint32_t ip)
+{
+	return (struct in_addr){ .s_addr = htonl(ip) };
+}
+
+static int obj_get(const char *rel)
+{
+	char path[256];
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s", pin_root, rel);
+	fd = bpf_obj_get(path);
+	if (fd < 0) {
+		fprintf(stderr, "no pin %s: %s\n", path, strerror(errno));
+		exit(1);
+	}
+	return fd;
+}
+
+static void add_ep(struct mzr_host *h, uint32_t ip, const uint8_t *mac,
+		   uint32_t host, const char *dev)
+{
+	struct mzr_ep_spec s = {
+		.vni = VNI, .ip = in4(ip), .host = in4(host), .ifname = dev
+	};
+
+	memcpy(s.mac, mac, 6);
+	api(mzr_ep__create(h, &s), "mzr_ep__create");
+}
+
+static const char *lb_tool(void)
+{
+	static char path[512];
+	const char *b = getenv("MZR_BUILD_DIR");
+
+	snprintf(path, sizeof(path), "%s/tools/mizar-lb", b ? b : "build");
+	return path;
+}
+
+static void setup(void)
+{
+	MZR_OPTS(mzr_host_opts, o, .pin_root = pin_root);
+	struct in_addr bouncer = in4(H2);
+	struct mzr_host *h;
+
+	test_require_root();
+	test_private_netns();
+	test_bpffs_mount(pin_root);
+	sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
+	sh("sysctl -qw net.ipv6.conf.default.disable_ipv6=1");
+	sh("ip link add ul0 type veth peer name ul1");
+	sh("ip link set ul0 address 02:aa:00:00:00:01");
+	sh("ip addr add 192.168.1.1/24 dev ul0");
+	sh("ip link set ul1 up && ip link set ul0 up");
+	sh("ip neigh replace 192.168.1.2 lladdr 02:bb:00:00:00:02 dev ul0 nud "
+	   "permanent");
+	sh("ip link add ve-c type veth peer name c0 && ip link set c0 up && ip "
+	   "link set ve-c up");
+	sh("ip link add ve-b type veth peer name b0 && ip link set b0 up && ip "
+	   "link set ve-b up");
+	ul0 = if_nametoindex("ul0");
+	vec = if_nametoindex("ve-c");
+	veb = if_nametoindex("ve-b");
+
+	h = mzr_host__open(&o);
+	if (!h)
+		api(-errno, "mzr_host__open");
+	api(mzr_host__load(h), "mzr_host__load");
+	api(mzr_host__attach(h, "ul0", NULL), "mzr_host__attach");
+	api(mzr_vpc__create(h, VNI, NULL, 0), "mzr_vpc__create");
+	api(mzr_net__create(h, VNI, in4(IP4(10, 0, 1, 0)), 24, &bouncer, 1,
+			    NULL),
+	    "mzr_net__create");
+	add_ep(h, C, MAC_C, US, "ve-c");
+	add_ep(h, B3, MAC_B3, US, "ve-b");
+	add_ep(h, B1, MAC_B1, H2, NULL);
+	add_ep(h, B2, MAC_B2, H2, NULL);
+	mzr_host__close(h);
+
+	/* The NF as an operator sets it up. */
+	sh("%s -r %s attach >/dev/null", lb_tool(), pin_root);
+	sh("%s -r %s vip add vni 100 vip 10.99.0.1 port 80 proto tcp backends "
+	   "10.0.1.3:8080",
+	   lb_tool(), pin_root);
+	sh("%s -r %s vip add vni 100 vip 10.99.0.2 port 53 proto udp backends "
+	   "10.0.1.5",
+	   lb_tool(), pin_root);
+	sh("%s -r %s vip add vni 100 vip 10.99.0.3 port 443 proto tcp backends "
+	   "10.0.1.3,10.0.1.4:8443,10.0.1.5",
+	   lb_tool(), pin_root);
+
+	agent_fd = obj_get("progs/mzr_agent");
+	transit_fd = obj_get("progs/mzr_transit");
+	core_stats_fd = obj_get("maps/mzr_stats");
+	stats_fd = obj_get("nfcfg/lb/lb_stats");
+	rings_fd = obj_get("nfcfg/lb/lb_rings");
+}
+
+/* ---- Frames ------------------------------------------------------------- */
+
+struct flow {
+	const uint8_t *dmac, *smac;
+	uint32_t src, dst;
+	uint16_t sport, dport;
+	int proto; /* IPPROTO_TCP / IPPROTO_UDP */
+	uint8_t tcp_flags;
+	bool udp_nocsum;
+};
+
+static struct flow mk(const uint8_t *dmac, const uint8_t *smac, uint32_t src,
+		      uint32_t dst, uint16_t sport, uint16_t dport, int proto,
+		      uint8_t tcp_flags)
+{
+	struct flow f = { .dmac = dmac,
+			  .smac = smac,
+			  .src = src,
+			  .dst = dst,
+			  .sport = sport,
+			  .dport = dport,
+			  .proto = proto,
+			  .tcp_flags = tcp_flags };
+
+	return f;
+}
+
+static void build(struct pkt *p, const struct flow *f)
+{
+	pkt_init(p);
+	pkt_eth(p, f->dmac, f->smac, 0);
+	pkt_ipv4(p, f->src, f->dst, 0,
+		 &(struct pkt_ipv4_opts){ .id = 0x1234, .frag_off = 0x4000 });
+	if (f->proto == IPPROTO_TCP)
+		pkt_tcp(p, f->sport, f->dport, 1000,
+			f->tcp_flags & PKT_TCP_ACK ? 77 : 0, f->tcp_flags);
+	else if (f->udp_nocsum)
+		pkt_udp_nocsum(p, f->sport, f->dport);
+	else
+		pkt_udp(p, f->sport, f->dport);
+	pkt_payload_pattern(p, 37); /* odd length: checksum padding */
+	pkt_finish(p);
+}
+
+/* A tunnel frame from H2 to this host carrying @inner. */
+static void tunnel_from_h2(struct pkt *p, const struct pkt *inner)
+{
+	pkt_init(p);
+	pkt_eth(p, MAC_US, MAC_H2, 0);
+	pkt_ipv4(p, H2, US, 0, &(struct pkt_ipv4_opts){ .frag_off = 0x4000 });
+	pkt_udp_nocsum(p, 50000, PKT_GENEVE_PORT);
+	pkt_geneve(p, VNI, 0);
+	pkt_geneve_opt_u32(p, MZR_OPT_CLASS, MZR_OPT_RTS, H2);
+	pkt_geneve_opt_u32(p, MZR_OPT_CLASS, MZR_OPT_FLAGS, 0);
+	pkt_payload(p, inner->data, inner->len);
+	pkt_finish(p);
+}
+
+struct result {
+	int verdict;
+	uint8_t data[PKT_MAX + 256];
+	uint32_t len;
+};
+
+static void run(int prog_fd, unsigned int ifindex, const struct pkt *in,
+		struct result *r)
+{
+	struct xdp_md ctx = { .data_end = (uint32_t)in->len,
+			      .ingress_ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data,
+		    .data_size_in = (uint32_t)in->len, .data_out = r->data,
+		    .data_size_out = sizeof(r->data), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	memset(r, 0, sizeof(*r));
+	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
+		fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(errno));
+		exit(1);
+	}
+	r->verdict = (int)opts.retval;
+	r->len = opts.data_size_out;
+}
+
+static uint64_t counter(int fd, uint32_t idx)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t v[ncpu > 0 ? ncpu : 1], sum = 0;
+
+	if (bpf_map_lookup_elem(fd, &idx, v))
+		return UINT64_MAX;
+	for (int i = 0; i < ncpu; i++)
+		sum += v[i];
+	return sum;
+}
+
+static void check(bool ok, const char *desc, const char *why)
+{
+	checks++;
+	if (ok) {
+		printf("ok: %s\n", desc);
+		return;
+	}
+	failures++;
+	printf("FAILED: %s: %s\n", desc, why);
+}
+
+static void hexdiff(const uint8_t *want, size_t wl, const uint8_t *got,
+		    size_t gl)
+{
+	size_t i, n = wl > gl ? wl : gl;
+
+	printf("  %zu bytes expected, %zu got\n", wl, gl);
+	for (i = 0; i < n; i++) {
+		int w = i < wl ? want[i] : -1, g = i < gl ? got[i] : -1;
+
+		if (w != g)
+			printf("  [%3zu] want %02x got %02x\n", i, w & 0xff,
+			       g & 0xff);
+	}
+}
+
+/*
+ * @desc: the output must have verdict @verdict and carry @want from
+ * @out_off on (the inner frame after @skip bytes of it), byte for byte,
+ * with every checksum of the output valid.
+ */
+static void expect(const char *desc, const struct result *r, int verdict,
+		   size_t out_off, const struct pkt *want, size_t skip)
+{
+	char why[256];
+
+	if (r->verdict != verdict) {
+		snprintf(why, sizeof(why), "verdict %d, expected %d",
+			 r->verdict, verdict);
+		check(false, desc, why);
+		return;
+	}
+	if (r->len != out_off + want->len ||
+	    memcmp(r->data + out_off + skip, want->data + skip,
+		   want->len - skip)) {
+		check(false, desc, "output differs");
+		if (r->len >= out_off)
+			hexdiff(want->data + skip, want->len - skip,
+				r->data + out_off + skip,
+				r->len - out_off - skip);
+		return;
+	}
+	if (!pkt_checksums_ok(r->data, r->len, why, sizeof(why))) {
+		check(false, desc, why);
+		return;
+	}
+	check(true, desc, NULL);
+}
+
+/* ---- Fixtures ----------------------------------------------------------- */
+
+/* A client connection to VIP1 (one remote backend with its own port). */
+static void test_remote_backend(void)
+{
+	struct flow f =
+		mk(MAC_GW, MAC_C, C, VIP1, 40000, 80, IPPROTO_TCP, PKT_TCP_SYN);
+	struct flow fb = f, rep = mk(MAC_C, MAC_B1, B1, C, 8080, 40000,
+				     IPPROTO_TCP, PKT_TCP_SYN | PKT_TCP_ACK);
+	struct flow rep_vip = rep;
+	struct pkt in, want, tun;
+	struct result r;
+	uint64_t new0 = counter(stats_fd, LB_CNT_NEW_CONN);
+	uint64_t hit0 = counter(stats_fd, LB_CNT_CONN_HIT);
+	uint64_t rep0 = counter(stats_fd, LB_CNT_REPLY);
+	uint32_t outer_dst;
+
+	fb.dst = B1;
+	fb.dport = 8080;
+	build(&in, &f);
+	build(&want, &fb);
+	run(agent_fd, vec, &in, &r);
+	expect("a SYN to VIP1:80 leaves encapsulated with the inner "
+	       "destination "
+	       "rewritten to B1:8080, checksums as if built for B1",
+	       &r, XDP_REDIRECT, ENCAP, &want, 0);
+	memcpy(&outer_dst, r.data + 30, 4);
+	check(ntohl(outer_dst) == H2,
+	      "the rewritten packet is routed to the backend's bouncer (H2)",
+	      "outer destination is not H2");
+	check(counter(stats_fd, LB_CNT_NEW_CONN) == new0 + 1,
+	      "the connection was placed by the Maglev table (new_conn + 1)",
+	      "new_conn did not grow by one");
+
+	f.tcp_flags = fb.tcp_flags = PKT_TCP_ACK;
+	build(&in, &f);
+	build(&want, &fb);
+	run(agent_fd, vec, &in, &r);
+	expect("the connection's next segment goes to the same backend", &r,
+	       XDP_REDIRECT, ENCAP, &want, 0);
+	check(counter(stats_fd, LB_CNT_CONN_HIT) == hit0 + 1,
+	      "it was found in the connection table (conn_hit + 1)",
+	      "conn_hit did not grow by one");
+
+	/* B1's SYN-ACK arrives from H2 and is delivered here. */
+	build(&in, &rep);
+	tunnel_from_h2(&tun, &in);
+	rep_vip.src = VIP1;
+	rep_vip.sport = 80;
+	build(&want, &rep_vip);
+	run(transit_fd, ul0, &tun, &r);
+	/* The core sets the destination MAC and leaves the source. */
+	expect("B1's SYN-ACK reaches the client from VIP1:80, decapsulated", &r,
+	       XDP_REDIRECT, 0, &want, 0);
+	check(counter(stats_fd, LB_CNT_REPLY) == rep0 + 1,
+	      "the reply was rewritten at deliver (reply + 1)",
+	      "reply did not grow by one");
+
+	/* A packet from B1 to the client that is not of the connection
+	 * (another port) is left alone. */
+	rep.dport = 40001;
+	build(&in, &rep);
+	tunnel_from_h2(&tun, &in);
+	run(transit_fd, ul0, &tun, &r);
+	expect("B1's traffic outside balanced connections is delivered "
+	       "unchanged",
+	       &r, XDP_REDIRECT, 0, &in, 0);
+}
+
+/* UDP to VIP2, whose only backend lives on this host. */
+static void test_local_backend(void)
+{
+	struct flow f = mk(MAC_GW, MAC_C, C, VIP2, 5000, 53, IPPROTO_UDP, 0);
+	struct flow fb = f,
+		    rep = mk(MAC_C, MAC_B3, B3, C, 53, 5000, IPPROTO_UDP, 0);
+	struct flow rep_vip = rep;
+	struct pkt in, want;
+	struct result r;
+	uint64_t loc0 = counter(stats_fd, LB_CNT_REPLY_LOCAL);
+
+	fb.dst = B3;
+	fb.dmac = MAC_B3; /* the core's local hairpin sets it */
+	build(&in, &f);
+	build(&want, &fb);
+	run(agent_fd, vec, &in, &r);
+	expect("UDP to VIP2:53 is hairpinned to B3 on this host, port kept", &r,
+	       XDP_REDIRECT, 0, &want, 0);
+
+	rep_vip.src = VIP2;
+	build(&in, &rep);
+	build(&want, &rep_vip);
+	run(agent_fd, veb, &in, &r);
+	expect("B3's answer reaches the client from VIP2:53 (rewritten at "
+	       "agent-egress: local hairpins skip deliver)",
+	       &r, XDP_REDIRECT, 0, &want, 0);
+	check(counter(stats_fd, LB_CNT_REPLY_LOCAL) == loc0 + 1,
+	      "reply_local + 1", "reply_local did not grow by one");
+
+	/* UDP without checksum: still none after the rewrite. */
+	f.sport = fb.sport = 5001;
+	f.udp_nocsum = fb.udp_nocsum = true;
+	build(&in, &f);
+	build(&want, &fb);
+	run(agent_fd, vec, &in, &r);
+	expect("a UDP datagram without checksum keeps checksum 0", &r,
+	       XDP_REDIRECT, 0, &want, 0);
+}
+
+/* Which backend the table of VIP3 gives the flow, read from the table
+ * the data path uses. */
+static uint32_t vip3_backend(const struct flow *f, uint16_t *port)
+{
+	struct lb_flow k = { .vni = VNI,
+			     .saddr = htonl(f->src),
+			     .daddr = htonl(f->dst),
+			     .sport = htons(f->sport),
+			     .dport = htons(f->dport),
+			     .proto = (uint8_t)f->proto };
+	uint32_t idx = 2, id, slot = lb_flow_slot(&k);
+	struct lb_addr a = {};
+	int fd;
+
+	/* VIP3 was the third VIP added: table slot 2. */
+	if (bpf_map_lookup_elem(rings_fd, &idx, &id))
+		return 0;
+	fd = bpf_map_get_fd_by_id(id);
+	if (fd < 0)
+		return 0;
+	bpf_map_lookup_elem(fd, &slot, &a);
+	close(fd);
+	*port = ntohs(a.port);
+	return ntohl(a.ip);
+}
+
+static void test_maglev_pick(void)
+{
+	bool seen[3] = {};
+	char desc[160];
+
+	for (uint16_t sport = 41000; sport < 41024; sport++) {
+		struct flow f = mk(MAC_GW, MAC_C, C, VIP3, sport, 443,
+				   IPPROTO_TCP, PKT_TCP_SYN);
+		struct flow fb = f;
+		struct pkt in, want;
+		struct result r;
+		uint16_t port = 0;
+		uint32_t be = vip3_backend(&f, &port);
+
+		fb.dst = be;
+		fb.dport = port;
+		if (be == B3)
+			fb.dmac = MAC_B3;
+		seen[be == B1 ? 0 : be == B2 ? 1 : 2] = true;
+		build(&in, &f);
+		build(&want, &fb);
+		run(agent_fd, vec, &in, &r);
+		snprintf(desc, sizeof(desc),
+			 "VIP3 flow from port %u goes to the table's backend "
+			 "10.0.1.%u:%u",
+			 sport, be & 0xff, port);
+		expect(desc, &r, XDP_REDIRECT, be == B3 ? 0 : ENCAP, &want, 0);
+	}
+	check(seen[0] && seen[1] && seen[2],
+	      "24 flows of one client reach all three backends of VIP3",
+	      "a backend got no flow");
+}
+
+static void test_untouched(void)
+{
+	struct flow other =
+		mk(MAC_GW, MAC_C, C, B1, 40000, 80, IPPROTO_TCP, PKT_TCP_SYN);
+	struct flow port =
+		mk(MAC_GW, MAC_C, C, VIP1, 40000, 81, IPPROTO_TCP, PKT_TCP_SYN);
+	struct flow proto =
+		mk(MAC_GW, MAC_C, C, VIP1, 40000, 80, IPPROTO_UDP, 0);
+	struct pkt in;
+	struct result r;
+	uint64_t new0 = counter(stats_fd, LB_CNT_NEW_CONN);
+
+	build(&in, &other);
+	run(agent_fd, vec, &in, &r);
+	expect("traffic to a backend's own address is not balanced", &r,
+	       XDP_REDIRECT, ENCAP, &in, 0);
+	build(&in, &port);
+	run(agent_fd, vec, &in, &r);
+	expect("the VIP on another port is not balanced", &r, XDP_REDIRECT,
+	       ENCAP, &in, 0);
+	build(&in, &proto);
+	run(agent_fd, vec, &in, &r);
+	expect("the VIP's port in another protocol is not balanced", &r,
+	       XDP_REDIRECT, ENCAP, &in, 0);
+	check(counter(stats_fd, LB_CNT_NEW_CONN) == new0,
+	      "none of them made a connection", "new_conn grew");
+}
+
+static void test_no_backend(void)
+{
+	struct flow f =
+		mk(MAC_GW, MAC_C, C, VIP1, 42000, 80, IPPROTO_TCP, PKT_TCP_SYN);
+	struct pkt in;
+	struct result r;
+	uint64_t nb0 = counter(stats_fd, LB_CNT_NO_BACKEND);
+	uint64_t d0 = counter(core_stats_fd, MZR_CNT_DROP_BASE + MZR_DROP_NF);
+
+	sh("%s -r %s backend del vni 100 vip 10.99.0.1 port 80 proto tcp "
+	   "backend 10.0.1.3:8080",
+	   lb_tool(), pin_root);
+	build(&in, &f);
+	run(agent_fd, vec, &in, &r);
+	check(r.verdict == XDP_DROP,
+	      "a new connection to a VIP without backend is dropped",
+	      "not dropped");
+	check(counter(stats_fd, LB_CNT_NO_BACKEND) == nb0 + 1 &&
+		      counter(core_stats_fd, MZR_CNT_DROP_BASE + MZR_DROP_NF) ==
+			      d0 + 1,
+	      "counted as no_backend and as drop reason nf",
+	      "counters did not grow by one");
+	/* The established connection of test_remote_backend stays. */
+	f.sport = 40000;
+	f.tcp_flags = PKT_TCP_ACK;
+	build(&in, &f);
+	run(agent_fd, vec, &in, &r);
+	check(r.verdict == XDP_REDIRECT,
+	      "an established connection outlives its backend's removal",
+	      "dropped");
+}
+
+int main(void)
+{
+	setup();
+	test_remote_backend();
+	test_local_backend();
+	test_maglev_pick();
+	test_untouched();
+	test_no_backend();
+	printf("%d of %d checks failed\n", failures, checks);
+	return failures || !checks;
+}
