@@ -67,6 +67,17 @@ cmake -S "$work/cm" -B "$work/cm/build" -DCMAKE_PREFIX_PATH="$prefix" \
 out=$(LD_LIBRARY_PATH=$libdir "$work/cm/build/hello") || fail "find_package run"
 echo "find_package consumer: $out"
 
+# 3b. The README's example compiles and links as printed.
+awk '/^```c$/{on=1; next} /^```$/{on=0} on' "${MZR_SOURCE_DIR:?}/README.md" \
+	>"$work/readme.c"
+if [ -s "$work/readme.c" ]; then
+	# shellcheck disable=SC2046
+	cc -Wall -Wextra -Werror -o "$work/readme" "$work/readme.c" \
+		$(pkg-config --cflags --libs libmizar) || fail "README example"
+else
+	fail "no C example found in README.md"
+fi
+
 # 4. ABI: SONAME on the major version; only versioned mzr_ symbols.
 soname=$(readelf -d "$libdir/libmizar.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
 [ "$soname" = "libmizar.so.0" ] || fail "SONAME is '$soname'"
