@@ -57,37 +57,43 @@ static __always_inline int mzr_agent_admit(const struct mzr_local_val *local,
 /*
  * The chosen bouncer is this host: encapsulate to ourselves and run the
  * transit walk on the frame right here, through the external hook's
- * continuation with decision INJECT (no trip over the wire).
+ * continuation with decision INJECT (no trip over the wire). The walk runs
+ * the transit hook a packet from the wire would meet, unless this packet
+ * has run it already (@done, MZR_HOOK_BIT()s).
  */
 static __always_inline int mzr_agent_inject(struct xdp_md *xdp,
 					    const struct mzr_host_cfg *host,
 					    const struct mzr_pkt *p,
-					    __u32 flags, __u32 counter)
+					    __u32 flags, __u32 counter,
+					    __u32 hash, __u32 done)
 {
+	struct mzr_scratch *s = mzr_scratch();
 	struct mzr_ctx *c = mzr_ctx_get();
 	__u32 reason;
 
-	if (!c)
+	if (!c || !s)
 		return mzr_drop(MZR_DROP_MISSED_TAIL_CALL);
 	reason = mzr_encap_push(xdp, p->vni, host->ip, host->ip, flags,
-				mzr_udp_sport(mzr_pkt_hash(p)), host->mac,
-				host->mac);
+				mzr_udp_sport(hash), host->mac, host->mac);
 	if (reason)
 		return mzr_drop(reason);
 	mzr_count(counter);
+	s->inject_done = done | MZR_HOOK_BIT(MZR_HOOK_AGENT_EGRESS);
 	mzr_ctx_fill(c, xdp, MZR_HOOK_EXTERNAL, MZR_ROLE_AGENT, 0, 0, p);
 	c->decision = MZR_DECIDE_INJECT;
 	bpf_tail_call(xdp, &mzr_progs, MZR_PROG_CONT(MZR_HOOK_EXTERNAL));
 	return mzr_missed_tail_call(MZR_HOOK_EXTERNAL, MZR_CHAIN_MAX);
 }
 
-/* Encapsulate towards @next and send it on the underlay. */
+/* Encapsulate towards @next and send it on the underlay. @hash is the
+ * packet's flow hash (the UDP source port). */
 static __always_inline int mzr_agent_encap(struct xdp_md *xdp,
 					   const struct mzr_host_cfg *host,
 					   const struct mzr_local_val *local,
 					   const struct mzr_pkt *p,
 					   __be32 next, __u32 flags,
-					   __u32 counter)
+					   __u32 counter, __u32 hash,
+					   __u32 done)
 {
 	__u32 frame_len = xdp->data_end - xdp->data;
 	struct mzr_next_hop nh;
@@ -97,7 +103,8 @@ static __always_inline int mzr_agent_encap(struct xdp_md *xdp,
 	if (host->mtu && frame_len + MZR_ENCAP_LEN - 14 > host->mtu)
 		return mzr_drop(MZR_DROP_TOO_BIG);
 	if (next == host->ip)
-		return mzr_agent_inject(xdp, host, p, flags, counter);
+		return mzr_agent_inject(xdp, host, p, flags, counter, hash,
+					done);
 	rc = mzr_fib_next_hop(xdp, host, next, &nh);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		/* Up to mzr_neigh on this veth's tc ingress, which sends it
@@ -105,8 +112,8 @@ static __always_inline int mzr_agent_encap(struct xdp_md *xdp,
 		 * writes the Ethernet header: a frame from the endpoint to
 		 * the veth until then). */
 		reason = mzr_encap_push(xdp, p->vni, host->ip, next, flags,
-					mzr_udp_sport(mzr_pkt_hash(p)),
-					local->mac, local->veth_mac);
+					mzr_udp_sport(hash), local->mac,
+					local->veth_mac);
 		if (!reason)
 			reason = mzr_neigh_handoff(xdp, &nh);
 		if (reason)
@@ -118,8 +125,7 @@ static __always_inline int mzr_agent_encap(struct xdp_md *xdp,
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return mzr_drop(MZR_DROP_FIB);
 	reason = mzr_encap_push(xdp, p->vni, host->ip, next, flags,
-				mzr_udp_sport(mzr_pkt_hash(p)), nh.smac,
-				nh.dmac);
+				mzr_udp_sport(hash), nh.smac, nh.dmac);
 	if (reason)
 		return mzr_drop(reason);
 	mzr_count(counter);
@@ -153,16 +159,33 @@ static __always_inline int mzr_direct_fresh(const struct mzr_direct_val *d,
 	       bpf_ktime_get_ns() - d->updated_ns < MZR_DIRECT_TTL_NS;
 }
 
-/* Everything after the agent-egress hook: shared by mzr_agent and its
- * continuation. */
+/* The same-host hairpin, once the deliver hook (if any) has run: the
+ * destination endpoint's MAC, straight to its veth. */
+static __always_inline int mzr_agent_hairpin(struct xdp_md *xdp,
+					     __u32 ifindex, const __u8 *mac)
+{
+	__u32 reason = mzr_set_macs(xdp, mac, 0);
+
+	if (reason)
+		return mzr_drop(reason);
+	mzr_count(MZR_CNT_AGENT_LOCAL);
+	return bpf_redirect(ifindex, 0);
+}
+
+/*
+ * Everything after the agent-egress hook: shared by mzr_agent and its
+ * continuations. @done: hooks this packet has run already
+ * (MZR_HOOK_BIT()s), none of which runs again.
+ */
 static __always_inline int mzr_agent_after_hook(struct xdp_md *xdp,
 						const struct mzr_local_val *local,
-						const struct mzr_pkt *p)
+						struct mzr_pkt *p, __u32 done)
 {
 	struct mzr_host_cfg *host = mzr_host_cfg();
 	struct mzr_net_val *net;
-	__u32 reason = 0;
+	__u32 reason = 0, hash;
 	__be32 next;
+	int ret;
 
 	if (!host || !host->ip)
 		return mzr_drop(MZR_DROP_NO_ROUTE);
@@ -174,27 +197,45 @@ static __always_inline int mzr_agent_after_hook(struct xdp_md *xdp,
 		ep = bpf_map_lookup_elem(&mzr_eps, &k);
 		if (ep && (ep->flags & MZR_EP_F_LOCAL) &&
 		    !(ep->flags & MZR_EP_F_BYPASS)) {
-			reason = mzr_set_macs(xdp, ep->mac, 0);
-			if (reason)
-				return mzr_drop(reason);
-			mzr_count(MZR_CNT_AGENT_LOCAL);
-			return bpf_redirect(ep->ifindex, 0);
+			/* The deliver hook, as a delivery from the wire
+			 * meets it (role HOST, RTS this host). */
+			if (!(done & MZR_HOOK_BIT(MZR_HOOK_DELIVER))) {
+				struct mzr_plan plan = {
+					.action = MZR_ACT_HAIRPIN,
+					.hook = MZR_HOOK_DELIVER,
+					.counter = MZR_CNT_AGENT_LOCAL,
+					.ifindex = ep->ifindex,
+				};
+
+				__builtin_memcpy(plan.mac, ep->mac, 6);
+				p->rts = host->ip;
+				ret = mzr_hook(xdp, MZR_HOOK_DELIVER,
+					       MZR_ROLE_HOST, p, &plan);
+				if (ret != MZR_GO)
+					return ret;
+			}
+			return mzr_agent_hairpin(xdp, ep->ifindex, ep->mac);
 		}
+		hash = mzr_pkt_hash(p);
 		d = bpf_map_lookup_elem(&mzr_direct, &k);
 		if (d && mzr_direct_fresh(d, host))
 			return mzr_agent_encap(xdp, host, local, p, d->host,
 					       MZR_F_DIRECT,
-					       MZR_CNT_AGENT_DIRECT);
+					       MZR_CNT_AGENT_DIRECT, hash,
+					       done);
+	} else {
+		hash = mzr_pkt_hash(p);
 	}
 	net = mzr_net_lookup(local->vni, local->ip);
 	if (!net)
 		return mzr_drop(MZR_DROP_NO_ROUTE);
-	next = mzr_pick_bouncer(net, mzr_pkt_hash(p), &reason);
+	next = mzr_pick_bouncer(net, hash, &reason);
 	if (!next)
 		return mzr_drop(reason);
 	return mzr_agent_encap(xdp, host, local, p, next, 0,
 			       p->is_arp ? MZR_CNT_AGENT_ARP :
-					   MZR_CNT_AGENT_ENCAP);
+					   MZR_CNT_AGENT_ENCAP,
+			       hash, done);
 }
 
 static __always_inline int mzr_agent_run(struct xdp_md *xdp)
@@ -216,7 +257,7 @@ static __always_inline int mzr_agent_run(struct xdp_md *xdp)
 	ret = mzr_hook(xdp, MZR_HOOK_AGENT_EGRESS, MZR_ROLE_AGENT, &p, 0);
 	if (ret != MZR_GO)
 		return ret;
-	return mzr_agent_after_hook(xdp, local, &p);
+	return mzr_agent_after_hook(xdp, local, &p, 0);
 }
 
 /* The agent-egress chain has run: re-parse (NFs may have rewritten the
@@ -234,7 +275,34 @@ static __always_inline int mzr_agent_cont(struct xdp_md *xdp)
 	ret = mzr_agent_parse(xdp, local, &p);
 	if (ret != MZR_GO)
 		return ret;
-	return mzr_agent_after_hook(xdp, local, &p);
+	return mzr_agent_after_hook(xdp, local, &p, 0);
+}
+
+/*
+ * The deliver chain of a same-host hairpin has run (mzr_cont_deliver with
+ * the plan MZR_ACT_HAIRPIN): CONTINUE hands the frame to the planned veth;
+ * REROUTE decides again as the agent does, without the hooks this packet
+ * has met (agent-egress, deliver).
+ */
+static __always_inline int mzr_agent_hairpin_cont(struct xdp_md *xdp,
+						  const struct mzr_ctx *c,
+						  const struct mzr_plan *saved)
+{
+	struct mzr_local_val *local;
+	struct mzr_pkt p;
+	int ret;
+
+	if (c->decision != MZR_DECIDE_REROUTE)
+		return mzr_agent_hairpin(xdp, saved->ifindex, saved->mac);
+	local = mzr_agent_local(xdp);
+	if (!local)
+		return mzr_drop(MZR_DROP_UNKNOWN_EP);
+	ret = mzr_agent_parse(xdp, local, &p);
+	if (ret != MZR_GO)
+		return ret;
+	return mzr_agent_after_hook(xdp, local, &p,
+				    MZR_HOOK_BIT(MZR_HOOK_AGENT_EGRESS) |
+					    MZR_HOOK_BIT(MZR_HOOK_DELIVER));
 }
 
 #endif /* MZR_CORE_AGENT_H */

@@ -38,14 +38,15 @@ static __always_inline int mzr_fib_next_hop(struct xdp_md *xdp,
 	f.ipv4_dst = dst;
 	f.ifindex = host->ifindex;
 	rc = bpf_fib_lookup(xdp, &f, sizeof(f), BPF_FIB_LOOKUP_OUTPUT);
-	if (rc == BPF_FIB_LKUP_RET_SUCCESS || rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
-		/* The kernel fills the egress interface and, for a route
-		 * through a gateway, puts the gateway in ipv4_dst (family
-		 * AF_INET6 for an IPv6 gateway) before it looks for the
-		 * neighbour. */
-		nh->ifindex = f.ifindex;
-		nh->gw = f.family == AF_INET ? f.ipv4_dst : 0;
-	}
+	/* On SUCCESS and NO_NEIGH the kernel has filled the egress
+	 * interface and, for a route through a gateway, put the gateway in
+	 * ipv4_dst (family AF_INET6 for an IPv6 gateway) before it looked
+	 * for the neighbour. Copied whatever rc is (callers use them only
+	 * on those two): a field left unset on some paths lets the compiler
+	 * hold it in a register the verifier sees as something else on a
+	 * path it cannot rule out. */
+	nh->ifindex = f.ifindex;
+	nh->gw = f.family == AF_INET ? f.ipv4_dst : 0;
 	if (rc == BPF_FIB_LKUP_RET_SUCCESS) {
 		__builtin_memcpy(nh->smac, f.smac, 6);
 		__builtin_memcpy(nh->dmac, f.dmac, 6);

@@ -11,6 +11,20 @@
 #include "pkt.h"
 #include <mizar/bpf/chain.h>
 
+enum mzr_action {
+	MZR_ACT_DELIVER = 1,	/* decapsulate to a local endpoint */
+	MZR_ACT_DELIVER_BYPASS,	/* hand the tunnel packet to the endpoint */
+	MZR_ACT_ARP_REPLY,	/* answer the ARP request to the sender */
+	MZR_ACT_FORWARD,	/* rewrite the outer header to plan->next */
+	MZR_ACT_EXIT,		/* divider: leaves the VPC; no_route unless
+				 * a divider NF takes it (NAT) */
+	MZR_ACT_HAIRPIN,	/* agent: same-host endpoint, plain frame to
+				 * plan->ifindex with plan->mac */
+};
+
+#define MZR_HOOK_NONE __MZR_HOOK_MAX
+#define MZR_HOOK_BIT(hook) (1U << (hook))
+
 static __always_inline struct mzr_ctx *mzr_ctx_get(void)
 {
 	__u32 zero = 0;
@@ -62,18 +76,21 @@ static __always_inline int mzr_missed_tail_call(__u32 hook, __u32 pos)
 }
 
 /*
- * Enter @hook. Returns MZR_GO when its chain is empty (the caller goes on
- * inline), otherwise does not return unless the tail call fails, which is
- * a counted drop.
+ * Enter @hook: counted at the hook point (MZR_CNT_HOOK(), one per-CPU
+ * increment whether or not the chain is empty). Returns MZR_GO when its
+ * chain is empty (the caller goes on inline), otherwise does not return
+ * unless the tail call fails, which is a counted drop.
  */
 static __always_inline int mzr_hook(struct xdp_md *xdp, __u8 hook, __u8 role,
 				    const struct mzr_pkt *p,
 				    const struct mzr_plan *plan)
 {
-	__u32 bank, len = mzr_chain_active(hook, &bank);
+	__u32 bank, len;
 	struct mzr_plan *saved;
 	struct mzr_ctx *c;
 
+	mzr_count(MZR_CNT_HOOK(hook));
+	len = mzr_chain_active(hook, &bank);
 	if (!len)
 		return MZR_GO;
 	c = mzr_ctx_get();

@@ -79,6 +79,9 @@ struct mzr_plan {
 struct mzr_scratch {
 	struct mzr_plan plan;
 	struct mzr_geneve_md md;
+	/* Hooks (1 << enum mzr_hook) an agent-injected packet has run
+	 * already: the transit walk of the injected frame skips them. */
+	__u32 inject_done;
 };
 
 struct {

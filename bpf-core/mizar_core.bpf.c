@@ -29,19 +29,19 @@ int mzr_cont_agent_egress(struct xdp_md *xdp)
 SEC("xdp")
 int mzr_cont_bouncer(struct xdp_md *xdp)
 {
-	return mzr_transit_cont(xdp, 0);
+	return mzr_transit_cont(xdp, 0, MZR_HOOK_BOUNCER);
 }
 
 SEC("xdp")
 int mzr_cont_divider(struct xdp_md *xdp)
 {
-	return mzr_transit_cont(xdp, 0);
+	return mzr_transit_cont(xdp, 0, MZR_HOOK_DIVIDER);
 }
 
 SEC("xdp")
 int mzr_cont_deliver(struct xdp_md *xdp)
 {
-	return mzr_transit_cont(xdp, 0);
+	return mzr_transit_cont(xdp, 0, MZR_HOOK_DELIVER);
 }
 
 SEC("xdp")

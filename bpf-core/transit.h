@@ -13,17 +13,6 @@
 /* Returned by mzr_transit_parse() for traffic that is not ours. */
 #define MZR_NOT_OURS (-2)
 
-enum mzr_action {
-	MZR_ACT_DELIVER = 1,	/* decapsulate to a local endpoint */
-	MZR_ACT_DELIVER_BYPASS,	/* hand the tunnel packet to the endpoint */
-	MZR_ACT_ARP_REPLY,	/* answer the ARP request to the sender */
-	MZR_ACT_FORWARD,	/* rewrite the outer header to plan->next */
-	MZR_ACT_EXIT,		/* divider: leaves the VPC; no_route unless
-				 * a divider NF takes it (NAT) */
-};
-
-#define MZR_HOOK_NONE __MZR_HOOK_MAX
-
 /*
  * The option walk as a global function: the verifier checks it once, on
  * its own, instead of re-walking the rest of the transit program for every
@@ -41,21 +30,31 @@ __noinline int mzr_core_walk_options(struct xdp_md *xdp)
 	return mzr_geneve_walk(g, end, &s->md);
 }
 
-/* Parse the outer headers, Geneve and its options and the inner frame.
- * Returns MZR_GO, MZR_NOT_OURS, or a verdict. */
+/*
+ * Parse the outer headers, Geneve and its options and the inner frame.
+ * Returns MZR_GO (*vpcp: the packet's VPC), MZR_NOT_OURS, or a verdict.
+ *
+ * Geneve on our port is Mizar's only when it carries an option of class
+ * MZR_OPT_CLASS: until one is seen nothing is dropped (a version we cannot
+ * parse, a frame cut short, a malformed option of another class: XDP_PASS,
+ * other Geneve users keep working). A Mizar frame with bad input is
+ * dropped with a reason; a Mizar control (OAM) frame goes to the kernel.
+ */
 static __always_inline int mzr_transit_parse(struct xdp_md *xdp,
 					     const struct mzr_host_cfg *host,
-					     struct mzr_pkt *p)
+					     struct mzr_pkt *p,
+					     struct mzr_vpc_val **vpcp)
 {
 	struct mzr_genevehdr *gnv;
 	struct mzr_scratch *scratch = mzr_scratch();
 	struct mzr_geneve_md *md;
+	struct mzr_vpc_val *vpc;
 	struct mzr_cursor c;
 	struct ethhdr *eth;
 	struct iphdr *iph;
 	struct udphdr *udp;
+	void *opts_end;
 	__u32 reason;
-	int ret;
 
 	__builtin_memset(p, 0, sizeof(*p));
 	p->inner_l4_off = MZR_OFF_NONE;
@@ -76,28 +75,41 @@ static __always_inline int mzr_transit_parse(struct xdp_md *xdp,
 	p->geneve_off = MZR_GENEVE_OFF;
 	p->outer_saddr = iph->saddr;
 
+	gnv = c.pos;
+	if ((void *)(gnv + 1) > c.end ||
+	    mzr_geneve_version(gnv) != MZR_GENEVE_VERSION)
+		return MZR_NOT_OURS;
 	if (!scratch)
 		return mzr_drop(MZR_DROP_MALFORMED);
 	md = &scratch->md;
-	ret = mzr_parse_genevehdr(&c, &gnv);
-	if (ret < 0)
-		return mzr_drop(-ret);
 	reason = -mzr_core_walk_options(xdp);
-	if (reason)
-		return mzr_drop(reason);
 	if (!md->n_mizar)
 		return MZR_NOT_OURS;
+	opts_end = (void *)(gnv + 1) + mzr_geneve_opts_len(gnv);
+	if (opts_end > c.end)
+		return mzr_drop(MZR_DROP_MALFORMED);
+	if (reason)
+		return mzr_drop(reason);
 	if (md->n_unknown_crit)
 		return mzr_drop(MZR_DROP_CRIT_OPTION);
-	if (ret != MZR_ETH_P_TEB)
+	if (gnv->flags & MZR_GENEVE_F_OAM) {
+		/* RFC 8926 §3.4: a control packet's payload is never
+		 * forwarded; the kernel (a control plane) may want it. */
+		mzr_count(MZR_CNT_GENEVE_OAM);
+		return XDP_PASS;
+	}
+	if (gnv->proto != bpf_htons(MZR_ETH_P_TEB))
 		return mzr_drop(MZR_DROP_MALFORMED);
+	c.pos = opts_end;
 	p->vni = mzr_geneve_vni(gnv);
 	if (!p->vni)
 		return mzr_drop(MZR_DROP_BAD_VNI);
-	if (!bpf_map_lookup_elem(&mzr_vpcs, &p->vni)) {
+	vpc = bpf_map_lookup_elem(&mzr_vpcs, &p->vni);
+	if (!vpc) {
 		mzr_count(MZR_CNT_UNKNOWN_VNI);
 		return XDP_PASS;
 	}
+	*vpcp = vpc;
 	p->rts = md->rts;
 	p->flags = md->flags;
 	p->rts_off = md->rts_off ? MZR_GENEVE_OFF + md->rts_off : 0;
@@ -110,14 +122,16 @@ static __always_inline int mzr_transit_parse(struct xdp_md *xdp,
 }
 
 /* (VNI, inner source) -> RTS host, rewritten only when it changed or is
- * about to age out (keeps the LRU's cache lines quiet). */
+ * about to age out (keeps the LRU's cache lines quiet). Never from a packet
+ * a divider routed: between networks Mizar routes through dividers (the
+ * divider hook, the inner TTL), so no direct path crosses networks. */
 static __always_inline void mzr_learn(const struct mzr_pkt *p)
 {
 	struct mzr_ep_key k = { .vni = p->vni, .ip = p->saddr };
 	struct mzr_direct_val v = {}, *cur;
 	__u64 now;
 
-	if (p->is_arp || !p->rts)
+	if (p->is_arp || !p->rts || (p->flags & MZR_F_ROUTED))
 		return;
 	now = bpf_ktime_get_ns();
 	cur = bpf_map_lookup_elem(&mzr_direct, &k);
@@ -168,14 +182,13 @@ static __always_inline void mzr_plan_forward(struct mzr_plan *plan,
  * filled) or a verdict. */
 static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 					     const struct mzr_pkt *p,
+					     const struct mzr_vpc_val *vpc,
 					     struct mzr_plan *plan)
 {
 	struct mzr_ep_key k = { .vni = p->vni, .ip = p->daddr };
-	struct mzr_vpc_val *vpc;
-	struct mzr_net_val *net;
+	struct mzr_net_val *net = 0;
 	struct mzr_ep_val *ep;
-	__u32 hash = mzr_pkt_hash(p);
-	__u32 reason = 0;
+	__u32 reason = 0, hash;
 	__be32 next;
 
 	__builtin_memset(plan, 0, sizeof(*plan));
@@ -222,6 +235,8 @@ static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 	/* No entry (or one claiming this host without a veth). */
 	if (ep || (p->flags & MZR_F_ROUTED))
 		return mzr_drop(MZR_DROP_NO_ENDPOINT);
+	/* From here on a bouncer or divider is chosen by the flow. */
+	hash = mzr_pkt_hash(p);
 
 	if (p->flags & MZR_F_DIRECT) {
 		/* The sender's direct-path entry is stale: back to a bouncer
@@ -238,11 +253,12 @@ static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 		}
 	}
 
-	vpc = bpf_map_lookup_elem(&mzr_vpcs, &k.vni);
 	if (!vpc)
 		return mzr_drop(MZR_DROP_NO_ROUTE);
 	if (mzr_is_divider(vpc, host->ip)) {
-		net = mzr_net_lookup(p->vni, p->daddr);
+		/* A stale direct-path packet has looked it up above. */
+		if (!(p->flags & MZR_F_DIRECT))
+			net = mzr_net_lookup(p->vni, p->daddr);
 		if (!net) {
 			/* Outside every network of the VPC: the divider
 			 * hook may take it out (SNAT); else no_route. */
@@ -468,6 +484,7 @@ static __always_inline int mzr_transit_not_ours(struct xdp_md *xdp,
 
 static __always_inline int mzr_transit_run(struct xdp_md *xdp)
 {
+	struct mzr_vpc_val *vpc = 0;
 	struct mzr_host_cfg *host;
 	struct mzr_plan plan;
 	struct mzr_pkt p;
@@ -477,12 +494,12 @@ static __always_inline int mzr_transit_run(struct xdp_md *xdp)
 	host = mzr_host_cfg();
 	if (!host || !host->ip)
 		return mzr_transit_not_ours(xdp, &p);
-	ret = mzr_transit_parse(xdp, host, &p);
+	ret = mzr_transit_parse(xdp, host, &p, &vpc);
 	if (ret == MZR_NOT_OURS)
 		return mzr_transit_not_ours(xdp, &p);
 	if (ret != MZR_GO)
 		return ret;
-	ret = mzr_transit_route(host, &p, &plan);
+	ret = mzr_transit_route(host, &p, vpc, &plan);
 	if (ret != MZR_GO)
 		return ret;
 	if (plan.hook != MZR_HOOK_NONE) {
@@ -495,45 +512,67 @@ static __always_inline int mzr_transit_run(struct xdp_md *xdp)
 }
 
 /*
- * After a transit hook's chain: re-parse the (possibly rewritten) frame
- * and resume with the saved plan, or route again on REROUTE. Hooks are
- * not re-entered.
+ * After a transit hook's chain (@hook; @inject 0): resume with the saved
+ * plan, or route again on REROUTE, without hooks. After the external
+ * chain or an agent's injection (@inject 1): route the frame as if it
+ * came from the wire, with the transit hook that meets it, unless this
+ * packet has run that hook already (agent: mzr_scratch.inject_done). So
+ * a packet meets each hook at most once and the walk always ends.
  */
-static __always_inline int mzr_transit_cont(struct xdp_md *xdp, int reroute)
+static __always_inline int mzr_transit_cont(struct xdp_md *xdp, int inject,
+					    __u8 hook)
 {
 	struct mzr_host_cfg *host = mzr_host_cfg();
-	struct mzr_plan plan, *saved;
 	struct mzr_ctx *c = mzr_ctx_get();
+	struct mzr_vpc_val *vpc = 0;
+	struct mzr_plan plan, *saved = 0;
 	struct mzr_pkt p;
+	__u32 done;
 	int ret;
 
 	if (!host || !c)
 		return mzr_drop(MZR_DROP_MALFORMED);
 	if (c->version != MZR_CTX_VERSION)
 		return mzr_drop(MZR_DROP_NF_ABI);
-	ret = mzr_transit_parse(xdp, host, &p);
+	if (!inject) {
+		saved = mzr_plan_get();
+		if (!saved)
+			return mzr_drop(MZR_DROP_MALFORMED);
+		/* The agent's same-host hairpin met the deliver hook. */
+		if (hook == MZR_HOOK_DELIVER &&
+		    saved->action == MZR_ACT_HAIRPIN)
+			return mzr_agent_hairpin_cont(xdp, c, saved);
+	}
+	ret = mzr_transit_parse(xdp, host, &p, &vpc);
 	if (ret == MZR_NOT_OURS) {
 		mzr_count(MZR_CNT_TRANSIT_PASS);
 		return XDP_PASS;
 	}
 	if (ret != MZR_GO)
 		return ret;
-	if (reroute || c->decision == MZR_DECIDE_REROUTE) {
-		ret = mzr_transit_route(host, &p, &plan);
+	if (inject) {
+		if (c->role == MZR_ROLE_AGENT) {
+			struct mzr_scratch *s = mzr_scratch();
+
+			done = s ? s->inject_done : ~0U;
+		} else {
+			done = MZR_HOOK_BIT(MZR_HOOK_EXTERNAL);
+		}
+		ret = mzr_transit_route(host, &p, vpc, &plan);
 		if (ret != MZR_GO)
 			return ret;
-		/* An injected packet that leaves the VPC has met no divider
-		 * hook yet: the exit (SNAT) is its only way out. */
-		if (reroute && plan.action == MZR_ACT_EXIT) {
-			ret = mzr_hook(xdp, plan.hook, MZR_ROLE_EXTERNAL, &p,
-				       &plan);
+		if (plan.hook != MZR_HOOK_NONE &&
+		    !(done & MZR_HOOK_BIT(plan.hook & 7))) {
+			ret = mzr_hook(xdp, plan.hook, mzr_hook_role(&plan),
+				       &p, &plan);
 			if (ret != MZR_GO)
 				return ret;
 		}
+	} else if (c->decision == MZR_DECIDE_REROUTE) {
+		ret = mzr_transit_route(host, &p, vpc, &plan);
+		if (ret != MZR_GO)
+			return ret;
 	} else {
-		saved = mzr_plan_get();
-		if (!saved)
-			return mzr_drop(MZR_DROP_MALFORMED);
 		plan = *saved;
 	}
 	return mzr_transit_exec(xdp, host, &p, &plan);
@@ -606,7 +645,7 @@ static __always_inline int mzr_external_cont(struct xdp_md *xdp)
 			if (ret != MZR_GO)
 				return ret;
 		}
-		return mzr_transit_cont(xdp, 1);
+		return mzr_transit_cont(xdp, 1, MZR_HOOK_EXTERNAL);
 	}
 	mzr_count(MZR_CNT_TRANSIT_PASS);
 	return XDP_PASS;

@@ -33,6 +33,11 @@ static const char *const counter_names[__MZR_CNT_ROLE_MAX] = {
 	[MZR_CNT_KERNEL_FWD] = "kernel_fwd",
 	[MZR_CNT_NF_RUN] = "nf_run",
 	[MZR_CNT_EXTERNAL] = "external",
+	[MZR_CNT_HOOK_AGENT_EGRESS] = "hook_agent_egress",
+	[MZR_CNT_HOOK_BOUNCER] = "hook_bouncer",
+	[MZR_CNT_HOOK_DIVIDER] = "hook_divider",
+	[MZR_CNT_HOOK_DELIVER] = "hook_deliver",
+	[MZR_CNT_GENEVE_OAM] = "geneve_oam",
 };
 
 /* Which role a counter belongs to, for grouped reports. */
@@ -57,7 +62,21 @@ static const char *const counter_roles[__MZR_CNT_ROLE_MAX] = {
 	[MZR_CNT_KERNEL_FWD] = "transit",
 	[MZR_CNT_NF_RUN] = "nf",
 	[MZR_CNT_EXTERNAL] = "external",
+	/* A hook's packets under the role that runs it (the external
+	 * hook's counter is "external" above). */
+	[MZR_CNT_HOOK_AGENT_EGRESS] = "agent",
+	[MZR_CNT_HOOK_BOUNCER] = "bouncer",
+	[MZR_CNT_HOOK_DIVIDER] = "divider",
+	[MZR_CNT_HOOK_DELIVER] = "host",
+	[MZR_CNT_GENEVE_OAM] = "transit",
 };
+
+_Static_assert(MZR_CNT_HOOK(MZR_HOOK_AGENT_EGRESS) == MZR_CNT_HOOK_AGENT_EGRESS &&
+		       MZR_CNT_HOOK(MZR_HOOK_BOUNCER) == MZR_CNT_HOOK_BOUNCER &&
+		       MZR_CNT_HOOK(MZR_HOOK_DIVIDER) == MZR_CNT_HOOK_DIVIDER &&
+		       MZR_CNT_HOOK(MZR_HOOK_DELIVER) == MZR_CNT_HOOK_DELIVER &&
+		       MZR_CNT_HOOK(MZR_HOOK_EXTERNAL) == MZR_CNT_EXTERNAL,
+	       "hook counters follow enum mzr_hook");
 
 static const char *const drop_names[__MZR_DROP_MAX] = {
 	[MZR_DROP_NONE] = "none",

@@ -48,7 +48,9 @@ enum mzr_opt_type {
 enum mzr_drop_reason {
 	MZR_DROP_NONE = 0,
 	MZR_DROP_MALFORMED,	/* truncated or inconsistent header */
-	MZR_DROP_GENEVE_VERSION, /* Geneve version other than 0 */
+	MZR_DROP_GENEVE_VERSION, /* Geneve version other than 0 (SDK parsers;
+				  * the core passes such frames: it cannot
+				  * tell that they are Mizar's) */
 	MZR_DROP_BAD_OPTION,	/* option length runs past the header */
 	MZR_DROP_CRIT_OPTION,	/* unknown critical Geneve option */
 	MZR_DROP_BAD_VNI,	/* VNI 0 with Mizar options */
@@ -93,7 +95,16 @@ enum mzr_counter {
 	MZR_CNT_STALE_DIRECT,	/* direct-path packet re-sent to a bouncer */
 	MZR_CNT_KERNEL_FWD,	/* forwarded via the kernel (unresolved neigh) */
 	MZR_CNT_NF_RUN,		/* NF programs entered via tail call */
-	MZR_CNT_EXTERNAL,	/* non-tunnel packets seen at the external hook */
+	MZR_CNT_EXTERNAL,	/* non-tunnel packets seen at the external hook
+				 * (also its hook counter, MZR_CNT_HOOK()) */
+	/* Packets reaching each hook point, whether or not its chain is
+	 * empty; in enum mzr_hook order (MZR_CNT_HOOK()). */
+	MZR_CNT_HOOK_AGENT_EGRESS,
+	MZR_CNT_HOOK_BOUNCER,
+	MZR_CNT_HOOK_DIVIDER,
+	MZR_CNT_HOOK_DELIVER,	/* including same-host hairpins */
+	MZR_CNT_GENEVE_OAM,	/* Mizar Geneve with the O (control) bit:
+				 * passed to the kernel, not forwarded */
 	__MZR_CNT_ROLE_MAX,
 	MZR_CNT_DROP_BASE = 64,
 	__MZR_CNT_MAX = MZR_CNT_DROP_BASE + 64,
@@ -105,10 +116,18 @@ enum mzr_hook {
 	MZR_HOOK_AGENT_EGRESS = 0, /* agent, before encapsulation */
 	MZR_HOOK_BOUNCER,	   /* transit, before a bouncer forwards */
 	MZR_HOOK_DIVIDER,	   /* transit, before a divider forwards */
-	MZR_HOOK_DELIVER,	   /* transit, before a local endpoint receives */
+	MZR_HOOK_DELIVER,	   /* before a local endpoint receives (transit,
+				    * or the agent's same-host hairpin) */
 	MZR_HOOK_EXTERNAL,	   /* transit, non-tunnel traffic on the underlay */
 	__MZR_HOOK_MAX,
 };
+
+/* The packet counter of each hook point (enum mzr_counter): the external
+ * hook's is MZR_CNT_EXTERNAL, which predates the others. */
+#define MZR_CNT_HOOK_EXTERNAL MZR_CNT_EXTERNAL
+#define MZR_CNT_HOOK(hook)                                                     \
+	((hook) == MZR_HOOK_EXTERNAL ? MZR_CNT_EXTERNAL :                      \
+				       MZR_CNT_HOOK_AGENT_EGRESS + (hook))
 
 /*
  * Chains. The program array `mzr_progs` holds, for each hook, the core's

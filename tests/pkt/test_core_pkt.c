@@ -15,12 +15,13 @@
 #include <linux/bpf.h>
 
 #include <mizar/abi.h>
+#include <mizar/host.h>
 #include "shared.h"
 
 #include "core_env.h"
 #include "fixture.h"
 
-#define MAX_FIX 96
+#define MAX_FIX 128
 #define DROP(r) (MZR_CNT_DROP_BASE + (r))
 
 static struct core_env env;
@@ -344,6 +345,18 @@ static void transit_fixtures(void)
 	s.dmac = MAC_B11;
 	build_inner(&f->out, &s);
 
+	s = remote(IP4(10, 1, 1, 11));
+	s.src = IP4(10, 2, 1, 7);
+	s.ttl = 63;
+	build_inner(&inner, &s);
+	f = fx("transit: a packet a divider routed (from network 10.2.1.0/24) "
+	       "is delivered, and its sender is not learned (no direct path "
+	       "across networks)", XDP_REDIRECT, MZR_CNT_DELIVER, ul0);
+	tunnel_in(&f->in, H3, VNI_B, MZR_F_ROUTED, 63, &inner);
+	f->check_out = true;
+	s.dmac = MAC_B11;
+	build_inner(&f->out, &s);
+
 	s = remote(IP4(10, 1, 1, 12));
 	build_inner(&inner, &s);
 	f = fx("transit: VPC A traffic for an address only VPC B has here "
@@ -531,11 +544,69 @@ static void transit_fixtures(void)
 	       XDP_DROP, DROP(MZR_DROP_BAD_VNI), ul0);
 	tunnel_in(&f->in, H2, 0, 0, 64, &inner);
 
-	f = fx("transit: Geneve version 1 is dropped", XDP_DROP,
-	       DROP(MZR_DROP_GENEVE_VERSION), ul0);
+	f = fx("transit: Geneve version 1 cannot be parsed, so is not known "
+	       "to be ours: kernel, unchanged", XDP_PASS, MZR_CNT_TRANSIT_PASS,
+	       ul0);
 	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
 	off = pkt_layer_off(&f->in, PKT_L_GENEVE, 0);
 	f->in.data[off] = (uint8_t)(0x40 | (f->in.data[off] & 0x3f));
+	same_out(f);
+
+	f = fx("transit: another user's Geneve whose option runs past the "
+	       "option area (no Mizar option) is not ours: kernel, unchanged",
+	       XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
+	pkt_init(&f->in);
+	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
+	pkt_ipv4(&f->in, H2, US, 17, NULL);
+	pkt_udp_nocsum(&f->in, 5000, 6081);
+	pkt_geneve(&f->in, VNI_A, 0);
+	pkt_geneve_opt_u32(&f->in, 0x0102, 0x01, 0xdeadbeef);
+	pkt_payload(&f->in, inner.data, inner.len);
+	pkt_finish(&f->in);
+	off = pkt_layer_off(&f->in, PKT_L_GENEVE, 0);
+	f->in.data[off + 8 + 3] = 5; /* claims 20 bytes of an 8-byte area */
+	same_out(f);
+
+	f = fx("transit: another user's Geneve whose option area runs past "
+	       "the frame (no Mizar option in it) is not ours: kernel",
+	       XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
+	pkt_init(&f->in);
+	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
+	pkt_ipv4(&f->in, H2, US, 17, NULL);
+	pkt_udp_nocsum(&f->in, 5000, 6081);
+	pkt_geneve(&f->in, VNI_A, 0);
+	pkt_geneve_opt_u32(&f->in, 0x0102, 0x01, 0xdeadbeef);
+	pkt_geneve_opt_u32(&f->in, 0x0102, 0x02, 0xdeadbeef);
+	pkt_finish(&f->in);
+	pkt_truncate(&f->in, 50 + 12); /* inside the second option */
+	same_out(f);
+	f->out_malformed = true;
+
+	f = fx("transit: a Mizar option whose own length runs past the "
+	       "option area is dropped (bad_option: its class says it is "
+	       "ours)", XDP_DROP, DROP(MZR_DROP_BAD_OPTION), ul0);
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	off = pkt_layer_off(&f->in, PKT_L_GENEVE, 0);
+	f->in.data[off + 8 + 3] = 9; /* RTS, the first option: 40 bytes */
+
+	f = fx("transit: a Mizar control packet (Geneve O bit) is not "
+	       "forwarded nor delivered: kernel, unchanged (counted "
+	       "geneve_oam)", XDP_PASS, MZR_CNT_GENEVE_OAM, ul0);
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	off = pkt_layer_off(&f->in, PKT_L_GENEVE, 0);
+	f->in.data[off + 1] |= 0x80;
+	same_out(f);
+
+	s = remote(IP4(10, 1, 1, 20));
+	build_inner(&tmp, &s);
+	f = fx("transit: a Mizar control packet (O bit) for a remote endpoint "
+	       "is not bounced either: kernel, unchanged",
+	       XDP_PASS, MZR_CNT_GENEVE_OAM, ul0);
+	tunnel_in(&f->in, H2, VNI_A, 0, 64, &tmp);
+	off = pkt_layer_off(&f->in, PKT_L_GENEVE, 0);
+	f->in.data[off + 1] |= 0x80;
+	same_out(f);
+	s = remote(IP4(10, 1, 1, 11));
 
 	f = fx("transit: an option longer than the option area is dropped "
 	       "(bad_option)", XDP_DROP, DROP(MZR_DROP_BAD_OPTION), ul0);
@@ -611,9 +682,13 @@ static void transit_fixtures(void)
 			{ "transit: a frame cut inside the outer UDP header is "
 			  "not ours (kernel)", 34 + 4, XDP_PASS },
 			{ "transit: a frame cut inside the Geneve header is "
-			  "dropped (malformed)", 42 + 5, XDP_DROP },
-			{ "transit: a frame cut inside the Geneve options is "
-			  "dropped (malformed)", 50 + 10, XDP_DROP },
+			  "not known to be ours (kernel)", 42 + 5, XDP_PASS },
+			{ "transit: a frame cut inside the first option's "
+			  "header is not known to be ours (kernel)", 50 + 2,
+			  XDP_PASS },
+			{ "transit: a frame cut inside the Geneve options, "
+			  "after a Mizar option, is dropped (malformed)",
+			  50 + 10, XDP_DROP },
 			{ "transit: a frame cut inside the inner Ethernet "
 			  "header is dropped (malformed)", 66 + 8, XDP_DROP },
 			{ "transit: a frame cut inside the inner IPv4 header "
@@ -656,6 +731,17 @@ static int check_learned(void)
 		return 1;
 	}
 	printf("ok: delivery learned (VPC A, 10.1.1.20) -> 192.168.1.5\n");
+
+	/* Routed between networks: never a direct path (the divider and its
+	 * hook stay on the way). */
+	k.vni = VNI_B;
+	k.ip = htonl(IP4(10, 2, 1, 7));
+	if (!bpf_map_lookup_elem(env.direct_fd, &k, &v)) {
+		printf("FAIL: delivery of a ROUTED packet learned (VPC B, "
+		       "10.2.1.7) -> %08x\n", ntohl(v.host));
+		return 1;
+	}
+	printf("ok: delivery of a ROUTED packet learned nothing\n");
 	return 0;
 }
 
@@ -727,6 +813,210 @@ static int hook_checks(void)
 	return fails;
 }
 
+/* ---- Symmetry: an oracle independent of the hash function ---------------
+ *
+ * The fixtures above compute the expected UDP source port and bouncer with
+ * the core's own hash (core_env.c includes bpf-core/hash.h). Here nothing
+ * is computed: each flow is sent both ways through the real programs and
+ * the two outputs must agree (same outer source port, same bouncer), with
+ * the source port in the ephemeral range 49152-65535 (RFC 6335).
+ */
+
+struct sym_flow {
+	uint8_t proto;
+	uint16_t sport, dport;
+	uint16_t frag_off;
+	uint8_t ihl;
+};
+
+#define N_SYM 40
+
+static void sym_flows(struct sym_flow *fl)
+{
+	uint32_t x = 0x2545f491;
+
+	/* The flows of the agent fixtures... */
+	fl[0] = (struct sym_flow){ 17, 40000, 5201, 0, 0 };
+	fl[1] = (struct sym_flow){ 6, 33333, 80, 0, 0 };
+	fl[2] = (struct sym_flow){ 17, 40000, 5201, 0x2000, 0 };
+	fl[3] = (struct sym_flow){ 17, 40000, 5201, 0, 7 };
+	fl[4] = (struct sym_flow){ 6, 999, 443, 0, 0 };
+	fl[5] = (struct sym_flow){ 17, 7777, 8080, 0, 0 };
+	/* ...and more, TCP and UDP, ports from a fixed LCG. */
+	for (int i = 6; i < N_SYM; i++) {
+		x = x * 1103515245u + 12345u;
+		fl[i].proto = (x >> 16) & 1 ? 6 : 17;
+		x = x * 1103515245u + 12345u;
+		fl[i].sport = (uint16_t)(1 + (x >> 8) % 65535);
+		x = x * 1103515245u + 12345u;
+		fl[i].dport = (uint16_t)(1 + (x >> 8) % 65535);
+		fl[i].frag_off = 0;
+		fl[i].ihl = 0;
+	}
+}
+
+/* Run @in through @prog; verdict, outer destination and UDP source port
+ * of the tunnel frame it emits. */
+static int sym_run(int prog, uint32_t ifindex, const struct pkt *in,
+		   uint32_t *dst, uint16_t *sport)
+{
+	uint8_t buf[PKT_MAX + FIXTURE_HEADROOM];
+	struct xdp_md ctx = { .data_end = (uint32_t)in->len,
+			      .ingress_ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->data,
+		    .data_size_in = (uint32_t)in->len, .data_out = buf,
+		    .data_size_out = sizeof(buf), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(prog, &o) || o.data_size_out < 42) {
+		perror("BPF_PROG_TEST_RUN");
+		return -1;
+	}
+	*dst = (uint32_t)buf[30] << 24 | (uint32_t)buf[31] << 16 |
+	       (uint32_t)buf[32] << 8 | buf[33];
+	*sport = (uint16_t)(buf[34] << 8 | buf[35]);
+	return (int)o.retval;
+}
+
+static struct inner_spec sym_spec(const struct sym_flow *fl, uint32_t src,
+				  const uint8_t *smac, uint32_t dst, bool rev)
+{
+	struct inner_spec s = { .dmac = MAC_GW_A1, .smac = smac, .src = src,
+				.dst = dst, .proto = fl->proto,
+				.sport = rev ? fl->dport : fl->sport,
+				.dport = rev ? fl->sport : fl->dport,
+				.frag_off = fl->frag_off, .ihl = fl->ihl,
+				.payload = 20 };
+	return s;
+}
+
+static void ep_api(int err, const char *what)
+{
+	if (err) {
+		fprintf(stderr, "%s: %s\n", what, strerror(-err));
+		exit(1);
+	}
+}
+
+/* Swap EP1 (10.1.1.10, here on ep1h) and EP3 (10.1.1.20, on H5): EP3 here
+ * on ep1h, EP1 remote on H5. Run last: the topology changes. */
+static void swap_ep1_ep3(void)
+{
+	struct mzr_ep_spec ep3 = { .vni = VNI_A,
+				   .ip = { htonl(IP4(10, 1, 1, 20)) },
+				   .host = { htonl(US) }, .ifname = "ep1h" };
+	struct mzr_ep_spec ep1 = { .vni = VNI_A,
+				   .ip = { htonl(IP4(10, 1, 1, 10)) },
+				   .host = { htonl(H5) } };
+	struct mzr_ep_key k = { .vni = VNI_A };
+
+	memcpy(ep3.mac, MAC_EP3, 6);
+	memcpy(ep1.mac, MAC_EP1, 6);
+	ep_api(mzr_ep__delete(env.host, VNI_A, ep1.ip), "delete 10.1.1.10");
+	ep_api(mzr_ep__delete(env.host, VNI_A, ep3.ip), "delete 10.1.1.20");
+	ep_api(mzr_ep__create(env.host, &ep3), "create 10.1.1.20 here");
+	ep_api(mzr_ep__create(env.host, &ep1), "create 10.1.1.10 on H5");
+	/* No learned path either way: both go through a bouncer. */
+	k.ip = ep1.ip.s_addr;
+	bpf_map_delete_elem(env.direct_fd, &k);
+	k.ip = ep3.ip.s_addr;
+	bpf_map_delete_elem(env.direct_fd, &k);
+}
+
+static bool sport_ok(uint16_t sport)
+{
+	return sport >= 49152; /* and <= 65535 by type */
+}
+
+static int symmetry_checks(void)
+{
+	struct sym_flow fl[N_SYM];
+	uint32_t fdst[N_SYM], rdst, d1, d2;
+	uint16_t fsport[N_SYM], rsport, p1, p2;
+	uint32_t seen_b2 = 0, seen_b3 = 0;
+	struct pkt in, inner;
+	int fails = 0, v;
+
+	sym_flows(fl);
+
+	/* Transit: a stale direct-path packet is re-sent to a bouncer of the
+	 * destination's network; both directions of a flow between two
+	 * addresses no table holds must meet the same one. */
+	for (int i = 0; i < N_SYM; i++) {
+		struct inner_spec s;
+
+		s = sym_spec(&fl[i], IP4(10, 1, 1, 77), MAC_REMOTE,
+			     IP4(10, 1, 1, 98), false);
+		build_inner(&inner, &s);
+		tunnel_in(&in, H6, VNI_A, MZR_F_DIRECT, 64, &inner);
+		v = sym_run(env.transit_fd, env.ul0, &in, &d1, &p1);
+		s = sym_spec(&fl[i], IP4(10, 1, 1, 98), MAC_REMOTE,
+			     IP4(10, 1, 1, 77), true);
+		build_inner(&inner, &s);
+		tunnel_in(&in, H6, VNI_A, MZR_F_DIRECT, 64, &inner);
+		if (v != XDP_TX ||
+		    sym_run(env.transit_fd, env.ul0, &in, &d2, &p2) != XDP_TX ||
+		    d1 != d2 || (d1 != H2 && d1 != H3)) {
+			printf("FAIL: stale direct, flow %d (proto %u %u<->%u): "
+			       "bouncers %08x / %08x\n", i, fl[i].proto,
+			       fl[i].sport, fl[i].dport, d1, d2);
+			fails++;
+		}
+	}
+
+	/* Agent: EP1 -> EP3 here, then (endpoints swapped) EP3 -> EP1. The
+	 * fixtures learned EP3's host: forget it, so that both directions
+	 * go through a bouncer. */
+	{
+		struct mzr_ep_key k = { .vni = VNI_A,
+					.ip = htonl(IP4(10, 1, 1, 20)) };
+
+		bpf_map_delete_elem(env.direct_fd, &k);
+	}
+	for (int i = 0; i < N_SYM; i++) {
+		struct inner_spec s = sym_spec(&fl[i], IP4(10, 1, 1, 10),
+					       MAC_EP1, IP4(10, 1, 1, 20),
+					       false);
+
+		build_inner(&in, &s);
+		v = sym_run(env.agent_fd, env.ep1h, &in, &fdst[i], &fsport[i]);
+		if (v != XDP_REDIRECT || !sport_ok(fsport[i]) ||
+		    (fdst[i] != H2 && fdst[i] != H3)) {
+			printf("FAIL: agent, flow %d: verdict %d, bouncer %08x, "
+			       "source port %u\n", i, v, fdst[i], fsport[i]);
+			fails++;
+		}
+		seen_b2 += fdst[i] == H2;
+		seen_b3 += fdst[i] == H3;
+	}
+	swap_ep1_ep3();
+	for (int i = 0; i < N_SYM; i++) {
+		struct inner_spec s = sym_spec(&fl[i], IP4(10, 1, 1, 20),
+					       MAC_EP3, IP4(10, 1, 1, 10), true);
+
+		build_inner(&in, &s);
+		v = sym_run(env.agent_fd, env.ep1h, &in, &rdst, &rsport);
+		if (v != XDP_REDIRECT || !sport_ok(rsport) ||
+		    rdst != fdst[i] || rsport != fsport[i]) {
+			printf("FAIL: agent, flow %d reversed (proto %u "
+			       "%u<->%u): bouncer %08x port %u, forward %08x "
+			       "port %u\n", i, fl[i].proto, fl[i].sport,
+			       fl[i].dport, rdst, rsport, fdst[i], fsport[i]);
+			fails++;
+		}
+	}
+	/* The check must be able to fail: both bouncers were chosen. */
+	if (!seen_b2 || !seen_b3) {
+		printf("FAIL: symmetry flows all chose one bouncer (%u/%u)\n",
+		       seen_b2, seen_b3);
+		fails++;
+	}
+	printf("%s: %d flows, both directions: same bouncer and UDP source "
+	       "port, port in 49152-65535 (agent); same bouncer (stale "
+	       "direct)\n", fails ? "FAIL" : "ok", N_SYM);
+	return fails;
+}
+
 /* On failure: every counter that moved, to tell which path was taken. */
 static void dump_counters(void)
 {
@@ -760,9 +1050,10 @@ int main(void)
 				   n_tab - n_agent);
 	fails += check_learned();
 	fails += hook_checks();
+	fails += symmetry_checks(); /* last: swaps two endpoints */
 
 	if (fails)
 		dump_counters();
-	printf("%zu fixtures in all, %d failures\n", n_tab + 3, fails);
+	printf("%zu fixtures in all, %d failures\n", n_tab + 4, fails);
 	return fails ? 1 : 0;
 }

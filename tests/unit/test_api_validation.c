@@ -324,6 +324,18 @@ static void test_counter_names_complete(void **state)
 			    "ttl_expired");
 	assert_string_equal(mzr_counter_name(MZR_CNT_BOUNCER_FWD),
 			    "bouncer_fwd");
+	/* Every hook point has a packet counter, under its role. */
+	assert_string_equal(mzr_counter_name(MZR_CNT_HOOK(MZR_HOOK_DELIVER)),
+			    "hook_deliver");
+	assert_string_equal(mzr_counter_role(MZR_CNT_HOOK(MZR_HOOK_DELIVER)),
+			    "host");
+	assert_string_equal(mzr_counter_name(MZR_CNT_HOOK(MZR_HOOK_EXTERNAL)),
+			    "external");
+	for (i = 0; i < __MZR_HOOK_MAX; i++) {
+		assert_true(MZR_CNT_HOOK(i) < __MZR_CNT_ROLE_MAX);
+		for (j = 0; j < i; j++)
+			assert_int_not_equal(MZR_CNT_HOOK(i), MZR_CNT_HOOK(j));
+	}
 	for (i = 0; i < __MZR_HOOK_MAX; i++)
 		assert_non_null(mzr_hook_name(i));
 	assert_string_equal(mzr_hook_name(MZR_HOOK_AGENT_EGRESS),

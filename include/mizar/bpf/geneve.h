@@ -87,9 +87,12 @@ struct mzr_geneve_md {
  * with a known type are decoded, other non-critical options skipped,
  * unknown critical ones counted (RFC 8926: the receiver drops the packet if
  * it is the tunnel endpoint). Returns 0, or -MZR_DROP_BAD_OPTION when an
- * option runs past the option area or a known option has a wrong length.
- * @end is the end of the frame; the caller has checked that the option
- * area lies within it (mzr_parse_genevehdr()).
+ * option runs past the option area or the frame, or a known option has a
+ * wrong length. @end is the end of the frame: every read is checked
+ * against it, so the option area may run past it (a truncated frame).
+ * On error @md keeps what was seen before, n_mizar included (an option
+ * whose class field is in the frame counts as seen even when its length is
+ * bad): a frame with no Mizar option is not Mizar's to drop.
  */
 static __always_inline int mzr_geneve_walk(const struct mzr_genevehdr *g,
 					   void *end, struct mzr_geneve_md *md)
@@ -109,11 +112,12 @@ static __always_inline int mzr_geneve_walk(const struct mzr_genevehdr *g,
 		o = opts + off;
 		if ((void *)(o + 1) > end)
 			return -MZR_DROP_BAD_OPTION;
+		if (o->opt_class == bpf_htons(MZR_OPT_CLASS))
+			md->n_mizar = 1;
 		olen = sizeof(*o) + (o->len & 0x1f) * 4;
 		if (off + olen > total)
 			return -MZR_DROP_BAD_OPTION;
 		if (o->opt_class == bpf_htons(MZR_OPT_CLASS)) {
-			md->n_mizar = 1;
 			if (o->type == MZR_OPT_RTS ||
 			    o->type == MZR_OPT_FLAGS) {
 				__be32 *v = (void *)(o + 1);
