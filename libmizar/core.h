@@ -53,11 +53,13 @@ extern const char *const mzri_prog_names[MZRI_PROG__N];
  * program actually runs in, and whether the operator asked for generic
  * mode (endpoint veths then use it too). The data plane ignores them.
  */
+#define MZRI_CFG_F_DISPATCHER (1U << 27) /* under libxdp's dispatcher */
 #define MZRI_CFG_F_NATIVE (1U << 28)
 #define MZRI_CFG_F_GENERIC (1U << 29)
 #define MZRI_CFG_F_WANT_GENERIC (1U << 30)
 #define MZRI_CFG_F_MODE_MASK                                                   \
-	(MZRI_CFG_F_NATIVE | MZRI_CFG_F_GENERIC | MZRI_CFG_F_WANT_GENERIC)
+	(MZRI_CFG_F_DISPATCHER | MZRI_CFG_F_NATIVE | MZRI_CFG_F_GENERIC |     \
+	 MZRI_CFG_F_WANT_GENERIC)
 
 struct mzr_host {
 	char pin_root[PATH_MAX - 256];
@@ -126,6 +128,12 @@ int mzri_tc_detach(int ifindex, int prog_fd);
 
 /* Write @val into /proc/sys/@path; 0 or -errno. */
 int mzri_sysctl_write(const char *path, const char *val);
+
+/* Write @val into net/ipv4/conf/@ifname/@knob; 0 or -errno. */
+int mzri_if_sysctl(const char *ifname, const char *knob, const char *val);
+
+/* A copy of @fd that is closed on exec (every fd the library keeps). */
+int mzri_dup_cloexec(int fd);
 
 /* Interface MAC (6 bytes) and MTU. */
 int mzri_if_hwaddr(const char *ifname, uint8_t mac[6]);

@@ -23,6 +23,7 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <xdp/libxdp.h>
 
 #include "core.h"
 #include "mzr_core_bpf.skel.h"
@@ -191,9 +192,37 @@ static int remove_tree(const char *path)
 			err = -EIO;
 	}
 	closedir(d);
-	/* The root itself may be a mount point: leave it then. */
-	if (rmdir(path) && errno != EBUSY && !err)
+	if (rmdir(path) && !err)
 		err = -errno;
+	return err;
+}
+
+/*
+ * Every directory libmizar (nf.c included) and the NF tools (nftool.c)
+ * create under a pin root. Reset removes these and nothing else: a pin
+ * root may be the root of a bpffs mount, where the kernel's bpf_preload
+ * keeps its read-only maps.debug and progs.debug, or hold others' pins.
+ */
+static const char *const pin_dirs[] = {
+	"maps", "progs", "nf", "nf_maps", "nf_shared", "nfcfg",
+};
+
+static int remove_pins(const char *root)
+{
+	char path[PATH_MAX];
+	unsigned int i;
+	int err = 0, e;
+
+	for (i = 0; i < sizeof(pin_dirs) / sizeof(pin_dirs[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", root, pin_dirs[i]);
+		e = remove_tree(path);
+		if (e && !err)
+			err = e;
+	}
+	/* The root goes when nothing else is left in it; a mount point or
+	 * foreign entries keep it, which is not an error. */
+	if (!err && rmdir(root) && errno != ENOENT)
+		mzr_debug("pin root %s stays: %s\n", root, strerror(errno));
 	return err;
 }
 
@@ -215,7 +244,7 @@ int mzri_sysctl_write(const char *path, const char *val)
 }
 
 /* net/ipv4/conf/<ifname>/<knob>; dots in names become slashes there. */
-static int if_sysctl(const char *ifname, const char *knob, const char *val)
+int mzri_if_sysctl(const char *ifname, const char *knob, const char *val)
 {
 	char path[128], name[IF_NAMESIZE];
 	char *p;
@@ -226,6 +255,13 @@ static int if_sysctl(const char *ifname, const char *knob, const char *val)
 			*p = '/';
 	snprintf(path, sizeof(path), "net/ipv4/conf/%s/%s", name, knob);
 	return mzri_sysctl_write(path, val);
+}
+
+int mzri_dup_cloexec(int fd)
+{
+	/* Not dup(): a library must not leak its fds into a caller's
+	 * children (fork + exec of a helper, a CNI plugin...). */
+	return fd < 0 ? -EBADF : fcntl(fd, F_DUPFD_CLOEXEC, 0);
 }
 
 static int if_ioctl(const char *ifname, unsigned long req, struct ifreq *ifr)
@@ -351,6 +387,16 @@ int mzri_xdp_attach(int ifindex, int prog_fd, enum mzr_xdp_mode want,
 	mzr_warn("%s: cannot attach XDP program: %s\n", ifname,
 		 strerror(-err));
 	return err;
+}
+
+/* Whether @prog_fd's program is attached to @ifindex by netlink. */
+static bool xdp_plain_attached(int ifindex, int prog_fd)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	__u32 id = 0;
+
+	return !prog_id(prog_fd, &id) && !bpf_xdp_query(ifindex, 0, &q) &&
+	       (q.drv_prog_id == id || q.skb_prog_id == id);
 }
 
 int mzri_xdp_detach(int ifindex, int prog_fd)
@@ -627,7 +673,7 @@ int mzr_host__load(struct mzr_host *h)
 	for (i = 0; i < MZRI_MAP__N; i++) {
 		map = bpf_object__find_map_by_name(skel->obj,
 						   mzri_map_names[i]);
-		if (!map || (h->map_fds[i] = dup(bpf_map__fd(map))) < 0) {
+		if (!map || (h->map_fds[i] = mzri_dup_cloexec(bpf_map__fd(map))) < 0) {
 			err = map ? -errno : -ENOENT;
 			mzr_warn("core object lacks map %s\n",
 				 mzri_map_names[i]);
@@ -637,7 +683,8 @@ int mzr_host__load(struct mzr_host *h)
 	for (i = 0; i < MZRI_PROG__N; i++) {
 		prog = bpf_object__find_program_by_name(skel->obj,
 							mzri_prog_names[i]);
-		if (!prog || (h->prog_fds[i] = dup(bpf_program__fd(prog))) < 0) {
+		if (!prog || (h->prog_fds[i] =
+			      mzri_dup_cloexec(bpf_program__fd(prog))) < 0) {
 			err = prog ? -errno : -ENOENT;
 			mzr_warn("core object lacks program %s\n",
 				 mzri_prog_names[i]);
@@ -671,13 +718,55 @@ out:
 	return err;
 }
 
+/*
+ * The pinned maps must have the layout this library's programs and
+ * structs expect (bpf-core/shared.h, as compiled into the embedded
+ * object): a back-plane pinned by another libmizar version would be read
+ * and written with the wrong structs. The embedded object is the one
+ * source of truth; opening it does not touch the kernel.
+ */
+static int check_layouts(const struct mzr_host *h)
+{
+	struct mzr_core_bpf *skel;
+	struct bpf_map_info info;
+	const struct bpf_map *m;
+	__u32 len;
+	int i, err = 0;
+
+	skel = mzr_core_bpf__open();
+	if (!skel)
+		return -errno;
+	for (i = 0; i < MZRI_MAP__N && !err; i++) {
+		m = bpf_object__find_map_by_name(skel->obj, mzri_map_names[i]);
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (!m || bpf_obj_get_info_by_fd(h->map_fds[i], &info, &len)) {
+			err = m ? -errno : -ENOENT;
+			break;
+		}
+		if (info.type == bpf_map__type(m) &&
+		    info.key_size == bpf_map__key_size(m) &&
+		    info.value_size == bpf_map__value_size(m))
+			continue;
+		mzr_warn("pinned map %s/maps/%s has type %u, key %u, value %u bytes; this libmizar %s expects type %u, key %u, value %u (pinned by another version? host reset, then host init)\n",
+			 h->pin_root, mzri_map_names[i], info.type,
+			 info.key_size, info.value_size, mzr_version_string(),
+			 bpf_map__type(m), bpf_map__key_size(m),
+			 bpf_map__value_size(m));
+		err = -EPROTO;
+	}
+	mzr_core_bpf__destroy(skel);
+	return err;
+}
+
 static int host_open_pins(struct mzr_host *h)
 {
 	char path[PATH_MAX];
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
-	int i;
+	int i, err;
 
+	/* bpf_obj_get() fds are O_CLOEXEC (the kernel's anon-inode fds). */
 	for (i = 0; i < MZRI_MAP__N; i++) {
 		pin_path(path, h, "maps", mzri_map_names[i]);
 		h->map_fds[i] = bpf_obj_get(path);
@@ -689,6 +778,11 @@ static int host_open_pins(struct mzr_host *h)
 		h->prog_fds[i] = bpf_obj_get(path);
 		if (h->prog_fds[i] < 0)
 			goto fail;
+	}
+	err = check_layouts(h);
+	if (err) {
+		host_close_fds(h);
+		return err;
 	}
 	if (!bpf_obj_get_info_by_fd(h->map_fds[MZRI_MAP_EPS], &info, &len))
 		h->max_endpoints = info.max_entries;
@@ -716,7 +810,7 @@ struct mzr_host *mzr_host__open_pinned(const struct mzr_host_opts *opts)
 		if (err == -ENOENT)
 			mzr_warn("no back-plane at %s (run host init)\n",
 				 h->pin_root);
-		else
+		else if (err != -EPROTO) /* logged with the map's name */
 			mzr_warn("cannot open the back-plane at %s: %s\n",
 				 h->pin_root, strerror(-err));
 		free(h);
@@ -757,30 +851,240 @@ int mzr_host__map_fd(const struct mzr_host *h, const char *name)
 /* ---- Attach and reset --------------------------------------------------- */
 
 /*
- * bpf_fib_lookup() answers FWD_DISABLED on an interface without IPv4
- * forwarding. The rest serves a NIC whose driver has no XDP metadata,
- * where the transit program lets the kernel forward its unresolved-
- * neighbour frames (outer source: this host) instead of the tc program.
+ * bpf_fib_lookup() answers FWD_DISABLED when the device it is given
+ * (params->ifindex: the underlay, for the agent too; see fib.h) has no
+ * IPv4 forwarding: conf/<underlay>/forwarding is what it reads, so the
+ * global ip_forward, which would make every interface a router, stays as
+ * the operator set it. The rest serves a NIC whose driver has no XDP
+ * metadata, where the transit program lets the kernel forward its
+ * unresolved-neighbour frames (outer source: this host) instead of the
+ * tc program; ingress and egress are the underlay there too.
  */
 static void host_sysctls(const char *ifname)
 {
 	int err;
 
-	err = mzri_sysctl_write("net/ipv4/ip_forward", "1");
-	if (!err)
-		err = if_sysctl(ifname, "forwarding", "1");
+	err = mzri_if_sysctl(ifname, "forwarding", "1");
 	if (!err)
 		err = mzri_sysctl_write("net/ipv4/conf/all/send_redirects",
 					"0");
 	if (!err)
-		err = if_sysctl(ifname, "send_redirects", "0");
+		err = mzri_if_sysctl(ifname, "send_redirects", "0");
 	if (!err)
-		err = if_sysctl(ifname, "accept_local", "1");
+		err = mzri_if_sysctl(ifname, "accept_local", "1");
 	if (!err)
-		err = if_sysctl(ifname, "rp_filter", "0");
+		err = mzri_if_sysctl(ifname, "rp_filter", "0");
 	if (err)
 		mzr_info("%s: cannot set forwarding sysctls: %s\n", ifname,
 			 strerror(-err));
+}
+
+/* ---- Attach through libxdp's dispatcher ---------------------------------- */
+
+static __u32 fd_map_id(int map_fd)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+
+	return bpf_obj_get_info_by_fd(map_fd, &info, &len) ? 0 : info.id;
+}
+
+/* Whether program @prog_fd uses the map of id @map_id. */
+static bool prog_uses_map(int prog_fd, __u32 map_id)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), ids[64], i;
+
+	info.nr_map_ids = 64;
+	info.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len))
+		return false;
+	for (i = 0; i < info.nr_map_ids && i < 64; i++)
+		if (ids[i] == map_id)
+			return true;
+	return false;
+}
+
+/*
+ * Can a program loaded with expected_attach_type 0 tail-call through
+ * mzr_progs? An freplace (BPF_PROG_TYPE_EXT) program, which is what
+ * libxdp turns a component of its dispatcher into, must be loaded with 0,
+ * while the programs owning mzr_progs (the core's, NFs) are BPF_XDP.
+ * Since "bpf: Enforce expected_attach_type for tailcall compatibility"
+ * (Linux 6.17, and stable backports), a prog array refuses a program whose
+ * expected attach type differs from its owner's: the kernel refuses the
+ * transit program at load (-EINVAL from bpf_check_tail_call(), no
+ * verifier message). This probe asks the kernel exactly that.
+ */
+static int probe_ext_tail_call(int progs_fd)
+{
+	struct bpf_insn insns[] = {
+		/* r2 = mzr_progs; r3 = 0; tail_call(ctx, r2, r3) */
+		{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = BPF_REG_2,
+		  .src_reg = BPF_PSEUDO_MAP_FD, .imm = progs_fd },
+		{ 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_3 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_tail_call },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		  .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd;
+
+	fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "mzr_ext_probe", "GPL", insns,
+			   sizeof(insns) / sizeof(insns[0]), NULL);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	return 0;
+}
+
+/* Our transit program among the components of the dispatcher on
+ * @ifindex (by name, and using this back-plane's mzr_host). */
+static struct xdp_program *dispatcher_find(struct xdp_multiprog *mp,
+					   __u32 host_map_id)
+{
+	struct xdp_program *p;
+
+	if (!mp || libxdp_get_error(mp) || xdp_multiprog__is_legacy(mp))
+		return NULL;
+	for (p = xdp_multiprog__next_prog(NULL, mp); p;
+	     p = xdp_multiprog__next_prog(p, mp))
+		if (!strcmp(xdp_program__name(p),
+			    mzri_prog_names[MZRI_PROG_TRANSIT]) &&
+		    prog_uses_map(xdp_program__fd(p), host_map_id))
+			return p;
+	return NULL;
+}
+
+/* Remove our transit program from the dispatcher on @ifindex (the
+ * dispatcher goes with its last program); 0 when it is not there. */
+static int dispatcher_detach(int ifindex, int host_map_fd)
+{
+	struct xdp_multiprog *mp;
+	struct xdp_program *p;
+	int err = 0;
+
+	if (host_map_fd < 0)
+		return 0;
+	mp = xdp_multiprog__get_from_ifindex(ifindex);
+	if (!mp || libxdp_get_error(mp))
+		return 0;
+	p = dispatcher_find(mp, fd_map_id(host_map_fd));
+	if (p)
+		err = xdp_program__detach(p, ifindex,
+					  xdp_multiprog__attach_mode(mp), 0);
+	xdp_multiprog__close(mp);
+	return err;
+}
+
+/*
+ * Load a second instance of the transit program as an freplace extension
+ * of libxdp's dispatcher, bound to this back-plane's maps (those of the
+ * pinned transit program, mzr_scratch_map included), and attach it. libxdp
+ * pins the dispatcher's link under <bpffs>/xdp (LIBXDP_BPFFS), so the
+ * attachment survives this process as a netlink one does.
+ * -EOPNOTSUPP: no dispatcher here (the caller attaches plainly).
+ */
+static int dispatcher_attach(struct mzr_host *h, int ifindex,
+			     enum mzr_xdp_mode want, const char *ifname)
+{
+	DECLARE_LIBXDP_OPTS(xdp_program_opts, xo);
+	struct bpf_prog_info pi = {};
+	__u32 len = sizeof(pi), ids[64], i, host_id;
+	struct mzr_core_bpf *skel = NULL;
+	struct xdp_program *xp = NULL;
+	struct xdp_multiprog *mp;
+	struct bpf_program *prog;
+	struct bpf_map *map;
+	int err, fd, fds[64], n_fds = 0;
+	bool legacy;
+
+	host_id = fd_map_id(h->map_fds[MZRI_MAP_HOST]);
+	mp = xdp_multiprog__get_from_ifindex(ifindex);
+	if (mp && !libxdp_get_error(mp)) {
+		bool ours = dispatcher_find(mp, host_id) != NULL;
+
+		xdp_multiprog__close(mp);
+		if (ours)
+			return 0; /* attached already */
+	}
+	err = probe_ext_tail_call(h->map_fds[MZRI_MAP_PROGS]);
+	if (err) {
+		mzr_info("%s: no XDP dispatcher: an extension program cannot tail-call through mzr_progs (its expected attach type must be 0, mzr_progs' owner has BPF_XDP: %s); attaching plainly\n",
+			 ifname, strerror(-err));
+		return -EOPNOTSUPP;
+	}
+
+	pi.nr_map_ids = 64;
+	pi.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(h->prog_fds[MZRI_PROG_TRANSIT], &pi, &len))
+		return -errno;
+	skel = mzr_core_bpf__open();
+	if (!skel)
+		return -errno;
+	for (i = 0; i < pi.nr_map_ids && i < 64; i++) {
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		if (fd >= 0)
+			fds[n_fds++] = fd;
+	}
+	bpf_object__for_each_map(map, skel->obj) {
+		struct bpf_map_info mi;
+		int reuse = -1, k;
+
+		for (k = 0; k < n_fds && reuse < 0; k++) {
+			memset(&mi, 0, sizeof(mi));
+			len = sizeof(mi);
+			if (!bpf_obj_get_info_by_fd(fds[k], &mi, &len) &&
+			    !strncmp(mi.name, bpf_map__name(map),
+				     sizeof(mi.name) - 1))
+				reuse = fds[k];
+		}
+		err = reuse >= 0 ? bpf_map__reuse_fd(map, reuse) :
+				   bpf_map__set_autocreate(map, false);
+		if (err)
+			goto out;
+	}
+	bpf_object__for_each_program(prog, skel->obj)
+		bpf_program__set_autoload(prog, prog == skel->progs.mzr_transit);
+	xo.obj = skel->obj;
+	xo.prog_name = mzri_prog_names[MZRI_PROG_TRANSIT];
+	xp = xdp_program__create(&xo);
+	err = libxdp_get_error(xp);
+	if (err) {
+		xp = NULL;
+		goto out;
+	}
+	err = -EOPNOTSUPP;
+	if (want != MZR_XDP_MODE_GENERIC)
+		err = xdp_program__attach(xp, ifindex, XDP_MODE_NATIVE, 0);
+	if (err && want != MZR_XDP_MODE_NATIVE && err != -EBUSY &&
+	    err != -EEXIST)
+		err = xdp_program__attach(xp, ifindex, XDP_MODE_SKB, 0);
+	if (err)
+		goto out;
+	/* libxdp falls back to a plain attach by itself when the kernel
+	 * cannot run its dispatcher: undo that, ours is the pinned one. */
+	mp = xdp_multiprog__get_from_ifindex(ifindex);
+	legacy = !mp || libxdp_get_error(mp) || xdp_multiprog__is_legacy(mp);
+	if (mp && !libxdp_get_error(mp))
+		xdp_multiprog__close(mp);
+	if (legacy) {
+		LIBBPF_OPTS(bpf_xdp_attach_opts, a,
+			    .old_prog_fd = xdp_program__fd(xp));
+		bpf_xdp_detach(ifindex, XDP_FLAGS_DRV_MODE, &a);
+		bpf_xdp_detach(ifindex, XDP_FLAGS_SKB_MODE, &a);
+		err = -EOPNOTSUPP;
+	}
+out:
+	if (err)
+		mzr_info("%s: no XDP dispatcher (%s); attaching plainly\n",
+			 ifname, strerror(err < 0 ? -err : err));
+	xdp_program__close(xp);
+	mzr_core_bpf__destroy(skel);
+	while (n_fds)
+		close(fds[--n_fds]);
+	return err ? -EOPNOTSUPP : 0;
 }
 
 int mzr_host__attach(struct mzr_host *h, const char *ifname,
@@ -802,7 +1106,7 @@ int mzr_host__attach(struct mzr_host *h, const char *ifname,
 		return -EINVAL;
 	want = MZR_OPTS_GET(opts, mode, MZR_XDP_MODE_AUTO);
 	ip = MZR_OPTS_GET(opts, ip, (struct in_addr){ 0 });
-	if (want > MZR_XDP_MODE_GENERIC) {
+	if (want > MZR_XDP_MODE_DISPATCHER) {
 		mzr_warn("host attach: bad XDP mode %d\n", want);
 		return -EINVAL;
 	}
@@ -846,8 +1150,20 @@ int mzr_host__attach(struct mzr_host *h, const char *ifname,
 			     &tc_undo);
 	if (err)
 		return err;
-	err = mzri_xdp_attach(ifindex, h->prog_fds[MZRI_PROG_TRANSIT], want,
-			      &mode, ifname);
+	/* The dispatcher only on request, and only where an extension can
+	 * run the core's tail calls (dispatcher_attach()); our program
+	 * already attached plainly stays so (no interruption). */
+	err = -EOPNOTSUPP;
+	if (want == MZR_XDP_MODE_DISPATCHER &&
+	    !xdp_plain_attached(ifindex, h->prog_fds[MZRI_PROG_TRANSIT]))
+		err = dispatcher_attach(h, ifindex, MZR_XDP_MODE_AUTO, ifname);
+	if (!err)
+		mode = MZR_XDP_MODE_DISPATCHER;
+	else
+		err = mzri_xdp_attach(ifindex, h->prog_fds[MZRI_PROG_TRANSIT],
+				      want == MZR_XDP_MODE_DISPATCHER ?
+					      MZR_XDP_MODE_AUTO : want,
+				      &mode, ifname);
 	if (err) {
 		mzri_tc_undo(ifindex, h->prog_fds[MZRI_PROG_NEIGH], tc_undo);
 		return err;
@@ -855,6 +1171,7 @@ int mzr_host__attach(struct mzr_host *h, const char *ifname,
 	/* Moving to another underlay: leave the old one clean. */
 	if (cfg.ifindex && cfg.ifindex != ifindex) {
 		mzri_xdp_detach(cfg.ifindex, h->prog_fds[MZRI_PROG_TRANSIT]);
+		dispatcher_detach(cfg.ifindex, h->map_fds[MZRI_MAP_HOST]);
 		mzri_tc_detach(cfg.ifindex, h->prog_fds[MZRI_PROG_NEIGH]);
 	}
 	host_sysctls(ifname);
@@ -864,20 +1181,23 @@ int mzr_host__attach(struct mzr_host *h, const char *ifname,
 	cfg.mtu = mtu;
 	cfg.flags &= ~MZRI_CFG_F_MODE_MASK;
 	cfg.flags |= mode == MZR_XDP_MODE_NATIVE ? MZRI_CFG_F_NATIVE :
-						   MZRI_CFG_F_GENERIC;
+		     mode == MZR_XDP_MODE_GENERIC ? MZRI_CFG_F_GENERIC :
+						    MZRI_CFG_F_DISPATCHER;
 	if (want == MZR_XDP_MODE_GENERIC)
 		cfg.flags |= MZRI_CFG_F_WANT_GENERIC;
 	if (bpf_map_update_elem(h->map_fds[MZRI_MAP_HOST], &key, &cfg,
 				BPF_ANY)) {
 		err = -errno;
 		mzri_xdp_detach(ifindex, h->prog_fds[MZRI_PROG_TRANSIT]);
+		dispatcher_detach(ifindex, h->map_fds[MZRI_MAP_HOST]);
 		mzri_tc_undo(ifindex, h->prog_fds[MZRI_PROG_NEIGH], tc_undo);
 		mzr_warn("host attach: cannot record the host: %s\n",
 			 strerror(-err));
 		return err;
 	}
 	mzr_info("transit attached to %s (%s XDP), underlay %s\n", ifname,
-		 mode == MZR_XDP_MODE_NATIVE ? "native" : "generic",
+		 mode == MZR_XDP_MODE_NATIVE ? "native" :
+		 mode == MZR_XDP_MODE_GENERIC ? "generic" : "dispatcher",
 		 mzri_ntoa(ip, ipbuf));
 	return 0;
 }
@@ -888,6 +1208,8 @@ enum mzr_xdp_mode mzr_host__xdp_mode(const struct mzr_host *h)
 
 	if (!h || !h->loaded || mzri_host_cfg(h, &cfg) || !cfg.ifindex)
 		return 0;
+	if (cfg.flags & MZRI_CFG_F_DISPATCHER)
+		return MZR_XDP_MODE_DISPATCHER;
 	if (cfg.flags & MZRI_CFG_F_NATIVE)
 		return MZR_XDP_MODE_NATIVE;
 	if (cfg.flags & MZRI_CFG_F_GENERIC)
@@ -895,18 +1217,34 @@ enum mzr_xdp_mode mzr_host__xdp_mode(const struct mzr_host *h)
 	return 0;
 }
 
-/* Detach the agent and the tc program from every local endpoint's veth. */
-static void detach_agents(int local_fd, int agent_fd, int neigh_fd)
+/* Keep the first error of a teardown that goes on regardless. */
+static void first_err(int *err, int e, const char *what, unsigned int ifindex)
+{
+	if (!e)
+		return;
+	mzr_warn("host reset: cannot detach %s from ifindex %u: %s\n", what,
+		 ifindex, strerror(-e));
+	if (!*err)
+		*err = e;
+}
+
+/* Detach the agent and the tc program from every local endpoint's veth;
+ * the first error, after trying them all. */
+static int detach_agents(int local_fd, int agent_fd, int neigh_fd)
 {
 	__u32 key, next, *prev = NULL;
+	int err = 0;
 
 	while (!bpf_map_get_next_key(local_fd, prev, &next)) {
 		if (agent_fd >= 0)
-			mzri_xdp_detach(next, agent_fd);
-		mzri_tc_detach(next, neigh_fd);
+			first_err(&err, mzri_xdp_detach(next, agent_fd),
+				  "the agent", next);
+		first_err(&err, mzri_tc_detach(next, neigh_fd),
+			  "the tc program", next);
 		key = next;
 		prev = &key;
 	}
+	return err;
 }
 
 int mzr_host__reset(struct mzr_host *h)
@@ -915,7 +1253,7 @@ int mzr_host__reset(struct mzr_host *h)
 	struct mzr_host_cfg cfg;
 	int transit = -1, agent = -1, neigh = -1, hostmap = -1, local = -1;
 	__u32 key = 0;
-	int err;
+	int err = 0, e;
 
 	if (!h)
 		return -EINVAL;
@@ -932,17 +1270,23 @@ int mzr_host__reset(struct mzr_host *h)
 	pin_path(path, h, "maps", mzri_map_names[MZRI_MAP_LOCAL]);
 	local = bpf_obj_get(path);
 
+	/* Everything is tried; the first failure is returned (an attachment
+	 * left behind must not look like a clean reset). */
 	if (hostmap >= 0 && !bpf_map_lookup_elem(hostmap, &key, &cfg) &&
 	    cfg.ifindex) {
-		err = transit >= 0 ? mzri_xdp_detach(cfg.ifindex, transit) : 0;
-		if (!err)
-			err = mzri_tc_detach(cfg.ifindex, neigh);
-		if (err)
-			mzr_warn("host reset: cannot detach from ifindex %u: %s\n",
-				 cfg.ifindex, strerror(-err));
+		if (transit >= 0)
+			first_err(&err, mzri_xdp_detach(cfg.ifindex, transit),
+				  "the transit program", cfg.ifindex);
+		first_err(&err, dispatcher_detach(cfg.ifindex, hostmap),
+			  "the transit program (dispatcher)", cfg.ifindex);
+		first_err(&err, mzri_tc_detach(cfg.ifindex, neigh),
+			  "the tc program", cfg.ifindex);
 	}
-	if (local >= 0)
-		detach_agents(local, agent, neigh);
+	if (local >= 0) {
+		e = detach_agents(local, agent, neigh);
+		if (!err)
+			err = e;
+	}
 	if (transit >= 0)
 		close(transit);
 	if (agent >= 0)
@@ -955,13 +1299,11 @@ int mzr_host__reset(struct mzr_host *h)
 		close(local);
 
 	host_close_fds(h);
-	err = remove_tree(h->pin_root);
-	if (err) {
+	e = remove_pins(h->pin_root);
+	if (e)
 		mzr_warn("host reset: cannot remove the pins under %s: %s\n",
-			 h->pin_root, strerror(-err));
-		return err;
-	}
-	return 0;
+			 h->pin_root, strerror(-e));
+	return err ? err : e;
 }
 
 static int count_keys(int fd, size_t key_sz, uint32_t *n)

@@ -641,7 +641,7 @@ static int registry_write(struct chains *c)
  * under PREEMPT_RCU). Then fall back on updating a map-in-map, after which
  * the kernel waits for running BPF programs (maybe_wait_bpf_programs()).
  */
-static int wait_grace_period(void)
+int mzr_sync_grace_period(void)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, mo);
 	int inner, outer, err = 0;
@@ -829,7 +829,7 @@ static int publish(const struct mzr_host *h, struct chains *c,
 	if (err)
 		return err;
 	if (in_use) {
-		err = wait_grace_period();
+		err = mzr_sync_grace_period();
 		if (err) {
 			mzr_warn("nf: packets may still run on bank %u and no "
 				 "RCU grace period can be had (%s): chains "
@@ -876,7 +876,7 @@ static int publish(const struct mzr_host *h, struct chains *c,
 	err = cfg_set(h, MZR_CHAIN_CFG_BANK, next);
 	if (err)
 		return err;
-	err = wait_grace_period();
+	err = mzr_sync_grace_period();
 	if (err) {
 		/* The new chain is live; the old bank stays occupied until
 		 * the next update has its grace period. */

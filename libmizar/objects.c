@@ -9,6 +9,13 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <linux/ethtool.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -836,6 +843,91 @@ static enum mzr_xdp_mode ep_xdp_mode(const struct mzr_host *h)
 	return MZR_XDP_MODE_AUTO;
 }
 
+/*
+ * The veth peer of @ifindex when it is a veth whose peer lives in this
+ * netns (no IFLA_LINK_NETNSID), else 0. Best effort: any failure is 0.
+ */
+static unsigned int veth_peer_here(unsigned int ifindex)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct ifinfomsg ifi;
+	} req = {
+		.nh = { .nlmsg_len = sizeof(req), .nlmsg_type = RTM_GETLINK,
+			.nlmsg_flags = NLM_F_REQUEST },
+		.ifi = { .ifi_family = AF_UNSPEC, .ifi_index = ifindex },
+	};
+	char buf[8192];
+	struct nlmsghdr *nh = (struct nlmsghdr *)buf;
+	struct rtattr *a, *li;
+	unsigned int peer = 0, alen, llen;
+	bool veth = false, other_ns = false;
+	ssize_t n;
+	int fd;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return 0;
+	n = send(fd, &req, sizeof(req), 0) < 0 ? -1 : recv(fd, buf,
+							    sizeof(buf), 0);
+	close(fd);
+	if (n < (ssize_t)NLMSG_LENGTH(sizeof(struct ifinfomsg)) ||
+	    !NLMSG_OK(nh, (size_t)n) || nh->nlmsg_type != RTM_NEWLINK)
+		return 0;
+	alen = IFLA_PAYLOAD(nh);
+	for (a = IFLA_RTA(NLMSG_DATA(nh)); RTA_OK(a, alen);
+	     a = RTA_NEXT(a, alen)) {
+		if (a->rta_type == IFLA_LINK &&
+		    RTA_PAYLOAD(a) >= sizeof(__u32))
+			peer = *(__u32 *)RTA_DATA(a);
+		else if (a->rta_type == IFLA_LINK_NETNSID)
+			other_ns = true;
+		else if (a->rta_type == IFLA_LINKINFO) {
+			llen = RTA_PAYLOAD(a);
+			for (li = RTA_DATA(a); RTA_OK(li, llen);
+			     li = RTA_NEXT(li, llen))
+				if (li->rta_type == IFLA_INFO_KIND &&
+				    !strncmp(RTA_DATA(li), "veth",
+					     RTA_PAYLOAD(li)))
+					veth = true;
+		}
+	}
+	return veth && !other_ns ? peer : 0;
+}
+
+/*
+ * A frame the core redirects into a veth is dropped on the other side
+ * unless that peer runs an XDP program or has GRO on (the veth then
+ * receives through NAPI). Only checkable when the peer lives in this
+ * netns, which it rarely does (the endpoint's own netns).
+ */
+static void ep_peer_check(const char *ifname, unsigned int ifindex)
+{
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct ethtool_value gro = { .cmd = ETHTOOL_GGRO };
+	char peer_name[IF_NAMESIZE];
+	unsigned int peer = veth_peer_here(ifindex);
+	struct ifreq ifr = {};
+	int fd;
+
+	if (!peer || !if_indextoname(peer, peer_name))
+		return;
+	if (!bpf_xdp_query(peer, 0, &q) && q.attach_mode != XDP_ATTACHED_NONE)
+		return;
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0) {
+		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", peer_name);
+		ifr.ifr_data = (void *)&gro;
+		if (ioctl(fd, SIOCETHTOOL, &ifr))
+			gro.data = 0;
+		close(fd);
+		if (gro.data)
+			return;
+	}
+	mzr_warn("%s: its veth peer %s has neither an XDP program nor GRO: frames delivered to the endpoint will be dropped (load an XDP program, e.g. xdp-pass, on %s or `ethtool -K %s gro on`)\n",
+		 ifname, peer_name, peer_name, peer_name);
+}
+
 int mzr_ep__create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 {
 	const char *what = "ep create";
@@ -847,6 +939,7 @@ int mzr_ep__create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 	struct mzr_ep_key k;
 	struct mzr_ep_val v;
 	enum mzr_xdp_mode mode;
+	struct mzr_host_cfg cfg;
 	__u32 ifindex = 0;
 	int tc_undo;
 	int err;
@@ -887,6 +980,25 @@ int mzr_ep__create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 				 spec->ifname,
 				 mzri_ntoa((struct in_addr){ lold.ip }, buf));
 			return -EBUSY;
+		}
+		/* Hosted here means this host: its `host` is what every
+		 * other host learns and bouncers send to. */
+		err = mzri_host_cfg(h, &cfg);
+		if (err)
+			return err;
+		if (!cfg.ip) {
+			mzr_warn("%s: endpoint %s on %s: this host's underlay is not attached yet (host attach first)\n",
+				 what, mzri_ntoa(spec->ip, buf), spec->ifname);
+			return -EINVAL;
+		}
+		if (cfg.ip != spec->host.s_addr) {
+			char hbuf[INET_ADDRSTRLEN], ubuf[INET_ADDRSTRLEN];
+
+			mzr_warn("%s: endpoint %s on %s gives host %s, but this host's underlay address is %s\n",
+				 what, mzri_ntoa(spec->ip, buf), spec->ifname,
+				 mzri_ntoa(spec->host, hbuf),
+				 mzri_ntoa((struct in_addr){ cfg.ip }, ubuf));
+			return -EINVAL;
 		}
 		lv.vni = spec->vni;
 		lv.ip = spec->ip.s_addr;
@@ -938,6 +1050,14 @@ int mzr_ep__create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 		goto undo_tc;
 	/* A stale learned path to this address would bypass local delivery. */
 	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_DIRECT), &k);
+	/* bpf_fib_lookup() from the agent's hooks with the ingress device
+	 * (NFs do: mizar-nat) answers FWD_DISABLED unless that device
+	 * forwards; per device, so the host does not become a router. */
+	err = mzri_if_sysctl(spec->ifname, "forwarding", "1");
+	if (err)
+		mzr_info("%s: cannot set forwarding: %s\n", spec->ifname,
+			 strerror(-err));
+	ep_peer_check(spec->ifname, ifindex);
 	return 0;
 undo_tc:
 	mzri_tc_undo(ifindex, h->prog_fds[MZRI_PROG_NEIGH], tc_undo);

@@ -63,6 +63,23 @@ MZR_API mzr_print_fn_t mzr_set_print(mzr_print_fn_t fn);
  */
 MZR_API int mzr_strerror(int err, char *buf, size_t size);
 
+/**
+ * @brief Wait until no BPF program that started before this call is still
+ * running (an RCU grace period).
+ *
+ * XDP programs run inside an RCU read-side section, so after this returns
+ * no packet still sees what was unpublished before the call: a chain bank
+ * left behind, a map entry deleted, a config slot switched. libmizar uses
+ * it between the steps of an NF chain update; NF tools use it the same
+ * way (e.g. before reusing a rule slot). Uses membarrier(GLOBAL), else a
+ * map-in-map update (after which the kernel waits for running programs).
+ * Blocks for a few milliseconds; not for a packet path.
+ *
+ * @return 0; -errno when neither mechanism is available (e.g. -EPERM
+ * without CAP_BPF for the fallback).
+ */
+MZR_API int mzr_sync_grace_period(void);
+
 /*
  * Extensible options, as in libbpf: every opts struct starts with
  * `size_t sz`, and MZR_OPTS() declares one with sz set and fields zeroed.

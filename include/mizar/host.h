@@ -70,8 +70,13 @@ MZR_API int mzr_host__load(struct mzr_host *host);
 
 /**
  * @brief Reopen a back-plane loaded by any process under @p opts->pin_root.
- * @return a loaded handle, or NULL with errno -ENOENT when nothing is
- * pinned there.
+ * Nothing is re-verified; every pinned core map is checked to have the
+ * type, key size and value size this library's programs use.
+ * @param opts may be NULL (the default pin root).
+ * @return a loaded handle, or NULL with errno set: ENOENT, nothing is
+ * pinned there; EPROTO, a pinned map has another layout (pinned by another
+ * libmizar version: reset it, then load); EINVAL, bad opts; other errno
+ * from the kernel.
  */
 MZR_API struct mzr_host *
 mzr_host__open_pinned(const struct mzr_host_opts *opts);
@@ -80,6 +85,10 @@ enum mzr_xdp_mode {
 	MZR_XDP_MODE_AUTO = 0, /* native, falling back to generic */
 	MZR_XDP_MODE_NATIVE,
 	MZR_XDP_MODE_GENERIC,
+	/* Through libxdp's multi-program dispatcher (sharing the interface
+	 * with other XDP programs), where an extension program can run the
+	 * core's tail calls; otherwise as AUTO (see mzr_host__attach()). */
+	MZR_XDP_MODE_DISPATCHER,
 };
 
 struct mzr_attach_opts {
@@ -96,13 +105,25 @@ struct mzr_attach_opts {
  * and record it as this host's underlay (address, ifindex, MAC, MTU and
  * XDP mode in mzr_host).
  *
- * The attachment is a netlink one (bpf_xdp_attach), owned by the
- * interface, not by this process: it survives the process. So is the tc
- * ingress filter (clsact, created when absent) of the core's program
+ * By default the attachment is a netlink one (bpf_xdp_attach), owned by
+ * the interface, not by this process: it survives the process. So is the
+ * tc ingress filter (clsact, created when absent) of the core's program
  * mzr_neigh, attached first, which sends frames whose underlay neighbour
  * is unresolved on their way. Calling it again with the same interface is
- * a no-op; with another interface the transit moves there. Also sets
- * net.ipv4.ip_forward=1 in the current netns (bpf_fib_lookup needs it).
+ * a no-op; with another interface the transit moves there.
+ *
+ * MZR_XDP_MODE_DISPATCHER attaches through libxdp's multi-program
+ * dispatcher (the transit program as an freplace extension; libxdp pins
+ * the link under <bpffs>/xdp, so it survives the process too) when the
+ * kernel lets an extension program tail-call through mzr_progs, and
+ * otherwise falls back to AUTO with one MZR_INFO line saying why (on
+ * Linux >= 6.17 it never can: see docs/architecture.md, "Sharing the
+ * interface"); mzr_host__xdp_mode() tells which happened.
+ *
+ * Also sets conf/<ifname>/forwarding=1 (bpf_fib_lookup() reads it on the
+ * underlay; the global net.ipv4.ip_forward is left alone) and, for NICs
+ * without XDP metadata, accept_local=1, rp_filter=0, send_redirects=0 on
+ * the underlay (see docs/host-api.md).
  * @param opts may be NULL (AUTO mode, the interface's primary IPv4).
  * @return 0; -ENODEV: no such interface; -EADDRNOTAVAIL: no IPv4 address
  * and none given; -EBUSY: another XDP program is attached there, or
@@ -112,16 +133,29 @@ struct mzr_attach_opts {
 MZR_API int mzr_host__attach(struct mzr_host *host, const char *ifname,
 			     const struct mzr_attach_opts *opts);
 
-/** @brief Which XDP mode the transit program is attached in, or 0. */
+/**
+ * @brief How the transit program is attached.
+ * @return MZR_XDP_MODE_NATIVE or MZR_XDP_MODE_GENERIC (a plain netlink
+ * attachment), MZR_XDP_MODE_DISPATCHER (under libxdp's dispatcher), or 0
+ * (MZR_XDP_MODE_AUTO) when not attached, or @p host is NULL or not loaded.
+ */
 MZR_API enum mzr_xdp_mode mzr_host__xdp_mode(const struct mzr_host *host);
 
 /**
- * @brief Detach every program this back-plane attached (underlay and
- * endpoint veths) and remove everything pinned under the pin root (NF
- * chains included). Works from the pins, so an unloaded handle from
- * mzr_host__open() tears down state another process left, even half-built
- * state; nothing pinned is not an error. The handle stays valid but
- * unloaded.
+ * @brief Detach every program this back-plane attached (underlay, plain
+ * or under the dispatcher, and endpoint veths) and remove what libmizar
+ * and its NF tools pinned under the pin root (PIN_ROOT/maps, progs, nf,
+ * nf_maps, nf_shared, nfcfg), then the pin root itself when nothing else
+ * is left in it. Anything else there (the kernel's maps.debug and
+ * progs.debug at the root of a bpffs mount, others' pins) stays and is
+ * not an error. Works from the pins, so an unloaded handle from
+ * mzr_host__open() tears down state another process left, even
+ * half-built state; nothing pinned is not an error. Every step is tried
+ * even when one fails. The handle stays valid but unloaded.
+ * @return 0; the first error otherwise (each logged): e.g. -EBUSY when a
+ * program of ours is held on an interface by someone's bpf_link;
+ * -ENOTSUP when a directory of ours is not on a bpffs; -EINVAL: @p host
+ * is NULL.
  */
 MZR_API int mzr_host__reset(struct mzr_host *host);
 
@@ -155,8 +189,12 @@ struct mzr_host_info {
 	uint32_t n_vpcs;
 };
 
-/** @brief Fill @p info about this host's back-plane (counts walk the
- * tables). */
+/**
+ * @brief Fill @p info about this host's back-plane (counts walk the
+ * tables; info->mode as mzr_host__xdp_mode()).
+ * @return 0; -EINVAL: @p host not loaded or @p info NULL; other -errno
+ * from the kernel.
+ */
 MZR_API int mzr_host__info(const struct mzr_host *host,
 			   struct mzr_host_info *info);
 
@@ -177,7 +215,12 @@ MZR_API int mzr_vpc__create(struct mzr_host *host, uint32_t vni,
 			    const struct in_addr *dividers,
 			    unsigned int n_dividers);
 
-/** @brief Replace VPC @p vni's dividers. -ENOENT: no such VPC. */
+/**
+ * @brief Replace VPC @p vni's dividers (@p n_dividers may be 0).
+ * @return 0; -ERANGE: bad VNI; -ENOENT: no such VPC; -E2BIG: more than
+ * MZR_MAX_DIVIDERS_PER_VPC; -EINVAL: bad address or handle not loaded.
+ * The table is unchanged on error.
+ */
 MZR_API int mzr_vpc__update(struct mzr_host *host, uint32_t vni,
 			    const struct in_addr *dividers,
 			    unsigned int n_dividers);
@@ -188,13 +231,19 @@ MZR_API int mzr_vpc__update(struct mzr_host *host, uint32_t vni,
  */
 MZR_API int mzr_vpc__delete(struct mzr_host *host, uint32_t vni);
 
-/** @brief Read VPC @p vni. -ENOENT: no such VPC. */
+/**
+ * @brief Read VPC @p vni into @p info.
+ * @return 0; -ERANGE: bad VNI; -ENOENT: no such VPC; -EINVAL: @p info
+ * NULL or handle not loaded.
+ */
 MZR_API int mzr_vpc__get(const struct mzr_host *host, uint32_t vni,
 			 struct mzr_vpc_info *info);
 
 /**
- * @brief Call @p cb for each VPC, in VNI order. A non-zero return from
- * @p cb stops the walk and is returned.
+ * @brief Call @p cb for each VPC, in VNI order.
+ * @return 0 after the last; the first non-zero return of @p cb, which
+ * stops the walk; -EINVAL: @p cb NULL or handle not loaded; other -errno
+ * from the kernel.
  */
 MZR_API int mzr_vpc__for_each(const struct mzr_host *host,
 			      int (*cb)(const struct mzr_vpc_info *info,
@@ -234,7 +283,13 @@ MZR_API int mzr_net__create(struct mzr_host *host, uint32_t vni,
 			    unsigned int n_bouncers,
 			    const struct mzr_net_opts *opts);
 
-/** @brief Replace a network's bouncers. -ENOENT: no such network. */
+/**
+ * @brief Replace a network's bouncers (its gateway stays).
+ * @return 0; -ERANGE: bad VNI; -ENOENT: no such network (exact prefix);
+ * -EDESTADDRREQ: no bouncer; -E2BIG: more than MZR_MAX_BOUNCERS_PER_NET;
+ * -EINVAL: bad prefix or address, or handle not loaded. Unchanged on
+ * error.
+ */
 MZR_API int mzr_net__update(struct mzr_host *host, uint32_t vni,
 			    struct in_addr prefix, unsigned int prefixlen,
 			    const struct in_addr *bouncers,
@@ -247,12 +302,22 @@ MZR_API int mzr_net__update(struct mzr_host *host, uint32_t vni,
 MZR_API int mzr_net__delete(struct mzr_host *host, uint32_t vni,
 			    struct in_addr prefix, unsigned int prefixlen);
 
-/** @brief Read a network. -ENOENT: no such network. */
+/**
+ * @brief Read the network of exactly @p prefix/@p prefixlen (no
+ * longest-prefix match) into @p info.
+ * @return 0; -ERANGE: bad VNI; -ENOENT: no such network; -EINVAL: bad
+ * prefix, @p info NULL or handle not loaded.
+ */
 MZR_API int mzr_net__get(const struct mzr_host *host, uint32_t vni,
 			 struct in_addr prefix, unsigned int prefixlen,
 			 struct mzr_net_info *info);
 
-/** @brief Call @p cb for each network (of VPC @p vni, or all when 0). */
+/**
+ * @brief Call @p cb for each network (of VPC @p vni, or all when 0).
+ * @return 0 after the last; the first non-zero return of @p cb, which
+ * stops the walk; -EINVAL: @p cb NULL or handle not loaded; other -errno
+ * from the kernel. An unknown VNI walks nothing.
+ */
 MZR_API int mzr_net__for_each(const struct mzr_host *host, uint32_t vni,
 			      int (*cb)(const struct mzr_net_info *info,
 					void *ctx),
@@ -282,11 +347,26 @@ struct mzr_ep_info {
 
 /**
  * @brief Create an endpoint. When @p spec->ifname is set the endpoint is
- * hosted here: the transit agent is attached to that interface.
+ * hosted here: the transit agent is attached to that interface, and
+ * @p spec->host must be this host's underlay address (the one given to
+ * mzr_host__attach(), which must have been called).
  * The agent is attached with bpf_xdp_attach (native, falling back to
- * generic; generic when the host was attached in generic mode on request),
- * after the tc ingress filter of mzr_neigh (as for the underlay).
- * @return 0; -ERANGE: bad VNI; -EINVAL: bad address, MAC or flags;
+ * generic; generic when the host was attached in generic mode on request;
+ * never through the dispatcher), after the tc ingress filter of mzr_neigh
+ * (as for the underlay). Sets conf/<ifname>/forwarding=1 (for
+ * bpf_fib_lookup() with the veth as ingress device, as NFs do).
+ *
+ * Frames for the endpoint are XDP_REDIRECTed into @p spec->ifname and come
+ * out of its veth peer (the endpoint's side). The kernel drops them there
+ * unless that peer runs an XDP program (any, e.g. one returning XDP_PASS)
+ * or has GRO enabled (`ethtool -K PEER gro on`): either gives the veth the
+ * NAPI context redirected frames need. Whoever creates the endpoint's veth
+ * must do one of the two. When the peer is in this netns and has neither,
+ * one MZR_WARN line says so (the call still succeeds); a peer in another
+ * netns (the usual case) cannot be checked.
+ * @return 0; -ERANGE: bad VNI; -EINVAL: bad address, MAC or flags, a
+ * local endpoint whose host is not this host's underlay address, or this
+ * host not attached yet;
  * -ENOENT: no such VPC; -EADDRNOTAVAIL: outside every network of the VPC
  * (or its network or broadcast address); -EADDRINUSE: the network's
  * gateway address; -EEXIST: endpoint exists; -ENODEV: no such interface;
@@ -310,16 +390,31 @@ MZR_API int mzr_ep__create_batch(struct mzr_host *host,
 				 const struct mzr_ep_spec *specs, size_t n,
 				 size_t *failed_idx);
 
-/** @brief Delete an endpoint (detaching its agent and its tc filter; the
- * clsact qdisc stays). -ENOENT: unknown. */
+/**
+ * @brief Delete an endpoint (for a local one, detaching its agent and its
+ * tc filter; the clsact qdisc stays).
+ * A detach that fails is logged and the entry deleted all the same (the
+ * agent, left behind, finds no endpoint and drops).
+ * @return 0; -ERANGE: bad VNI; -ENOENT: unknown endpoint; -EINVAL: handle
+ * not loaded; other -errno when the kernel refuses the deletion.
+ */
 MZR_API int mzr_ep__delete(struct mzr_host *host, uint32_t vni,
 			   struct in_addr ip);
 
-/** @brief Read an endpoint. -ENOENT: unknown. */
+/**
+ * @brief Read an endpoint into @p info.
+ * @return 0; -ERANGE: bad VNI; -ENOENT: unknown endpoint; -EINVAL:
+ * @p info NULL or handle not loaded.
+ */
 MZR_API int mzr_ep__get(const struct mzr_host *host, uint32_t vni,
 			struct in_addr ip, struct mzr_ep_info *info);
 
-/** @brief Call @p cb for each endpoint (of VPC @p vni, or all when 0). */
+/**
+ * @brief Call @p cb for each endpoint (of VPC @p vni, or all when 0).
+ * @return 0 after the last; the first non-zero return of @p cb, which
+ * stops the walk; -EINVAL: @p cb NULL or handle not loaded; other -errno
+ * from the kernel. An unknown VNI walks nothing.
+ */
 MZR_API int mzr_ep__for_each(const struct mzr_host *host, uint32_t vni,
 			     int (*cb)(const struct mzr_ep_info *info,
 				       void *ctx),

@@ -336,10 +336,10 @@ topo_host_add() {
 	TOPO_HOST_IP[$h]=$ip
 	TOPO_NETNS+=("$ns")
 	ip netns add "$ns" || topo_die "ip netns add $ns failed"
+	# No forwarding or rp_filter settings here: the back-plane sets the
+	# ones it needs itself (per device), and the suite checks that.
 	topo_sysctl "$ns" net.ipv6.conf.all.disable_ipv6=1 \
-		net.ipv6.conf.default.disable_ipv6=1 net.ipv4.ip_forward=1 \
-		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0 \
-		net.ipv4.conf.all.accept_local=1
+		net.ipv6.conf.default.disable_ipv6=1
 	ip -n "$ns" link set lo up
 	ip link add name ul0 netns "$ns" type veth peer name "p-$h" \
 		netns "$TOPO_UL_NS" || topo_die "cannot create the underlay veth of $h"

@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
+#include <fcntl.h>
 #include <linux/if_link.h>
 #include <sys/stat.h>
 
@@ -324,6 +325,9 @@ static void test_ep_errors(void **state)
 	bad = ep(100, "10.0.0.6", "192.168.7.2");
 	bad.ifname = "mzr-nodev0";
 	EXPECT_UNCHANGED(-ENODEV, mzr_ep__create(h, &bad));
+	/* Hosted here before this host has an underlay address. */
+	bad.ifname = "lo";
+	EXPECT_UNCHANGED(-EINVAL, mzr_ep__create(h, &bad));
 	EXPECT_UNCHANGED(-ENOENT, mzr_ep__delete(h, 100, A("10.0.0.6")));
 	EXPECT_UNCHANGED(-ENOTEMPTY, mzr_net__delete(h, 100, A("10.0.0.0"),
 						     24));
@@ -471,9 +475,19 @@ static void test_attach_local_and_reset(void **state)
 	/* Attaching again (a second `host init`) is harmless. */
 	assert_int_equal(mzr_host__attach(h, "mzt-und0", &ao), 0);
 
-	/* A local endpoint gets the agent; deleting it detaches it. */
+	/* Hosted here, but naming another host as its own. */
+	busy = ep(100, "10.0.0.10", "192.168.7.9");
+	busy.ifname = "mzt-vh0";
+	EXPECT_UNCHANGED(-EINVAL, mzr_ep__create(h, &busy));
+	busy = ep(100, "10.0.0.10", "192.168.7.1");
+
+	/* A local endpoint gets the agent; deleting it detaches it. Its
+	 * peer (here, in this netns) has neither XDP nor GRO: frames
+	 * redirected to it would be dropped, which one line says. */
 	s.ifname = "mzt-vh0";
+	n_warn = 0;
 	assert_int_equal(mzr_ep__create(h, &s), 0);
+	assert_int_equal(n_warn, 1);
 	assert_int_equal(mzr_ep__get(h, 100, s.ip, &ei), 0);
 	assert_int_equal(ei.ifindex, if_nametoindex("mzt-vh0"));
 	assert_int_not_equal(xdp_prog_on("mzt-vh0", &generic), 0);
@@ -493,7 +507,11 @@ static void test_attach_local_and_reset(void **state)
 
 	assert_int_equal(mzr_ep__delete(h, 100, s.ip), 0);
 	assert_int_equal(xdp_prog_on("mzt-vh0", NULL), 0);
+	/* A peer with GRO receives redirected frames: no warning. */
+	sh("ethtool -K mzt-ve0 gro on >/dev/null");
+	n_warn = 0;
 	assert_int_equal(mzr_ep__create(h, &s), 0);
+	assert_int_equal(n_warn, 0);
 
 	/* Generic mode on request (the underlay moves to it). */
 	assert_int_equal(mzr_host__attach(h, "mzt-und1", &gen), 0);
@@ -508,6 +526,257 @@ static void test_attach_local_and_reset(void **state)
 	assert_int_equal(xdp_prog_on("mzt-und1", NULL), 0);
 	assert_int_equal(xdp_prog_on("mzt-vh0", NULL), 0);
 	sh("ip link del mzt-und0; ip link del mzt-vh0; ip link del mzt-vh1");
+}
+
+/* Reset removes what libmizar created and nothing else, even when the
+ * pin root is the root of a bpffs mount (the kernel's maps.debug and
+ * progs.debug live there) or holds others' pins. */
+static void test_reset_at_mount_root(void **state)
+{
+	MZR_OPTS(mzr_host_opts, o, .pin_root = bpffs);
+	char path[256];
+	struct mzr_host *h2;
+	struct stat st;
+	int fd;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "foreign", 4, 4, 1, NULL);
+	assert_true(fd >= 0);
+	snprintf(path, sizeof(path), "%s/foreign", bpffs);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+
+	h2 = mzr_host__open(&o);
+	assert_non_null(h2);
+	assert_int_equal(mzr_host__load(h2), 0);
+	n_warn = 0;
+	assert_int_equal(mzr_host__reset(h2), 0);
+	assert_int_equal(n_warn, 0);
+	mzr_host__close(h2);
+
+	snprintf(path, sizeof(path), "%s/maps", bpffs);
+	assert_int_not_equal(stat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/progs", bpffs);
+	assert_int_not_equal(stat(path, &st), 0);
+	snprintf(path, sizeof(path), "%s/foreign", bpffs);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(unlink(path), 0);
+	/* The other back-plane on the same bpffs is untouched. */
+	snprintf(path, sizeof(path), "%s/maps/mzr_host", root);
+	assert_int_equal(stat(path, &st), 0);
+	/* Nothing pinned is not an error. */
+	h2 = mzr_host__open(&o);
+	assert_int_equal(mzr_host__reset(h2), 0);
+	mzr_host__close(h2);
+}
+
+/* A detach that fails makes reset fail (after it has done all it can),
+ * so `mizarctl host reset` cannot report a clean teardown that is not. */
+static void test_reset_reports_detach_failure(void **state)
+{
+	LIBBPF_OPTS(bpf_link_create_opts, lo);
+	MZR_OPTS(mzr_attach_opts, ao, .ip = { htonl(0xc0a80701) });
+	char path[256];
+	struct stat st;
+	int link, transit;
+
+	sh("ip link add mzt-lk0 type veth peer name mzt-lk1 && "
+	   "ip link set mzt-lk0 up && ip link set mzt-lk1 up");
+	/* Our transit program, held on the interface by a bpf_link that
+	 * someone else owns: netlink cannot detach it (-EBUSY). */
+	snprintf(path, sizeof(path), "%s/progs/mzr_transit", root);
+	transit = bpf_obj_get(path);
+	assert_true(transit >= 0);
+	link = bpf_link_create(transit, if_nametoindex("mzt-lk0"), BPF_XDP,
+			       &lo);
+	assert_true(link >= 0);
+	assert_int_equal(mzr_host__attach(h, "mzt-lk0", &ao), 0);
+
+	n_warn = 0;
+	assert_int_equal(mzr_host__reset(h), -EBUSY);
+	assert_int_equal(n_warn, 1);
+	/* Everything else was still done. */
+	assert_int_not_equal(stat(root, &st), 0);
+	assert_int_equal(xdp_prog_on("mzt-lk0", NULL) != 0, 1);
+	close(link);
+	close(transit);
+	assert_int_equal(xdp_prog_on("mzt-lk0", NULL), 0);
+	sh("ip link del mzt-lk0");
+}
+
+/* A back-plane pinned with other map layouts (another libmizar version)
+ * is refused, not misread. */
+static void test_open_pinned_checks_layout(void **state)
+{
+	MZR_OPTS(mzr_host_opts, o, .pin_root = root);
+	char path[256];
+	struct mzr_host *h2;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/maps/mzr_eps", root);
+	assert_int_equal(unlink(path), 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_HASH, "mzr_eps", 8, 8, 16, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	n_warn = 0;
+	errno = 0;
+	assert_null(mzr_host__open_pinned(&o));
+	assert_int_equal(errno, EPROTO);
+	assert_int_equal(n_warn, 1);
+
+	/* The library's own layout is accepted. */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(bpf_obj_pin(mzr_host__map_fd(h, "mzr_eps"), path), 0);
+	h2 = mzr_host__open_pinned(&o);
+	assert_non_null(h2);
+	mzr_host__close(h2);
+}
+
+static void assert_cloexec(const struct mzr_host *hh)
+{
+	static const char *const maps[] = { "mzr_host", "mzr_eps", "mzr_progs",
+					    "mzr_stats", "mzr_missed" };
+	unsigned int i;
+	int fd;
+
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		fd = mzr_host__map_fd(hh, maps[i]);
+		assert_true(fd >= 0);
+		assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	}
+}
+
+/* The library's fds do not leak into a caller's exec()ed children. */
+static void test_fds_close_on_exec(void **state)
+{
+	MZR_OPTS(mzr_host_opts, o, .pin_root = root);
+	struct mzr_host *h2;
+
+	assert_cloexec(h); /* loaded */
+	h2 = mzr_host__open_pinned(&o);
+	assert_non_null(h2);
+	assert_cloexec(h2); /* reopened from the pins */
+	mzr_host__close(h2);
+}
+
+/* Can a program loaded with expected attach type 0 (what an freplace
+ * extension must have) tail-call through mzr_progs, owned by BPF_XDP
+ * programs? Linux >= 6.17 says no (prog array owner check). */
+static bool ext_can_tail_call(void)
+{
+	struct bpf_insn insns[] = {
+		{ .code = BPF_LD | BPF_DW | BPF_IMM, .dst_reg = BPF_REG_2,
+		  .src_reg = BPF_PSEUDO_MAP_FD,
+		  .imm = mzr_host__map_fd(h, "mzr_progs") },
+		{ 0 },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_3 },
+		{ .code = BPF_JMP | BPF_CALL, .imm = BPF_FUNC_tail_call },
+		{ .code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0,
+		  .imm = XDP_PASS },
+		{ .code = BPF_JMP | BPF_EXIT },
+	};
+	int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "eat0", "GPL", insns, 6,
+			       NULL);
+
+	if (fd < 0) {
+		assert_int_equal(errno, EINVAL);
+		return false;
+	}
+	close(fd);
+	return true;
+}
+
+/*
+ * Asked for the dispatcher, the transit program runs under it only where
+ * the core's tail calls work from an extension; there a packet through the
+ * dispatcher runs an NF chain (tail call out of the extension) and the
+ * core's continuation (second tail call) with no missed tail call.
+ * Elsewhere the library attaches plainly and says so.
+ */
+static void test_attach_dispatcher(void **state)
+{
+	MZR_OPTS(mzr_attach_opts, ao, .mode = MZR_XDP_MODE_DISPATCHER,
+		 .ip = { htonl(0xc0a80701) });
+	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	struct mzr_host_info info;
+	char path[256];
+	__u32 transit_id;
+	bool works;
+	int fd;
+
+	sh("ip link add mzt-dp0 type veth peer name mzt-dp1 && "
+	   "ip link set mzt-dp0 up && ip link set mzt-dp1 up");
+	setenv("LIBXDP_BPFFS", bpffs, 1); /* libxdp's pins, private here */
+	works = ext_can_tail_call();
+	assert_int_equal(mzr_host__attach(h, "mzt-dp0", &ao), 0);
+	assert_int_equal(mzr_host__info(h, &info), 0);
+	assert_int_equal(bpf_xdp_query(if_nametoindex("mzt-dp0"), 0, &q), 0);
+	snprintf(path, sizeof(path), "%s/progs/mzr_transit", root);
+	fd = bpf_obj_get(path);
+	assert_true(fd >= 0);
+	{
+		struct bpf_prog_info pi = {};
+		__u32 len = sizeof(pi);
+
+		assert_int_equal(bpf_obj_get_info_by_fd(fd, &pi, &len), 0);
+		transit_id = pi.id;
+	}
+	close(fd);
+	if (!works) {
+		print_message("dispatcher refused: mzr_progs only takes programs loaded with expected attach type BPF_XDP; attached natively\n");
+		assert_int_equal(info.mode, MZR_XDP_MODE_NATIVE);
+		assert_int_equal(q.drv_prog_id, transit_id);
+	} else if (info.mode == MZR_XDP_MODE_DISPATCHER) {
+		uint64_t missed0[MZR_MISSED_SIZE], missed1[MZR_MISSED_SIZE];
+		unsigned char pkt[64] = { [12] = 0x86, [13] = 0xdd };
+		LIBBPF_OPTS(bpf_test_run_opts, t, .data_in = pkt,
+			    .data_size_in = sizeof(pkt), .repeat = 1);
+		struct mzr_nf *nf;
+		__u64 hits[64] = {};
+		__u32 zero = 0;
+		int i, dfd;
+
+		/* A non-tunnel frame enters the external hook's chain. */
+		snprintf(path, sizeof(path),
+			 "%s/tests/pkt/pkt_hook_rec_1.bpf.o",
+			 getenv("MZR_BUILD_DIR"));
+		nf = mzr_nf__open_file(path, NULL);
+		assert_non_null(nf);
+		assert_int_equal(mzr_nf__load(nf, h), 0);
+		assert_int_equal(mzr_host__nf_insert(h, "rec", nf,
+						     MZR_HOOK_EXTERNAL,
+						     MZR_NF_POS_END), 0);
+		assert_int_not_equal(q.drv_prog_id ? q.drv_prog_id :
+				     q.skb_prog_id, transit_id);
+		dfd = bpf_prog_get_fd_by_id(q.drv_prog_id ? q.drv_prog_id :
+					    q.skb_prog_id);
+		assert_true(dfd >= 0);
+		assert_int_equal(mzr_host__missed(h, missed0,
+						  MZR_MISSED_SIZE), 0);
+		assert_int_equal(bpf_prog_test_run_opts(dfd, &t), 0);
+		assert_int_equal(t.retval, XDP_PASS);
+		assert_int_equal(mzr_host__missed(h, missed1,
+						  MZR_MISSED_SIZE), 0);
+		for (i = 0; i < MZR_MISSED_SIZE; i++)
+			assert_int_equal(missed1[i], missed0[i]);
+		assert_int_equal(bpf_map_lookup_elem(
+			bpf_map__fd(bpf_object__find_map_by_name(
+				mzr_nf__bpf_object(nf), "hook_rec")),
+			&zero, hits), 0);
+		assert_int_equal(hits[0], 1);
+		assert_int_equal(mzr_host__nf_remove(h, "rec"), 0);
+		mzr_nf__close(nf);
+	} else {
+		/* The kernel would run it but libxdp could not (no bpffs,
+		 * no freplace): a plain attach, said so. */
+		assert_int_equal(info.mode, MZR_XDP_MODE_NATIVE);
+		assert_int_equal(q.drv_prog_id, transit_id);
+	}
+	/* Reset takes the transit program off in either mode. */
+	assert_int_equal(mzr_host__reset(h), 0);
+	assert_int_equal(xdp_prog_on("mzt-dp0", NULL), 0);
+	sh("ip link del mzt-dp0");
+	unsetenv("LIBXDP_BPFFS");
 }
 
 int main(void)
@@ -529,6 +798,16 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_attach_local_and_reset,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_at_mount_root,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reset_reports_detach_failure, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_open_pinned_checks_layout,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fds_close_on_exec, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_attach_dispatcher, setup,
+						teardown),
 	};
 
 	test_require_root();

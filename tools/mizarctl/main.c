@@ -43,6 +43,8 @@ static const char *mode_name(enum mzr_xdp_mode m)
 		return "native";
 	case MZR_XDP_MODE_GENERIC:
 		return "generic";
+	case MZR_XDP_MODE_DISPATCHER:
+		return "dispatcher";
 	default:
 		return "none";
 	}
@@ -81,7 +83,8 @@ static int host_init(struct mzctl *g, int argc, char **argv)
 	}
 	v = mzctl_kw_get(kw, "mode")->val;
 	if (v && mzctl_parse_mode(v, &aopts.mode)) {
-		mzctl_err(cmd, "bad mode '%s' (native or generic)", v);
+		mzctl_err(cmd, "bad mode '%s' (native, generic or dispatcher)",
+			  v);
 		return MZCTL_USAGE;
 	}
 	v = mzctl_kw_get(kw, "max-endpoints")->val;
@@ -207,11 +210,14 @@ static int host_reset(struct mzctl *g, int argc, char **argv)
 }
 
 static const struct mzctl_sub host_subs[] = {
-	{ "init", "dev IFNAME [ip A.B.C.D] [mode native|generic] [max-endpoints N] [max-direct N]",
+	{ "init", "dev IFNAME [ip A.B.C.D] [mode native|generic|dispatcher] [max-endpoints N] [max-direct N]",
 	  "Load the back-plane under the pin root (or reuse the one pinned there)\n"
 	  "and attach the transit program to the underlay interface IFNAME.\n"
 	  "  ip             this host's underlay address (default: IFNAME's primary IPv4)\n"
-	  "  mode           XDP mode (default: native, falling back to generic)\n"
+	  "  mode           XDP mode (default: native, falling back to generic);\n"
+	  "                 dispatcher: through libxdp's multi-program dispatcher\n"
+	  "                 where the kernel lets it run the core's tail calls,\n"
+	  "                 else as the default (host show says which)\n"
 	  "  max-endpoints  endpoint table size, at first load (default 65536)\n"
 	  "  max-direct     learned direct-path cache size (default 65536)\n",
 	  host_init },

@@ -201,6 +201,8 @@ int mzctl_parse_mode(const char *s, enum mzr_xdp_mode *mode)
 		*mode = MZR_XDP_MODE_GENERIC;
 	else if (!strcmp(s, "auto"))
 		*mode = MZR_XDP_MODE_AUTO;
+	else if (!strcmp(s, "dispatcher"))
+		*mode = MZR_XDP_MODE_DISPATCHER;
 	else
 		return -EINVAL;
 	return 0;
