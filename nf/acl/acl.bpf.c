@@ -14,12 +14,9 @@
 #include <mizar/bpf/nf.h>
 
 #include "acl.h"
+#include "nf_l4.h"
 
 MZR_NF_DECLARE("acl");
-
-/* Offsets in the context are below this; masking keeps packet pointers
- * bounded for the verifier. */
-#define ACL_OFF_MASK 0x1ff
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -60,20 +57,10 @@ struct acl_flow {
 	__u8 proto;
 };
 
-#define ICMP_ECHOREPLY 0
 #define ICMP_DEST_UNREACH 3
 #define ICMP_SOURCE_QUENCH 4
-#define ICMP_ECHO 8
 #define ICMP_TIME_EXCEEDED 11
 #define ICMP_PARAMETERPROB 12
-
-static __always_inline void acl_count(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&acl_stats, &idx);
-
-	if (v)
-		*v += 1;
-}
 
 static __always_inline void acl_hit(__u32 vni, __u32 prio)
 {
@@ -221,18 +208,8 @@ static __always_inline int acl_icmp_related(const struct mzr_acl_set *set,
 	if (q.saddr != to)
 		return 0;
 	l4 = ip + (ihl & 0x3c);
-	if ((void *)(l4 + 8) > end)
+	if (nf_l4_ports(l4, end, q.proto, &q.sport, &q.dport))
 		return 0;
-	if (q.proto == IPPROTO_TCP || q.proto == IPPROTO_UDP) {
-		__builtin_memcpy(&q.sport, l4, 2);
-		__builtin_memcpy(&q.dport, l4 + 2, 2);
-	} else if (q.proto == IPPROTO_ICMP && l4[0] == ICMP_ECHO) {
-		__builtin_memcpy(&q.sport, l4 + 4, 2);
-	} else if (q.proto == IPPROTO_ICMP && l4[0] == ICMP_ECHOREPLY) {
-		__builtin_memcpy(&q.dport, l4 + 4, 2);
-	} else {
-		return 0;
-	}
 	acl_ct_key(&k, vni, &q, &orig_lo);
 	v = bpf_map_lookup_elem(&acl_ct, &k);
 	return v && v->gen == set->gen && acl_ct_fresh(&k, v, now);
@@ -258,7 +235,7 @@ static __always_inline int acl_run(struct xdp_md *xdp)
 	vni = ctx->vni;
 	set = bpf_map_lookup_elem(&acl_sets, &vni);
 	if (!set) {
-		acl_count(MZR_ACL_CNT_NO_POLICY);
+		nf_count(&acl_stats, MZR_ACL_CNT_NO_POLICY);
 		return mzr_nf_next(xdp, ctx);
 	}
 
@@ -267,14 +244,14 @@ static __always_inline int acl_run(struct xdp_md *xdp)
 	if (ctx->inner_l2_off == MZR_OFF_NONE ||
 	    ctx->inner_l3_off == MZR_OFF_NONE)
 		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
-	eth = data + (ctx->inner_l2_off & ACL_OFF_MASK);
+	eth = data + (ctx->inner_l2_off & NF_OFF_MASK);
 	if ((void *)(eth + 14) > end)
 		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
 	if (eth[12] != 0x08 || eth[13] != 0x00) {
-		acl_count(MZR_ACL_CNT_NOT_IP);
+		nf_count(&acl_stats, MZR_ACL_CNT_NOT_IP);
 		return mzr_nf_next(xdp, ctx);
 	}
-	ip = data + (ctx->inner_l3_off & ACL_OFF_MASK);
+	ip = data + (ctx->inner_l3_off & NF_OFF_MASK);
 	if ((void *)(ip + 20) > end)
 		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
 	frag = (ip[6] & 0x3f) || ip[7];
@@ -289,18 +266,16 @@ static __always_inline int acl_run(struct xdp_md *xdp)
 	if (frag) {
 		/* Fragments carry no ports (the core leaves them 0): they
 		 * match rules without dport and connections of port 0. */
-		acl_count(MZR_ACL_CNT_FRAGMENT);
+		nf_count(&acl_stats, MZR_ACL_CNT_FRAGMENT);
 	} else if (f.proto == IPPROTO_ICMP &&
 		   ctx->inner_l4_off != MZR_OFF_NONE) {
-		l4 = data + (ctx->inner_l4_off & ACL_OFF_MASK);
+		l4 = data + (ctx->inner_l4_off & NF_OFF_MASK);
 		if ((void *)(l4 + 8) > end)
 			return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
 		switch (l4[0]) {
-		case ICMP_ECHO:
-			__builtin_memcpy(&f.sport, l4 + 4, 2);
-			break;
-		case ICMP_ECHOREPLY:
-			__builtin_memcpy(&f.dport, l4 + 4, 2);
+		case NF_ICMP_ECHO:
+		case NF_ICMP_ECHOREPLY:
+			nf_l4_ports(l4, end, f.proto, &f.sport, &f.dport);
 			break;
 		case ICMP_DEST_UNREACH:
 		case ICMP_SOURCE_QUENCH:
@@ -308,7 +283,7 @@ static __always_inline int acl_run(struct xdp_md *xdp)
 		case ICMP_PARAMETERPROB:
 			if (acl_icmp_related(set, vni, l4, end, f.daddr,
 					     now)) {
-				acl_count(MZR_ACL_CNT_RELATED);
+				nf_count(&acl_stats, MZR_ACL_CNT_RELATED);
 				return mzr_nf_next(xdp, ctx);
 			}
 			break;
@@ -320,7 +295,7 @@ static __always_inline int acl_run(struct xdp_md *xdp)
 	if (ct && acl_ct_fresh(&k, ct, now)) {
 		if (ct->gen == set->gen) {
 			acl_ct_touch(ct, now);
-			acl_count(MZR_ACL_CNT_CT_PASS);
+			nf_count(&acl_stats, MZR_ACL_CNT_CT_PASS);
 			return mzr_nf_next(xdp, ctx);
 		}
 		/* The policy changed since the connection was allowed:
@@ -332,23 +307,23 @@ static __always_inline int acl_run(struct xdp_md *xdp)
 			if (acl_decide(set, vni, &o, 0) == MZR_ACL_ALLOW) {
 				ct->gen = set->gen;
 				acl_ct_touch(ct, now);
-				acl_count(MZR_ACL_CNT_REVALIDATED);
+				nf_count(&acl_stats, MZR_ACL_CNT_REVALIDATED);
 				return mzr_nf_next(xdp, ctx);
 			}
 		}
 		bpf_map_delete_elem(&acl_ct, &k);
-		acl_count(MZR_ACL_CNT_REVOKED);
+		nf_count(&acl_stats, MZR_ACL_CNT_REVOKED);
 	}
 
 	if (acl_decide(set, vni, &f, 1) != MZR_ACL_ALLOW) {
-		acl_count(MZR_ACL_CNT_DENY);
+		nf_count(&acl_stats, MZR_ACL_CNT_DENY);
 		return mzr_nf_drop(ctx, MZR_DROP_NF);
 	}
 	nv.seen_ns = now;
 	nv.gen = set->gen;
 	nv.orig_lo = orig_lo;
 	bpf_map_update_elem(&acl_ct, &k, &nv, BPF_ANY);
-	acl_count(MZR_ACL_CNT_ALLOW);
+	nf_count(&acl_stats, MZR_ACL_CNT_ALLOW);
 	return mzr_nf_next(xdp, ctx);
 }
 

@@ -7,12 +7,8 @@
 #include <netinet/in.h>
 
 #include "mizarctl.h"
+#include "nfparse.h"
 #include "acl_rules.h"
-
-static uint32_t len_to_mask(unsigned int len)
-{
-	return htonl(len ? 0xffffffffU << (32 - len) : 0);
-}
 
 int acl_parse_cidr(const char *s, uint32_t *addr, uint32_t *mask)
 {
@@ -33,7 +29,7 @@ int acl_parse_cidr(const char *s, uint32_t *addr, uint32_t *mask)
 	} else if (mzctl_parse_ip(s, &ip)) {
 		return -EINVAL;
 	}
-	m = len_to_mask(len);
+	m = nf_prefix_mask(len);
 	if (ip.s_addr & ~m)
 		return -EDOM;
 	*addr = ip.s_addr;
@@ -43,32 +39,11 @@ int acl_parse_cidr(const char *s, uint32_t *addr, uint32_t *mask)
 
 int acl_parse_proto(const char *s, uint8_t *proto)
 {
-	if (!s)
-		return -EINVAL;
-	if (!strcmp(s, "tcp"))
-		*proto = IPPROTO_TCP;
-	else if (!strcmp(s, "udp"))
-		*proto = IPPROTO_UDP;
-	else if (!strcmp(s, "icmp"))
-		*proto = IPPROTO_ICMP;
-	else if (!strcmp(s, "any"))
+	if (s && !strcmp(s, "any")) {
 		*proto = MZR_ACL_PROTO_ANY;
-	else
-		return -EINVAL;
-	return 0;
-}
-
-static int parse_port(const char *s, uint16_t *port)
-{
-	uint32_t v;
-	int err = mzctl_parse_u32(s, &v);
-
-	if (err)
-		return err;
-	if (v < 1 || v > 65535)
-		return -ERANGE;
-	*port = (uint16_t)v;
-	return 0;
+		return 0;
+	}
+	return nf_parse_proto(s, NF_PROTO_L4 | NF_PROTO_ICMP, proto);
 }
 
 int acl_parse_ports(const char *s, uint16_t *lo, uint16_t *hi)
@@ -82,7 +57,7 @@ int acl_parse_ports(const char *s, uint16_t *lo, uint16_t *hi)
 		return -EINVAL;
 	dash = strchr(s, '-');
 	if (!dash) {
-		err = parse_port(s, &a);
+		err = nf_parse_port(s, &a);
 		if (err)
 			return err;
 		*lo = *hi = a;
@@ -90,9 +65,9 @@ int acl_parse_ports(const char *s, uint16_t *lo, uint16_t *hi)
 	}
 	memcpy(buf, s, dash - s);
 	buf[dash - s] = '\0';
-	err = parse_port(buf, &a);
+	err = nf_parse_port(buf, &a);
 	if (!err)
-		err = parse_port(dash + 1, &b);
+		err = nf_parse_port(dash + 1, &b);
 	if (err)
 		return err;
 	if (a > b)
@@ -126,6 +101,15 @@ int acl_parse_action(const char *s, uint8_t *action)
 	return 0;
 }
 
+int acl_arg_prio(const char *cmd, const char *v, uint16_t *prio)
+{
+	if (!acl_parse_prio(v, prio))
+		return 0;
+	mzctl_err(cmd, "bad prio '%s' (%u-%u)", v, MZR_ACL_PRIO_MIN,
+		  MZR_ACL_PRIO_MAX);
+	return -1;
+}
+
 int acl_rule_parse(const char *cmd, int argc, char **argv, uint32_t *vni,
 		   struct mzr_acl_rule *r)
 {
@@ -147,17 +131,9 @@ int acl_rule_parse(const char *cmd, int argc, char **argv, uint32_t *vni,
 	memset(r, 0, sizeof(*r));
 	r->dport_hi = 65535;
 
-	v = mzctl_kw_get(kw, "vni")->val;
-	if (mzctl_parse_vni(v, vni)) {
-		mzctl_err(cmd, "bad vni '%s' (1-%u)", v, MZR_VNI_MAX);
+	if (nf_arg_vni(cmd, mzctl_kw_get(kw, "vni")->val, vni) ||
+	    acl_arg_prio(cmd, mzctl_kw_get(kw, "prio")->val, &r->prio))
 		return -1;
-	}
-	v = mzctl_kw_get(kw, "prio")->val;
-	if (acl_parse_prio(v, &r->prio)) {
-		mzctl_err(cmd, "bad prio '%s' (%u-%u)", v, MZR_ACL_PRIO_MIN,
-			  MZR_ACL_PRIO_MAX);
-		return -1;
-	}
 	v = mzctl_kw_get(kw, "src")->val;
 	if (v && (err = acl_parse_cidr(v, &r->src, &r->src_mask))) {
 		mzctl_err(cmd, err == -EDOM ?
@@ -271,16 +247,12 @@ const char *acl_cidr_str(uint32_t addr, uint32_t mask, char *buf)
 
 const char *acl_proto_str(uint8_t proto, char *buf)
 {
-	switch (proto) {
-	case IPPROTO_TCP:
-		return "tcp";
-	case IPPROTO_UDP:
-		return "udp";
-	case IPPROTO_ICMP:
-		return "icmp";
-	case MZR_ACL_PROTO_ANY:
+	const char *name = nf_proto_name(proto);
+
+	if (proto == MZR_ACL_PROTO_ANY)
 		return "any";
-	}
+	if (*name != '?')
+		return name;
 	sprintf(buf, "%u", proto);
 	return buf;
 }

@@ -27,6 +27,10 @@ int acl_parse_ports(const char *s, uint16_t *lo, uint16_t *hi);
 /* MZR_ACL_PRIO_MIN..MZR_ACL_PRIO_MAX. -EINVAL: syntax; -ERANGE. */
 int acl_parse_prio(const char *s, uint16_t *prio);
 
+/* acl_parse_prio() of keyword value @v, or one error line for @cmd and
+ * -1. */
+int acl_arg_prio(const char *cmd, const char *v, uint16_t *prio);
+
 /* "allow" | "deny". */
 int acl_parse_action(const char *s, uint8_t *action);
 

@@ -5,19 +5,11 @@
  * contract). Global options (-r/--pin-root, -j/--json, -v) may appear
  * anywhere.
  */
-#define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <linux/membarrier.h>
-#include <sys/file.h>
-#include <sys/syscall.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -51,59 +43,6 @@ static const char *const counter_names[__MZR_ACL_CNT_MAX] = {
 
 /* ---- Writing a VPC's policy -------------------------------------------- */
 
-/* Where the attached NF's maps may be pinned: nftool's configuration
- * directory, or where libmizar's loader pins an NF's own maps when it
- * overrides the path nftool asked for (nf_maps/, see mzr_nf__load()). */
-static const char *const map_dirs[] = { "nfcfg/acl", "nf_maps" };
-
-static int acl_map_fd(struct mzctl *g, const char *map, const char *cmd)
-{
-	char path[PATH_MAX];
-	struct mzr_host *h;
-	unsigned int i;
-	int fd;
-
-	h = mzctl_host(g, cmd);
-	if (!h)
-		return -1;
-	for (i = 0; i < sizeof(map_dirs) / sizeof(map_dirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s/%s", mzr_host__pin_root(h),
-			 map_dirs[i], map);
-		fd = bpf_obj_get(path);
-		if (fd >= 0)
-			return fd;
-		if (errno != ENOENT) {
-			mzctl_err(cmd, "cannot open %s: %s", path,
-				  strerror(errno));
-			return -1;
-		}
-	}
-	mzctl_err(cmd, "acl is not attached (run '%s attach')",
-		  program_invocation_short_name);
-	return -1;
-}
-
-/* Detach, and forget the maps wherever they were pinned (nftool removes
- * those of its configuration directory only). */
-static int cmd_detach(struct mzctl *g, int argc, char **argv)
-{
-	static const char *const maps[] = { "acl_sets", "acl_ct", "acl_hits",
-					    "acl_stats" };
-	char path[PATH_MAX];
-	unsigned int i;
-	int ret;
-
-	ret = nftool_cmd_detach(g, argc, argv);
-	if (ret != MZCTL_OK || !g->host)
-		return ret;
-	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
-		snprintf(path, sizeof(path), "%s/nf_maps/%s",
-			 mzr_host__pin_root(g->host), maps[i]);
-		unlink(path);
-	}
-	return ret;
-}
-
 /* The maps of one invocation, and the lock serialising writers. */
 struct acl_maps {
 	int sets, hits, stats;
@@ -112,48 +51,34 @@ struct acl_maps {
 
 static void maps_close(struct acl_maps *m)
 {
-	if (m->sets >= 0)
-		close(m->sets);
-	if (m->hits >= 0)
-		close(m->hits);
-	if (m->stats >= 0)
-		close(m->stats);
-	if (m->lock >= 0)
-		close(m->lock); /* drops the flock */
+	int *fds[] = { &m->sets, &m->hits, &m->stats, &m->lock };
+
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0)
+			close(*fds[i]); /* the lock goes with its fd */
 }
 
-/*
- * Open the configuration maps; writers also take an exclusive flock on
- * the NF's configuration directory, so that two invocations editing the
- * same VPC never lose one of the edits (read, modify, write). -1 after
- * one error line.
- */
+/* Open the configuration maps; writers also take the configuration lock,
+ * so that two invocations editing the same VPC never lose one of the
+ * edits (read, modify, write). -1 after one error line. */
 static int maps_open(struct mzctl *g, const char *cmd, bool write,
 		     struct acl_maps *m)
 {
-	char dir[PATH_MAX];
+	const struct nftool_mapref refs[] = {
+		{ "acl_sets", &m->sets },
+		{ "acl_hits", &m->hits },
+		{ "acl_stats", &m->stats },
+		{ NULL },
+	};
 
-	m->sets = m->hits = m->stats = m->lock = -1;
-	m->sets = acl_map_fd(g, "acl_sets", cmd);
-	if (m->sets < 0)
+	m->lock = -1;
+	if (nftool_maps(g, &acl_tool, cmd, refs))
 		return -1;
-	m->hits = acl_map_fd(g, "acl_hits", cmd);
-	m->stats = acl_map_fd(g, "acl_stats", cmd);
-	if (m->hits < 0 || m->stats < 0)
-		goto fail;
-	if (!write)
-		return 0;
-	snprintf(dir, sizeof(dir), "%s/nfcfg/%s", mzr_host__pin_root(g->host),
-		 acl_tool.name);
-	m->lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (m->lock < 0 || flock(m->lock, LOCK_EX)) {
-		mzctl_err(cmd, "cannot lock %s: %s", dir, strerror(errno));
-		goto fail;
+	if (write && (m->lock = nftool_lock(g, &acl_tool, cmd)) < 0) {
+		maps_close(m);
+		return -1;
 	}
 	return 0;
-fail:
-	maps_close(m);
-	return -1;
 }
 
 /* The policy of @vni, or a fresh one (no rule, default allow). Returns
@@ -167,40 +92,6 @@ static int set_read(const struct acl_maps *m, uint32_t vni,
 		return -errno;
 	acl_set_init(set);
 	return 0;
-}
-
-/*
- * Wait until no packet can still hold the policy value this update
- * replaced. The kernel recycles a replaced hash element without waiting
- * for readers (prealloc: per-CPU spare element; otherwise bpf_mem_alloc's
- * free list), so the next writer could overwrite it under a reader of the
- * old policy; waiting one RCU grace period here, under the lock, closes
- * that window. XDP runs inside an RCU read-side section. membarrier(GLOBAL)
- * is synchronize_rcu(), except with nohz_full or one CPU: then updating a
- * map-in-map, after which the kernel waits for running BPF programs.
- */
-static int wait_grace_period(void)
-{
-	LIBBPF_OPTS(bpf_map_create_opts, mo);
-	int inner, outer, err = 0;
-	__u32 key = 0;
-
-	if (sysconf(_SC_NPROCESSORS_ONLN) > 1 &&
-	    !syscall(__NR_membarrier, MEMBARRIER_CMD_GLOBAL, 0, 0))
-		return 0;
-	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "acl_gp_inner", 4, 4, 1,
-			       NULL);
-	if (inner < 0)
-		return -errno;
-	mo.inner_map_fd = inner;
-	outer = bpf_map_create(BPF_MAP_TYPE_ARRAY_OF_MAPS, "acl_gp", 4, 4, 1,
-			       &mo);
-	if (outer < 0 || bpf_map_update_elem(outer, &key, &inner, BPF_ANY))
-		err = -errno;
-	if (outer >= 0)
-		close(outer);
-	close(inner);
-	return err;
 }
 
 /* A generation never used before for this VPC, even across a deleted and
@@ -234,8 +125,11 @@ static int set_write(const struct acl_maps *m, uint32_t vni,
 		if (bpf_map_update_elem(m->sets, &vni, set, BPF_ANY))
 			err = -errno;
 	}
+	/* The kernel recycles a replaced hash element without waiting for
+	 * readers, so the next writer could overwrite it under a packet still
+	 * reading the old policy: wait them out here, under the lock. */
 	if (!err && existed)
-		err = wait_grace_period();
+		err = mzr_sync_grace_period();
 	return err;
 }
 
@@ -302,24 +196,14 @@ static int rule_del(struct mzctl *g, int argc, char **argv)
 	};
 	struct mzr_acl_set set;
 	struct acl_maps m;
-	const char *v;
 	uint32_t vni;
 	uint16_t prio;
 	int existed, err;
 
-	if (mzctl_parse_kw(cmd, kw, argc, argv))
+	if (mzctl_parse_kw(cmd, kw, argc, argv) ||
+	    nf_arg_vni(cmd, mzctl_kw_get(kw, "vni")->val, &vni) ||
+	    acl_arg_prio(cmd, mzctl_kw_get(kw, "prio")->val, &prio))
 		return MZCTL_USAGE;
-	v = mzctl_kw_get(kw, "vni")->val;
-	if (mzctl_parse_vni(v, &vni)) {
-		mzctl_err(cmd, "bad vni '%s' (1-%u)", v, MZR_VNI_MAX);
-		return MZCTL_USAGE;
-	}
-	v = mzctl_kw_get(kw, "prio")->val;
-	if (acl_parse_prio(v, &prio)) {
-		mzctl_err(cmd, "bad prio '%s' (%u-%u)", v, MZR_ACL_PRIO_MIN,
-			  MZR_ACL_PRIO_MAX);
-		return MZCTL_USAGE;
-	}
 	if (maps_open(g, cmd, true, &m))
 		return MZCTL_FAIL;
 	existed = set_read(&m, vni, &set);
@@ -373,6 +257,12 @@ static int cmd_rule(struct mzctl *g, int argc, char **argv)
 
 /* ---- default ------------------------------------------------------------ */
 
+static const char *const default_help =
+	"Usage: mizar-acl default vni N allow|deny\n"
+	"\n"
+	"What VPC N's packets that match no rule get on this host\n"
+	"(allow until set).\n";
+
 static int cmd_default(struct mzctl *g, int argc, char **argv)
 {
 	const char *cmd = "default";
@@ -385,26 +275,14 @@ static int cmd_default(struct mzctl *g, int argc, char **argv)
 	struct mzr_acl_set set;
 	struct acl_maps m;
 	bool allow, deny;
-	const char *v;
 	uint32_t vni;
-	int existed, err, i;
+	int existed, err;
 
-	for (i = 0; i < argc; i++) {
-		if (mzctl_is_help(argv[i])) {
-			printf("Usage: %s default vni N allow|deny\n\n"
-			       "What VPC N's packets that match no rule get on this host\n"
-			       "(allow until set).\n",
-			       program_invocation_short_name);
-			return MZCTL_OK;
-		}
-	}
-	if (mzctl_parse_kw(cmd, kw, argc, argv))
+	if (nftool_help(argc, argv, default_help))
+		return MZCTL_OK;
+	if (mzctl_parse_kw(cmd, kw, argc, argv) ||
+	    nf_arg_vni(cmd, mzctl_kw_get(kw, "vni")->val, &vni))
 		return MZCTL_USAGE;
-	v = mzctl_kw_get(kw, "vni")->val;
-	if (mzctl_parse_vni(v, &vni)) {
-		mzctl_err(cmd, "bad vni '%s' (1-%u)", v, MZR_VNI_MAX);
-		return MZCTL_USAGE;
-	}
 	allow = mzctl_kw_get(kw, "allow")->val;
 	deny = mzctl_kw_get(kw, "deny")->val;
 	if (allow == deny) {
@@ -427,30 +305,17 @@ static int cmd_default(struct mzctl *g, int argc, char **argv)
 
 /* ---- show --------------------------------------------------------------- */
 
-/* Sum of a per-CPU u64 value, 0 when absent. */
-static uint64_t percpu_sum(int fd, const void *key)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *v, sum = 0;
-	int i;
-
-	if (ncpu <= 0)
-		return 0;
-	v = calloc(ncpu, sizeof(*v));
-	if (!v)
-		return 0;
-	if (!bpf_map_lookup_elem(fd, key, v))
-		for (i = 0; i < ncpu; i++)
-			sum += v[i];
-	free(v);
-	return sum;
-}
+static const char *const show_help =
+	"Usage: mizar-acl [-j] show\n"
+	"\n"
+	"Every VPC's policy on this host: default, rules in match\n"
+	"order, packets decided by each (hits), and the NF's counters.\n";
 
 static uint64_t hits_of(const struct acl_maps *m, uint32_t vni, uint32_t prio)
 {
 	struct mzr_acl_hit_key k = { .vni = vni, .prio = prio };
 
-	return percpu_sum(m->hits, &k);
+	return nftool_percpu_sum(m->hits, &k);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -499,26 +364,16 @@ static void show_rule_json(struct mzctl_json *js, const struct acl_maps *m,
 static int cmd_show(struct mzctl *g, int argc, char **argv)
 {
 	const char *cmd = "show";
-	uint64_t cnt[__MZR_ACL_CNT_MAX];
 	struct mzr_acl_set set;
 	struct mzctl_json js;
 	struct acl_maps m;
 	unsigned int n, i, j;
-	uint32_t *vnis, k;
+	uint32_t *vnis;
+	int ret;
 
-	for (i = 0; i < (unsigned int)argc; i++) {
-		if (mzctl_is_help(argv[i])) {
-			printf("Usage: %s [-j] show\n\n"
-			       "Every VPC's policy on this host: default, rules in match\n"
-			       "order, packets decided by each (hits), and the NF's counters.\n",
-			       program_invocation_short_name);
-			return MZCTL_OK;
-		}
-	}
-	if (argc) {
-		mzctl_err(cmd, "unexpected argument '%s'", argv[0]);
-		return MZCTL_USAGE;
-	}
+	ret = nftool_no_args(cmd, show_help, argc, argv);
+	if (ret >= 0)
+		return ret;
 	if (maps_open(g, cmd, false, &m))
 		return MZCTL_FAIL;
 	vnis = list_vnis(m.sets, &n);
@@ -526,8 +381,6 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 		maps_close(&m);
 		return mzctl_fail(cmd, -ENOMEM);
 	}
-	for (k = 0; k < __MZR_ACL_CNT_MAX; k++)
-		cnt[k] = percpu_sum(m.stats, &k);
 
 	if (g->json) {
 		mzctl_json_begin(&js, stdout);
@@ -579,22 +432,14 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 							   r->prio));
 		}
 	}
-	if (g->json) {
+	if (g->json)
 		mzctl_json_arr_end(&js);
-		mzctl_json_obj(&js, "counters");
-		for (k = 0; k < __MZR_ACL_CNT_MAX; k++)
-			mzctl_json_u64(&js, counter_names[k], cnt[k]);
-		mzctl_json_obj_end(&js);
+	else if (!n)
+		printf("no policy: every VPC allows everything\n");
+	nftool_show_counters(g, &js, m.stats, counter_names,
+			     __MZR_ACL_CNT_MAX);
+	if (g->json)
 		mzctl_json_end(&js);
-	} else {
-		if (!n)
-			printf("no policy: every VPC allows everything\n");
-		printf("counters:");
-		for (k = 0; k < __MZR_ACL_CNT_MAX; k++)
-			printf(" %s %llu", counter_names[k],
-			       (unsigned long long)cnt[k]);
-		printf("\n");
-	}
 	free(vnis);
 	maps_close(&m);
 	return MZCTL_OK;
@@ -626,36 +471,13 @@ static const char *const usage =
 	"  -h, --help          help; also after any command\n";
 
 static const struct mzctl_group groups[] = {
-	{ "attach", nftool_cmd_attach },
-	{ "detach", cmd_detach },
 	{ "rule", cmd_rule },
 	{ "default", cmd_default },
 	{ "show", cmd_show },
 	{ NULL },
 };
 
-static bool verbose;
-
-/* libbpf's informational lines ("skipping unrecognized data section" for
- * the NF declaration) only with -v; its warnings (verifier logs) always. */
-static int libbpf_print(enum libbpf_print_level level, const char *fmt,
-			va_list args)
-{
-	if (level != LIBBPF_WARN && !verbose)
-		return 0;
-	if (level == LIBBPF_DEBUG)
-		return 0;
-	return vfprintf(stderr, fmt, args);
-}
-
 int main(int argc, char **argv)
 {
-	int i;
-
-	for (i = 1; i < argc; i++)
-		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
-			verbose = true;
-	libbpf_set_print(libbpf_print);
-	nftool_current = &acl_tool;
-	return mzctl_main(argc, argv, groups, usage);
+	return nftool_main(argc, argv, &acl_tool, groups, usage);
 }

@@ -1,9 +1,13 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #define _GNU_SOURCE /* program_invocation_short_name */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <bpf/bpf.h>
@@ -11,7 +15,8 @@
 
 #include "nftool.h"
 
-const struct nftool *nftool_current;
+/* The tool of this process, for its attach and detach commands. */
+static const struct nftool *nftool_current;
 
 static void chain_name(const struct nftool *t, const struct nftool_prog *p,
 		       char *buf, size_t len)
@@ -243,36 +248,166 @@ int nftool_map(struct mzctl *g, const struct nftool *t, const char *map,
 	return fd;
 }
 
-static int no_args(const char *cmd, int argc, char **argv)
+int nftool_maps(struct mzctl *g, const struct nftool *t, const char *cmd,
+		const struct nftool_mapref *refs)
+{
+	const struct nftool_mapref *r;
+
+	for (r = refs; r->name; r++)
+		*r->fd = -1;
+	for (r = refs; r->name; r++) {
+		*r->fd = nftool_map(g, t, r->name, cmd);
+		if (*r->fd < 0)
+			break;
+	}
+	if (!r->name)
+		return 0;
+	for (r = refs; r->name; r++) {
+		if (*r->fd >= 0)
+			close(*r->fd);
+		*r->fd = -1;
+	}
+	return -1;
+}
+
+int nftool_lock(struct mzctl *g, const struct nftool *t, const char *cmd)
+{
+	char dir[PATH_MAX];
+	struct mzr_host *h;
+	int fd;
+
+	h = mzctl_host(g, cmd);
+	if (!h)
+		return -1;
+	if (cfg_dir(h, t, dir, sizeof(dir))) {
+		mzctl_err(cmd, "cannot lock %s's configuration: %s", t->name,
+			  strerror(ENAMETOOLONG));
+		return -1;
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		mzctl_err(cmd, "cannot lock %s: %s", dir, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+bool nftool_help(int argc, char **argv, const char *help)
 {
 	int i;
 
 	for (i = 0; i < argc; i++) {
 		if (mzctl_is_help(argv[i])) {
+			fputs(help, stdout);
+			return true;
+		}
+	}
+	return false;
+}
+
+int nftool_no_args(const char *cmd, const char *help, int argc, char **argv)
+{
+	int i;
+
+	for (i = 0; i < argc; i++) {
+		if (!mzctl_is_help(argv[i]))
+			continue;
+		if (help)
+			fputs(help, stdout);
+		else
 			printf("Usage: %s %s\n", program_invocation_short_name,
 			       cmd);
-			return 1;
-		}
+		return MZCTL_OK;
 	}
 	if (argc) {
 		mzctl_err(cmd, "unexpected argument '%s'", argv[0]);
-		return -1;
+		return MZCTL_USAGE;
 	}
-	return 0;
+	return -1;
 }
 
-int nftool_cmd_attach(struct mzctl *g, int argc, char **argv)
+uint64_t nftool_percpu_sum(int fd, const void *key)
 {
-	int r = no_args("attach", argc, argv);
+	int ncpu = libbpf_num_possible_cpus();
+	uint64_t *v, sum = 0;
+	int i;
 
-	return r > 0 ? MZCTL_OK : r < 0 ? MZCTL_USAGE :
-					  nftool_attach(g, nftool_current);
+	if (ncpu <= 0)
+		return 0;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return 0;
+	if (!bpf_map_lookup_elem(fd, key, v))
+		for (i = 0; i < ncpu; i++)
+			sum += v[i];
+	free(v);
+	return sum;
 }
 
-int nftool_cmd_detach(struct mzctl *g, int argc, char **argv)
+void nftool_show_counters(struct mzctl *g, struct mzctl_json *js, int fd,
+			  const char *const *names, unsigned int n)
 {
-	int r = no_args("detach", argc, argv);
+	unsigned int i;
 
-	return r > 0 ? MZCTL_OK : r < 0 ? MZCTL_USAGE :
-					  nftool_detach(g, nftool_current);
+	if (g->json)
+		mzctl_json_obj(js, "counters");
+	else
+		printf("counters:");
+	for (i = 0; i < n; i++) {
+		uint64_t v = nftool_percpu_sum(fd, &i);
+
+		if (g->json)
+			mzctl_json_u64(js, names[i], v);
+		else
+			printf(" %s %llu", names[i], (unsigned long long)v);
+	}
+	if (g->json)
+		mzctl_json_obj_end(js);
+	else
+		printf("\n");
+}
+
+uint64_t nftool_mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int cmd_attach(struct mzctl *g, int argc, char **argv)
+{
+	int r = nftool_no_args("attach", NULL, argc, argv);
+
+	return r >= 0 ? r : nftool_attach(g, nftool_current);
+}
+
+static int cmd_detach(struct mzctl *g, int argc, char **argv)
+{
+	int r = nftool_no_args("detach", NULL, argc, argv);
+
+	return r >= 0 ? r : nftool_detach(g, nftool_current);
+}
+
+int nftool_main(int argc, char **argv, const struct nftool *t,
+		const struct mzctl_group *groups, const char *usage)
+{
+	struct mzctl_group *all;
+	size_t n = 0;
+	int ret;
+
+	while (groups[n].name)
+		n++;
+	all = calloc(n + 3, sizeof(*all));
+	if (!all)
+		return MZCTL_FAIL;
+	all[0] = (struct mzctl_group){ "attach", cmd_attach };
+	all[1] = (struct mzctl_group){ "detach", cmd_detach };
+	memcpy(all + 2, groups, n * sizeof(*groups));
+	nftool_current = t;
+	ret = mzctl_main(argc, argv, all, usage);
+	free(all);
+	return ret;
 }

@@ -8,11 +8,14 @@
 #ifndef MZR_NFTOOL_H
 #define MZR_NFTOOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <mizar/mizar.h>
 
 #include "mizarctl.h"
+#include "nfparse.h"
 
 /* One program of the NF object and the hook whose chain it joins. */
 struct nftool_prog {
@@ -52,12 +55,61 @@ int nftool_map(struct mzctl *g, const struct nftool *t, const char *map,
 /* Whether @t is attached (its first program is in a chain). */
 bool nftool_attached(struct mzctl *g, const struct nftool *t);
 
+/* A configuration map a command needs, and where its fd goes. */
+struct nftool_mapref {
+	const char *name;
+	int *fd;
+};
+
 /*
- * The groups "attach" and "detach" for @t, to put in a tool's command
- * table (they read the tool from nftool_current).
+ * Open every map of @refs (terminated by a NULL name) with nftool_map():
+ * all of them, or none (every fd -1) after one error line. 0 or -1.
  */
-extern const struct nftool *nftool_current;
-int nftool_cmd_attach(struct mzctl *g, int argc, char **argv);
-int nftool_cmd_detach(struct mzctl *g, int argc, char **argv);
+int nftool_maps(struct mzctl *g, const struct nftool *t, const char *cmd,
+		const struct nftool_mapref *refs);
+
+/*
+ * Take the exclusive lock of @t's configuration directory, which
+ * serialises the invocations that read, modify and write its maps (so
+ * that none loses another's edit). The lock goes with the returned fd;
+ * -1 after one error line.
+ */
+int nftool_lock(struct mzctl *g, const struct nftool *t, const char *cmd);
+
+/* ---- Pieces of the tools' commands --------------------------------------- */
+
+/* --help or -h anywhere among @argv: print @help on stdout, true. */
+bool nftool_help(int argc, char **argv, const char *help);
+
+/*
+ * For a command taking no argument: --help prints @help (or a generic
+ * usage line when NULL) and returns MZCTL_OK; an argument is a usage
+ * error (one line, MZCTL_USAGE). -1 when the command should run.
+ */
+int nftool_no_args(const char *cmd, const char *help, int argc, char **argv);
+
+/* Sum over the CPUs of the u64 value at @key of per-CPU map @fd; 0 when
+ * absent. */
+uint64_t nftool_percpu_sum(int fd, const void *key);
+
+/*
+ * The NF's own counters: per-CPU u64 array @fd of @n entries named
+ * @names, as the object "counters" of @js with -j, else as one line
+ * "counters: NAME VALUE ...".
+ */
+void nftool_show_counters(struct mzctl *g, struct mzctl_json *js, int fd,
+			  const char *const *names, unsigned int n);
+
+/* CLOCK_MONOTONIC in ns: bpf_ktime_get_ns()'s clock, for ages of map
+ * entries. */
+uint64_t nftool_mono_ns(void);
+
+/*
+ * main() of an NF tool: mizarctl's global options, then the commands
+ * "attach" and "detach" of @t followed by @groups (NULL name ends the
+ * table). @usage is printed for --help. Returns the exit status.
+ */
+int nftool_main(int argc, char **argv, const struct nftool *t,
+		const struct mzctl_group *groups, const char *usage);
 
 #endif /* MZR_NFTOOL_H */

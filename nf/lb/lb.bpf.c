@@ -13,22 +13,14 @@
  * rewritten back to the VIP before the client receives them.
  */
 #include <linux/bpf.h>
-#include <linux/in.h>
-#include <linux/ip.h>
-#include <linux/tcp.h>
-#include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include <mizar/bpf/nf.h>
-#include <mizar/bpf/csum.h>
 
 #include "lb.h"
+#include "nf_l4.h"
 
 MZR_NF_DECLARE("mizar-lb");
-
-/* Offsets into the frame are bounded for the verifier: the inner headers
- * of a tunnel frame start well before 512 bytes. */
-#define LB_OFF_MASK 0x1ff
 
 struct lb_ring {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -75,14 +67,6 @@ struct {
 	__type(value, __u64);
 } lb_stats SEC(".maps");
 
-static __always_inline void lb_count(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&lb_stats, &idx);
-
-	if (v)
-		*v += 1;
-}
-
 /* TCP or UDP with its ports parsed (not a later fragment). */
 static __always_inline int lb_is_l4(const struct mzr_ctx *ctx)
 {
@@ -114,62 +98,24 @@ static __always_inline int lb_is_syn(struct xdp_md *xdp,
 
 	if (ctx->proto != IPPROTO_TCP)
 		return 0;
-	tcp = data + (ctx->inner_l4_off & LB_OFF_MASK);
+	tcp = data + (ctx->inner_l4_off & NF_OFF_MASK);
 	if ((void *)(tcp + 1) > end)
 		return 0;
 	return tcp->syn && !tcp->ack;
 }
 
-/*
- * Rewrite the inner destination (@dst) or source of the packet to
- * @ip:@port, patching the IPv4 and TCP/UDP checksums incrementally (a UDP
- * checksum of 0, "none", stays 0). Returns 0, or -1 for a truncated frame.
- */
+/* Rewrite the inner destination (@dst) or source of the packet to
+ * @ip:@port, checksums patched. Returns 0, or -1 for a truncated frame. */
 static __always_inline int lb_rewrite(struct xdp_md *xdp,
 				      const struct mzr_ctx *ctx, int dst,
 				      __be32 ip, __be16 port)
 {
 	void *data = (void *)(long)xdp->data;
 	void *end = (void *)(long)xdp->data_end;
-	struct iphdr *iph = data + (ctx->inner_l3_off & LB_OFF_MASK);
-	void *l4 = data + (ctx->inner_l4_off & LB_OFF_MASK);
-	__be32 *addr;
-	__be16 *portp;
-	__sum16 *check;
-	__be32 old_ip;
-	__be16 old_port;
-	int udp = ctx->proto == IPPROTO_UDP;
 
-	if ((void *)(iph + 1) > end)
-		return -1;
-	if (udp) {
-		struct udphdr *uh = l4;
-
-		if ((void *)(uh + 1) > end)
-			return -1;
-		check = &uh->check;
-		portp = dst ? &uh->dest : &uh->source;
-	} else {
-		struct tcphdr *th = l4;
-
-		if ((void *)(th + 1) > end)
-			return -1;
-		check = &th->check;
-		portp = dst ? &th->dest : &th->source;
-	}
-	addr = dst ? &iph->daddr : &iph->saddr;
-	old_ip = *addr;
-	old_port = *portp;
-	if (!udp || *check) {
-		mzr_csum_replace4(check, old_ip, ip);
-		mzr_csum_replace2(check, old_port, port);
-		if (udp && !*check)
-			*check = 0xffff; /* 0 means "no checksum" in UDP */
-	}
-	mzr_csum_replace4(&iph->check, old_ip, ip);
-	*addr = ip;
-	*portp = port;
-	return 0;
+	return nf_l4_rewrite(data + (ctx->inner_l3_off & NF_OFF_MASK),
+			     data + (ctx->inner_l4_off & NF_OFF_MASK), end,
+			     ctx->proto, !dst, ip, port);
 }
 
 /* Reply of a balanced connection (backend -> client): make it come from
@@ -211,7 +157,7 @@ int lb_egress(struct xdp_md *xdp)
 	if (ret < 0)
 		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
 	if (ret > 0) {
-		lb_count(LB_CNT_REPLY_LOCAL);
+		nf_count(&lb_stats, LB_CNT_REPLY_LOCAL);
 		return mzr_nf_next(xdp, ctx);
 	}
 
@@ -227,20 +173,20 @@ int lb_egress(struct xdp_md *xdp)
 				    bpf_map_lookup_elem(&lb_conns, &flow);
 	if (cur) {
 		be = *cur;
-		lb_count(LB_CNT_CONN_HIT);
+		nf_count(&lb_stats, LB_CNT_CONN_HIT);
 	} else {
 		__u32 ring_idx = vip->ring, slot = lb_flow_slot(&flow);
 		void *ring = bpf_map_lookup_elem(&lb_rings, &ring_idx);
 
 		cur = ring ? bpf_map_lookup_elem(ring, &slot) : NULL;
 		if (!cur || !cur->ip) {
-			lb_count(LB_CNT_NO_BACKEND);
+			nf_count(&lb_stats, LB_CNT_NO_BACKEND);
 			return mzr_nf_drop(ctx, MZR_DROP_NF);
 		}
 		be = *cur;
 		if (bpf_map_update_elem(&lb_conns, &flow, &be, BPF_ANY))
-			lb_count(LB_CNT_CONN_FULL);
-		lb_count(LB_CNT_NEW_CONN);
+			nf_count(&lb_stats, LB_CNT_CONN_FULL);
+		nf_count(&lb_stats, LB_CNT_NEW_CONN);
 		placed = 1;
 	}
 
@@ -255,7 +201,7 @@ int lb_egress(struct xdp_md *xdp)
 		back.port = flow.dport;
 		back.pad = 0;
 		if (bpf_map_update_elem(&lb_rconns, &rflow, &back, BPF_ANY))
-			lb_count(LB_CNT_CONN_FULL);
+			nf_count(&lb_stats, LB_CNT_CONN_FULL);
 	}
 
 	if (lb_rewrite(xdp, ctx, 1, be.ip, be.port))
@@ -281,7 +227,7 @@ int lb_deliver(struct xdp_md *xdp)
 	if (ret < 0)
 		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
 	if (ret > 0)
-		lb_count(LB_CNT_REPLY);
+		nf_count(&lb_stats, LB_CNT_REPLY);
 	return mzr_nf_next(xdp, ctx);
 }
 

@@ -5,14 +5,10 @@
  * backends live in pinned maps under PIN_ROOT/nfcfg/lb/; every VIP has a
  * Maglev table (an inner map of lb_rings) that a change replaces whole.
  */
-#define _GNU_SOURCE /* program_invocation_short_name */
 #include <errno.h>
-#include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -28,14 +24,9 @@ static const struct nftool_prog lb_progs[] = {
 	{ "lb_deliver", MZR_HOOK_DELIVER },
 };
 
-static const void *lb_elf_bytes(size_t *sz)
-{
-	return mizar_lb_bpf__elf_bytes(sz);
-}
-
 static const struct nftool lb_tool = {
 	.name = "lb",
-	.elf_bytes = lb_elf_bytes,
+	.elf_bytes = mizar_lb_bpf__elf_bytes,
 	.progs = lb_progs,
 	.n_progs = sizeof(lb_progs) / sizeof(lb_progs[0]),
 };
@@ -66,24 +57,16 @@ static void maps_close(struct lb_maps *m)
 static int maps_open(struct mzctl *g, const char *cmd, bool lock,
 		     struct lb_maps *m)
 {
-	char dir[PATH_MAX];
+	const struct nftool_mapref refs[] = {
+		{ "lb_vips", &m->vips },     { "lb_rings", &m->rings },
+		{ "lb_conns", &m->conns },   { "lb_rconns", &m->rconns },
+		{ "lb_stats", &m->stats },   { NULL },
+	};
 
-	m->vips = m->rings = m->conns = m->rconns = m->stats = m->lock = -1;
-	if ((m->vips = nftool_map(g, &lb_tool, "lb_vips", cmd)) < 0 ||
-	    (m->rings = nftool_map(g, &lb_tool, "lb_rings", cmd)) < 0 ||
-	    (m->conns = nftool_map(g, &lb_tool, "lb_conns", cmd)) < 0 ||
-	    (m->rconns = nftool_map(g, &lb_tool, "lb_rconns", cmd)) < 0 ||
-	    (m->stats = nftool_map(g, &lb_tool, "lb_stats", cmd)) < 0) {
-		maps_close(m);
+	m->lock = -1;
+	if (nftool_maps(g, &lb_tool, cmd, refs))
 		return -1;
-	}
-	if (!lock)
-		return 0;
-	snprintf(dir, sizeof(dir), "%s/nfcfg/%s", mzr_host__pin_root(g->host),
-		 lb_tool.name);
-	m->lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (m->lock < 0 || flock(m->lock, LOCK_EX)) {
-		mzctl_err(cmd, "cannot lock %s: %s", dir, strerror(errno));
+	if (lock && (m->lock = nftool_lock(g, &lb_tool, cmd)) < 0) {
 		maps_close(m);
 		return -1;
 	}
@@ -92,27 +75,17 @@ static int maps_open(struct mzctl *g, const char *cmd, bool lock,
 
 /* ---- Arguments ---------------------------------------------------------- */
 
-static const char *proto_name(uint8_t p)
-{
-	return p == IPPROTO_TCP ? "tcp" : p == IPPROTO_UDP ? "udp" : "?";
-}
-
-/* "10.0.0.1:80/tcp" into @buf (at least 32 bytes). */
-static const char *svc_str(__be32 ip, __be16 port, uint8_t proto, char *buf)
-{
-	char a[INET_ADDRSTRLEN];
-
-	inet_ntop(AF_INET, &ip, a, sizeof(a));
-	snprintf(buf, 32, "%s:%u/%s", a, ntohs(port), proto_name(proto));
-	return buf;
-}
-
+/* "10.0.1.3:8080" / "10.0.0.1:80/tcp" into @buf (at least 32 bytes). */
 static const char *be_str(const struct lb_backend *b, char *buf)
 {
-	char a[INET_ADDRSTRLEN];
+	return nf_ipport_str(b->ip, b->port, buf, 32);
+}
 
-	inet_ntop(AF_INET, &b->ip, a, sizeof(a));
-	snprintf(buf, 32, "%s:%u", a, ntohs(b->port));
+static const char *svc_str(__be32 ip, __be16 port, uint8_t proto, char *buf)
+{
+	size_t n = strlen(nf_ipport_str(ip, port, buf, 32));
+
+	snprintf(buf + n, 32 - n, "/%s", nf_proto_name(proto));
 	return buf;
 }
 
@@ -122,21 +95,12 @@ static int get_vip_key(const char *cmd, struct mzctl_kw *kw,
 {
 	const char *v;
 	struct in_addr ip;
-	uint32_t n, h;
-	int err;
+	uint16_t port;
+	uint32_t h;
 
 	memset(k, 0, sizeof(*k));
-	v = mzctl_kw_get(kw, "vni")->val;
-	err = mzctl_parse_vni(v, &n);
-	if (err) {
-		if (err == -ERANGE)
-			mzctl_err(cmd, "vni '%s' out of range (1-%u)", v,
-				  MZR_VNI_MAX);
-		else
-			mzctl_err(cmd, "bad vni '%s'", v);
+	if (nf_arg_vni(cmd, mzctl_kw_get(kw, "vni")->val, &k->vni))
 		return MZCTL_USAGE;
-	}
-	k->vni = n;
 	v = mzctl_kw_get(kw, "vip")->val;
 	if (mzctl_parse_ip(v, &ip)) {
 		mzctl_err(cmd, "bad vip '%s'", v);
@@ -148,21 +112,11 @@ static int get_vip_key(const char *cmd, struct mzctl_kw *kw,
 		return MZCTL_USAGE;
 	}
 	k->vip = ip.s_addr;
-	v = mzctl_kw_get(kw, "port")->val;
-	if (mzctl_parse_u32(v, &n) || !n || n > 65535) {
-		mzctl_err(cmd, "bad port '%s' (1-65535)", v);
+	if (nf_arg_port(cmd, "port", mzctl_kw_get(kw, "port")->val, &port) ||
+	    nf_arg_proto(cmd, mzctl_kw_get(kw, "proto")->val, NF_PROTO_L4,
+			 &k->proto))
 		return MZCTL_USAGE;
-	}
-	k->port = htons((uint16_t)n);
-	v = mzctl_kw_get(kw, "proto")->val;
-	if (!strcmp(v, "tcp")) {
-		k->proto = IPPROTO_TCP;
-	} else if (!strcmp(v, "udp")) {
-		k->proto = IPPROTO_UDP;
-	} else {
-		mzctl_err(cmd, "bad proto '%s' (tcp or udp)", v);
-		return MZCTL_USAGE;
-	}
+	k->port = htons(port);
 	return 0;
 }
 
@@ -601,58 +555,31 @@ static uint64_t map_count(int fd)
 	return n;
 }
 
-static int read_counters(int fd, uint64_t *cnt)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals;
-
-	if (ncpu <= 0)
-		return -EINVAL;
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < __LB_CNT_MAX; i++) {
-		cnt[i] = 0;
-		if (bpf_map_lookup_elem(fd, &i, vals))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			cnt[i] += vals[c];
-	}
-	free(vals);
-	return 0;
-}
+static const char *const show_help =
+	"Usage: mizar-lb show\n"
+	"\n"
+	"VIPs with their backends, weights and share of the Maglev table\n"
+	"(slots), the number of tracked connections and the counters\n"
+	"(-j for JSON).\n";
 
 static int cmd_show(struct mzctl *g, int argc, char **argv)
 {
 	const char *cmd = "show";
 	struct lb_vip_key k, *prev = NULL;
-	uint64_t cnt[__LB_CNT_MAX], nconn;
 	uint32_t slots[LB_MAX_BACKENDS];
+	uint64_t nconn;
 	struct mzctl_json js;
 	struct lb_maps m;
 	struct lb_vip v;
 	char a[INET_ADDRSTRLEN], svc[32], bstr[32];
 	unsigned int i, nvip = 0;
+	int ret;
 
-	for (int j = 0; j < argc; j++) {
-		if (mzctl_is_help(argv[j])) {
-			printf("Usage: %s show\n\n"
-			       "VIPs with their backends, weights and share of "
-			       "the Maglev table\n"
-			       "(slots), the number of tracked connections and "
-			       "the counters\n"
-			       "(-j for JSON).\n",
-			       program_invocation_short_name);
-			return MZCTL_OK;
-		}
-	}
-	if (argc) {
-		mzctl_err(cmd, "unexpected argument '%s'", argv[0]);
-		return MZCTL_USAGE;
-	}
+	ret = nftool_no_args(cmd, show_help, argc, argv);
+	if (ret >= 0)
+		return ret;
 	if (maps_open(g, cmd, false, &m))
 		return MZCTL_FAIL;
-	read_counters(m.stats, cnt);
 	nconn = map_count(m.conns);
 	if (g->json) {
 		mzctl_json_begin(&js, stdout);
@@ -670,7 +597,7 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 			mzctl_json_u64(&js, "vni", k.vni);
 			mzctl_json_str(&js, "vip", a);
 			mzctl_json_u64(&js, "port", ntohs(k.port));
-			mzctl_json_str(&js, "proto", proto_name(k.proto));
+			mzctl_json_str(&js, "proto", nf_proto_name(k.proto));
 			mzctl_json_u64(&js, "table", v.ring);
 			mzctl_json_u64(&js, "table_size", LB_RING_SIZE);
 			mzctl_json_arr(&js, "backends");
@@ -706,21 +633,14 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 	if (g->json) {
 		mzctl_json_arr_end(&js);
 		mzctl_json_u64(&js, "connections", nconn);
-		mzctl_json_obj(&js, "counters");
-		for (i = 0; i < __LB_CNT_MAX; i++)
-			mzctl_json_u64(&js, lb_counter_names[i], cnt[i]);
-		mzctl_json_obj_end(&js);
-		mzctl_json_end(&js);
 	} else {
 		if (!nvip)
 			printf("no VIP\n");
 		printf("connections %llu\n", (unsigned long long)nconn);
-		printf("counters");
-		for (i = 0; i < __LB_CNT_MAX; i++)
-			printf(" %s %llu", lb_counter_names[i],
-			       (unsigned long long)cnt[i]);
-		printf("\n");
 	}
+	nftool_show_counters(g, &js, m.stats, lb_counter_names, __LB_CNT_MAX);
+	if (g->json)
+		mzctl_json_end(&js);
 	maps_close(&m);
 	return MZCTL_OK;
 }
@@ -755,8 +675,6 @@ static const char *const usage =
 	"  -h, --help          help; also after any command or sub-command\n";
 
 static const struct mzctl_group groups[] = {
-	{ "attach", nftool_cmd_attach },
-	{ "detach", nftool_cmd_detach },
 	{ "vip", cmd_vip },
 	{ "backend", cmd_backend },
 	{ "show", cmd_show },
@@ -765,6 +683,5 @@ static const struct mzctl_group groups[] = {
 
 int main(int argc, char **argv)
 {
-	nftool_current = &lb_tool;
-	return mzctl_main(argc, argv, groups, usage);
+	return nftool_main(argc, argv, &lb_tool, groups, usage);
 }

@@ -10,7 +10,6 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -18,7 +17,6 @@
 #include "mizar_nat_bpf.skel.h"
 #include "nftool.h"
 #include "nat.h"
-#include "nat_cli.h"
 
 static const struct nftool_prog progs[] = {
 	{ "nat_exit", MZR_HOOK_DIVIDER },
@@ -72,90 +70,6 @@ static const char *const counter_names[__NAT_C_MAX] = {
 	[NAT_C_NO_PORT] = "drop_no_port", [NAT_C_TTL] = "drop_ttl",
 	[NAT_C_ERROR] = "drop_error",
 };
-
-/*
- * Where the attached NF's maps may be pinned: nftool's configuration
- * directory, or nf_maps/, where libmizar's loader pins an NF's own maps
- * when it overrides the path nftool asked for (see mzr_nf__load()).
- */
-static const char *const map_dirs[] = { "nfcfg/nat", "nf_maps" };
-static const char *const all_maps[] = { NAT_SNAT_MAP, NAT_DNAT_MAP,
-					NAT_CT_OUT_MAP, NAT_CT_IN_MAP,
-					NAT_STATS_MAP };
-
-/* Fd of the NF's map @name, or -1 after one error line. */
-static int nat_map(struct mzctl *g, const char *name, const char *cmd)
-{
-	char path[4096];
-	struct mzr_host *h;
-	unsigned int i;
-	int fd;
-
-	h = mzctl_host(g, cmd);
-	if (!h)
-		return -1;
-	for (i = 0; i < sizeof(map_dirs) / sizeof(map_dirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s/%s", mzr_host__pin_root(h),
-			 map_dirs[i], name);
-		fd = bpf_obj_get(path);
-		if (fd >= 0)
-			return fd;
-		if (errno != ENOENT) {
-			mzctl_err(cmd, "cannot open %s: %s", path,
-				  strerror(errno));
-			return -1;
-		}
-	}
-	mzctl_err(cmd, "nat is not attached (run '%s attach')",
-		  program_invocation_short_name);
-	return -1;
-}
-
-/* Detach, and forget the maps wherever they were pinned (nftool removes
- * its configuration directory only): rules and connections do not
- * outlive the NF. */
-static int cmd_detach(struct mzctl *g, int argc, char **argv)
-{
-	char path[4096];
-	int ret;
-
-	ret = nftool_cmd_detach(g, argc, argv);
-	if (ret != MZCTL_OK || !g->host)
-		return ret;
-	for (size_t i = 0; i < sizeof(all_maps) / sizeof(all_maps[0]); i++) {
-		snprintf(path, sizeof(path), "%s/nf_maps/%s",
-			 mzr_host__pin_root(g->host), all_maps[i]);
-		unlink(path);
-	}
-	return ret;
-}
-
-/* --help anywhere among @argv: print @text. */
-static bool help(int argc, char **argv, const char *text)
-{
-	for (int i = 0; i < argc; i++) {
-		if (mzctl_is_help(argv[i])) {
-			fputs(text, stdout);
-			return true;
-		}
-	}
-	return false;
-}
-
-static int get_vni(const char *cmd, const char *v, uint32_t *vni)
-{
-	int err = mzctl_parse_vni(v, vni);
-
-	if (err == -ERANGE) {
-		mzctl_err(cmd, "vni '%s' out of range (1-%u)", v, MZR_VNI_MAX);
-		return -1;
-	}
-	if (err) {
-		mzctl_err(cmd, "bad vni '%s'", v);
-		return -1;
-	}
-	return 0;
-}
 
 /* Whether @ip is assigned to an interface of this host (this netns). */
 static bool is_local_addr(struct in_addr ip)
@@ -219,9 +133,23 @@ static int net_has(const struct mzr_net_info *n, void *arg)
 {
 	struct net_find *f = arg;
 
-	if (nat_in_prefix(f->ip, n->prefix, n->prefixlen))
+	if (nf_in_prefix(f->ip, n->prefix, n->prefixlen))
 		f->found = true;
 	return 0;
+}
+
+/* Store a new rule; one error line when its table is full or the update
+ * fails. An exit status. */
+static int rule_insert(const char *cmd, int fd, const void *key,
+		       const void *val, const char *table, unsigned int max)
+{
+	if (!bpf_map_update_elem(fd, key, val, BPF_NOEXIST))
+		return MZCTL_OK;
+	if (errno == E2BIG || errno == ENOSPC)
+		mzctl_err(cmd, "%s table full (%u rules)", table, max);
+	else
+		mzctl_fail(cmd, -errno);
+	return MZCTL_FAIL;
 }
 
 /* ---- snat ---------------------------------------------------------------- */
@@ -233,13 +161,13 @@ static int snat_key(const char *cmd, struct mzctl_kw *kw,
 	struct in_addr prefix;
 	unsigned int len;
 
-	if (get_vni(cmd, mzctl_kw_get(kw, "vni")->val, &val->vni))
+	if (nf_arg_vni(cmd, mzctl_kw_get(kw, "vni")->val, &val->vni))
 		return -1;
 	if (mzctl_parse_prefix(v, &prefix, &len)) {
 		mzctl_err(cmd, "bad src '%s' (A.B.C.D/LEN)", v);
 		return -1;
 	}
-	prefix = nat_mask(prefix, len);
+	prefix = nf_mask(prefix, len);
 	memset(key, 0, sizeof(*key));
 	key->prefixlen = 32 + len;
 	key->vni = htonl(val->vni);
@@ -277,7 +205,7 @@ static int snat_add(struct mzctl *g, int argc, char **argv)
 		return MZCTL_FAIL;
 	}
 	val.to = to.s_addr;
-	fd = nat_map(g, NAT_SNAT_MAP, cmd);
+	fd = nftool_map(g, &tool, NAT_SNAT_MAP, cmd);
 	if (fd < 0)
 		return MZCTL_FAIL;
 	if (check_vpc(g, cmd, val.vni))
@@ -292,15 +220,7 @@ static int snat_add(struct mzctl *g, int argc, char **argv)
 			  val.plen);
 		goto out;
 	}
-	if (bpf_map_update_elem(fd, &key, &val, BPF_NOEXIST)) {
-		if (errno == E2BIG || errno == ENOSPC)
-			mzctl_err(cmd, "snat table full (%u rules)",
-				  NAT_MAX_SNAT);
-		else
-			mzctl_fail(cmd, -errno);
-		goto out;
-	}
-	ret = MZCTL_OK;
+	ret = rule_insert(cmd, fd, &key, &val, "snat", NAT_MAX_SNAT);
 out:
 	close(fd);
 	return ret;
@@ -322,7 +242,7 @@ static int snat_del(struct mzctl *g, int argc, char **argv)
 	if (mzctl_parse_kw(cmd, kw, argc, argv) ||
 	    snat_key(cmd, kw, &key, &val))
 		return MZCTL_USAGE;
-	fd = nat_map(g, NAT_SNAT_MAP, cmd);
+	fd = nftool_map(g, &tool, NAT_SNAT_MAP, cmd);
 	if (fd < 0)
 		return MZCTL_FAIL;
 	if (bpf_map_delete_elem(fd, &key)) {
@@ -369,9 +289,9 @@ static int dnat_key(const char *cmd, struct mzctl_kw *kw, uint32_t *vni,
 	struct in_addr ip;
 	uint16_t port;
 
-	if (get_vni(cmd, mzctl_kw_get(kw, "vni")->val, vni))
+	if (nf_arg_vni(cmd, mzctl_kw_get(kw, "vni")->val, vni))
 		return -1;
-	if (nat_parse_ipport(ext, &ip, &port) || !ip.s_addr) {
+	if (nf_parse_ipport(ext, &ip, &port) || !ip.s_addr) {
 		mzctl_err(cmd, "bad ext '%s' (A.B.C.D:PORT, port 1-65535)",
 			  ext);
 		return -1;
@@ -379,20 +299,7 @@ static int dnat_key(const char *cmd, struct mzctl_kw *kw, uint32_t *vni,
 	memset(key, 0, sizeof(*key));
 	key->ext_ip = ip.s_addr;
 	key->ext_port = htons(port);
-	if (nat_parse_proto(proto, &key->proto)) {
-		mzctl_err(cmd, "bad proto '%s' (tcp or udp)", proto);
-		return -1;
-	}
-	return 0;
-}
-
-static const char *ipport_str(__be32 ip, __be16 port, char *buf, size_t len)
-{
-	char a[INET_ADDRSTRLEN];
-
-	snprintf(buf, len, "%s:%u", mzctl_ip_str((struct in_addr){ ip }, a),
-		 ntohs(port));
-	return buf;
+	return nf_arg_proto(cmd, proto, NF_PROTO_L4, &key->proto);
 }
 
 static int dnat_add(struct mzctl *g, int argc, char **argv)
@@ -418,7 +325,7 @@ static int dnat_add(struct mzctl *g, int argc, char **argv)
 	    dnat_key(cmd, kw, &val.vni, &key))
 		return MZCTL_USAGE;
 	to = mzctl_kw_get(kw, "to")->val;
-	if (nat_parse_ipport(to, &ip, &port) || !ip.s_addr) {
+	if (nf_parse_ipport(to, &ip, &port) || !ip.s_addr) {
 		mzctl_err(cmd, "bad to '%s' (A.B.C.D:PORT, port 1-65535)", to);
 		return MZCTL_USAGE;
 	}
@@ -429,7 +336,7 @@ static int dnat_add(struct mzctl *g, int argc, char **argv)
 			  mzctl_ip_str((struct in_addr){ key.ext_ip }, a));
 		return MZCTL_FAIL;
 	}
-	fd = nat_map(g, NAT_DNAT_MAP, cmd);
+	fd = nftool_map(g, &tool, NAT_DNAT_MAP, cmd);
 	if (fd < 0)
 		return MZCTL_FAIL;
 	if (check_vpc(g, cmd, val.vni))
@@ -447,20 +354,12 @@ static int dnat_add(struct mzctl *g, int argc, char **argv)
 	}
 	if (!bpf_map_lookup_elem(fd, &key, &cur)) {
 		mzctl_err(cmd, "dnat ext %s proto %s exists (to %s of vpc %u)",
-			  ipport_str(key.ext_ip, key.ext_port, a, sizeof(a)),
-			  nat_proto_name(key.proto),
-			  ipport_str(cur.ip, cur.port, b, sizeof(b)), cur.vni);
+			  nf_ipport_str(key.ext_ip, key.ext_port, a, sizeof(a)),
+			  nf_proto_name(key.proto),
+			  nf_ipport_str(cur.ip, cur.port, b, sizeof(b)), cur.vni);
 		goto out;
 	}
-	if (bpf_map_update_elem(fd, &key, &val, BPF_NOEXIST)) {
-		if (errno == E2BIG || errno == ENOSPC)
-			mzctl_err(cmd, "dnat table full (%u rules)",
-				  NAT_MAX_DNAT);
-		else
-			mzctl_fail(cmd, -errno);
-		goto out;
-	}
-	ret = MZCTL_OK;
+	ret = rule_insert(cmd, fd, &key, &val, "dnat", NAT_MAX_DNAT);
 out:
 	close(fd);
 	return ret;
@@ -484,13 +383,13 @@ static int dnat_del(struct mzctl *g, int argc, char **argv)
 	if (mzctl_parse_kw(cmd, kw, argc, argv) ||
 	    dnat_key(cmd, kw, &vni, &key))
 		return MZCTL_USAGE;
-	fd = nat_map(g, NAT_DNAT_MAP, cmd);
+	fd = nftool_map(g, &tool, NAT_DNAT_MAP, cmd);
 	if (fd < 0)
 		return MZCTL_FAIL;
 	if (bpf_map_lookup_elem(fd, &key, &cur) || cur.vni != vni) {
 		mzctl_err(cmd, "no dnat vni %u ext %s proto %s", vni,
-			  ipport_str(key.ext_ip, key.ext_port, a, sizeof(a)),
-			  nat_proto_name(key.proto));
+			  nf_ipport_str(key.ext_ip, key.ext_port, a, sizeof(a)),
+			  nf_proto_name(key.proto));
 		goto out;
 	}
 	if (bpf_map_delete_elem(fd, &key)) {
@@ -525,14 +424,6 @@ static int cmd_dnat(struct mzctl *g, int argc, char **argv)
 /* ---- show ---------------------------------------------------------------- */
 
 #define SHOW_TEXT_CONNS 100
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns()'s clock */
-	return (uint64_t)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static void show_snat(struct mzctl *g, struct mzctl_json *js, int fd,
 		      uint32_t vni)
@@ -584,18 +475,18 @@ static void show_dnat(struct mzctl *g, struct mzctl_json *js, int fd,
 		prev = &k;
 		if (bpf_map_lookup_elem(fd, &k, &v) || (vni && v.vni != vni))
 			continue;
-		ipport_str(k.ext_ip, k.ext_port, ext, sizeof(ext));
-		ipport_str(v.ip, v.port, to, sizeof(to));
+		nf_ipport_str(k.ext_ip, k.ext_port, ext, sizeof(ext));
+		nf_ipport_str(v.ip, v.port, to, sizeof(to));
 		if (g->json) {
 			mzctl_json_obj(js, NULL);
 			mzctl_json_u64(js, "vni", v.vni);
 			mzctl_json_str(js, "ext", ext);
-			mzctl_json_str(js, "proto", nat_proto_name(k.proto));
+			mzctl_json_str(js, "proto", nf_proto_name(k.proto));
 			mzctl_json_str(js, "to", to);
 			mzctl_json_obj_end(js);
 		} else {
 			printf("  %-8u %-22s %-5s %s\n", v.vni, ext,
-			       nat_proto_name(k.proto), to);
+			       nf_proto_name(k.proto), to);
 		}
 	}
 	if (g->json)
@@ -607,7 +498,7 @@ static void show_conns(struct mzctl *g, struct mzctl_json *js, int fd,
 {
 	struct nat_ct_out_key k, next, *prev = NULL;
 	struct nat_ct_out_val v;
-	uint64_t now = mono_ns(), n = 0, n_snat = 0, n_dnat = 0;
+	uint64_t now = nftool_mono_ns(), n = 0, n_snat = 0, n_dnat = 0;
 	char ep[32], rem[32], nat[32];
 
 	if (g->json)
@@ -629,15 +520,15 @@ static void show_conns(struct mzctl *g, struct mzctl_json *js, int fd,
 		else
 			n_snat++;
 		idle = now > v.seen_ns ? (now - v.seen_ns) / 1000000000ULL : 0;
-		ipport_str(k.ep_ip, k.ep_port, ep, sizeof(ep));
-		ipport_str(k.remote_ip, k.remote_port, rem, sizeof(rem));
-		ipport_str(v.nat_ip, v.nat_port, nat, sizeof(nat));
+		nf_ipport_str(k.ep_ip, k.ep_port, ep, sizeof(ep));
+		nf_ipport_str(k.remote_ip, k.remote_port, rem, sizeof(rem));
+		nf_ipport_str(v.nat_ip, v.nat_port, nat, sizeof(nat));
 		if (g->json) {
 			mzctl_json_obj(js, NULL);
 			mzctl_json_u64(js, "vni", k.vni);
 			mzctl_json_str(js, "kind", v.kind == NAT_KIND_DNAT ?
 							   "dnat" : "snat");
-			mzctl_json_str(js, "proto", nat_proto_name(k.proto));
+			mzctl_json_str(js, "proto", nf_proto_name(k.proto));
 			mzctl_json_str(js, "endpoint", ep);
 			mzctl_json_str(js, "remote", rem);
 			mzctl_json_str(js, "nat", nat);
@@ -647,7 +538,7 @@ static void show_conns(struct mzctl *g, struct mzctl_json *js, int fd,
 			printf("  %-8u %-4s %-5s %-21s %-21s %-21s %" PRIu64
 			       "s\n",
 			       k.vni, v.kind == NAT_KIND_DNAT ? "dnat" : "snat",
-			       nat_proto_name(k.proto), ep, rem, nat, idle);
+			       nf_proto_name(k.proto), ep, rem, nat, idle);
 		}
 	}
 	if (g->json) {
@@ -667,55 +558,28 @@ static void show_conns(struct mzctl *g, struct mzctl_json *js, int fd,
 	}
 }
 
-static void show_counters(struct mzctl *g, struct mzctl_json *js, int fd)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t *vals;
-
-	if (ncpu <= 0)
-		return;
-	vals = calloc(ncpu, sizeof(*vals));
-	if (!vals)
-		return;
-	if (g->json)
-		mzctl_json_obj(js, "counters");
-	else
-		printf("Counters\n");
-	for (uint32_t i = 0; i < __NAT_C_MAX; i++) {
-		uint64_t sum = 0;
-
-		if (bpf_map_lookup_elem(fd, &i, vals))
-			continue;
-		for (int c = 0; c < ncpu; c++)
-			sum += vals[c];
-		if (g->json)
-			mzctl_json_u64(js, counter_names[i], sum);
-		else
-			printf("  %-14s %" PRIu64 "\n", counter_names[i], sum);
-	}
-	if (g->json)
-		mzctl_json_obj_end(js);
-	free(vals);
-}
-
 static int cmd_show(struct mzctl *g, int argc, char **argv)
 {
 	const char *cmd = "show";
 	struct mzctl_kw kw[] = { { "vni", true, false, NULL }, { NULL } };
-	static const char *const maps[] = { NAT_SNAT_MAP, NAT_DNAT_MAP,
-					    NAT_CT_OUT_MAP, NAT_STATS_MAP };
-	int fds[4] = { -1, -1, -1, -1 };
+	int snat, dnat, conns, stats;
+	const struct nftool_mapref refs[] = {
+		{ NAT_SNAT_MAP, &snat },
+		{ NAT_DNAT_MAP, &dnat },
+		{ NAT_CT_OUT_MAP, &conns },
+		{ NAT_STATS_MAP, &stats },
+		{ NULL },
+	};
 	struct mzctl_json js;
 	uint32_t vni = 0;
 	const char *v;
-	int ret = MZCTL_FAIL;
 
-	if (help(argc, argv, show_help))
+	if (nftool_help(argc, argv, show_help))
 		return MZCTL_OK;
 	if (mzctl_parse_kw(cmd, kw, argc, argv))
 		return MZCTL_USAGE;
 	v = mzctl_kw_get(kw, "vni")->val;
-	if (v && get_vni(cmd, v, &vni))
+	if (v && nf_arg_vni(cmd, v, &vni))
 		return MZCTL_USAGE;
 	if (!mzctl_host(g, cmd))
 		return MZCTL_FAIL;
@@ -729,34 +593,26 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 		}
 		return MZCTL_OK;
 	}
-	for (int i = 0; i < 4; i++) {
-		fds[i] = nat_map(g, maps[i], cmd);
-		if (fds[i] < 0)
-			goto out;
-	}
+	if (nftool_maps(g, &tool, cmd, refs))
+		return MZCTL_FAIL;
 	if (g->json) {
 		mzctl_json_begin(&js, stdout);
 		mzctl_json_bool(&js, "attached", true);
 	} else {
 		printf("nat is attached (hooks divider, external)\n");
 	}
-	show_snat(g, &js, fds[0], vni);
-	show_dnat(g, &js, fds[1], vni);
-	show_conns(g, &js, fds[2], vni);
-	show_counters(g, &js, fds[3]);
+	show_snat(g, &js, snat, vni);
+	show_dnat(g, &js, dnat, vni);
+	show_conns(g, &js, conns, vni);
+	nftool_show_counters(g, &js, stats, counter_names, __NAT_C_MAX);
 	if (g->json)
 		mzctl_json_end(&js);
-	ret = MZCTL_OK;
-out:
-	for (int i = 0; i < 4; i++)
-		if (fds[i] >= 0)
-			close(fds[i]);
-	return ret;
+	for (const struct nftool_mapref *r = refs; r->name; r++)
+		close(*r->fd);
+	return MZCTL_OK;
 }
 
 static const struct mzctl_group groups[] = {
-	{ "attach", nftool_cmd_attach },
-	{ "detach", cmd_detach },
 	{ "snat", cmd_snat },
 	{ "dnat", cmd_dnat },
 	{ "show", cmd_show },
@@ -765,6 +621,5 @@ static const struct mzctl_group groups[] = {
 
 int main(int argc, char **argv)
 {
-	nftool_current = &tool;
-	return mzctl_main(argc, argv, groups, usage);
+	return nftool_main(argc, argv, &tool, groups, usage);
 }

@@ -24,6 +24,7 @@
 #include <mizar/bpf/parse.h>
 
 #include "nat.h"
+#include "nf_l4.h"
 
 MZR_NF_DECLARE("nat");
 
@@ -32,7 +33,6 @@ MZR_NF_DECLARE("nat");
 #endif
 
 #define NAT_NS 1000000000ULL
-#define NAT_OFF_MASK 0x1ff	/* offsets into the frame stay below this */
 #define NAT_REFRESH_NS NAT_NS	/* rewrite an entry's seen_ns at most 1/s */
 
 struct {
@@ -71,18 +71,10 @@ struct {
 	__type(value, __u64);
 } nat_stats SEC(".maps");
 
-static __always_inline void nat_count(__u32 idx)
-{
-	__u64 *v = bpf_map_lookup_elem(&nat_stats, &idx);
-
-	if (v)
-		*v += 1;
-}
-
 static __always_inline int nat_drop(struct mzr_ctx *ctx, __u32 counter,
 				    __u32 reason)
 {
-	nat_count(counter);
+	nf_count(&nat_stats, counter);
 	return mzr_nf_drop(ctx, reason);
 }
 
@@ -97,18 +89,6 @@ struct nat_pkt {
 	__u8 tcp_flags;	/* FIN, RST as NAT_ST_* */
 };
 
-#define NAT_ICMP_ECHOREPLY 0
-#define NAT_ICMP_ECHO 8
-
-/* ICMP echo header (<linux/icmp.h> drags libc headers into BPF). */
-struct nat_icmp_echo {
-	__u8 type;
-	__u8 code;
-	__sum16 checksum;
-	__be16 id;
-	__be16 seq;
-};
-
 /*
  * Parse the IPv4 packet at @l3_off. @out: the packet leaves the VPC (an
  * ICMP echo request is translatable), else it enters it (an echo reply
@@ -119,13 +99,13 @@ static __always_inline int nat_parse(struct xdp_md *xdp, __u32 l3_off,
 {
 	void *data = (void *)(long)xdp->data;
 	void *end = (void *)(long)xdp->data_end;
-	struct iphdr *iph = data + (l3_off & NAT_OFF_MASK);
+	struct iphdr *iph = data + (l3_off & NF_OFF_MASK);
 	__u8 *l4;
 
 	if ((void *)(iph + 1) > end || iph->version != 4 || iph->ihl < 5)
 		return -1;
 	if (mzr_ipv4_is_fragment(iph)) {
-		nat_count(NAT_C_FRAGMENT);
+		nf_count(&nat_stats, NAT_C_FRAGMENT);
 		return -1;
 	}
 	l4 = (__u8 *)iph + iph->ihl * 4;
@@ -133,104 +113,36 @@ static __always_inline int nat_parse(struct xdp_md *xdp, __u32 l3_off,
 	p->l4 = l4;
 	p->proto = iph->protocol;
 	p->tcp_flags = 0;
-	if (p->proto == IPPROTO_TCP) {
+	if (p->proto == IPPROTO_ICMP) {
+		struct nf_icmp_echo *icmp = (void *)l4;
+
+		/* Only echo requests leave, only replies come back. */
+		if ((void *)(icmp + 1) > end || icmp->code ||
+		    icmp->type != (out ? NF_ICMP_ECHO : NF_ICMP_ECHOREPLY))
+			return -1;
+	} else if (p->proto == IPPROTO_TCP) {
 		struct tcphdr *tcp = (void *)l4;
 
 		if ((void *)(tcp + 1) > end)
 			return -1;
-		p->sport = tcp->source;
-		p->dport = tcp->dest;
 		if (tcp->fin)
 			p->tcp_flags |= NAT_ST_FIN;
 		if (tcp->rst)
 			p->tcp_flags |= NAT_ST_RST;
-		return 0;
-	}
-	if (p->proto == IPPROTO_UDP) {
-		struct udphdr *udp = (void *)l4;
-
-		if ((void *)(udp + 1) > end)
+	} else if (p->proto == IPPROTO_UDP) {
+		if ((void *)((struct udphdr *)l4 + 1) > end)
 			return -1;
-		p->sport = udp->source;
-		p->dport = udp->dest;
-		return 0;
 	}
-	if (p->proto == IPPROTO_ICMP) {
-		struct nat_icmp_echo *icmp = (void *)l4;
-
-		if ((void *)(icmp + 1) > end || icmp->code)
-			return -1;
-		if (out && icmp->type == NAT_ICMP_ECHO) {
-			p->sport = icmp->id;
-			p->dport = 0;
-			return 0;
-		}
-		if (!out && icmp->type == NAT_ICMP_ECHOREPLY) {
-			p->sport = 0;
-			p->dport = icmp->id;
-			return 0;
-		}
-	}
-	return -1;
+	return nf_l4_ports(l4, end, p->proto, &p->sport, &p->dport);
 }
 
-/*
- * Rewrite the source (@src) or destination address and port of @p, with
- * the IPv4 and L4 checksums patched (RFC 1624). For ICMP the "port" is
- * the echo id, which only the ICMP checksum covers.
- */
+/* Rewrite the source (@src) or destination address and port of @p (for
+ * ICMP, the echo id). */
 static __always_inline int nat_rewrite(struct xdp_md *xdp, struct nat_pkt *p,
 				       int src, __be32 ip, __be16 port)
 {
-	void *end = (void *)(long)xdp->data_end;
-	struct iphdr *iph = p->iph;
-	__be16 old_port = src ? p->sport : p->dport;
-	__be32 old_ip;
-
-	if ((void *)(iph + 1) > end)
-		return -1;
-	old_ip = src ? iph->saddr : iph->daddr;
-	if (p->proto == IPPROTO_TCP) {
-		struct tcphdr *tcp = p->l4;
-
-		if ((void *)(tcp + 1) > end)
-			return -1;
-		mzr_csum_replace4(&tcp->check, old_ip, ip);
-		mzr_csum_replace2(&tcp->check, old_port, port);
-		if (src)
-			tcp->source = port;
-		else
-			tcp->dest = port;
-	} else if (p->proto == IPPROTO_UDP) {
-		struct udphdr *udp = p->l4;
-
-		if ((void *)(udp + 1) > end)
-			return -1;
-		/* 0: the sender did not checksum; keep it so. */
-		if (udp->check) {
-			mzr_csum_replace4(&udp->check, old_ip, ip);
-			mzr_csum_replace2(&udp->check, old_port, port);
-			if (!udp->check)
-				udp->check = 0xffff;
-		}
-		if (src)
-			udp->source = port;
-		else
-			udp->dest = port;
-	} else {
-		struct nat_icmp_echo *icmp = p->l4;
-
-		if ((void *)(icmp + 1) > end)
-			return -1;
-		mzr_csum_replace2(&icmp->checksum, old_port, port);
-		icmp->id = port;
-	}
-	mzr_csum_replace4(&iph->check, old_ip, ip);
-	if (src)
-		iph->saddr = ip;
-	else
-		iph->daddr = ip;
-	return 0;
+	return nf_l4_rewrite(p->iph, p->l4, (void *)(long)xdp->data_end,
+			     p->proto, src, ip, port);
 }
 
 static __always_inline __u64 nat_timeout(__u8 proto, __u8 state)
@@ -346,7 +258,7 @@ nat_snat_new(const struct nat_ct_out_key *ok, const struct nat_snat_val *rule,
 
 	ov.nat_port = nat_port_alloc(&ik, &iv, hash, now);
 	if (!ov.nat_port) {
-		nat_count(NAT_C_NO_PORT);
+		nf_count(&nat_stats, NAT_C_NO_PORT);
 		return NULL;
 	}
 	/* Another CPU may have set this connection up meanwhile: keep its
@@ -355,7 +267,7 @@ nat_snat_new(const struct nat_ct_out_key *ok, const struct nat_snat_val *rule,
 		bpf_map_delete_elem(&nat_ct_in, &ik);
 		return bpf_map_lookup_elem(&nat_ct_out, ok);
 	}
-	nat_count(NAT_C_SNAT_NEW);
+	nf_count(&nat_stats, NAT_C_SNAT_NEW);
 	return bpf_map_lookup_elem(&nat_ct_out, ok);
 }
 
@@ -459,7 +371,7 @@ static __always_inline int nat_send(struct xdp_md *xdp, struct mzr_ctx *ctx,
 		mzr_ipv4_dec_ttl(iph);
 		__builtin_memcpy(eth->h_dest, f.dmac, 6);
 		__builtin_memcpy(eth->h_source, f.smac, 6);
-		nat_count(NAT_C_TX);
+		nf_count(&nat_stats, NAT_C_TX);
 		if (f.ifindex == xdp->ingress_ifindex)
 			return XDP_TX;
 		return bpf_redirect(f.ifindex, 0);
@@ -468,7 +380,7 @@ static __always_inline int nat_send(struct xdp_md *xdp, struct mzr_ctx *ctx,
 		return nat_drop(ctx, NAT_C_ERROR, MZR_DROP_FIB);
 	__builtin_memcpy(eth->h_dest, own_mac, 6);
 	__builtin_memcpy(eth->h_source, own_mac, 6);
-	nat_count(NAT_C_KERNEL);
+	nf_count(&nat_stats, NAT_C_KERNEL);
 	return XDP_PASS;
 }
 
@@ -524,7 +436,8 @@ int nat_exit(struct xdp_md *xdp)
 	}
 	if (p.iph->ttl <= 1)
 		return nat_drop(ctx, NAT_C_TTL, MZR_DROP_TTL_EXPIRED);
-	nat_count(ov->kind == NAT_KIND_DNAT ? NAT_C_DNAT_OUT : NAT_C_SNAT_OUT);
+	nf_count(&nat_stats, ov->kind == NAT_KIND_DNAT ? NAT_C_DNAT_OUT :
+						       NAT_C_SNAT_OUT);
 	if (nat_rewrite(xdp, &p, 1, ov->nat_ip, ov->nat_port))
 		return nat_drop(ctx, NAT_C_ERROR, MZR_DROP_MALFORMED);
 
@@ -535,13 +448,13 @@ int nat_exit(struct xdp_md *xdp)
 	if (data + 6 > end)
 		return nat_drop(ctx, NAT_C_ERROR, MZR_DROP_MALFORMED);
 	__builtin_memcpy(own_mac, data, 6);
-	l2 = ctx->inner_l2_off & NAT_OFF_MASK;
+	l2 = ctx->inner_l2_off & NF_OFF_MASK;
 	if (bpf_xdp_adjust_head(xdp, l2))
 		return nat_drop(ctx, NAT_C_ERROR, MZR_DROP_ENCAP);
 	return nat_send(xdp, ctx, own_mac);
 
 no_rule:
-	nat_count(NAT_C_NO_RULE);
+	nf_count(&nat_stats, NAT_C_NO_RULE);
 	return mzr_nf_next(xdp, ctx);
 }
 
@@ -589,7 +502,7 @@ nat_dnat_new(const struct nat_ct_in_key *ik, const struct nat_dnat_val *rule,
 		bpf_map_delete_elem(&nat_ct_out, &ok);
 		return NULL;
 	}
-	nat_count(NAT_C_DNAT_NEW);
+	nf_count(&nat_stats, NAT_C_DNAT_NEW);
 	return bpf_map_lookup_elem(&nat_ct_in, ik);
 }
 
@@ -637,7 +550,8 @@ int nat_entry(struct xdp_md *xdp)
 			return mzr_nf_next(xdp, ctx);
 	}
 	nat_touch_in(&ik, iv, p.tcp_flags, now);
-	nat_count(iv->kind == NAT_KIND_DNAT ? NAT_C_DNAT_IN : NAT_C_SNAT_IN);
+	nf_count(&nat_stats, iv->kind == NAT_KIND_DNAT ? NAT_C_DNAT_IN :
+						       NAT_C_SNAT_IN);
 	if (nat_rewrite(xdp, &p, 0, iv->ep_ip, iv->ep_port))
 		return nat_drop(ctx, NAT_C_ERROR, MZR_DROP_MALFORMED);
 	/* The core encapsulates it into the VPC and routes it to the

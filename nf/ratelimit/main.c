@@ -4,13 +4,10 @@
  * docs/nf-ratelimit.md). The buckets live in the NF's pinned map; this
  * tool writes their configuration and reads their counters.
  */
-#define _GNU_SOURCE /* program_invocation_short_name */
 #include <errno.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
@@ -79,45 +76,15 @@ static const char *const show_help =
 	"List the caps with their rate, burst, the bytes available now, and\n"
 	"the frames and bytes passed and dropped (-j: JSON).\n";
 
-/* --help anywhere among @argv: print @help. */
-static bool help(int argc, char **argv, const char *text)
-{
-	int i;
-
-	for (i = 0; i < argc; i++) {
-		if (mzctl_is_help(argv[i])) {
-			fputs(text, stdout);
-			return true;
-		}
-	}
-	return false;
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts); /* bpf_ktime_get_ns()'s clock */
-	return (uint64_t)ts.tv_sec * MZR_RL_NSEC + ts.tv_nsec;
-}
-
 static int get_key(const char *cmd, struct mzctl_kw *kw,
 		   struct mzr_rl_key *key)
 {
-	const char *v = mzctl_kw_get(kw, "vni")->val;
+	const char *v;
 	struct in_addr ip;
-	int err;
 
 	memset(key, 0, sizeof(*key));
-	err = mzctl_parse_vni(v, &key->vni);
-	if (err == -ERANGE) {
-		mzctl_err(cmd, "vni '%s' out of range (1-%u)", v, MZR_VNI_MAX);
+	if (nf_arg_vni(cmd, mzctl_kw_get(kw, "vni")->val, &key->vni))
 		return MZCTL_USAGE;
-	}
-	if (err) {
-		mzctl_err(cmd, "bad vni '%s'", v);
-		return MZCTL_USAGE;
-	}
 	v = mzctl_kw_get(kw, "ip")->val;
 	if (mzctl_parse_ip(v, &ip) || !ip.s_addr) {
 		mzctl_err(cmd, "bad ip '%s'", v);
@@ -125,57 +92,6 @@ static int get_key(const char *cmd, struct mzctl_kw *kw,
 	}
 	key->ip = ip.s_addr;
 	return 0;
-}
-
-/* ---- The bucket map ------------------------------------------------ */
-
-/* Where the attached NF's map may be pinned: nftool's configuration
- * directory, or nf_maps/, where libmizar's loader pins an NF's own maps
- * when it overrides the path nftool asked for (see mzr_nf__load()). */
-static const char *const map_dirs[] = { "nfcfg/ratelimit", "nf_maps" };
-
-/* Fd of the bucket map, or -1 after one error line. */
-static int buckets_open(struct mzctl *g, const char *cmd)
-{
-	char path[PATH_MAX];
-	struct mzr_host *h;
-	unsigned int i;
-	int fd;
-
-	h = mzctl_host(g, cmd);
-	if (!h)
-		return -1;
-	for (i = 0; i < sizeof(map_dirs) / sizeof(map_dirs[0]); i++) {
-		snprintf(path, sizeof(path), "%s/%s/%s", mzr_host__pin_root(h),
-			 map_dirs[i], MZR_RL_MAP);
-		fd = bpf_obj_get(path);
-		if (fd >= 0)
-			return fd;
-		if (errno != ENOENT) {
-			mzctl_err(cmd, "cannot open %s: %s", path,
-				  strerror(errno));
-			return -1;
-		}
-	}
-	mzctl_err(cmd, "ratelimit is not attached (run '%s attach')",
-		  program_invocation_short_name);
-	return -1;
-}
-
-/* Detach, and forget the map wherever it was pinned (nftool removes its
- * configuration directory only): caps do not outlive the NF. */
-static int cmd_detach(struct mzctl *g, int argc, char **argv)
-{
-	char path[PATH_MAX];
-	int ret;
-
-	ret = nftool_cmd_detach(g, argc, argv);
-	if (ret != MZCTL_OK || !g->host)
-		return ret;
-	snprintf(path, sizeof(path), "%s/nf_maps/%s",
-		 mzr_host__pin_root(g->host), MZR_RL_MAP);
-	unlink(path);
-	return ret;
 }
 
 /* ---- set / del ----------------------------------------------------- */
@@ -196,7 +112,7 @@ static int cmd_set(struct mzctl *g, int argc, char **argv)
 	const char *v;
 	int fd, err;
 
-	if (help(argc, argv, set_help))
+	if (nftool_help(argc, argv, set_help))
 		return MZCTL_OK;
 	if (mzctl_parse_kw(cmd, kw, argc, argv))
 		return MZCTL_USAGE;
@@ -234,7 +150,7 @@ static int cmd_set(struct mzctl *g, int argc, char **argv)
 		}
 	}
 
-	fd = buckets_open(g, cmd);
+	fd = nftool_map(g, &tool, MZR_RL_MAP, cmd);
 	if (fd < 0)
 		return MZCTL_FAIL;
 	/* A new configuration keeps the counters of the old one. */
@@ -245,7 +161,7 @@ static int cmd_set(struct mzctl *g, int argc, char **argv)
 		b.drop_bytes = old.drop_bytes;
 	}
 	mzr_rl_configure(&b, bits, burst);
-	b.last_ns = mono_ns();
+	b.last_ns = nftool_mono_ns();
 	if (bpf_map_update_elem(fd, &key, &b, BPF_F_LOCK)) {
 		err = -errno;
 		close(fd);
@@ -274,14 +190,14 @@ static int cmd_del(struct mzctl *g, int argc, char **argv)
 	struct mzr_rl_key key;
 	int fd, err;
 
-	if (help(argc, argv, del_help))
+	if (nftool_help(argc, argv, del_help))
 		return MZCTL_OK;
 	if (mzctl_parse_kw(cmd, kw, argc, argv))
 		return MZCTL_USAGE;
 	err = get_key(cmd, kw, &key);
 	if (err)
 		return err;
-	fd = buckets_open(g, cmd);
+	fd = nftool_map(g, &tool, MZR_RL_MAP, cmd);
 	if (fd < 0)
 		return MZCTL_FAIL;
 	err = bpf_map_delete_elem(fd, &key) ? -errno : 0;
@@ -371,23 +287,21 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 	size_t n, i;
 	int fd, err;
 
-	if (help(argc, argv, show_help))
+	if (nftool_help(argc, argv, show_help))
 		return MZCTL_OK;
 	if (mzctl_parse_kw(cmd, kw, argc, argv))
 		return MZCTL_USAGE;
 	v = mzctl_kw_get(kw, "vni")->val;
-	if (v && mzctl_parse_vni(v, &vni)) {
-		mzctl_err(cmd, "bad vni '%s'", v);
+	if (v && nf_arg_vni(cmd, v, &vni))
 		return MZCTL_USAGE;
-	}
-	fd = buckets_open(g, cmd);
+	fd = nftool_map(g, &tool, MZR_RL_MAP, cmd);
 	if (fd < 0)
 		return MZCTL_FAIL;
 	err = read_all(fd, vni, &e, &n);
 	close(fd);
 	if (err)
 		return mzctl_fail(cmd, err);
-	now = mono_ns();
+	now = nftool_mono_ns();
 
 	if (g->json) {
 		mzctl_json_begin(&js, stdout);
@@ -437,8 +351,6 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 }
 
 static const struct mzctl_group groups[] = {
-	{ "attach", nftool_cmd_attach },
-	{ "detach", cmd_detach },
 	{ "set", cmd_set },
 	{ "del", cmd_del },
 	{ "show", cmd_show },
@@ -447,6 +359,5 @@ static const struct mzctl_group groups[] = {
 
 int main(int argc, char **argv)
 {
-	nftool_current = &tool;
-	return mzctl_main(argc, argv, groups, usage);
+	return nftool_main(argc, argv, &tool, groups, usage);
 }

@@ -11,6 +11,8 @@
 set -u -o pipefail
 # shellcheck source=../../../scripts/lib/topo.sh
 . "${MZR_SOURCE_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)}/scripts/lib/topo.sh"
+# shellcheck source=../common/nf_e2e.sh
+. "$(dirname "$0")/../common/nf_e2e.sh"
 topo_require_root
 topo_require_tools iperf3 nc jq ss
 
@@ -18,12 +20,7 @@ ACL=${MZR_ACL:-$MZR_BUILD_DIR/tools/mizar-acl}
 [ -x "$ACL" ] || topo_die "missing $ACL (build the mizar-acl target first)"
 
 # acl HOST ARGS...: mizar-acl on HOST's pin root, inside its netns.
-acl() {
-	local h=$1
-	shift
-	ip netns exec "${TOPO_HOST_NS[$h]}" timeout 20 "$ACL" \
-		-r "$(topo_pin_root "$h")" "$@"
-}
+acl() { nf_e2e_run "$ACL" "$@"; }
 
 # acl_ok DESC HOST ARGS...: the command succeeds.
 acl_ok() {
@@ -42,61 +39,13 @@ acl_json() { acl "$1" -j show | jq -r "$2"; }
 # acl_bad DESC WORD ARGS...: mizar-acl on h2 fails with a non-zero status
 # and exactly one line on stderr that mentions WORD.
 acl_bad() {
-	local desc=$1 word=$2 out rc lines
+	local desc=$1 word=$2
 	shift 2
-	out=$(acl h2 "$@" 2>&1 >/dev/null)
-	rc=$?
-	lines=$(printf '%s\n' "$out" | grep -c .)
-	if [ $rc -ne 0 ] && [ "$lines" = 1 ] && [[ "$out" == *"$word"* ]]; then
-		topo_ok "$desc: exit $rc, '$out'"
-	else
-		topo_fail "$desc: exit $rc, $lines line(s): '$out'"
-	fi
+	nf_e2e_fails "$desc" "$word" acl h2 "$@"
 }
 
-# expect_no_tcp FROM TO PORT: a listener on TO:PORT cannot be reached.
-expect_no_tcp() {
-	local from=$1 to=$2 port=$3 dst srv
-	dst=$(topo_ep_ip "$to")
-	topo_bg "$to" timeout 15 nc -l -k "$port" >/dev/null 2>&1
-	srv=$TOPO_LAST_PID
-	if ! topo_wait_listen "$to" "$port"; then
-		topo_fail "no tcp $from -> $to:$port: listener did not start"
-	elif topo_exec "$from" timeout 5 nc -z -w 2 "$dst" "$port"; then
-		topo_fail "no tcp $from -> $to:$port: it connected"
-	else
-		topo_ok "no tcp $from -> $to:$port: connection dropped by the ACL"
-	fi
-	stop_listener "$srv" "$to" "$port"
-}
-
-# stop_listener PID NAME PORT: end a listener started with topo_bg and wait
-# until the port is free again.
-stop_listener() {
-	local i
-	kill "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	for i in $(seq 1 50); do
-		topo_exec "$2" ss -Hltn "sport = :$3" 2>/dev/null | grep -q . || return 0
-		sleep 0.1
-	done
-}
-
-# expect_tcp_port FROM TO PORT: a connection to a listener on TO:PORT opens.
-expect_tcp_port() {
-	local from=$1 to=$2 port=$3 dst srv
-	dst=$(topo_ep_ip "$to")
-	topo_bg "$to" timeout 15 nc -l -k "$port" >/dev/null 2>&1
-	srv=$TOPO_LAST_PID
-	if ! topo_wait_listen "$to" "$port"; then
-		topo_fail "listener $to:$port did not start"
-	elif topo_exec "$from" timeout 5 nc -z -w 2 "$dst" "$port"; then
-		topo_ok "tcp $from -> $to:$port connects"
-	else
-		topo_fail "tcp $from -> $to:$port does not connect"
-	fi
-	stop_listener "$srv" "$to" "$port"
-}
+expect_no_tcp() { nf_e2e_tcp "$1" "$2" "$3" no; }
+expect_tcp_port() { nf_e2e_tcp "$1" "$2" "$3" yes; }
 
 # expect_iperf_reverse FROM TO: iperf3 -R (TO sends the data on the
 # connection FROM opened) moves data.
@@ -112,15 +61,6 @@ expect_iperf_reverse() {
 		topo_ok "tcp $to -> $from on $from's connection (iperf3 -R): $((bps / 1000000)) Mbit/s"
 	else
 		topo_fail "iperf3 -R $from -> $to failed"
-	fi
-}
-
-# expect_gt DESC VALUE MIN
-expect_gt() {
-	if [ -n "$2" ] && [ "$2" -gt "$3" ] 2>/dev/null; then
-		topo_ok "$1 = $2 (> $3)"
-	else
-		topo_fail "$1 = ${2:-?} (expected > $3)"
 	fi
 }
 
@@ -141,7 +81,7 @@ acl_ok "mizar-acl attach on h2" h2 attach
 [ "$(acl_json h2 .attached)" = true ] && topo_ok "show: attached" ||
 	topo_fail "show: not attached"
 expect_ping a 10.0.1.3
-expect_gt "no_policy on h2" "$(acl_json h2 .counters.no_policy)" 0
+nf_e2e_expect_gt "no_policy on h2" "$(acl_json h2 .counters.no_policy)" 0
 
 topo_step "default deny at b's host: a cannot reach b"
 drops0=$(topo_counter h2 nf)
@@ -149,9 +89,9 @@ acl_ok "default vni 100 deny" h2 default vni 100 deny
 expect_no_ping a 10.0.1.3
 expect_no_tcp a b 5201
 expect_counter_gt h2 nf "$drops0"
-expect_gt "default_hits of vni 100" \
+nf_e2e_expect_gt "default_hits of vni 100" \
 	"$(acl_json h2 '.vpcs[] | select(.vni == 100) | .default_hits')" 0
-expect_gt "denied" "$(acl_json h2 .counters.denied)" 0
+nf_e2e_expect_gt "denied" "$(acl_json h2 .counters.denied)" 0
 
 topo_step "allow tcp/5201 from a: iperf3 works, ping does not"
 acl_ok "rule add prio 10 a -> b tcp 5201 allow" h2 rule add vni 100 prio 10 \
@@ -159,9 +99,9 @@ acl_ok "rule add prio 10 a -> b tcp 5201 allow" h2 rule add vni 100 prio 10 \
 expect_tcp a b 2
 expect_iperf_reverse a b
 expect_no_ping a 10.0.1.3
-expect_gt "hits of prio 10" \
+nf_e2e_expect_gt "hits of prio 10" \
 	"$(acl_json h2 '.vpcs[0].rules[] | select(.prio == 10) | .hits')" 0
-expect_gt "ct_pass (replies through h2's agent-egress)" \
+nf_e2e_expect_gt "ct_pass (replies through h2's agent-egress)" \
 	"$(acl_json h2 .counters.ct_pass)" 0
 
 topo_step "port ranges: tcp 6000-6010 allowed, 6011 and 5202 not"
@@ -209,7 +149,7 @@ if [ -n "$rcvd" ] && [ "$rcvd" -gt 0 ] && [ "$rcvd" -lt 15 ]; then
 else
 	topo_fail "ping under rule deletion: ${rcvd:-?}/25 replies (expected 1..14)"
 fi
-expect_gt "revoked" "$(acl_json h2 .counters.revoked)" "$revoked0"
+nf_e2e_expect_gt "revoked" "$(acl_json h2 .counters.revoked)" "$revoked0"
 
 topo_step "rule del restores the default"
 acl_ok "rule del prio 10" h2 rule del vni 100 prio 10

@@ -10,7 +10,6 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +22,8 @@
 
 #include "acl.h"
 #include "fixture.h"
+#include "nf_env.h"
 #include "pktbuild.h"
-#include "testenv.h"
 
 #define VNI 100
 #define US IP4(192, 168, 1, 1)
@@ -43,138 +42,32 @@ static const uint8_t MAC_GW[6] = { 0x02, 0, 10, 1, 1, 1 };
 static const uint8_t MAC_BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 static const uint8_t MAC_ZERO[6] = { 0 };
 
-static struct {
-	char root[64];
-	struct mzr_host *host;
-	int agent_fd, transit_fd, stats_fd;
-	int acl_stats_fd, acl_hits_fd;
-	unsigned int ep1h;
-} env;
-
+static struct nf_env env;
+static int acl_stats_fd, acl_hits_fd;
+static unsigned int ep1h;
 static int failures;
-
-static void sh(const char *cmd)
-{
-	if (system(cmd)) {
-		fprintf(stderr, "setup failed: %s\n", cmd);
-		exit(1);
-	}
-}
-
-static void api(int err, const char *what)
-{
-	char buf[128];
-
-	if (err) {
-		mzr_strerror(err, buf, sizeof(buf));
-		fprintf(stderr, "setup: %s: %s\n", what, buf);
-		exit(1);
-	}
-}
-
-static struct in_addr in4(uint32_t ip)
-{
-	return (struct in_addr){ .s_addr = htonl(ip) };
-}
 
 /* mizar-acl on this test's pin root; exits on failure. */
 static void acl(const char *args)
 {
-	char cmd[512];
-
-	snprintf(cmd, sizeof(cmd), "%s -r %s %s", MZR_ACL_TOOL, env.root,
-		 args);
-	if (system(cmd)) {
+	if (nf_env_tool(&env, MZR_ACL_TOOL, "%s", args)) {
 		fprintf(stderr, "FAILED: mizar-acl %s\n", args);
 		exit(1);
 	}
 }
 
-static int pinned(const char *rel)
-{
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", env.root, rel);
-	fd = bpf_obj_get(path);
-	return fd;
-}
-
-/* The NF's map: in its tool's configuration directory, or where the
- * loader pins an NF's own maps. */
-static int acl_map(const char *name)
-{
-	static const char *const dirs[] = { "nfcfg/acl", "nf_maps" };
-	char rel[128];
-	unsigned int i;
-	int fd;
-
-	for (i = 0; i < 2; i++) {
-		snprintf(rel, sizeof(rel), "%s/%s", dirs[i], name);
-		fd = pinned(rel);
-		if (fd >= 0)
-			return fd;
-	}
-	fprintf(stderr, "setup: no pinned map %s\n", name);
-	exit(1);
-}
-
 static void setup(void)
 {
-	MZR_OPTS(mzr_host_opts, hopts);
-	struct mzr_ep_spec ep = { .vni = VNI };
-	struct in_addr bouncer = in4(H2);
-
-	test_require_root();
-	test_private_netns();
-	test_bpffs_mount(env.root);
-	sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
-	sh("sysctl -qw net.ipv6.conf.default.disable_ipv6=1");
-	sh("ip link add ul0 type veth peer name ul1");
-	sh("ip link set ul0 address 02:aa:00:00:00:01");
-	sh("ip addr add 192.168.1.1/24 dev ul0");
-	sh("ip link set ul1 up && ip link set ul0 up");
-	sh("ip neigh replace 192.168.1.2 lladdr 02:bb:00:00:00:02 dev ul0 nud permanent");
-	sh("ip neigh replace 192.168.1.5 lladdr 02:bb:00:00:00:05 dev ul0 nud permanent");
-	sh("ip link add ep1h type veth peer name ep1p && ip link set ep1h up && ip link set ep1p up");
-	sh("ip link add ep2h type veth peer name ep2p && ip link set ep2h up && ip link set ep2p up");
-	env.ep1h = if_nametoindex("ep1h");
-
-	hopts.pin_root = env.root;
-	env.host = mzr_host__open(&hopts);
-	if (!env.host)
-		api(-errno, "mzr_host__open");
-	api(mzr_host__load(env.host), "mzr_host__load");
-	api(mzr_host__attach(env.host, "ul0", NULL), "mzr_host__attach");
-	api(mzr_vpc__create(env.host, VNI, NULL, 0), "mzr_vpc__create");
-	api(mzr_net__create(env.host, VNI, in4(IP4(10, 1, 1, 0)), 24,
-			    &bouncer, 1, NULL),
-	    "mzr_net__create");
-	ep.ip = in4(EP1);
-	ep.host = in4(US);
-	ep.ifname = "ep1h";
-	memcpy(ep.mac, MAC_EP1, 6);
-	api(mzr_ep__create(env.host, &ep), "mzr_ep__create EP1");
-	ep.ip = in4(EP2);
-	ep.ifname = "ep2h";
-	memcpy(ep.mac, MAC_EP2, 6);
-	api(mzr_ep__create(env.host, &ep), "mzr_ep__create EP2");
-	ep.ip = in4(EP3);
-	ep.host = in4(H5);
-	ep.ifname = NULL;
-	memcpy(ep.mac, MAC_EP3, 6);
-	api(mzr_ep__create(env.host, &ep), "mzr_ep__create EP3");
-
-	env.agent_fd = pinned("progs/mzr_agent");
-	env.transit_fd = pinned("progs/mzr_transit");
-	env.stats_fd = mzr_host__map_fd(env.host, "mzr_stats");
-	if (env.agent_fd < 0 || env.transit_fd < 0 || env.stats_fd < 0) {
-		fprintf(stderr, "setup: core programs or stats not found\n");
-		exit(1);
-	}
+	nf_env_setup(&env, VNI, IP4(10, 1, 1, 0), 24, H2);
+	nf_env_neigh(H5);
+	ep1h = nf_env_veth("ep1h", "ep1p");
+	nf_env_veth("ep2h", "ep2p");
+	nf_env_ep(&env, VNI, EP1, MAC_EP1, US, "ep1h");
+	nf_env_ep(&env, VNI, EP2, MAC_EP2, US, "ep2h");
+	nf_env_ep(&env, VNI, EP3, MAC_EP3, H5, NULL);
 	acl("attach");
-	env.acl_stats_fd = acl_map("acl_stats");
-	env.acl_hits_fd = acl_map("acl_hits");
+	acl_stats_fd = nf_env_pinned(&env, "nfcfg/acl/acl_stats");
+	acl_hits_fd = nf_env_pinned(&env, "nfcfg/acl/acl_hits");
 }
 
 /* ---- Frames --------------------------------------------------------------- */
@@ -251,37 +144,16 @@ static void icmp_unreach(struct pkt *p, uint16_t qsport, uint16_t qdport)
 static int run(enum hook h, const struct pkt *frame)
 {
 	struct pkt t;
-	const struct pkt *in = frame;
-	uint8_t out[PKT_MAX + 256];
-	struct xdp_md ctx = {};
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_out = out,
-		    .data_size_out = sizeof(out), .repeat = 1);
-	int err;
 
-	if (h == DELIVER) {
-		tunnel(&t, frame);
-		in = &t;
-	} else {
-		ctx.ingress_ifindex = env.ep1h;
-		ctx.data_end = frame->len;
-		opts.ctx_in = &ctx;
-		opts.ctx_size_in = sizeof(ctx);
-	}
-	opts.data_in = in->data;
-	opts.data_size_in = in->len;
-	err = bpf_prog_test_run_opts(h == AGENT ? env.agent_fd :
-						  env.transit_fd,
-				     &opts);
-	if (err) {
-		fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(-err));
-		exit(1);
-	}
-	return (int)opts.retval;
+	if (h == AGENT)
+		return nf_env_run(env.agent_fd, ep1h, frame, NULL);
+	tunnel(&t, frame);
+	return nf_env_run(env.transit_fd, 0, &t, NULL);
 }
 
 static uint64_t acl_counter(uint32_t idx)
 {
-	return fixture_counter(env.acl_stats_fd, idx);
+	return fixture_counter(acl_stats_fd, idx);
 }
 
 static uint64_t hits(uint32_t prio)
@@ -290,7 +162,7 @@ static uint64_t hits(uint32_t prio)
 	int ncpu = libbpf_num_possible_cpus();
 	uint64_t v[512] = {}, sum = 0;
 
-	if (ncpu > 512 || bpf_map_lookup_elem(env.acl_hits_fd, &k, v))
+	if (ncpu > 512 || bpf_map_lookup_elem(acl_hits_fd, &k, v))
 		return 0;
 	for (int i = 0; i < ncpu; i++)
 		sum += v[i];

@@ -11,6 +11,8 @@
 set -u -o pipefail
 # shellcheck source=../../../scripts/lib/topo.sh
 . "${MZR_SOURCE_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)}/scripts/lib/topo.sh"
+# shellcheck source=../common/nf_e2e.sh
+. "$(dirname "$0")/../common/nf_e2e.sh"
 topo_require_root
 topo_require_tools python3 jq
 
@@ -25,8 +27,7 @@ LB_ERR=""
 lb() {
 	local h=$1 rc
 	shift
-	LB_ERR=$(ip netns exec "${TOPO_HOST_NS[$h]}" timeout 20 "$LB" \
-		-r "$(topo_pin_root "$h")" "$@" 2>&1 >"$TOPO_TMP/lb.out")
+	LB_ERR=$(nf_e2e_run "$LB" "$h" "$@" 2>&1 >"$TOPO_TMP/lb.out")
 	rc=$?
 	cat "$TOPO_TMP/lb.out"
 	[ $rc -ne 0 ] && [ "${LB_QUIET:-0}" != 1 ] &&
@@ -36,18 +37,9 @@ lb() {
 
 # expect_lb_error DESC ARGS...: mizar-lb on h1 fails with one line.
 expect_lb_error() {
-	local desc=$1 lines
+	local desc=$1
 	shift
-	if LB_QUIET=1 lb h1 "$@" >/dev/null; then
-		topo_fail "$desc: 'mizar-lb $*' succeeded"
-		return 1
-	fi
-	lines=$(printf '%s\n' "$LB_ERR" | grep -c .)
-	if [ "$lines" = 1 ]; then
-		topo_ok "$desc: fails with '$LB_ERR'"
-	else
-		topo_fail "$desc: $lines lines on stderr: $LB_ERR"
-	fi
+	nf_e2e_fails "$desc" "" nf_e2e_run "$LB" h1 "$@"
 }
 
 serve() {	# serve EP NAME PORT tcp|udp

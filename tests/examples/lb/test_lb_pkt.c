@@ -9,12 +9,10 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <linux/if_link.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -23,8 +21,8 @@
 #include <mizar/host.h>
 
 #include "lb.h"
-#include "pktbuild.h"
-#include "testenv.h"
+#include "fixture.h"
+#include "nf_env.h"
 
 #define US IP4(192, 168, 1, 1)
 #define H2 IP4(192, 168, 1, 2) /* the network's bouncer, hosts B1, B2 */
@@ -46,130 +44,45 @@ static const uint8_t MAC_B2[6] = { 0x0e, 0, 0, 0x01, 0x01, 0x04 };
 static const uint8_t MAC_B3[6] = { 0x0e, 0, 0, 0x01, 0x01, 0x05 };
 static const uint8_t MAC_GW[6] = { 0x02, 0, 10, 0, 1, 1 };
 
-static char pin_root[64];
+static struct nf_env env;
 static int agent_fd, transit_fd, stats_fd, rings_fd, core_stats_fd;
 static unsigned int ul0, vec, veb;
 static int failures, checks;
 
-static void sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void sh(const char *fmt, ...)
+/* mizar-lb on this test's pin root; exits on failure. */
+static void lb(const char *args)
 {
-	char cmd[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	if (system(cmd)) {
-		fprintf(stderr, "setup failed: %s\n", cmd);
+	if (nf_env_tool(&env, MZR_LB_TOOL, "%s", args)) {
+		fprintf(stderr, "setup failed: mizar-lb %s\n", args);
 		exit(1);
 	}
-}
-
-static void api(int err, const char *what)
-{
-	if (err) {
-		fprintf(stderr, "setup failed: %s: %s\n", what, strerror(-err));
-		exit(1);
-	}
-}
-
-static struct in_addr in4(uint32_t ip)
-{
-	return (struct in_addr){ .s_addr = htonl(ip) };
-}
-
-static int obj_get(const char *rel)
-{
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/%s", pin_root, rel);
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		fprintf(stderr, "no pin %s: %s\n", path, strerror(errno));
-		exit(1);
-	}
-	return fd;
-}
-
-static void add_ep(struct mzr_host *h, uint32_t ip, const uint8_t *mac,
-		   uint32_t host, const char *dev)
-{
-	struct mzr_ep_spec s = {
-		.vni = VNI, .ip = in4(ip), .host = in4(host), .ifname = dev
-	};
-
-	memcpy(s.mac, mac, 6);
-	api(mzr_ep__create(h, &s), "mzr_ep__create");
-}
-
-static const char *lb_tool(void)
-{
-	static char path[512];
-	const char *b = getenv("MZR_BUILD_DIR");
-
-	snprintf(path, sizeof(path), "%s/tools/mizar-lb", b ? b : "build");
-	return path;
 }
 
 static void setup(void)
 {
-	MZR_OPTS(mzr_host_opts, o, .pin_root = pin_root);
-	struct in_addr bouncer = in4(H2);
-	struct mzr_host *h;
-
-	test_require_root();
-	test_private_netns();
-	test_bpffs_mount(pin_root);
-	sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
-	sh("sysctl -qw net.ipv6.conf.default.disable_ipv6=1");
-	sh("ip link add ul0 type veth peer name ul1");
-	sh("ip link set ul0 address 02:aa:00:00:00:01");
-	sh("ip addr add 192.168.1.1/24 dev ul0");
-	sh("ip link set ul1 up && ip link set ul0 up");
-	sh("ip neigh replace 192.168.1.2 lladdr 02:bb:00:00:00:02 dev ul0 nud "
-	   "permanent");
-	sh("ip link add ve-c type veth peer name c0 && ip link set c0 up && ip "
-	   "link set ve-c up");
-	sh("ip link add ve-b type veth peer name b0 && ip link set b0 up && ip "
-	   "link set ve-b up");
-	ul0 = if_nametoindex("ul0");
-	vec = if_nametoindex("ve-c");
-	veb = if_nametoindex("ve-b");
-
-	h = mzr_host__open(&o);
-	if (!h)
-		api(-errno, "mzr_host__open");
-	api(mzr_host__load(h), "mzr_host__load");
-	api(mzr_host__attach(h, "ul0", NULL), "mzr_host__attach");
-	api(mzr_vpc__create(h, VNI, NULL, 0), "mzr_vpc__create");
-	api(mzr_net__create(h, VNI, in4(IP4(10, 0, 1, 0)), 24, &bouncer, 1,
-			    NULL),
-	    "mzr_net__create");
-	add_ep(h, C, MAC_C, US, "ve-c");
-	add_ep(h, B3, MAC_B3, US, "ve-b");
-	add_ep(h, B1, MAC_B1, H2, NULL);
-	add_ep(h, B2, MAC_B2, H2, NULL);
-	mzr_host__close(h);
+	nf_env_setup(&env, VNI, IP4(10, 0, 1, 0), 24, H2);
+	ul0 = env.ul0;
+	vec = nf_env_veth("ve-c", "c0");
+	veb = nf_env_veth("ve-b", "b0");
+	nf_env_ep(&env, VNI, C, MAC_C, US, "ve-c");
+	nf_env_ep(&env, VNI, B3, MAC_B3, US, "ve-b");
+	nf_env_ep(&env, VNI, B1, MAC_B1, H2, NULL);
+	nf_env_ep(&env, VNI, B2, MAC_B2, H2, NULL);
 
 	/* The NF as an operator sets it up. */
-	sh("%s -r %s attach >/dev/null", lb_tool(), pin_root);
-	sh("%s -r %s vip add vni 100 vip 10.99.0.1 port 80 proto tcp backends "
-	   "10.0.1.3:8080",
-	   lb_tool(), pin_root);
-	sh("%s -r %s vip add vni 100 vip 10.99.0.2 port 53 proto udp backends "
-	   "10.0.1.5",
-	   lb_tool(), pin_root);
-	sh("%s -r %s vip add vni 100 vip 10.99.0.3 port 443 proto tcp backends "
-	   "10.0.1.3,10.0.1.4:8443,10.0.1.5",
-	   lb_tool(), pin_root);
+	lb("attach >/dev/null");
+	lb("vip add vni 100 vip 10.99.0.1 port 80 proto tcp backends "
+	   "10.0.1.3:8080");
+	lb("vip add vni 100 vip 10.99.0.2 port 53 proto udp backends "
+	   "10.0.1.5");
+	lb("vip add vni 100 vip 10.99.0.3 port 443 proto tcp backends "
+	   "10.0.1.3,10.0.1.4:8443,10.0.1.5");
 
-	agent_fd = obj_get("progs/mzr_agent");
-	transit_fd = obj_get("progs/mzr_transit");
-	core_stats_fd = obj_get("maps/mzr_stats");
-	stats_fd = obj_get("nfcfg/lb/lb_stats");
-	rings_fd = obj_get("nfcfg/lb/lb_rings");
+	agent_fd = env.agent_fd;
+	transit_fd = env.transit_fd;
+	core_stats_fd = env.stats_fd;
+	stats_fd = nf_env_pinned(&env, "nfcfg/lb/lb_stats");
+	rings_fd = nf_env_pinned(&env, "nfcfg/lb/lb_rings");
 }
 
 /* ---- Frames ------------------------------------------------------------- */
@@ -232,39 +145,13 @@ static void tunnel_from_h2(struct pkt *p, const struct pkt *inner)
 
 struct result {
 	int verdict;
-	uint8_t data[PKT_MAX + 256];
-	uint32_t len;
+	struct pkt out;
 };
 
 static void run(int prog_fd, unsigned int ifindex, const struct pkt *in,
 		struct result *r)
 {
-	struct xdp_md ctx = { .data_end = (uint32_t)in->len,
-			      .ingress_ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data,
-		    .data_size_in = (uint32_t)in->len, .data_out = r->data,
-		    .data_size_out = sizeof(r->data), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	memset(r, 0, sizeof(*r));
-	if (bpf_prog_test_run_opts(prog_fd, &opts)) {
-		fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(errno));
-		exit(1);
-	}
-	r->verdict = (int)opts.retval;
-	r->len = opts.data_size_out;
-}
-
-static uint64_t counter(int fd, uint32_t idx)
-{
-	int ncpu = libbpf_num_possible_cpus();
-	uint64_t v[ncpu > 0 ? ncpu : 1], sum = 0;
-
-	if (bpf_map_lookup_elem(fd, &idx, v))
-		return UINT64_MAX;
-	for (int i = 0; i < ncpu; i++)
-		sum += v[i];
-	return sum;
+	r->verdict = nf_env_run(prog_fd, ifindex, in, &r->out);
 }
 
 static void check(bool ok, const char *desc, const char *why)
@@ -276,21 +163,6 @@ static void check(bool ok, const char *desc, const char *why)
 	}
 	failures++;
 	printf("FAILED: %s: %s\n", desc, why);
-}
-
-static void hexdiff(const uint8_t *want, size_t wl, const uint8_t *got,
-		    size_t gl)
-{
-	size_t i, n = wl > gl ? wl : gl;
-
-	printf("  %zu bytes expected, %zu got\n", wl, gl);
-	for (i = 0; i < n; i++) {
-		int w = i < wl ? want[i] : -1, g = i < gl ? got[i] : -1;
-
-		if (w != g)
-			printf("  [%3zu] want %02x got %02x\n", i, w & 0xff,
-			       g & 0xff);
-	}
 }
 
 /*
@@ -309,17 +181,17 @@ static void expect(const char *desc, const struct result *r, int verdict,
 		check(false, desc, why);
 		return;
 	}
-	if (r->len != out_off + want->len ||
-	    memcmp(r->data + out_off + skip, want->data + skip,
+	if (r->out.len != out_off + want->len ||
+	    memcmp(r->out.data + out_off + skip, want->data + skip,
 		   want->len - skip)) {
 		check(false, desc, "output differs");
-		if (r->len >= out_off)
-			hexdiff(want->data + skip, want->len - skip,
-				r->data + out_off + skip,
-				r->len - out_off - skip);
+		if (r->out.len >= out_off)
+			fixture_hexdiff(want->data + skip, want->len - skip,
+					r->out.data + out_off + skip,
+					r->out.len - out_off - skip);
 		return;
 	}
-	if (!pkt_checksums_ok(r->data, r->len, why, sizeof(why))) {
+	if (!pkt_checksums_ok(r->out.data, r->out.len, why, sizeof(why))) {
 		check(false, desc, why);
 		return;
 	}
@@ -338,9 +210,9 @@ static void test_remote_backend(void)
 	struct flow rep_vip = rep;
 	struct pkt in, want, tun;
 	struct result r;
-	uint64_t new0 = counter(stats_fd, LB_CNT_NEW_CONN);
-	uint64_t hit0 = counter(stats_fd, LB_CNT_CONN_HIT);
-	uint64_t rep0 = counter(stats_fd, LB_CNT_REPLY);
+	uint64_t new0 = fixture_counter(stats_fd, LB_CNT_NEW_CONN);
+	uint64_t hit0 = fixture_counter(stats_fd, LB_CNT_CONN_HIT);
+	uint64_t rep0 = fixture_counter(stats_fd, LB_CNT_REPLY);
 	uint32_t outer_dst;
 
 	fb.dst = B1;
@@ -352,11 +224,11 @@ static void test_remote_backend(void)
 	       "destination "
 	       "rewritten to B1:8080, checksums as if built for B1",
 	       &r, XDP_REDIRECT, ENCAP, &want, 0);
-	memcpy(&outer_dst, r.data + 30, 4);
+	memcpy(&outer_dst, r.out.data + 30, 4);
 	check(ntohl(outer_dst) == H2,
 	      "the rewritten packet is routed to the backend's bouncer (H2)",
 	      "outer destination is not H2");
-	check(counter(stats_fd, LB_CNT_NEW_CONN) == new0 + 1,
+	check(fixture_counter(stats_fd, LB_CNT_NEW_CONN) == new0 + 1,
 	      "the connection was placed by the Maglev table (new_conn + 1)",
 	      "new_conn did not grow by one");
 
@@ -366,7 +238,7 @@ static void test_remote_backend(void)
 	run(agent_fd, vec, &in, &r);
 	expect("the connection's next segment goes to the same backend", &r,
 	       XDP_REDIRECT, ENCAP, &want, 0);
-	check(counter(stats_fd, LB_CNT_CONN_HIT) == hit0 + 1,
+	check(fixture_counter(stats_fd, LB_CNT_CONN_HIT) == hit0 + 1,
 	      "it was found in the connection table (conn_hit + 1)",
 	      "conn_hit did not grow by one");
 
@@ -380,7 +252,7 @@ static void test_remote_backend(void)
 	/* The core sets the destination MAC and leaves the source. */
 	expect("B1's SYN-ACK reaches the client from VIP1:80, decapsulated", &r,
 	       XDP_REDIRECT, 0, &want, 0);
-	check(counter(stats_fd, LB_CNT_REPLY) == rep0 + 1,
+	check(fixture_counter(stats_fd, LB_CNT_REPLY) == rep0 + 1,
 	      "the reply was rewritten at deliver (reply + 1)",
 	      "reply did not grow by one");
 
@@ -404,7 +276,7 @@ static void test_local_backend(void)
 	struct flow rep_vip = rep;
 	struct pkt in, want;
 	struct result r;
-	uint64_t loc0 = counter(stats_fd, LB_CNT_REPLY_LOCAL);
+	uint64_t loc0 = fixture_counter(stats_fd, LB_CNT_REPLY_LOCAL);
 
 	fb.dst = B3;
 	fb.dmac = MAC_B3; /* the core's local hairpin sets it */
@@ -421,7 +293,7 @@ static void test_local_backend(void)
 	expect("B3's answer reaches the client from VIP2:53 (rewritten at "
 	       "agent-egress: local hairpins skip deliver)",
 	       &r, XDP_REDIRECT, 0, &want, 0);
-	check(counter(stats_fd, LB_CNT_REPLY_LOCAL) == loc0 + 1,
+	check(fixture_counter(stats_fd, LB_CNT_REPLY_LOCAL) == loc0 + 1,
 	      "reply_local + 1", "reply_local did not grow by one");
 
 	/* UDP without checksum: still none after the rewrite. */
@@ -503,7 +375,7 @@ static void test_untouched(void)
 		mk(MAC_GW, MAC_C, C, VIP1, 40000, 80, IPPROTO_UDP, 0);
 	struct pkt in;
 	struct result r;
-	uint64_t new0 = counter(stats_fd, LB_CNT_NEW_CONN);
+	uint64_t new0 = fixture_counter(stats_fd, LB_CNT_NEW_CONN);
 
 	build(&in, &other);
 	run(agent_fd, vec, &in, &r);
@@ -517,7 +389,7 @@ static void test_untouched(void)
 	run(agent_fd, vec, &in, &r);
 	expect("the VIP's port in another protocol is not balanced", &r,
 	       XDP_REDIRECT, ENCAP, &in, 0);
-	check(counter(stats_fd, LB_CNT_NEW_CONN) == new0,
+	check(fixture_counter(stats_fd, LB_CNT_NEW_CONN) == new0,
 	      "none of them made a connection", "new_conn grew");
 }
 
@@ -527,19 +399,18 @@ static void test_no_backend(void)
 		mk(MAC_GW, MAC_C, C, VIP1, 42000, 80, IPPROTO_TCP, PKT_TCP_SYN);
 	struct pkt in;
 	struct result r;
-	uint64_t nb0 = counter(stats_fd, LB_CNT_NO_BACKEND);
-	uint64_t d0 = counter(core_stats_fd, MZR_CNT_DROP_BASE + MZR_DROP_NF);
+	uint64_t nb0 = fixture_counter(stats_fd, LB_CNT_NO_BACKEND);
+	uint64_t d0 = fixture_counter(core_stats_fd, MZR_CNT_DROP_BASE + MZR_DROP_NF);
 
-	sh("%s -r %s backend del vni 100 vip 10.99.0.1 port 80 proto tcp "
-	   "backend 10.0.1.3:8080",
-	   lb_tool(), pin_root);
+	lb("backend del vni 100 vip 10.99.0.1 port 80 proto tcp "
+	   "backend 10.0.1.3:8080");
 	build(&in, &f);
 	run(agent_fd, vec, &in, &r);
 	check(r.verdict == XDP_DROP,
 	      "a new connection to a VIP without backend is dropped",
 	      "not dropped");
-	check(counter(stats_fd, LB_CNT_NO_BACKEND) == nb0 + 1 &&
-		      counter(core_stats_fd, MZR_CNT_DROP_BASE + MZR_DROP_NF) ==
+	check(fixture_counter(stats_fd, LB_CNT_NO_BACKEND) == nb0 + 1 &&
+		      fixture_counter(core_stats_fd, MZR_CNT_DROP_BASE + MZR_DROP_NF) ==
 			      d0 + 1,
 	      "counted as no_backend and as drop reason nf",
 	      "counters did not grow by one");

@@ -17,6 +17,8 @@
 set -u -o pipefail
 # shellcheck source=../../../scripts/lib/topo.sh
 . "${MZR_SOURCE_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)}/scripts/lib/topo.sh"
+# shellcheck source=../common/nf_e2e.sh
+. "$(dirname "$0")/../common/nf_e2e.sh"
 topo_require_root
 topo_require_tools nc jq python3 iperf3 ss
 
@@ -34,8 +36,7 @@ nat() {
 	local h=$1
 	shift
 	[ "${TOPO_VERBOSE:-0}" = 1 ] && echo "  [$h] mizar-nat $*" >&2
-	ip netns exec "$(topo_ns "$h")" timeout 15 "$NAT" \
-		-r "$(topo_pin_root "$h")" "$@"
+	nf_e2e_run "$NAT" "$h" "$@"
 }
 
 # out CMD...: run CMD on the outside host.
@@ -133,17 +134,9 @@ iperf() {
 # expect_cli_fail WHAT HOST ARGS...: mizar-nat fails with exactly one
 # line on stderr.
 expect_cli_fail() {
-	local what=$1 h=$2 err rc lines
-	shift 2
-	err=$(nat "$h" "$@" 2>&1 >/dev/null)
-	rc=$?
-	lines=$(printf '%s' "$err" | grep -c .)
-	if [ $rc -ne 0 ] && [ "$lines" = 1 ]; then
-		topo_ok "$what: exit $rc, '$err'"
-		return 0
-	fi
-	topo_fail "$what: exit $rc, $lines stderr lines: '$err'"
-	return 1
+	local what=$1
+	shift
+	nf_e2e_fails "$what" "" nat "$@"
 }
 
 topo_step "setup: a@h1, b@h2 in 10.0.1.0/24 (bouncer h2), d@h3 in" \

@@ -8,6 +8,8 @@
 set -u -o pipefail
 # shellcheck source=../../../scripts/lib/topo.sh
 . "${MZR_SOURCE_DIR:-$(cd "$(dirname "$0")/../../.." && pwd)}/scripts/lib/topo.sh"
+# shellcheck source=../common/nf_e2e.sh
+. "$(dirname "$0")/../common/nf_e2e.sh"
 topo_require_root
 topo_require_tools iperf3 jq
 
@@ -17,28 +19,17 @@ RATE_MBIT=${MZR_RL_RATE_MBIT:-20}
 SECS=3
 
 # rl HOST ARGS...: mizar-ratelimit on HOST's pin root, inside its netns.
-rl() {
-	local h=$1
-	shift
-	ip netns exec "${TOPO_HOST_NS[$h]}" timeout "$TOPO_CMD_TIMEOUT" \
-		"$RL" -r "$TOPO_BPFFS/$h" "$@"
-}
+rl() { nf_e2e_run "$RL" "$@"; }
 
 # rl_fails HOST ARGS...: the command must fail with exactly one line on
 # stderr and leave `show -j` as it was.
 rl_fails() {
-	local h=$1 err before after rc
+	local h=$1 before after
 	shift
-	err=$TOPO_TMP/rl.err
 	before=$(rl "$h" -j show 2>/dev/null | jq -c '[.limits[] | del(.tokens)]')
-	rl "$h" "$@" >/dev/null 2>"$err"
-	rc=$?
+	nf_e2e_fails "'$*' fails" "" rl "$h" "$@"
 	after=$(rl "$h" -j show 2>/dev/null | jq -c '[.limits[] | del(.tokens)]')
-	if [ $rc -ne 0 ] && [ "$(wc -l <"$err")" = 1 ] && [ "$before" = "$after" ]; then
-		topo_ok "'$*' fails (exit $rc): $(cat "$err")"
-	else
-		topo_fail "'$*': exit $rc, $(wc -l <"$err") stderr lines: $(tr '\n' '|' <"$err"), show changed: $([ "$before" = "$after" ] && echo no || echo yes)"
-	fi
+	[ "$before" = "$after" ] || topo_fail "'$*' changed show"
 }
 
 PORT=5300

@@ -14,7 +14,6 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -30,8 +29,8 @@
 
 #include "fixture.h"
 #include "pktbuild.h"
+#include "nf_env.h"
 #include "ratelimit.h"
-#include "testenv.h"
 
 #define VNI 100
 #define EP_A IP4(10, 0, 1, 2)	/* the capped endpoint, on epah */
@@ -45,8 +44,7 @@ static const uint8_t MAC_A[6] = { 0x0e, 0x64, 10, 0, 1, 2 };
 static const uint8_t MAC_C[6] = { 0x0e, 0x64, 10, 0, 1, 4 };
 static const uint8_t MAC_GW[6] = { 0x02, 0x00, 10, 0, 1, 1 };
 
-static char pin_root[64];
-static struct mzr_host *host;
+static struct nf_env env;
 static int agent_fd, stats_fd, buckets_fd;
 static unsigned int epah, epch;
 static int failures;
@@ -64,95 +62,21 @@ static int failures;
 		fflush(stdout);                                                \
 	} while (0)
 
-static void sh(const char *cmd)
-{
-	if (system(cmd)) {
-		fprintf(stderr, "setup failed: %s\n", cmd);
-		exit(1);
-	}
-}
-
-static void api(int err, const char *what)
-{
-	char buf[128];
-
-	if (!err)
-		return;
-	mzr_strerror(err, buf, sizeof(buf));
-	fprintf(stderr, "setup failed: %s: %s\n", what, buf);
-	exit(1);
-}
-
-static struct in_addr in4(uint32_t ip)
-{
-	return (struct in_addr){ .s_addr = htonl(ip) };
-}
-
 /* mizar-ratelimit on this test's pin root; returns its exit status. */
 static int tool(const char *args)
 {
-	char cmd[512];
-	int rc;
-
-	snprintf(cmd, sizeof(cmd), "%s -r %s %s", MZR_RATELIMIT_TOOL, pin_root,
-		 args);
-	rc = system(cmd);
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
-static void add_ep(uint32_t ip, const uint8_t *mac, const char *dev)
-{
-	struct mzr_ep_spec spec = { .vni = VNI, .ip = in4(ip),
-				    .host = in4(US), .ifname = dev };
-
-	memcpy(spec.mac, mac, 6);
-	api(mzr_ep__create(host, &spec), "mzr_ep__create");
+	return nf_env_tool(&env, MZR_RATELIMIT_TOOL, "%s", args);
 }
 
 static void setup(void)
 {
-	MZR_OPTS(mzr_host_opts, o, .pin_root = pin_root);
-	struct in_addr bouncer = in4(BOUNCER);
-	char path[256];
-
-	test_require_root();
-	test_private_netns();
-	test_bpffs_mount(pin_root);
-	sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
-	sh("sysctl -qw net.ipv6.conf.default.disable_ipv6=1");
-	sh("ip link add ul0 type veth peer name ul1");
-	sh("ip link set ul0 address 02:aa:00:00:00:01");
-	sh("ip addr add 192.168.1.1/24 dev ul0");
-	sh("ip link set ul1 up && ip link set ul0 up");
-	/* A resolved bouncer: the agent's output is deterministic. */
-	sh("ip neigh replace 192.168.1.2 lladdr 02:bb:00:00:00:02 dev ul0 "
-	   "nud permanent");
-	sh("ip link add epah type veth peer name epap && ip link set epap up "
-	   "&& ip link set epah up");
-	sh("ip link add epch type veth peer name epcp && ip link set epcp up "
-	   "&& ip link set epch up");
-	epah = if_nametoindex("epah");
-	epch = if_nametoindex("epch");
-
-	host = mzr_host__open(&o);
-	if (!host)
-		api(-errno, "mzr_host__open");
-	api(mzr_host__load(host), "mzr_host__load");
-	api(mzr_host__attach(host, "ul0", NULL), "mzr_host__attach");
-	api(mzr_vpc__create(host, VNI, NULL, 0), "mzr_vpc__create");
-	api(mzr_net__create(host, VNI, in4(IP4(10, 0, 1, 0)), 24, &bouncer, 1,
-			    NULL),
-	    "mzr_net__create");
-	add_ep(EP_A, MAC_A, "epah");
-	add_ep(EP_C, MAC_C, "epch");
-
-	snprintf(path, sizeof(path), "%s/progs/mzr_agent", pin_root);
-	agent_fd = bpf_obj_get(path);
-	stats_fd = mzr_host__map_fd(host, "mzr_stats");
-	if (agent_fd < 0 || stats_fd < 0) {
-		fprintf(stderr, "setup failed: agent program or stats map\n");
-		exit(1);
-	}
+	nf_env_setup(&env, VNI, IP4(10, 0, 1, 0), 24, BOUNCER);
+	epah = nf_env_veth("epah", "epap");
+	epch = nf_env_veth("epch", "epcp");
+	nf_env_ep(&env, VNI, EP_A, MAC_A, US, "epah");
+	nf_env_ep(&env, VNI, EP_C, MAC_C, US, "epch");
+	agent_fd = env.agent_fd;
+	stats_fd = env.stats_fd;
 }
 
 /* A FRAME-byte UDP frame from endpoint @src (MAC @mac) to EP_B. */
@@ -169,24 +93,7 @@ static void udp_frame(struct pkt *p, uint32_t src, const uint8_t *mac)
 /* Run @in through the agent on @ifindex: verdict, output in @out. */
 static int run(const struct pkt *in, unsigned int ifindex, struct pkt *out)
 {
-	struct xdp_md ctx = { .data_end = (uint32_t)in->len,
-			      .ingress_ifindex = ifindex };
-	struct pkt tmp;
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in->data,
-		    .data_size_in = (uint32_t)in->len, .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	if (!out)
-		out = &tmp;
-	memset(out, 0, sizeof(*out));
-	opts.data_out = out->data;
-	opts.data_size_out = sizeof(out->data);
-	if (bpf_prog_test_run_opts(agent_fd, &opts)) {
-		printf("FAIL: BPF_PROG_TEST_RUN: %s\n", strerror(errno));
-		exit(1);
-	}
-	out->len = opts.data_size_out;
-	return (int)opts.retval;
+	return nf_env_run(agent_fd, ifindex, in, out);
 }
 
 static struct mzr_rl_bucket bucket(uint32_t src)
@@ -293,16 +200,9 @@ int main(void)
 	CHECK(tool("set vni 100 ip 10.0.1.2 rate 1mbit 2>/dev/null") != 0,
 	      "set before attach fails");
 	CHECK(tool("attach >/dev/null") == 0, "mizar-ratelimit attach");
-	/* nftool's directory, or nf_maps/ where libmizar's loader pins it
-	 * when it overrides nftool's path. */
-	snprintf(path, sizeof(path), "%s/nfcfg/ratelimit/%s", pin_root,
+	snprintf(path, sizeof(path), "%s/nfcfg/ratelimit/%s", env.pin_root,
 		 MZR_RL_MAP);
 	buckets_fd = bpf_obj_get(path);
-	if (buckets_fd < 0) {
-		snprintf(path, sizeof(path), "%s/nf_maps/%s", pin_root,
-			 MZR_RL_MAP);
-		buckets_fd = bpf_obj_get(path);
-	}
 	CHECK(buckets_fd >= 0, "bucket map pinned at %s", path);
 	if (buckets_fd < 0)
 		return 1;
@@ -414,7 +314,7 @@ int main(void)
 	      "after detach a's frames leave untouched");
 
 	close(buckets_fd);
-	mzr_host__close(host); /* the netns and the bpffs go with us */
+	mzr_host__close(env.host); /* the netns and the bpffs go with us */
 	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
 	return failures ? 1 : 0;
 }
