@@ -51,7 +51,27 @@ topo_ctl h1 nf del noicmp 2>/dev/null && topo_fail "nf del twice succeeded" ||
 
 topo_step "replace the middle NF $REPLACES times under TCP traffic"
 missed0=$(topo_counter h1 drop_missed_tail_call)
+drops_h1=$(topo_counter h1 drops_total)
+drops_h2=$(topo_counter h2 drops_total)
 done_file=$TOPO_TMP/replaces
+
+# One connection that lives through every replacement: a's nc reads a FIFO
+# that is fed a chunk after each short transfer and closed at the end.
+long_fifo=$TOPO_TMP/long.fifo
+long_src=$TOPO_TMP/long.src
+long_out=$TOPO_TMP/long.out
+mkfifo "$long_fifo"
+: >"$long_src"
+topo_bg b timeout 600 sh -c "nc -l -N 7778 > '$long_out'"
+long_srv=$TOPO_LAST_PID
+topo_wait_listen b 7778 || topo_die "long-lived connection: listener did not start"
+topo_bg a timeout 600 sh -c "nc -N -w 30 10.0.1.3 7778 < '$long_fifo'"
+long_cli=$TOPO_LAST_PID
+exec 9>"$long_fifo"
+long_chunk() {
+	head -c 65536 /dev/urandom | tee -a "$long_src" >&9
+}
+long_chunk
 (
 	n=0
 	for i in $(seq 1 "$REPLACES"); do
@@ -66,15 +86,28 @@ TOPO_PIDS+=("$loop")
 xfers=0
 while kill -0 "$loop" 2>/dev/null; do
 	expect_transfer a b 2048 || break
+	long_chunk || break
 	xfers=$((xfers + 1))
 done
 wait "$loop"
+exec 9>&-
+for _ in $(seq 1 100); do
+	kill -0 "$long_srv" 2>/dev/null || kill -0 "$long_cli" 2>/dev/null || break
+	sleep 0.1
+done
+s1=$(sha256sum <"$long_src" | cut -c1-16)
+s2=$(sha256sum <"$long_out" 2>/dev/null | cut -c1-16)
+[ "$s1" = "$s2" ] && [ -s "$long_src" ] &&
+	topo_ok "one TCP connection lived through all replacements: $(($(stat -c %s "$long_src") / 1024)) KiB intact" ||
+	topo_fail "long-lived connection: sent sha256 $s1, received $s2 ($(stat -c %s "$long_out" 2>/dev/null || echo 0) bytes)"
 n=$(cat "$done_file" 2>/dev/null || echo 0)
 [ "$n" = "$REPLACES" ] && topo_ok "$n replacements of 'mid' succeeded" ||
 	topo_fail "only $n of $REPLACES replacements succeeded"
 [ "$xfers" -gt 0 ] && topo_ok "$xfers TCP transfers ran during the replacements" ||
 	topo_fail "no TCP transfer ran during the replacements"
 expect_counter_le h1 drop_missed_tail_call "$missed0"
+expect_counter_le h1 drops_total "$drops_h1"
+expect_counter_le h2 drops_total "$drops_h2"
 order=$(topo_ctl h1 --json nf show | jq -r '[.nfs[] | "\(.pos):\(.name)"] | join(" ")')
 [ "$order" = "0:first 1:mid 2:last" ] && topo_ok "chain intact: $order" ||
 	topo_fail "chain after replacements: '$order'"
