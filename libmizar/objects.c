@@ -173,6 +173,24 @@ int mzri_ep_spec_check(const struct mzr_ep_spec *spec)
 
 /* ---- Map walking -------------------------------------------------------- */
 
+/* Double the room of map_dump's arrays; on failure both stay valid. */
+static int map_dump_grow(char **keys, char **vals, size_t *cap, size_t ksz,
+			 size_t vsz)
+{
+	char *nk, *nv;
+
+	nk = realloc(*keys, *cap * 2 * ksz);
+	if (!nk)
+		return -ENOMEM;
+	*keys = nk;
+	nv = realloc(*vals, *cap * 2 * vsz);
+	if (!nv)
+		return -ENOMEM;
+	*vals = nv;
+	*cap *= 2;
+	return 0;
+}
+
 /*
  * Read a whole hash or LPM map into arrays (batched where the kernel can).
  * Returns the number of entries or -errno; keys and vals are malloc'd.
@@ -181,7 +199,7 @@ static long map_dump(int fd, size_t ksz, size_t vsz, void **keys_out,
 		     void **vals_out)
 {
 	struct bpf_map_info info = {};
-	__u32 ilen = sizeof(info), chunk, count;
+	__u32 ilen = sizeof(info), chunk, count, max_chunk = 8192;
 	char *keys = NULL, *vals = NULL, kbuf[64];
 	size_t cap, n = 0;
 	void *prev = NULL;
@@ -202,22 +220,10 @@ static long map_dump(int fd, size_t ksz, size_t vsz, void **keys_out,
 		goto fail;
 	}
 	for (;;) {
-		if (n == cap) {
-			char *nk, *nv;
-
-			cap *= 2;
-			nk = realloc(keys, cap * ksz);
-			if (nk)
-				keys = nk;
-			nv = nk ? realloc(vals, cap * vsz) : NULL;
-			if (nv)
-				vals = nv;
-			if (!nk || !nv) {
-				err = -ENOMEM;
-				goto fail;
-			}
-		}
-		chunk = count = cap - n < 8192 ? cap - n : 8192;
+		if (n == cap && (err = map_dump_grow(&keys, &vals, &cap, ksz,
+						      vsz)))
+			goto fail;
+		chunk = count = cap - n < max_chunk ? cap - n : max_chunk;
 		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch,
 					   keys + n * ksz, vals + n * vsz,
 					   &count, NULL);
@@ -227,42 +233,34 @@ static long map_dump(int fd, size_t ksz, size_t vsz, void **keys_out,
 			if ((err == -EINVAL || err == -524 /* ENOTSUPP */ ||
 			     err == -EOPNOTSUPP) && n == 0)
 				goto slow;
-			if (err == -ENOSPC && chunk < cap - n)
-				continue; /* bucket larger than chunk: rare */
+			if (err == -ENOSPC && chunk < cap - n) {
+				/* Bucket larger than chunk (rare): retry once
+				 * with all the room left, then give up.
+				 */
+				max_chunk = cap - n;
+				continue;
+			}
 			goto fail;
 		}
 		n += count;
 		if (err)
 			break; /* ENOENT: done */
 	}
-	*keys_out = keys;
-	*vals_out = vals;
-	return n;
+	goto done;
 slow:
 	/* Maps without batch ops (LPM trie): key by key. */
 	n = 0;
 	while (!bpf_map_get_next_key(fd, prev, kbuf)) {
-		if (n == cap) {
-			char *nk, *nv;
-
-			cap *= 2;
-			nk = realloc(keys, cap * ksz);
-			if (nk)
-				keys = nk;
-			nv = nk ? realloc(vals, cap * vsz) : NULL;
-			if (nv)
-				vals = nv;
-			if (!nk || !nv) {
-				err = -ENOMEM;
-				goto fail;
-			}
-		}
+		if (n == cap && (err = map_dump_grow(&keys, &vals, &cap, ksz,
+						      vsz)))
+			goto fail;
 		memcpy(keys + n * ksz, kbuf, ksz);
 		prev = keys + n * ksz;
 		if (bpf_map_lookup_elem(fd, kbuf, vals + n * vsz))
 			continue; /* deleted under us */
 		n++;
 	}
+done:
 	*keys_out = keys;
 	*vals_out = vals;
 	return n;

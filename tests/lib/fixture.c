@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Fixture runner over BPF_PROG_TEST_RUN; see fixture.h. */
 #include "fixture.h"
+#include "testenv.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -259,4 +260,43 @@ int fixture_run_table(int prog_fd, int stats_fd, const struct fixture *tab,
 	printf("%zu fixtures, %d failed\n", n, failed);
 	fflush(stdout);
 	return failed;
+}
+
+int fixture_xdp_run(int prog_fd, uint32_t ifindex, const struct pkt *in,
+		    struct pkt *out)
+{
+	uint8_t buf[PKT_MAX + FIXTURE_HEADROOM];
+	struct xdp_md ctx = { .data_end = (uint32_t)in->len,
+			      .ingress_ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->data,
+		    .data_size_in = (uint32_t)in->len, .data_out = buf,
+		    .data_size_out = sizeof(buf), .repeat = 1);
+
+	if (ifindex) {
+		o.ctx_in = &ctx;
+		o.ctx_size_in = sizeof(ctx);
+	}
+	if (bpf_prog_test_run_opts(prog_fd, &o)) {
+		fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (out) {
+		pkt_init(out);
+		if (o.data_size_out > sizeof(out->data)) {
+			fprintf(stderr, "output of %u bytes\n",
+				o.data_size_out);
+			exit(1);
+		}
+		memcpy(out->data, buf, o.data_size_out);
+		out->len = o.data_size_out;
+	}
+	return (int)o.retval;
+}
+
+void fixture_check(int prog_fd, int stats_fd, const struct fixture *f)
+{
+	if (fixture_run(prog_fd, stats_fd, f))
+		test_failures++;
+	else
+		printf("ok: %s\n", f->desc);
 }

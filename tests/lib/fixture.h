@@ -38,6 +38,18 @@ struct fixture {
  * map used for fixture->counter. */
 int fixture_run(int prog_fd, int stats_fd, const struct fixture *f);
 
+/*
+ * Run @in through @prog_fd (BPF_PROG_TEST_RUN) as received on @ifindex
+ * (0: no context); the output into @out when not NULL. The verdict; exits
+ * 1 when the run itself fails.
+ */
+int fixture_xdp_run(int prog_fd, uint32_t ifindex, const struct pkt *in,
+		    struct pkt *out);
+
+/* fixture_run() as a CHECK (testenv.h): "ok: desc" or a failure counted
+ * in test_failures. */
+void fixture_check(int prog_fd, int stats_fd, const struct fixture *f);
+
 /* Run @n fixtures, printing "fixture N/M ok: desc" (or FAILED) for each.
  * Returns the number of failures. */
 int fixture_run_table(int prog_fd, int stats_fd, const struct fixture *tab,

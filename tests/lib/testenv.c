@@ -17,11 +17,38 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #define BPFFS_TEMPLATE "/run/mzr-test-bpffs.XXXXXX"
 
 static char bpffs_dir[64];
+
+int test_failures;
+
+void test_check(bool ok, const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ok) {
+		printf("ok: ");
+	} else {
+		printf("FAIL (%s:%d): ", file, line);
+		test_failures++;
+	}
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	fflush(stdout);
+}
+
+int test_report(void)
+{
+	printf("%s: %d failure(s)\n", test_failures ? "FAIL" : "PASS",
+	       test_failures);
+	return test_failures ? 1 : 0;
+}
 
 static void __attribute__((noreturn, format(printf, 1, 2)))
 test_die(const char *fmt, ...)
@@ -35,6 +62,50 @@ test_die(const char *fmt, ...)
 	va_end(ap);
 	fprintf(stderr, "\n");
 	exit(1);
+}
+
+void test_die_err(const char *what, int err)
+{
+	fprintf(stderr, "%s: %s\n", what, strerror(err < 0 ? -err : err));
+	exit(1);
+}
+
+void test_sh(const char *fmt, ...)
+{
+	char cmd[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(cmd, sizeof(cmd), fmt, ap);
+	va_end(ap);
+	if (system(cmd))
+		test_die("setup failed: %s", cmd);
+}
+
+unsigned int test_ifindex(const char *name)
+{
+	unsigned int i = if_nametoindex(name);
+
+	if (!i)
+		test_die("no interface %s", name);
+	return i;
+}
+
+unsigned int test_underlay(void)
+{
+	test_sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
+	test_sh("sysctl -qw net.ipv6.conf.default.disable_ipv6=1");
+	test_sh("ip link add ul0 type veth peer name ul1");
+	test_sh("ip link set ul0 address 02:aa:00:00:00:01");
+	test_sh("ip addr add 192.168.1.1/24 dev ul0");
+	test_sh("ip link set ul1 up && ip link set ul0 up");
+	return test_ifindex("ul0");
+}
+
+void test_underlay_neigh(uint32_t ip)
+{
+	test_sh("ip neigh replace 192.168.1.%u lladdr 02:bb:00:00:00:%02x "
+		"dev ul0 nud permanent", ip & 0xff, ip & 0xff);
 }
 
 void test_skip(const char *fmt, ...)
@@ -140,6 +211,21 @@ int test_load_prog(const char *path, const char *prog_name,
 		test_die("%s: program %s has no fd", path,
 			 bpf_program__name(prog));
 	*objp = obj;
+	return fd;
+}
+
+int test_pinned_fd(const char *fmt, ...)
+{
+	char path[256];
+	va_list ap;
+	int fd;
+
+	va_start(ap, fmt);
+	vsnprintf(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		test_die("no pin %s: %s", path, strerror(errno));
 	return fd;
 }
 

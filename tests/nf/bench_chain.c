@@ -3,9 +3,9 @@
  * Per-packet cost of an NF hook and of each pass-through NF in its chain,
  * as ratios to a floor program measured in the same run (DESIGN.md §7).
  *
- * Every configuration runs under the same wrapper (bench_wrap), which
- * restores the 64-byte frame from a template on each iteration and
- * tail-calls the program under test:
+ * Every configuration runs under the benchmarks' wrapper (bench_wrap of
+ * tools/bench/bench_core.bpf.c), which restores the 64-byte frame from a
+ * template on each iteration and tail-calls the program under test:
  *   floor      MAC swap + XDP_TX
  *   hook+N     a stand-in core hook (context filled, chain of N
  *              pass-through NFs, continuation doing MAC swap + XDP_TX)
@@ -24,6 +24,7 @@
 
 #include <mizar/nf.h>
 
+#include "bench_wrap.h"
 #include "core.h"
 #include "pktbuild.h"
 #include "testenv.h"
@@ -89,11 +90,12 @@ static double measure(int wrap_fd, int target_map, int target_fd,
 int main(int argc, char **argv)
 {
 	unsigned int repeat = 1000000, max_nfs = 8, i;
-	struct bpf_object *obj;
+	struct bpf_object *wrap_obj, *obj;
+	struct bench_tmpl tmpl = {};
 	struct mzr_host host = {};
 	struct mzr_nf *nf;
 	struct pkt frame;
-	int wrap, target, opt, tmpl_fd;
+	int wrap, target, opt, tmpl_fd, hook;
 	bool json = false;
 	double floor_ns, t[MZR_CHAIN_MAX + 1];
 	char root[128], name[32];
@@ -119,9 +121,11 @@ int main(int argc, char **argv)
 	mzr_set_print(NULL);
 	libbpf_set_print(NULL);
 
-	wrap = test_load_prog(obj_path("nf_bench_wrap"), "bench_wrap", &obj);
-	target = test_map_fd(obj, "bench_target");
-	tmpl_fd = test_map_fd(obj, "bench_tmpl");
+	wrap = test_load_prog(obj_path("nf_bench_wrap"), "bench_wrap",
+			      &wrap_obj);
+	target = test_map_fd(wrap_obj, "bench_target");
+	tmpl_fd = test_map_fd(wrap_obj, "bench_tmpl");
+	hook = test_load_prog(obj_path("nf_bench_hook"), "bench_hook", &obj);
 
 	/* The stand-in core is the back-plane the NFs bind to. */
 	snprintf(host.pin_root, sizeof(host.pin_root), "%s", root);
@@ -144,8 +148,10 @@ int main(int argc, char **argv)
 	pkt_udp(&frame, 1234, 5678);
 	pkt_payload(&frame, "0123456789abcdefghij", TMPL_LEN - 42);
 	pkt_finish(&frame);
+	tmpl.len = TMPL_LEN;
+	memcpy(tmpl.b, frame.data, TMPL_LEN);
 	if (frame.len != TMPL_LEN ||
-	    bpf_map_update_elem(tmpl_fd, &zero, frame.data, BPF_ANY)) {
+	    bpf_map_update_elem(tmpl_fd, &zero, &tmpl, BPF_ANY)) {
 		fprintf(stderr, "template: %zu bytes\n", frame.len);
 		return 1;
 	}
@@ -156,7 +162,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	floor_ns = measure(wrap, target, prog_fd(obj, "bench_floor"), &frame,
+	floor_ns = measure(wrap, target, prog_fd(wrap_obj, "bench_floor"), &frame,
 			   repeat);
 	for (i = 0; i <= max_nfs; i++) {
 		if (i) {
@@ -167,12 +173,12 @@ int main(int argc, char **argv)
 				return 1;
 			}
 		}
-		t[i] = measure(wrap, target, prog_fd(obj, "bench_hook"),
+		t[i] = measure(wrap, target, hook,
 			       &frame, repeat);
 	}
 	/* The floor again: a drift between start and end shows here. */
 	floor_ns = (floor_ns + measure(wrap, target,
-				       prog_fd(obj, "bench_floor"), &frame,
+				       prog_fd(wrap_obj, "bench_floor"), &frame,
 				       repeat)) / 2;
 
 	if (json) {
@@ -205,5 +211,6 @@ int main(int argc, char **argv)
 	mzr_host__nf_clear(&host);
 	mzr_nf__close(nf);
 	bpf_object__close(obj);
+	bpf_object__close(wrap_obj);
 	return 0;
 }

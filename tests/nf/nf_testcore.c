@@ -9,7 +9,10 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <mizar/nf.h>
+
 #include "nf_testcore.h"
+#include "pktbuild.h"
 #include "testenv.h"
 
 const char *nf_obj(const char *name)
@@ -20,6 +23,28 @@ const char *nf_obj(const char *name)
 	i = (i + 1) % 8;
 	snprintf(buf[i], sizeof(buf[i]), "%s/%s.bpf.o", NF_OBJ_DIR, name);
 	return buf[i];
+}
+
+struct mzr_nf *nf_open_obj(const char *name)
+{
+	struct mzr_nf *nf = mzr_nf__open_file(nf_obj(name), NULL);
+
+	if (!nf) {
+		printf("FAIL: open %s: %s\n", name, strerror(errno));
+		exit(1);
+	}
+	return nf;
+}
+
+void testcore_frame(struct pkt *p, const char *payload)
+{
+	pkt_init(p);
+	pkt_eth(p, (uint8_t[]){ 2, 0, 0, 0, 0, 2 },
+		(uint8_t[]){ 2, 0, 0, 0, 0, 1 }, 0x0800);
+	pkt_ipv4(p, IP4(10, 0, 0, 1), IP4(10, 0, 0, 2), 17, NULL);
+	pkt_udp(p, 1234, 5678);
+	pkt_payload(p, payload, strlen(payload));
+	pkt_finish(p);
 }
 
 static int map_fd(struct testcore *tc, const char *name)

@@ -14,6 +14,9 @@
 
 #include "core.h"
 
+struct mzr_nf;
+struct pkt;
+
 struct testcore {
 	struct bpf_object *obj;
 	struct mzr_host host;
@@ -26,9 +29,15 @@ struct testcore {
 /* Path of test BPF object @name (without .bpf.o), in a static buffer. */
 const char *nf_obj(const char *name);
 
+/* mzr_nf__open_file() of test BPF object @name; exits 1 on failure. */
+struct mzr_nf *nf_open_obj(const char *name);
+
 /* Root, private bpffs, test core loaded with its continuation installed
  * at every hook. Exits 77 when not root, 1 on any setup failure. */
 void testcore_setup(struct testcore *tc);
+
+/* A UDP frame 10.0.0.1:1234 -> 10.0.0.2:5678 carrying @payload. */
+void testcore_frame(struct pkt *p, const char *payload);
 
 void testcore_knob(struct testcore *tc, uint32_t knob, uint32_t val);
 

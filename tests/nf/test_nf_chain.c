@@ -23,37 +23,12 @@
 #include "fixture.h"
 #include "nf_testcore.h"
 #include "pktbuild.h"
+#include "testenv.h"
 
 #define HOOK MZR_HOOK_BOUNCER
 
-static int failures;
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (cond) {                                                    \
-			printf("ok: ");                                        \
-		} else {                                                       \
-			printf("FAIL (%s:%d): ", __FILE__, __LINE__);          \
-			failures++;                                            \
-		}                                                              \
-		printf(__VA_ARGS__);                                           \
-		printf("\n");                                                  \
-		fflush(stdout);                                                \
-	} while (0)
-
 static struct testcore tc;
 static struct pkt frame;
-
-static struct mzr_nf *open_nf(const char *obj)
-{
-	struct mzr_nf *nf = mzr_nf__open_file(nf_obj(obj), NULL);
-
-	if (!nf) {
-		printf("FAIL: open %s: %s\n", obj, strerror(errno));
-		exit(1);
-	}
-	return nf;
-}
 
 /* The sequence of NF ids the last packet's chain recorded, as "1,2,3". */
 static const char *seen(const struct mzr_ctx *c, char *buf, size_t n)
@@ -123,7 +98,7 @@ static void test_open_checks(void)
 		nf = mzr_nf__open_file(nf_obj("nf_append_1"), &o);
 		CHECK(!nf && errno == EINVAL, "an unknown prog_name is EINVAL");
 	}
-	nf = open_nf("nf_append_1");
+	nf = nf_open_obj("nf_append_1");
 	CHECK(!strcmp(mzr_nf__declared_name(nf), "test-append") &&
 		      mzr_nf__ctx_version(nf) == MZR_CTX_VERSION &&
 		      !strcmp(mzr_nf__prog_name(nf), "nf_append") &&
@@ -234,7 +209,7 @@ static void test_chain_order(struct mzr_nf *a, struct mzr_nf *b,
 
 static void test_drop(void)
 {
-	struct mzr_nf *d = open_nf("nf_drop_6"), *t = open_nf("nf_drop_ttl");
+	struct mzr_nf *d = nf_open_obj("nf_drop_6"), *t = nf_open_obj("nf_drop_ttl");
 	uint64_t before, before_ttl;
 	char ids[64];
 	int v;
@@ -273,7 +248,7 @@ static void test_drop(void)
 
 static void test_replace(void)
 {
-	struct mzr_nf *e = open_nf("nf_append_5");
+	struct mzr_nf *e = nf_open_obj("nf_append_5");
 	struct mzr_nf_info before, after;
 	char ids[64];
 	int v;
@@ -442,20 +417,14 @@ int main(void)
 	testcore_setup(&tc);
 	mzr_set_print(NULL);
 
-	pkt_init(&frame);
-	pkt_eth(&frame, (uint8_t[]){ 2, 0, 0, 0, 0, 2 },
-		(uint8_t[]){ 2, 0, 0, 0, 0, 1 }, 0x0800);
-	pkt_ipv4(&frame, IP4(10, 0, 0, 1), IP4(10, 0, 0, 2), 17, NULL);
-	pkt_udp(&frame, 1234, 5678);
-	pkt_payload(&frame, "mizar nf chain test", 19);
-	pkt_finish(&frame);
+	testcore_frame(&frame, "mizar nf chain test");
 	testcore_knob(&tc, 0, HOOK);
 
 	test_open_checks();
-	a = open_nf("nf_append_1");
-	b = open_nf("nf_append_2");
-	c = open_nf("nf_append_3");
-	d = open_nf("nf_append_4");
+	a = nf_open_obj("nf_append_1");
+	b = nf_open_obj("nf_append_2");
+	c = nf_open_obj("nf_append_3");
+	d = nf_open_obj("nf_append_4");
 	CHECK(!mzr_nf__load(a, &tc.host) && mzr_nf__prog_fd(a) >= 0,
 	      "load binds the NF to the back-plane's maps");
 	CHECK(mzr_nf__load(a, &tc.host) == -EALREADY, "load twice: EALREADY");
@@ -488,6 +457,5 @@ int main(void)
 	mzr_nf__close(b);
 	mzr_nf__close(c);
 	mzr_nf__close(d);
-	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
-	return failures ? 1 : 0;
+	return test_report();
 }

@@ -29,37 +29,12 @@
 
 #include "nf_testcore.h"
 #include "pktbuild.h"
+#include "testenv.h"
 
 #define HOOK MZR_HOOK_BOUNCER
 
-static int failures;
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (cond) {                                                    \
-			printf("ok: ");                                        \
-		} else {                                                       \
-			printf("FAIL (%s:%d): ", __FILE__, __LINE__);          \
-			failures++;                                            \
-		}                                                              \
-		printf(__VA_ARGS__);                                           \
-		printf("\n");                                                  \
-		fflush(stdout);                                                \
-	} while (0)
-
 static struct testcore tc;
 static struct pkt frame;
-
-static struct mzr_nf *open_nf(const char *obj)
-{
-	struct mzr_nf *nf = mzr_nf__open_file(nf_obj(obj), NULL);
-
-	if (!nf) {
-		printf("FAIL: open %s: %s\n", obj, strerror(errno));
-		exit(1);
-	}
-	return nf;
-}
 
 static const char *pin(const char *rel)
 {
@@ -146,7 +121,7 @@ static __u32 cfg(__u32 key)
 
 static void test_clear_failure(void)
 {
-	struct mzr_nf *a = open_nf("nf_append_1"), *b = open_nf("nf_append_2");
+	struct mzr_nf *a = nf_open_obj("nf_append_1"), *b = nf_open_obj("nf_append_2");
 	int cfg_fd = tc.host.map_fds[MZRI_MAP_CHAIN_CFG];
 	char ids[64];
 	int err;
@@ -202,7 +177,7 @@ static int deny_grace_periods(void)
 
 static void test_grace_period(void)
 {
-	struct mzr_nf *a = open_nf("nf_append_1"), *b = open_nf("nf_append_2");
+	struct mzr_nf *a = nf_open_obj("nf_append_1"), *b = nf_open_obj("nf_append_2");
 	int res[3] = { -1, -1, -1 }, pfd[2], status;
 	__u32 bank, stale;
 	char ids[64];
@@ -261,8 +236,8 @@ static void test_grace_period(void)
 
 static void test_maps(void)
 {
-	struct mzr_nf *s1 = open_nf("nf_state_1"), *s2 = open_nf("nf_state_2");
-	struct mzr_nf *s3 = open_nf("nf_state_1");
+	struct mzr_nf *s1 = nf_open_obj("nf_state_1"), *s2 = nf_open_obj("nf_state_2");
+	struct mzr_nf *s3 = nf_open_obj("nf_state_1");
 	struct bpf_map *m;
 	char ids[64];
 	int err;
@@ -327,7 +302,7 @@ static void test_maps(void)
 
 static void test_leftover_pin(void)
 {
-	struct mzr_nf *a = open_nf("nf_append_1");
+	struct mzr_nf *a = nf_open_obj("nf_append_1");
 	char ids[64];
 	int err;
 
@@ -350,13 +325,7 @@ int main(void)
 	testcore_setup(&tc);
 	mzr_set_print(NULL);
 
-	pkt_init(&frame);
-	pkt_eth(&frame, (uint8_t[]){ 2, 0, 0, 0, 0, 2 },
-		(uint8_t[]){ 2, 0, 0, 0, 0, 1 }, 0x0800);
-	pkt_ipv4(&frame, IP4(10, 0, 0, 1), IP4(10, 0, 0, 2), 17, NULL);
-	pkt_udp(&frame, 1234, 5678);
-	pkt_payload(&frame, "mizar nf state test", 19);
-	pkt_finish(&frame);
+	testcore_frame(&frame, "mizar nf state test");
 	testcore_knob(&tc, 0, HOOK);
 
 	test_clear_failure();
@@ -364,6 +333,5 @@ int main(void)
 	test_maps();
 	test_leftover_pin();
 
-	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
-	return failures ? 1 : 0;
+	return test_report();
 }

@@ -41,23 +41,6 @@ struct agree_case {
 	int drop;	/* 0: delivered (contexts compared); else the reason */
 };
 
-static int run(int prog, const struct pkt *in)
-{
-	uint8_t buf[PKT_MAX + FIXTURE_HEADROOM];
-	struct xdp_md ctx = { .data_end = (uint32_t)in->len,
-			      .ingress_ifindex = env.ul0 };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->data,
-		    .data_size_in = (uint32_t)in->len, .data_out = buf,
-		    .data_size_out = sizeof(buf), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	if (bpf_prog_test_run_opts(prog, &o)) {
-		fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(errno));
-		exit(1);
-	}
-	return (int)o.retval;
-}
-
 static uint64_t counter(uint32_t idx)
 {
 	uint64_t v[__MZR_CNT_MAX];
@@ -118,8 +101,8 @@ static void check_case(const struct agree_case *c)
 	bpf_map_update_elem(seen_fd, &zero, &core, BPF_ANY);
 	bpf_map_update_elem(parse_out_fd, &zero, &out, BPF_ANY);
 	before = c->drop ? counter(MZR_CNT_DROP_BASE + c->drop) : 0;
-	v = run(env.transit_fd, &c->in);
-	run(parse_fd, &c->in);
+	v = fixture_xdp_run(env.transit_fd, env.ul0, &c->in, NULL);
+	fixture_xdp_run(parse_fd, env.ul0, &c->in, NULL);
 	bpf_map_lookup_elem(seen_fd, &zero, &core);
 	bpf_map_lookup_elem(parse_out_fd, &zero, &out);
 

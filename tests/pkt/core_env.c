@@ -46,25 +46,6 @@ const uint8_t MAC_REMOTE[6] = { 0x0e, 0, 0, 0x09, 0x09, 0x09 };
 const uint8_t MAC_BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 const uint8_t MAC_ZERO[6] = { 0 };
 
-static void sh(const char *cmd)
-{
-	if (system(cmd)) {
-		fprintf(stderr, "setup failed: %s\n", cmd);
-		exit(1);
-	}
-}
-
-static unsigned int ifidx(const char *name)
-{
-	unsigned int i = if_nametoindex(name);
-
-	if (!i) {
-		fprintf(stderr, "no interface %s\n", name);
-		exit(1);
-	}
-	return i;
-}
-
 static void upd(int fd, const void *k, const void *v, const char *what)
 {
 	if (bpf_map_update_elem(fd, k, v, BPF_ANY)) {
@@ -73,36 +54,9 @@ static void upd(int fd, const void *k, const void *v, const char *what)
 	}
 }
 
-/* Every API call of the setup must succeed: say which one did not. */
-static void api(int err, const char *what)
-{
-	char buf[128];
-
-	if (!err)
-		return;
-	mzr_strerror(err, buf, sizeof(buf));
-	fprintf(stderr, "setup failed: %s: %s\n", what, buf);
-	exit(1);
-}
-
-static struct in_addr in4(uint32_t ip)
-{
-	return (struct in_addr){ .s_addr = htonl(ip) };
-}
-
 int core_env_prog_fd(const struct core_env *env, const char *name)
 {
-	char path[256];
-	int fd;
-
-	snprintf(path, sizeof(path), "%s/progs/%s", env->pin_root, name);
-	fd = bpf_obj_get(path);
-	if (fd < 0) {
-		fprintf(stderr, "no pinned core program %s: %s\n", path,
-			strerror(errno));
-		exit(1);
-	}
-	return fd;
+	return test_pinned_fd("%s/progs/%s", env->pin_root, name);
 }
 
 int core_env_map_fd(const struct core_env *env, const char *name)
@@ -131,8 +85,8 @@ static void add_vpc(struct core_env *env, uint32_t vni, const uint32_t *d,
 	struct in_addr div[MZR_MAX_DIVIDERS_PER_VPC];
 
 	for (unsigned int i = 0; i < nd; i++)
-		div[i] = in4(d[i]);
-	api(mzr_vpc__create(env->host, vni, div, nd), "mzr_vpc__create");
+		div[i] = test_in4(d[i]);
+	test_api(mzr_vpc__create(env->host, vni, div, nd), "mzr_vpc__create");
 }
 
 /* The gateway is the network's first address and its MAC is derived from
@@ -143,8 +97,8 @@ static void add_net(struct core_env *env, uint32_t vni, uint32_t prefix,
 	struct in_addr bouncers[MZR_MAX_BOUNCERS_PER_NET];
 
 	for (unsigned int i = 0; i < nb; i++)
-		bouncers[i] = in4(b[i]);
-	api(mzr_net__create(env->host, vni, in4(prefix), len, bouncers, nb,
+		bouncers[i] = test_in4(b[i]);
+	test_api(mzr_net__create(env->host, vni, test_in4(prefix), len, bouncers, nb,
 			    NULL),
 	    "mzr_net__create");
 }
@@ -154,12 +108,12 @@ static void add_ep(struct core_env *env, uint32_t vni, uint32_t ip,
 		   const uint8_t *mac, uint32_t host, const char *ifname,
 		   uint32_t flags)
 {
-	struct mzr_ep_spec spec = { .vni = vni, .ip = in4(ip),
-				    .host = in4(host), .ifname = ifname,
+	struct mzr_ep_spec spec = { .vni = vni, .ip = test_in4(ip),
+				    .host = test_in4(host), .ifname = ifname,
 				    .flags = flags };
 
 	memcpy(spec.mac, mac, 6);
-	api(mzr_ep__create(env->host, &spec), "mzr_ep__create");
+	test_api(mzr_ep__create(env->host, &spec), "mzr_ep__create");
 }
 
 static void add_direct(int fd, uint32_t vni, uint32_t ip, uint32_t host,
@@ -182,7 +136,6 @@ void core_env_setup(struct core_env *env)
 		[MZR_HOOK_DELIVER] = "mzr_cont_deliver",
 		[MZR_HOOK_EXTERNAL] = "mzr_cont_external",
 	};
-	char cmd[256];
 	uint64_t now;
 
 	memset(env, 0, sizeof(*env));
@@ -190,39 +143,24 @@ void core_env_setup(struct core_env *env)
 	test_private_netns();
 	test_bpffs_mount(env->bpffs);
 	snprintf(env->pin_root, sizeof(env->pin_root), "%s/mizar", env->bpffs);
-	/* No IPv6 chatter (DAD, router solicitations) reaching the attached
-	 * agents and transit: every counter a fixture checks moves only by
-	 * the fixture's own frame. */
-	sh("sysctl -qw net.ipv6.conf.all.disable_ipv6=1");
-	sh("sysctl -qw net.ipv6.conf.default.disable_ipv6=1");
-	sh("ip link add ul0 type veth peer name ul1");
-	sh("ip link set ul0 address 02:aa:00:00:00:01");
-	sh("ip addr add 192.168.1.1/24 dev ul0");
-	sh("ip link set ul1 up && ip link set ul0 up");
-	for (int h = 2; h <= 6; h++) {
-		snprintf(cmd, sizeof(cmd),
-			 "ip neigh replace 192.168.1.%d lladdr "
-			 "02:bb:00:00:00:%02d dev ul0 nud permanent",
-			 h, h);
-		sh(cmd);
-	}
-	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++) {
-		snprintf(cmd, sizeof(cmd),
-			 "ip link add %s type veth peer name ep%dp && "
-			 "ip link set %s address 02:ee:00:00:00:%02d && "
-			 "ip link set ep%dp up && ip link set %s up",
-			 names[i], i + 1, names[i], i + 1, i + 1, names[i]);
-		sh(cmd);
-	}
-	env->ul0 = ifidx("ul0");
-	env->ep1h = ifidx("ep1h");
-	env->ep2h = ifidx("ep2h");
-	env->ep3h = ifidx("ep3h");
-	env->ep4h = ifidx("ep4h");
-	env->ep5h = ifidx("ep5h");
-	env->ep6h = ifidx("ep6h");
-	env->ep7h = ifidx("ep7h");
-	env->noeph = ifidx("noeph");
+	/* IPv6 is off on the underlay: every counter a fixture checks moves
+	 * only by the fixture's own frame. */
+	env->ul0 = test_underlay();
+	for (int h = 2; h <= 6; h++)
+		test_underlay_neigh(IP4(192, 168, 1, h));
+	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
+		test_sh("ip link add %s type veth peer name ep%dp && "
+			"ip link set %s address 02:ee:00:00:00:%02d && "
+			"ip link set ep%dp up && ip link set %s up",
+			names[i], i + 1, names[i], i + 1, i + 1, names[i]);
+	env->ep1h = test_ifindex("ep1h");
+	env->ep2h = test_ifindex("ep2h");
+	env->ep3h = test_ifindex("ep3h");
+	env->ep4h = test_ifindex("ep4h");
+	env->ep5h = test_ifindex("ep5h");
+	env->ep6h = test_ifindex("ep6h");
+	env->ep7h = test_ifindex("ep7h");
+	env->noeph = test_ifindex("noeph");
 
 	/* The back-plane, as an agent brings it up. The library also turns
 	 * on the forwarding bpf_fib_lookup() needs. */
@@ -231,10 +169,10 @@ void core_env_setup(struct core_env *env)
 
 		env->host = mzr_host__open(&o);
 		if (!env->host)
-			api(-errno, "mzr_host__open");
+			test_api(-errno, "mzr_host__open");
 	}
-	api(mzr_host__load(env->host), "mzr_host__load");
-	api(mzr_host__attach(env->host, "ul0", NULL), "mzr_host__attach ul0");
+	test_api(mzr_host__load(env->host), "mzr_host__load");
+	test_api(mzr_host__attach(env->host, "ul0", NULL), "mzr_host__attach ul0");
 
 	env->transit_fd = core_env_prog_fd(env, "mzr_transit");
 	env->agent_fd = core_env_prog_fd(env, "mzr_agent");

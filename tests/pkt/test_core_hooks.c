@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -25,13 +24,13 @@
 
 #include "core_env.h"
 #include "fixture.h"
+#include "testenv.h"
 
 #define DROP(r) (MZR_CNT_DROP_BASE + (r))
 #define N_REC 3
 #define OFF_NONE 0xffff
 
 static struct core_env env;
-static int fails;
 
 /* What hook_nf.bpf.c records. */
 struct hook_rec {
@@ -65,27 +64,6 @@ static const char *obj_path(const char *name)
 	return buf;
 }
 
-static void check(bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: ", ok ? "ok" : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fails += !ok;
-}
-
-static void die(const char *what, int err)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(err < 0 ? -err : err));
-	exit(1);
-}
-
 static void nf_open_load(struct test_nf *t)
 {
 	struct bpf_object *obj;
@@ -93,15 +71,15 @@ static void nf_open_load(struct test_nf *t)
 
 	t->nf = mzr_nf__open_file(obj_path(t->obj), NULL);
 	if (!t->nf)
-		die(t->obj, errno);
+		test_die_err(t->obj, errno);
 	err = mzr_nf__load(t->nf, env.host);
 	if (err)
-		die(t->obj, err);
+		test_die_err(t->obj, err);
 	obj = mzr_nf__bpf_object(t->nf);
 	t->rec_fd = bpf_object__find_map_fd_by_name(obj, "hook_rec");
 	t->cfg_fd = bpf_object__find_map_fd_by_name(obj, "hook_cfg");
 	if (t->rec_fd < 0 || t->cfg_fd < 0)
-		die("test NF maps", ENOENT);
+		test_die_err("test NF maps", ENOENT);
 }
 
 static struct hook_rec rec_read(const struct test_nf *t)
@@ -110,7 +88,7 @@ static struct hook_rec rec_read(const struct test_nf *t)
 	uint32_t zero = 0;
 
 	if (bpf_map_lookup_elem(t->rec_fd, &zero, &r))
-		die("hook_rec lookup", errno);
+		test_die_err("hook_rec lookup", errno);
 	return r;
 }
 
@@ -120,7 +98,7 @@ static void rec_reset(struct test_nf *t)
 	uint32_t zero = 0;
 
 	if (bpf_map_update_elem(t->rec_fd, &zero, &r, BPF_ANY))
-		die("hook_rec reset", errno);
+		test_die_err("hook_rec reset", errno);
 }
 
 static void insert(struct test_nf *t, enum mzr_hook hook, int pos)
@@ -128,7 +106,7 @@ static void insert(struct test_nf *t, enum mzr_hook hook, int pos)
 	int err = mzr_host__nf_insert(env.host, t->name, t->nf, hook, pos);
 
 	if (err)
-		die("mzr_host__nf_insert", err);
+		test_die_err("mzr_host__nf_insert", err);
 	rec_reset(t);
 }
 
@@ -137,7 +115,7 @@ static void clear_chains(void)
 	int err = mzr_host__nf_clear(env.host);
 
 	if (err)
-		die("mzr_host__nf_clear", err);
+		test_die_err("mzr_host__nf_clear", err);
 }
 
 static uint32_t active_bank(void)
@@ -145,7 +123,7 @@ static uint32_t active_bank(void)
 	uint32_t k = MZR_CHAIN_CFG_BANK, v;
 
 	if (bpf_map_lookup_elem(env.chain_cfg_fd, &k, &v))
-		die("mzr_chain_cfg", errno);
+		test_die_err("mzr_chain_cfg", errno);
 	return v & 1;
 }
 
@@ -155,7 +133,7 @@ static uint64_t counter(uint32_t idx)
 	int err = mzr_host__counters(env.host, v, __MZR_CNT_MAX);
 
 	if (err)
-		die("mzr_host__counters", err);
+		test_die_err("mzr_host__counters", err);
 	return v[idx];
 }
 
@@ -165,38 +143,20 @@ static uint64_t missed(uint32_t idx)
 	int err = mzr_host__missed(env.host, v, MZR_MISSED_SIZE);
 
 	if (err)
-		die("mzr_host__missed", err);
+		test_die_err("mzr_host__missed", err);
 	return v[idx];
 }
 
 /* fixture_run(), saying so when the fixture holds too. */
 static void fx(int prog, const struct fixture *f)
 {
-	if (fixture_run(prog, env.stats_fd, f))
-		fails++;
-	else
-		printf("ok: %s\n", f->desc);
+	fixture_check(prog, env.stats_fd, f);
 }
 
 /* Run @f through @prog; the output frame lands in @out (may be NULL). */
 static int run(int prog, const struct fixture *f, struct pkt *out)
 {
-	uint8_t buf[PKT_MAX + FIXTURE_HEADROOM];
-	struct xdp_md ctx = { .data_end = (uint32_t)f->in.len,
-			      .ingress_ifindex = f->ingress_ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->in.data,
-		    .data_size_in = (uint32_t)f->in.len, .data_out = buf,
-		    .data_size_out = sizeof(buf), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	if (bpf_prog_test_run_opts(prog, &o))
-		die("BPF_PROG_TEST_RUN", errno);
-	if (out) {
-		pkt_init(out);
-		memcpy(out->data, buf, o.data_size_out);
-		out->len = o.data_size_out;
-	}
-	return (int)o.retval;
+	return fixture_xdp_run(prog, f->ingress_ifindex, &f->in, out);
 }
 
 /* ---- One hook's case ---------------------------------------------------- */
@@ -443,7 +403,7 @@ static bool hooks_moved(const uint64_t *before, uint32_t mask, uint64_t n,
 static void hooks_check(const struct hook_case *c, const uint64_t *before,
 			const char *when)
 {
-	check(hooks_moved(before, 1U << c->hook, 1, c->what),
+	CHECK(hooks_moved(before, 1U << c->hook, 1, c->what),
 	      "%s: %s, the packet is counted once at its hook point (%s) and "
 	      "at no other", c->what, when,
 	      c->hook == MZR_HOOK_EXTERNAL ? "'external'" : "hook_*");
@@ -484,7 +444,7 @@ static void case_pass_through(const struct hook_case *c)
 		fx(c->prog, &f);
 	}
 	hooks_check(c, hc, "with a chain");
-	check(counter(MZR_CNT_NF_RUN) == runs + 1,
+	CHECK(counter(MZR_CNT_NF_RUN) == runs + 1,
 	      "%s: the chain was entered once (nf_run)", c->what);
 	for (int i = 0; i < N_REC; i++) {
 		struct hook_rec r = rec_read(&recs[i]);
@@ -496,11 +456,11 @@ static void case_pass_through(const struct hook_case *c)
 			       (unsigned long long)r.hits);
 		ok &= ctx_ok(c, &r.ctx, (unsigned int)i, N_REC, bank, ids);
 	}
-	check(ok, "%s: each NF ran once, in chain order, and saw role, hook, "
+	CHECK(ok, "%s: each NF ran once, in chain order, and saw role, hook, "
 	      "VNI, offsets, inner flow, RTS, flags and its position", c->what);
 
 	v1 = run(c->prog, &c->f, &with);
-	check(v0 == v1 && base.len == with.len &&
+	CHECK(v0 == v1 && base.len == with.len &&
 		      !memcmp(base.data, with.data, base.len),
 	      "%s: pass-through NFs leave verdict and frame byte-identical "
 	      "to the run without NFs", c->what);
@@ -529,7 +489,7 @@ static void case_drop(const struct hook_case *c)
 	r1 = rec_read(&recs[0]);
 	rd = rec_read(&dropper);
 	r3 = rec_read(&recs[2]);
-	check(r1.hits == 1 && rd.hits == 1 && r3.hits == 0 &&
+	CHECK(r1.hits == 1 && rd.hits == 1 && r3.hits == 0 &&
 		      rd.ctx.chain_pos == 1 && rd.ctx.scratch[1] == 1,
 	      "%s: NFs before the dropper ran, the one after did not "
 	      "(hits %llu, %llu, %llu)", c->what,
@@ -554,7 +514,7 @@ static void case_missed(const struct hook_case *c)
 	insert(&recs[1], c->hook, MZR_NF_POS_END);
 	slot = MZR_PROG_NF(active_bank(), c->hook, 1);
 	if (bpf_map_delete_elem(env.progs_fd, &slot))
-		die("emptying a chain slot", errno);
+		test_die_err("emptying a chain slot", errno);
 	m = missed(MZR_MISSED_IDX(c->hook, 1));
 	snprintf(desc, sizeof(desc), "%s: a chain slot emptied under traffic "
 		 "drops the packet as a missed tail call", c->what);
@@ -564,7 +524,7 @@ static void case_missed(const struct hook_case *c)
 	f.counter = DROP(MZR_DROP_MISSED_TAIL_CALL);
 	fx(c->prog, &f);
 	err = mzr_host__nf_get(env.host, recs[1].name, &info);
-	check(missed(MZR_MISSED_IDX(c->hook, 1)) == m + 1 && !err &&
+	CHECK(missed(MZR_MISSED_IDX(c->hook, 1)) == m + 1 && !err &&
 		      info.missed == m + 1 && rec_read(&recs[0]).hits == 1,
 	      "%s: the miss is counted at (hook %d, position 1), and "
 	      "nf_get(%s) reports it", c->what, c->hook, recs[1].name);
@@ -574,17 +534,17 @@ static void case_missed(const struct hook_case *c)
 	insert(&recs[0], c->hook, MZR_NF_POS_END);
 	slot = MZR_PROG_CONT(c->hook);
 	if (bpf_map_delete_elem(env.progs_fd, &slot))
-		die("emptying a continuation", errno);
+		test_die_err("emptying a continuation", errno);
 	m = missed(MZR_MISSED_IDX(c->hook, MZR_CHAIN_MAX));
 	snprintf(desc, sizeof(desc), "%s: a missing continuation drops the "
 		 "packet as a missed tail call", c->what);
 	fx(c->prog, &f);
-	check(missed(MZR_MISSED_IDX(c->hook, MZR_CHAIN_MAX)) == m + 1,
+	CHECK(missed(MZR_MISSED_IDX(c->hook, MZR_CHAIN_MAX)) == m + 1,
 	      "%s: the miss is counted at (hook %d, continuation)", c->what,
 	      c->hook);
 	if (bpf_map_update_elem(env.progs_fd, &slot, &env.cont_fd[c->hook],
 				BPF_ANY))
-		die("restoring the continuation", errno);
+		test_die_err("restoring the continuation", errno);
 	clear_chains();
 	/* Back to normal. */
 	f = c->f;
@@ -601,7 +561,7 @@ static void set_reroute(uint32_t daddr)
 	uint32_t zero = 0, v = htonl(daddr);
 
 	if (bpf_map_update_elem(rerouter.cfg_fd, &zero, &v, BPF_ANY))
-		die("hook_cfg", errno);
+		test_die_err("hook_cfg", errno);
 }
 
 static void reroutes(void)
@@ -629,7 +589,7 @@ static void reroutes(void)
 	build_inner(&re, &o);
 	agent_out(&f.out, &re, &o, H6, MZR_F_DIRECT);
 	fx(env.agent_fd, &f);
-	check(rec_read(&rerouter).hits == 1 &&
+	CHECK(rec_read(&rerouter).hits == 1 &&
 		      rec_read(&rerouter).ctx.chain_pos == 1,
 	      "agent-egress: the rerouting NF ran second in its chain");
 
@@ -659,7 +619,7 @@ static void reroutes(void)
 	{
 		struct hook_rec r = rec_read(&recs[0]);
 
-		check(r.hits == 1 && r.ctx.decision == MZR_DECIDE_REROUTE &&
+		CHECK(r.hits == 1 && r.ctx.decision == MZR_DECIDE_REROUTE &&
 			      r.ctx.scratch[0] == 1 && r.ctx.scratch[1] == 9,
 		      "deliver: the NF after the rerouter sees decision "
 		      "REROUTE in the context");
@@ -729,7 +689,7 @@ static void hairpin(void)
 	build_inner(&f.out, &o);
 	hooks_snap(hc);
 	fx(env.agent_fd, &f);
-	check(hooks_moved(hc, HBIT(MZR_HOOK_AGENT_EGRESS) |
+	CHECK(hooks_moved(hc, HBIT(MZR_HOOK_AGENT_EGRESS) |
 				      HBIT(MZR_HOOK_DELIVER), 1, "hairpin"),
 	      "hairpin: counted at the agent-egress and deliver hook points");
 
@@ -737,7 +697,7 @@ static void hairpin(void)
 	f.desc = "hairpin: through a deliver NF, the same bytes to EP2's veth";
 	fx(env.agent_fd, &f);
 	r = rec_read(&recs[0]);
-	check(r.hits == 1 && hairpin_ctx_ok(&r.ctx, &s),
+	CHECK(r.hits == 1 && hairpin_ctx_ok(&r.ctx, &s),
 	      "hairpin: the deliver NF ran once (%llu) and saw role host, "
 	      "hook deliver, VNI A, the plain frame's offsets, the flow, RTS "
 	      "this host and EP1's veth", (unsigned long long)r.hits);
@@ -750,7 +710,7 @@ static void hairpin(void)
 	f.counter = DROP(MZR_DROP_NF);
 	f.check_out = false;
 	fx(env.agent_fd, &f);
-	check(rec_read(&dropper).hits == 1, "hairpin: the dropper ran");
+	CHECK(rec_read(&dropper).hits == 1, "hairpin: the dropper ran");
 
 	/* A deliver NF redirects EP1 -> EP2 to EP3 (on H5): the agent
 	 * decides again and tunnels it to a bouncer. */
@@ -770,7 +730,7 @@ static void hairpin(void)
 	hooks_snap(hc);
 	fx(env.agent_fd, &f);
 	r = rec_read(&recs[1]);
-	check(rec_read(&rerouter).hits == 1 && r.hits == 1 &&
+	CHECK(rec_read(&rerouter).hits == 1 && r.hits == 1 &&
 		      r.ctx.decision == MZR_DECIDE_REROUTE &&
 		      hooks_moved(hc, HBIT(MZR_HOOK_AGENT_EGRESS) |
 					      HBIT(MZR_HOOK_DELIVER), 1,
@@ -793,7 +753,7 @@ static void hairpin(void)
 	f.verdict = XDP_REDIRECT;
 	f.counter = MZR_CNT_AGENT_LOCAL;
 	fx(env.agent_fd, &f);
-	check(rec_read(&rerouter).hits == 1,
+	CHECK(rec_read(&rerouter).hits == 1,
 	      "hairpin: the rerouting deliver NF ran once (%llu)",
 	      (unsigned long long)rec_read(&rerouter).hits);
 
@@ -814,7 +774,7 @@ static void hairpin(void)
 	fx(env.agent_fd, &f);
 	o.dmac = MAC_GW_A1;
 	r = rec_read(&recs[0]);
-	check(r.hits == 1 && hairpin_ctx_ok(&r.ctx, &o),
+	CHECK(r.hits == 1 && hairpin_ctx_ok(&r.ctx, &o),
 	      "hairpin: after an agent-egress reroute the deliver NF ran once "
 	      "and saw the rewritten flow");
 	clear_chains();
@@ -855,7 +815,7 @@ static void inject_hooks(void)
 	}
 	hooks_snap(hc);
 	fx(env.agent_fd, &f);
-	check(hooks_moved(hc, HBIT(MZR_HOOK_AGENT_EGRESS) |
+	CHECK(hooks_moved(hc, HBIT(MZR_HOOK_AGENT_EGRESS) |
 				      HBIT(MZR_HOOK_BOUNCER), 1, "inject"),
 	      "inject: counted at the agent-egress and bouncer hook points");
 
@@ -865,7 +825,7 @@ static void inject_hooks(void)
 		 "bytes to H5";
 	fx(env.agent_fd, &f);
 	r = rec_read(&recs[0]);
-	check(r.hits == 1 && rec_read(&recs[1]).hits == 1 &&
+	CHECK(r.hits == 1 && rec_read(&recs[1]).hits == 1 &&
 		      r.ctx.role == MZR_ROLE_BOUNCER &&
 		      r.ctx.hook == MZR_HOOK_BOUNCER && r.ctx.vni == VNI_A &&
 		      r.ctx.rts == htonl(US) && r.ctx.geneve_off == 42 &&
@@ -904,7 +864,7 @@ static void inject_hooks(void)
 	}
 	fx(env.agent_fd, &f);
 	r = rec_read(&recs[0]);
-	check(r.hits == 1 && r.ctx.role == MZR_ROLE_HOST &&
+	CHECK(r.hits == 1 && r.ctx.role == MZR_ROLE_HOST &&
 		      r.ctx.hook == MZR_HOOK_DELIVER,
 	      "inject: the deliver NF ran once (%llu) with role host",
 	      (unsigned long long)r.hits);
@@ -936,7 +896,7 @@ static void inject_hooks(void)
 	hooks_snap(hc);
 	fx(env.agent_fd, &f);
 	r = rec_read(&recs[0]);
-	check(r.hits == 1 && r.ctx.role == MZR_ROLE_DIVIDER &&
+	CHECK(r.hits == 1 && r.ctx.role == MZR_ROLE_DIVIDER &&
 		      r.ctx.hook == MZR_HOOK_DIVIDER && r.ctx.vni == VNI_B &&
 		      hooks_moved(hc, HBIT(MZR_HOOK_AGENT_EGRESS) |
 					      HBIT(MZR_HOOK_DIVIDER), 1,
@@ -968,7 +928,7 @@ static void inject_hooks(void)
 		build_inner(&f.out, &o);
 	}
 	fx(env.agent_fd, &f);
-	check(rec_read(&rerouter).hits == 1 && rec_read(&recs[1]).hits == 1,
+	CHECK(rec_read(&rerouter).hits == 1 && rec_read(&recs[1]).hits == 1,
 	      "inject: the agent-egress and bouncer NFs ran once each");
 	clear_chains();
 }
@@ -992,41 +952,15 @@ static void abi_checks(void)
 	} else {
 		err = -errno;
 	}
-	check(err == -EPROTO,
+	CHECK(err == -EPROTO,
 	      "an NF built against a newer context version is refused "
 	      "before the kernel sees it (%d, want -EPROTO)", err);
 	{
 		struct mzr_nf_info info;
 
-		check(mzr_host__nf_get(env.host, "future", &info) == -ENOENT,
+		CHECK(mzr_host__nf_get(env.host, "future", &info) == -ENOENT,
 		      "the refused NF is in no chain");
 	}
-}
-
-/* Known bug (libmizar/host.c remove_tree): a pin root that is the root
- * of a bpffs mount holds the kernel's own maps.debug and progs.debug
- * (bpf_preload); mzr_host__reset() tries to unlink them and returns -EIO
- * although it removed everything of Mizar's. */
-static void reset_at_mount_root(void)
-{
-	char dir[] = "/run/mzr-test-root.XXXXXX";
-	struct mzr_host *h;
-	int err = -1;
-
-	if (!mkdtemp(dir) || mount("bpf", dir, "bpf", 0, "mode=0700"))
-		die("bpffs", errno);
-	{
-		MZR_OPTS(mzr_host_opts, o, .pin_root = dir);
-
-		h = mzr_host__open(&o);
-		if (h && !mzr_host__load(h))
-			err = mzr_host__reset(h);
-		mzr_host__close(h);
-	}
-	check(err == 0, "mzr_host__reset() of a back-plane whose pin root is "
-	      "a bpffs mount root succeeds (%d)", err);
-	umount2(dir, MNT_DETACH);
-	rmdir(dir);
 }
 
 /* The `external` counter counts the non-tunnel packets seen at the
@@ -1038,14 +972,14 @@ static void external_counter(const struct hook_case *ext)
 	clear_chains();
 	before = counter(MZR_CNT_EXTERNAL);
 	fx(ext->prog, &ext->f);
-	check(counter(MZR_CNT_EXTERNAL) == before + 1,
+	CHECK(counter(MZR_CNT_EXTERNAL) == before + 1,
 	      "external: a non-tunnel packet with no external NF is counted "
 	      "under 'external' (%llu -> %llu)", (unsigned long long)before,
 	      (unsigned long long)counter(MZR_CNT_EXTERNAL));
 	insert(&recs[0], MZR_HOOK_EXTERNAL, MZR_NF_POS_END);
 	before = counter(MZR_CNT_EXTERNAL);
 	fx(ext->prog, &ext->f);
-	check(counter(MZR_CNT_EXTERNAL) == before + 1,
+	CHECK(counter(MZR_CNT_EXTERNAL) == before + 1,
 	      "external: a packet entering the external hook's chain is "
 	      "counted under 'external' (%llu -> %llu)",
 	      (unsigned long long)before,
@@ -1053,15 +987,7 @@ static void external_counter(const struct hook_case *ext)
 	clear_chains();
 }
 
-/* Known bugs, one failing check each until fixed. Run alone:
- * test_core_hooks known-bugs (ctest label knownbug). */
-static int known_bugs(void)
-{
-	reset_at_mount_root();
-	return fails ? 1 : 0;
-}
-
-int main(int argc, char **argv)
+int main(void)
 {
 	struct hook_case cases[5];
 
@@ -1077,7 +1003,7 @@ int main(int argc, char **argv)
 		memcpy(ep.mac, MAC_B9, 6);
 		err = mzr_ep__create(env.host, &ep);
 		if (err)
-			die("mzr_ep__create 10.2.2.10", err);
+			test_die_err("mzr_ep__create 10.2.2.10", err);
 	}
 	for (int i = 0; i < N_REC; i++)
 		nf_open_load(&recs[i]);
@@ -1085,8 +1011,6 @@ int main(int argc, char **argv)
 	nf_open_load(&rerouter);
 
 	build_cases(cases);
-	if (argc > 1 && !strcmp(argv[1], "known-bugs"))
-		return known_bugs();
 	for (int i = 0; i < 5; i++) {
 		case_pass_through(&cases[i]);
 		case_drop(&cases[i]);
@@ -1102,7 +1026,5 @@ int main(int argc, char **argv)
 		mzr_nf__close(recs[i].nf);
 	mzr_nf__close(dropper.nf);
 	mzr_nf__close(rerouter.nf);
-	printf("%s: NFs at the core's hooks, %d failures\n",
-	       fails ? "FAIL" : "ok", fails);
-	return fails ? 1 : 0;
+	return test_report();
 }

@@ -32,6 +32,7 @@
 
 #include "core_env.h"
 #include "fixture.h"
+#include "testenv.h"
 
 #define DROP(r) (MZR_CNT_DROP_BASE + (r))
 #define OUTSIDE IP4(198, 51, 100, 7)	/* in no network of any VPC */
@@ -41,7 +42,6 @@ static const uint8_t MAC_B9[6] = { 0x0e, 0, 0, 0x02, 0x02, 0x0a };
 static const uint8_t MAC_GW_B2[6] = { 0x02, 0, 10, 2, 2, 1 };
 
 static struct core_env env;
-static int fails;
 static struct mzr_nf *nf;
 static int rec_fd, cfg_fd;
 
@@ -57,33 +57,9 @@ struct nh_cfg {
 	uint32_t pad;
 };
 
-static void die(const char *what, int err)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(err < 0 ? -err : err));
-	exit(1);
-}
-
-static void check(bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: ", ok ? "ok" : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fails += !ok;
-}
-
 static void fx(int prog, const struct fixture *f)
 {
-	if (fixture_run(prog, env.stats_fd, f))
-		fails++;
-	else
-		printf("ok: %s\n", f->desc);
+	fixture_check(prog, env.stats_fd, f);
 }
 
 static void nf_load(void)
@@ -96,15 +72,15 @@ static void nf_load(void)
 		 PKT_NF_OBJ_DIR);
 	nf = mzr_nf__open_file(path, NULL);
 	if (!nf)
-		die(path, errno);
+		test_die_err(path, errno);
 	err = mzr_nf__load(nf, env.host);
 	if (err)
-		die("mzr_nf__load", err);
+		test_die_err("mzr_nf__load", err);
 	obj = mzr_nf__bpf_object(nf);
 	rec_fd = bpf_object__find_map_fd_by_name(obj, "nh_rec");
 	cfg_fd = bpf_object__find_map_fd_by_name(obj, "nh_cfg");
 	if (rec_fd < 0 || cfg_fd < 0)
-		die("test NF maps", ENOENT);
+		test_die_err("test NF maps", ENOENT);
 }
 
 /* The NF alone in @hook's chain (no NF anywhere when @hook < 0), its
@@ -117,16 +93,16 @@ static void chain(int hook, const struct nh_cfg *cfg)
 	int err = mzr_host__nf_clear(env.host);
 
 	if (err)
-		die("mzr_host__nf_clear", err);
+		test_die_err("mzr_host__nf_clear", err);
 	if (hook >= 0) {
 		err = mzr_host__nf_insert(env.host, "nat-hook", nf, hook,
 					  MZR_NF_POS_END);
 		if (err)
-			die("mzr_host__nf_insert", err);
+			test_die_err("mzr_host__nf_insert", err);
 	}
 	if (bpf_map_update_elem(rec_fd, &zero, &r, BPF_ANY) ||
 	    bpf_map_update_elem(cfg_fd, &zero, cfg ? cfg : &none, BPF_ANY))
-		die("test NF maps", errno);
+		test_die_err("test NF maps", errno);
 }
 
 static struct nh_rec rec(void)
@@ -135,7 +111,7 @@ static struct nh_rec rec(void)
 	uint32_t zero = 0;
 
 	if (bpf_map_lookup_elem(rec_fd, &zero, &r))
-		die("nh_rec", errno);
+		test_die_err("nh_rec", errno);
 	return r;
 }
 
@@ -146,11 +122,11 @@ static void expect_rec(const char *what, uint64_t hits, uint8_t hook,
 	struct nh_rec r = rec();
 
 	if (!hits) {
-		check(r.hits == 0, "%s: the NF did not run (%llu)", what,
+		CHECK(r.hits == 0, "%s: the NF did not run (%llu)", what,
 		      (unsigned long long)r.hits);
 		return;
 	}
-	check(r.hits == hits && r.ctx.hook == hook && r.ctx.role == role &&
+	CHECK(r.hits == hits && r.ctx.hook == hook && r.ctx.role == role &&
 		      r.ctx.vni == vni,
 	      "%s: the NF ran %llu time(s) (want %llu) at hook %u role %u vni "
 	      "%u (want %u, %u, %u)",
@@ -203,7 +179,7 @@ static void divider_exit(void)
 	{
 		struct nh_rec r = rec();
 
-		check(r.ctx.saddr == htonl(s.src) &&
+		CHECK(r.ctx.saddr == htonl(s.src) &&
 			      r.ctx.daddr == htonl(OUTSIDE) &&
 			      r.ctx.sport == htons(40000) &&
 			      r.ctx.dport == htons(53) && r.ctx.proto == 17 &&
@@ -259,7 +235,7 @@ static void agent_exit(void)
 	{
 		struct nh_rec r = rec();
 
-		check(r.ctx.saddr == htonl(EP_B9) &&
+		CHECK(r.ctx.saddr == htonl(EP_B9) &&
 			      r.ctx.daddr == htonl(OUTSIDE) &&
 			      r.ctx.rts == htonl(US) &&
 			      r.ctx.ingress_ifindex == env.noeph,
@@ -370,13 +346,12 @@ int main(void)
 	memcpy(ep.mac, MAC_B9, 6);
 	err = mzr_ep__create(env.host, &ep);
 	if (err)
-		die("mzr_ep__create 10.2.2.10", err);
+		test_die_err("mzr_ep__create 10.2.2.10", err);
 	nf_load();
 
 	divider_exit();
 	agent_exit();
 	external_inject();
 	mzr_host__nf_clear(env.host);
-	printf("%s: %d failure(s)\n", fails ? "FAIL" : "ok", fails);
-	return fails ? 1 : 0;
+	return test_report();
 }

@@ -45,6 +45,7 @@
 
 #include "core_env.h"
 #include "fixture.h"
+#include "testenv.h"
 
 /* Where the library attaches mzr_neigh (libmizar/core.h). */
 #define TC_HANDLE 0x4d5a
@@ -53,49 +54,6 @@
 static const uint8_t MAC_H99[6] = { 0x02, 0xbb, 0, 0, 0, 0x63 };
 
 static struct core_env env;
-static int n_pass, n_fail;
-
-static void check(bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-static void check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: ", ok ? "ok" : "FAILED");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	if (ok)
-		n_pass++;
-	else
-		n_fail++;
-}
-
-static void sh(const char *cmd)
-{
-	if (system(cmd)) {
-		fprintf(stderr, "failed: %s\n", cmd);
-		exit(1);
-	}
-}
-
-static unsigned int ifidx(const char *name)
-{
-	unsigned int i = if_nametoindex(name);
-
-	if (!i) {
-		fprintf(stderr, "no interface %s\n", name);
-		exit(1);
-	}
-	return i;
-}
-
-static struct in_addr in4(uint32_t ip)
-{
-	return (struct in_addr){ .s_addr = htonl(ip) };
-}
-
 static uint32_t prog_id_of(int fd)
 {
 	struct bpf_prog_info info = {};
@@ -167,26 +125,26 @@ static void xdp_handoff(const char *what, int prog_fd, unsigned int ifindex,
 	fib1 = fixture_counter(env.stats_fd,
 			       MZR_CNT_DROP_BASE + MZR_DROP_FIB);
 	if (err) {
-		check(false, "%s: BPF_PROG_TEST_RUN: %s", what,
+		CHECK(false, "%s: BPF_PROG_TEST_RUN: %s", what,
 		      strerror(errno));
 		return;
 	}
-	check(o.retval == XDP_PASS, "%s: verdict %s (want XDP_PASS)", what,
+	CHECK(o.retval == XDP_PASS, "%s: verdict %s (want XDP_PASS)", what,
 	      fixture_verdict_name((int)o.retval));
-	check(after - before == 1 && fib1 == fib0,
+	CHECK(after - before == 1 && fib1 == fib0,
 	      "%s: counter %d +%llu (want +1), fib drops +%llu (want 0)",
 	      what, counter, (unsigned long long)(after - before),
 	      (unsigned long long)(fib1 - fib0));
 	/* data_out starts at data_meta; ctx_out.data is the metadata's
 	 * length. */
 	metalen = ctx.data;
-	check(metalen == sizeof(m) && o.data_size_out >= metalen,
+	CHECK(metalen == sizeof(m) && o.data_size_out >= metalen,
 	      "%s: %u bytes of XDP metadata (want %zu)", what, metalen,
 	      sizeof(m));
 	if (metalen != sizeof(m) || o.data_size_out < metalen)
 		return;
 	memcpy(&m, out, sizeof(m));
-	check(m.magic == MZR_NEIGH_META_MAGIC && m.ifindex == env.ul0 &&
+	CHECK(m.magic == MZR_NEIGH_META_MAGIC && m.ifindex == env.ul0 &&
 		      m.nh == htonl(H99),
 	      "%s: metadata magic 0x%08x ifindex %u next hop %s (want "
 	      "0x%08x, ul0 = %u, 192.168.1.99)",
@@ -195,11 +153,11 @@ static void xdp_handoff(const char *what, int prog_fd, unsigned int ifindex,
 	if (o.data_size_out - metalen == want->len &&
 	    !memcmp(out + metalen, want->data, want->len) &&
 	    pkt_checksums_ok(out + metalen, want->len, why, sizeof(why))) {
-		check(true, "%s: frame as expected (%zu bytes)", what,
+		CHECK(true, "%s: frame as expected (%zu bytes)", what,
 		      want->len);
 		return;
 	}
-	check(false, "%s: frame differs %s", what, why);
+	CHECK(false, "%s: frame differs %s", what, why);
 	fixture_hexdiff(want->data, want->len, out + metalen,
 			o.data_size_out - metalen);
 }
@@ -275,7 +233,7 @@ static void tc_unit_checks(int neigh_fd)
 	o.data_in = in.data;
 	o.data_size_in = (uint32_t)in.len;
 	err = bpf_prog_test_run_opts(neigh_fd, &o);
-	check(!err && (int)o.retval == TC_ACT_UNSPEC,
+	CHECK(!err && (int)o.retval == TC_ACT_UNSPEC,
 	      "tc: a frame without our metadata is left alone (retval %d, "
 	      "want TC_ACT_UNSPEC %d)%s%s",
 	      (int)o.retval, TC_ACT_UNSPEC, err ? ": " : "",
@@ -368,24 +326,24 @@ static void live(const char *what, int tx_fd, unsigned int tx_if,
 		 const struct pkt *in, int rx_fd, const struct pkt *want,
 		 int counter)
 {
-	unsigned int ul1 = ifidx("ul1");
+	unsigned int ul1 = test_ifindex("ul1");
 	uint8_t buf[PKT_MAX];
 	struct pkt reply;
 	uint64_t before, fib0;
 	char why[256] = "";
 	size_t n;
 
-	sh("ip neigh del 192.168.1.99 dev ul0 2>/dev/null; true");
+	test_sh("ip neigh del 192.168.1.99 dev ul0 2>/dev/null; true");
 	before = fixture_counter(env.stats_fd, counter);
 	fib0 = fixture_counter(env.stats_fd,
 			       MZR_CNT_DROP_BASE + MZR_DROP_FIB);
 	raw_send(tx_fd, tx_if, in);
 	n = raw_wait(rx_fd, buf, sizeof(buf), is_arp_for_h99);
-	check(n > 0, "%s: the kernel asks for 192.168.1.99 on the underlay",
+	CHECK(n > 0, "%s: the kernel asks for 192.168.1.99 on the underlay",
 	      what);
 	if (!n)
 		return;
-	check(fixture_counter(env.stats_fd, counter) - before == 1,
+	CHECK(fixture_counter(env.stats_fd, counter) - before == 1,
 	      "%s: counter %d moved by one", what, counter);
 
 	pkt_init(&reply);
@@ -397,25 +355,25 @@ static void live(const char *what, int tx_fd, unsigned int tx_if,
 	n = raw_wait(rx_fd, buf, sizeof(buf), is_ipv4_to_h99);
 	if (n == want->len && !memcmp(buf, want->data, n) &&
 	    pkt_checksums_ok(buf, n, why, sizeof(why))) {
-		check(true, "%s: once resolved, the frame leaves the "
+		CHECK(true, "%s: once resolved, the frame leaves the "
 			    "underlay for 02:bb:00:00:00:63 as built (%zu "
 			    "bytes)", what, n);
 	} else {
-		check(false, "%s: the frame on the underlay (%zu bytes) is "
+		CHECK(false, "%s: the frame on the underlay (%zu bytes) is "
 			     "not the one expected %s", what, n, why);
 		if (n)
 			fixture_hexdiff(want->data, want->len, buf, n);
 	}
-	check(fixture_counter(env.stats_fd, MZR_CNT_DROP_BASE +
+	CHECK(fixture_counter(env.stats_fd, MZR_CNT_DROP_BASE +
 					   MZR_DROP_FIB) == fib0,
 	      "%s: no fib drop", what);
-	sh("ip neigh del 192.168.1.99 dev ul0 2>/dev/null; true");
+	test_sh("ip neigh del 192.168.1.99 dev ul0 2>/dev/null; true");
 }
 
 static void live_checks(void)
 {
 	struct inner_spec s = from_ep7();
-	unsigned int ep5p = ifidx("ep5p"), ul1 = ifidx("ul1");
+	unsigned int ep5p = test_ifindex("ep5p"), ul1 = test_ifindex("ul1");
 	struct pkt in, inner, want;
 	int rx = raw_socket(ul1), tx = raw_socket(ep5p);
 
@@ -454,8 +412,8 @@ static int foreign_tc_prog(void)
 
 static int ep_on_noeph(void)
 {
-	struct mzr_ep_spec spec = { .vni = VNI_A, .ip = in4(IP4(10, 1, 1, 50)),
-				    .host = in4(US), .ifname = "noeph" };
+	struct mzr_ep_spec spec = { .vni = VNI_A, .ip = test_in4(IP4(10, 1, 1, 50)),
+				    .host = test_in4(US), .ifname = "noeph" };
 
 	memcpy(spec.mac, MAC_REMOTE, 6);
 	return mzr_ep__create(env.host, &spec);
@@ -465,7 +423,7 @@ static bool ep_exists(uint32_t ip)
 {
 	struct mzr_ep_info info;
 
-	return !mzr_ep__get(env.host, VNI_A, in4(ip), &info);
+	return !mzr_ep__get(env.host, VNI_A, test_in4(ip), &info);
 }
 
 static void attach_checks(int neigh_fd)
@@ -482,11 +440,11 @@ static void attach_checks(int neigh_fd)
 	int other, err;
 	bool all = true;
 
-	check(tc_prog_at(env.ul0) == id,
+	CHECK(tc_prog_at(env.ul0) == id,
 	      "attach: mzr_neigh on the underlay's tc ingress");
 	for (size_t i = 0; i < sizeof(locals) / sizeof(locals[0]); i++)
 		all &= tc_prog_at(locals[i]) == id;
-	check(all, "attach: mzr_neigh on every local endpoint's veth");
+	CHECK(all, "attach: mzr_neigh on every local endpoint's veth");
 
 	/* An endpoint whose veth already runs another XDP program. */
 	if (bpf_xdp_attach(env.noeph, env.transit_fd, XDP_FLAGS_DRV_MODE,
@@ -495,7 +453,7 @@ static void attach_checks(int neigh_fd)
 		exit(1);
 	}
 	err = ep_on_noeph();
-	check(err == -EBUSY && !tc_prog_at(env.noeph) &&
+	CHECK(err == -EBUSY && !tc_prog_at(env.noeph) &&
 		      !has_clsact("noeph") && !ep_exists(IP4(10, 1, 1, 50)),
 	      "attach: an endpoint whose veth has a foreign XDP program is "
 	      "refused (%d, want -EBUSY) leaving no tc filter, no clsact, no "
@@ -511,7 +469,7 @@ static void attach_checks(int neigh_fd)
 	}
 	fid = fo.prog_id;
 	err = ep_on_noeph();
-	check(err == -EBUSY && tc_prog_at(env.noeph) == fid &&
+	CHECK(err == -EBUSY && tc_prog_at(env.noeph) == fid &&
 		      !xdp_prog_at(env.noeph) && !ep_exists(IP4(10, 1, 1, 50)),
 	      "attach: an endpoint whose veth's tc slot is taken is refused "
 	      "(%d, want -EBUSY), the other program untouched, no XDP, no "
@@ -521,15 +479,15 @@ static void attach_checks(int neigh_fd)
 
 	/* Now it works (clsact already there: it stays at delete). */
 	err = ep_on_noeph();
-	check(!err && tc_prog_at(env.noeph) == id && xdp_prog_at(env.noeph),
+	CHECK(!err && tc_prog_at(env.noeph) == id && xdp_prog_at(env.noeph),
 	      "attach: mzr_ep__create attaches tc and XDP on noeph (%d)",
 	      err);
-	err = mzr_ep__delete(env.host, VNI_A, in4(IP4(10, 1, 1, 50)));
-	check(!err && !tc_prog_at(env.noeph) && !xdp_prog_at(env.noeph),
+	err = mzr_ep__delete(env.host, VNI_A, test_in4(IP4(10, 1, 1, 50)));
+	CHECK(!err && !tc_prog_at(env.noeph) && !xdp_prog_at(env.noeph),
 	      "attach: mzr_ep__delete removes both (%d)", err);
 
-	err = mzr_ep__delete(env.host, VNI_A, in4(IP4(10, 1, 1, 10)));
-	check(!err && !tc_prog_at(env.ep1h) && !xdp_prog_at(env.ep1h),
+	err = mzr_ep__delete(env.host, VNI_A, test_in4(IP4(10, 1, 1, 10)));
+	CHECK(!err && !tc_prog_at(env.ep1h) && !xdp_prog_at(env.ep1h),
 	      "attach: deleting EP1 removes the tc filter and the agent "
 	      "from ep1h (%d)", err);
 
@@ -537,7 +495,7 @@ static void attach_checks(int neigh_fd)
 	all = !tc_prog_at(env.ul0) && !xdp_prog_at(env.ul0);
 	for (size_t i = 0; i < sizeof(locals) / sizeof(locals[0]); i++)
 		all &= !tc_prog_at(locals[i]) && !xdp_prog_at(locals[i]);
-	check(!err && all,
+	CHECK(!err && all,
 	      "attach: host reset removes tc and XDP from the underlay and "
 	      "every veth (%d)", err);
 }
@@ -555,6 +513,5 @@ int main(void)
 	live_checks();
 	attach_checks(neigh_fd);
 
-	printf("%d passed, %d failed\n", n_pass, n_fail);
-	return n_fail ? 1 : 0;
+	return test_report();
 }

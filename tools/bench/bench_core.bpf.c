@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * bench_core's programs (DESIGN.md §7). BPF_PROG_TEST_RUN with `repeat`
+ * The benchmarks' wrapper (DESIGN.md §7), for bench_core and
+ * bench_nf_chain alike. BPF_PROG_TEST_RUN with `repeat`
  * does not restore the frame between iterations, so bench_wrap does: each
  * iteration it takes the next template of bench_tmpl (round robin over
  * bench_cfg.n_tmpl), moves the head back to the template's length, writes
@@ -12,18 +13,7 @@
 #include <linux/if_ether.h>
 #include <bpf/bpf_helpers.h>
 
-#define BENCH_TMPL_MAX 256
-#define BENCH_TMPL_SLOTS 65536
-
-struct bench_tmpl {
-	__u32 len;
-	__u32 pad;
-	__u8 b[BENCH_TMPL_MAX];
-};
-
-struct bench_cfg {
-	__u32 n_tmpl;
-};
+#include "bench_wrap.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

@@ -43,18 +43,11 @@
 #include "core_env.h"
 #include "shared.h"
 #include "bench_core_bpf.skel.h"
+#include "bench_wrap.h"
 
-#define TMPL_MAX 256
-#define TMPL_SLOTS 65536
 #define SMALL_EPS 1000
 #define EP_NET IP4(10, 128, 0, 0) /* /12: room for 1M endpoints */
 #define EP_NET_LEN 12
-
-struct tmpl {
-	uint32_t len;
-	uint32_t pad;
-	uint8_t b[TMPL_MAX];
-};
 
 struct result {
 	const char *name;
@@ -84,11 +77,12 @@ static uint64_t counter(uint32_t idx)
 
 static void set_templates(const struct pkt *frames, unsigned int n)
 {
-	struct tmpl t;
+	struct bench_tmpl t;
 	uint32_t zero = 0, i, cfg = n;
 
 	for (i = 0; i < n; i++) {
-		if (frames[i].len > TMPL_MAX || frames[i].len != frames[0].len)
+		if (frames[i].len > BENCH_TMPL_MAX ||
+		    frames[i].len != frames[0].len)
 			die("template length", EINVAL);
 		memset(&t, 0, sizeof(t));
 		t.len = (uint32_t)frames[i].len;
@@ -110,7 +104,7 @@ static void set_templates(const struct pkt *frames, unsigned int n)
 static double measure(const char *what, int target, const struct pkt *frame,
 		      unsigned int ifindex, int verdict, int cnt)
 {
-	uint8_t out[TMPL_MAX + 128];
+	uint8_t out[BENCH_TMPL_MAX + 128];
 	struct xdp_md ctx = { .data_end = (uint32_t)frame->len,
 			      .ingress_ifindex = ifindex };
 	uint32_t zero = 0;
@@ -354,14 +348,14 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (!repeat || !rounds || spread > TMPL_SLOTS ||
+	if (!repeat || !rounds || spread > BENCH_TMPL_SLOTS ||
 	    big > (1U << (32 - EP_NET_LEN)) - 3) {
 		fprintf(stderr, "bench_core: bad arguments\n");
 		return 2;
 	}
 	if (!spread)
 		spread = 1;
-	frames = calloc(TMPL_SLOTS, sizeof(*frames));
+	frames = calloc(BENCH_TMPL_SLOTS, sizeof(*frames));
 	if (!frames)
 		die("calloc", ENOMEM);
 

@@ -46,33 +46,41 @@ static struct mzr_nf *open_nf(const char *cmd, struct mzctl_kw *kw, int *ret)
 	return nf;
 }
 
-static int nf_add(struct mzctl *g, int argc, char **argv)
+/* nf add and nf replace: load the object, then insert it or swap it in. */
+static int nf_add_replace(struct mzctl *g, int argc, char **argv, bool add)
 {
-	const char *cmd = "nf add";
+	const char *cmd = add ? "nf add" : "nf replace";
 	struct mzctl_kw kw[] = {
 		{ "obj", true, true, NULL },
-		{ "hook", true, true, NULL },
 		{ "prog", true, false, NULL },
+		{ "hook", true, true, NULL },
 		{ "pos", true, false, NULL },
 		{ NULL },
 	};
-	enum mzr_hook hook;
+	enum mzr_hook hook = 0;
 	struct mzr_host *h;
 	struct mzr_nf *nf;
-	const char *posv;
+	const char *posv = NULL;
 	uint32_t pos = 0;
 	int err, ret;
 
+	if (!add)
+		kw[2].name = NULL; /* no hook or pos on replace */
 	if ((err = get_name(cmd, argc, argv)))
 		return err;
 	if (mzctl_parse_kw(cmd, kw, argc - 1, argv + 1))
 		return MZCTL_USAGE;
-	if ((err = get_hook(cmd, mzctl_kw_get(kw, "hook")->val, &hook)))
-		return err;
-	posv = mzctl_kw_get(kw, "pos")->val;
-	if (posv && (mzctl_parse_u32(posv, &pos) || pos >= MZR_CHAIN_MAX)) {
-		mzctl_err(cmd, "bad pos '%s' (0-%d)", posv, MZR_CHAIN_MAX - 1);
-		return MZCTL_USAGE;
+	if (add) {
+		if ((err = get_hook(cmd, mzctl_kw_get(kw, "hook")->val,
+				    &hook)))
+			return err;
+		posv = mzctl_kw_get(kw, "pos")->val;
+		if (posv &&
+		    (mzctl_parse_u32(posv, &pos) || pos >= MZR_CHAIN_MAX)) {
+			mzctl_err(cmd, "bad pos '%s' (0-%d)", posv,
+				  MZR_CHAIN_MAX - 1);
+			return MZCTL_USAGE;
+		}
 	}
 	h = mzctl_host(g, cmd);
 	if (!h)
@@ -81,41 +89,23 @@ static int nf_add(struct mzctl *g, int argc, char **argv)
 	if (!nf)
 		return ret;
 	mzctl_clear_libmsg();
-	err = mzr_host__nf_insert(h, argv[0], nf, hook,
-				  posv ? (int)pos : MZR_NF_POS_END);
+	err = add ? mzr_host__nf_insert(h, argv[0], nf, hook,
+					posv ? (int)pos : MZR_NF_POS_END) :
+		    mzr_host__nf_replace(h, argv[0], nf);
 	ret = err ? mzctl_fail(cmd, err) : MZCTL_OK;
 	/* The chain holds the program now; the handle may go. */
 	mzr_nf__close(nf);
 	return ret;
 }
 
+static int nf_add(struct mzctl *g, int argc, char **argv)
+{
+	return nf_add_replace(g, argc, argv, true);
+}
+
 static int nf_replace(struct mzctl *g, int argc, char **argv)
 {
-	const char *cmd = "nf replace";
-	struct mzctl_kw kw[] = {
-		{ "obj", true, true, NULL },
-		{ "prog", true, false, NULL },
-		{ NULL },
-	};
-	struct mzr_host *h;
-	struct mzr_nf *nf;
-	int err, ret;
-
-	if ((err = get_name(cmd, argc, argv)))
-		return err;
-	if (mzctl_parse_kw(cmd, kw, argc - 1, argv + 1))
-		return MZCTL_USAGE;
-	h = mzctl_host(g, cmd);
-	if (!h)
-		return MZCTL_FAIL;
-	nf = open_nf(cmd, kw, &ret);
-	if (!nf)
-		return ret;
-	mzctl_clear_libmsg();
-	err = mzr_host__nf_replace(h, argv[0], nf);
-	ret = err ? mzctl_fail(cmd, err) : MZCTL_OK;
-	mzr_nf__close(nf);
-	return ret;
+	return nf_add_replace(g, argc, argv, false);
 }
 
 static int nf_del(struct mzctl *g, int argc, char **argv)

@@ -203,11 +203,15 @@ static int show_end(struct show_ctx *c, const char *cmd, int err)
 	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
 }
 
-static int vpc_show(struct mzctl *g, int argc, char **argv)
+/* Lists the objects of VPC vni (0: of every VPC) through the printer. */
+typedef int (*show_list_fn)(struct mzr_host *h, uint32_t vni,
+			    struct show_ctx *c);
+
+/* `<object> show [vni N]`: one listing, as text or as the JSON array list. */
+static int show(struct mzctl *g, const char *cmd, const char *list,
+		show_list_fn list_fn, int argc, char **argv)
 {
-	const char *cmd = "vpc show";
 	struct mzctl_kw kw[] = { { "vni", true, false, NULL }, { NULL } };
-	struct mzr_vpc_info vi;
 	struct show_ctx c;
 	struct mzr_host *h;
 	uint32_t vni;
@@ -217,18 +221,30 @@ static int vpc_show(struct mzctl *g, int argc, char **argv)
 		return MZCTL_USAGE;
 	if ((err = get_vni(cmd, kw, &vni)))
 		return err;
-	h = show_begin(g, cmd, vni, &c, "vpcs");
+	h = show_begin(g, cmd, vni, &c, list);
 	if (!h)
 		return MZCTL_FAIL;
 	mzctl_clear_libmsg();
-	if (vni) {
-		err = mzr_vpc__get(h, vni, &vi);
-		if (!err)
-			vpc_print(&vi, &c);
-	} else {
-		err = mzr_vpc__for_each(h, vpc_print, &c);
-	}
+	err = list_fn(h, vni, &c);
 	return show_end(&c, cmd, err);
+}
+
+static int vpc_list(struct mzr_host *h, uint32_t vni, struct show_ctx *c)
+{
+	struct mzr_vpc_info vi;
+	int err;
+
+	if (!vni)
+		return mzr_vpc__for_each(h, vpc_print, c);
+	err = mzr_vpc__get(h, vni, &vi);
+	if (!err)
+		vpc_print(&vi, c);
+	return err;
+}
+
+static int vpc_show(struct mzctl *g, int argc, char **argv)
+{
+	return show(g, "vpc show", "vpcs", vpc_list, argc, argv);
 }
 
 static const struct mzctl_sub vpc_subs[] = {
@@ -356,25 +372,14 @@ static int net_print(const struct mzr_net_info *n, void *arg)
 	return 0;
 }
 
+static int net_list(struct mzr_host *h, uint32_t vni, struct show_ctx *c)
+{
+	return mzr_net__for_each(h, vni, net_print, c);
+}
+
 static int net_show(struct mzctl *g, int argc, char **argv)
 {
-	const char *cmd = "net show";
-	struct mzctl_kw kw[] = { { "vni", true, false, NULL }, { NULL } };
-	struct show_ctx c;
-	struct mzr_host *h;
-	uint32_t vni;
-	int err;
-
-	if (mzctl_parse_kw(cmd, kw, argc, argv))
-		return MZCTL_USAGE;
-	if ((err = get_vni(cmd, kw, &vni)))
-		return err;
-	h = show_begin(g, cmd, vni, &c, "networks");
-	if (!h)
-		return MZCTL_FAIL;
-	mzctl_clear_libmsg();
-	err = mzr_net__for_each(h, vni, net_print, &c);
-	return show_end(&c, cmd, err);
+	return show(g, "net show", "networks", net_list, argc, argv);
 }
 
 static const struct mzctl_sub net_subs[] = {
@@ -500,25 +505,14 @@ static int ep_print(const struct mzr_ep_info *e, void *arg)
 	return 0;
 }
 
+static int ep_list(struct mzr_host *h, uint32_t vni, struct show_ctx *c)
+{
+	return mzr_ep__for_each(h, vni, ep_print, c);
+}
+
 static int ep_show(struct mzctl *g, int argc, char **argv)
 {
-	const char *cmd = "ep show";
-	struct mzctl_kw kw[] = { { "vni", true, false, NULL }, { NULL } };
-	struct show_ctx c;
-	struct mzr_host *h;
-	uint32_t vni;
-	int err;
-
-	if (mzctl_parse_kw(cmd, kw, argc, argv))
-		return MZCTL_USAGE;
-	if ((err = get_vni(cmd, kw, &vni)))
-		return err;
-	h = show_begin(g, cmd, vni, &c, "endpoints");
-	if (!h)
-		return MZCTL_FAIL;
-	mzctl_clear_libmsg();
-	err = mzr_ep__for_each(h, vni, ep_print, &c);
-	return show_end(&c, cmd, err);
+	return show(g, "ep show", "endpoints", ep_list, argc, argv);
 }
 
 static const struct mzctl_sub ep_subs[] = {

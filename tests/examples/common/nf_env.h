@@ -32,9 +32,6 @@ struct nf_env {
 void nf_env_setup(struct nf_env *e, uint32_t vni, uint32_t net,
 		  unsigned int plen, uint32_t bouncer);
 
-/* A permanent neighbour entry for underlay host @ip (192.168.1.N). */
-void nf_env_neigh(uint32_t ip);
-
 /* A veth pair, both ends up; the ifindex of @host_side. */
 unsigned int nf_env_veth(const char *host_side, const char *ep_side);
 
@@ -49,15 +46,5 @@ int nf_env_pinned(const struct nf_env *e, const char *rel);
 /* `@tool -r PIN_ROOT ARGS` through the shell; its exit status. */
 int nf_env_tool(const struct nf_env *e, const char *tool, const char *fmt,
 		...) __attribute__((format(printf, 3, 4)));
-
-/* A shell command that must succeed. */
-void nf_env_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/*
- * Run @in through @prog_fd (BPF_PROG_TEST_RUN) as received on @ifindex
- * (0: no context); the output into @out when not NULL. The verdict.
- */
-int nf_env_run(int prog_fd, unsigned int ifindex, const struct pkt *in,
-	       struct pkt *out);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "core_env.h"
 #include "fixture.h"
+#include "testenv.h"
 #include "nat.h"
 
 #define DROP(r) (MZR_CNT_DROP_BASE + (r))
@@ -34,29 +35,7 @@
 static const uint8_t MAC_GW[6] = { 0x02, 0, 10, 2, 1, 1 };
 
 static struct core_env env;
-static int fails;
 static int fd_snat, fd_dnat, fd_out, fd_in, fd_stats;
-
-static void die(const char *what, int err)
-{
-	fprintf(stderr, "%s: %s\n", what, strerror(err < 0 ? -err : err));
-	exit(1);
-}
-
-static void check(bool ok, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-static void check(bool ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%s: ", ok ? "ok" : "FAIL");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fails += !ok;
-}
 
 /* Load one program of the NAT object and chain it as `mizar-nat attach`
  * does; its maps are pinned so that both programs share them. */
@@ -70,7 +49,7 @@ static void load(const char *prog, enum mzr_hook hook, const char *name)
 
 	nf = mzr_nf__open_file(NAT_BPF_OBJECT, &o);
 	if (!nf)
-		die(NAT_BPF_OBJECT, errno);
+		test_die_err(NAT_BPF_OBJECT, errno);
 	obj = mzr_nf__bpf_object(nf);
 	bpf_object__for_each_map(map, obj) {
 		char path[256];
@@ -81,14 +60,14 @@ static void load(const char *prog, enum mzr_hook hook, const char *name)
 			 bpf_map__name(map));
 		err = bpf_map__set_pin_path(map, path);
 		if (err)
-			die("bpf_map__set_pin_path", err);
+			test_die_err("bpf_map__set_pin_path", err);
 	}
 	err = mzr_nf__load(nf, env.host);
 	if (err)
-		die("mzr_nf__load", err);
+		test_die_err("mzr_nf__load", err);
 	err = mzr_host__nf_insert(env.host, name, nf, hook, MZR_NF_POS_END);
 	if (err)
-		die("mzr_host__nf_insert", err);
+		test_die_err("mzr_host__nf_insert", err);
 	fd_snat = bpf_object__find_map_fd_by_name(obj, NAT_SNAT_MAP);
 	fd_dnat = bpf_object__find_map_fd_by_name(obj, NAT_DNAT_MAP);
 	fd_out = bpf_object__find_map_fd_by_name(obj, NAT_CT_OUT_MAP);
@@ -96,7 +75,7 @@ static void load(const char *prog, enum mzr_hook hook, const char *name)
 	fd_stats = bpf_object__find_map_fd_by_name(obj, NAT_STATS_MAP);
 	if (fd_snat < 0 || fd_dnat < 0 || fd_out < 0 || fd_in < 0 ||
 	    fd_stats < 0)
-		die("NAT maps", ENOENT);
+		test_die_err("NAT maps", ENOENT);
 	/* The fds stay valid: the handle keeps the object open. */
 }
 
@@ -115,7 +94,7 @@ static void rules(void)
 
 	if (bpf_map_update_elem(fd_snat, &sk, &sv, BPF_ANY) ||
 	    bpf_map_update_elem(fd_dnat, &dk, &dv, BPF_ANY))
-		die("NAT rules", errno);
+		test_die_err("NAT rules", errno);
 }
 
 static uint64_t nat_counter(uint32_t idx)
@@ -126,20 +105,7 @@ static uint64_t nat_counter(uint32_t idx)
 /* Run @in through the transit program on the underlay. */
 static int run(const struct pkt *in, struct pkt *out)
 {
-	uint8_t buf[PKT_MAX + FIXTURE_HEADROOM];
-	struct xdp_md ctx = { .data_end = (uint32_t)in->len,
-			      .ingress_ifindex = env.ul0 };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->data,
-		    .data_size_in = (uint32_t)in->len, .data_out = buf,
-		    .data_size_out = sizeof(buf), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	if (bpf_prog_test_run_opts(env.transit_fd, &o))
-		die("BPF_PROG_TEST_RUN", errno);
-	pkt_init(out);
-	memcpy(out->data, buf, o.data_size_out);
-	out->len = o.data_size_out;
-	return (int)o.retval;
+	return fixture_xdp_run(env.transit_fd, env.ul0, in, out);
 }
 
 /* @got must be @want byte for byte, with valid checksums. */
@@ -151,7 +117,7 @@ static void expect_frame(const char *what, int verdict, int want_verdict,
 		    !memcmp(got->data, want->data, got->len);
 	bool sums = pkt_checksums_ok(got->data, got->len, why, sizeof(why));
 
-	check(verdict == want_verdict && same && sums, "%s (%s%s%s)", what,
+	CHECK(verdict == want_verdict && same && sums, "%s (%s%s%s)", what,
 	      fixture_verdict_name(verdict), sums ? "" : ", checksums: ",
 	      sums ? "" : why);
 	if (!same)
@@ -214,9 +180,9 @@ static void snat_udp(void)
 	from_h3(&in, &inner);
 	v = run(&in, &got);
 	port = nat_port(EP, 40000, H5, 53, 17);
-	check(port >= NAT_PORT_MIN, "snat: a new UDP connection gets a port "
+	CHECK(port >= NAT_PORT_MIN, "snat: a new UDP connection gets a port "
 	      "of the pool (%u)", port);
-	check(nat_counter(NAT_C_SNAT_NEW) == new0 + 1,
+	CHECK(nat_counter(NAT_C_SNAT_NEW) == new0 + 1,
 	      "snat: counted as a new connection");
 	w = s;
 	w.dmac = MAC_H5;
@@ -232,7 +198,7 @@ static void snat_udp(void)
 	v = run(&in, &got);
 	expect_frame("snat: the next packet of the connection keeps its port",
 		     v, XDP_TX, &got, &want);
-	check(nat_counter(NAT_C_SNAT_NEW) == new0 + 1,
+	CHECK(nat_counter(NAT_C_SNAT_NEW) == new0 + 1,
 	      "snat: no second connection for it");
 
 	/* The reply, plain on the underlay. */
@@ -280,7 +246,7 @@ static void snat_tcp_icmp(void)
 	from_h3(&in, &inner);
 	v = run(&in, &got);
 	port = nat_port(EP, 7, H5, 0, 1);
-	check(port >= NAT_PORT_MIN, "snat: a ping gets an echo id of the "
+	CHECK(port >= NAT_PORT_MIN, "snat: a ping gets an echo id of the "
 	      "pool (%u)", port);
 	{
 		char why[128] = "";
@@ -290,7 +256,7 @@ static void snat_tcp_icmp(void)
 			  icmp[0] == 8 && (icmp[4] << 8 | icmp[5]) == port &&
 			  pkt_checksums_ok(got.data, got.len, why, sizeof(why));
 
-		check(ok, "snat: the echo request leaves from this host with "
+		CHECK(ok, "snat: the echo request leaves from this host with "
 		      "the new id, ICMP checksum valid %s", why);
 	}
 }
@@ -310,7 +276,7 @@ static void snat_refused(void)
 	build_inner(&inner, &s);
 	from_h3(&in, &inner);
 	v = run(&in, &got);
-	check(v == XDP_DROP &&
+	CHECK(v == XDP_DROP &&
 		      fixture_counter(env.stats_fd,
 				      DROP(MZR_DROP_NO_ROUTE)) == nr + 1,
 	      "snat: a source without a rule is dropped by the core as "
@@ -321,7 +287,7 @@ static void snat_refused(void)
 	build_inner(&inner, &s);
 	from_h3(&in, &inner);
 	v = run(&in, &got);
-	check(v == XDP_DROP &&
+	CHECK(v == XDP_DROP &&
 		      fixture_counter(env.stats_fd,
 				      DROP(MZR_DROP_NO_ROUTE)) == nr + 2,
 	      "snat: a fragment is not translated (no_route) (%s)",
@@ -332,7 +298,7 @@ static void snat_refused(void)
 	build_inner(&inner, &s);
 	from_h3(&in, &inner);
 	v = run(&in, &got);
-	check(v == XDP_DROP &&
+	CHECK(v == XDP_DROP &&
 		      fixture_counter(env.stats_fd,
 				      DROP(MZR_DROP_TTL_EXPIRED)) == ttl + 1,
 	      "snat: inner TTL 1 is dropped as ttl_expired (%s)",
@@ -344,7 +310,7 @@ static void snat_refused(void)
 	build_inner(&inner, &s);
 	from_h3(&in, &inner);
 	v = run(&in, &got);
-	check(v == XDP_PASS && nat_counter(NAT_C_KERNEL) == kern + 1 &&
+	CHECK(v == XDP_PASS && nat_counter(NAT_C_KERNEL) == kern + 1 &&
 		      got.len > 14 && !memcmp(got.data, MAC_US, 6) &&
 		      !memcmp(got.data + 14 + 12, &(uint32_t){ htonl(US) }, 4),
 	      "snat: next hop unresolved: the translated frame goes to this "
@@ -408,6 +374,5 @@ int main(void)
 	snat_tcp_icmp();
 	snat_refused();
 	dnat();
-	printf("%s: %d failure(s)\n", fails ? "FAIL" : "ok", fails);
-	return fails ? 1 : 0;
+	return test_report();
 }

@@ -29,6 +29,7 @@
 
 #include "fixture.h"
 #include "pktbuild.h"
+#include "testenv.h"
 #include "nf_env.h"
 #include "ratelimit.h"
 
@@ -47,21 +48,6 @@ static const uint8_t MAC_GW[6] = { 0x02, 0x00, 10, 0, 1, 1 };
 static struct nf_env env;
 static int agent_fd, stats_fd, buckets_fd;
 static unsigned int epah, epch;
-static int failures;
-
-#define CHECK(cond, ...)                                                       \
-	do {                                                                   \
-		if (cond) {                                                    \
-			printf("ok: ");                                        \
-		} else {                                                       \
-			printf("FAIL (%s:%d): ", __FILE__, __LINE__);          \
-			failures++;                                            \
-		}                                                              \
-		printf(__VA_ARGS__);                                           \
-		printf("\n");                                                  \
-		fflush(stdout);                                                \
-	} while (0)
-
 /* mizar-ratelimit on this test's pin root; returns its exit status. */
 static int tool(const char *args)
 {
@@ -93,7 +79,7 @@ static void udp_frame(struct pkt *p, uint32_t src, const uint8_t *mac)
 /* Run @in through the agent on @ifindex: verdict, output in @out. */
 static int run(const struct pkt *in, unsigned int ifindex, struct pkt *out)
 {
-	return nf_env_run(agent_fd, ifindex, in, out);
+	return fixture_xdp_run(agent_fd, ifindex, in, out);
 }
 
 static struct mzr_rl_bucket bucket(uint32_t src)
@@ -315,6 +301,5 @@ int main(void)
 
 	close(buckets_fd);
 	mzr_host__close(env.host); /* the netns and the bpffs go with us */
-	printf("%s: %d failure(s)\n", failures ? "FAIL" : "PASS", failures);
-	return failures ? 1 : 0;
+	return test_report();
 }
