@@ -5,12 +5,14 @@
  * lb_egress (agent-egress): a packet from a local endpoint to a VIP is
  * sent to the backend its connection already uses, or to the one the
  * VIP's Maglev table gives for its flow hash; the inner destination is
- * rewritten and the core routes the packet again. The same program turns
- * the replies of a backend hosted here back into packets from the VIP
- * (the core hands those to the client without a deliver hook).
+ * rewritten and the core routes the packet again.
  *
- * lb_deliver (deliver): replies of remote backends get their source
- * rewritten back to the VIP before the client receives them.
+ * lb_deliver (deliver): replies of backends get their source rewritten
+ * back to the VIP before the client receives them. The core runs the
+ * deliver hook on every delivery to a local endpoint, from the wire
+ * (remote backend, tunnel frame) and on a same-host hairpin (backend on
+ * the client's host, plain frame: no outer headers), so this one place
+ * covers both.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -143,23 +145,13 @@ int lb_egress(struct xdp_md *xdp)
 	struct lb_vip_key vk = {};
 	struct lb_flow flow, rflow;
 	struct lb_vip *vip;
-	int placed = 0, ret;
+	int placed = 0;
 
 	if (!ctx)
 		return XDP_DROP;
 	if (!lb_is_l4(ctx))
 		return mzr_nf_next(xdp, ctx);
 	lb_flow_of(&flow, ctx);
-
-	/* A backend hosted here answering a client hosted here: the core
-	 * hairpins it locally, past the deliver hook. */
-	ret = lb_unnat_reply(xdp, ctx, &flow);
-	if (ret < 0)
-		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
-	if (ret > 0) {
-		nf_count(&lb_stats, LB_CNT_REPLY_LOCAL);
-		return mzr_nf_next(xdp, ctx);
-	}
 
 	vk.vni = ctx->vni;
 	vk.vip = ctx->daddr;
@@ -227,7 +219,10 @@ int lb_deliver(struct xdp_md *xdp)
 	if (ret < 0)
 		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
 	if (ret > 0)
-		nf_count(&lb_stats, LB_CNT_REPLY);
+		/* No outer headers: the agent's same-host hairpin. */
+		nf_count(&lb_stats, ctx->outer_l3_off == MZR_OFF_NONE ?
+					    LB_CNT_REPLY_LOCAL :
+					    LB_CNT_REPLY);
 	return mzr_nf_next(xdp, ctx);
 }
 

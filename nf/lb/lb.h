@@ -71,7 +71,7 @@ enum lb_counter {
 	LB_CNT_NEW_CONN = 0, /* connection placed by the Maglev table */
 	LB_CNT_CONN_HIT, /* packet of a known connection */
 	LB_CNT_REPLY, /* reply rewritten at deliver (remote backend) */
-	LB_CNT_REPLY_LOCAL, /* reply rewritten at agent-egress (local) */
+	LB_CNT_REPLY_LOCAL, /* reply rewritten at deliver (same-host backend) */
 	LB_CNT_NO_BACKEND, /* dropped: the VIP has no backend */
 	LB_CNT_CONN_FULL, /* connection table update failed */
 	__LB_CNT_MAX,

@@ -23,6 +23,7 @@
 #include "acl.h"
 #include "fixture.h"
 #include "nf_env.h"
+#include "testenv.h"
 #include "pktbuild.h"
 
 #define VNI 100
@@ -59,7 +60,7 @@ static void acl(const char *args)
 static void setup(void)
 {
 	nf_env_setup(&env, VNI, IP4(10, 1, 1, 0), 24, H2);
-	nf_env_neigh(H5);
+	test_underlay_neigh(H5);
 	ep1h = nf_env_veth("ep1h", "ep1p");
 	nf_env_veth("ep2h", "ep2p");
 	nf_env_ep(&env, VNI, EP1, MAC_EP1, US, "ep1h");
@@ -146,9 +147,9 @@ static int run(enum hook h, const struct pkt *frame)
 	struct pkt t;
 
 	if (h == AGENT)
-		return nf_env_run(env.agent_fd, ep1h, frame, NULL);
+		return fixture_xdp_run(env.agent_fd, ep1h, frame, NULL);
 	tunnel(&t, frame);
-	return nf_env_run(env.transit_fd, 0, &t, NULL);
+	return fixture_xdp_run(env.transit_fd, 0, &t, NULL);
 }
 
 static uint64_t acl_counter(uint32_t idx)
@@ -219,7 +220,7 @@ static const struct step steps[] = {
 	  EP3, ECHO(7), XDP_DROP, MZR_ACL_CNT_DENY },
 	{ "an echo reply nobody asked for: default deny", AGENT, EP3,
 	  ECHOREPLY(8), XDP_DROP, MZR_ACL_CNT_DENY },
-	{ "EP1 to EP2 on this host: judged at agent-egress, default deny",
+	{ "EP1 to EP2 on this host: denied at agent-egress, default deny",
 	  AGENT, EP2, TCP(1, 2), XDP_DROP, MZR_ACL_CNT_DENY },
 	{ "a later udp fragment has no ports: prio 30 (any port) allows",
 	  DELIVER, EP3, { IPPROTO_UDP, 0, 0, 0x0010 }, XDP_REDIRECT,
@@ -295,6 +296,25 @@ int main(void)
 	expect_eq("hits of prio 30", hits(30), 2);
 	expect_eq("hits of prio 40", hits(40), 1);
 	expect_eq("hits of the default", hits(MZR_ACL_HIT_DEFAULT), 5);
+
+	/* Same host, allowed: the core runs both hooks on the hairpin. The
+	 * packet is judged at agent-egress (a rule hit, a tracked entry),
+	 * then its deliver-side check hits that entry: judged once. */
+	inner(&p, AGENT, EP2, MAC_EP2, &(struct flow)UDP(1234, 6001));
+	{
+		uint64_t allow0 = acl_counter(MZR_ACL_CNT_ALLOW);
+		uint64_t ct0 = acl_counter(MZR_ACL_CNT_CT_PASS);
+		uint64_t h30 = hits(30);
+
+		before = acl_counter(MZR_ACL_CNT_ALLOW);
+		check("EP1 to EP2 udp on this host: prio 30 allows, hairpinned",
+		      run(AGENT, &p), XDP_REDIRECT, MZR_ACL_CNT_ALLOW, before);
+		expect_eq("judged by the rules once (allowed + 1)",
+			  acl_counter(MZR_ACL_CNT_ALLOW) - allow0, 1);
+		expect_eq("its deliver-side check hit the entry (ct_pass + 1)",
+			  acl_counter(MZR_ACL_CNT_CT_PASS) - ct0, 1);
+		expect_eq("one hit of prio 30", hits(30) - h30, 1);
+	}
 
 	/* ARP is not subject to the ACL. */
 	pkt_init(&p);

@@ -151,7 +151,7 @@ struct result {
 static void run(int prog_fd, unsigned int ifindex, const struct pkt *in,
 		struct result *r)
 {
-	r->verdict = nf_env_run(prog_fd, ifindex, in, &r->out);
+	r->verdict = fixture_xdp_run(prog_fd, ifindex, in, &r->out);
 }
 
 static void check(bool ok, const char *desc, const char *why)
@@ -277,6 +277,7 @@ static void test_local_backend(void)
 	struct pkt in, want;
 	struct result r;
 	uint64_t loc0 = fixture_counter(stats_fd, LB_CNT_REPLY_LOCAL);
+	uint64_t rep0;
 
 	fb.dst = B3;
 	fb.dmac = MAC_B3; /* the core's local hairpin sets it */
@@ -289,12 +290,17 @@ static void test_local_backend(void)
 	rep_vip.src = VIP2;
 	build(&in, &rep);
 	build(&want, &rep_vip);
+	rep0 = fixture_counter(stats_fd, LB_CNT_REPLY);
 	run(agent_fd, veb, &in, &r);
 	expect("B3's answer reaches the client from VIP2:53 (rewritten at "
-	       "agent-egress: local hairpins skip deliver)",
+	       "the deliver hook the core runs on same-host hairpins)",
 	       &r, XDP_REDIRECT, 0, &want, 0);
 	check(fixture_counter(stats_fd, LB_CNT_REPLY_LOCAL) == loc0 + 1,
-	      "reply_local + 1", "reply_local did not grow by one");
+	      "lb_deliver saw the hairpin (no outer headers): reply_local + 1",
+	      "reply_local did not grow by one");
+	check(fixture_counter(stats_fd, LB_CNT_REPLY) == rep0,
+	      "and did not count it as a remote reply",
+	      "reply grew on a same-host hairpin");
 
 	/* UDP without checksum: still none after the rewrite. */
 	f.sport = fb.sport = 5001;

@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# End-to-end TCP throughput through the overlay against a floor measured in
+# the same run (DESIGN.md §7). A program that prints numbers: it never
+# judges them, and exits non-zero only when it could not measure.
+#
+# Usage: bench_tcp.sh [-t SECONDS] [-P STREAMS]   (root; default -t 5 -P 4)
+#
+# Overlay (scripts/lib/topo.sh, the real back-plane on every host):
+#   direct  a@h1 -> b@h2, same network (bouncer h3). The first exchange
+#           goes through the bouncer; from then on both agents send
+#           straight to the peer's host (the steady state of any flow of
+#           one network; checked with the agent_direct / bouncer_fwd
+#           counters and printed).
+#   routed  d@h1 -> c@h2, another network: bouncer(net1) h3 -> divider h5
+#           -> bouncer(net2) h4 -> h2, both ways, for the whole flow (a
+#           divider-routed packet is never learned from, so this is the
+#           sustained path through transit devices: 3 extra underlay hops).
+#           Within one network the bouncer carries a flow only until its
+#           first reply (one RTT), so no sustained "via one bouncer" rate
+#           exists to measure. d and c talk to nobody else: a direct
+#           entry is keyed by the sender's address alone, so a peer that
+#           went direct with one of them would take the other's flow
+#           direct too.
+# Floor: the same veth topology (underlay bridge with xdp_pass on its ports,
+#   host netns with ul0, endpoint netns behind veths, MTU 1434 and the same
+#   offloads on endpoints, xdp_pass on the endpoints' eth0) with a
+#   pass-through XDP program wherever the overlay runs one (the host-side
+#   veth peers, where the agent runs, and ul0, where the transit program
+#   runs: native XDP on veth turns GSO aggregation off, so both sides pay
+#   for it), and plain kernel IPv4 forwarding on the hosts instead of
+#   Mizar: fa@f1 -> fb@f2, routed f1 -> f2 over the same bridge.
+#
+# Output: a table, then one JSON line (the last line):
+#   {"bench":"tcp","seconds":T,"streams":P,"overlay_bps":N,"floor_bps":N,
+#    "ratio":R,"paths":{"direct":{"p1":N,"pN":N},...},"ratios":{...}}
+# overlay_bps / floor_bps / ratio: the direct path, single stream.
+# shellcheck disable=SC2034 # topo.sh globals, read by the library
+set -u -o pipefail
+
+SECS=5
+STREAMS=4
+while getopts "t:P:h" o; do
+	case $o in
+	t) SECS=$OPTARG ;;
+	P) STREAMS=$OPTARG ;;
+	*) sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2 ;;
+	esac
+done
+[[ "$SECS" =~ ^[1-9][0-9]*$ ]] || { echo "bench_tcp: bad -t '$SECS'" >&2; exit 2; }
+[[ "$STREAMS" =~ ^[1-9][0-9]*$ ]] || { echo "bench_tcp: bad -P '$STREAMS'" >&2; exit 2; }
+
+# shellcheck source=../../scripts/lib/topo.sh
+. "${MZR_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/scripts/lib/topo.sh"
+TOPO_NAME=bench_tcp
+topo_require_root
+topo_require_tools iperf3 jq ss
+[ -n "${MZR_XDP_PASS:-}" ] || MZR_XDP_PASS=$MZR_BUILD_DIR/tests/bpf/xdp_pass.bpf.o
+[ -f "$MZR_XDP_PASS" ] ||
+	topo_die "no pass-through XDP object ($MZR_XDP_PASS): build the tests, or set MZR_XDP_PASS"
+
+# iperf3 FROM (endpoint) -> DST_IP served by TO, STREAMS: bits/s received
+# (0 when the run failed; iperf3's error on stderr).
+measure() {
+	local from=$1 to=$2 dst=$3 streams=$4 port=5201 out bps
+	topo_bg "$to" timeout $((SECS + 20)) iperf3 -s -1 -p "$port" >/dev/null 2>&1
+	topo_wait_listen "$to" "$port" || { echo "bench_tcp: iperf3 server on $to did not start" >&2; echo 0; return; }
+	out=$(topo_exec "$from" timeout $((SECS + 15)) iperf3 -c "$dst" -p "$port" \
+		-t "$SECS" -P "$streams" -J 2>/dev/null)
+	bps=$(echo "$out" | jq -r '.end.sum_received.bits_per_second // 0' 2>/dev/null)
+	bps=${bps%.*}
+	if ! [ "${bps:-0}" -gt 0 ] 2>/dev/null; then
+		echo "bench_tcp: iperf3 $from -> $dst (-P $streams): $(echo "$out" | jq -r '.error // "no result"' 2>/dev/null | head -c 200)" >&2
+		bps=0
+	fi
+	# let the one-shot server exit before the next run takes the port
+	wait "$TOPO_LAST_PID" 2>/dev/null
+	echo "$bps"
+}
+
+# ---- The floor: same namespaces and veths, kernel forwarding -------------
+
+# floor_ep NAME HOST IP/24 GW: as topo_ep_add (MTU, MAC, offloads, xdp_pass
+# on eth0), with the gateway on the host-side peer and xdp_pass there too.
+floor_ep() {
+	local e=$1 h=$2 cidr=$3 gw=$4 ns hns mac
+	ns=$TOPO_PFX-e-$e
+	hns=${TOPO_HOST_NS[$h]}
+	mac=$(topo_mac_for 200 "${cidr%/*}")
+	TOPO_EP_NS[$e]=$ns
+	TOPO_EP_IP[$e]=${cidr%/*}
+	TOPO_EP_HOST[$e]=$h
+	TOPO_NETNS+=("$ns")
+	ip netns add "$ns" || topo_die "ip netns add $ns failed"
+	topo_sysctl "$ns" net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$ns" link set lo up
+	ip link add name "ve-$e" netns "$hns" type veth peer name eth0 netns "$ns" ||
+		topo_die "cannot create the veth of $e"
+	ip -n "$ns" link set eth0 address "$mac" mtu "$TOPO_EP_MTU" || topo_die "mtu $e"
+	ip netns exec "$ns" ethtool -K eth0 tx off tso off gso off >/dev/null 2>&1 ||
+		topo_warn "cannot turn off offloads on $e"
+	ip -n "$ns" addr add "$cidr" dev eth0 || topo_die "cannot address $e"
+	ip -n "$ns" link set eth0 up
+	ip -n "$ns" route add default via "$gw" dev eth0 || topo_die "cannot route $e"
+	topo_xdp_pass "$ns" eth0
+	ip -n "$hns" addr add "$gw/24" dev "ve-$e" || topo_die "cannot address ve-$e"
+	ip -n "$hns" link set "ve-$e" mtu "$TOPO_EP_MTU" up || topo_die "cannot bring ve-$e up"
+	topo_xdp_pass "$hns" "ve-$e"	# where the overlay runs its agent
+}
+
+topo_step "setup"
+topo_init
+# Overlay: endpoints' hosts h1, h2; bouncers h3 (net1), h4 (net2); divider h5.
+for h in h1 h2 h3 h4 h5; do topo_host_add $h; done
+topo_vpc_add 100 h5
+topo_net_add 100 10.0.1.0/24 h3
+topo_net_add 100 10.0.2.0/24 h4
+topo_ep_add a h1 100 10.0.1.2/24
+topo_ep_add b h2 100 10.0.1.3/24
+topo_ep_add c h2 100 10.0.2.2/24
+topo_ep_add d h1 100 10.0.1.4/24
+# Floor: f1, f2 on the same bridge, no back-plane.
+for h in f1 f2; do topo_host_add $h noinit; done
+for h in f1 f2; do
+	topo_sysctl "${TOPO_HOST_NS[$h]}" net.ipv4.ip_forward=1 \
+		net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+	topo_xdp_pass "${TOPO_HOST_NS[$h]}" ul0	# where the overlay runs transit
+done
+floor_ep fa f1 10.1.1.2/24 10.1.1.1
+floor_ep fb f2 10.1.2.2/24 10.1.2.1
+ip -n "${TOPO_HOST_NS[f1]}" route add 10.1.2.0/24 via "$(topo_host_ip f2)" dev ul0 ||
+	topo_die "floor route on f1"
+ip -n "${TOPO_HOST_NS[f2]}" route add 10.1.1.0/24 via "$(topo_host_ip f1)" dev ul0 ||
+	topo_die "floor route on f2"
+topo_log "floor: fa 10.1.1.2 @f1 -> fb 10.1.2.2 @f2, kernel forwarding, xdp_pass on ve-*/ul0"
+
+topo_step "warm-up (ARP, direct path learned)"
+for p in "a 10.0.1.3" "d 10.0.2.2" "fa 10.1.2.2"; do
+	# shellcheck disable=SC2086
+	set -- $p
+	ok=0
+	for _ in 1 2 3 4 5; do
+		[ "$(topo_ping "$1" "$2" 2)" = "2 2" ] && { ok=1; break; }
+	done
+	[ $ok = 1 ] || topo_die "no ping $1 -> $2 before measuring"
+done
+
+topo_step "iperf3 TCP, ${SECS}s per run, 1 and $STREAMS streams"
+fwd0=$(topo_counter h3 bouncer_fwd)
+dir0=$(topo_counter h1 agent_direct)
+div0=$(topo_counter h5 divider_fwd)
+declare -A R
+R[direct_p1]=$(measure a b 10.0.1.3 1)
+R[direct_pN]=$(measure a b 10.0.1.3 "$STREAMS")
+fwd1=$(topo_counter h3 bouncer_fwd)
+dir1=$(topo_counter h1 agent_direct)
+R[routed_p1]=$(measure d c 10.0.2.2 1)
+R[routed_pN]=$(measure d c 10.0.2.2 "$STREAMS")
+div1=$(topo_counter h5 divider_fwd)
+R[floor_p1]=$(measure fa fb 10.1.2.2 1)
+R[floor_pN]=$(measure fa fb 10.1.2.2 "$STREAMS")
+
+topo_log "direct runs: h1 agent_direct +$((dir1 - dir0)), h3 bouncer_fwd +$((fwd1 - fwd0)) (bouncer bypassed)"
+topo_log "routed runs: h5 divider_fwd +$((div1 - div0))"
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else printf "0" }'; }
+mbit() { awk -v a="$1" 'BEGIN { printf "%.0f", a / 1e6 }'; }
+
+printf '\n%-28s %14s %14s\n' "path (MTU 1434)" "1 stream" "$STREAMS streams"
+for p in direct routed floor; do
+	printf '%-28s %9s Mbit/s %7s Mbit/s\n' "$p" "$(mbit "${R[${p}_p1]}")" "$(mbit "${R[${p}_pN]}")"
+done
+for p in direct routed; do
+	printf '%-28s %14s %14s\n' "$p / floor" "$(ratio "${R[${p}_p1]}" "${R[floor_p1]}")" \
+		"$(ratio "${R[${p}_pN]}" "${R[floor_pN]}")"
+done
+echo
+jq -cn --argjson t "$SECS" --argjson n "$STREAMS" \
+	--argjson d1 "${R[direct_p1]}" --argjson dn "${R[direct_pN]}" \
+	--argjson r1 "${R[routed_p1]}" --argjson rn "${R[routed_pN]}" \
+	--argjson f1 "${R[floor_p1]}" --argjson fn "${R[floor_pN]}" '
+	def q(a; b): if b > 0 then ((a / b) * 1000 | round) / 1000 else 0 end;
+	{bench: "tcp", seconds: $t, streams: $n, mtu: 1434,
+	 overlay_bps: $d1, floor_bps: $f1, ratio: q($d1; $f1),
+	 paths: {direct: {p1: $d1, pN: $dn}, routed: {p1: $r1, pN: $rn},
+		 floor: {p1: $f1, pN: $fn}},
+	 ratios: {direct_p1: q($d1; $f1), direct_pN: q($dn; $fn),
+		  routed_p1: q($r1; $f1), routed_pN: q($rn; $fn)}}'
+
+for k in "${!R[@]}"; do
+	[ "${R[$k]}" -gt 0 ] || { echo "bench_tcp: could not measure $k" >&2; exit 1; }
+done
+exit 0
