@@ -152,6 +152,18 @@ static __always_inline __be32 mzr_pick_bouncer(const struct mzr_net_val *net,
 	return net->bouncers[idx];
 }
 
+static __always_inline int mzr_net_contains(const struct mzr_net_val *net,
+					    __be32 ip)
+{
+	__u32 plen = net->prefixlen;
+	__u32 mask;
+
+	if (plen > 32)
+		return 0;
+	mask = plen ? ~0U << (32 - plen) : 0;
+	return ((bpf_ntohl(ip) ^ bpf_ntohl(net->prefix)) & mask) == 0;
+}
+
 static __always_inline int mzr_direct_fresh(const struct mzr_direct_val *d,
 					    const struct mzr_host_cfg *host)
 {
@@ -189,6 +201,9 @@ static __always_inline int mzr_agent_after_hook(struct xdp_md *xdp,
 
 	if (!host || !host->ip)
 		return mzr_drop(MZR_DROP_NO_ROUTE);
+	net = mzr_net_lookup(local->vni, local->ip);
+	if (!net)
+		return mzr_drop(MZR_DROP_NO_ROUTE);
 	if (!p->is_arp) {
 		struct mzr_ep_key k = { .vni = p->vni, .ip = p->daddr };
 		struct mzr_direct_val *d;
@@ -217,7 +232,11 @@ static __always_inline int mzr_agent_after_hook(struct xdp_md *xdp,
 			return mzr_agent_hairpin(xdp, ep->ifindex, ep->mac);
 		}
 		hash = mzr_pkt_hash(p);
-		d = bpf_map_lookup_elem(&mzr_direct, &k);
+		/* Other networks are reached through dividers only: a host
+		 * learned from one network must not shortcut another. */
+		d = mzr_net_contains(net, p->daddr) ?
+			    bpf_map_lookup_elem(&mzr_direct, &k) :
+			    NULL;
 		if (d && mzr_direct_fresh(d, host))
 			return mzr_agent_encap(xdp, host, local, p, d->host,
 					       MZR_F_DIRECT,
@@ -226,9 +245,6 @@ static __always_inline int mzr_agent_after_hook(struct xdp_md *xdp,
 	} else {
 		hash = mzr_pkt_hash(p);
 	}
-	net = mzr_net_lookup(local->vni, local->ip);
-	if (!net)
-		return mzr_drop(MZR_DROP_NO_ROUTE);
 	next = mzr_pick_bouncer(net, hash, &reason);
 	if (!next)
 		return mzr_drop(reason);

@@ -213,6 +213,9 @@ void core_env_setup(struct core_env *env)
 	add_direct(env->direct_fd, VNI_A, IP4(10, 1, 1, 60), H6, now);
 	add_direct(env->direct_fd, VNI_A, IP4(10, 1, 1, 61), H6,
 		   now > 120000000000ULL ? now - 120000000000ULL : 0);
+	/* A fresh entry in another network (learned while talking to an
+	 * endpoint of that network): not a shortcut around the divider. */
+	add_direct(env->direct_fd, VNI_A, IP4(10, 1, 3, 60), H6, now);
 }
 
 /* EP1 (10.1.1.10, network A1) talking UDP to @dst. */

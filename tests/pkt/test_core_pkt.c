@@ -87,6 +87,14 @@ static void agent_fixtures(void)
 	f->check_out = true;
 	agent_out(&f->out, &f->in, &s, H6, MZR_F_DIRECT);
 
+	s = from_ep1(IP4(10, 1, 3, 60));
+	f = fx("agent: a learned host of another network is no shortcut: "
+	       "the packet goes to the own network's bouncer (then a divider)",
+	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
+	build_inner(&f->in, &s);
+	f->check_out = true;
+	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
+
 	s = from_ep1(IP4(10, 1, 1, 61));
 	f = fx("agent: a learned entry older than 30 s is ignored (bouncer)",
 	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
