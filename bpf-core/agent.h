@@ -7,6 +7,7 @@
 #include "encap.h"
 #include "fib.h"
 #include "hooks.h"
+#include "icmp.h"
 #include "neigh.h"
 
 static __always_inline struct mzr_local_val *mzr_agent_local(struct xdp_md *x)
@@ -85,11 +86,44 @@ static __always_inline int mzr_agent_inject(struct xdp_md *xdp,
 	return mzr_missed_tail_call(MZR_HOOK_EXTERNAL, MZR_CHAIN_MAX);
 }
 
+/*
+ * The frame would exceed the underlay MTU once encapsulated: it is dropped
+ * (`too_big`). An IPv4 one with DF is answered, as a router does, with the
+ * gateway's ICMP Fragmentation Needed carrying the MTU the endpoint can
+ * use (the underlay's less the encapsulation), sent back on its veth, so
+ * that its path MTU discovery adapts. Without DF the sender allows
+ * fragmentation, which the agent does not do (XDP cannot make several
+ * frames of one), so it is just dropped: endpoints must keep to their
+ * MTU.
+ */
+static __always_inline int mzr_agent_too_big(struct xdp_md *xdp,
+					     const struct mzr_host_cfg *host,
+					     const struct mzr_local_val *local,
+					     const struct mzr_net_val *net,
+					     const struct mzr_pkt *p)
+{
+	__u32 hl;
+
+	mzr_count(MZR_CNT_DROP_BASE + MZR_DROP_TOO_BIG);
+	if (p->is_arp || !net->gw ||
+	    host->mtu < MZR_ENCAP_LEN + MZR_IPV4_MIN_MTU)
+		return XDP_DROP;
+	hl = mzr_frag_needed_ok(xdp);
+	if (!hl)
+		return XDP_DROP;
+	if (mzr_icmp_frag_needed(xdp, hl, host->mtu - MZR_ENCAP_LEN, net->gw,
+				 net->gw_mac, local->ip, local->mac))
+		return XDP_DROP;
+	mzr_count(MZR_CNT_AGENT_FRAG_NEEDED);
+	return XDP_TX;
+}
+
 /* Encapsulate towards @next and send it on the underlay. @hash is the
- * packet's flow hash (the UDP source port). */
+ * packet's flow hash (the UDP source port); @net the sender's network. */
 static __always_inline int mzr_agent_encap(struct xdp_md *xdp,
 					   const struct mzr_host_cfg *host,
 					   const struct mzr_local_val *local,
+					   const struct mzr_net_val *net,
 					   const struct mzr_pkt *p,
 					   __be32 next, __u32 flags,
 					   __u32 counter, __u32 hash,
@@ -101,7 +135,7 @@ static __always_inline int mzr_agent_encap(struct xdp_md *xdp,
 	int rc;
 
 	if (host->mtu && frame_len + MZR_ENCAP_LEN - 14 > host->mtu)
-		return mzr_drop(MZR_DROP_TOO_BIG);
+		return mzr_agent_too_big(xdp, host, local, net, p);
 	if (next == host->ip)
 		return mzr_agent_inject(xdp, host, p, flags, counter, hash,
 					done);
@@ -238,7 +272,8 @@ static __always_inline int mzr_agent_after_hook(struct xdp_md *xdp,
 			    bpf_map_lookup_elem(&mzr_direct, &k) :
 			    NULL;
 		if (d && mzr_direct_fresh(d, host))
-			return mzr_agent_encap(xdp, host, local, p, d->host,
+			return mzr_agent_encap(xdp, host, local, net, p,
+					       d->host,
 					       MZR_F_DIRECT,
 					       MZR_CNT_AGENT_DIRECT, hash,
 					       done);
@@ -248,7 +283,7 @@ static __always_inline int mzr_agent_after_hook(struct xdp_md *xdp,
 	next = mzr_pick_bouncer(net, hash, &reason);
 	if (!next)
 		return mzr_drop(reason);
-	return mzr_agent_encap(xdp, host, local, p, next, 0,
+	return mzr_agent_encap(xdp, host, local, net, p, next, 0,
 			       p->is_arp ? MZR_CNT_AGENT_ARP :
 					   MZR_CNT_AGENT_ENCAP,
 			       hash, done);

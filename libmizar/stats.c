@@ -38,6 +38,7 @@ static const char *const counter_names[__MZR_CNT_ROLE_MAX] = {
 	[MZR_CNT_HOOK_DIVIDER] = "hook_divider",
 	[MZR_CNT_HOOK_DELIVER] = "hook_deliver",
 	[MZR_CNT_GENEVE_OAM] = "geneve_oam",
+	[MZR_CNT_AGENT_FRAG_NEEDED] = "agent_frag_needed",
 };
 
 /* Which role a counter belongs to, for grouped reports. */
@@ -69,6 +70,7 @@ static const char *const counter_roles[__MZR_CNT_ROLE_MAX] = {
 	[MZR_CNT_HOOK_DIVIDER] = "divider",
 	[MZR_CNT_HOOK_DELIVER] = "host",
 	[MZR_CNT_GENEVE_OAM] = "transit",
+	[MZR_CNT_AGENT_FRAG_NEEDED] = "agent",
 };
 
 _Static_assert(MZR_CNT_HOOK(MZR_HOOK_AGENT_EGRESS) == MZR_CNT_HOOK_AGENT_EGRESS &&

@@ -105,6 +105,9 @@ enum mzr_counter {
 	MZR_CNT_HOOK_DELIVER,	/* including same-host hairpins */
 	MZR_CNT_GENEVE_OAM,	/* Mizar Geneve with the O (control) bit:
 				 * passed to the kernel, not forwarded */
+	MZR_CNT_AGENT_FRAG_NEEDED, /* too big with DF: answered with ICMP
+				    * Fragmentation Needed (also counted
+				    * as drop too_big) */
 	__MZR_CNT_ROLE_MAX,
 	MZR_CNT_DROP_BASE = 64,
 	__MZR_CNT_MAX = MZR_CNT_DROP_BASE + 64,

@@ -34,13 +34,46 @@ expect_transfer b a 1024
 
 topo_step "MTU: full-size frames (1434-byte IP) fit the 1500-byte underlay once encapsulated"
 expect_ping_size a 10.0.1.3 1406
-topo_exec a ip link set eth0 mtu 1500
-topo_exec h1 ip link set ve-a mtu 1500
+
+# Endpoints with a too-large MTU (1500): the agent drops their too-big
+# frames, answering those with DF with ICMP Fragmentation Needed from the
+# gateway, next-hop MTU 1434; path MTU discovery does the rest.
+topo_step "MTU 1500 on a and b: ICMP frag needed (mtu 1434) from the gateway, then PMTU discovery"
+set_ep_mtu() { # EP HOST MTU
+	topo_exec "$1" ip link set eth0 mtu "$3"
+	topo_exec "$2" ip link set "ve-$1" mtu "$3"
+}
+set_ep_mtu a h1 1500
+set_ep_mtu b h2 1500
 before=$(topo_counter h1 too_big)
-topo_exec a timeout 5 ping -n -q -M "do" -s 1472 -c 2 -W 1 10.0.1.3 >/dev/null 2>&1
+before_fn=$(topo_counter h1 agent_frag_needed)
+out=$(topo_exec a timeout 5 ping -n -M "do" -s 1472 -c 2 -W 1 10.0.1.3 2>&1)
+route=$(topo_exec a ip route get 10.0.1.3 2>&1)
+if echo "$out" | grep -q "Frag needed and DF set (mtu = 1434)" &&
+	echo "$route" | grep -q "mtu 1434"; then
+	topo_ok "ping -M do -s 1472: frag needed (mtu = 1434); route cache: mtu 1434"
+else
+	topo_fail "ping -M do -s 1472: no frag needed with mtu 1434: $(echo "$out" | grep -m1 -i "mtu\|from") / route: $route"
+fi
 expect_counter_gt h1 too_big "$before"
-topo_exec a ip link set eth0 mtu 1434
-topo_exec h1 ip link set ve-a mtu 1434
+expect_counter_gt h1 agent_frag_needed "$before_fn"
+# Forget what ping taught a: TCP must find the path MTU itself, each way
+# (each side's MSS is 1460, so 1500-byte segments are sent; a learned path
+# MTU would lower the receiver's MSS too: flush before each).
+flush_pmtu() {
+	topo_exec a ip route flush cache
+	topo_exec b ip route flush cache
+}
+before_fn=$(topo_counter h1 agent_frag_needed)
+before_fn2=$(topo_counter h2 agent_frag_needed)
+flush_pmtu
+expect_transfer a b 1024
+flush_pmtu
+expect_transfer b a 1024
+expect_counter_gt h1 agent_frag_needed "$before_fn"
+expect_counter_gt h2 agent_frag_needed "$before_fn2"
+set_ep_mtu a h1 1434
+set_ep_mtu b h2 1434
 
 topo_step "a -> c on the same host h1: local hairpin"
 expect_ping a 10.0.1.4

@@ -160,7 +160,7 @@ int fixture_run(int prog_fd, int stats_fd, const struct fixture *f)
 {
 	uint8_t out[PKT_MAX + FIXTURE_HEADROOM];
 	struct xdp_md ctx = {};
-	uint64_t before = 0, after = 0;
+	uint64_t before = 0, after = 0, before2 = 0, after2 = 0;
 	char why[256] = "";
 	bool ok = true;
 	int err;
@@ -185,6 +185,15 @@ int fixture_run(int prog_fd, int stats_fd, const struct fixture *f)
 		}
 		if (read_counter(stats_fd, (uint32_t)f->counter, &before)) {
 			printf("FAIL: %s\n", f->desc);
+			return -1;
+		}
+	}
+
+	if (f->has_counter2) {
+		if (stats_fd < 0 ||
+		    read_counter(stats_fd, (uint32_t)f->counter2, &before2)) {
+			printf("FAIL: %s\n    counter %d unreadable\n", f->desc,
+			       f->counter2);
 			return -1;
 		}
 	}
@@ -215,6 +224,12 @@ int fixture_run(int prog_fd, int stats_fd, const struct fixture *f)
 		else if (after - before != 1)
 			ok = false;
 	}
+	if (f->has_counter2) {
+		if (read_counter(stats_fd, (uint32_t)f->counter2, &after2))
+			ok = false;
+		else if (after2 - before2 != 1)
+			ok = false;
+	}
 	if (ok)
 		return 0;
 
@@ -226,6 +241,9 @@ int fixture_run(int prog_fd, int stats_fd, const struct fixture *f)
 	if (f->counter >= 0)
 		printf("    counter %d: want +1, got %+lld\n", f->counter,
 		       (long long)(after - before));
+	if (f->has_counter2)
+		printf("    counter %d: want +1, got %+lld\n", f->counter2,
+		       (long long)(after2 - before2));
 	if (f->check_out) {
 		if (why[0])
 			printf("    output checksums: %s\n", why);

@@ -22,6 +22,10 @@ struct fixture {
 	/* Optional: counter index (enum mzr_counter) that must grow by one,
 	 * -1 for none. */
 	int counter;
+	/* Optional: a second counter that must grow by one (e.g. a drop
+	 * reason counted along with the path taken). */
+	bool has_counter2;
+	int counter2;
 	uint32_t ingress_ifindex; /* ctx_in ingress_ifindex, 0 for none */
 	/* The expected output is deliberately malformed or carries bad
 	 * checksums (e.g. bad input passed to the kernel unchanged): skip

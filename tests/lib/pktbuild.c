@@ -171,6 +171,15 @@ void pkt_icmp_echo(struct pkt *p, uint8_t type, uint16_t id, uint16_t seq)
 	put16(b + 6, seq);
 }
 
+void pkt_icmp(struct pkt *p, uint8_t type, uint8_t code, uint32_t rest)
+{
+	uint8_t *b = pkt_push(p, PKT_L_ICMP, ICMP_LEN, "pkt_icmp");
+
+	b[0] = type;
+	b[1] = code;
+	put32(b + 4, rest);
+}
+
 void pkt_arp(struct pkt *p, uint16_t op, const uint8_t sha[6], uint32_t spa,
 	     const uint8_t tha[6], uint32_t tpa)
 {

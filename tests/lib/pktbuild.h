@@ -83,6 +83,10 @@ void pkt_udp_nocsum(struct pkt *p, uint16_t sport, uint16_t dport);
 void pkt_tcp(struct pkt *p, uint16_t sport, uint16_t dport, uint32_t seq,
 	     uint32_t ack, uint8_t flags);
 void pkt_icmp_echo(struct pkt *p, uint8_t type, uint16_t id, uint16_t seq);
+/* Any ICMP header: @type, @code and the 4 bytes after the checksum (e.g.
+ * the next-hop MTU of a Fragmentation Needed in the low 16 bits), host
+ * order. What it quotes follows with pkt_payload(). */
+void pkt_icmp(struct pkt *p, uint8_t type, uint8_t code, uint32_t rest);
 /* ARP for IPv4 over Ethernet; op 1 request, 2 reply. */
 void pkt_arp(struct pkt *p, uint16_t op, const uint8_t sha[6], uint32_t spa,
 	     const uint8_t tha[6], uint32_t tpa);

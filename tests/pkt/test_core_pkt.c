@@ -55,6 +55,122 @@ static void same_out(struct fixture *f)
 
 /* ---- Transit agent ------------------------------------------------------ */
 
+/* The payload that makes @s one byte too big for the 1500-byte underlay
+ * once encapsulated. */
+static size_t too_big_payload(const struct inner_spec *s)
+{
+	struct inner_spec bare = *s;
+	struct pkt tmp;
+
+	bare.payload = 0;
+	build_inner(&tmp, &bare);
+	return 1500 - (MZR_ENCAP_LEN - 14) - tmp.len + 1;
+}
+
+/* What the agent answers EP1's too-big frame @in with: the gateway of A1
+ * (10.1.1.1, MAC_GW_A1) to EP1, ICMP type 3 code 4 with next-hop MTU
+ * @mtu, quoting @in's IPv4 header and the first 8 bytes of its payload. */
+static void frag_needed_out(struct pkt *out, const struct pkt *in,
+			    uint16_t mtu)
+{
+	struct pkt_ipv4_opts o = { .tos = 0xc0, .frag_off = 0x4000 };
+	size_t hl = (size_t)(in->data[14] & 0xf) * 4;
+
+	pkt_init(out);
+	pkt_eth(out, MAC_EP1, MAC_GW_A1, PKT_ETH_P_IPV4);
+	pkt_ipv4(out, IP4(10, 1, 1, 1), IP4(10, 1, 1, 10), 1, &o);
+	pkt_icmp(out, 3, 4, mtu);
+	pkt_payload(out, in->data + 14, hl + 8);
+	pkt_finish(out);
+}
+
+static struct fixture *fx_frag_needed(const char *desc,
+				      const struct inner_spec *s)
+{
+	struct fixture *f = fx(desc, XDP_TX, MZR_CNT_AGENT_FRAG_NEEDED,
+			       env.ep1h);
+
+	f->has_counter2 = true;
+	f->counter2 = DROP(MZR_DROP_TOO_BIG);
+	build_inner(&f->in, s);
+	f->check_out = true;
+	frag_needed_out(&f->out, &f->in, 1500 - MZR_ENCAP_LEN);
+	return f;
+}
+
+/* Path MTU discovery: too-big IPv4 with DF is answered with ICMP
+ * Fragmentation Needed (RFC 1191), next-hop MTU 1500 - 66 = 1434. */
+static void frag_needed_fixtures(void)
+{
+	struct inner_spec s;
+	struct fixture *f;
+
+	s = from_ep1(IP4(10, 1, 1, 20));
+	s.proto = 6;
+	s.sport = 33333;
+	s.dport = 80;
+	s.frag_off = 0x4000;
+	s.payload = too_big_payload(&s);
+	fx_frag_needed("agent: too-big TCP with DF is answered by the gateway "
+		       "with ICMP frag needed, mtu 1434, quoting IP + 8 bytes "
+		       "(and counted too_big)", &s);
+
+	s.payload--;
+	f = fx("agent: TCP with DF that exactly fills the underlay MTU once "
+	       "encapsulated is sent", XDP_REDIRECT, MZR_CNT_AGENT_ENCAP,
+	       env.ep1h);
+	build_inner(&f->in, &s);
+	f->check_out = true;
+	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
+
+	s = from_ep1(IP4(10, 1, 1, 20));
+	s.frag_off = 0x4000;
+	s.ihl = 15;
+	s.payload = too_big_payload(&s) + 300; /* odd length, and more */
+	fx_frag_needed("agent: too-big UDP with DF and 40 bytes of IP options "
+		       "(ihl 15): the whole 60-byte header is quoted, odd "
+		       "frame length", &s);
+
+	s = from_ep1(IP4(10, 1, 1, 20));
+	s.proto = 1;
+	s.frag_off = 0x4000;
+	s.payload = too_big_payload(&s);
+	fx_frag_needed("agent: a too-big ICMP echo request with DF (ping -M "
+		       "do) is answered with frag needed", &s);
+
+	/* An ICMP error with DF (type 3: build it, then patch the type). */
+	f = fx("agent: a too-big ICMP error with DF is only dropped (no "
+	       "error about an error)",
+	       XDP_DROP, DROP(MZR_DROP_TOO_BIG), env.ep1h);
+	build_inner(&f->in, &s);
+	f->in.data[14 + 20] = 3;
+	pkt_finish(&f->in);
+
+	s = from_ep1(IP4(10, 1, 1, 20));
+	s.frag_off = 0x4000 | 185; /* DF with an offset: not a first part */
+	s.payload = too_big_payload(&s);
+	f = fx("agent: a too-big later fragment (offset != 0) with DF is "
+	       "only dropped", XDP_DROP, DROP(MZR_DROP_TOO_BIG), env.ep1h);
+	build_inner(&f->in, &s);
+
+	s = from_ep1(IP4(224, 0, 0, 9));
+	s.frag_off = 0x4000;
+	s.payload = too_big_payload(&s);
+	f = fx("agent: a too-big multicast datagram with DF is only dropped "
+	       "(RFC 1812: no ICMP error about it)",
+	       XDP_DROP, DROP(MZR_DROP_TOO_BIG), env.ep1h);
+	build_inner(&f->in, &s);
+
+	s = from_ep1(IP4(10, 1, 1, 20));
+	s.frag_off = 0x4000;
+	s.payload = too_big_payload(&s);
+	f = fx("agent: a too-big frame with DF whose IPv4 header is bad "
+	       "(ihl 4) is dropped malformed by the parser",
+	       XDP_DROP, DROP(MZR_DROP_MALFORMED), env.ep1h);
+	build_inner(&f->in, &s);
+	f->in.data[14] = 0x44;
+}
+
 static void agent_fixtures(void)
 {
 	struct inner_spec s;
@@ -175,8 +291,9 @@ static void agent_fixtures(void)
 	s = from_ep1(IP4(10, 1, 1, 20));
 	/* Outer IPv4 = frame + 52 bytes; the underlay MTU is 1500. */
 	s.payload = 1500 - (MZR_ENCAP_LEN - 14) - (14 + 20 + 8) + 1;
-	f = fx("agent: a frame that would exceed the underlay MTU once "
-	       "encapsulated is dropped (too_big)",
+	f = fx("agent: a frame without DF that would exceed the underlay "
+	       "MTU once encapsulated is dropped (too_big; the agent does not "
+	       "fragment)",
 	       XDP_DROP, DROP(MZR_DROP_TOO_BIG), env.ep1h);
 	build_inner(&f->in, &s);
 
@@ -187,6 +304,8 @@ static void agent_fixtures(void)
 	build_inner(&f->in, &s);
 	f->check_out = true;
 	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
+
+	frag_needed_fixtures();
 
 	s = from_ep1(IP4(10, 1, 1, 20));
 	s.ihl = 7;
