@@ -9,7 +9,6 @@
 #include "hash.h"
 #include "stats.h"
 
-#define MZR_OFF_NONE 0xffff
 /* Offsets into the frame are below this (outer headers are fixed-size,
  * Geneve options <= 252 bytes, inner IPv4 header <= 60 bytes); masking
  * with it keeps offsets bounded for the verifier. */
@@ -47,70 +46,29 @@ static __always_inline __u32 mzr_pkt_hash(const struct mzr_pkt *p)
 			     p->proto);
 }
 
-/*
- * Parse an endpoint's Ethernet frame at @c: IPv4 (any options, fragments)
- * or ARP for IPv4 over Ethernet. Returns 0 or the drop reason.
- */
+/* Parse an endpoint's Ethernet frame at @c into @p (see
+ * mzr_parse_inner_frame()). Returns 0 or the drop reason. */
 static __always_inline __u32 mzr_parse_inner(struct mzr_cursor *c,
 					     struct xdp_md *xdp,
 					     struct mzr_pkt *p)
 {
-	struct ethhdr *eth;
-	struct iphdr *iph;
-	int proto;
+	struct mzr_inner in;
+	__u32 reason = mzr_parse_inner_frame(c, xdp, &in);
 
-	p->inner_l2_off = mzr_cursor_off(c, xdp);
-	proto = mzr_parse_ethhdr(c, &eth);
-	if (proto < 0)
-		return MZR_DROP_MALFORMED;
-	__builtin_memcpy(p->eth_src, eth->h_source, 6);
-	p->inner_l3_off = mzr_cursor_off(c, xdp);
-
-	if (proto == ETH_P_ARP) {
-		struct mzr_arp *arp;
-		int op = mzr_parse_arphdr(c, &arp);
-
-		if (op == -1)
-			return MZR_DROP_MALFORMED;
-		if (op < 0)
-			return MZR_DROP_ARP;
-		p->is_arp = 1;
-		p->arp_op = op;
-		p->saddr = arp->spa;
-		p->daddr = arp->tpa;
-		return 0;
-	}
-	if (proto != ETH_P_IP)
-		return MZR_DROP_NOT_IPV4;
-
-	proto = mzr_parse_iphdr(c, &iph);
-	if (proto < 0)
-		return MZR_DROP_MALFORMED;
-	p->saddr = iph->saddr;
-	p->daddr = iph->daddr;
-	p->proto = proto;
-	p->ttl = iph->ttl;
-	p->inner_l4_off = mzr_cursor_off(c, xdp);
-	/* Fragments hash without ports so that all of a datagram's
-	 * fragments take the same path. */
-	if (mzr_ipv4_is_fragment(iph))
-		return 0;
-
-	if (proto == IPPROTO_TCP) {
-		struct tcphdr *tcp;
-
-		if (mzr_parse_tcphdr(c, &tcp) < 0)
-			return MZR_DROP_MALFORMED;
-		p->sport = tcp->source;
-		p->dport = tcp->dest;
-	} else if (proto == IPPROTO_UDP) {
-		struct udphdr *udp;
-
-		if (mzr_parse_udphdr(c, &udp) < 0)
-			return MZR_DROP_MALFORMED;
-		p->sport = udp->source;
-		p->dport = udp->dest;
-	}
+	if (reason)
+		return reason;
+	p->inner_l2_off = in.l2_off;
+	p->inner_l3_off = in.l3_off;
+	p->inner_l4_off = in.l4_off;
+	p->saddr = in.saddr;
+	p->daddr = in.daddr;
+	p->sport = in.sport;
+	p->dport = in.dport;
+	p->proto = in.proto;
+	p->is_arp = in.is_arp;
+	p->arp_op = in.arp_op;
+	p->ttl = in.ttl;
+	__builtin_memcpy(p->eth_src, in.eth_src, 6);
 	return 0;
 }
 

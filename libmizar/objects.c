@@ -98,6 +98,16 @@ static int check_vni(const char *what, uint32_t vni)
 	return -ERANGE;
 }
 
+/* What a call on an existing object checks first: the VNI, then that the
+ * host's datapath is loaded. */
+static int check_vni_loaded(const struct mzr_host *h, const char *what,
+			    uint32_t vni)
+{
+	int err = check_vni(what, vni);
+
+	return err ? err : mzri_check_loaded(h, what);
+}
+
 static int check_addrs(const char *what, const char *kind,
 		       const struct in_addr *addrs, unsigned int n,
 		       unsigned int max)
@@ -351,9 +361,7 @@ int mzr_vpc__delete(struct mzr_host *h, uint32_t vni)
 	struct mzr_vpc_val v;
 	int err;
 
-	err = check_vni("vpc delete", vni);
-	if (!err)
-		err = mzri_check_loaded(h, "vpc delete");
+	err = check_vni_loaded(h, "vpc delete", vni);
 	if (err)
 		return err;
 	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &vni, &v)) {
@@ -378,9 +386,7 @@ int mzr_vpc__get(const struct mzr_host *h, uint32_t vni,
 	struct mzr_vpc_val v;
 	int err;
 
-	err = check_vni("vpc get", vni);
-	if (!err)
-		err = mzri_check_loaded(h, "vpc get");
+	err = check_vni_loaded(h, "vpc get", vni);
 	if (err)
 		return err;
 	if (!info)
@@ -680,9 +686,7 @@ int mzr_net__get(const struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 	struct mzr_net_val v;
 	int err;
 
-	err = check_vni("net get", vni);
-	if (!err)
-		err = mzri_check_loaded(h, "net get");
+	err = check_vni_loaded(h, "net get", vni);
 	if (err)
 		return err;
 	if (!info || len > 32)
@@ -1261,9 +1265,7 @@ int mzr_ep__delete(struct mzr_host *h, uint32_t vni, struct in_addr ip)
 	struct mzr_ep_val v;
 	int err;
 
-	err = check_vni(what, vni);
-	if (!err)
-		err = mzri_check_loaded(h, what);
+	err = check_vni_loaded(h, what, vni);
 	if (err)
 		return err;
 	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
@@ -1320,9 +1322,7 @@ int mzr_ep__get(const struct mzr_host *h, uint32_t vni, struct in_addr ip,
 	struct mzr_ep_val v;
 	int err;
 
-	err = check_vni("ep get", vni);
-	if (!err)
-		err = mzri_check_loaded(h, "ep get");
+	err = check_vni_loaded(h, "ep get", vni);
 	if (err)
 		return err;
 	if (!info)

@@ -94,6 +94,25 @@ static int set_read(const struct acl_maps *m, uint32_t vni,
 	return 0;
 }
 
+/* Open the maps for writing and read the policy of @vni into @set.
+ * Returns 1 or 0 as set_read() with the maps open, or -1 with them closed
+ * after one error line. */
+static int set_open(struct mzctl *g, const char *cmd, uint32_t vni,
+		    struct acl_maps *m, struct mzr_acl_set *set)
+{
+	int existed;
+
+	if (maps_open(g, cmd, true, m))
+		return -1;
+	existed = set_read(m, vni, set);
+	if (existed < 0) {
+		maps_close(m);
+		mzctl_fail(cmd, existed);
+		return -1;
+	}
+	return existed;
+}
+
 /* A generation never used before for this VPC, even across a deleted and
  * re-created policy: tracked connections of older ones get re-checked. */
 static uint64_t next_gen(uint64_t old)
@@ -153,13 +172,9 @@ static int rule_add(struct mzctl *g, int argc, char **argv)
 
 	if (acl_rule_parse(cmd, argc, argv, &vni, &r))
 		return MZCTL_USAGE;
-	if (maps_open(g, cmd, true, &m))
+	existed = set_open(g, cmd, vni, &m, &set);
+	if (existed < 0)
 		return MZCTL_FAIL;
-	existed = set_read(&m, vni, &set);
-	if (existed < 0) {
-		err = existed;
-		goto fail;
-	}
 	err = acl_set_insert(&set, &r);
 	if (err == -EEXIST) {
 		mzctl_err(cmd, "vni %u already has a rule with prio %u", vni,
@@ -177,13 +192,8 @@ static int rule_add(struct mzctl *g, int argc, char **argv)
 	 * prio, so nothing can count into it before the update. */
 	hits_forget(&m, vni, r.prio);
 	err = set_write(&m, vni, &set, existed);
-	if (err)
-		goto fail;
 	maps_close(&m);
-	return MZCTL_OK;
-fail:
-	maps_close(&m);
-	return mzctl_fail(cmd, err);
+	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
 }
 
 static int rule_del(struct mzctl *g, int argc, char **argv)
@@ -204,13 +214,9 @@ static int rule_del(struct mzctl *g, int argc, char **argv)
 	    nf_arg_vni(cmd, mzctl_kw_get(kw, "vni")->val, &vni) ||
 	    acl_arg_prio(cmd, mzctl_kw_get(kw, "prio")->val, &prio))
 		return MZCTL_USAGE;
-	if (maps_open(g, cmd, true, &m))
+	existed = set_open(g, cmd, vni, &m, &set);
+	if (existed < 0)
 		return MZCTL_FAIL;
-	existed = set_read(&m, vni, &set);
-	if (existed < 0) {
-		err = existed;
-		goto fail;
-	}
 	if (!existed || !set.n) {
 		mzctl_err(cmd, "vni %u has no rules", vni);
 		maps_close(&m);
@@ -289,14 +295,11 @@ static int cmd_default(struct mzctl *g, int argc, char **argv)
 		mzctl_err(cmd, "say either allow or deny");
 		return MZCTL_USAGE;
 	}
-	if (maps_open(g, cmd, true, &m))
+	existed = set_open(g, cmd, vni, &m, &set);
+	if (existed < 0)
 		return MZCTL_FAIL;
-	existed = set_read(&m, vni, &set);
-	err = existed < 0 ? existed : 0;
-	if (!err) {
-		set.dflt = allow ? MZR_ACL_ALLOW : MZR_ACL_DENY;
-		err = set_write(&m, vni, &set, existed);
-	}
+	set.dflt = allow ? MZR_ACL_ALLOW : MZR_ACL_DENY;
+	err = set_write(&m, vni, &set, existed);
 	if (!err && acl_set_is_empty(&set))
 		hits_forget(&m, vni, MZR_ACL_HIT_DEFAULT);
 	maps_close(&m);

@@ -159,6 +159,64 @@ static __always_inline __u64 nat_timeout(__u8 proto, __u8 state)
 	return NAT_TO_ICMP * NAT_NS;
 }
 
+/* The two halves of a connection's state, each built from the other's. */
+static __always_inline struct nat_ct_out_key
+nat_out_key(const struct nat_ct_in_key *ik, __u32 vni, __be32 ep_ip,
+	    __be16 ep_port)
+{
+	struct nat_ct_out_key ok = {
+		.vni = vni,
+		.ep_ip = ep_ip,
+		.remote_ip = ik->remote_ip,
+		.ep_port = ep_port,
+		.remote_port = ik->remote_port,
+		.proto = ik->proto,
+	};
+
+	return ok;
+}
+
+static __always_inline struct nat_ct_out_val
+nat_out_val(__be32 nat_ip, __be16 nat_port, __u8 kind, __u64 now)
+{
+	struct nat_ct_out_val ov = {
+		.nat_ip = nat_ip,
+		.nat_port = nat_port,
+		.kind = kind,
+		.seen_ns = now,
+	};
+
+	return ov;
+}
+
+static __always_inline struct nat_ct_in_key
+nat_in_key(const struct nat_ct_out_key *ok, __be32 nat_ip, __be16 nat_port)
+{
+	struct nat_ct_in_key ik = {
+		.remote_ip = ok->remote_ip,
+		.nat_ip = nat_ip,
+		.remote_port = ok->remote_port,
+		.nat_port = nat_port,
+		.proto = ok->proto,
+	};
+
+	return ik;
+}
+
+static __always_inline struct nat_ct_in_val
+nat_in_val(__u32 vni, __be32 ep_ip, __be16 ep_port, __u8 kind, __u64 now)
+{
+	struct nat_ct_in_val iv = {
+		.vni = vni,
+		.ep_ip = ep_ip,
+		.ep_port = ep_port,
+		.kind = kind,
+		.seen_ns = now,
+	};
+
+	return iv;
+}
+
 /*
  * Whether the connection holding port @ik->nat_port is over: idle for
  * longer than its timeout in both directions. TCP is closing once each
@@ -168,14 +226,8 @@ static __always_inline int nat_conn_over(const struct nat_ct_in_key *ik,
 					 const struct nat_ct_in_val *iv,
 					 __u64 now)
 {
-	struct nat_ct_out_key ok = {
-		.vni = iv->vni,
-		.ep_ip = iv->ep_ip,
-		.remote_ip = ik->remote_ip,
-		.ep_port = iv->ep_port,
-		.remote_port = ik->remote_port,
-		.proto = ik->proto,
-	};
+	struct nat_ct_out_key ok = nat_out_key(ik, iv->vni, iv->ep_ip,
+					       iv->ep_port);
 	struct nat_ct_out_val *ov = bpf_map_lookup_elem(&nat_ct_out, &ok);
 	__u64 seen = iv->seen_ns;
 	__u8 state = iv->state & NAT_ST_RST;
@@ -235,24 +287,10 @@ static __always_inline struct nat_ct_out_val *
 nat_snat_new(const struct nat_ct_out_key *ok, const struct nat_snat_val *rule,
 	     __u64 now)
 {
-	struct nat_ct_in_key ik = {
-		.remote_ip = ok->remote_ip,
-		.nat_ip = rule->to,
-		.remote_port = ok->remote_port,
-		.proto = ok->proto,
-	};
-	struct nat_ct_in_val iv = {
-		.vni = ok->vni,
-		.ep_ip = ok->ep_ip,
-		.ep_port = ok->ep_port,
-		.kind = NAT_KIND_SNAT,
-		.seen_ns = now,
-	};
-	struct nat_ct_out_val ov = {
-		.nat_ip = rule->to,
-		.kind = NAT_KIND_SNAT,
-		.seen_ns = now,
-	};
+	struct nat_ct_in_key ik = nat_in_key(ok, rule->to, 0);
+	struct nat_ct_in_val iv = nat_in_val(ok->vni, ok->ep_ip, ok->ep_port,
+					     NAT_KIND_SNAT, now);
+	struct nat_ct_out_val ov = nat_out_val(rule->to, 0, NAT_KIND_SNAT, now);
 	__u32 hash = nat_hash(ok->ep_ip ^ ok->vni, ok->remote_ip,
 			      (__u32)ok->ep_port << 16 | ok->remote_port);
 
@@ -272,6 +310,18 @@ nat_snat_new(const struct nat_ct_out_key *ok, const struct nat_snat_val *rule,
 }
 
 /*
+ * Record the TCP @flags a packet carried in an entry's *@state; whether
+ * its timestamp @seen_ns is due for a refresh.
+ */
+static __always_inline int nat_note(__u8 *state, __u64 seen_ns, __u8 flags,
+				    __u64 now)
+{
+	if ((*state | flags) != *state)
+		*state |= flags;
+	return now - seen_ns >= NAT_REFRESH_NS;
+}
+
+/*
  * Keep an egress entry alive: state bits now, the timestamp once a
  * second, and then its ingress twin: restored when the LRU evicted it
  * (that would cut the replies off). Returns -1 when the twin belongs to
@@ -282,25 +332,12 @@ static __always_inline int nat_touch_out(const struct nat_ct_out_key *ok,
 					 struct nat_ct_out_val *ov,
 					 __u8 flags, __u64 now)
 {
-	struct nat_ct_in_key ik = {
-		.remote_ip = ok->remote_ip,
-		.nat_ip = ov->nat_ip,
-		.remote_port = ok->remote_port,
-		.nat_port = ov->nat_port,
-		.proto = ok->proto,
-	};
-	struct nat_ct_in_val iv = {
-		.vni = ok->vni,
-		.ep_ip = ok->ep_ip,
-		.ep_port = ok->ep_port,
-		.kind = ov->kind,
-		.seen_ns = now,
-	};
+	struct nat_ct_in_key ik = nat_in_key(ok, ov->nat_ip, ov->nat_port);
+	struct nat_ct_in_val iv = nat_in_val(ok->vni, ok->ep_ip, ok->ep_port,
+					     ov->kind, now);
 	struct nat_ct_in_val *cur;
 
-	if ((ov->state | flags) != ov->state)
-		ov->state |= flags;
-	if (now - ov->seen_ns < NAT_REFRESH_NS)
+	if (!nat_note(&ov->state, ov->seen_ns, flags, now))
 		return 0;
 	cur = bpf_map_lookup_elem(&nat_ct_in, &ik);
 	if (cur && (cur->vni != ok->vni || cur->ep_ip != ok->ep_ip ||
@@ -317,24 +354,12 @@ static __always_inline void nat_touch_in(const struct nat_ct_in_key *ik,
 					 struct nat_ct_in_val *iv,
 					 __u8 flags, __u64 now)
 {
-	struct nat_ct_out_key ok = {
-		.vni = iv->vni,
-		.ep_ip = iv->ep_ip,
-		.remote_ip = ik->remote_ip,
-		.ep_port = iv->ep_port,
-		.remote_port = ik->remote_port,
-		.proto = ik->proto,
-	};
-	struct nat_ct_out_val ov = {
-		.nat_ip = ik->nat_ip,
-		.nat_port = ik->nat_port,
-		.kind = iv->kind,
-		.seen_ns = now,
-	};
+	struct nat_ct_out_key ok = nat_out_key(ik, iv->vni, iv->ep_ip,
+					       iv->ep_port);
+	struct nat_ct_out_val ov = nat_out_val(ik->nat_ip, ik->nat_port,
+					       iv->kind, now);
 
-	if ((iv->state | flags) != iv->state)
-		iv->state |= flags;
-	if (now - iv->seen_ns < NAT_REFRESH_NS)
+	if (!nat_note(&iv->state, iv->seen_ns, flags, now))
 		return;
 	iv->seen_ns = now;
 	bpf_map_update_elem(&nat_ct_out, &ok, &ov, BPF_NOEXIST);
@@ -464,27 +489,12 @@ static __always_inline struct nat_ct_in_val *
 nat_dnat_new(const struct nat_ct_in_key *ik, const struct nat_dnat_val *rule,
 	     __u64 now)
 {
-	struct nat_ct_out_key ok = {
-		.vni = rule->vni,
-		.ep_ip = rule->ip,
-		.remote_ip = ik->remote_ip,
-		.ep_port = rule->port,
-		.remote_port = ik->remote_port,
-		.proto = ik->proto,
-	};
-	struct nat_ct_out_val ov = {
-		.nat_ip = ik->nat_ip,
-		.nat_port = ik->nat_port,
-		.kind = NAT_KIND_DNAT,
-		.seen_ns = now,
-	};
-	struct nat_ct_in_val iv = {
-		.vni = rule->vni,
-		.ep_ip = rule->ip,
-		.ep_port = rule->port,
-		.kind = NAT_KIND_DNAT,
-		.seen_ns = now,
-	};
+	struct nat_ct_out_key ok = nat_out_key(ik, rule->vni, rule->ip,
+					       rule->port);
+	struct nat_ct_out_val ov = nat_out_val(ik->nat_ip, ik->nat_port,
+					       NAT_KIND_DNAT, now);
+	struct nat_ct_in_val iv = nat_in_val(rule->vni, rule->ip, rule->port,
+					     NAT_KIND_DNAT, now);
 
 	/* The endpoint's side may exist: this connection's (its ingress
 	 * entry was evicted), or an SNAT connection of the same endpoint

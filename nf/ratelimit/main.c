@@ -76,12 +76,16 @@ static const char *const show_help =
 	"List the caps with their rate, burst, the bytes available now, and\n"
 	"the frames and bytes passed and dropped (-j: JSON).\n";
 
-static int get_key(const char *cmd, struct mzctl_kw *kw,
-		   struct mzr_rl_key *key)
+/* Parse the keywords of @cmd into @kw, and the cap's key from them.
+ * Returns 0 or MZCTL_USAGE after one error line. */
+static int get_key(const char *cmd, struct mzctl_kw *kw, int argc,
+		   char **argv, struct mzr_rl_key *key)
 {
 	const char *v;
 	struct in_addr ip;
 
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
 	memset(key, 0, sizeof(*key));
 	if (nf_arg_vni(cmd, mzctl_kw_get(kw, "vni")->val, &key->vni))
 		return MZCTL_USAGE;
@@ -114,9 +118,7 @@ static int cmd_set(struct mzctl *g, int argc, char **argv)
 
 	if (nftool_help(argc, argv, set_help))
 		return MZCTL_OK;
-	if (mzctl_parse_kw(cmd, kw, argc, argv))
-		return MZCTL_USAGE;
-	err = get_key(cmd, kw, &key);
+	err = get_key(cmd, kw, argc, argv, &key);
 	if (err)
 		return err;
 	v = mzctl_kw_get(kw, "rate")->val;
@@ -192,9 +194,7 @@ static int cmd_del(struct mzctl *g, int argc, char **argv)
 
 	if (nftool_help(argc, argv, del_help))
 		return MZCTL_OK;
-	if (mzctl_parse_kw(cmd, kw, argc, argv))
-		return MZCTL_USAGE;
-	err = get_key(cmd, kw, &key);
+	err = get_key(cmd, kw, argc, argv, &key);
 	if (err)
 		return err;
 	fd = nftool_map(g, &tool, MZR_RL_MAP, cmd);

@@ -17,9 +17,6 @@
 #define __always_inline inline __attribute__((always_inline))
 #endif
 
-/* Value of an absent offset in struct mzr_ctx. */
-#define MZR_OFF_NONE 0xffff
-
 /**
  * @brief Add one to counter @p idx (enum mzr_counter) of this CPU.
  */
@@ -107,64 +104,25 @@ static __always_inline void mzr_ctx_reset(struct mzr_ctx *ctx, __u8 role,
 
 /* ---- Building a context from a tunnel frame (bypass-decap NFs) -------- */
 
-/*
- * The inner frame at @c into @ctx, as the core parses it: IPv4 (any
- * options; every fragment without ports, so that all of a datagram's
- * fragments look alike) or ARP for IPv4 over Ethernet (addresses from the
- * sender and target fields). Returns 0 or the drop reason.
- */
+/* The inner frame at @c into @ctx, as the core parses it; @ctx is left
+ * as it was on error. Returns 0 or the drop reason. */
 static __always_inline int mzr_tunnel_parse_inner(struct mzr_cursor *c,
 						  struct xdp_md *xdp,
 						  struct mzr_ctx *ctx)
 {
-	struct ethhdr *eth;
-	struct iphdr *iph;
-	int proto;
+	struct mzr_inner in;
+	__u32 reason = mzr_parse_inner_frame(c, xdp, &in);
 
-	ctx->inner_l2_off = mzr_cursor_off(c, xdp);
-	proto = mzr_parse_ethhdr(c, &eth);
-	if (proto < 0)
-		return MZR_DROP_MALFORMED;
-	ctx->inner_l3_off = mzr_cursor_off(c, xdp);
-	if (proto == ETH_P_ARP) {
-		struct mzr_arp *arp;
-		int op = mzr_parse_arphdr(c, &arp);
-
-		if (op == -1)
-			return MZR_DROP_MALFORMED;
-		if (op < 0)
-			return MZR_DROP_ARP;
-		ctx->saddr = arp->spa;
-		ctx->daddr = arp->tpa;
-		return 0;
-	}
-	if (proto != ETH_P_IP)
-		return MZR_DROP_NOT_IPV4;
-
-	proto = mzr_parse_iphdr(c, &iph);
-	if (proto < 0)
-		return MZR_DROP_MALFORMED;
-	ctx->saddr = iph->saddr;
-	ctx->daddr = iph->daddr;
-	ctx->proto = proto;
-	ctx->inner_l4_off = mzr_cursor_off(c, xdp);
-	if (mzr_ipv4_is_fragment(iph))
-		return 0;
-	if (proto == IPPROTO_TCP) {
-		struct tcphdr *tcp;
-
-		if (mzr_parse_tcphdr(c, &tcp) < 0)
-			return MZR_DROP_MALFORMED;
-		ctx->sport = tcp->source;
-		ctx->dport = tcp->dest;
-	} else if (proto == IPPROTO_UDP) {
-		struct udphdr *udp;
-
-		if (mzr_parse_udphdr(c, &udp) < 0)
-			return MZR_DROP_MALFORMED;
-		ctx->sport = udp->source;
-		ctx->dport = udp->dest;
-	}
+	if (reason)
+		return reason;
+	ctx->inner_l2_off = in.l2_off;
+	ctx->inner_l3_off = in.l3_off;
+	ctx->inner_l4_off = in.l4_off;
+	ctx->saddr = in.saddr;
+	ctx->daddr = in.daddr;
+	ctx->sport = in.sport;
+	ctx->dport = in.dport;
+	ctx->proto = in.proto;
 	return 0;
 }
 

@@ -15,10 +15,14 @@
 #include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
+#include <mizar/abi.h>
 
 #ifndef ETH_P_ARP
 #define ETH_P_ARP 0x0806
 #endif
+
+/* Value of an absent offset. */
+#define MZR_OFF_NONE 0xffff
 
 /* Where the next header starts, and where the frame ends. */
 struct mzr_cursor {
@@ -149,6 +153,94 @@ static __always_inline int mzr_parse_arphdr(struct mzr_cursor *c,
 	c->pos = h + 1;
 	*arp = h;
 	return bpf_ntohs(h->op);
+}
+
+/* What mzr_parse_inner_frame() learns from an endpoint's frame. */
+struct mzr_inner {
+	__u16 l2_off;
+	__u16 l3_off;		/* MZR_OFF_NONE: not reached */
+	__u16 l4_off;		/* MZR_OFF_NONE: not reached, or ARP */
+	__u16 arp_op;
+	/* IPv4 addresses, or ARP sender/target addresses. */
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;		/* 0: fragment, or neither TCP nor UDP */
+	__be16 dport;
+	__u8 proto;
+	__u8 is_arp;
+	__u8 ttl;
+	__u8 eth_src[6];
+};
+
+/*
+ * Parse an endpoint's Ethernet frame at @c into @in, as the core does:
+ * IPv4 (any options; every fragment without ports, so that all of a
+ * datagram's fragments take the same path) or ARP for IPv4 over Ethernet.
+ * On error @in keeps what was parsed before. Returns 0 or the
+ * enum mzr_drop_reason.
+ */
+static __always_inline __u32 mzr_parse_inner_frame(struct mzr_cursor *c,
+						   struct xdp_md *xdp,
+						   struct mzr_inner *in)
+{
+	struct ethhdr *eth;
+	struct iphdr *iph;
+	int proto;
+
+	__builtin_memset(in, 0, sizeof(*in));
+	in->l3_off = MZR_OFF_NONE;
+	in->l4_off = MZR_OFF_NONE;
+	in->l2_off = mzr_cursor_off(c, xdp);
+	proto = mzr_parse_ethhdr(c, &eth);
+	if (proto < 0)
+		return MZR_DROP_MALFORMED;
+	__builtin_memcpy(in->eth_src, eth->h_source, 6);
+	in->l3_off = mzr_cursor_off(c, xdp);
+
+	if (proto == ETH_P_ARP) {
+		struct mzr_arp *arp;
+		int op = mzr_parse_arphdr(c, &arp);
+
+		if (op == -1)
+			return MZR_DROP_MALFORMED;
+		if (op < 0)
+			return MZR_DROP_ARP;
+		in->is_arp = 1;
+		in->arp_op = op;
+		in->saddr = arp->spa;
+		in->daddr = arp->tpa;
+		return 0;
+	}
+	if (proto != ETH_P_IP)
+		return MZR_DROP_NOT_IPV4;
+
+	proto = mzr_parse_iphdr(c, &iph);
+	if (proto < 0)
+		return MZR_DROP_MALFORMED;
+	in->saddr = iph->saddr;
+	in->daddr = iph->daddr;
+	in->proto = proto;
+	in->ttl = iph->ttl;
+	in->l4_off = mzr_cursor_off(c, xdp);
+	if (mzr_ipv4_is_fragment(iph))
+		return 0;
+
+	if (proto == IPPROTO_TCP) {
+		struct tcphdr *tcp;
+
+		if (mzr_parse_tcphdr(c, &tcp) < 0)
+			return MZR_DROP_MALFORMED;
+		in->sport = tcp->source;
+		in->dport = tcp->dest;
+	} else if (proto == IPPROTO_UDP) {
+		struct udphdr *udp;
+
+		if (mzr_parse_udphdr(c, &udp) < 0)
+			return MZR_DROP_MALFORMED;
+		in->sport = udp->source;
+		in->dport = udp->dest;
+	}
+	return 0;
 }
 
 #endif /* MIZAR_BPF_PARSE_H */
