@@ -419,6 +419,38 @@ int mzri_xdp_detach(int ifindex, int prog_fd)
 /* ---- tc attach (unresolved-neighbour hand-off) -------------------------- */
 
 /* Whether program @id is called @name (the kernel keeps 15 characters). */
+/* Whether program @id shares a map with program @prog_fd: two core
+ * programs of one back-plane do (mzr_stats), those of two pin roots
+ * never. */
+static bool prog_shares_map(__u32 id, int prog_fd)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info), ids[64], i, j;
+	struct bpf_prog_info mine = {};
+	__u32 mine_ids[64];
+	bool shared = false;
+	int fd;
+
+	mine.nr_map_ids = 64;
+	mine.map_ids = (__u64)(unsigned long)mine_ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &mine, &len))
+		return false;
+	fd = bpf_prog_get_fd_by_id(id);
+	if (fd < 0)
+		return false;
+	len = sizeof(info);
+	info.nr_map_ids = 64;
+	info.map_ids = (__u64)(unsigned long)ids;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		for (i = 0; i < info.nr_map_ids && i < 64 && !shared; i++)
+			for (j = 0; j < mine.nr_map_ids && j < 64; j++)
+				if (ids[i] == mine_ids[j])
+					shared = true;
+	}
+	close(fd);
+	return shared;
+}
+
 static bool prog_named(__u32 id, const char *name)
 {
 	struct bpf_prog_info info = {};
@@ -466,7 +498,13 @@ int mzri_tc_attach(int ifindex, int prog_fd, const char *ifname,
 				 MZRI_TC_PRIO);
 			return -EBUSY;
 		}
-		/* Left by an earlier load of the back-plane. */
+		/* Another pin root's back-plane: not ours to take over. */
+		if (!prog_shares_map(q.prog_id, prog_fd)) {
+			mzr_warn("%s: the tc ingress program (id %u) of another back-plane holds handle 0x%x (reset that pin root first)\n",
+				 ifname, q.prog_id, MZRI_TC_HANDLE);
+			return -EBUSY;
+		}
+		/* An earlier program of this back-plane (e.g. reloaded). */
 		o.flags = BPF_TC_F_REPLACE;
 	}
 	err = bpf_tc_attach(&hook, &o);
@@ -744,15 +782,21 @@ static int check_layouts(const struct mzr_host *h)
 			err = m ? -errno : -ENOENT;
 			break;
 		}
+		/* Sizes are the caller's for the endpoint and direct-path
+		 * tables; the others are fixed by the ABI (chain slots). */
 		if (info.type == bpf_map__type(m) &&
 		    info.key_size == bpf_map__key_size(m) &&
-		    info.value_size == bpf_map__value_size(m))
+		    info.value_size == bpf_map__value_size(m) &&
+		    (info.max_entries == bpf_map__max_entries(m) ||
+		     !strcmp(mzri_map_names[i], "mzr_eps") ||
+		     !strcmp(mzri_map_names[i], "mzr_direct")))
 			continue;
-		mzr_warn("pinned map %s/maps/%s has type %u, key %u, value %u bytes; this libmizar %s expects type %u, key %u, value %u (pinned by another version? host reset, then host init)\n",
+		mzr_warn("pinned map %s/maps/%s has type %u, key %u, value %u bytes, %u entries; this libmizar %s expects type %u, key %u, value %u, %u entries (pinned by another version? host reset, then host init)\n",
 			 h->pin_root, mzri_map_names[i], info.type,
-			 info.key_size, info.value_size, mzr_version_string(),
-			 bpf_map__type(m), bpf_map__key_size(m),
-			 bpf_map__value_size(m));
+			 info.key_size, info.value_size, info.max_entries,
+			 mzr_version_string(), bpf_map__type(m),
+			 bpf_map__key_size(m), bpf_map__value_size(m),
+			 bpf_map__max_entries(m));
 		err = -EPROTO;
 	}
 	mzr_core_bpf__destroy(skel);
@@ -860,14 +904,17 @@ int mzr_host__map_fd(const struct mzr_host *h, const char *name)
  * unresolved-neighbour frames (outer source: this host) instead of the
  * tc program; ingress and egress are the underlay there too.
  */
-static void host_sysctls(const char *ifname)
+static int host_sysctls(const char *ifname)
 {
 	int err;
 
 	err = mzri_if_sysctl(ifname, "forwarding", "1");
-	if (!err)
-		err = mzri_sysctl_write("net/ipv4/conf/all/send_redirects",
-					"0");
+	if (err) {
+		mzr_warn("host attach: cannot enable IPv4 forwarding on %s (bpf_fib_lookup needs it): %s\n",
+			 ifname, strerror(-err));
+		return err;
+	}
+	err = mzri_sysctl_write("net/ipv4/conf/all/send_redirects", "0");
 	if (!err)
 		err = mzri_if_sysctl(ifname, "send_redirects", "0");
 	if (!err)
@@ -877,6 +924,7 @@ static void host_sysctls(const char *ifname)
 	if (err)
 		mzr_info("%s: cannot set forwarding sysctls: %s\n", ifname,
 			 strerror(-err));
+	return 0;
 }
 
 /* ---- Attach through libxdp's dispatcher ---------------------------------- */
@@ -1144,6 +1192,11 @@ int mzr_host__attach(struct mzr_host *h, const char *ifname,
 		return err;
 	}
 
+	/* Without forwarding on the underlay every route lookup fails:
+	 * refuse before anything is attached. */
+	err = host_sysctls(ifname);
+	if (err)
+		return err;
 	/* tc first: it ignores every frame until the transit program
 	 * hands one off. */
 	err = mzri_tc_attach(ifindex, h->prog_fds[MZRI_PROG_NEIGH], ifname,
@@ -1174,7 +1227,6 @@ int mzr_host__attach(struct mzr_host *h, const char *ifname,
 		dispatcher_detach(cfg.ifindex, h->map_fds[MZRI_MAP_HOST]);
 		mzri_tc_detach(cfg.ifindex, h->prog_fds[MZRI_PROG_NEIGH]);
 	}
-	host_sysctls(ifname);
 
 	cfg.ip = ip.s_addr;
 	cfg.ifindex = ifindex;

@@ -630,6 +630,66 @@ static void test_open_pinned_checks_layout(void **state)
 	h2 = mzr_host__open_pinned(&o);
 	assert_non_null(h2);
 	mzr_host__close(h2);
+
+	/* Chain slots are laid out by the ABI: a program array of another
+	 * size (another MZR_CHAIN_MAX) is refused too. */
+	snprintf(path, sizeof(path), "%s/maps/mzr_progs", root);
+	assert_int_equal(unlink(path), 0);
+	fd = bpf_map_create(BPF_MAP_TYPE_PROG_ARRAY, "mzr_progs", 4, 4,
+			    MZR_PROG_ARRAY_SIZE + 1, NULL);
+	assert_true(fd >= 0);
+	assert_int_equal(bpf_obj_pin(fd, path), 0);
+	close(fd);
+	n_warn = 0;
+	errno = 0;
+	assert_null(mzr_host__open_pinned(&o));
+	assert_int_equal(errno, EPROTO);
+	assert_int_equal(n_warn, 1);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(bpf_obj_pin(mzr_host__map_fd(h, "mzr_progs"), path),
+			 0);
+}
+
+/* The tc id of the program filtering ingress of @dev at our handle, or 0. */
+static __u32 tc_prog_on(const char *dev)
+{
+	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = if_nametoindex(dev),
+		    .attach_point = BPF_TC_INGRESS);
+	LIBBPF_OPTS(bpf_tc_opts, q, .handle = 0x4d5a, .priority = 1);
+
+	return bpf_tc_query(&hook, &q) ? 0 : q.prog_id;
+}
+
+/* A second back-plane (another pin root) on the same interface is
+ * refused and leaves the first one's tc hand-off in place. */
+static void test_second_backplane_refused(void **state)
+{
+	MZR_OPTS(mzr_host_opts, o2, .pin_root = NULL);
+	MZR_OPTS(mzr_attach_opts, ao);
+	char root2[sizeof(root) + 8];
+	struct mzr_host *h2;
+	__u32 first;
+
+	snprintf(root2, sizeof(root2), "%s-two", root);
+	o2.pin_root = root2;
+	sh("ip link add mzt-bp0 type veth peer name mzt-bp1 && "
+	   "ip addr add 192.168.9.1/24 dev mzt-bp0 && "
+	   "ip link set mzt-bp0 up && ip link set mzt-bp1 up");
+	assert_int_equal(mzr_host__attach(h, "mzt-bp0", &ao), 0);
+	first = tc_prog_on("mzt-bp0");
+	assert_int_not_equal(first, 0);
+
+	h2 = mzr_host__open(&o2);
+	assert_non_null(h2);
+	assert_int_equal(mzr_host__load(h2), 0);
+	n_warn = 0;
+	assert_int_equal(mzr_host__attach(h2, "mzt-bp0", &ao), -EBUSY);
+	assert_true(n_warn >= 1);
+	assert_int_equal(tc_prog_on("mzt-bp0"), first);
+	assert_int_equal(mzr_host__reset(h2), 0);
+	mzr_host__close(h2);
+	assert_int_equal(tc_prog_on("mzt-bp0"), first);
+	sh("ip link del mzt-bp0");
 }
 
 static void assert_cloexec(const struct mzr_host *hh)
@@ -803,6 +863,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(
 			test_reset_reports_detach_failure, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_open_pinned_checks_layout,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_second_backplane_refused,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fds_close_on_exec, setup,
 						teardown),
