@@ -1140,7 +1140,7 @@ int mzr_host__attach(struct mzr_host *h, const char *ifname,
 {
 	enum mzr_xdp_mode want, mode;
 	struct mzr_host_cfg cfg;
-	unsigned int ifindex, mtu = 0;
+	unsigned int ifindex, old_ifindex, mtu = 0;
 	struct in_addr ip;
 	char ipbuf[INET_ADDRSTRLEN];
 	int tc_undo;
@@ -1221,13 +1221,7 @@ int mzr_host__attach(struct mzr_host *h, const char *ifname,
 		mzri_tc_undo(ifindex, h->prog_fds[MZRI_PROG_NEIGH], tc_undo);
 		return err;
 	}
-	/* Moving to another underlay: leave the old one clean. */
-	if (cfg.ifindex && cfg.ifindex != ifindex) {
-		mzri_xdp_detach(cfg.ifindex, h->prog_fds[MZRI_PROG_TRANSIT]);
-		dispatcher_detach(cfg.ifindex, h->map_fds[MZRI_MAP_HOST]);
-		mzri_tc_detach(cfg.ifindex, h->prog_fds[MZRI_PROG_NEIGH]);
-	}
-
+	old_ifindex = cfg.ifindex;
 	cfg.ip = ip.s_addr;
 	cfg.ifindex = ifindex;
 	cfg.mtu = mtu;
@@ -1240,12 +1234,23 @@ int mzr_host__attach(struct mzr_host *h, const char *ifname,
 	if (bpf_map_update_elem(h->map_fds[MZRI_MAP_HOST], &key, &cfg,
 				BPF_ANY)) {
 		err = -errno;
-		mzri_xdp_detach(ifindex, h->prog_fds[MZRI_PROG_TRANSIT]);
-		dispatcher_detach(ifindex, h->map_fds[MZRI_MAP_HOST]);
+		/* A re-attach to the recorded underlay keeps it working. */
+		if (old_ifindex != ifindex) {
+			mzri_xdp_detach(ifindex,
+					h->prog_fds[MZRI_PROG_TRANSIT]);
+			dispatcher_detach(ifindex, h->map_fds[MZRI_MAP_HOST]);
+		}
 		mzri_tc_undo(ifindex, h->prog_fds[MZRI_PROG_NEIGH], tc_undo);
 		mzr_warn("host attach: cannot record the host: %s\n",
 			 strerror(-err));
 		return err;
+	}
+	/* Moving to another underlay: leave the old one clean, once the
+	 * new one is recorded (a failure above keeps the old one working). */
+	if (old_ifindex && old_ifindex != ifindex) {
+		mzri_xdp_detach(old_ifindex, h->prog_fds[MZRI_PROG_TRANSIT]);
+		dispatcher_detach(old_ifindex, h->map_fds[MZRI_MAP_HOST]);
+		mzri_tc_detach(old_ifindex, h->prog_fds[MZRI_PROG_NEIGH]);
 	}
 	mzr_info("transit attached to %s (%s XDP), underlay %s\n", ifname,
 		 mode == MZR_XDP_MODE_NATIVE ? "native" :
