@@ -12,65 +12,29 @@
 
 #include "core.h"
 
+/* Names, roles and "drop_<reason>" names, from abi.h's X-macro lists. */
 static const char *const counter_names[__MZR_CNT_ROLE_MAX] = {
-	[MZR_CNT_AGENT_RX] = "agent_rx",
-	[MZR_CNT_AGENT_ENCAP] = "agent_encap",
-	[MZR_CNT_AGENT_DIRECT] = "agent_direct",
-	[MZR_CNT_AGENT_LOCAL] = "agent_local",
-	[MZR_CNT_AGENT_ARP] = "agent_arp",
-	[MZR_CNT_AGENT_KERNEL] = "agent_kernel",
-	[MZR_CNT_TRANSIT_RX] = "transit_rx",
-	[MZR_CNT_TRANSIT_PASS] = "transit_pass",
-	[MZR_CNT_UNKNOWN_VNI] = "unknown_vni",
-	[MZR_CNT_DELIVER] = "deliver",
-	[MZR_CNT_DELIVER_BYPASS] = "deliver_bypass",
-	[MZR_CNT_LEARNED] = "learned",
-	[MZR_CNT_BOUNCER_FWD] = "bouncer_fwd",
-	[MZR_CNT_BOUNCER_ARP] = "bouncer_arp",
-	[MZR_CNT_BOUNCER_TO_DIVIDER] = "bouncer_to_divider",
-	[MZR_CNT_DIVIDER_FWD] = "divider_fwd",
-	[MZR_CNT_STALE_DIRECT] = "stale_direct",
-	[MZR_CNT_KERNEL_FWD] = "kernel_fwd",
-	[MZR_CNT_NF_RUN] = "nf_run",
-	[MZR_CNT_EXTERNAL] = "external",
-	[MZR_CNT_HOOK_AGENT_EGRESS] = "hook_agent_egress",
-	[MZR_CNT_HOOK_BOUNCER] = "hook_bouncer",
-	[MZR_CNT_HOOK_DIVIDER] = "hook_divider",
-	[MZR_CNT_HOOK_DELIVER] = "hook_deliver",
-	[MZR_CNT_GENEVE_OAM] = "geneve_oam",
-	[MZR_CNT_AGENT_FRAG_NEEDED] = "agent_frag_needed",
+#define X(e, name, role) [MZR_CNT_##e] = #name,
+	MZR_COUNTERS(X)
+#undef X
 };
 
-/* Which role a counter belongs to, for grouped reports. */
 static const char *const counter_roles[__MZR_CNT_ROLE_MAX] = {
-	[MZR_CNT_AGENT_RX] = "agent",
-	[MZR_CNT_AGENT_ENCAP] = "agent",
-	[MZR_CNT_AGENT_DIRECT] = "agent",
-	[MZR_CNT_AGENT_LOCAL] = "agent",
-	[MZR_CNT_AGENT_ARP] = "agent",
-	[MZR_CNT_AGENT_KERNEL] = "agent",
-	[MZR_CNT_TRANSIT_RX] = "transit",
-	[MZR_CNT_TRANSIT_PASS] = "transit",
-	[MZR_CNT_UNKNOWN_VNI] = "transit",
-	[MZR_CNT_DELIVER] = "host",
-	[MZR_CNT_DELIVER_BYPASS] = "host",
-	[MZR_CNT_LEARNED] = "host",
-	[MZR_CNT_BOUNCER_FWD] = "bouncer",
-	[MZR_CNT_BOUNCER_ARP] = "bouncer",
-	[MZR_CNT_BOUNCER_TO_DIVIDER] = "bouncer",
-	[MZR_CNT_DIVIDER_FWD] = "divider",
-	[MZR_CNT_STALE_DIRECT] = "transit",
-	[MZR_CNT_KERNEL_FWD] = "transit",
-	[MZR_CNT_NF_RUN] = "nf",
-	[MZR_CNT_EXTERNAL] = "external",
-	/* A hook's packets under the role that runs it (the external
-	 * hook's counter is "external" above). */
-	[MZR_CNT_HOOK_AGENT_EGRESS] = "agent",
-	[MZR_CNT_HOOK_BOUNCER] = "bouncer",
-	[MZR_CNT_HOOK_DIVIDER] = "divider",
-	[MZR_CNT_HOOK_DELIVER] = "host",
-	[MZR_CNT_GENEVE_OAM] = "transit",
-	[MZR_CNT_AGENT_FRAG_NEEDED] = "agent",
+#define X(e, name, role) [MZR_CNT_##e] = #role,
+	MZR_COUNTERS(X)
+#undef X
+};
+
+static const char *const drop_names[__MZR_DROP_MAX] = {
+#define X(e, name) [MZR_DROP_##e] = #name,
+	MZR_DROP_REASONS(X)
+#undef X
+};
+
+static const char *const drop_counter_names[__MZR_DROP_MAX] = {
+#define X(e, name) [MZR_DROP_##e] = "drop_" #name,
+	MZR_DROP_REASONS(X)
+#undef X
 };
 
 _Static_assert(MZR_CNT_HOOK(MZR_HOOK_AGENT_EGRESS) == MZR_CNT_HOOK_AGENT_EGRESS &&
@@ -79,55 +43,6 @@ _Static_assert(MZR_CNT_HOOK(MZR_HOOK_AGENT_EGRESS) == MZR_CNT_HOOK_AGENT_EGRESS 
 		       MZR_CNT_HOOK(MZR_HOOK_DELIVER) == MZR_CNT_HOOK_DELIVER &&
 		       MZR_CNT_HOOK(MZR_HOOK_EXTERNAL) == MZR_CNT_EXTERNAL,
 	       "hook counters follow enum mzr_hook");
-
-static const char *const drop_names[__MZR_DROP_MAX] = {
-	[MZR_DROP_NONE] = "none",
-	[MZR_DROP_MALFORMED] = "malformed",
-	[MZR_DROP_GENEVE_VERSION] = "geneve_version",
-	[MZR_DROP_BAD_OPTION] = "bad_option",
-	[MZR_DROP_CRIT_OPTION] = "crit_option",
-	[MZR_DROP_BAD_VNI] = "bad_vni",
-	[MZR_DROP_NOT_IPV4] = "not_ipv4",
-	[MZR_DROP_SPOOFED] = "spoofed",
-	[MZR_DROP_NO_ROUTE] = "no_route",
-	[MZR_DROP_NO_ENDPOINT] = "no_endpoint",
-	[MZR_DROP_TTL_EXPIRED] = "ttl_expired",
-	[MZR_DROP_TOO_BIG] = "too_big",
-	[MZR_DROP_FIB] = "fib",
-	[MZR_DROP_ENCAP] = "encap",
-	[MZR_DROP_NO_BOUNCER] = "no_bouncer",
-	[MZR_DROP_UNKNOWN_EP] = "unknown_ep",
-	[MZR_DROP_MISSED_TAIL_CALL] = "missed_tail_call",
-	[MZR_DROP_NF] = "nf",
-	[MZR_DROP_NF_ABI] = "nf_abi",
-	[MZR_DROP_ARP] = "arp",
-};
-
-/* "drop_<reason>" for the drop slots of mzr_stats. */
-static const char *const drop_counter_names[__MZR_DROP_MAX] = {
-#define D(e, s) [e] = "drop_" s
-	D(MZR_DROP_NONE, "none"),
-	D(MZR_DROP_MALFORMED, "malformed"),
-	D(MZR_DROP_GENEVE_VERSION, "geneve_version"),
-	D(MZR_DROP_BAD_OPTION, "bad_option"),
-	D(MZR_DROP_CRIT_OPTION, "crit_option"),
-	D(MZR_DROP_BAD_VNI, "bad_vni"),
-	D(MZR_DROP_NOT_IPV4, "not_ipv4"),
-	D(MZR_DROP_SPOOFED, "spoofed"),
-	D(MZR_DROP_NO_ROUTE, "no_route"),
-	D(MZR_DROP_NO_ENDPOINT, "no_endpoint"),
-	D(MZR_DROP_TTL_EXPIRED, "ttl_expired"),
-	D(MZR_DROP_TOO_BIG, "too_big"),
-	D(MZR_DROP_FIB, "fib"),
-	D(MZR_DROP_ENCAP, "encap"),
-	D(MZR_DROP_NO_BOUNCER, "no_bouncer"),
-	D(MZR_DROP_UNKNOWN_EP, "unknown_ep"),
-	D(MZR_DROP_MISSED_TAIL_CALL, "missed_tail_call"),
-	D(MZR_DROP_NF, "nf"),
-	D(MZR_DROP_NF_ABI, "nf_abi"),
-	D(MZR_DROP_ARP, "arp"),
-#undef D
-};
 
 _Static_assert(__MZR_DROP_MAX <= __MZR_CNT_MAX - MZR_CNT_DROP_BASE,
 	       "drop reasons overflow the stats map");

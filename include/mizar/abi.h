@@ -42,72 +42,108 @@ enum mzr_opt_type {
 /* ---- Counters and drop reasons ----------------------------------------- */
 
 /*
- * Drop reasons. Every packet the data plane drops is counted under exactly
- * one of these. Append only: the numbers are part of the stats ABI.
+ * Drop reasons and packet counters, each listed once as an X-macro:
+ * X(ENUM_SUFFIX, name) for drops, X(ENUM_SUFFIX, name, role) for counters.
+ * The enums below, the names operators see (`mizarctl stats`, libmizar's
+ * mzr_counter_name()) and the docs all come from these lists. Append
+ * only: the numbers are part of the stats ABI.
+ *
+ * Every packet the data plane drops is counted under exactly one reason.
  */
+#define MZR_DROP_REASONS(X)                                                    \
+	X(NONE, none)                                                          \
+	X(MALFORMED, malformed)	/* truncated or inconsistent header */         \
+	X(GENEVE_VERSION, geneve_version) /* Geneve version other than 0 (SDK  \
+					   * parsers; the core passes such     \
+					   * frames: it cannot tell that they  \
+					   * are Mizar's) */                   \
+	X(BAD_OPTION, bad_option) /* option length runs past the header */     \
+	X(CRIT_OPTION, crit_option) /* unknown critical Geneve option */       \
+	X(BAD_VNI, bad_vni)	/* VNI 0 with Mizar options */                 \
+	X(NOT_IPV4, not_ipv4)	/* inner frame neither IPv4 nor ARP */         \
+	X(SPOOFED, spoofed)	/* endpoint sent with a foreign IP or MAC */   \
+	X(NO_ROUTE, no_route)	/* no network / divider for the destination */ \
+	X(NO_ENDPOINT, no_endpoint) /* destination unknown after divider round */ \
+	X(TTL_EXPIRED, ttl_expired) /* TTL would reach 0 on a forwarding hop */ \
+	X(TOO_BIG, too_big)	/* frame plus encapsulation exceeds MTU */     \
+	X(FIB, fib)		/* underlay route lookup failed */             \
+	X(ENCAP, encap)		/* could not grow/shrink the frame */          \
+	X(NO_BOUNCER, no_bouncer) /* network has no bouncer */                 \
+	X(UNKNOWN_EP, unknown_ep) /* agent on an interface with no endpoint */ \
+	X(MISSED_TAIL_CALL, missed_tail_call) /* NF chain slot emptied */      \
+	X(NF, nf)		/* an NF dropped the packet */                 \
+	X(NF_ABI, nf_abi)	/* NF context version mismatch */              \
+	X(ARP, arp)		/* ARP that is not an IPv4-over-Ethernet       \
+				 * request */                                  \
+	X(UNKNOWN_PEER, unknown_peer) /* Mizar Geneve from an underlay address \
+				       * that is not a known Mizar host */     \
+	X(TO_UNDERLAY, to_underlay) /* the external path aimed at a known peer \
+				     * or a protected underlay prefix */       \
+	X(ARP_RATE, arp_rate)	/* endpoint's ARP requests above its rate */   \
+	X(FRAGMENT, fragment)	/* IP fragment whose datagram has no known     \
+				 * verdict (first fragment unseen) */
+
+#define MZR_COUNTERS(X)                                                        \
+	X(AGENT_RX, agent_rx, agent) /* frames seen by transit agents */       \
+	X(AGENT_ENCAP, agent_encap, agent) /* encapsulated towards a bouncer */ \
+	X(AGENT_DIRECT, agent_direct, agent) /* encapsulated straight to the   \
+					      * host */                        \
+	X(AGENT_LOCAL, agent_local, agent) /* delivered to an endpoint on this \
+					    * host */                          \
+	X(AGENT_ARP, agent_arp, agent) /* ARP requests tunnelled to a bouncer */ \
+	X(AGENT_KERNEL, agent_kernel, agent) /* handed to the kernel           \
+					      * (unresolved neigh) */          \
+	X(TRANSIT_RX, transit_rx, transit) /* frames seen by the transit prog */ \
+	X(TRANSIT_PASS, transit_pass, transit) /* not Mizar traffic: passed */ \
+	X(UNKNOWN_VNI, unknown_vni, transit) /* Mizar options, unknown VNI:    \
+					      * passed */                      \
+	X(DELIVER, deliver, host) /* decapsulated to a local endpoint */       \
+	X(DELIVER_BYPASS, deliver_bypass, host) /* delivered encapsulated      \
+						 * (bypass-decap) */           \
+	X(LEARNED, learned, host) /* direct-path entries learned or refreshed */ \
+	X(BOUNCER_FWD, bouncer_fwd, bouncer) /* forwarded to the endpoint's    \
+					      * host */                        \
+	X(BOUNCER_ARP, bouncer_arp, bouncer) /* ARP requests answered */       \
+	X(BOUNCER_TO_DIVIDER, bouncer_to_divider, bouncer) /* no entry: sent   \
+							    * to a divider */  \
+	X(DIVIDER_FWD, divider_fwd, divider) /* divider: routed to a bouncer */ \
+	X(STALE_DIRECT, stale_direct, transit) /* direct-path packet re-sent   \
+						* to a bouncer */              \
+	X(KERNEL_FWD, kernel_fwd, transit) /* forwarded via the kernel         \
+					    * (unresolved neigh) */            \
+	X(NF_RUN, nf_run, nf)	/* NF programs entered via tail call */        \
+	X(EXTERNAL, external, external) /* non-tunnel packets at the external  \
+					 * hook (also its MZR_CNT_HOOK()) */   \
+	/* Packets reaching each hook point, whether or not its chain is       \
+	 * empty; in enum mzr_hook order (MZR_CNT_HOOK()), under the role      \
+	 * that runs the hook. */                                              \
+	X(HOOK_AGENT_EGRESS, hook_agent_egress, agent)                         \
+	X(HOOK_BOUNCER, hook_bouncer, bouncer)                                 \
+	X(HOOK_DIVIDER, hook_divider, divider)                                 \
+	X(HOOK_DELIVER, hook_deliver, host) /* including same-host hairpins */ \
+	X(GENEVE_OAM, geneve_oam, transit) /* Mizar Geneve with the O          \
+					    * (control) bit: to the kernel */  \
+	X(AGENT_FRAG_NEEDED, agent_frag_needed, agent) /* too big with DF:     \
+							* answered with ICMP   \
+							* Fragmentation Needed \
+							* (also drop too_big) */ \
+	X(LEARN_REFUSED, learn_refused, host) /* direct-path learning refused: \
+					       * RTS is not the outer source   \
+					       * or not a known peer */
+
 enum mzr_drop_reason {
-	MZR_DROP_NONE = 0,
-	MZR_DROP_MALFORMED,	/* truncated or inconsistent header */
-	MZR_DROP_GENEVE_VERSION, /* Geneve version other than 0 (SDK parsers;
-				  * the core passes such frames: it cannot
-				  * tell that they are Mizar's) */
-	MZR_DROP_BAD_OPTION,	/* option length runs past the header */
-	MZR_DROP_CRIT_OPTION,	/* unknown critical Geneve option */
-	MZR_DROP_BAD_VNI,	/* VNI 0 with Mizar options */
-	MZR_DROP_NOT_IPV4,	/* inner frame neither IPv4 nor ARP */
-	MZR_DROP_SPOOFED,	/* endpoint sent with a foreign IP or MAC */
-	MZR_DROP_NO_ROUTE,	/* no network / divider for the destination */
-	MZR_DROP_NO_ENDPOINT,	/* destination unknown after divider round */
-	MZR_DROP_TTL_EXPIRED,	/* TTL would reach 0 on a forwarding hop */
-	MZR_DROP_TOO_BIG,	/* frame plus encapsulation exceeds MTU */
-	MZR_DROP_FIB,		/* underlay route lookup failed */
-	MZR_DROP_ENCAP,		/* could not grow/shrink the frame */
-	MZR_DROP_NO_BOUNCER,	/* network has no bouncer */
-	MZR_DROP_UNKNOWN_EP,	/* agent on an interface with no endpoint */
-	MZR_DROP_MISSED_TAIL_CALL, /* NF chain slot emptied under traffic */
-	MZR_DROP_NF,		/* an NF dropped the packet */
-	MZR_DROP_NF_ABI,	/* NF context version mismatch */
-	MZR_DROP_ARP,		/* ARP that is not an IPv4-over-Ethernet request */
+#define MZR_X_DROP(e, name) MZR_DROP_##e,
+	MZR_DROP_REASONS(MZR_X_DROP)
+#undef MZR_X_DROP
 	__MZR_DROP_MAX,
 };
 
-/*
- * Packet counters by role and path. Append only. Drops are counted at
- * MZR_CNT_DROP_BASE + reason.
- */
+/* Packet counters by role and path. Drops are counted at
+ * MZR_CNT_DROP_BASE + reason. */
 enum mzr_counter {
-	MZR_CNT_AGENT_RX = 0,	/* frames seen by transit agents */
-	MZR_CNT_AGENT_ENCAP,	/* encapsulated towards a bouncer */
-	MZR_CNT_AGENT_DIRECT,	/* encapsulated straight to the host */
-	MZR_CNT_AGENT_LOCAL,	/* delivered to an endpoint on this host */
-	MZR_CNT_AGENT_ARP,	/* ARP requests tunnelled to a bouncer */
-	MZR_CNT_AGENT_KERNEL,	/* handed to the kernel (unresolved neigh) */
-	MZR_CNT_TRANSIT_RX,	/* frames seen by the transit program */
-	MZR_CNT_TRANSIT_PASS,	/* not Mizar traffic: passed to the kernel */
-	MZR_CNT_UNKNOWN_VNI,	/* Mizar options, unknown VNI: passed */
-	MZR_CNT_DELIVER,	/* decapsulated to a local endpoint */
-	MZR_CNT_DELIVER_BYPASS,	/* delivered encapsulated (bypass-decap) */
-	MZR_CNT_LEARNED,	/* direct-path entries learned or refreshed */
-	MZR_CNT_BOUNCER_FWD,	/* bouncer: forwarded to the endpoint's host */
-	MZR_CNT_BOUNCER_ARP,	/* bouncer: ARP requests answered */
-	MZR_CNT_BOUNCER_TO_DIVIDER, /* bouncer: no entry, sent to a divider */
-	MZR_CNT_DIVIDER_FWD,	/* divider: routed to a bouncer */
-	MZR_CNT_STALE_DIRECT,	/* direct-path packet re-sent to a bouncer */
-	MZR_CNT_KERNEL_FWD,	/* forwarded via the kernel (unresolved neigh) */
-	MZR_CNT_NF_RUN,		/* NF programs entered via tail call */
-	MZR_CNT_EXTERNAL,	/* non-tunnel packets seen at the external hook
-				 * (also its hook counter, MZR_CNT_HOOK()) */
-	/* Packets reaching each hook point, whether or not its chain is
-	 * empty; in enum mzr_hook order (MZR_CNT_HOOK()). */
-	MZR_CNT_HOOK_AGENT_EGRESS,
-	MZR_CNT_HOOK_BOUNCER,
-	MZR_CNT_HOOK_DIVIDER,
-	MZR_CNT_HOOK_DELIVER,	/* including same-host hairpins */
-	MZR_CNT_GENEVE_OAM,	/* Mizar Geneve with the O (control) bit:
-				 * passed to the kernel, not forwarded */
-	MZR_CNT_AGENT_FRAG_NEEDED, /* too big with DF: answered with ICMP
-				    * Fragmentation Needed (also counted
-				    * as drop too_big) */
+#define MZR_X_COUNTER(e, name, role) MZR_CNT_##e,
+	MZR_COUNTERS(MZR_X_COUNTER)
+#undef MZR_X_COUNTER
 	__MZR_CNT_ROLE_MAX,
 	MZR_CNT_DROP_BASE = 64,
 	__MZR_CNT_MAX = MZR_CNT_DROP_BASE + 64,
