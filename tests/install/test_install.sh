@@ -87,6 +87,19 @@ bad=$(echo "$syms" | grep -v '^mzr_[a-z0-9_]*@@LIBMIZAR_[0-9.]*$' || true)
 [ -z "$bad" ] || fail "symbols outside mzr_* or unversioned: $bad"
 echo "exported: $(echo "$syms" | wc -l) versioned mzr_ symbols"
 
+# 4b. Installed binaries run as installed: no LD_LIBRARY_PATH, no ldconfig.
+for b in sbin/mizarctl sbin/mizar-lb sbin/mizar-acl sbin/mizar-nat sbin/mizar-ratelimit; do
+	if [ -x "$prefix/$b" ]; then
+		if out=$(env -u LD_LIBRARY_PATH "$prefix/$b" --version 2>&1); then
+			echo "installed $b: $out"
+		else
+			fail "installed $b does not run: $out"
+		fi
+	else
+		fail "$b not installed"
+	fi
+done
+
 # 5. Installed BPF headers and the CMake function for NF authors.
 [ -f "$prefix/include/mizar/bpf/maps.h" ] || fail "BPF headers not installed"
 [ -f "$libdir/cmake/mizar/MizarBpf.cmake" ] || fail "MizarBpf.cmake not installed"
