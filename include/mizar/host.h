@@ -160,6 +160,28 @@ MZR_API enum mzr_xdp_mode mzr_host__xdp_mode(const struct mzr_host *host);
 MZR_API int mzr_host__reset(struct mzr_host *host);
 
 /**
+ * @brief Take the pin root's writer lock, to make several calls one step
+ * (e.g. "reopen what is pinned, else load", then attach). Every function
+ * of this library that writes under a pin root or into its maps takes it
+ * by itself, for its whole check-then-write sequence, so that concurrent
+ * writers (processes, or threads with their own handles) never interleave.
+ * It is an flock() on the pin root directory; calls nest within one
+ * thread (also through other handles of the same pin root path); other
+ * threads and processes wait. On a handle that is not loaded the pin root
+ * is created when missing (on a bpffs), and removed again by the
+ * outermost mzr_host__unlock() if it is still empty then.
+ * @return 0; -EINVAL: @p host is NULL; -ENOENT: a loaded handle's pin
+ * root is gone (reset); -ENOTSUP: not on a bpffs; other -errno.
+ */
+MZR_API int mzr_host__lock(struct mzr_host *host);
+
+/**
+ * @brief Release what mzr_host__lock() took (once per successful call).
+ * Does nothing when the calling thread does not hold the lock.
+ */
+MZR_API void mzr_host__unlock(struct mzr_host *host);
+
+/**
  * @brief Release the handle. Pinned state and attached programs stay, so
  * traffic is not disturbed.
  */
