@@ -86,9 +86,10 @@ static int host_init_locked(struct mzctl *g, const char *cmd,
 			mzr_host__reset(h);
 		return MZCTL_FAIL;
 	}
+	/* Says which of two concurrent inits loaded the back-plane. */
 	if (!g->json)
-		printf("back-plane at %s: transit on %s (%s XDP)\n",
-		       mzr_host__pin_root(h), dev,
+		printf("back-plane %s %s: transit on %s (%s XDP)\n",
+		       fresh ? "loaded at" : "at", mzr_host__pin_root(h), dev,
 		       mode_name(mzr_host__xdp_mode(h)));
 	return MZCTL_OK;
 }
