@@ -12,7 +12,9 @@
  * process would block each other (and a thread its own nested call). So
  * each pin root path has one entry per process: a recursive mutex that
  * orders this process's threads, and the flock() held while the owning
- * thread's nesting depth is above zero.
+ * thread's nesting depth is above zero. The directory stays open between
+ * holds (a writer's lock costs two flock() and one fstat()); a child of
+ * fork() opens its own, since a shared description would not exclude.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +33,7 @@ struct pin_lock {
 	pthread_mutex_t mu;	/* recursive: orders this process's threads */
 	unsigned int depth;	/* nesting of the owning thread */
 	int fd;			/* the pin root, flock()ed while depth > 0 */
+	pid_t pid;		/* the process that opened fd */
 	bool created;		/* the outermost hold created the pin root */
 	char root[];
 };
@@ -87,45 +90,56 @@ static int make_root(const char *path, bool *created)
 	return 0;
 }
 
+static void close_dir(struct pin_lock *l)
+{
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
+}
+
 /* flock() the current directory at l->root; 0, -ENOENT (no such
  * directory and !@create) or -errno. */
 static int lock_dir(struct pin_lock *l, bool create)
 {
-	struct stat fst, pst;
-	bool made;
-	int fd, err;
+	struct stat st;
+	bool made = false;
+	int err;
 
+	if (l->pid != getpid())
+		close_dir(l); /* inherited: the parent's description */
 	for (;;) {
-		made = false;
-		if (create) {
-			err = make_root(l->root, &made);
-			if (err)
+		if (l->fd < 0) {
+			made = false;
+			if (create) {
+				err = make_root(l->root, &made);
+				if (err)
+					return err;
+			}
+			l->fd = open(l->root,
+				     O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (l->fd < 0) {
+				err = -errno;
+				if (err == -ENOENT && create)
+					continue;
 				return err;
+			}
+			l->pid = getpid();
 		}
-		fd = open(l->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (fd < 0) {
-			if (errno == ENOENT && create)
-				continue;
-			return -errno;
-		}
-		while (flock(fd, LOCK_EX)) {
+		while (flock(l->fd, LOCK_EX)) {
 			if (errno != EINTR) {
 				err = -errno;
-				close(fd);
+				close_dir(l);
 				return err;
 			}
 		}
-		/* Still the pin root? Reset may have removed it, or a
-		 * failed init created and removed another, meanwhile. */
-		if (!fstat(fd, &fst) && fst.st_nlink &&
-		    !stat(l->root, &pst) && pst.st_dev == fst.st_dev &&
-		    pst.st_ino == fst.st_ino) {
-			l->fd = fd;
+		/* Still the pin root? Reset may have removed it (a new one
+		 * may be there), or a failed init its own, meanwhile. */
+		if (!fstat(l->fd, &st) && st.st_nlink) {
 			/* made but locked by another first: theirs now */
 			l->created = made;
 			return 0;
 		}
-		close(fd);
+		close_dir(l);
 	}
 }
 
@@ -184,11 +198,11 @@ void mzri_unlock(const struct mzr_host *h, int token)
 	if (!--l->depth) {
 		/* A pin root this hold created and nothing filled (a failed
 		 * init) goes, before waiters may see it. */
-		if (l->created)
-			rmdir(l->root);
+		if (l->created && !rmdir(l->root))
+			close_dir(l); /* releases the flock */
+		else
+			flock(l->fd, LOCK_UN);
 		l->created = false;
-		close(l->fd); /* releases the flock */
-		l->fd = -1;
 	}
 	pthread_mutex_unlock(&l->mu);
 }
