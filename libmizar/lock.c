@@ -30,11 +30,11 @@
 
 struct pin_lock {
 	struct pin_lock *next;
-	pthread_mutex_t mu;	/* recursive: orders this process's threads */
+	pthread_mutex_t mu;	/* recursive: this process's threads */
 	unsigned int depth;	/* nesting of the owning thread */
-	int fd;			/* the pin root, flock()ed while depth > 0 */
+	int fd;			/* pin root, flock()ed while depth > 0 */
 	pid_t pid;		/* the process that opened fd */
-	bool created;		/* the outermost hold created the pin root */
+	bool created;		/* the outermost hold made the pin root */
 	char root[];
 };
 

@@ -64,7 +64,10 @@ MZR_API struct mzr_host *mzr_host__open(const struct mzr_host_opts *opts);
  * mzr_host__open_pinned()); -ENOTSUP: the pin root is not on a bpffs (a
  * default root under /sys/fs/bpf gets a bpffs mounted there); -EALREADY:
  * this handle is loaded; other -errno from the kernel (nothing is left
- * pinned then).
+ * pinned then, and a pin root this call created is removed). Pins go to
+ * PIN_ROOT/mzr-init-tmp-PID first and are renamed into place under the
+ * pin root lock (mzr_host__lock()), so that of two concurrent loads one
+ * succeeds and the other, -EEXIST, touches none of its pins.
  */
 MZR_API int mzr_host__load(struct mzr_host *host);
 
@@ -145,7 +148,8 @@ MZR_API enum mzr_xdp_mode mzr_host__xdp_mode(const struct mzr_host *host);
  * @brief Detach every program this back-plane attached (underlay, plain
  * or under the dispatcher, and endpoint veths) and remove what libmizar
  * and its NF tools pinned under the pin root (PIN_ROOT/maps, progs, nf,
- * nf_maps, nf_shared, nfcfg), then the pin root itself when nothing else
+ * nf_maps, nf_shared, nfcfg, and an interrupted load's mzr-init-tmp-PID),
+ * then the pin root itself when nothing else
  * is left in it. Anything else there (the kernel's maps.debug and
  * progs.debug at the root of a bpffs mount, others' pins) stays and is
  * not an error. Works from the pins, so an unloaded handle from

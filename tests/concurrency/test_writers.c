@@ -55,7 +55,8 @@ static unsigned int *gens;
 
 static uint32_t slot_vni(unsigned int slot)
 {
-	return 1 + slot + N_VNI * __atomic_load_n(&gens[slot], __ATOMIC_RELAXED);
+	return 1 + slot +
+	       N_VNI * __atomic_load_n(&gens[slot], __ATOMIC_RELAXED);
 }
 
 /* Prefixes that overlap one another in every way. */
@@ -291,8 +292,9 @@ static int check_state(struct mzr_host *h, struct state *s, bool verbose)
 			continue;
 		bad++;
 		if (verbose)
-			printf("  endpoint %s of VPC %u outside every network\n",
-			       inet_ntoa(s->eps[i].ip), s->eps[i].vni);
+			printf("  endpoint %s of VPC %u outside every "
+			       "network\n", inet_ntoa(s->eps[i].ip),
+			       s->eps[i].vni);
 	}
 	return bad;
 }
