@@ -570,8 +570,10 @@ static void chains_close(struct chains *c)
 
 /*
  * Lock the chains of this pin root (flock on the nf/ directory: bpffs
- * directories support it, regular files cannot live there) and read the
- * registry. @write: exclusive lock, and create what is missing.
+ * directories support it, regular files cannot live there; it orders
+ * readers against writers, which also hold the pin root lock) and read
+ * the registry. @write: exclusive lock. Creates nothing (see
+ * chains_create()).
  */
 static struct chains *chains_open(const struct mzr_host *h, bool write,
 				  int *errp)
@@ -635,9 +637,10 @@ static int chains_create(const struct mzr_host *h, struct chains *c)
 
 	if (c->lock_fd < 0) {
 		snprintf(path, sizeof(path), "%s/%s", h->pin_root, NF_DIR);
-		if (mkdir(path, 0700) && errno != EEXIST)
+		if (!mkdir(path, 0700))
+			c->made_dir = true;
+		else if (errno != EEXIST)
 			return -errno;
-		c->made_dir = true;
 		c->lock_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX))
 			return -errno;
