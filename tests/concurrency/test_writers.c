@@ -11,10 +11,13 @@
  * A later write can repair a broken invariant, so the parent also checks
  * the state under the lock all along the run, not only at the end.
  * The races a missing lock lets through are short and rare: the run is
- * repeated (MZR_ROUNDS, 3) on the same state to make missing one unlikely.
+ * repeated (MZR_ROUNDS, 3) on the same state to make missing one unlikely,
+ * then done once more with threads of one process, each with its own
+ * handle (the lock orders a process's threads as well as processes).
  * Environment: MZR_WRITERS (4), MZR_OPS (5000) per writer and round.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,7 +121,8 @@ static void count(struct tally *t, int err, int kind, bool create)
 	}
 }
 
-static void writer(int id, int round, int ops, struct tally *t)
+/* @ops writes through a handle of its own; 0, or 1 when it cannot open. */
+static int writer(int id, int round, int ops, struct tally *t)
 {
 	MZR_OPTS(mzr_host_opts, o, .pin_root = root);
 	struct in_addr bouncer = A("192.168.7.1");
@@ -130,7 +134,7 @@ static void writer(int id, int round, int ops, struct tally *t)
 	if (!h) {
 		t->unexpected++;
 		t->first_err = -errno;
-		_exit(1);
+		return 1;
 	}
 	for (i = 0; i < ops; i++) {
 		unsigned int slot = rand_r(&seed) % N_VNI;
@@ -176,7 +180,24 @@ static void writer(int id, int round, int ops, struct tally *t)
 		}
 	}
 	mzr_host__close(h);
-	_exit(0);
+	return 0;
+}
+
+/* A writer thread of one process: the lock orders threads too. */
+struct thread_arg {
+	int id, round, ops;
+	struct tally *t;
+	int *done;
+	int ret;
+};
+
+static void *writer_thread(void *p)
+{
+	struct thread_arg *a = p;
+
+	a->ret = writer(a->id, a->round, a->ops, a->t);
+	__atomic_add_fetch(a->done, 1, __ATOMIC_RELEASE);
+	return NULL;
 }
 
 /* ---- The final state ----------------------------------------------------- */
@@ -320,7 +341,7 @@ static void run_round(struct mzr_host *h, int writers, int round, int ops,
 		if (pids[i] < 0)
 			test_die_err("fork", -errno);
 		if (!pids[i])
-			writer(i, round, ops, &tally[i]);
+			_exit(writer(i, round, ops, &tally[i]));
 	}
 	for (running = writers; running;) {
 		test_api(mzr_host__lock(h), "mzr_host__lock");
@@ -338,6 +359,36 @@ static void run_round(struct mzr_host *h, int writers, int round, int ops,
 			pids[i] = 0;
 			running--;
 		}
+	}
+}
+
+/* The same with threads of this process, each with its own handle. */
+static void run_threads(struct mzr_host *h, int writers, int round, int ops,
+			struct tally *tally, struct watch *w)
+{
+	static struct state s;
+	struct thread_arg args[MAX_WRITERS];
+	pthread_t th[MAX_WRITERS];
+	int i, bad, done = 0;
+
+	for (i = 0; i < writers; i++) {
+		args[i] = (struct thread_arg){ i, round, ops, &tally[i], &done,
+					       0 };
+		if (pthread_create(&th[i], NULL, writer_thread, &args[i]))
+			test_die_err("pthread_create", -EAGAIN);
+	}
+	while (__atomic_load_n(&done, __ATOMIC_ACQUIRE) < writers) {
+		test_api(mzr_host__lock(h), "mzr_host__lock");
+		bad = check_state(h, &s, false);
+		mzr_host__unlock(h);
+		w->snaps++;
+		if (bad && !w->bad_snaps++)
+			w->first_bad = bad;
+		sched_yield();
+	}
+	for (i = 0; i < writers; i++) {
+		pthread_join(th[i], NULL);
+		CHECK(!args[i].ret, "round %d: writer thread %d ran", round, i);
 	}
 }
 
@@ -360,7 +411,7 @@ int main(void)
 	double secs;
 
 	test_require_root();
-	if (writers < 1 || writers > MAX_WRITERS || ops < 1 || rounds < 1) {
+	if (writers < 1 || writers > MAX_WRITERS || ops < 1 || rounds < 0) {
 		fprintf(stderr, "bad MZR_WRITERS, MZR_OPS or MZR_ROUNDS\n");
 		return 1;
 	}
@@ -382,6 +433,7 @@ int main(void)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (i = 0; i < rounds; i++)
 		run_round(h, writers, i, ops, tally, &w);
+	run_threads(h, writers, rounds, ops, tally, &w);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 	for (i = 0; i < writers; i++) {
@@ -395,9 +447,10 @@ int main(void)
 			printf("writer %d: first unexpected error: %s\n", i,
 			       strerror(-tally[i].first_err));
 	}
-	printf("%d rounds of %d writers x %d operations in %.2f s (%.0f "
-	       "operations/s); %ld refused as conflicts\n", rounds, writers,
-	       ops, secs, rounds * writers * ops / secs, refused);
+	printf("%d rounds of %d writer processes and one of %d threads, x %d "
+	       "operations each, in %.2f s (%.0f operations/s); %ld refused "
+	       "as conflicts\n", rounds, writers, writers, ops, secs,
+	       (rounds + 1) * writers * ops / secs, refused);
 	for (k = 0; k < K__N; k++)
 		printf("  %s: %ld created, %ld deleted\n", kind[k], created[k],
 		       deleted[k]);
