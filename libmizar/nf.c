@@ -980,7 +980,8 @@ static int commit(const struct mzr_host *h, struct chains *c,
  * the transit hook an NF's injection meets; a transit hook, then deliver
  * (a reroute to a local endpoint). One more tail call between the two
  * (the injection) is counted for each. Beyond the limit a tail call fails:
- * every such packet would be dropped as a missed tail call.
+ * every such packet would be dropped as a missed tail call. A path that
+ * meets three hooks is one more entry of chain_paths[].
  */
 #define TAIL_CALL_LIMIT 33
 #define HB(hook) (1U << MZR_HOOK_##hook)
@@ -995,27 +996,32 @@ static const __u32 chain_paths[] = {
  * tail calls than the kernel allows. */
 static int check_paths(struct chains *c, const char *what, const char *name)
 {
-	unsigned int i, hook, calls, len, a, b;
+	unsigned int i, hook, calls, len, nfs;
+	char chains[128];
+	size_t off;
 
 	for (i = 0; i < sizeof(chain_paths) / sizeof(chain_paths[0]); i++) {
 		calls = 1;
-		a = b = __MZR_HOOK_MAX;
+		nfs = 0;
+		off = 0;
+		chains[0] = '\0';
 		for (hook = 0; hook < __MZR_HOOK_MAX; hook++) {
 			if (!(chain_paths[i] & (1U << hook)))
 				continue;
 			len = chain_len(c, hook);
 			calls += len ? len + 1 : 0;
-			if (a == __MZR_HOOK_MAX)
-				a = hook;
-			else
-				b = hook;
+			nfs += len;
+			off += snprintf(chains + off, sizeof(chains) - off,
+					"%s%s (%u NFs)", off ? " and " : "",
+					mzr_hook_name(hook), len);
+			if (off >= sizeof(chains))
+				off = sizeof(chains) - 1;
 		}
 		if (calls <= TAIL_CALL_LIMIT)
 			continue;
-		mzr_warn("%s %s: a packet can run the %s chain (%u NFs) and then the %s chain (%u NFs): %u tail calls, more than the kernel's %d (at most %d NFs in two such chains)\n",
-			 what, name, mzr_hook_name(a), chain_len(c, a),
-			 mzr_hook_name(b), chain_len(c, b), calls,
-			 TAIL_CALL_LIMIT, TAIL_CALL_LIMIT - 3);
+		mzr_warn("%s %s: one packet can run the chains of %s: %u tail calls, more than the kernel's %d (%u NFs; at most %d in two such chains)\n",
+			 what, name, chains, calls, TAIL_CALL_LIMIT, nfs,
+			 TAIL_CALL_LIMIT - 3);
 		return -E2BIG;
 	}
 	return 0;

@@ -120,7 +120,7 @@ expect_counter_le h1 missed_tail_call 0
 fails "nf add making agent-egress + deliver exceed 33 tail calls" nf add x obj "$NF" hook agent-egress
 err=$(topo_ctl h1 nf add x obj "$NF" hook agent-egress 2>&1)
 case $err in
-*"agent-egress chain"*"deliver chain"*33*)
+*"agent-egress (15 NFs) and deliver (16 NFs)"*33*)
 	topo_ok "the error names both chains and the limit" ;;
 *)
 	topo_fail "the error does not name the chains and the limit: $err" ;;
