@@ -144,6 +144,11 @@ static int ensure_bpffs(const char *root)
 	return -ENOTSUP;
 }
 
+int mzri_ensure_bpffs(const char *root)
+{
+	return ensure_bpffs(root);
+}
+
 static int mkdir_p(const char *path)
 {
 	char buf[PATH_MAX];
@@ -207,11 +212,40 @@ static const char *const pin_dirs[] = {
 	"maps", "progs", "nf", "nf_maps", "nf_shared", "nfcfg",
 };
 
+/* Prefix of the directory host init pins into before renaming its maps/
+ * and progs/ into place (INIT_TMP_PREFIX PID, in the pin root). */
+#define INIT_TMP_PREFIX "mzr-init-tmp-"
+
+/* Remove the temporary directories of inits that died half-way. Only
+ * under the pin root lock: the holder is the only init at work. */
+static int remove_init_tmp(const char *root)
+{
+	char path[PATH_MAX];
+	struct dirent *de;
+	DIR *d;
+	int err = 0, e;
+
+	d = opendir(root);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, INIT_TMP_PREFIX,
+			    strlen(INIT_TMP_PREFIX)))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", root, de->d_name);
+		e = remove_tree(path);
+		if (e && !err)
+			err = e;
+	}
+	closedir(d);
+	return err;
+}
+
 static int remove_pins(const char *root)
 {
 	char path[PATH_MAX];
 	unsigned int i;
-	int err = 0, e;
+	int err = remove_init_tmp(root), e;
 
 	for (i = 0; i < sizeof(pin_dirs) / sizeof(pin_dirs[0]); i++) {
 		snprintf(path, sizeof(path), "%s/%s", root, pin_dirs[i]);
@@ -626,29 +660,29 @@ static void host_close_fds(struct mzr_host *h)
 	h->loaded = false;
 }
 
-static int pin_all(struct mzr_host *h, struct mzr_core_bpf *skel)
+/* Pin every map and program under @dir (maps/, progs/). */
+static int pin_all(struct mzr_host *h, const char *dir)
 {
 	char path[PATH_MAX];
 	int i, err;
 
-	err = pin_path(path, h, "maps", NULL);
-	if (!err)
-		err = mkdir_p(path);
-	if (!err)
-		err = pin_path(path, h, "progs", NULL);
-	if (!err)
-		err = mkdir_p(path);
+	snprintf(path, sizeof(path), "%s/maps", dir);
+	err = mkdir_p(path);
+	snprintf(path, sizeof(path), "%s/progs", dir);
+	err = err ?: mkdir_p(path);
 	if (err)
 		goto fail;
 	for (i = 0; i < MZRI_MAP__N; i++) {
-		pin_path(path, h, "maps", mzri_map_names[i]);
+		snprintf(path, sizeof(path), "%s/maps/%s", dir,
+			 mzri_map_names[i]);
 		if (bpf_obj_pin(h->map_fds[i], path)) {
 			err = -errno;
 			goto fail;
 		}
 	}
 	for (i = 0; i < MZRI_PROG__N; i++) {
-		pin_path(path, h, "progs", mzri_prog_names[i]);
+		snprintf(path, sizeof(path), "%s/progs/%s", dir,
+			 mzri_prog_names[i]);
 		if (bpf_obj_pin(h->prog_fds[i], path)) {
 			err = -errno;
 			goto fail;
@@ -656,11 +690,51 @@ static int pin_all(struct mzr_host *h, struct mzr_core_bpf *skel)
 	}
 	return 0;
 fail:
-	mzr_warn("cannot pin under %s: %s\n", h->pin_root, strerror(-err));
+	mzr_warn("cannot pin under %s: %s\n", dir, strerror(-err));
 	return err;
 }
 
-int mzr_host__load(struct mzr_host *h)
+/*
+ * Pin into a temporary directory of the pin root, then rename progs/ and
+ * then maps/ into place: maps/mzr_host, what marks a back-plane, appears
+ * last, with everything else there. An init that dies leaves only its
+ * temporary directory (removed by the next init or reset); one that
+ * fails removes only that, never another's pins.
+ */
+static int pin_into_place(struct mzr_host *h)
+{
+	char tmp[PATH_MAX - 128], from[PATH_MAX], to[PATH_MAX];
+	int err;
+
+	snprintf(tmp, sizeof(tmp), "%s/" INIT_TMP_PREFIX "%d", h->pin_root,
+		 (int)getpid());
+	remove_init_tmp(h->pin_root);
+	err = pin_all(h, tmp);
+	if (err)
+		goto out;
+	snprintf(from, sizeof(from), "%s/progs", tmp);
+	pin_path(to, h, "progs", NULL);
+	if (rename(from, to)) {
+		err = -errno;
+		mzr_warn("cannot move the programs into %s (stale pins? host reset): %s\n",
+			 to, strerror(-err));
+		goto out;
+	}
+	snprintf(from, sizeof(from), "%s/maps", tmp);
+	pin_path(to, h, "maps", NULL);
+	if (rename(from, to)) {
+		err = -errno;
+		mzr_warn("cannot move the maps into %s (stale pins? host reset): %s\n",
+			 to, strerror(-err));
+		pin_path(to, h, "progs", NULL);
+		remove_tree(to);
+	}
+out:
+	remove_tree(tmp);
+	return err;
+}
+
+static int host_load(struct mzr_host *h)
 {
 	struct mzr_core_bpf *skel = NULL;
 	char path[PATH_MAX];
@@ -740,20 +814,27 @@ int mzr_host__load(struct mzr_host *h)
 			goto out;
 		}
 	}
-	err = pin_all(h, skel);
-	if (err) {
-		pin_path(path, h, "maps", NULL);
-		remove_tree(path);
-		pin_path(path, h, "progs", NULL);
-		remove_tree(path);
+	err = pin_into_place(h);
+	if (err)
 		goto out;
-	}
 	h->loaded = true;
 out:
 	if (err)
 		host_close_fds(h);
 	mzr_core_bpf__destroy(skel);
 	return err;
+}
+
+int mzr_host__load(struct mzr_host *h)
+{
+	if (!h)
+		return -EINVAL;
+	if (h->loaded) {
+		mzr_warn("back-plane at %s is already loaded\n", h->pin_root);
+		return -EALREADY;
+	}
+	/* The check for a back-plane there and the pinning are one step. */
+	return MZRI_LOCKED(h, true, host_load(h));
 }
 
 /*
@@ -1135,8 +1216,8 @@ out:
 	return err ? -EOPNOTSUPP : 0;
 }
 
-int mzr_host__attach(struct mzr_host *h, const char *ifname,
-		     const struct mzr_attach_opts *opts)
+static int host_attach(struct mzr_host *h, const char *ifname,
+		       const struct mzr_attach_opts *opts)
 {
 	enum mzr_xdp_mode want, mode;
 	struct mzr_host_cfg cfg;
@@ -1259,6 +1340,12 @@ int mzr_host__attach(struct mzr_host *h, const char *ifname,
 	return 0;
 }
 
+int mzr_host__attach(struct mzr_host *h, const char *ifname,
+		     const struct mzr_attach_opts *opts)
+{
+	return MZRI_LOCKED(h, false, host_attach(h, ifname, opts));
+}
+
 enum mzr_xdp_mode mzr_host__xdp_mode(const struct mzr_host *h)
 {
 	struct mzr_host_cfg cfg;
@@ -1304,7 +1391,7 @@ static int detach_agents(int local_fd, int agent_fd, int neigh_fd)
 	return err;
 }
 
-int mzr_host__reset(struct mzr_host *h)
+static int host_reset(struct mzr_host *h)
 {
 	char path[PATH_MAX];
 	struct mzr_host_cfg cfg;
@@ -1361,6 +1448,11 @@ int mzr_host__reset(struct mzr_host *h)
 		mzr_warn("host reset: cannot remove the pins under %s: %s\n",
 			 h->pin_root, strerror(-e));
 	return err ? err : e;
+}
+
+int mzr_host__reset(struct mzr_host *h)
+{
+	return MZRI_LOCKED(h, false, host_reset(h));
 }
 
 static int count_keys(int fd, size_t key_sz, uint32_t *n)

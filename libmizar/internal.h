@@ -48,4 +48,32 @@ bool mzr_opts_valid(const void *opts, size_t user_sz, size_t known_sz,
 		 (opts)->field :                                               \
 		 (fallback))
 
+/*
+ * One writer at a time per pin root (lock.c). Every public function that
+ * writes under a pin root or into its maps holds this lock across its
+ * whole check-then-write sequence; nested holds by one thread are fine.
+ * @create: create the pin root (init) when missing; it is removed again
+ * at the outermost unlock if left empty. Returns a token for
+ * mzri_unlock(): 1 locked, 0 nothing to lock (@h NULL, or no pin root and
+ * !@create), or -errno.
+ */
+struct mzr_host;
+int mzri_lock(const struct mzr_host *h, bool create);
+void mzri_unlock(const struct mzr_host *h, int token);
+
+/* The pin root lives on a bpffs (mounting /sys/fs/bpf when needed). */
+int mzri_ensure_bpffs(const char *root);
+
+/* Run @call under the pin root lock of @h; its result, or the lock's
+ * error. */
+#define MZRI_LOCKED(h, create, call)                                           \
+	({                                                                     \
+		int __tok = mzri_lock((h), (create)), __ret = __tok;          \
+		if (__tok >= 0) {                                              \
+			__ret = (call);                                        \
+			mzri_unlock((h), __tok);                               \
+		}                                                              \
+		__ret;                                                         \
+	})
+
 #endif /* MZR_INTERNAL_H */

@@ -477,7 +477,8 @@ int mzr_nf__load(struct mzr_nf *nf, struct mzr_host *h)
 	if (!nf)
 		return -EINVAL;
 	err = mzri_check_loaded(h, "nf load");
-	return err ?: nf_load(nf, h);
+	/* It may pin shared maps under the pin root. */
+	return err ?: MZRI_LOCKED(h, false, nf_load(nf, h));
 }
 
 /* ---- The registry and the lock ----------------------------------------- */
@@ -485,6 +486,8 @@ int mzr_nf__load(struct mzr_nf *nf, struct mzr_host *h)
 struct chains {
 	int lock_fd;
 	int reg_fd;
+	bool made_dir; /* this update created nf/ */
+	bool made_reg; /* this update created the registry */
 	struct nf_rec recs[REG_SIZE];
 };
 
@@ -567,8 +570,10 @@ static void chains_close(struct chains *c)
 
 /*
  * Lock the chains of this pin root (flock on the nf/ directory: bpffs
- * directories support it, regular files cannot live there) and read the
- * registry. @write: exclusive lock, and create what is missing.
+ * directories support it, regular files cannot live there; it orders
+ * readers against writers, which also hold the pin root lock) and read
+ * the registry. @write: exclusive lock. Creates nothing (see
+ * chains_create()).
  */
 static struct chains *chains_open(const struct mzr_host *h, bool write,
 				  int *errp)
@@ -584,17 +589,20 @@ static struct chains *chains_open(const struct mzr_host *h, bool write,
 		return NULL;
 	}
 	c->lock_fd = c->reg_fd = -1;
-	err = mkdir_in(h->pin_root, NF_DIR);
-	if (err)
-		goto fail;
+	/* Nothing is created here (a failed update leaves no file):
+	 * without nf/ no chain was ever inserted; chains_create() makes
+	 * what an insert needs. Writers hold the pin root lock too. */
 	snprintf(path, sizeof(path), "%s/%s", h->pin_root, NF_DIR);
 	c->lock_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (c->lock_fd < 0 ||
-	    flock(c->lock_fd, write ? LOCK_EX : LOCK_SH)) {
+	if (c->lock_fd < 0 && errno != ENOENT) {
 		err = -errno;
 		goto fail;
 	}
-	c->reg_fd = registry_open(h, write);
+	if (c->lock_fd >= 0 && flock(c->lock_fd, write ? LOCK_EX : LOCK_SH)) {
+		err = -errno;
+		goto fail;
+	}
+	c->reg_fd = registry_open(h, false);
 	if (c->reg_fd == -ENOENT) {
 		/* Nothing inserted yet: empty chains. */
 		*errp = 0;
@@ -618,6 +626,50 @@ fail:
 	chains_close(c);
 	*errp = err;
 	return NULL;
+}
+
+/* What an insert needs that chains_open() found missing: nf/ (locked)
+ * and the registry; chains_uncreate() removes them if the insert fails. */
+static int chains_create(const struct mzr_host *h, struct chains *c)
+{
+	char path[PATH_MAX];
+	int err;
+
+	if (c->lock_fd < 0) {
+		snprintf(path, sizeof(path), "%s/%s", h->pin_root, NF_DIR);
+		if (!mkdir(path, 0700))
+			c->made_dir = true;
+		else if (errno != EEXIST)
+			return -errno;
+		c->lock_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (c->lock_fd < 0 || flock(c->lock_fd, LOCK_EX))
+			return -errno;
+	}
+	if (c->reg_fd < 0) {
+		c->reg_fd = registry_open(h, true);
+		if (c->reg_fd < 0) {
+			err = c->reg_fd;
+			c->reg_fd = -1;
+			return err;
+		}
+		c->made_reg = true;
+	}
+	return 0;
+}
+
+static void chains_uncreate(const struct mzr_host *h, struct chains *c)
+{
+	char path[PATH_MAX];
+
+	if (c->made_reg) {
+		snprintf(path, sizeof(path), "%s/%s", h->pin_root,
+			 REGISTRY_PIN);
+		unlink(path);
+	}
+	if (c->made_dir) {
+		snprintf(path, sizeof(path), "%s/%s", h->pin_root, NF_DIR);
+		rmdir(path);
+	}
 }
 
 static int registry_write(struct chains *c)
@@ -888,6 +940,93 @@ static int publish(const struct mzr_host *h, struct chains *c,
 	return 0;
 }
 
+/*
+ * Commit @c->recs: the registry first, then the chains. When publishing
+ * fails the registry gets @saved back, so that it names what runs (the
+ * old chains stay live until the bank flips, the last step of publish()).
+ */
+static int commit(const struct mzr_host *h, struct chains *c,
+		  const struct nf_rec *saved, const char *override_name,
+		  int override_fd)
+{
+	struct nf_rec *now;
+	int err;
+
+	err = registry_write(c);
+	if (!err) {
+		err = publish(h, c, override_name, override_fd);
+		if (!err)
+			return 0;
+	}
+	now = malloc(sizeof(c->recs));
+	if (now)
+		memcpy(now, c->recs, sizeof(c->recs));
+	memcpy(c->recs, saved, sizeof(c->recs));
+	if (registry_write(c))
+		mzr_warn("nf: cannot restore the registry under %s\n",
+			 h->pin_root);
+	if (now) {
+		memcpy(c->recs, now, sizeof(c->recs));
+		free(now);
+	}
+	return err;
+}
+
+/*
+ * The kernel lets one packet make at most 33 tail calls (MAX_TAIL_CALL_CNT).
+ * A chain of N NFs costs N + 1 (into each NF, then the continuation), and
+ * one packet may run two chains in one XDP run: the agent's, then the
+ * transit hook its hairpin or injection meets; the external chain, then
+ * the transit hook an NF's injection meets; a transit hook, then deliver
+ * (a reroute to a local endpoint). One more tail call between the two
+ * (the injection) is counted for each. Beyond the limit a tail call fails:
+ * every such packet would be dropped as a missed tail call. A path that
+ * meets three hooks is one more entry of chain_paths[].
+ */
+#define TAIL_CALL_LIMIT 33
+#define HB(hook) (1U << MZR_HOOK_##hook)
+static const __u32 chain_paths[] = {
+	HB(AGENT_EGRESS) | HB(BOUNCER),	  HB(AGENT_EGRESS) | HB(DIVIDER),
+	HB(AGENT_EGRESS) | HB(DELIVER),	  HB(EXTERNAL) | HB(BOUNCER),
+	HB(EXTERNAL) | HB(DIVIDER),	  HB(EXTERNAL) | HB(DELIVER),
+	HB(BOUNCER) | HB(DELIVER),	  HB(DIVIDER) | HB(DELIVER),
+};
+
+/* -E2BIG (logged) when some path through the chains of @c makes more
+ * tail calls than the kernel allows. */
+static int check_paths(struct chains *c, const char *what, const char *name)
+{
+	unsigned int i, hook, calls, len, nfs;
+	char chains[128];
+	size_t off;
+
+	for (i = 0; i < sizeof(chain_paths) / sizeof(chain_paths[0]); i++) {
+		calls = 1;
+		nfs = 0;
+		off = 0;
+		chains[0] = '\0';
+		for (hook = 0; hook < __MZR_HOOK_MAX; hook++) {
+			if (!(chain_paths[i] & (1U << hook)))
+				continue;
+			len = chain_len(c, hook);
+			calls += len ? len + 1 : 0;
+			nfs += len;
+			off += snprintf(chains + off, sizeof(chains) - off,
+					"%s%s (%u NFs)", off ? " and " : "",
+					mzr_hook_name(hook), len);
+			if (off >= sizeof(chains))
+				off = sizeof(chains) - 1;
+		}
+		if (calls <= TAIL_CALL_LIMIT)
+			continue;
+		mzr_warn("%s %s: one packet can run the chains of %s: %u tail calls, more than the kernel's %d (%u NFs; at most %d in two such chains)\n",
+			 what, name, chains, calls, TAIL_CALL_LIMIT, nfs,
+			 TAIL_CALL_LIMIT - 3);
+		return -E2BIG;
+	}
+	return 0;
+}
+
 /* ---- Chain operations --------------------------------------------------- */
 
 static bool name_valid(const char *name)
@@ -949,10 +1088,11 @@ static int nf_ready(struct mzr_host *h, struct mzr_nf *nf, const char *what)
 	return 0;
 }
 
-int mzr_host__nf_insert(struct mzr_host *h, const char *name,
-			struct mzr_nf *nf, enum mzr_hook hook, int pos)
+static int nf_insert(struct mzr_host *h, const char *name, struct mzr_nf *nf,
+		     enum mzr_hook hook, int pos)
 {
 	char path[PATH_MAX];
+	struct nf_rec *saved = NULL;
 	struct chains *c;
 	unsigned int len, i, oh, op;
 	int err;
@@ -965,9 +1105,10 @@ int mzr_host__nf_insert(struct mzr_host *h, const char *name,
 		mzr_warn("nf insert %s: bad hook %d\n", name, hook);
 		return -EINVAL;
 	}
-	err = nf_ready(h, nf, "nf insert");
-	if (err)
-		return err;
+	if (!nf) {
+		mzr_warn("nf insert: no NF handle\n");
+		return -EINVAL;
+	}
 	c = chains_open(h, true, &err);
 	if (!c)
 		return err;
@@ -992,6 +1133,21 @@ int mzr_host__nf_insert(struct mzr_host *h, const char *name,
 		err = -ENOSPC;
 		goto out;
 	}
+	saved = malloc(sizeof(c->recs));
+	if (!saved) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(saved, c->recs, sizeof(c->recs));
+	/* Checked before anything is loaded or created, so that a refused
+	 * insert leaves no file behind. */
+	rec_at(c, hook, len)->name[0] = '?';
+	err = check_paths(c, "nf insert", name);
+	rec_at(c, hook, len)->name[0] = '\0';
+	err = err ?: nf_ready(h, nf, "nf insert");
+	err = err ?: chains_create(h, c);
+	if (err)
+		goto out;
 	/* The registry does not name it: a pin there is a leftover of an
 	 * update interrupted between the registry write and the unpin. */
 	prog_pin_path(path, h->pin_root, name);
@@ -1011,8 +1167,7 @@ int mzr_host__nf_insert(struct mzr_host *h, const char *name,
 		*rec_at(c, hook, i) = *rec_at(c, hook, i - 1);
 	rec_fill(rec_at(c, hook, pos), name, nf);
 
-	err = publish(h, c, NULL, -1);
-	err = err ?: registry_write(c);
+	err = commit(h, c, saved, NULL, -1);
 	if (err) {
 		unlink(path);
 		maps_unpin(h, name);
@@ -1022,11 +1177,14 @@ int mzr_host__nf_insert(struct mzr_host *h, const char *name,
 			 mzr_hook_name(hook), pos);
 	}
 out:
+	if (err)
+		chains_uncreate(h, c);
 	chains_close(c);
+	free(saved);
 	return err;
 }
 
-int mzr_host__nf_remove(struct mzr_host *h, const char *name)
+static int nf_remove(struct mzr_host *h, const char *name)
 {
 	char path[PATH_MAX];
 	struct chains *c, saved;
@@ -1051,8 +1209,7 @@ int mzr_host__nf_remove(struct mzr_host *h, const char *name)
 		*rec_at(c, hook, pos) = *rec_at(c, hook, pos + 1);
 	memset(rec_at(c, hook, len - 1), 0, sizeof(struct nf_rec));
 
-	err = publish(h, c, NULL, -1);
-	err = err ?: registry_write(c);
+	err = commit(h, c, saved.recs, NULL, -1);
 	if (err) {
 		memcpy(c->recs, saved.recs, sizeof(saved.recs));
 		mzr_warn("nf remove %s: %s\n", name, strerror(-err));
@@ -1068,11 +1225,10 @@ out:
 	return err;
 }
 
-int mzr_host__nf_replace(struct mzr_host *h, const char *name,
-			 struct mzr_nf *nf)
+static int nf_replace(struct mzr_host *h, const char *name, struct mzr_nf *nf)
 {
 	char path[PATH_MAX], tmp[PATH_MAX];
-	struct nf_rec *r, old;
+	struct nf_rec *r, old, *saved = NULL;
 	struct chains *c;
 	unsigned int hook, pos;
 	int err, fd;
@@ -1094,10 +1250,15 @@ int mzr_host__nf_replace(struct mzr_host *h, const char *name,
 		goto out;
 	}
 	old = *r;
+	saved = malloc(sizeof(c->recs));
+	if (!saved) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memcpy(saved, c->recs, sizeof(c->recs));
 	rec_fill(r, name, nf);
 	fd = bpf_program__fd(nf->prog);
-	err = publish(h, c, name, fd);
-	err = err ?: registry_write(c);
+	err = commit(h, c, saved, name, fd);
 	if (err) {
 		*r = old;
 		mzr_warn("nf replace %s: %s\n", name, strerror(-err));
@@ -1118,10 +1279,11 @@ int mzr_host__nf_replace(struct mzr_host *h, const char *name,
 	err = maps_pin(h, name, nf);
 out:
 	chains_close(c);
+	free(saved);
 	return err;
 }
 
-int mzr_host__nf_clear(struct mzr_host *h)
+static int nf_clear(struct mzr_host *h)
 {
 	char path[PATH_MAX];
 	struct nf_rec *saved;
@@ -1142,9 +1304,10 @@ int mzr_host__nf_clear(struct mzr_host *h)
 	}
 	memcpy(saved, c->recs, sizeof(c->recs));
 	memset(c->recs, 0, sizeof(c->recs));
-	err = publish(h, c, NULL, -1);
-	if (!err && c->reg_fd >= 0)
-		err = registry_write(c);
+	if (c->reg_fd >= 0)
+		err = commit(h, c, saved, NULL, -1);
+	else
+		err = publish(h, c, NULL, -1);
 	if (err) {
 		/* The pins stay: the registry may still name them. */
 		mzr_warn("nf clear: %s\n", strerror(-err));
@@ -1242,4 +1405,29 @@ int mzr_host__nf_for_each(const struct mzr_host *h,
 	}
 	chains_close(c);
 	return err;
+}
+
+/* ---- Locked entry points ----------------------------------------------- */
+
+/* Chain writers hold the pin root lock (lock.c) as every writer does. */
+int mzr_host__nf_insert(struct mzr_host *h, const char *name,
+			struct mzr_nf *nf, enum mzr_hook hook, int pos)
+{
+	return MZRI_LOCKED(h, false, nf_insert(h, name, nf, hook, pos));
+}
+
+int mzr_host__nf_remove(struct mzr_host *h, const char *name)
+{
+	return MZRI_LOCKED(h, false, nf_remove(h, name));
+}
+
+int mzr_host__nf_replace(struct mzr_host *h, const char *name,
+			 struct mzr_nf *nf)
+{
+	return MZRI_LOCKED(h, false, nf_replace(h, name, nf));
+}
+
+int mzr_host__nf_clear(struct mzr_host *h)
+{
+	return MZRI_LOCKED(h, false, nf_clear(h));
 }

@@ -328,15 +328,15 @@ static int vpc_put(struct mzr_host *h, const char *what, uint32_t vni,
 	return err;
 }
 
-int mzr_vpc__create(struct mzr_host *h, uint32_t vni,
-		    const struct in_addr *dividers, unsigned int n_dividers)
+static int vpc_create(struct mzr_host *h, uint32_t vni,
+		      const struct in_addr *dividers, unsigned int n_dividers)
 {
 	return vpc_put(h, "vpc create", vni, dividers, n_dividers,
 		       BPF_NOEXIST);
 }
 
-int mzr_vpc__update(struct mzr_host *h, uint32_t vni,
-		    const struct in_addr *dividers, unsigned int n_dividers)
+static int vpc_update(struct mzr_host *h, uint32_t vni,
+		      const struct in_addr *dividers, unsigned int n_dividers)
 {
 	return vpc_put(h, "vpc update", vni, dividers, n_dividers, BPF_EXIST);
 }
@@ -356,7 +356,7 @@ static bool vpc_has_networks(const struct mzr_host *h, uint32_t vni)
 	return false;
 }
 
-int mzr_vpc__delete(struct mzr_host *h, uint32_t vni)
+static int vpc_delete(struct mzr_host *h, uint32_t vni)
 {
 	struct mzr_vpc_val v;
 	int err;
@@ -507,9 +507,9 @@ static int net_args(const char *what, uint32_t vni, struct in_addr prefix,
 			   MZR_MAX_BOUNCERS_PER_NET);
 }
 
-int mzr_net__create(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
-		    unsigned int len, const struct in_addr *bouncers,
-		    unsigned int n_bouncers, const struct mzr_net_opts *opts)
+static int net_create(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
+		      unsigned int len, const struct in_addr *bouncers,
+		      unsigned int n_bouncers, const struct mzr_net_opts *opts)
 {
 	const char *what = "net create";
 	char buf[INET_ADDRSTRLEN], buf2[INET_ADDRSTRLEN];
@@ -585,9 +585,9 @@ int mzr_net__create(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 	return 0;
 }
 
-int mzr_net__update(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
-		    unsigned int len, const struct in_addr *bouncers,
-		    unsigned int n_bouncers)
+static int net_update(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
+		      unsigned int len, const struct in_addr *bouncers,
+		      unsigned int n_bouncers)
 {
 	const char *what = "net update";
 	char buf[INET_ADDRSTRLEN];
@@ -621,8 +621,8 @@ int mzr_net__update(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 	return 0;
 }
 
-int mzr_net__delete(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
-		    unsigned int len)
+static int net_delete(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
+		      unsigned int len)
 {
 	const char *what = "net delete";
 	char buf[INET_ADDRSTRLEN], buf2[INET_ADDRSTRLEN];
@@ -930,7 +930,7 @@ static void ep_peer_check(const char *ifname, unsigned int ifindex)
 		 ifname, peer_name, peer_name, peer_name);
 }
 
-int mzr_ep__create(struct mzr_host *h, const struct mzr_ep_spec *spec)
+static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 {
 	const char *what = "ep create";
 	char buf[INET_ADDRSTRLEN];
@@ -1154,8 +1154,8 @@ out:
 	return err;
 }
 
-int mzr_ep__create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,
-			 size_t n, size_t *failed_idx)
+static int ep_create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,
+			   size_t n, size_t *failed_idx)
 {
 	const char *what = "ep create_batch";
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
@@ -1256,7 +1256,7 @@ out:
 	return err;
 }
 
-int mzr_ep__delete(struct mzr_host *h, uint32_t vni, struct in_addr ip)
+static int ep_delete(struct mzr_host *h, uint32_t vni, struct in_addr ip)
 {
 	const char *what = "ep delete";
 	char buf[INET_ADDRSTRLEN];
@@ -1394,4 +1394,68 @@ out:
 	free(keys);
 	free(vals);
 	return err;
+}
+
+/* ---- Locked entry points ----------------------------------------------- */
+
+/*
+ * Each writer holds the pin root lock (lock.c) across its checks and its
+ * writes, so that a VPC deleted while a network of it is created, a
+ * network deleted while an endpoint joins it, or two overlapping networks
+ * created at once cannot both pass their checks.
+ */
+int mzr_vpc__create(struct mzr_host *h, uint32_t vni,
+		    const struct in_addr *dividers, unsigned int n_dividers)
+{
+	return MZRI_LOCKED(h, false, vpc_create(h, vni, dividers, n_dividers));
+}
+
+int mzr_vpc__update(struct mzr_host *h, uint32_t vni,
+		    const struct in_addr *dividers, unsigned int n_dividers)
+{
+	return MZRI_LOCKED(h, false, vpc_update(h, vni, dividers, n_dividers));
+}
+
+int mzr_vpc__delete(struct mzr_host *h, uint32_t vni)
+{
+	return MZRI_LOCKED(h, false, vpc_delete(h, vni));
+}
+
+int mzr_net__create(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
+		    unsigned int len, const struct in_addr *bouncers,
+		    unsigned int n_bouncers, const struct mzr_net_opts *opts)
+{
+	return MZRI_LOCKED(h, false, net_create(h, vni, prefix, len, bouncers,
+						n_bouncers, opts));
+}
+
+int mzr_net__update(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
+		    unsigned int len, const struct in_addr *bouncers,
+		    unsigned int n_bouncers)
+{
+	return MZRI_LOCKED(h, false, net_update(h, vni, prefix, len, bouncers,
+						n_bouncers));
+}
+
+int mzr_net__delete(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
+		    unsigned int len)
+{
+	return MZRI_LOCKED(h, false, net_delete(h, vni, prefix, len));
+}
+
+int mzr_ep__create(struct mzr_host *h, const struct mzr_ep_spec *spec)
+{
+	return MZRI_LOCKED(h, false, ep_create(h, spec));
+}
+
+int mzr_ep__create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,
+			 size_t n, size_t *failed_idx)
+{
+	return MZRI_LOCKED(h, false,
+			   ep_create_batch(h, specs, n, failed_idx));
+}
+
+int mzr_ep__delete(struct mzr_host *h, uint32_t vni, struct in_addr ip)
+{
+	return MZRI_LOCKED(h, false, ep_delete(h, vni, ip));
 }

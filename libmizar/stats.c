@@ -139,7 +139,7 @@ int mzr_host__missed(const struct mzr_host *h, uint64_t *out, size_t n)
 			  n < MZR_MISSED_SIZE ? n : MZR_MISSED_SIZE);
 }
 
-int mzr_host__counters_reset(struct mzr_host *h)
+static int counters_reset(struct mzr_host *h)
 {
 	int err = mzri_check_loaded(h, "counters reset");
 
@@ -150,4 +150,10 @@ int mzr_host__counters_reset(struct mzr_host *h)
 	if (err)
 		mzr_warn("counters reset: %s\n", strerror(-err));
 	return err;
+}
+
+/* A writer too: under the pin root lock, as every writer. */
+int mzr_host__counters_reset(struct mzr_host *h)
+{
+	return MZRI_LOCKED(h, false, counters_reset(h));
 }

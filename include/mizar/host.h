@@ -64,7 +64,10 @@ MZR_API struct mzr_host *mzr_host__open(const struct mzr_host_opts *opts);
  * mzr_host__open_pinned()); -ENOTSUP: the pin root is not on a bpffs (a
  * default root under /sys/fs/bpf gets a bpffs mounted there); -EALREADY:
  * this handle is loaded; other -errno from the kernel (nothing is left
- * pinned then).
+ * pinned then, and a pin root this call created is removed). Pins go to
+ * PIN_ROOT/mzr-init-tmp-PID first and are renamed into place under the
+ * pin root lock (mzr_host__lock()), so that of two concurrent loads one
+ * succeeds and the other, -EEXIST, touches none of its pins.
  */
 MZR_API int mzr_host__load(struct mzr_host *host);
 
@@ -145,7 +148,8 @@ MZR_API enum mzr_xdp_mode mzr_host__xdp_mode(const struct mzr_host *host);
  * @brief Detach every program this back-plane attached (underlay, plain
  * or under the dispatcher, and endpoint veths) and remove what libmizar
  * and its NF tools pinned under the pin root (PIN_ROOT/maps, progs, nf,
- * nf_maps, nf_shared, nfcfg), then the pin root itself when nothing else
+ * nf_maps, nf_shared, nfcfg, and an interrupted load's mzr-init-tmp-PID),
+ * then the pin root itself when nothing else
  * is left in it. Anything else there (the kernel's maps.debug and
  * progs.debug at the root of a bpffs mount, others' pins) stays and is
  * not an error. Works from the pins, so an unloaded handle from
@@ -158,6 +162,28 @@ MZR_API enum mzr_xdp_mode mzr_host__xdp_mode(const struct mzr_host *host);
  * is NULL.
  */
 MZR_API int mzr_host__reset(struct mzr_host *host);
+
+/**
+ * @brief Take the pin root's writer lock, to make several calls one step
+ * (e.g. "reopen what is pinned, else load", then attach). Every function
+ * of this library that writes under a pin root or into its maps takes it
+ * by itself, for its whole check-then-write sequence, so that concurrent
+ * writers (processes, or threads with their own handles) never interleave.
+ * It is an flock() on the pin root directory; calls nest within one
+ * thread (also through other handles of the same pin root path); other
+ * threads and processes wait. On a handle that is not loaded the pin root
+ * is created when missing (on a bpffs), and removed again by the
+ * outermost mzr_host__unlock() if it is still empty then.
+ * @return 0; -EINVAL: @p host is NULL; -ENOENT: a loaded handle's pin
+ * root is gone (reset); -ENOTSUP: not on a bpffs; other -errno.
+ */
+MZR_API int mzr_host__lock(struct mzr_host *host);
+
+/**
+ * @brief Release what mzr_host__lock() took (once per successful call).
+ * Does nothing when the calling thread does not hold the lock.
+ */
+MZR_API void mzr_host__unlock(struct mzr_host *host);
 
 /**
  * @brief Release the handle. Pinned state and attached programs stay, so

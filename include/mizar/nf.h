@@ -130,9 +130,15 @@ MZR_API int mzr_hook_parse(const char *name);
  * @param name 1-31 characters of [A-Za-z0-9_-], unique on the host.
  * @param pos 0 (first) to the chain's length, or MZR_NF_POS_END.
  * @return 0; -EINVAL: bad name or hook; -EEXIST: name in use; -ERANGE:
- * bad position; -ENOSPC: chain full (MZR_CHAIN_MAX); -EBUSY: packets may
+ * bad position; -ENOSPC: chain full (MZR_CHAIN_MAX); -E2BIG: with this
+ * NF, one packet could run two chains (the agent's or the external one,
+ * then the transit hook its hairpin or injection meets; a transit hook,
+ * then deliver) longer than the kernel's 33 tail calls allow: their NFs
+ * together stay at most 30; -EBUSY: packets may
  * still run on the previous chain (its RCU grace period could not be had)
- * and none can be had now; errors of mzr_nf__load().
+ * and none can be had now; errors of mzr_nf__load(). The registry of
+ * chains is written first, and restored if the chains cannot be
+ * published. A refused insert leaves no file under the pin root.
  */
 MZR_API int mzr_host__nf_insert(struct mzr_host *host, const char *name,
 				struct mzr_nf *nf, enum mzr_hook hook, int pos);

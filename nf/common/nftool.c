@@ -407,6 +407,8 @@ int nftool_main(int argc, char **argv, const struct nftool *t,
 	all[1] = (struct mzctl_group){ "detach", cmd_detach };
 	memcpy(all + 2, groups, n * sizeof(*groups));
 	nftool_current = t;
+	/* One writer at a time on a pin root, as the library's writers. */
+	mzctl_lock_host = true;
 	ret = mzctl_main(argc, argv, all, usage);
 	free(all);
 	return ret;

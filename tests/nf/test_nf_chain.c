@@ -367,6 +367,107 @@ static void test_errors(struct mzr_nf *a)
 	}
 }
 
+/* Whether PIN_ROOT/@rel exists. */
+static bool pinned(const char *rel)
+{
+	char path[PATH_MAX];
+
+	snprintf(path, sizeof(path), "%s/%s", tc.host.pin_root, rel);
+	return !access(path, F_OK);
+}
+
+/*
+ * One packet may run two chains (the agent's, then the transit hook its
+ * injection meets): their NFs together stay within the kernel's 33 tail
+ * calls, refused at insert with E2BIG and nothing left behind.
+ */
+static void test_combined_length(struct mzr_nf *a)
+{
+	char name[16];
+	int i, err = 0;
+
+	for (i = 0; i < MZR_CHAIN_MAX && !err; i++) {
+		snprintf(name, sizeof(name), "dl%d", i);
+		err = mzr_host__nf_insert(&tc.host, name, a, MZR_HOOK_DELIVER,
+					  MZR_NF_POS_END);
+	}
+	for (i = 0; i < MZR_CHAIN_MAX - 2 && !err; i++) {
+		snprintf(name, sizeof(name), "ae%d", i);
+		err = mzr_host__nf_insert(&tc.host, name, a,
+					  MZR_HOOK_AGENT_EGRESS,
+					  MZR_NF_POS_END);
+	}
+	CHECK(!err, "16 NFs at deliver and 14 at agent-egress: 33 tail calls "
+	      "for an injected packet, accepted");
+	CHECK(mzr_host__nf_insert(&tc.host, "ae-more", a,
+				  MZR_HOOK_AGENT_EGRESS, MZR_NF_POS_END) ==
+		      -E2BIG &&
+		      mzr_host__nf_insert(&tc.host, "ae-more", a,
+					  MZR_HOOK_AGENT_EGRESS, 0) == -E2BIG,
+	      "one more at agent-egress: E2BIG");
+	CHECK(!pinned("nf/ae-more") && !pinned("nf_maps/ae-more") &&
+		      mzr_host__nf_get(&tc.host, "ae-more",
+				       &(struct mzr_nf_info){}) == -ENOENT,
+	      "the refused NF left no pin and no registry entry");
+	CHECK(!mzr_host__nf_insert(&tc.host, "bn-more", a, MZR_HOOK_EXTERNAL,
+				   MZR_NF_POS_END),
+	      "the external hook, with 14 NFs left for its pairs, accepts one");
+	mzr_host__nf_remove(&tc.host, "bn-more");
+	for (i = 0; i < MZR_CHAIN_MAX; i++) {
+		snprintf(name, sizeof(name), "dl%d", i);
+		mzr_host__nf_remove(&tc.host, name);
+		snprintf(name, sizeof(name), "ae%d", i);
+		mzr_host__nf_remove(&tc.host, name);
+	}
+}
+
+/*
+ * The registry is written first and restored when publishing fails: a
+ * chain member whose pin vanished makes the publish fail, and the insert
+ * that tried leaves the registry as it was (and no pin).
+ */
+static void test_registry_rollback(struct mzr_nf *a, struct mzr_nf *b)
+{
+	char path[PATH_MAX], ids[64];
+	int err;
+
+	snprintf(path, sizeof(path), "%s/nf/nf-b", tc.host.pin_root);
+	CHECK(!unlink(path), "nf-b's pin removed behind the library's back");
+	err = mzr_host__nf_insert(&tc.host, "nf-x", a, HOOK, MZR_NF_POS_END);
+	CHECK(err == -ENOENT, "an insert cannot publish then (%d)", err);
+	CHECK(mzr_host__nf_get(&tc.host, "nf-x",
+			       &(struct mzr_nf_info){}) == -ENOENT &&
+		      !pinned("nf/nf-x"),
+	      "the registry was restored: no nf-x, no pin");
+	CHECK(run(ids, sizeof(ids)) == XDP_TX && !strcmp(ids, "1,2,3"),
+	      "the old chain still runs (%s)", ids);
+	CHECK(!bpf_obj_pin(mzr_nf__prog_fd(b), path), "nf-b pinned again");
+}
+
+/*
+ * A registry that cannot be written (frozen here) stops an insert before
+ * anything runs: the chain packets see stays what the registry names.
+ * Last: the registry stays frozen.
+ */
+static void test_registry_first(struct mzr_nf *a)
+{
+	char path[PATH_MAX], ids[64];
+	int fd, err;
+
+	snprintf(path, sizeof(path), "%s/maps/mzr_nf_registry",
+		 tc.host.pin_root);
+	fd = bpf_obj_get(path);
+	CHECK(fd >= 0 && !bpf_map_freeze(fd), "the registry frozen");
+	if (fd >= 0)
+		close(fd);
+	err = mzr_host__nf_insert(&tc.host, "nf-y", a, HOOK, 0);
+	CHECK(err < 0, "an insert fails when the registry cannot be written "
+	      "(%d)", err);
+	CHECK(run(ids, sizeof(ids)) == XDP_TX && !strcmp(ids, "1"),
+	      "and nothing was published: the chain is still 1 (%s)", ids);
+	CHECK(!pinned("nf/nf-y"), "and nf-y left no pin");
+}
+
 /* ---- Atomicity under traffic -------------------------------------------- */
 
 static volatile bool stop;
@@ -443,6 +544,18 @@ int main(void)
 	test_errors(a);
 	test_atomic(d);
 
+	test_combined_length(a);
+	test_registry_rollback(a, b);
+	CHECK(!mzr_host__nf_remove(&tc.host, "nf-a"),
+	      "chains update again once the pin is back");
+	{
+		char ids[64];
+
+		CHECK(run(ids, sizeof(ids)) == XDP_TX && !strcmp(ids, "2,3"),
+		      "chain 2,3 (%s)", ids);
+		CHECK(!mzr_host__nf_insert(&tc.host, "nf-a", a, HOOK, 0),
+		      "rebuild 1,2,3");
+	}
 	CHECK(!mzr_host__nf_clear(&tc.host), "clear every chain");
 	slot = MZR_PROG_NF(0, HOOK, 0);
 	{
@@ -453,6 +566,9 @@ int main(void)
 		      "after clear the hook is empty again");
 	}
 	(void)slot;
+	CHECK(!mzr_host__nf_insert(&tc.host, "nf-a", a, HOOK, 0),
+	      "chain 1 for the last test");
+	test_registry_first(a);
 	mzr_nf__close(a);
 	mzr_nf__close(b);
 	mzr_nf__close(c);

@@ -70,14 +70,27 @@ int mzctl_fail(const char *cmd, int err)
 	return MZCTL_FAIL;
 }
 
+bool mzctl_lock_host;
+
 struct mzr_host *mzctl_host(struct mzctl *g, const char *cmd)
 {
 	MZR_OPTS(mzr_host_opts, opts, .pin_root = g->pin_root);
+	int err;
 
 	if (g->host)
 		return g->host;
 	mzctl_clear_libmsg();
 	g->host = mzr_host__open_pinned(&opts);
+	if (g->host && mzctl_lock_host) {
+		/* Held until exit, which releases it. */
+		err = mzr_host__lock(g->host);
+		if (err) {
+			mzr_host__close(g->host);
+			g->host = NULL;
+			mzctl_fail(cmd, err);
+			return NULL;
+		}
+	}
 	if (!g->host) {
 		if (errno == ENOENT) {
 			mzctl_clear_libmsg();

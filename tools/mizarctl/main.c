@@ -50,6 +50,50 @@ static const char *mode_name(enum mzr_xdp_mode m)
 	}
 }
 
+/* Reuse what is pinned (load once), else load and pin; then attach.
+ * Under the pin root lock: no other init or reset runs meanwhile. */
+static int host_init_locked(struct mzctl *g, const char *cmd,
+			    const struct mzr_host_opts *hopts,
+			    const struct mzr_attach_opts *aopts,
+			    const char *dev)
+{
+	struct mzr_host *h;
+	bool fresh = false;
+	int err;
+
+	mzctl_clear_libmsg();
+	h = mzr_host__open_pinned(hopts);
+	if (!h && errno != ENOENT)
+		return mzctl_fail(cmd, -errno);
+	if (!h) {
+		h = mzr_host__open(hopts);
+		if (!h)
+			return mzctl_fail(cmd, -errno);
+		mzctl_clear_libmsg();
+		err = mzr_host__load(h);
+		if (err) {
+			mzr_host__close(h);
+			return mzctl_fail(cmd, err);
+		}
+		fresh = true;
+	}
+	g->host = h;
+	err = mzr_host__attach(h, dev, aopts);
+	if (err) {
+		mzctl_fail(cmd, err);
+		/* No partial change: a back-plane we just created goes away. */
+		if (fresh)
+			mzr_host__reset(h);
+		return MZCTL_FAIL;
+	}
+	/* Says which of two concurrent inits loaded the back-plane. */
+	if (!g->json)
+		printf("back-plane %s %s: transit on %s (%s XDP)\n",
+		       fresh ? "loaded at" : "at", mzr_host__pin_root(h), dev,
+		       mode_name(mzr_host__xdp_mode(h)));
+	return MZCTL_OK;
+}
+
 static int host_init(struct mzctl *g, int argc, char **argv)
 {
 	const char *cmd = "host init";
@@ -64,10 +108,9 @@ static int host_init(struct mzctl *g, int argc, char **argv)
 	MZR_OPTS(mzr_host_opts, hopts, .pin_root = g->pin_root);
 	MZR_OPTS(mzr_attach_opts, aopts);
 	const char *dev, *v;
-	struct mzr_host *h;
-	bool fresh = false;
+	struct mzr_host *lk;
 	uint32_t n;
-	int err;
+	int err, ret;
 
 	if (mzctl_parse_kw(cmd, kw, argc, argv))
 		return MZCTL_USAGE;
@@ -104,37 +147,21 @@ static int host_init(struct mzctl *g, int argc, char **argv)
 		hopts.max_direct = n;
 	}
 
-	/* Reuse what is pinned (load once), else load and pin. */
+	/* Two inits at once: the second waits, then reuses the first's
+	 * back-plane; a failed one never tears down another's. */
 	mzctl_clear_libmsg();
-	h = mzr_host__open_pinned(&hopts);
-	if (!h && errno != ENOENT)
+	lk = mzr_host__open(&hopts);
+	if (!lk)
 		return mzctl_fail(cmd, -errno);
-	if (!h) {
-		h = mzr_host__open(&hopts);
-		if (!h)
-			return mzctl_fail(cmd, -errno);
-		mzctl_clear_libmsg();
-		err = mzr_host__load(h);
-		if (err) {
-			mzr_host__close(h);
-			return mzctl_fail(cmd, err);
-		}
-		fresh = true;
-	}
-	g->host = h;
-	err = mzr_host__attach(h, dev, &aopts);
+	err = mzr_host__lock(lk);
 	if (err) {
-		mzctl_fail(cmd, err);
-		/* No partial change: a back-plane we just created goes away. */
-		if (fresh)
-			mzr_host__reset(h);
-		return MZCTL_FAIL;
+		mzr_host__close(lk);
+		return mzctl_fail(cmd, err);
 	}
-	if (!g->json)
-		printf("back-plane at %s: transit on %s (%s XDP)\n",
-		       mzr_host__pin_root(h), dev,
-		       mode_name(mzr_host__xdp_mode(h)));
-	return MZCTL_OK;
+	ret = host_init_locked(g, cmd, &hopts, &aopts, dev);
+	mzr_host__unlock(lk);
+	mzr_host__close(lk);
+	return ret;
 }
 
 static int host_show(struct mzctl *g, int argc, char **argv)

@@ -33,6 +33,10 @@ struct mzctl {
  */
 struct mzr_host *mzctl_host(struct mzctl *g, const char *cmd);
 
+/* Whether mzctl_host() also takes the pin root's writer lock (held until
+ * the process exits): the NF tools' commands check, then write maps. */
+extern bool mzctl_lock_host;
+
 /* Print "mizarctl: CMD: MESSAGE" on stderr (one line). */
 __attribute__((format(printf, 2, 3))) void mzctl_err(const char *cmd,
 						     const char *fmt, ...);
