@@ -355,8 +355,23 @@ topo_host_add() {
 			topo_die "host init failed on $h"
 		TOPO_HOST_INIT[$h]=1
 		topo_host_replay "$h" || topo_die "cannot replay VPCs/networks on $h"
+		topo_host_peers "$h" || topo_die "cannot exchange known peers with $h"
 	fi
 	topo_log "topo: host $h = $ip (netns $ns)"
+}
+
+# topo_host_peers HOST: HOST and every other initialised host know each
+# other as Mizar hosts (`host peer add`), as a cluster gives every host its
+# node list: Geneve from anyone else is dropped (docs/security.md).
+topo_host_peers() {
+	local h=$1 o ips=""
+	for o in "${TOPO_HOSTS[@]}"; do
+		[ "$o" = "$h" ] && continue
+		[ -n "${TOPO_HOST_INIT[$o]:-}" ] || continue
+		topo_ctl "$o" host peer add "${TOPO_HOST_IP[$h]}" || return 1
+		ips+="${ips:+,}${TOPO_HOST_IP[$o]}"
+	done
+	[ -z "$ips" ] || topo_ctl "$h" host peer add "$ips"
 }
 
 # topo_ul_warm HOST: HOST and every other host resolve each other's

@@ -855,7 +855,7 @@ static void inject_hooks(void)
 	f.counter = MZR_CNT_DELIVER_BYPASS;
 	f.check_out = true;
 	{
-		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_US,
+		struct outer_spec o = { .dmac = MAC_EP6, .smac = MAC_US,
 					.src = US, .dst = US,
 					.sport = flow_sport(&s), .vni = VNI_A,
 					.rts = US };

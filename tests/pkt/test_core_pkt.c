@@ -496,9 +496,11 @@ static void transit_fixtures(void)
 	s = remote(IP4(10, 1, 1, 30));
 	build_inner(&inner, &s);
 	f = fx("transit: a bypass-decap endpoint receives the tunnel packet "
-	       "as is", XDP_REDIRECT, MZR_CNT_DELIVER_BYPASS, ul0);
+	       "as is but addressed to its own MAC (its kernel drops any "
+	       "other)", XDP_REDIRECT, MZR_CNT_DELIVER_BYPASS, ul0);
 	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
 	same_out(f);
+	memcpy(f->out.data, MAC_EP6, 6);
 
 	s = remote(IP4(10, 1, 1, 11));
 	s.ihl = 8;
