@@ -27,7 +27,9 @@ enum mzr_opt_type {
 /* Bits of the MZR_OPT_FLAGS option. */
 #define MZR_F_DIRECT (1U << 0) /* sent on the direct path by an agent */
 #define MZR_F_ROUTED (1U << 1) /* a divider has already forwarded it */
-#define MZR_F_BYPASS (1U << 2) /* re-sent by a bypass-decap endpoint */
+#define MZR_F_BYPASS (1U << 2) /* reserved: never set nor honoured (an
+				* endpoint does not inject tunnel frames;
+				* docs/bypass-decap.md) */
 
 /* Bytes the agent adds in front of an endpoint's frame. */
 #define MZR_GENEVE_HDR_LEN 8
