@@ -140,8 +140,7 @@ static __always_inline int mzr_transit_parse(struct xdp_md *xdp,
  * Called at delivery, after the deliver hook's chain accepted the frame;
  * the RTS is believed only when it is the outer source, a known peer
  * (docs/security.md, rule 3). */
-static __always_inline void mzr_learn(const struct mzr_host_cfg *host,
-				      const struct mzr_pkt *p)
+static __always_inline void mzr_learn(const struct mzr_pkt *p)
 {
 	struct mzr_ep_key k = { .vni = p->vni, .ip = p->saddr };
 	struct mzr_direct_val v = {}, *cur;
@@ -149,7 +148,9 @@ static __always_inline void mzr_learn(const struct mzr_host_cfg *host,
 
 	if (p->is_arp || !p->rts || (p->flags & MZR_F_ROUTED))
 		return;
-	if (p->rts != p->outer_saddr || !mzr_core_peer_known(host, p->rts)) {
+	/* The outer source is a known peer: every frame reaching delivery
+	 * went through mzr_transit_parse(), which checked it (rule 2). */
+	if (p->rts != p->outer_saddr) {
 		mzr_count(MZR_CNT_LEARN_REFUSED);
 		return;
 	}
@@ -429,7 +430,7 @@ static __always_inline int mzr_transit_exec(struct xdp_md *xdp,
 
 	switch (plan->action) {
 	case MZR_ACT_DELIVER:
-		mzr_learn(host, p);
+		mzr_learn(p);
 		reason = mzr_decap(xdp, p);
 		if (!reason)
 			reason = mzr_set_macs(xdp, plan->mac, 0);
@@ -438,7 +439,7 @@ static __always_inline int mzr_transit_exec(struct xdp_md *xdp,
 		mzr_count(plan->counter);
 		return bpf_redirect(plan->ifindex, 0);
 	case MZR_ACT_DELIVER_BYPASS:
-		mzr_learn(host, p);
+		mzr_learn(p);
 		/* The tunnel frame came addressed to this host's NIC: the
 		 * endpoint's kernel accepts it only at its own MAC. */
 		reason = mzr_set_macs(xdp, plan->mac, 0);
