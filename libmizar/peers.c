@@ -87,7 +87,8 @@ void mzri_peers_unref(struct mzr_host *h, const struct in_addr *ips, size_t n)
 
 static int cmp_be32(const void *a, const void *b)
 {
-	uint32_t x = ntohl(*(const uint32_t *)a), y = ntohl(*(const uint32_t *)b);
+	uint32_t x = ntohl(*(const uint32_t *)a);
+	uint32_t y = ntohl(*(const uint32_t *)b);
 
 	return x < y ? -1 : x > y;
 }
@@ -400,7 +401,9 @@ static int cmp_protect(const void *a, const void *b)
 	const struct mzr_protect_key *x = a, *y = b;
 	int c = cmp_be32(&x->addr, &y->addr);
 
-	return c ? c : (x->prefixlen > y->prefixlen) - (x->prefixlen < y->prefixlen);
+	if (c)
+		return c;
+	return (x->prefixlen > y->prefixlen) - (x->prefixlen < y->prefixlen);
 }
 
 int mzr_host__protect_for_each(const struct mzr_host *h,

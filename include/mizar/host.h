@@ -268,8 +268,8 @@ struct mzr_protect_info {
  * @return 0; -EINVAL: handle not loaded, @p len > 32 or host bits set;
  * -EEXIST: already protected; -ENOSPC: table full (MZR_MAX_PROTECT).
  */
-MZR_API int mzr_host__protect_add(struct mzr_host *host, struct in_addr prefix,
-				  unsigned int len);
+MZR_API int mzr_host__protect_add(struct mzr_host *host,
+				  struct in_addr prefix, unsigned int len);
 
 /**
  * @brief Stop protecting @p prefix/@p len.
