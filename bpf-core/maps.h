@@ -6,6 +6,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <mizar/bpf/maps.h>
+#include <mizar/bpf/peers.h>
 #include <mizar/bpf/geneve.h>
 #include "shared.h"
 

@@ -13,6 +13,13 @@
 /* Returned by mzr_transit_parse() for traffic that is not ours. */
 #define MZR_NOT_OURS (-2)
 
+/* A Mizar host this host knows: itself, or an entry of mzr_peers. */
+static __always_inline int mzr_core_peer_known(const struct mzr_host_cfg *host,
+					       __be32 ip)
+{
+	return ip == host->ip || mzr_peer_known(ip);
+}
+
 /*
  * The option walk as a global function: the verifier checks it once, on
  * its own, instead of re-walking the rest of the transit program for every
@@ -85,6 +92,11 @@ static __always_inline int mzr_transit_parse(struct xdp_md *xdp,
 	reason = -mzr_core_walk_options(xdp);
 	if (!md->n_mizar)
 		return MZR_NOT_OURS;
+	/* Mizar Geneve is believed only from a Mizar host this host knows
+	 * (docs/security.md, rule 2): anyone on the underlay can write a
+	 * valid VNI. */
+	if (!mzr_core_peer_known(host, p->outer_saddr))
+		return mzr_drop(MZR_DROP_UNKNOWN_PEER);
 	opts_end = (void *)(gnv + 1) + mzr_geneve_opts_len(gnv);
 	if (opts_end > c.end)
 		return mzr_drop(MZR_DROP_MALFORMED);
@@ -124,7 +136,10 @@ static __always_inline int mzr_transit_parse(struct xdp_md *xdp,
 /* (VNI, inner source) -> RTS host, rewritten only when it changed or is
  * about to age out (keeps the LRU's cache lines quiet). Never from a packet
  * a divider routed: between networks Mizar routes through dividers (the
- * divider hook, the inner TTL), so no direct path crosses networks. */
+ * divider hook, the inner TTL), so no direct path crosses networks.
+ * Called at delivery, after the deliver hook's chain accepted the frame;
+ * the RTS is believed only when it is the outer source, a known peer
+ * (docs/security.md, rule 3). */
 static __always_inline void mzr_learn(const struct mzr_pkt *p)
 {
 	struct mzr_ep_key k = { .vni = p->vni, .ip = p->saddr };
@@ -133,6 +148,12 @@ static __always_inline void mzr_learn(const struct mzr_pkt *p)
 
 	if (p->is_arp || !p->rts || (p->flags & MZR_F_ROUTED))
 		return;
+	/* The outer source is a known peer: every frame reaching delivery
+	 * went through mzr_transit_parse(), which checked it (rule 2). */
+	if (p->rts != p->outer_saddr) {
+		mzr_count(MZR_CNT_LEARN_REFUSED);
+		return;
+	}
 	now = bpf_ktime_get_ns();
 	cur = bpf_map_lookup_elem(&mzr_direct, &k);
 	if (cur && cur->host == p->rts &&
@@ -212,7 +233,6 @@ static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 	}
 
 	if (ep && (ep->flags & MZR_EP_F_LOCAL)) {
-		mzr_learn(p);
 		plan->action = ep->flags & MZR_EP_F_BYPASS ?
 				       MZR_ACT_DELIVER_BYPASS :
 				       MZR_ACT_DELIVER;
@@ -287,10 +307,13 @@ static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 	return MZR_GO;
 }
 
-/* Send the rewritten tunnel packet to its next hop on the underlay. */
+/* Send the rewritten tunnel packet to its next hop on the underlay, with
+ * outer source @src: a forwarded packet keeps its sender's (the delivering
+ * host checks the RTS against it before learning), a fresh one (@fresh:
+ * new TTL) is this host's. */
 static __always_inline int mzr_transit_send(struct xdp_md *xdp,
 					    const struct mzr_host_cfg *host,
-					    __be32 next, int fresh,
+					    __be32 src, __be32 next, int fresh,
 					    __u32 counter)
 {
 	struct mzr_next_hop nh;
@@ -307,8 +330,7 @@ static __always_inline int mzr_transit_send(struct xdp_md *xdp,
 		 * addressed to us (and decrements the TTL) instead. */
 		int meta = !mzr_neigh_handoff(xdp, &nh);
 
-		reason = mzr_outer_forward(xdp, host->ip, next,
-					   meta && !fresh);
+		reason = mzr_outer_forward(xdp, src, next, meta && !fresh);
 		if (!reason)
 			reason = mzr_set_macs(xdp, host->mac, 0);
 		if (reason)
@@ -319,7 +341,7 @@ static __always_inline int mzr_transit_send(struct xdp_md *xdp,
 	}
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return mzr_drop(MZR_DROP_FIB);
-	reason = mzr_outer_forward(xdp, host->ip, next, !fresh);
+	reason = mzr_outer_forward(xdp, src, next, !fresh);
 	if (!reason)
 		reason = mzr_set_macs(xdp, nh.dmac, nh.smac);
 	if (reason)
@@ -356,7 +378,10 @@ static __always_inline int mzr_arp_reply(struct xdp_md *xdp,
 	struct ethhdr *eth = data + l2;
 	struct mzr_arp *arp = data + l2 + sizeof(*eth);
 	struct iphdr *iph = data + MZR_OUTER_L3_OFF;
-	__be32 dst = p->rts ? p->rts : p->outer_saddr;
+	/* To the host the request came from, never to an RTS it claims
+	 * (docs/security.md, rule 5): a reply cannot be aimed at a third
+	 * party. */
+	__be32 dst = p->outer_saddr;
 	__be32 target = p->daddr;
 
 	if ((void *)(arp + 1) > end)
@@ -390,7 +415,7 @@ static __always_inline int mzr_arp_reply(struct xdp_md *xdp,
 			return mzr_drop(MZR_DROP_MALFORMED);
 		*rts = host->ip;
 	}
-	return mzr_transit_send(xdp, host, dst, 1, plan->counter);
+	return mzr_transit_send(xdp, host, host->ip, dst, 1, plan->counter);
 }
 
 /* Everything after a transit hook: shared by mzr_transit and the
@@ -405,6 +430,7 @@ static __always_inline int mzr_transit_exec(struct xdp_md *xdp,
 
 	switch (plan->action) {
 	case MZR_ACT_DELIVER:
+		mzr_learn(p);
 		reason = mzr_decap(xdp, p);
 		if (!reason)
 			reason = mzr_set_macs(xdp, plan->mac, 0);
@@ -413,6 +439,12 @@ static __always_inline int mzr_transit_exec(struct xdp_md *xdp,
 		mzr_count(plan->counter);
 		return bpf_redirect(plan->ifindex, 0);
 	case MZR_ACT_DELIVER_BYPASS:
+		mzr_learn(p);
+		/* The tunnel frame came addressed to this host's NIC: the
+		 * endpoint's kernel accepts it only at its own MAC. */
+		reason = mzr_set_macs(xdp, plan->mac, 0);
+		if (reason)
+			return mzr_drop(reason);
 		mzr_count(plan->counter);
 		return bpf_redirect(plan->ifindex, 0);
 	case MZR_ACT_ARP_REPLY:
@@ -440,7 +472,8 @@ static __always_inline int mzr_transit_exec(struct xdp_md *xdp,
 		reason = mzr_inner_dec_ttl(xdp, p);
 	if (reason)
 		return mzr_drop(reason);
-	return mzr_transit_send(xdp, host, plan->next, 0, plan->counter);
+	return mzr_transit_send(xdp, host, p->outer_saddr, plan->next, 0,
+				plan->counter);
 }
 
 /* Role an NF sees at each transit hook: EXTERNAL at the divider hook
@@ -572,6 +605,15 @@ static __always_inline int mzr_transit_cont(struct xdp_md *xdp, int inject,
 		ret = mzr_transit_route(host, &p, vpc, &plan);
 		if (ret != MZR_GO)
 			return ret;
+		/* A reroute at the bouncer or divider hook that ends at a
+		 * local endpoint meets its deliver hook, as from the wire
+		 * (docs/security.md, rule 6); at most once per packet. */
+		if (plan.hook == MZR_HOOK_DELIVER && hook != MZR_HOOK_DELIVER) {
+			ret = mzr_hook(xdp, plan.hook, mzr_hook_role(&plan),
+				       &p, &plan);
+			if (ret != MZR_GO)
+				return ret;
+		}
 	} else {
 		plan = *saved;
 	}

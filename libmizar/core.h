@@ -30,6 +30,8 @@ enum mzri_map {
 	MZRI_MAP_CHAIN_CFG,
 	MZRI_MAP_CTX,
 	MZRI_MAP_MISSED,
+	MZRI_MAP_PEERS,
+	MZRI_MAP_PROTECT,
 	MZRI_MAP__N,
 };
 
@@ -138,6 +140,34 @@ int mzri_dup_cloexec(int fd);
 /* Interface MAC (6 bytes) and MTU. */
 int mzri_if_hwaddr(const char *ifname, uint8_t mac[6]);
 int mzri_if_mtu(const char *ifname, unsigned int *mtu);
+
+/* ---- Known peers (peers.c) ------------------------------------------- */
+
+/*
+ * One reference more on each of @ips (@counts[i] each; NULL: 1) in the
+ * known-peer table: the objects naming a host (VPC dividers, network
+ * bouncers, endpoint hosts) keep it known. All or none: -ENOSPC (logged)
+ * when the table is full.
+ */
+int mzri_peers_ref_counts(struct mzr_host *h, const struct in_addr *ips,
+			  const uint32_t *counts, size_t n);
+int mzri_peers_ref(struct mzr_host *h, const struct in_addr *ips, size_t n);
+
+/* Drop what mzri_peers_ref*() added; an entry with no reason left goes. */
+void mzri_peers_unref_counts(struct mzr_host *h, const struct in_addr *ips,
+			     const uint32_t *counts, size_t n);
+void mzri_peers_unref(struct mzr_host *h, const struct in_addr *ips, size_t n);
+
+/*
+ * The distinct addresses among @n addresses found every @stride bytes
+ * from @addrs, with how often each occurs (malloc'd arrays). Returns
+ * their number or -ENOMEM.
+ */
+long mzri_peers_tally(const struct in_addr *addrs, size_t stride, size_t n,
+		      struct in_addr **ips_out, uint32_t **counts_out);
+
+/* This host's own address moves from @old_ip to @new_ip (0: none). */
+int mzri_peer_self(struct mzr_host *h, __be32 old_ip, __be32 new_ip);
 
 /* ---- Pure address logic (no kernel; unit tested) ----------------------- */
 

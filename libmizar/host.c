@@ -40,6 +40,8 @@ const char *const mzri_map_names[MZRI_MAP__N] = {
 	[MZRI_MAP_CHAIN_CFG] = "mzr_chain_cfg",
 	[MZRI_MAP_CTX] = "mzr_ctx_map",
 	[MZRI_MAP_MISSED] = "mzr_missed",
+	[MZRI_MAP_PEERS] = MZR_MAP_PEERS,
+	[MZRI_MAP_PROTECT] = MZR_MAP_PROTECT,
 };
 
 const char *const mzri_prog_names[MZRI_PROG__N] = {
@@ -1222,6 +1224,7 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 	enum mzr_xdp_mode want, mode;
 	struct mzr_host_cfg cfg;
 	unsigned int ifindex, old_ifindex, mtu = 0;
+	__be32 old_ip;
 	struct in_addr ip;
 	char ipbuf[INET_ADDRSTRLEN];
 	int tc_undo;
@@ -1303,6 +1306,7 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 		return err;
 	}
 	old_ifindex = cfg.ifindex;
+	old_ip = cfg.ip;
 	cfg.ip = ip.s_addr;
 	cfg.ifindex = ifindex;
 	cfg.mtu = mtu;
@@ -1326,6 +1330,11 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 			 strerror(-err));
 		return err;
 	}
+	/* This host is always its own known peer (NFs read mzr_peers; the
+	 * transit program knows its own address anyway). */
+	if (mzri_peer_self(h, old_ip, cfg.ip))
+		mzr_warn("host attach: cannot record %s as a known peer\n",
+			 mzri_ntoa(ip, ipbuf));
 	/* Moving to another underlay: leave the old one clean, once the
 	 * new one is recorded (a failure above keeps the old one working). */
 	if (old_ifindex && old_ifindex != ifindex) {

@@ -77,12 +77,12 @@ static const char *const hook_names[__MZR_HOOK_MAX] = {
 
 static const char *const shared_maps[] = {
 	MZR_MAP_PROGS, MZR_MAP_CHAIN_CFG, MZR_MAP_CTX, MZR_MAP_STATS,
-	MZR_MAP_MISSED,
+	MZR_MAP_MISSED, MZR_MAP_PEERS, MZR_MAP_PROTECT,
 };
 
 static const enum mzri_map shared_map_ids[] = {
 	MZRI_MAP_PROGS, MZRI_MAP_CHAIN_CFG, MZRI_MAP_CTX, MZRI_MAP_STATS,
-	MZRI_MAP_MISSED,
+	MZRI_MAP_MISSED, MZRI_MAP_PEERS, MZRI_MAP_PROTECT,
 };
 
 const char *mzr_hook_name(unsigned int hook)

@@ -299,7 +299,8 @@ static int vpc_put(struct mzr_host *h, const char *what, uint32_t vni,
 		   const struct in_addr *dividers, unsigned int n,
 		   __u64 flags)
 {
-	struct mzr_vpc_val v = {};
+	struct mzr_vpc_val v = {}, old = {};
+	struct in_addr old_div[MZR_MAX_DIVIDERS];
 	unsigned int i;
 	int err;
 
@@ -314,9 +315,20 @@ static int vpc_put(struct mzr_host *h, const char *what, uint32_t vni,
 	v.n_dividers = n;
 	for (i = 0; i < n; i++)
 		v.dividers[i] = dividers[i].s_addr;
-	if (!bpf_map_update_elem(mzri_fd(h, MZRI_MAP_VPCS), &vni, &v, flags))
+	/* Dividers are known peers while named (peers.c). */
+	if (flags == BPF_EXIST)
+		bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &vni, &old);
+	err = mzri_peers_ref(h, dividers, n);
+	if (err)
+		return err;
+	if (!bpf_map_update_elem(mzri_fd(h, MZRI_MAP_VPCS), &vni, &v, flags)) {
+		for (i = 0; i < old.n_dividers && i < MZR_MAX_DIVIDERS; i++)
+			old_div[i].s_addr = old.dividers[i];
+		mzri_peers_unref(h, old_div, i);
 		return 0;
+	}
 	err = mzri_map_err(-errno);
+	mzri_peers_unref(h, dividers, n);
 	if (err == -EEXIST)
 		mzr_warn("%s: VPC %u already exists\n", what, vni);
 	else if (err == -ENOENT)
@@ -356,6 +368,17 @@ static bool vpc_has_networks(const struct mzr_host *h, uint32_t vni)
 	return false;
 }
 
+/* The references a VPC held on its dividers as known peers. */
+static void vpc_unref_dividers(struct mzr_host *h, const struct mzr_vpc_val *v)
+{
+	struct in_addr div[MZR_MAX_DIVIDERS];
+	unsigned int i;
+
+	for (i = 0; i < v->n_dividers && i < MZR_MAX_DIVIDERS; i++)
+		div[i].s_addr = v->dividers[i];
+	mzri_peers_unref(h, div, i);
+}
+
 static int vpc_delete(struct mzr_host *h, uint32_t vni)
 {
 	struct mzr_vpc_val v;
@@ -377,6 +400,7 @@ static int vpc_delete(struct mzr_host *h, uint32_t vni)
 		mzr_warn("vpc delete: VPC %u: %s\n", vni, strerror(-err));
 		return err;
 	}
+	vpc_unref_dividers(h, &v);
 	return 0;
 }
 
@@ -572,9 +596,14 @@ static int net_create(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 	for (i = 0; i < n_bouncers; i++)
 		v.bouncers[i] = bouncers[i].s_addr;
 	key = net_key(vni, prefix, len);
+	/* Bouncers are known peers while named (peers.c). */
+	err = mzri_peers_ref(h, bouncers, n_bouncers);
+	if (err)
+		return err;
 	if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_NETS), &key, &v,
 				BPF_NOEXIST)) {
 		err = mzri_map_err(-errno);
+		mzri_peers_unref(h, bouncers, n_bouncers);
 		if (err == -ENOSPC)
 			mzr_warn("%s: network table full\n", what);
 		else
@@ -585,6 +614,17 @@ static int net_create(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 	return 0;
 }
 
+/* The references a network held on its bouncers as known peers. */
+static void net_unref_bouncers(struct mzr_host *h, const struct mzr_net_val *v)
+{
+	struct in_addr b[MZR_MAX_BOUNCERS];
+	unsigned int i;
+
+	for (i = 0; i < v->n_bouncers && i < MZR_MAX_BOUNCERS; i++)
+		b[i].s_addr = v->bouncers[i];
+	mzri_peers_unref(h, b, i);
+}
+
 static int net_update(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 		      unsigned int len, const struct in_addr *bouncers,
 		      unsigned int n_bouncers)
@@ -592,7 +632,7 @@ static int net_update(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 	const char *what = "net update";
 	char buf[INET_ADDRSTRLEN];
 	struct mzr_net_key key;
-	struct mzr_net_val v;
+	struct mzr_net_val v, old;
 	unsigned int i;
 	int err;
 
@@ -606,18 +646,24 @@ static int net_update(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 			 mzri_ntoa(prefix, buf), len, vni);
 		return -ENOENT;
 	}
+	old = v;
 	memset(v.bouncers, 0, sizeof(v.bouncers));
 	v.n_bouncers = n_bouncers;
 	for (i = 0; i < n_bouncers; i++)
 		v.bouncers[i] = bouncers[i].s_addr;
 	key = net_key(vni, prefix, len);
+	err = mzri_peers_ref(h, bouncers, n_bouncers);
+	if (err)
+		return err;
 	if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_NETS), &key, &v,
 				BPF_EXIST)) {
 		err = -errno;
+		mzri_peers_unref(h, bouncers, n_bouncers);
 		mzr_warn("%s: %s/%u: %s\n", what, mzri_ntoa(prefix, buf), len,
 			 strerror(-err));
 		return err;
 	}
+	net_unref_bouncers(h, &old);
 	return 0;
 }
 
@@ -676,6 +722,7 @@ static int net_delete(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 			 strerror(-err));
 		return err;
 	}
+	net_unref_bouncers(h, &v);
 	return 0;
 }
 
@@ -1016,9 +1063,14 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 		lv.flags = v.flags;
 	}
 
+	/* The endpoint's host is a known peer while named (peers.c). */
+	err = mzri_peers_ref(h, &spec->host, 1);
+	if (err)
+		return err;
 	if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v,
 				BPF_NOEXIST)) {
 		err = mzri_map_err(-errno);
+		mzri_peers_unref(h, &spec->host, 1);
 		if (err == -ENOSPC)
 			mzr_warn("%s: endpoint table full (%u entries)\n",
 				 what, h->max_endpoints);
@@ -1067,6 +1119,7 @@ undo_local:
 	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_LOCAL), &ifindex);
 undo_ep:
 	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_EPS), &k);
+	mzri_peers_unref(h, &spec->host, 1);
 	return err;
 }
 
@@ -1163,6 +1216,9 @@ static int ep_create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,
 	struct mzr_ep_val *vals = NULL;
 	const struct net_ent *ne;
 	struct net_ent *nets = NULL;
+	struct in_addr *hosts = NULL;
+	uint32_t *host_refs = NULL;
+	long n_hosts;
 	struct mzr_vpc_val vpc;
 	char buf[INET_ADDRSTRLEN];
 	uint32_t last_vni = 0;
@@ -1227,6 +1283,16 @@ static int ep_create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,
 		goto out;
 	}
 
+	/* The endpoints' hosts are known peers while named (peers.c). */
+	n_hosts = mzri_peers_tally((const struct in_addr *)&vals[0].host,
+				   sizeof(*vals), n, &hosts, &host_refs);
+	if (n_hosts < 0) {
+		err = n_hosts;
+		goto out;
+	}
+	err = mzri_peers_ref_counts(h, hosts, host_refs, n_hosts);
+	if (err)
+		goto out;
 	/* Every key is new: on failure, the first count went in and are ours
 	 * to remove. */
 	count = n;
@@ -1234,6 +1300,7 @@ static int ep_create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,
 				  &bopts))
 		goto out;
 	err = mzri_map_err(-errno);
+	mzri_peers_unref_counts(h, hosts, host_refs, n_hosts);
 	i = count < n ? count : n - 1;
 	done = count;
 	if (count && bpf_map_delete_batch(mzri_fd(h, MZRI_MAP_EPS), keys,
@@ -1250,6 +1317,8 @@ static int ep_create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,
 out:
 	if (err && failed_idx)
 		*failed_idx = i;
+	free(hosts);
+	free(host_refs);
 	free(nets);
 	free(keys);
 	free(vals);
@@ -1298,6 +1367,7 @@ static int ep_delete(struct mzr_host *h, uint32_t vni, struct in_addr ip)
 		return err;
 	}
 	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_DIRECT), &k);
+	mzri_peers_unref(h, &(struct in_addr){ v.host }, 1);
 	return 0;
 }
 

@@ -27,7 +27,9 @@ enum mzr_opt_type {
 /* Bits of the MZR_OPT_FLAGS option. */
 #define MZR_F_DIRECT (1U << 0) /* sent on the direct path by an agent */
 #define MZR_F_ROUTED (1U << 1) /* a divider has already forwarded it */
-#define MZR_F_BYPASS (1U << 2) /* re-sent by a bypass-decap endpoint */
+#define MZR_F_BYPASS (1U << 2) /* reserved: never set nor honoured (an
+				* endpoint does not inject tunnel frames;
+				* docs/bypass-decap.md) */
 
 /* Bytes the agent adds in front of an endpoint's frame. */
 #define MZR_GENEVE_HDR_LEN 8
@@ -201,6 +203,8 @@ enum mzr_hook {
 #define MZR_MAP_CTX "mzr_ctx_map"
 #define MZR_MAP_STATS "mzr_stats"
 #define MZR_MAP_MISSED "mzr_missed"
+#define MZR_MAP_PEERS "mzr_peers"
+#define MZR_MAP_PROTECT "mzr_protect"
 
 enum mzr_role {
 	MZR_ROLE_AGENT = 1,
@@ -255,6 +259,29 @@ struct mzr_ctx {
 	__u32 flags;	   /* MZR_F_* of the packet */
 	__u32 ingress_ifindex;
 	__u8 scratch[MZR_CTX_SCRATCH_LEN]; /* NF-to-NF metadata */
+};
+
+/* ---- Trust: known peers and the protected underlay (docs/security.md) - */
+
+#define MZR_MAX_PEERS 16384
+#define MZR_MAX_PROTECT 256
+
+/* Why an address is in mzr_peers (an entry lives while any holds). */
+#define MZR_PEER_F_EXPLICIT (1U << 0) /* mzr_host__peer_add() */
+#define MZR_PEER_F_SELF (1U << 1)     /* this host's underlay address */
+
+/* mzr_peers: key underlay IPv4 (network byte order). */
+struct mzr_peer_val {
+	__u32 refs;	/* VPC dividers, network bouncers, endpoint hosts
+			 * naming this address */
+	__u32 flags;	/* MZR_PEER_F_* */
+};
+
+/* mzr_protect: LPM trie of underlay prefixes the external path never
+ * reaches; the value is unused (1). */
+struct mzr_protect_key {
+	__u32 prefixlen;
+	__be32 addr;
 };
 
 #endif /* MIZAR_ABI_H */

@@ -224,6 +224,97 @@ struct mzr_host_info {
 MZR_API int mzr_host__info(const struct mzr_host *host,
 			   struct mzr_host_info *info);
 
+/* ---- Trust: known peers and the protected underlay -------------------- */
+
+/*
+ * The transit program believes Mizar Geneve only from a *known peer*, a
+ * Mizar host this host knows (docs/security.md): this host itself, every
+ * address named as a VPC's divider, a network's bouncer or an endpoint's
+ * host (counted references, kept by the object calls), and the peers added
+ * here explicitly (a cluster gives every host its node list). The external
+ * path (NAT) never sends to a known peer nor into a protected prefix.
+ */
+
+#define MZR_PEER_EXPLICIT 0x1 /* added with mzr_host__peer_add() */
+#define MZR_PEER_SELF 0x2     /* this host's underlay address */
+
+struct mzr_peer_info {
+	struct in_addr ip;
+	uint32_t refs;	/* dividers, bouncers, endpoint hosts naming it */
+	uint32_t flags;	/* MZR_PEER_* */
+};
+
+/**
+ * @brief Add @p n explicit peers (underlay addresses of Mizar hosts), all
+ * or none.
+ * @return 0; -EINVAL: handle not loaded, @p ips NULL, a bad address (0,
+ * broadcast, multicast, loopback) or one listed twice; -EEXIST: an address
+ * is an explicit peer already; -ENOSPC: peer table full (MZR_MAX_PEERS).
+ * Nothing changes on error.
+ */
+MZR_API int mzr_host__peer_add_batch(struct mzr_host *host,
+				     const struct in_addr *ips, size_t n);
+
+/**
+ * @brief Remove @p n explicit peers, all or none. An address also named by
+ * an object (or this host's own) stays known, without the explicit mark.
+ * @return 0; -EINVAL: as for mzr_host__peer_add_batch(); -ENOENT: an
+ * address is not an explicit peer. Nothing changes on error.
+ */
+MZR_API int mzr_host__peer_delete_batch(struct mzr_host *host,
+					const struct in_addr *ips, size_t n);
+
+/** @brief mzr_host__peer_add_batch() of one address. */
+MZR_API int mzr_host__peer_add(struct mzr_host *host, struct in_addr ip);
+
+/** @brief mzr_host__peer_delete_batch() of one address. */
+MZR_API int mzr_host__peer_delete(struct mzr_host *host, struct in_addr ip);
+
+/**
+ * @brief Call @p cb for each known peer (explicit or named by an object),
+ * in address order.
+ * @return 0 after the last; the first non-zero return of @p cb, which
+ * stops the walk; -EINVAL: @p cb NULL or handle not loaded; other -errno
+ * from the kernel.
+ */
+MZR_API int mzr_host__peer_for_each(const struct mzr_host *host,
+				    int (*cb)(const struct mzr_peer_info *info,
+					      void *ctx),
+				    void *ctx);
+
+struct mzr_protect_info {
+	struct in_addr prefix;
+	unsigned int prefixlen;
+};
+
+/**
+ * @brief Protect underlay prefix @p prefix/@p len: the external path (NAT
+ * output, any NF using mzr_underlay_check()) never sends into it. None by
+ * default.
+ * @return 0; -EINVAL: handle not loaded, @p len > 32 or host bits set;
+ * -EEXIST: already protected; -ENOSPC: table full (MZR_MAX_PROTECT).
+ */
+MZR_API int mzr_host__protect_add(struct mzr_host *host,
+				  struct in_addr prefix, unsigned int len);
+
+/**
+ * @brief Stop protecting @p prefix/@p len.
+ * @return 0; -EINVAL: as for mzr_host__protect_add(); -ENOENT: not
+ * protected.
+ */
+MZR_API int mzr_host__protect_delete(struct mzr_host *host,
+				     struct in_addr prefix, unsigned int len);
+
+/**
+ * @brief Call @p cb for each protected prefix, in (address, length) order.
+ * @return as mzr_host__peer_for_each().
+ */
+MZR_API int
+mzr_host__protect_for_each(const struct mzr_host *host,
+			   int (*cb)(const struct mzr_protect_info *info,
+				     void *ctx),
+			   void *ctx);
+
 /* ---- VPCs ------------------------------------------------------------- */
 
 struct mzr_vpc_info {

@@ -22,6 +22,7 @@
 #include <mizar/bpf/nf.h>
 #include <mizar/bpf/csum.h>
 #include <mizar/bpf/parse.h>
+#include <mizar/bpf/peers.h>
 
 #include "nat.h"
 #include "nf_l4.h"
@@ -384,6 +385,10 @@ static __always_inline int nat_send(struct xdp_md *xdp, struct mzr_ctx *ctx,
 
 	if ((void *)(iph + 1) > end)
 		return nat_drop(ctx, NAT_C_ERROR, MZR_DROP_MALFORMED);
+	/* A tenant never reaches a Mizar host or a protected underlay
+	 * prefix through SNAT (docs/security.md, rule 4). */
+	if (mzr_underlay_check(iph->daddr))
+		return mzr_nf_drop(ctx, MZR_DROP_TO_UNDERLAY);
 	f.family = AF_INET;
 	f.tos = iph->tos;
 	f.l4_protocol = iph->protocol;

@@ -62,6 +62,7 @@ declare -gA TOPO_EP_PLEN=() TOPO_EP_MAC=() TOPO_EP_BYPASS=()
 declare -gA TOPO_VPC_DIV=()	# vni -> divider host names (comma list)
 declare -gA TOPO_NET_BNC=()	# "vni prefix" -> bouncer host names
 declare -gA TOPO_NET_GW=()	# "vni prefix" -> gateway IP
+declare -gA TOPO_X_NS=()	# outsider name -> netns (on the underlay, no Mizar)
 
 # ---- Messages ------------------------------------------------------------
 
@@ -164,6 +165,8 @@ topo_ns() {
 		echo "${TOPO_HOST_NS[$1]}"
 	elif [ -n "${TOPO_EP_NS[$1]:-}" ]; then
 		echo "${TOPO_EP_NS[$1]}"
+	elif [ -n "${TOPO_X_NS[$1]:-}" ]; then
+		echo "${TOPO_X_NS[$1]}"
 	elif [ "$1" = ul ]; then
 		echo "$TOPO_UL_NS"
 	else
@@ -355,8 +358,49 @@ topo_host_add() {
 			topo_die "host init failed on $h"
 		TOPO_HOST_INIT[$h]=1
 		topo_host_replay "$h" || topo_die "cannot replay VPCs/networks on $h"
+		topo_host_peers "$h" || topo_die "cannot exchange known peers with $h"
 	fi
 	topo_log "topo: host $h = $ip (netns $ns)"
+}
+
+# topo_host_peers HOST: HOST and every other initialised host know each
+# other as Mizar hosts (`host peer add`), as a cluster gives every host its
+# node list: Geneve from anyone else is dropped (docs/security.md).
+topo_host_peers() {
+	local h=$1 o ips=""
+	for o in "${TOPO_HOSTS[@]}"; do
+		[ "$o" = "$h" ] && continue
+		[ -n "${TOPO_HOST_INIT[$o]:-}" ] || continue
+		topo_ctl "$o" host peer add "${TOPO_HOST_IP[$h]}" || return 1
+		ips+="${ips:+,}${TOPO_HOST_IP[$o]}"
+	done
+	[ -z "$ips" ] || topo_ctl "$h" host peer add "$ips"
+}
+
+# topo_outsider_add NAME IP: a machine on the underlay bridge that is no
+# Mizar host (an "Internet" host, or an attacker), eth0 = IP/24; topo_exec
+# NAME runs commands in it.
+topo_outsider_add() {
+	local x=$1 ip=$2 ns
+	[[ "$x" =~ ^[a-z0-9]{1,12}$ ]] || topo_die "bad outsider name '$x'"
+	ns=$TOPO_PFX-x-$x
+	TOPO_X_NS[$x]=$ns
+	TOPO_NETNS+=("$ns")
+	ip netns add "$ns" || topo_die "ip netns add $ns failed"
+	topo_sysctl "$ns" net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1
+	ip -n "$ns" link set lo up
+	ip link add name eth0 netns "$ns" type veth peer name "p-x$x" \
+		netns "$TOPO_UL_NS" || topo_die "cannot create the veth of $x"
+	ip -n "$ns" addr add "$ip/24" dev eth0 || topo_die "cannot address $x"
+	# Complete checksums: its frames meet XDP programs, not offloads.
+	ip netns exec "$ns" ethtool -K eth0 tx off tso off gso off \
+		>/dev/null 2>&1 || topo_warn "cannot turn off offloads on $x"
+	ip -n "$ns" link set eth0 up
+	ip -n "$TOPO_UL_NS" link set "p-x$x" master br0 up ||
+		topo_die "cannot plug $x into the bridge"
+	topo_xdp_pass "$TOPO_UL_NS" "p-x$x"
+	topo_log "topo: outsider $x = $ip (netns $ns, no Mizar)"
 }
 
 # topo_ul_warm HOST: HOST and every other host resolve each other's

@@ -95,6 +95,18 @@ static int snap_ep(const struct mzr_ep_info *i, void *ctx)
 	return 0;
 }
 
+static int snap_peer(const struct mzr_peer_info *p, void *ctx)
+{
+	snap_add(ctx, p, sizeof(*p));
+	return 0;
+}
+
+static int snap_protect(const struct mzr_protect_info *p, void *ctx)
+{
+	snap_add(ctx, p, sizeof(*p));
+	return 0;
+}
+
 static void snapshot(struct snap *s)
 {
 	struct mzr_host_info info;
@@ -105,6 +117,9 @@ static void snapshot(struct snap *s)
 	assert_int_equal(mzr_vpc__for_each(h, snap_vpc, s), 0);
 	assert_int_equal(mzr_net__for_each(h, 0, snap_net, s), 0);
 	assert_int_equal(mzr_ep__for_each(h, 0, snap_ep, s), 0);
+	/* The known peers too: object calls keep their reference counts. */
+	assert_int_equal(mzr_host__peer_for_each(h, snap_peer, s), 0);
+	assert_int_equal(mzr_host__protect_for_each(h, snap_protect, s), 0);
 	assert_int_equal(mzr_host__info(h, &info), 0);
 	snap_add(s, &info.n_endpoints, sizeof(info.n_endpoints));
 	snap_add(s, &info.n_local_endpoints, sizeof(info.n_local_endpoints));
@@ -839,6 +854,130 @@ static void test_attach_dispatcher(void **state)
 	unsetenv("LIBXDP_BPFFS");
 }
 
+/* ---- Known peers --------------------------------------------------------- */
+
+struct peer_find {
+	struct in_addr ip;
+	struct mzr_peer_info got;
+	int n;
+};
+
+static int find_peer(const struct mzr_peer_info *p, void *ctx)
+{
+	struct peer_find *f = ctx;
+
+	if (p->ip.s_addr == f->ip.s_addr) {
+		f->got = *p;
+		f->n++;
+	}
+	return 0;
+}
+
+/* Whether @ip is a known peer; its entry in *@out. */
+static bool peer(const char *ip, struct mzr_peer_info *out)
+{
+	struct peer_find f = { .ip = A(ip) };
+
+	assert_int_equal(mzr_host__peer_for_each(h, find_peer, &f), 0);
+	if (out)
+		*out = f.got;
+	return f.n == 1;
+}
+
+static void test_peers_follow_objects(void **state)
+{
+	struct in_addr d[2] = { A("192.168.9.1"), A("192.168.9.2") };
+	struct mzr_ep_spec b[3] = { ep(100, "10.0.0.5", "192.168.9.3"),
+				    ep(100, "10.0.0.6", "192.168.9.3"),
+				    ep(100, "10.0.0.7", "192.168.9.4") };
+	struct mzr_ep_spec one = ep(100, "10.0.1.5", "192.168.9.1");
+	struct mzr_peer_info pi;
+	size_t bad;
+
+	/* The network's bouncer (setup) is known, twice named. */
+	assert_true(peer("192.168.7.1", &pi));
+	assert_int_equal(pi.refs, 2);
+	assert_int_equal(pi.flags, 0);
+
+	assert_int_equal(mzr_vpc__create(h, 300, d, 2), 0);
+	assert_true(peer("192.168.9.1", NULL) && peer("192.168.9.2", NULL));
+	assert_int_equal(mzr_vpc__update(h, 300, d, 1), 0);
+	assert_false(peer("192.168.9.2", NULL));
+	assert_int_equal(mzr_ep__create(h, &one), 0);
+	assert_true(peer("192.168.9.1", &pi));
+	assert_int_equal(pi.refs, 2);
+	assert_int_equal(mzr_vpc__delete(h, 300), 0);
+	assert_true(peer("192.168.9.1", &pi));
+	assert_int_equal(pi.refs, 1);
+	assert_int_equal(mzr_ep__delete(h, 100, one.ip), 0);
+	assert_false(peer("192.168.9.1", NULL));
+
+	/* A batch: one reference per endpoint, per distinct host. */
+	assert_int_equal(mzr_ep__create_batch(h, b, 3, &bad), 0);
+	assert_true(peer("192.168.9.3", &pi));
+	assert_int_equal(pi.refs, 2);
+	assert_true(peer("192.168.9.4", &pi));
+	assert_int_equal(pi.refs, 1);
+	/* A failing batch (duplicate) takes no reference. */
+	EXPECT_UNCHANGED(-EEXIST, mzr_ep__create_batch(h, b, 3, &bad));
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(mzr_ep__delete(h, 100, b[i].ip), 0);
+	assert_false(peer("192.168.9.3", NULL) || peer("192.168.9.4", NULL));
+}
+
+static void test_peers_explicit(void **state)
+{
+	struct in_addr l[3] = { A("192.168.9.10"), A("192.168.9.11"),
+				A("192.168.7.1") };
+	struct in_addr bad[2] = { A("192.168.9.12"), A("224.0.0.1") };
+	struct in_addr dup[2] = { A("192.168.9.12"), A("192.168.9.12") };
+	struct mzr_peer_info pi;
+
+	assert_int_equal(mzr_host__peer_add_batch(h, l, 3), 0);
+	assert_true(peer("192.168.9.10", &pi));
+	assert_int_equal(pi.flags, MZR_PEER_EXPLICIT);
+	assert_true(peer("192.168.7.1", &pi));
+	assert_int_equal(pi.flags, MZR_PEER_EXPLICIT);
+	assert_int_equal(pi.refs, 2);
+	/* All or none, one line each. */
+	EXPECT_UNCHANGED(-EEXIST, mzr_host__peer_add(h, l[1]));
+	EXPECT_UNCHANGED(-EINVAL, mzr_host__peer_add_batch(h, bad, 2));
+	EXPECT_UNCHANGED(-EINVAL, mzr_host__peer_add_batch(h, dup, 2));
+	EXPECT_UNCHANGED(-ENOENT, mzr_host__peer_delete_batch(
+					  h, (struct in_addr[]){ l[0], bad[0] },
+					  2));
+	assert_int_equal(mzr_host__peer_delete_batch(h, l, 3), 0);
+	assert_false(peer("192.168.9.10", NULL));
+	/* Still named by the networks: known, no longer explicit. */
+	assert_true(peer("192.168.7.1", &pi));
+	assert_int_equal(pi.flags, 0);
+	EXPECT_UNCHANGED(-ENOENT, mzr_host__peer_delete(h, l[2]));
+}
+
+static int count_protect(const struct mzr_protect_info *p, void *ctx)
+{
+	(void)p;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void test_protect(void **state)
+{
+	int n = 0;
+
+	assert_int_equal(mzr_host__protect_for_each(h, count_protect, &n), 0);
+	assert_int_equal(n, 0); /* none by default */
+	assert_int_equal(mzr_host__protect_add(h, A("10.99.0.0"), 16), 0);
+	EXPECT_UNCHANGED(-EEXIST, mzr_host__protect_add(h, A("10.99.0.0"), 16));
+	EXPECT_UNCHANGED(-EINVAL, mzr_host__protect_add(h, A("10.99.0.1"), 16));
+	EXPECT_UNCHANGED(-EINVAL, mzr_host__protect_add(h, A("10.99.0.0"), 33));
+	EXPECT_UNCHANGED(-ENOENT, mzr_host__protect_delete(h, A("10.99.0.0"),
+							   17));
+	assert_int_equal(mzr_host__protect_for_each(h, count_protect, &n), 0);
+	assert_int_equal(n, 1);
+	assert_int_equal(mzr_host__protect_delete(h, A("10.99.0.0"), 16), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -870,6 +1009,11 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_attach_dispatcher, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_peers_follow_objects,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peers_explicit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_protect, setup, teardown),
 	};
 
 	test_require_root();

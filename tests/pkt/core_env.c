@@ -146,7 +146,7 @@ void core_env_setup(struct core_env *env)
 	/* IPv6 is off on the underlay: every counter a fixture checks moves
 	 * only by the fixture's own frame. */
 	env->ul0 = test_underlay();
-	for (int h = 2; h <= 6; h++)
+	for (int h = 2; h <= 7; h++)
 		test_underlay_neigh(IP4(192, 168, 1, h));
 	for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
 		test_sh("ip link add %s type veth peer name ep%dp && "
@@ -206,6 +206,10 @@ void core_env_setup(struct core_env *env)
 	/* VPC B reuses 10.1.1.11 and has 10.1.1.12, unknown to VPC A. */
 	add_ep(env, VNI_B, IP4(10, 1, 1, 11), MAC_B11, US, "ep6h", 0);
 	add_ep(env, VNI_B, IP4(10, 1, 1, 12), MAC_B12, US, "ep7h", 0);
+	/* H6 is a Mizar host no object names: a cluster's node list. H7
+	 * (a neighbour on the underlay) is no Mizar host. */
+	test_api(mzr_host__peer_add(env->host, test_in4(H6)),
+		 "mzr_host__peer_add");
 
 	/* Learned direct paths, one fresh and one expired, as the data
 	 * plane writes them. */
@@ -252,13 +256,15 @@ void tunnel_in(struct pkt *p, uint32_t from, uint32_t vni,
 	build_encap(p, &o, inner);
 }
 
-/* The same frame after this host forwards it to @next as a transit hop. */
+/* The same frame after this host forwards it to @next as a transit hop:
+ * the outer source stays the sender's (the next host checks the RTS
+ * against it). */
 void tunnel_fwd(struct pkt *p, uint32_t from, uint32_t next,
 		       uint32_t vni, uint32_t flags, uint8_t ttl,
 		       const struct pkt *inner)
 {
 	struct outer_spec o = { .dmac = host_mac(next), .smac = MAC_US,
-				.src = US, .dst = next, .ttl = ttl,
+				.src = from, .dst = next, .ttl = ttl,
 				.sport = 51000, .vni = vni, .rts = from,
 				.flags = flags };
 

@@ -22,7 +22,8 @@
 #define H3 IP4(192, 168, 1, 3)
 #define H4 IP4(192, 168, 1, 4)
 #define H5 IP4(192, 168, 1, 5)
-#define H6 IP4(192, 168, 1, 6)
+#define H6 IP4(192, 168, 1, 6) /* a known peer named by no object */
+#define H7 IP4(192, 168, 1, 7) /* on the underlay, not a Mizar host */
 #define H99 IP4(192, 168, 1, 99)
 
 #define VNI_A 100 /* we bounce A1's endpoints; H4 is A's divider */

@@ -25,6 +25,7 @@
 #include "core_env.h"
 #include "fixture.h"
 #include "testenv.h"
+#include "shared.h"
 
 #define DROP(r) (MZR_CNT_DROP_BASE + (r))
 #define N_REC 3
@@ -626,9 +627,11 @@ static void reroutes(void)
 	}
 
 	/* bouncer: for EP3 on H5, rewritten to EP2 hosted here: rerouted,
-	 * it is delivered here, decapsulated. */
+	 * it is delivered here, decapsulated, through the deliver hook as
+	 * from the wire (docs/security.md, rule 6). */
 	clear_chains();
 	insert(&rerouter, MZR_HOOK_BOUNCER, MZR_NF_POS_END);
+	insert(&recs[0], MZR_HOOK_DELIVER, MZR_NF_POS_END);
 	set_reroute(IP4(10, 1, 1, 11));
 	s = remote(IP4(10, 1, 1, 20));
 	s.src = IP4(10, 1, 1, 22);
@@ -647,6 +650,80 @@ static void reroutes(void)
 	f.check_out = true;
 	build_inner(&f.out, &o);
 	fx(env.transit_fd, &f);
+	{
+		struct hook_rec r = rec_read(&recs[0]);
+
+		CHECK(r.hits == 1 && r.ctx.hook == MZR_HOOK_DELIVER &&
+			      r.ctx.role == MZR_ROLE_HOST &&
+			      r.ctx.daddr == htonl(IP4(10, 1, 1, 11)),
+		      "bouncer reroute to a local endpoint: the deliver NF "
+		      "ran once (%llu), role host, for EP2",
+		      (unsigned long long)r.hits);
+	}
+
+	/* The same with a deliver NF that drops: the reroute does not
+	 * bypass the deliver policy. */
+	clear_chains();
+	insert(&rerouter, MZR_HOOK_BOUNCER, MZR_NF_POS_END);
+	insert(&dropper, MZR_HOOK_DELIVER, MZR_NF_POS_END);
+	f.desc = "bouncer: a reroute to a local endpoint is dropped by the "
+		 "deliver hook's NF (drop_nf), never delivered around it";
+	f.verdict = XDP_DROP;
+	f.counter = DROP(MZR_DROP_NF);
+	f.check_out = false;
+	fx(env.transit_fd, &f);
+	clear_chains();
+}
+
+/* ---- Learning after the deliver chain ----------------------------------- */
+
+static bool direct_host(uint32_t ip, uint32_t *host)
+{
+	struct mzr_ep_key k = { .vni = VNI_A, .ip = htonl(ip) };
+	struct mzr_direct_val v;
+
+	if (bpf_map_lookup_elem(env.direct_fd, &k, &v))
+		return false;
+	*host = ntohl(v.host);
+	return true;
+}
+
+/* docs/security.md, rule 3: the direct path is learned only from frames
+ * the deliver hook's chain accepted. */
+static void learn_after_chain(void)
+{
+	struct fixture f = {};
+	struct inner_spec s = remote(IP4(10, 1, 1, 11));
+	struct pkt inner;
+	uint64_t learned0 = counter(MZR_CNT_LEARNED);
+	uint32_t host = 0;
+	bool known;
+
+	s.src = IP4(10, 1, 1, 23);
+	build_inner(&inner, &s);
+	clear_chains();
+	insert(&dropper, MZR_HOOK_DELIVER, MZR_NF_POS_END);
+	f.desc = "deliver: a frame for EP2 that the deliver NF drops "
+		 "(drop_nf)";
+	f.verdict = XDP_DROP;
+	f.counter = DROP(MZR_DROP_NF);
+	f.ingress_ifindex = env.ul0;
+	tunnel_in(&f.in, H5, VNI_A, 0, 64, &inner);
+	fx(env.transit_fd, &f);
+	known = direct_host(IP4(10, 1, 1, 23), &host);
+	CHECK(!known && counter(MZR_CNT_LEARNED) == learned0,
+	      "deliver: the dropped frame taught nothing (10.1.1.23 %s)",
+	      known ? "learned" : "unknown");
+
+	clear_chains();
+	insert(&recs[0], MZR_HOOK_DELIVER, MZR_NF_POS_END);
+	f.desc = "deliver: the same frame accepted by the deliver NF is "
+		 "delivered";
+	f.verdict = XDP_REDIRECT;
+	f.counter = MZR_CNT_LEARNED;
+	fx(env.transit_fd, &f);
+	CHECK(direct_host(IP4(10, 1, 1, 23), &host) && host == H5,
+	      "deliver: once accepted, 10.1.1.23 is learned on H5");
 	clear_chains();
 }
 
@@ -855,7 +932,7 @@ static void inject_hooks(void)
 	f.counter = MZR_CNT_DELIVER_BYPASS;
 	f.check_out = true;
 	{
-		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_US,
+		struct outer_spec o = { .dmac = MAC_EP6, .smac = MAC_US,
 					.src = US, .dst = US,
 					.sport = flow_sport(&s), .vni = VNI_A,
 					.rts = US };
@@ -1017,6 +1094,7 @@ int main(void)
 		case_missed(&cases[i]);
 	}
 	reroutes();
+	learn_after_chain();
 	external_counter(&cases[4]);
 	hairpin();
 	inject_hooks();

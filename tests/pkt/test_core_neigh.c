@@ -185,7 +185,7 @@ static void agent_to_h99(struct pkt *out, const struct pkt *in,
 }
 
 /* A tunnel frame from H2 for 10.1.1.40 (hosted on H99), as this host, its
- * bouncer, forwards it: TTL - 1. */
+ * bouncer, forwards it: TTL - 1, the outer source still H2's. */
 static void transit_in(struct pkt *in, struct pkt *inner)
 {
 	struct inner_spec s = remote(IP4(10, 1, 1, 40));
@@ -197,7 +197,7 @@ static void transit_in(struct pkt *in, struct pkt *inner)
 static void transit_to_h99(struct pkt *out, const struct pkt *inner,
 			   const uint8_t *dmac, const uint8_t *smac)
 {
-	struct outer_spec o = { .dmac = dmac, .smac = smac, .src = US,
+	struct outer_spec o = { .dmac = dmac, .smac = smac, .src = H2,
 				.dst = H99, .ttl = 63, .sport = 51000,
 				.vni = VNI_A, .rts = H2 };
 

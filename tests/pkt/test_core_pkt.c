@@ -484,6 +484,38 @@ static void transit_fixtures(void)
 	s.dmac = MAC_B11;
 	build_inner(&f->out, &s);
 
+	/* -- Trust (docs/security.md). -- */
+	s = remote(IP4(10, 1, 1, 11));
+	s.src = IP4(10, 1, 1, 24);
+	build_inner(&inner, &s);
+	f = fx("transit: Mizar Geneve from an underlay address that is no "
+	       "known Mizar host (H7) is dropped (unknown_peer), never "
+	       "delivered nor learned", XDP_DROP, DROP(MZR_DROP_UNKNOWN_PEER),
+	       ul0);
+	{
+		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_REMOTE,
+					.src = H7, .dst = US, .sport = 51000,
+					.vni = VNI_A, .rts = H7 };
+
+		build_encap(&f->in, &o, &inner);
+	}
+
+	s.src = IP4(10, 1, 1, 25);
+	build_inner(&inner, &s);
+	f = fx("transit: a frame whose RTS (H6) is not its outer source (H2) "
+	       "is delivered but its RTS is not believed (learn_refused)",
+	       XDP_REDIRECT, MZR_CNT_LEARN_REFUSED, ul0);
+	{
+		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_H2,
+					.src = H2, .dst = US, .sport = 51000,
+					.vni = VNI_A, .rts = H6 };
+
+		build_encap(&f->in, &o, &inner);
+	}
+	f->check_out = true;
+	s.dmac = MAC_EP2;
+	build_inner(&f->out, &s);
+
 	s = remote(IP4(10, 1, 1, 12));
 	build_inner(&inner, &s);
 	f = fx("transit: VPC A traffic for an address only VPC B has here "
@@ -496,9 +528,11 @@ static void transit_fixtures(void)
 	s = remote(IP4(10, 1, 1, 30));
 	build_inner(&inner, &s);
 	f = fx("transit: a bypass-decap endpoint receives the tunnel packet "
-	       "as is", XDP_REDIRECT, MZR_CNT_DELIVER_BYPASS, ul0);
+	       "as is but addressed to its own MAC (its kernel drops any "
+	       "other)", XDP_REDIRECT, MZR_CNT_DELIVER_BYPASS, ul0);
 	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
 	same_out(f);
+	memcpy(f->out.data, MAC_EP6, 6);
 
 	s = remote(IP4(10, 1, 1, 11));
 	s.ihl = 8;
@@ -553,6 +587,26 @@ static void transit_fixtures(void)
 	pkt_init(&tmp);
 	pkt_eth(&tmp, MAC_REMOTE, MAC_GW_A1, PKT_ETH_P_ARP);
 	pkt_arp(&tmp, 2, MAC_GW_A1, IP4(10, 1, 1, 1), MAC_REMOTE,
+		IP4(10, 1, 1, 77));
+	pkt_finish(&tmp);
+	tunnel_fwd(&f->out, US, H2, VNI_A, 0, 64, &tmp);
+
+	f = fx("transit: an ARP request is answered to the host it came from "
+	       "(outer source H2), not to the host its RTS claims (H6)",
+	       XDP_TX, MZR_CNT_BOUNCER_ARP, ul0);
+	build_arp(&inner, 1, MAC_REMOTE, IP4(10, 1, 1, 77),
+		  IP4(10, 1, 1, 20));
+	{
+		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_H2,
+					.src = H2, .dst = US, .sport = 51000,
+					.vni = VNI_A, .rts = H6 };
+
+		build_encap(&f->in, &o, &inner);
+	}
+	f->check_out = true;
+	pkt_init(&tmp);
+	pkt_eth(&tmp, MAC_REMOTE, MAC_EP3, PKT_ETH_P_ARP);
+	pkt_arp(&tmp, 2, MAC_EP3, IP4(10, 1, 1, 20), MAC_REMOTE,
 		IP4(10, 1, 1, 77));
 	pkt_finish(&tmp);
 	tunnel_fwd(&f->out, US, H2, VNI_A, 0, 64, &tmp);
@@ -869,6 +923,19 @@ static int check_learned(void)
 		return 1;
 	}
 	printf("ok: delivery of a ROUTED packet learned nothing\n");
+
+	/* Unknown peer, RTS not the outer source: nothing learned. */
+	k.vni = VNI_A;
+	for (uint32_t ip = IP4(10, 1, 1, 24); ip <= IP4(10, 1, 1, 25); ip++) {
+		k.ip = htonl(ip);
+		if (!bpf_map_lookup_elem(env.direct_fd, &k, &v)) {
+			printf("FAIL: learned (VPC A, %08x) -> %08x from an "
+			       "untrusted frame\n", ip, ntohl(v.host));
+			return 1;
+		}
+	}
+	printf("ok: frames from an unknown peer or with a foreign RTS "
+	       "taught nothing\n");
 	return 0;
 }
 

@@ -230,6 +230,9 @@ static void scale_host(unsigned int n, unsigned int max_entries)
 	err = err ?: mzr_net__create(env.host, VNI_A,
 				     (struct in_addr){ htonl(EP_NET) },
 				     EP_NET_LEN, &us, 1, NULL);
+	/* The frames come from H2: a Mizar host of the cluster. */
+	err = err ?: mzr_host__peer_add(env.host,
+					(struct in_addr){ htonl(H2) });
 	if (err)
 		die("scale host", err);
 	close(env.transit_fd);

@@ -21,6 +21,8 @@ static const char *const groups_usage =
 	"Commands:\n"
 	"  host init dev IFNAME [ip A.B.C.D] [mode native|generic] [max-endpoints N]\n"
 	"  host show | host reset\n"
+	"  host peer add|del IP,... | host peer show     known Mizar hosts\n"
+	"  host protect add|del CIDR | host protect show  underlay NAT never reaches\n"
 	"  vpc add|set|del|show ...     VPCs (Geneve VNI, dividers)\n"
 	"  net add|set|del|show ...     networks of a VPC (prefix, bouncers, gateway)\n"
 	"  ep add|del|show ...          endpoints\n"
@@ -254,6 +256,19 @@ static const struct mzctl_sub host_subs[] = {
 	  "Detach every program attached under this pin root (underlay and\n"
 	  "endpoint veths) and remove the pins.\n",
 	  host_reset },
+	{ "peer", "add|del IP,... | show",
+	  "Known peers: the Mizar hosts whose Geneve this host believes\n"
+	  "(docs/security.md).\n"
+	  "  add IP,...     add explicit peers (a cluster's node list)\n"
+	  "  del IP,...     remove explicit peers\n"
+	  "  show           list them (self, explicit, named by objects)\n",
+	  mzctl_cmd_host_peer },
+	{ "protect", "add|del CIDR | show",
+	  "Underlay prefixes the external path (NAT) never sends into.\n"
+	  "  add CIDR       protect a prefix (none by default)\n"
+	  "  del CIDR       stop protecting it\n"
+	  "  show           list them\n",
+	  mzctl_cmd_host_protect },
 	{ NULL },
 };
 

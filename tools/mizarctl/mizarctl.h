@@ -115,6 +115,9 @@ int mzctl_cmd_vpc(struct mzctl *g, int argc, char **argv);
 int mzctl_cmd_net(struct mzctl *g, int argc, char **argv);
 int mzctl_cmd_ep(struct mzctl *g, int argc, char **argv);
 int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv);
+/* `mizarctl host peer|protect ...` (tools/mizarctl/peer_cmd.c). */
+int mzctl_cmd_host_peer(struct mzctl *g, int argc, char **argv);
+int mzctl_cmd_host_protect(struct mzctl *g, int argc, char **argv);
 /*
  * `mizarctl nf ...` (tools/mizarctl/nf_cmd.c). Receives its arguments
  * untouched, --help included, and prints its own help.

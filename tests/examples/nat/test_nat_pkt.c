@@ -5,8 +5,9 @@
  * whose network 10.2.1.0/24 is bounced by H3). The NF's two programs are
  * chained into the divider and external hooks as mizar-nat attaches them,
  * rules are written into its maps, and frames go through the transit
- * program (BPF_PROG_TEST_RUN). Outside hosts are underlay neighbours
- * (H5: resolved; H99: not).
+ * program (BPF_PROG_TEST_RUN). Outside hosts are underlay neighbours that
+ * are no Mizar hosts (OUT: resolved; OUT_COLD: not); OUT is one (an
+ * endpoint's host): SNAT never reaches it.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -32,7 +33,11 @@
 #define EP IP4(10, 2, 1, 7)	/* VPC B endpoint behind bouncer H3 */
 #define EP_NORULE IP4(10, 2, 2, 7) /* VPC B, no SNAT rule */
 
+#define OUT H7
+#define OUT_COLD IP4(192, 168, 1, 98)
+
 static const uint8_t MAC_GW[6] = { 0x02, 0, 10, 2, 1, 1 };
+static const uint8_t MAC_OUT[6] = { 0x02, 0xbb, 0, 0, 0, 0x07 };
 
 static struct core_env env;
 static int fd_snat, fd_dnat, fd_out, fd_in, fd_stats;
@@ -168,7 +173,7 @@ static uint16_t nat_port(uint32_t ep, uint16_t eport, uint32_t rem,
 static void snat_udp(void)
 {
 	struct inner_spec s = { .dmac = MAC_GW, .smac = MAC_REMOTE, .src = EP,
-				.dst = H5, .sport = 40000, .dport = 53,
+				.dst = OUT, .sport = 40000, .dport = 53,
 				.payload = 24 };
 	struct inner_spec w;
 	struct pkt inner, in, got, want;
@@ -179,13 +184,13 @@ static void snat_udp(void)
 	build_inner(&inner, &s);
 	from_h3(&in, &inner);
 	v = run(&in, &got);
-	port = nat_port(EP, 40000, H5, 53, 17);
+	port = nat_port(EP, 40000, OUT, 53, 17);
 	CHECK(port >= NAT_PORT_MIN, "snat: a new UDP connection gets a port "
 	      "of the pool (%u)", port);
 	CHECK(nat_counter(NAT_C_SNAT_NEW) == new0 + 1,
 	      "snat: counted as a new connection");
 	w = s;
-	w.dmac = MAC_H5;
+	w.dmac = MAC_OUT;
 	w.smac = MAC_US;
 	w.src = US;
 	w.sport = port;
@@ -202,7 +207,7 @@ static void snat_udp(void)
 	      "snat: no second connection for it");
 
 	/* The reply, plain on the underlay. */
-	w = (struct inner_spec){ .dmac = MAC_US, .smac = MAC_H5, .src = H5,
+	w = (struct inner_spec){ .dmac = MAC_US, .smac = MAC_OUT, .src = OUT,
 				 .dst = US, .sport = 53, .dport = port,
 				 .payload = 24 };
 	build_inner(&in, &w);
@@ -218,7 +223,7 @@ static void snat_udp(void)
 static void snat_tcp_icmp(void)
 {
 	struct inner_spec s = { .dmac = MAC_GW, .smac = MAC_REMOTE, .src = EP,
-				.dst = H5, .proto = 6, .sport = 41000,
+				.dst = OUT, .proto = 6, .sport = 41000,
 				.dport = 443 };
 	struct inner_spec w;
 	struct pkt inner, in, got, want;
@@ -228,9 +233,9 @@ static void snat_tcp_icmp(void)
 	build_inner(&inner, &s);
 	from_h3(&in, &inner);
 	v = run(&in, &got);
-	port = nat_port(EP, 41000, H5, 443, 6);
+	port = nat_port(EP, 41000, OUT, 443, 6);
 	w = s;
-	w.dmac = MAC_H5;
+	w.dmac = MAC_OUT;
 	w.smac = MAC_US;
 	w.src = US;
 	w.sport = port;
@@ -241,11 +246,11 @@ static void snat_tcp_icmp(void)
 
 	/* ICMP echo: the id (7 in build_inner) is the port. */
 	s = (struct inner_spec){ .dmac = MAC_GW, .smac = MAC_REMOTE, .src = EP,
-				 .dst = H5, .proto = 1 };
+				 .dst = OUT, .proto = 1 };
 	build_inner(&inner, &s);
 	from_h3(&in, &inner);
 	v = run(&in, &got);
-	port = nat_port(EP, 7, H5, 0, 1);
+	port = nat_port(EP, 7, OUT, 0, 1);
 	CHECK(port >= NAT_PORT_MIN, "snat: a ping gets an echo id of the "
 	      "pool (%u)", port);
 	{
@@ -264,7 +269,7 @@ static void snat_tcp_icmp(void)
 static void snat_refused(void)
 {
 	struct inner_spec s = { .dmac = MAC_GW, .smac = MAC_REMOTE,
-				.src = EP_NORULE, .dst = H5, .sport = 40000,
+				.src = EP_NORULE, .dst = OUT, .sport = 40000,
 				.dport = 53 };
 	struct pkt inner, in, got;
 	uint64_t nr = fixture_counter(env.stats_fd, DROP(MZR_DROP_NO_ROUTE));
@@ -304,9 +309,9 @@ static void snat_refused(void)
 	      "snat: inner TTL 1 is dropped as ttl_expired (%s)",
 	      fixture_verdict_name(v));
 
-	/* H99 has no neighbour entry: the kernel routes it. */
+	/* OUT_COLD has no neighbour entry: the kernel routes it. */
 	s.ttl = 0;
-	s.dst = H99;
+	s.dst = OUT_COLD;
 	build_inner(&inner, &s);
 	from_h3(&in, &inner);
 	v = run(&in, &got);
@@ -318,9 +323,51 @@ static void snat_refused(void)
 	      fixture_verdict_name(v));
 }
 
+/* The external path never reaches the underlay's Mizar hosts nor a
+ * prefix the operator protects (docs/security.md, rule 4). */
+static void snat_to_underlay(void)
+{
+	struct inner_spec s = { .dmac = MAC_GW, .smac = MAC_REMOTE, .src = EP,
+				.dst = H5, .sport = 40001, .dport = 6081,
+				.payload = 24 };
+	struct pkt inner, in, got;
+	uint64_t d0 = fixture_counter(env.stats_fd,
+				      DROP(MZR_DROP_TO_UNDERLAY));
+	int v;
+
+	build_inner(&inner, &s);
+	from_h3(&in, &inner);
+	v = run(&in, &got);
+	CHECK(v == XDP_DROP && fixture_counter(env.stats_fd,
+					       DROP(MZR_DROP_TO_UNDERLAY)) ==
+				       d0 + 1,
+	      "snat: UDP to a known peer's port 6081 (H5, an endpoint's "
+	      "host) is dropped as to_underlay (%s)", fixture_verdict_name(v));
+
+	test_api(mzr_host__protect_add(env.host, test_in4(IP4(192, 168, 1, 96)),
+				       30),
+		 "mzr_host__protect_add");
+	s.dst = OUT_COLD;
+	build_inner(&inner, &s);
+	from_h3(&in, &inner);
+	v = run(&in, &got);
+	CHECK(v == XDP_DROP && fixture_counter(env.stats_fd,
+					       DROP(MZR_DROP_TO_UNDERLAY)) ==
+				       d0 + 2,
+	      "snat: an outside host inside a protected prefix "
+	      "(192.168.1.96/30) is dropped as to_underlay (%s)",
+	      fixture_verdict_name(v));
+	test_api(mzr_host__protect_delete(env.host,
+					  test_in4(IP4(192, 168, 1, 96)), 30),
+		 "mzr_host__protect_delete");
+	v = run(&in, &got);
+	CHECK(v == XDP_PASS, "snat: once unprotected it leaves again (%s)",
+	      fixture_verdict_name(v));
+}
+
 static void dnat(void)
 {
-	struct inner_spec s = { .dmac = MAC_US, .smac = MAC_H5, .src = H5,
+	struct inner_spec s = { .dmac = MAC_US, .smac = MAC_OUT, .src = OUT,
 				.dst = US, .proto = 6, .sport = 33333,
 				.dport = 8080 };
 	struct inner_spec w;
@@ -338,13 +385,13 @@ static void dnat(void)
 		     &got, &want);
 
 	s = (struct inner_spec){ .dmac = MAC_GW, .smac = MAC_REMOTE, .src = EP,
-				 .dst = H5, .proto = 6, .sport = 80,
+				 .dst = OUT, .proto = 6, .sport = 80,
 				 .dport = 33333 };
 	build_inner(&inner, &s);
 	from_h3(&in, &inner);
 	v = run(&in, &got);
 	w = s;
-	w.dmac = MAC_H5;
+	w.dmac = MAC_OUT;
 	w.smac = MAC_US;
 	w.src = US;
 	w.sport = 8080;
@@ -353,7 +400,7 @@ static void dnat(void)
 	expect_frame("dnat: the endpoint's reply leaves from this host's "
 		     "port 8080", v, XDP_TX, &got, &want);
 
-	s = (struct inner_spec){ .dmac = MAC_US, .smac = MAC_H5, .src = H5,
+	s = (struct inner_spec){ .dmac = MAC_US, .smac = MAC_OUT, .src = OUT,
 				 .dst = US, .sport = 5555, .dport = 9999,
 				 .payload = 8 };
 	build_inner(&in, &s);
@@ -373,6 +420,7 @@ int main(void)
 	snat_udp();
 	snat_tcp_icmp();
 	snat_refused();
+	snat_to_underlay();
 	dnat();
 	return test_report();
 }
