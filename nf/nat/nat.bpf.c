@@ -487,7 +487,10 @@ static __always_inline void nat_touch_in(const struct nat_ct_in_key *ik,
 	if (iv->kind == NAT_KIND_DNAT) {
 		iv->seen_ns = now;
 	} else {
-		if (bpf_map_lookup_elem(&nat_ct_out, &ok))
+		/* The endpoint's packets restamp iv about once a second:
+		 * look for a lost twin only once it has been silent. */
+		if (now - iv->seen_ns < 4 * NAT_REFRESH_NS ||
+		    bpf_map_lookup_elem(&nat_ct_out, &ok))
 			return;
 		ov.seen_ns = iv->seen_ns;
 	}
