@@ -34,6 +34,13 @@ struct {
 } acl_ct SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, MZR_ACL_FRAG_SIZE);
+	__type(key, struct mzr_acl_frag_key);
+	__type(value, struct mzr_acl_frag_val);
+} acl_frags SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, MZR_ACL_HITS_SIZE);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -74,9 +81,11 @@ static __always_inline void acl_hit(__u32 vni, __u32 prio)
 		bpf_map_update_elem(&acl_hits, &k, &one, BPF_NOEXIST);
 }
 
-/* Index of the first rule of @set matching @f, or -1. */
+/* Index of the first rule of @set matching @f, or -1. With @any_port,
+ * the first rule that @f matches whatever its port (a later fragment's
+ * port is unknown). */
 static __always_inline int acl_match(const struct mzr_acl_set *set,
-				     const struct acl_flow *f)
+				     const struct acl_flow *f, int any_port)
 {
 	__u16 dport = bpf_ntohs(f->dport);
 	__u32 i, n = set->n;
@@ -92,7 +101,7 @@ static __always_inline int acl_match(const struct mzr_acl_set *set,
 			continue;
 		if (r->proto != MZR_ACL_PROTO_ANY && r->proto != f->proto)
 			continue;
-		if (dport < r->dport_lo || dport > r->dport_hi)
+		if (!any_port && (dport < r->dport_lo || dport > r->dport_hi))
 			continue;
 		return i;
 	}
@@ -105,7 +114,7 @@ static __always_inline __u8 acl_decide(const struct mzr_acl_set *set,
 				       __u32 vni, const struct acl_flow *f,
 				       int count)
 {
-	int i = acl_match(set, f);
+	int i = acl_match(set, f, 0);
 
 	if (i >= 0 && i < MZR_ACL_MAX_RULES) {
 		if (count)
@@ -215,19 +224,128 @@ static __always_inline int acl_icmp_related(const struct mzr_acl_set *set,
 	return v && v->gen == set->gen && acl_ct_fresh(&k, v, now);
 }
 
+/*
+ * The verdict on flow @f of a packet that is no ICMP error about a tracked
+ * connection: its tracked connection, else the rules (an allowed flow
+ * starts a tracked connection). 1 pass, 0 deny; counted.
+ */
+static __always_inline int acl_judge(const struct mzr_acl_set *set,
+				     __u32 vni, const struct acl_flow *f,
+				     __u64 now)
+{
+	struct mzr_acl_ct_val *ct, nv = {};
+	struct mzr_acl_ct_key k;
+	__u8 orig_lo;
+
+	acl_ct_key(&k, vni, f, &orig_lo);
+	ct = bpf_map_lookup_elem(&acl_ct, &k);
+	if (ct && acl_ct_fresh(&k, ct, now)) {
+		if (ct->gen == set->gen) {
+			acl_ct_touch(ct, now);
+			nf_count(&acl_stats, MZR_ACL_CNT_CT_PASS);
+			return 1;
+		}
+		/* The policy changed since the connection was allowed:
+		 * judge its first packet again under the new rules. */
+		{
+			struct acl_flow o;
+
+			acl_ct_orig(&k, ct, &o);
+			if (acl_decide(set, vni, &o, 0) == MZR_ACL_ALLOW) {
+				ct->gen = set->gen;
+				acl_ct_touch(ct, now);
+				nf_count(&acl_stats, MZR_ACL_CNT_REVALIDATED);
+				return 1;
+			}
+		}
+		bpf_map_delete_elem(&acl_ct, &k);
+		nf_count(&acl_stats, MZR_ACL_CNT_REVOKED);
+	}
+
+	if (acl_decide(set, vni, f, 1) != MZR_ACL_ALLOW) {
+		nf_count(&acl_stats, MZR_ACL_CNT_DENY);
+		return 0;
+	}
+	nv.seen_ns = now;
+	nv.gen = set->gen;
+	nv.orig_lo = orig_lo;
+	bpf_map_update_elem(&acl_ct, &k, &nv, BPF_ANY);
+	nf_count(&acl_stats, MZR_ACL_CNT_ALLOW);
+	return 1;
+}
+
+static __always_inline void acl_frag_key(struct mzr_acl_frag_key *k,
+					 __u32 vni, const struct acl_flow *f,
+					 __be16 id)
+{
+	__builtin_memset(k, 0, sizeof(*k));
+	k->vni = vni;
+	k->saddr = f->saddr;
+	k->daddr = f->daddr;
+	k->id = id;
+	k->proto = f->proto;
+}
+
+/* Remember the verdict on a datagram's first fragment for the rest. */
+static __always_inline void acl_frag_note(__u32 vni, const struct acl_flow *f,
+					  __be16 id, int pass, __u64 now)
+{
+	struct mzr_acl_frag_val v = {
+		.seen_ns = now,
+		.action = pass ? MZR_ACL_ALLOW : MZR_ACL_DENY,
+	};
+	struct mzr_acl_frag_key k;
+
+	acl_frag_key(&k, vni, f, id);
+	bpf_map_update_elem(&acl_frags, &k, &v, BPF_ANY);
+}
+
+/*
+ * The verdict on a later fragment (no ports): its first fragment's, when
+ * that was judged here in the last MZR_ACL_FRAG_NS; else the rules', when
+ * no rule with a port range could decide it (the port would not matter).
+ * 1 pass, 0 deny, -1 unknown (the first fragment unseen, and its ports
+ * could have mattered). Counted.
+ */
+static __always_inline int acl_frag_later(const struct mzr_acl_set *set,
+					  __u32 vni, const struct acl_flow *f,
+					  __be16 id, __u64 now)
+{
+	struct mzr_acl_frag_val *v;
+	struct mzr_acl_frag_key k;
+	int i;
+
+	acl_frag_key(&k, vni, f, id);
+	v = bpf_map_lookup_elem(&acl_frags, &k);
+	if (v && (__s64)(now - v->seen_ns) < (__s64)MZR_ACL_FRAG_NS) {
+		nf_count(&acl_stats, MZR_ACL_CNT_FRAG_FOLLOW);
+		return v->action == MZR_ACL_ALLOW;
+	}
+	i = acl_match(set, f, 1);
+	if (i >= 0 && i < MZR_ACL_MAX_RULES &&
+	    (set->rules[i].dport_lo != 0 || set->rules[i].dport_hi != 65535)) {
+		nf_count(&acl_stats, MZR_ACL_CNT_FRAG_UNKNOWN);
+		return -1;
+	}
+	if (acl_decide(set, vni, f, 1) != MZR_ACL_ALLOW) {
+		nf_count(&acl_stats, MZR_ACL_CNT_DENY);
+		return 0;
+	}
+	return 1;
+}
+
 static __always_inline int acl_run(struct xdp_md *xdp)
 {
 	void *data = (void *)(long)xdp->data;
 	void *end = (void *)(long)xdp->data_end;
-	struct mzr_acl_ct_val *ct, nv = {};
 	const struct mzr_acl_set *set;
-	struct mzr_acl_ct_key k;
 	struct acl_flow f = {};
 	struct mzr_ctx *ctx;
-	__u8 *eth, *ip, *l4, orig_lo;
+	__u8 *eth, *ip, *l4;
+	int frag, later, pass;
+	__be16 id;
 	__u64 now;
 	__u32 vni;
-	int frag;
 
 	ctx = mzr_nf_ctx();
 	if (!ctx)
@@ -255,6 +373,8 @@ static __always_inline int acl_run(struct xdp_md *xdp)
 	if ((void *)(ip + 20) > end)
 		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
 	frag = (ip[6] & 0x3f) || ip[7];
+	later = (ip[6] & 0x1f) || ip[7];
+	__builtin_memcpy(&id, ip + 4, 2);
 
 	f.saddr = ctx->saddr;
 	f.daddr = ctx->daddr;
@@ -263,12 +383,32 @@ static __always_inline int acl_run(struct xdp_md *xdp)
 	f.dport = ctx->dport;
 	now = bpf_ktime_get_ns();
 
-	if (frag) {
-		/* Fragments carry no ports (the core leaves them 0): they
-		 * match rules without dport and connections of port 0. */
+	if (later) {
+		/* No ports here: the datagram's first fragment decides. */
 		nf_count(&acl_stats, MZR_ACL_CNT_FRAGMENT);
-	} else if (f.proto == IPPROTO_ICMP &&
-		   ctx->inner_l4_off != MZR_OFF_NONE) {
+		pass = acl_frag_later(set, vni, &f, id, now);
+		if (pass < 0)
+			return mzr_nf_drop(ctx, MZR_DROP_FRAGMENT);
+		goto verdict;
+	}
+	if (frag) {
+		/* The first fragment carries the L4 header (the core leaves
+		 * a fragment's ports 0): judge it by its real ports. One too
+		 * short to hold them cannot be judged (RFC 1858). */
+		nf_count(&acl_stats, MZR_ACL_CNT_FRAGMENT);
+		if ((f.proto == IPPROTO_TCP || f.proto == IPPROTO_UDP ||
+		     f.proto == IPPROTO_ICMP) &&
+		    ctx->inner_l4_off != MZR_OFF_NONE) {
+			l4 = data + (ctx->inner_l4_off & NF_OFF_MASK);
+			if (nf_l4_ports(l4, end, f.proto, &f.sport, &f.dport) &&
+			    f.proto != IPPROTO_ICMP)
+				return mzr_nf_drop(ctx, MZR_DROP_FRAGMENT);
+		}
+		pass = acl_judge(set, vni, &f, now);
+		acl_frag_note(vni, &f, id, pass, now);
+		goto verdict;
+	}
+	if (f.proto == IPPROTO_ICMP && ctx->inner_l4_off != MZR_OFF_NONE) {
 		l4 = data + (ctx->inner_l4_off & NF_OFF_MASK);
 		if ((void *)(l4 + 8) > end)
 			return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
@@ -289,41 +429,10 @@ static __always_inline int acl_run(struct xdp_md *xdp)
 			break;
 		}
 	}
-
-	acl_ct_key(&k, vni, &f, &orig_lo);
-	ct = bpf_map_lookup_elem(&acl_ct, &k);
-	if (ct && acl_ct_fresh(&k, ct, now)) {
-		if (ct->gen == set->gen) {
-			acl_ct_touch(ct, now);
-			nf_count(&acl_stats, MZR_ACL_CNT_CT_PASS);
-			return mzr_nf_next(xdp, ctx);
-		}
-		/* The policy changed since the connection was allowed:
-		 * judge its first packet again under the new rules. */
-		{
-			struct acl_flow o;
-
-			acl_ct_orig(&k, ct, &o);
-			if (acl_decide(set, vni, &o, 0) == MZR_ACL_ALLOW) {
-				ct->gen = set->gen;
-				acl_ct_touch(ct, now);
-				nf_count(&acl_stats, MZR_ACL_CNT_REVALIDATED);
-				return mzr_nf_next(xdp, ctx);
-			}
-		}
-		bpf_map_delete_elem(&acl_ct, &k);
-		nf_count(&acl_stats, MZR_ACL_CNT_REVOKED);
-	}
-
-	if (acl_decide(set, vni, &f, 1) != MZR_ACL_ALLOW) {
-		nf_count(&acl_stats, MZR_ACL_CNT_DENY);
+	pass = acl_judge(set, vni, &f, now);
+verdict:
+	if (!pass)
 		return mzr_nf_drop(ctx, MZR_DROP_NF);
-	}
-	nv.seen_ns = now;
-	nv.gen = set->gen;
-	nv.orig_lo = orig_lo;
-	bpf_map_update_elem(&acl_ct, &k, &nv, BPF_ANY);
-	nf_count(&acl_stats, MZR_ACL_CNT_ALLOW);
 	return mzr_nf_next(xdp, ctx);
 }
 

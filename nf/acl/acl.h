@@ -15,6 +15,7 @@
 #define MZR_ACL_PRIO_MAX 65535
 #define MZR_ACL_CT_SIZE 65536	/* tracked connections (LRU) */
 #define MZR_ACL_HITS_SIZE 16384 /* (vni, prio) hit counters */
+#define MZR_ACL_FRAG_SIZE 16384 /* fragmented datagrams in flight (LRU) */
 
 /* Idle timeouts of tracked connections, and how stale a "last seen" stamp
  * may get before a packet rewrites it (saves a write per packet). */
@@ -22,6 +23,9 @@
 #define MZR_ACL_CT_UDP_NS (120ULL * 1000000000ULL)
 #define MZR_ACL_CT_OTHER_NS (30ULL * 1000000000ULL)
 #define MZR_ACL_CT_REFRESH_NS (1000000000ULL)
+/* How long later fragments follow their first fragment's verdict: the
+ * kernel's default reassembly timeout (net.ipv4.ipfrag_time). */
+#define MZR_ACL_FRAG_NS (30ULL * 1000000000ULL)
 
 enum mzr_acl_action {
 	MZR_ACL_ALLOW = 0,
@@ -85,6 +89,26 @@ struct mzr_acl_ct_val {
 	__u8 pad[7];
 };
 
+/*
+ * A fragmented datagram (map acl_frags, LRU): the verdict its first
+ * fragment got, which its later fragments (no ports of their own) follow.
+ * Keyed as IPv4 reassembly keys a datagram: addresses, protocol, IP id.
+ */
+struct mzr_acl_frag_key {
+	__u32 vni;
+	__be32 saddr;
+	__be32 daddr;
+	__be16 id;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct mzr_acl_frag_val {
+	__u64 seen_ns;	/* when the first fragment was judged */
+	__u8 action;	/* enum mzr_acl_action */
+	__u8 pad[7];
+};
+
 /* Hit counter of a rule (prio) or of the default (MZR_ACL_HIT_DEFAULT). */
 struct mzr_acl_hit_key {
 	__u32 vni;
@@ -102,7 +126,10 @@ enum mzr_acl_counter {
 	MZR_ACL_CNT_DENY,	   /* dropped by a rule or the default */
 	MZR_ACL_CNT_REVALIDATED,   /* tracked flow still allowed by new rules */
 	MZR_ACL_CNT_REVOKED,	   /* tracked flow no longer allowed */
-	MZR_ACL_CNT_FRAGMENT,	   /* IPv4 fragments (matched without ports) */
+	MZR_ACL_CNT_FRAGMENT,	   /* IPv4 fragments, first or later */
+	MZR_ACL_CNT_FRAG_FOLLOW,   /* later fragment: its first's verdict */
+	MZR_ACL_CNT_FRAG_UNKNOWN,  /* later fragment, no verdict known and a
+				    * port rule could match: dropped */
 	__MZR_ACL_CNT_MAX,
 };
 

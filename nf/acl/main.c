@@ -39,6 +39,8 @@ static const char *const counter_names[__MZR_ACL_CNT_MAX] = {
 	[MZR_ACL_CNT_REVALIDATED] = "revalidated",
 	[MZR_ACL_CNT_REVOKED] = "revoked",
 	[MZR_ACL_CNT_FRAGMENT] = "fragments",
+	[MZR_ACL_CNT_FRAG_FOLLOW] = "frag_follow",
+	[MZR_ACL_CNT_FRAG_UNKNOWN] = "frag_unknown",
 };
 
 /* ---- Writing a VPC's policy -------------------------------------------- */

@@ -46,7 +46,9 @@ static const char *const usage =
 	"  dnat add vni N ext IP:PORT proto tcp|udp to IP:PORT\n"
 	"                      IP:PORT of this host forwards to an endpoint\n"
 	"  dnat del vni N ext IP:PORT proto tcp|udp\n"
-	"  show [vni N]        rules, connections and counters\n"
+	"  timeout tcp|tcp-close|tcp-rst|udp|icmp SECONDS|default\n"
+	"                      idle time after which a connection is over\n"
+	"  show [vni N]        rules, timeouts, connections and counters\n"
 	"\n"
 	"Options:\n"
 	"  -r, --pin-root DIR  bpffs directory holding this host's state\n"
@@ -58,8 +60,8 @@ static const char *const usage =
 static const char *const show_help =
 	"Usage: mizar-nat show [vni N]\n"
 	"\n"
-	"List the SNAT and DNAT rules, the connections being translated\n"
-	"(up to 100 in text, all with -j) and the NF's counters.\n";
+	"List the SNAT and DNAT rules, the timeouts, the connections being\n"
+	"translated (up to 100 in text, all with -j) and the NF's counters.\n";
 
 static const char *const counter_names[__NAT_C_MAX] = {
 	[NAT_C_SNAT_NEW] = "snat_new",	 [NAT_C_SNAT_OUT] = "snat_out",
@@ -68,8 +70,34 @@ static const char *const counter_names[__NAT_C_MAX] = {
 	[NAT_C_TX] = "tx",		 [NAT_C_KERNEL] = "kernel",
 	[NAT_C_NO_RULE] = "no_rule",	 [NAT_C_FRAGMENT] = "fragment",
 	[NAT_C_NO_PORT] = "drop_no_port", [NAT_C_TTL] = "drop_ttl",
-	[NAT_C_ERROR] = "drop_error",
+	[NAT_C_ERROR] = "drop_error",	 [NAT_C_EXPIRED] = "drop_expired",
+	[NAT_C_ICMP_IN] = "icmp_err_in", [NAT_C_ICMP_OUT] = "icmp_err_out",
 };
+
+/* The timeouts by their name on the command line, with their defaults. */
+static const struct {
+	const char *name;
+	uint32_t dflt;
+} timeouts[__NAT_TK_MAX] = {
+	[NAT_TK_TCP] = { "tcp", NAT_TO_TCP },
+	[NAT_TK_TCP_CLOSE] = { "tcp-close", NAT_TO_TCP_CLOSE },
+	[NAT_TK_TCP_RST] = { "tcp-rst", NAT_TO_TCP_RST },
+	[NAT_TK_UDP] = { "udp", NAT_TO_UDP },
+	[NAT_TK_ICMP] = { "icmp", NAT_TO_ICMP },
+};
+
+static const char *const timeout_help =
+	"Usage: mizar-nat timeout tcp|tcp-close|tcp-rst|udp|icmp "
+	"SECONDS|default\n"
+	"\n"
+	"Set how long a connection may stay idle before it is over: packets\n"
+	"from outside for it are then dropped (counter drop_expired) and the\n"
+	"endpoint's next packet starts a new connection. An SNAT connection\n"
+	"is kept alive by its endpoint's packets only; a DNAT one by both\n"
+	"sides. tcp: established (default 7440); tcp-close: after a FIN each\n"
+	"way (60); tcp-rst: after a reset (10); udp (180); icmp: echo (30).\n"
+	"SECONDS: 1-2592000; default: back to the default. Applies at once,\n"
+	"to existing connections too.\n";
 
 /* Whether @ip is assigned to an interface of this host (this netns). */
 static bool is_local_addr(struct in_addr ip)
@@ -421,7 +449,87 @@ static int cmd_dnat(struct mzctl *g, int argc, char **argv)
 	return mzctl_dispatch(g, "dnat", dnat_subs, argc, argv);
 }
 
+/* ---- timeout ------------------------------------------------------------- */
+
+static int cmd_timeout(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "timeout";
+	struct nat_cfg cfg = {};
+	uint32_t zero = 0, sec = 0;
+	int kind, fd, lock, ret = MZCTL_FAIL;
+
+	if (nftool_help(argc, argv, timeout_help))
+		return MZCTL_OK;
+	if (argc != 2) {
+		mzctl_err(cmd, "want KIND SECONDS|default (see --help)");
+		return MZCTL_USAGE;
+	}
+	for (kind = 0; kind < __NAT_TK_MAX; kind++)
+		if (!strcmp(argv[0], timeouts[kind].name))
+			break;
+	if (kind == __NAT_TK_MAX) {
+		mzctl_err(cmd,
+			  "bad kind '%s' (tcp, tcp-close, tcp-rst, udp, icmp)",
+			  argv[0]);
+		return MZCTL_USAGE;
+	}
+	if (strcmp(argv[1], "default") &&
+	    (mzctl_parse_u32(argv[1], &sec) || !sec || sec > NAT_TO_MAX_SEC)) {
+		mzctl_err(cmd, "bad seconds '%s' (1-%u or default)", argv[1],
+			  NAT_TO_MAX_SEC);
+		return MZCTL_USAGE;
+	}
+	fd = nftool_map(g, &tool, NAT_CFG_MAP, cmd);
+	if (fd < 0)
+		return MZCTL_FAIL;
+	lock = nftool_lock(g, &tool, cmd);
+	if (lock < 0)
+		goto out;
+	if (bpf_map_lookup_elem(fd, &zero, &cfg)) {
+		mzctl_fail(cmd, -errno);
+		goto unlock;
+	}
+	cfg.timeout_sec[kind] = sec;
+	if (bpf_map_update_elem(fd, &zero, &cfg, BPF_ANY)) {
+		mzctl_fail(cmd, -errno);
+		goto unlock;
+	}
+	ret = MZCTL_OK;
+unlock:
+	close(lock);
+out:
+	close(fd);
+	return ret;
+}
+
 /* ---- show ---------------------------------------------------------------- */
+
+static void show_timeouts(struct mzctl *g, struct mzctl_json *js, int fd)
+{
+	struct nat_cfg cfg = {};
+	uint32_t zero = 0;
+	int k;
+
+	if (bpf_map_lookup_elem(fd, &zero, &cfg))
+		memset(&cfg, 0, sizeof(cfg));
+	if (g->json)
+		mzctl_json_obj(js, "timeouts");
+	else
+		printf("Timeouts (s):");
+	for (k = 0; k < __NAT_TK_MAX; k++) {
+		uint32_t v = cfg.timeout_sec[k] ? cfg.timeout_sec[k] :
+						  timeouts[k].dflt;
+
+		if (g->json)
+			mzctl_json_u64(js, timeouts[k].name, v);
+		else
+			printf(" %s %u", timeouts[k].name, v);
+	}
+	if (g->json)
+		mzctl_json_obj_end(js);
+	else
+		printf("\n");
+}
 
 #define SHOW_TEXT_CONNS 100
 
@@ -562,12 +670,13 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 {
 	const char *cmd = "show";
 	struct mzctl_kw kw[] = { { "vni", true, false, NULL }, { NULL } };
-	int snat, dnat, conns, stats;
+	int snat, dnat, conns, stats, cfg;
 	const struct nftool_mapref refs[] = {
 		{ NAT_SNAT_MAP, &snat },
 		{ NAT_DNAT_MAP, &dnat },
 		{ NAT_CT_OUT_MAP, &conns },
 		{ NAT_STATS_MAP, &stats },
+		{ NAT_CFG_MAP, &cfg },
 		{ NULL },
 	};
 	struct mzctl_json js;
@@ -603,6 +712,7 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 	}
 	show_snat(g, &js, snat, vni);
 	show_dnat(g, &js, dnat, vni);
+	show_timeouts(g, &js, cfg);
 	show_conns(g, &js, conns, vni);
 	nftool_show_counters(g, &js, stats, counter_names, __NAT_C_MAX);
 	if (g->json)
@@ -615,6 +725,7 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 static const struct mzctl_group groups[] = {
 	{ "snat", cmd_snat },
 	{ "dnat", cmd_dnat },
+	{ "timeout", cmd_timeout },
 	{ "show", cmd_show },
 	{ NULL },
 };

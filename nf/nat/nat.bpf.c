@@ -14,6 +14,12 @@
  *    to INJECT it into the connection's VPC, which encapsulates it and
  *    routes it to the endpoint.
  *
+ * A connection idle past its timeout (nat_cfg, else the defaults of
+ * nat.h) is over: outside packets for it are dropped (NAT_C_EXPIRED),
+ * the endpoint's next packet starts a new one. ICMP errors about a
+ * connection are translated both ways (the outer header and the quoted
+ * one), so that path MTU discovery and "unreachable" work through NAT.
+ *
  * Everything else continues down the chain untouched.
  */
 #include <linux/bpf.h>
@@ -64,6 +70,13 @@ struct {
 	__type(key, struct nat_ct_in_key);
 	__type(value, struct nat_ct_in_val);
 } nat_ct_in SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct nat_cfg);
+} nat_cfg SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -146,18 +159,46 @@ static __always_inline int nat_rewrite(struct xdp_md *xdp, struct nat_pkt *p,
 			     p->proto, src, ip, port);
 }
 
+/* Timeout @kind in ns: the operator's (nat_cfg), else @dflt seconds. */
+static __always_inline __u64 nat_to(__u32 kind, __u32 dflt)
+{
+	__u32 zero = 0, sec = dflt;
+	struct nat_cfg *cfg = bpf_map_lookup_elem(&nat_cfg, &zero);
+
+	if (cfg && kind < __NAT_TK_MAX && cfg->timeout_sec[kind])
+		sec = cfg->timeout_sec[kind];
+	return (__u64)sec * NAT_NS;
+}
+
 static __always_inline __u64 nat_timeout(__u8 proto, __u8 state)
 {
 	if (proto == IPPROTO_TCP) {
 		if (state & NAT_ST_RST)
-			return NAT_TO_TCP_RST * NAT_NS;
+			return nat_to(NAT_TK_TCP_RST, NAT_TO_TCP_RST);
 		if ((state & NAT_ST_FIN) == NAT_ST_FIN)
-			return NAT_TO_TCP_CLOSE * NAT_NS;
-		return NAT_TO_TCP * NAT_NS;
+			return nat_to(NAT_TK_TCP_CLOSE, NAT_TO_TCP_CLOSE);
+		return nat_to(NAT_TK_TCP, NAT_TO_TCP);
 	}
 	if (proto == IPPROTO_UDP)
-		return NAT_TO_UDP * NAT_NS;
-	return NAT_TO_ICMP * NAT_NS;
+		return nat_to(NAT_TK_UDP, NAT_TO_UDP);
+	return nat_to(NAT_TK_ICMP, NAT_TO_ICMP);
+}
+
+/* The shortest timeout a connection of @proto can have: an entry seen
+ * more recently than that is alive whatever its twin says. */
+static __always_inline __u64 nat_timeout_min(__u8 proto)
+{
+	__u64 t = nat_timeout(proto, 0), u;
+
+	if (proto == IPPROTO_TCP) {
+		u = nat_timeout(proto, NAT_ST_FIN);
+		if (u < t)
+			t = u;
+		u = nat_timeout(proto, NAT_ST_RST);
+		if (u < t)
+			t = u;
+	}
+	return t;
 }
 
 /* The two halves of a connection's state, each built from the other's. */
@@ -223,6 +264,28 @@ nat_in_val(__u32 vni, __be32 ep_ip, __be16 ep_port, __u8 kind, __u64 now)
  * longer than its timeout in both directions. TCP is closing once each
  * direction has sent a FIN, or either an RST.
  */
+static __always_inline int nat_over(__u8 proto,
+				    const struct nat_ct_in_val *iv,
+				    const struct nat_ct_out_val *ov, __u64 now)
+{
+	__u64 seen = 0;
+	__u8 state = 0;
+
+	if (iv) {
+		seen = iv->seen_ns;
+		state |= iv->state & NAT_ST_RST;
+	}
+	if (ov) {
+		if (ov->seen_ns > seen)
+			seen = ov->seen_ns;
+		state |= ov->state & NAT_ST_RST;
+	}
+	if (iv && ov && (iv->state & NAT_ST_FIN) && (ov->state & NAT_ST_FIN))
+		state |= NAT_ST_FIN;
+	/* seen may be a little ahead: another CPU's clock read */
+	return now > seen && now - seen > nat_timeout(proto, state);
+}
+
 static __always_inline int nat_conn_over(const struct nat_ct_in_key *ik,
 					 const struct nat_ct_in_val *iv,
 					 __u64 now)
@@ -230,18 +293,70 @@ static __always_inline int nat_conn_over(const struct nat_ct_in_key *ik,
 	struct nat_ct_out_key ok = nat_out_key(ik, iv->vni, iv->ep_ip,
 					       iv->ep_port);
 	struct nat_ct_out_val *ov = bpf_map_lookup_elem(&nat_ct_out, &ok);
-	__u64 seen = iv->seen_ns;
-	__u8 state = iv->state & NAT_ST_RST;
 
-	if (ov && ov->nat_ip == ik->nat_ip && ov->nat_port == ik->nat_port) {
-		if (ov->seen_ns > seen)
-			seen = ov->seen_ns;
-		state |= ov->state & NAT_ST_RST;
-		if ((iv->state & NAT_ST_FIN) && (ov->state & NAT_ST_FIN))
-			state |= NAT_ST_FIN;
-	}
-	/* seen may be a little ahead: another CPU's clock read */
-	return now > seen && now - seen > nat_timeout(ik->proto, state);
+	if (ov && (ov->nat_ip != ik->nat_ip || ov->nat_port != ik->nat_port))
+		ov = NULL;
+	return nat_over(ik->proto, iv, ov, now);
+}
+
+/* The same seen from the egress entry. */
+static __always_inline int nat_conn_over_out(const struct nat_ct_out_key *ok,
+					     const struct nat_ct_out_val *ov,
+					     __u64 now)
+{
+	struct nat_ct_in_key ik = nat_in_key(ok, ov->nat_ip, ov->nat_port);
+	struct nat_ct_in_val *iv = bpf_map_lookup_elem(&nat_ct_in, &ik);
+
+	if (iv && (iv->vni != ok->vni || iv->ep_ip != ok->ep_ip ||
+		   iv->ep_port != ok->ep_port))
+		iv = NULL;
+	return nat_over(ok->proto, iv, ov, now);
+}
+
+/* nat_conn_over() for a packet's lookup: an entry stamped within the
+ * shortest timeout is alive without a look at its twin. */
+static __always_inline int nat_in_expired(const struct nat_ct_in_key *ik,
+					  const struct nat_ct_in_val *iv,
+					  __u64 now)
+{
+	if ((__s64)(now - iv->seen_ns) <= (__s64)nat_timeout_min(ik->proto))
+		return 0;
+	return nat_conn_over(ik, iv, now);
+}
+
+static __always_inline int nat_out_expired(const struct nat_ct_out_key *ok,
+					   const struct nat_ct_out_val *ov,
+					   __u64 now)
+{
+	if ((__s64)(now - ov->seen_ns) <= (__s64)nat_timeout_min(ok->proto))
+		return 0;
+	return nat_conn_over_out(ok, ov, now);
+}
+
+/* Forget a connection that is over, both halves (the other half only
+ * while it still belongs to it). */
+static __always_inline void nat_forget_in(const struct nat_ct_in_key *ik,
+					  const struct nat_ct_in_val *iv)
+{
+	struct nat_ct_out_key ok = nat_out_key(ik, iv->vni, iv->ep_ip,
+					       iv->ep_port);
+	struct nat_ct_out_val *ov = bpf_map_lookup_elem(&nat_ct_out, &ok);
+
+	if (ov && ov->nat_ip == ik->nat_ip && ov->nat_port == ik->nat_port)
+		bpf_map_delete_elem(&nat_ct_out, &ok);
+	bpf_map_delete_elem(&nat_ct_in, ik);
+}
+
+static __always_inline void nat_forget_out(const struct nat_ct_out_key *ok,
+					   const struct nat_ct_out_val *ov)
+{
+	struct nat_ct_in_key ik = nat_in_key(ok, ov->nat_ip, ov->nat_port);
+	struct nat_ct_in_val *iv = bpf_map_lookup_elem(&nat_ct_in, &ik);
+
+	if (iv && iv->vni == ok->vni && iv->ep_ip == ok->ep_ip &&
+	    iv->ep_port == ok->ep_port)
+		bpf_map_delete_elem(&nat_ct_in, &ik);
+	bpf_map_delete_elem(&nat_ct_out, ok);
 }
 
 /*
@@ -345,12 +460,20 @@ static __always_inline int nat_touch_out(const struct nat_ct_out_key *ok,
 		    cur->ep_port != ok->ep_port))
 		return -1;
 	ov->seen_ns = now;
-	if (!cur)
+	if (cur)
+		cur->seen_ns = now;
+	else
 		bpf_map_update_elem(&nat_ct_in, &ik, &iv, BPF_NOEXIST);
 	return 0;
 }
 
-/* The same for an ingress entry and its egress twin. */
+/*
+ * The same for an ingress entry and its egress twin. Only a DNAT
+ * connection (the outside opened it) is kept alive from outside: an SNAT
+ * mapping lives as long as its endpoint uses it (RFC 4787 REQ-6, outbound
+ * refresh), so a remote host cannot hold it open on its own. Its twin is
+ * still restored, with the stamp it had.
+ */
 static __always_inline void nat_touch_in(const struct nat_ct_in_key *ik,
 					 struct nat_ct_in_val *iv,
 					 __u8 flags, __u64 now)
@@ -362,8 +485,137 @@ static __always_inline void nat_touch_in(const struct nat_ct_in_key *ik,
 
 	if (!nat_note(&iv->state, iv->seen_ns, flags, now))
 		return;
-	iv->seen_ns = now;
+	if (iv->kind == NAT_KIND_DNAT) {
+		iv->seen_ns = now;
+	} else {
+		/* The endpoint's packets restamp iv about once a second:
+		 * look for a lost twin only once it has been silent. */
+		if (now - iv->seen_ns < 4 * NAT_REFRESH_NS ||
+		    bpf_map_lookup_elem(&nat_ct_out, &ok))
+			return;
+		ov.seen_ns = iv->seen_ns;
+	}
 	bpf_map_update_elem(&nat_ct_out, &ok, &ov, BPF_NOEXIST);
+}
+
+#define NAT_ICMP_UNREACH 3
+#define NAT_ICMP_TIME_EXCEEDED 11
+#define NAT_ICMP_PARAMPROB 12
+
+/* An ICMP error and the start of the packet it quotes, bounds checked. */
+struct nat_icmp_err {
+	struct iphdr *iph;	/* the error's own header */
+	struct nf_icmp_echo *icmp; /* type, code, checksum (rest unused) */
+	struct iphdr *q;	/* the quoted IPv4 header */
+	__u8 *ql4;		/* at least 8 bytes of its L4 header */
+	__be16 qsport;		/* its ports (ICMP echo: the id) */
+	__be16 qdport;
+	__u8 proto;		/* its protocol: TCP, UDP or ICMP echo */
+};
+
+/*
+ * Parse the IPv4 packet at @l3_off as an ICMP error (unreachable, incl.
+ * fragmentation needed; time exceeded; parameter problem) quoting the
+ * first bytes of a TCP, UDP or ICMP echo packet (RFC 792: header + 8).
+ * Returns 0 when it is one.
+ */
+static __always_inline int nat_icmp_err_parse(struct xdp_md *xdp,
+					      __u32 l3_off,
+					      struct nat_icmp_err *e)
+{
+	void *data = (void *)(long)xdp->data;
+	void *end = (void *)(long)xdp->data_end;
+	struct iphdr *iph = data + (l3_off & NF_OFF_MASK);
+	__u8 *icmp, *q, *ql4;
+
+	if ((void *)(iph + 1) > end || iph->version != 4 || iph->ihl < 5 ||
+	    iph->protocol != IPPROTO_ICMP || mzr_ipv4_is_fragment(iph))
+		return -1;
+	icmp = (__u8 *)iph + ((iph->ihl * 4) & 0x3c);
+	q = icmp + 8;
+	if ((void *)(q + 20) > end)
+		return -1;
+	if (icmp[0] != NAT_ICMP_UNREACH && icmp[0] != NAT_ICMP_TIME_EXCEEDED &&
+	    icmp[0] != NAT_ICMP_PARAMPROB)
+		return -1;
+	/* A quoted later fragment has no L4 header to match. */
+	if ((q[0] >> 4) != 4 || (q[0] & 0x0f) < 5 || (q[6] & 0x1f) || q[7])
+		return -1;
+	ql4 = q + ((q[0] * 4) & 0x3c);
+	if ((void *)(ql4 + 8) > end)
+		return -1;
+	e->iph = iph;
+	e->icmp = (void *)icmp;
+	e->q = (void *)q;
+	e->ql4 = ql4;
+	e->proto = q[9];
+	if (e->proto != IPPROTO_TCP && e->proto != IPPROTO_UDP &&
+	    e->proto != IPPROTO_ICMP)
+		return -1;
+	return nf_l4_ports(ql4, end, e->proto, &e->qsport, &e->qdport);
+}
+
+/*
+ * Translate ICMP error @e: the quoted packet's source (@inbound: it is
+ * the packet NAT sent out) or destination (it is the packet the endpoint
+ * received) address becomes @ip and that side's port (ICMP echo: the id)
+ * @port, and the error's own destination (inbound) or source becomes
+ * @ip too. Checksums are patched incrementally: the quoted IPv4 and L4
+ * ones (a TCP checksum only when quoted), then the ICMP one for every
+ * quoted word that changed, then the outer IPv4 one.
+ */
+static __always_inline int nat_icmp_err_rewrite(struct xdp_md *xdp,
+						struct nat_icmp_err *e,
+						int inbound, __be32 ip,
+						__be16 port)
+{
+	void *end = (void *)(long)xdp->data_end;
+	struct iphdr *iph = e->iph, *q = e->q;
+	__u8 *l4 = e->ql4;
+	__sum16 *l4sum = 0, *isum;
+	__be16 *portp, old_port, old_qsum, old_l4sum = 0;
+	__be32 *qaddr, *oaddr, old_ip;
+
+	if ((void *)(iph + 1) > end || (void *)(q + 1) > end ||
+	    (void *)(l4 + 8) > end || (void *)(e->icmp + 1) > end)
+		return -1;
+	isum = &e->icmp->checksum;
+	qaddr = inbound ? &q->saddr : &q->daddr;
+	oaddr = inbound ? &iph->daddr : &iph->saddr;
+	old_ip = *qaddr;
+	old_qsum = q->check;
+	if (e->proto == IPPROTO_ICMP) {
+		portp = (__be16 *)(l4 + 4);
+		l4sum = (__sum16 *)(l4 + 2);
+	} else {
+		portp = (__be16 *)(l4 + (inbound ? 0 : 2));
+		if (e->proto == IPPROTO_UDP) {
+			if (*(__be16 *)(l4 + 6))
+				l4sum = (__sum16 *)(l4 + 6);
+		} else if ((void *)(l4 + 18) <= end) {
+			l4sum = (__sum16 *)(l4 + 16);
+		}
+	}
+	old_port = *portp;
+	if (l4sum) {
+		old_l4sum = *l4sum;
+		if (e->proto != IPPROTO_ICMP)
+			mzr_csum_replace4(l4sum, old_ip, ip);
+		mzr_csum_replace2(l4sum, old_port, port);
+		if (e->proto == IPPROTO_UDP && !*l4sum)
+			*l4sum = 0xffff;
+	}
+	*portp = port;
+	mzr_csum_replace4(&q->check, old_ip, ip);
+	*qaddr = ip;
+	mzr_csum_replace4(isum, old_ip, ip);
+	mzr_csum_replace2(isum, old_port, port);
+	mzr_csum_replace2(isum, old_qsum, q->check);
+	if (l4sum)
+		mzr_csum_replace2(isum, old_l4sum, *l4sum);
+	mzr_csum_replace4(&iph->check, *oaddr, ip);
+	*oaddr = ip;
+	return 0;
 }
 
 /*
@@ -414,6 +666,58 @@ static __always_inline int nat_send(struct xdp_md *xdp, struct mzr_ctx *ctx,
 	return XDP_PASS;
 }
 
+/* Strip the tunnel headers of a translated packet and send it out. */
+static __always_inline int nat_out_send(struct xdp_md *xdp, struct mzr_ctx *ctx)
+{
+	void *data = (void *)(long)xdp->data;
+	void *end = (void *)(long)xdp->data_end;
+	__u8 own_mac[6];
+	__u32 l2;
+
+	/* The tunnel came to this host's MAC on the ingress device: the
+	 * address the kernel accepts a frame to be routed at. */
+	if (data + 6 > end)
+		return nat_drop(ctx, NAT_C_ERROR, MZR_DROP_MALFORMED);
+	__builtin_memcpy(own_mac, data, 6);
+	l2 = ctx->inner_l2_off & NF_OFF_MASK;
+	if (bpf_xdp_adjust_head(xdp, l2))
+		return nat_drop(ctx, NAT_C_ERROR, MZR_DROP_ENCAP);
+	return nat_send(xdp, ctx, own_mac);
+}
+
+/*
+ * An endpoint's ICMP error about a packet it received on a connection
+ * (e.g. "port unreachable" to a remote host): the error leaves from the
+ * connection's outside address, quoting the packet as the remote sent it.
+ * Returns -1 when @e is about no live connection of this endpoint.
+ */
+static __always_inline int nat_exit_icmp_err(struct xdp_md *xdp,
+					     struct mzr_ctx *ctx,
+					     struct nat_icmp_err *e)
+{
+	struct nat_ct_out_key ok = {
+		.vni = ctx->vni,
+		.ep_ip = e->q->daddr,
+		.remote_ip = e->q->saddr,
+		.ep_port = e->qdport,
+		.remote_port = e->qsport,
+		.proto = e->proto,
+	};
+	struct nat_ct_out_val *ov;
+
+	if (e->iph->saddr != ok.ep_ip)
+		return -1;
+	ov = bpf_map_lookup_elem(&nat_ct_out, &ok);
+	if (!ov || nat_out_expired(&ok, ov, bpf_ktime_get_ns()))
+		return -1;
+	if (e->iph->ttl <= 1)
+		return nat_drop(ctx, NAT_C_TTL, MZR_DROP_TTL_EXPIRED);
+	if (nat_icmp_err_rewrite(xdp, e, 0, ov->nat_ip, ov->nat_port))
+		return nat_drop(ctx, NAT_C_ERROR, MZR_DROP_MALFORMED);
+	nf_count(&nat_stats, NAT_C_ICMP_OUT);
+	return nat_out_send(xdp, ctx);
+}
+
 /* Divider hook: a packet of VPC ctx->vni for a destination outside it. */
 SEC("xdp")
 int nat_exit(struct xdp_md *xdp)
@@ -421,11 +725,10 @@ int nat_exit(struct xdp_md *xdp)
 	struct mzr_ctx *ctx = mzr_nf_ctx();
 	struct nat_ct_out_key ok = {};
 	struct nat_ct_out_val *ov;
+	struct nat_icmp_err err;
 	struct nat_pkt p;
-	__u8 own_mac[6];
 	__u64 now;
-	void *data, *end;
-	__u32 l2;
+	int ret;
 
 	if (!ctx)
 		return XDP_DROP; /* ABI mismatch, already counted */
@@ -434,6 +737,12 @@ int nat_exit(struct xdp_md *xdp)
 	    ctx->inner_l3_off == MZR_OFF_NONE ||
 	    ctx->inner_l2_off == MZR_OFF_NONE)
 		return mzr_nf_next(xdp, ctx);
+	if (!nat_icmp_err_parse(xdp, ctx->inner_l3_off, &err)) {
+		ret = nat_exit_icmp_err(xdp, ctx, &err);
+		if (ret >= 0)
+			return ret;
+		goto no_rule;
+	}
 	if (nat_parse(xdp, ctx->inner_l3_off, 1, &p))
 		goto no_rule;
 	ok.vni = ctx->vni;
@@ -444,6 +753,12 @@ int nat_exit(struct xdp_md *xdp)
 	ok.proto = p.proto;
 	now = bpf_ktime_get_ns();
 	ov = bpf_map_lookup_elem(&nat_ct_out, &ok);
+	if (ov && nat_out_expired(&ok, ov, now)) {
+		/* Idle past its timeout: a new connection, under the rules
+		 * of now. */
+		nat_forget_out(&ok, ov);
+		ov = NULL;
+	}
 	if (ov && nat_touch_out(&ok, ov, p.tcp_flags, now)) {
 		/* Its port went to another connection: start afresh. */
 		bpf_map_delete_elem(&nat_ct_out, &ok);
@@ -470,18 +785,7 @@ int nat_exit(struct xdp_md *xdp)
 						       NAT_C_SNAT_OUT);
 	if (nat_rewrite(xdp, &p, 1, ov->nat_ip, ov->nat_port))
 		return nat_drop(ctx, NAT_C_ERROR, MZR_DROP_MALFORMED);
-
-	/* The tunnel came to this host's MAC on the ingress device: the
-	 * address the kernel accepts a frame to be routed at. */
-	data = (void *)(long)xdp->data;
-	end = (void *)(long)xdp->data_end;
-	if (data + 6 > end)
-		return nat_drop(ctx, NAT_C_ERROR, MZR_DROP_MALFORMED);
-	__builtin_memcpy(own_mac, data, 6);
-	l2 = ctx->inner_l2_off & NF_OFF_MASK;
-	if (bpf_xdp_adjust_head(xdp, l2))
-		return nat_drop(ctx, NAT_C_ERROR, MZR_DROP_ENCAP);
-	return nat_send(xdp, ctx, own_mac);
+	return nat_out_send(xdp, ctx);
 
 no_rule:
 	nf_count(&nat_stats, NAT_C_NO_RULE);
@@ -521,6 +825,40 @@ nat_dnat_new(const struct nat_ct_in_key *ik, const struct nat_dnat_val *rule,
 	return bpf_map_lookup_elem(&nat_ct_in, ik);
 }
 
+/*
+ * An ICMP error from outside about a packet NAT sent out (e.g. a router's
+ * "fragmentation needed" for path MTU discovery): it goes to the
+ * connection's endpoint, quoting the packet as the endpoint sent it.
+ * Returns -1 when @e is about no connection.
+ */
+static __always_inline int nat_entry_icmp_err(struct xdp_md *xdp,
+					      struct mzr_ctx *ctx,
+					      struct nat_icmp_err *e)
+{
+	struct nat_ct_in_key ik = {
+		.remote_ip = e->q->daddr,
+		.nat_ip = e->q->saddr,
+		.remote_port = e->qdport,
+		.nat_port = e->qsport,
+		.proto = e->proto,
+	};
+	struct nat_ct_in_val *iv;
+
+	if (e->iph->daddr != ik.nat_ip)
+		return -1;
+	iv = bpf_map_lookup_elem(&nat_ct_in, &ik);
+	if (!iv)
+		return -1;
+	if (nat_in_expired(&ik, iv, bpf_ktime_get_ns()))
+		return nat_drop(ctx, NAT_C_EXPIRED, MZR_DROP_NF);
+	if (nat_icmp_err_rewrite(xdp, e, 1, iv->ep_ip, iv->ep_port))
+		return nat_drop(ctx, NAT_C_ERROR, MZR_DROP_MALFORMED);
+	nf_count(&nat_stats, NAT_C_ICMP_IN);
+	ctx->vni = iv->vni;
+	ctx->decision = MZR_DECIDE_INJECT;
+	return mzr_nf_next(xdp, ctx);
+}
+
 /* External hook: plain IPv4 arriving on the underlay. */
 SEC("xdp")
 int nat_entry(struct xdp_md *xdp)
@@ -528,33 +866,48 @@ int nat_entry(struct xdp_md *xdp)
 	struct mzr_ctx *ctx = mzr_nf_ctx();
 	void *data = (void *)(long)xdp->data;
 	void *end = (void *)(long)xdp->data_end;
+	struct nat_dnat_key dk = {};
 	struct nat_ct_in_key ik = {};
+	struct nat_dnat_val *rule;
 	struct nat_ct_in_val *iv;
 	struct ethhdr *eth = data;
+	struct nat_icmp_err err;
 	struct nat_pkt p;
 	__u64 now;
+	int ret;
 
 	if (!ctx)
 		return XDP_DROP; /* ABI mismatch, already counted */
 	if (ctx->hook != MZR_HOOK_EXTERNAL || (void *)(eth + 1) > end ||
-	    eth->h_proto != bpf_htons(ETH_P_IP) ||
-	    nat_parse(xdp, sizeof(*eth), 0, &p))
+	    eth->h_proto != bpf_htons(ETH_P_IP))
+		return mzr_nf_next(xdp, ctx);
+	if (!nat_icmp_err_parse(xdp, sizeof(*eth), &err)) {
+		ret = nat_entry_icmp_err(xdp, ctx, &err);
+		return ret >= 0 ? ret : mzr_nf_next(xdp, ctx);
+	}
+	if (nat_parse(xdp, sizeof(*eth), 0, &p))
 		return mzr_nf_next(xdp, ctx);
 	ik.remote_ip = p.iph->saddr;
 	ik.nat_ip = p.iph->daddr;
 	ik.remote_port = p.sport;
 	ik.nat_port = p.dport;
 	ik.proto = p.proto;
+	dk.ext_ip = ik.nat_ip;
+	dk.ext_port = ik.nat_port;
+	dk.proto = ik.proto;
 	now = bpf_ktime_get_ns();
 	iv = bpf_map_lookup_elem(&nat_ct_in, &ik);
+	if (iv && nat_in_expired(&ik, iv, now)) {
+		/* Over: dead from outside. A DNAT rule still there opens a
+		 * new connection; an SNAT mapping only its endpoint can
+		 * open again. */
+		if (p.proto == IPPROTO_ICMP ||
+		    !bpf_map_lookup_elem(&nat_dnat, &dk))
+			return nat_drop(ctx, NAT_C_EXPIRED, MZR_DROP_NF);
+		nat_forget_in(&ik, iv);
+		iv = NULL;
+	}
 	if (!iv) {
-		struct nat_dnat_key dk = {
-			.ext_ip = ik.nat_ip,
-			.ext_port = ik.nat_port,
-			.proto = ik.proto,
-		};
-		struct nat_dnat_val *rule;
-
 		if (p.proto == IPPROTO_ICMP)
 			return mzr_nf_next(xdp, ctx);
 		rule = bpf_map_lookup_elem(&nat_dnat, &dk);

@@ -17,6 +17,7 @@
 #define NAT_CT_OUT_MAP "nat_ct_out"
 #define NAT_CT_IN_MAP "nat_ct_in"
 #define NAT_STATS_MAP "nat_stats"
+#define NAT_CFG_MAP "nat_cfg"
 
 #define NAT_MAX_SNAT 1024
 #define NAT_MAX_DNAT 4096
@@ -33,12 +34,33 @@
 #define NAT_PORT_MAX 65535
 #define NAT_PORT_TRIES 32	/* ports probed before giving up */
 
-/* Idle timeouts (seconds) after which a connection's port may be reused. */
+/*
+ * Default idle timeouts (seconds) after which a connection is over: dead
+ * for packets from outside, a new connection for the endpoint's next
+ * packet, and its port free for reuse.
+ */
 #define NAT_TO_TCP 7440		/* established, as the kernel's conntrack */
 #define NAT_TO_TCP_CLOSE 60	/* FIN both ways */
 #define NAT_TO_TCP_RST 10
 #define NAT_TO_UDP 180
 #define NAT_TO_ICMP 30
+#define NAT_TO_MAX_SEC 2592000	/* 30 days: the largest one settable */
+
+/* The timeouts an operator may set (`mizar-nat timeout KIND SECONDS`). */
+enum nat_timeout_kind {
+	NAT_TK_TCP = 0,
+	NAT_TK_TCP_CLOSE,
+	NAT_TK_TCP_RST,
+	NAT_TK_UDP,
+	NAT_TK_ICMP,
+	__NAT_TK_MAX,
+};
+
+/* nat_cfg: ARRAY of one; a timeout of 0 is the default above. */
+struct nat_cfg {
+	__u32 timeout_sec[__NAT_TK_MAX];
+	__u32 pad[3];
+};
 
 /* nat_snat: LPM trie keyed by (VNI, source prefix). */
 struct nat_snat_key {
@@ -138,6 +160,12 @@ enum nat_counter {
 	NAT_C_NO_PORT,		/* dropped: no free port for a new connection */
 	NAT_C_TTL,		/* dropped: TTL expired */
 	NAT_C_ERROR,		/* dropped: could not rewrite or send */
+	NAT_C_EXPIRED,		/* dropped: from outside, for a connection
+				 * idle past its timeout */
+	NAT_C_ICMP_IN,		/* ICMP errors from outside about a
+				 * connection, translated to its endpoint */
+	NAT_C_ICMP_OUT,		/* ICMP errors of an endpoint about a
+				 * connection, translated to go out */
 	__NAT_C_MAX,
 };
 

@@ -79,13 +79,30 @@ struct flow {
 	uint8_t proto; /* IPPROTO_TCP, UDP, ICMP */
 	uint16_t sport, dport; /* ICMP: type in sport, id in dport */
 	uint16_t frag_off;
+	uint16_t id;	/* IPv4 identification */
+	size_t l4_len;	/* a first fragment's bytes after IPv4; 0: whole */
 };
+
+/* Cut @p's IPv4 datagram to @l4_len bytes after its header (a tiny first
+ * fragment), fixing tot_len and the header checksum. */
+static void shorten_ipv4(struct pkt *p, size_t l4_len)
+{
+	uint8_t *ip = p->data + 14;
+	uint16_t v;
+
+	pkt_truncate(p, 14 + 20 + l4_len);
+	v = htons((uint16_t)(20 + l4_len));
+	memcpy(ip + 2, &v, 2);
+	memset(ip + 10, 0, 2);
+	v = htons(pkt_csum_fold(pkt_csum_add(0, ip, 20)) ^ 0xffff);
+	memcpy(ip + 10, &v, 2);
+}
 
 /* An IPv4 frame between EP1 and @peer. */
 static void inner(struct pkt *p, enum hook h, uint32_t peer,
 		  const uint8_t *peer_mac, const struct flow *f)
 {
-	struct pkt_ipv4_opts o = { .frag_off = f->frag_off };
+	struct pkt_ipv4_opts o = { .frag_off = f->frag_off, .id = f->id };
 	uint32_t src = h == AGENT ? EP1 : peer, dst = h == AGENT ? peer : EP1;
 
 	pkt_init(p);
@@ -105,6 +122,8 @@ static void inner(struct pkt *p, enum hook h, uint32_t peer,
 	if (!(f->frag_off & 0x1fff))
 		pkt_payload_pattern(p, 32);
 	pkt_finish(p);
+	if (f->l4_len)
+		shorten_ipv4(p, f->l4_len);
 }
 
 /* The tunnel frame H5 sends this host for @in. */
@@ -131,7 +150,8 @@ static void icmp_unreach(struct pkt *p, uint16_t qsport, uint16_t qdport)
 	uint16_t csum;
 
 	inner(&quoted, DELIVER, EP3, MAC_EP3,
-	      &(struct flow){ IPPROTO_UDP, qsport, qdport, 0 });
+	      &(struct flow){ .proto = IPPROTO_UDP, .sport = qsport,
+			      .dport = qdport });
 	memcpy(b + 8, quoted.data + 14, 28);
 	csum = htons(pkt_csum_fold(pkt_csum_add(0, b, sizeof(b))) ^ 0xffff);
 	memcpy(b + 2, &csum, 2);
@@ -181,10 +201,10 @@ struct step {
 	int counter;		/* enum mzr_acl_counter that must grow, or -1 */
 };
 
-#define TCP(s, d) { IPPROTO_TCP, s, d, 0 }
-#define UDP(s, d) { IPPROTO_UDP, s, d, 0 }
-#define ECHO(id) { IPPROTO_ICMP, 8, id, 0 }
-#define ECHOREPLY(id) { IPPROTO_ICMP, 0, id, 0 }
+#define TCP(s, d) { .proto = IPPROTO_TCP, .sport = s, .dport = d }
+#define UDP(s, d) { .proto = IPPROTO_UDP, .sport = s, .dport = d }
+#define ECHO(id) { .proto = IPPROTO_ICMP, .sport = 8, .dport = id }
+#define ECHOREPLY(id) { .proto = IPPROTO_ICMP, .sport = 0, .dport = id }
 
 /* The policy these steps judge against (vni 100, default deny). */
 static const char *const policy[] = {
@@ -222,9 +242,65 @@ static const struct step steps[] = {
 	  ECHOREPLY(8), XDP_DROP, MZR_ACL_CNT_DENY },
 	{ "EP1 to EP2 on this host: denied at agent-egress, default deny",
 	  AGENT, EP2, TCP(1, 2), XDP_DROP, MZR_ACL_CNT_DENY },
-	{ "a later udp fragment has no ports: prio 30 (any port) allows",
-	  DELIVER, EP3, { IPPROTO_UDP, 0, 0, 0x0010 }, XDP_REDIRECT,
+	{ "a later udp fragment whose first fragment was never seen: prio "
+	  "20 (a port range) could decide it, so it is dropped (fragment)",
+	  DELIVER, EP3, { .proto = IPPROTO_UDP, .frag_off = 0x0010, .id = 41 }, XDP_DROP,
+	  MZR_ACL_CNT_FRAG_UNKNOWN },
+};
+
+/*
+ * Fragments under default allow with udp/5353 denied: a datagram's first
+ * fragment is judged by its real ports, its later fragments (no ports)
+ * follow that verdict, and one whose first fragment was not seen is
+ * dropped when a port rule could have decided it.
+ */
+#define FIRST 0x2000 /* more fragments, offset 0 */
+#define LATER 0x00b9 /* offset 1480, last */
+#define FRAG(p, s, d, off, i)                                                  \
+	{ .proto = p, .sport = s, .dport = d, .frag_off = off, .id = i }
+
+static const char *const frag_policy[] = {
+	"default vni 100 allow",
+	"rule add vni 100 prio 10 proto udp dport 5353 action deny",
+};
+
+static const struct step frag_steps[] = {
+	{ "the first fragment of a datagram to udp/5353 is judged by its "
+	  "port: denied", DELIVER, EP3,
+	  FRAG(IPPROTO_UDP, 1234, 5353, FIRST, 100), XDP_DROP,
+	  MZR_ACL_CNT_DENY },
+	{ "its later fragment follows it: dropped", DELIVER, EP3,
+	  FRAG(IPPROTO_UDP, 0, 0, LATER, 100), XDP_DROP,
+	  MZR_ACL_CNT_FRAG_FOLLOW },
+	{ "the first fragment of a datagram to udp/6000 is allowed",
+	  DELIVER, EP3, FRAG(IPPROTO_UDP, 1234, 6000, FIRST, 101),
+	  XDP_REDIRECT, MZR_ACL_CNT_ALLOW },
+	{ "its later fragment follows it: delivered", DELIVER, EP3,
+	  FRAG(IPPROTO_UDP, 0, 0, LATER, 101), XDP_REDIRECT,
+	  MZR_ACL_CNT_FRAG_FOLLOW },
+	{ "EP1 sending the first fragment of a datagram to udp/5353: "
+	  "denied at agent-egress", AGENT, EP3,
+	  FRAG(IPPROTO_UDP, 1234, 5353, FIRST, 102), XDP_DROP,
+	  MZR_ACL_CNT_DENY },
+	{ "and its later fragment follows it", AGENT, EP3,
+	  FRAG(IPPROTO_UDP, 0, 0, LATER, 102), XDP_DROP,
+	  MZR_ACL_CNT_FRAG_FOLLOW },
+	{ "a later tcp fragment without its first: no rule could look at "
+	  "its port, the default (allow) decides", DELIVER, EP3,
+	  FRAG(IPPROTO_TCP, 0, 0, LATER, 103), XDP_REDIRECT,
 	  MZR_ACL_CNT_FRAGMENT },
+};
+
+/* Orphan later fragments and tiny first fragments: named drop. */
+static const struct step frag_drops[] = {
+	{ "a later udp fragment arriving before (or without) its first: "
+	  "dropped (fragment)", DELIVER, EP3,
+	  FRAG(IPPROTO_UDP, 0, 0, LATER, 104), XDP_DROP,
+	  MZR_ACL_CNT_FRAG_UNKNOWN },
+	{ "a first udp fragment too short to hold the ports: dropped "
+	  "(fragment)", DELIVER, EP3,
+	  { .proto = IPPROTO_UDP, .sport = 1234, .dport = 5353,
+	    .frag_off = FIRST, .id = 105, .l4_len = 2 }, XDP_DROP, -1 },
 };
 
 static void check(const char *desc, int got, int want, int counter,
@@ -293,7 +369,7 @@ int main(void)
 		  fixture_counter(env.stats_fd, nf_drop) - drops0, 6);
 	expect_eq("hits of prio 10", hits(10), 1);
 	expect_eq("hits of prio 20", hits(20), 1);
-	expect_eq("hits of prio 30", hits(30), 2);
+	expect_eq("hits of prio 30", hits(30), 1);
 	expect_eq("hits of prio 40", hits(40), 1);
 	expect_eq("hits of the default", hits(MZR_ACL_HIT_DEFAULT), 5);
 
@@ -368,6 +444,19 @@ int main(void)
 	before = acl_counter(MZR_ACL_CNT_NO_POLICY);
 	check("default allow with no rule: no policy, sent", run(AGENT, &p),
 	      XDP_REDIRECT, MZR_ACL_CNT_NO_POLICY, before);
+
+	for (i = 0; i < sizeof(frag_policy) / sizeof(frag_policy[0]); i++)
+		acl(frag_policy[i]);
+	for (i = 0; i < sizeof(frag_steps) / sizeof(frag_steps[0]); i++)
+		run_step(&frag_steps[i]);
+	for (i = 0; i < sizeof(frag_drops) / sizeof(frag_drops[0]); i++) {
+		uint32_t frag_drop = MZR_CNT_DROP_BASE + MZR_DROP_FRAGMENT;
+		uint64_t d0 = fixture_counter(env.stats_fd, frag_drop);
+
+		run_step(&frag_drops[i]);
+		expect_eq("counted under the core's drop reason fragment",
+			  fixture_counter(env.stats_fd, frag_drop) - d0, 1);
+	}
 
 	acl("detach");
 	mzr_host__close(env.host);

@@ -9,6 +9,10 @@
 #   endpoints. Three paths into the divider are covered: a@h1 (bouncer h2
 #   forwards to the divider), b@h2 (h2 is its own bouncer) and d@h3 (the
 #   divider host is d's bouncer).
+#   Path MTU discovery through SNAT: the outside host routes to a far
+#   host over a 1200-byte link; its "fragmentation needed" about a's
+#   1328-byte DF ping, sent to h3, reaches a translated, and a's kernel
+#   learns the path MTU.
 #   DNAT: the outside host reaches a's servers through h3:8080 (TCP) and
 #   h3:5353 (UDP), and a sees the real client address.
 #   Without a rule nothing leaves (no_route); the host's own traffic is
@@ -68,6 +72,29 @@ out_add() {
 		topo_die "cannot plug the outside host into the bridge"
 	topo_xdp_pass "$TOPO_UL_NS" p-out
 	topo_log "topo: outside host = $OUT_IP (netns $OUT_NS, no Mizar)"
+}
+
+# far_add: a far host (FAR_IP) behind the outside host, which routes to it
+# over a 1200-byte link; h3 routes to it through the outside host.
+FAR_IP=192.0.2.2
+far_add() {
+	FAR_NS=$TOPO_PFX-x-far
+	TOPO_NETNS+=("$FAR_NS")
+	ip netns add "$FAR_NS" || topo_die "ip netns add $FAR_NS failed"
+	ip -n "$FAR_NS" link set lo up
+	ip link add name r-far netns "$OUT_NS" mtu 1200 type veth peer name \
+		eth0 netns "$FAR_NS" mtu 1200 || topo_die "cannot create the far veth"
+	ip -n "$OUT_NS" addr add 192.0.2.1/24 dev r-far &&
+		ip -n "$OUT_NS" link set r-far up &&
+		ip -n "$FAR_NS" addr add "$FAR_IP/24" dev eth0 &&
+		ip -n "$FAR_NS" link set eth0 up &&
+		ip -n "$FAR_NS" route add default via 192.0.2.1 ||
+		topo_die "cannot address the far link"
+	topo_sysctl "$OUT_NS" net.ipv4.ip_forward=1
+	ip -n "$(topo_ns h3)" route add 192.0.2.0/24 via "$OUT_IP" ||
+		topo_die "cannot route h3 to the far host"
+	ip netns exec "$(topo_ns h3)" ping -c 1 -W 2 "$FAR_IP" >/dev/null 2>&1 ||
+		topo_warn "h3 cannot ping the far host itself"
 }
 
 # Wait (<= 5 s) until something listens on PORT (tcp) in netns NS.
@@ -207,6 +234,24 @@ expect_peer "tcp d -> outside" "$reply" "$H3_IP" from-d 61000
 reply=$(udp_ask d "$OUT_IP" $ECHO_PORT from-d-udp)
 expect_peer "udp d -> outside" "$reply" "$H3_IP" from-d-udp 61000
 expect_ping d "$OUT_IP"
+
+topo_step "path MTU discovery through SNAT: a 1200-byte link beyond the outside host"
+far_add
+expect_ping a "$FAR_IP"
+icmp0=$(nat_counter h3 icmp_err_in)
+topo_exec a ping -n -c 3 -i 0.3 -W 1 -M do -s 1300 "$FAR_IP" >/dev/null 2>&1
+pmtu=$(topo_exec a ip route get "$FAR_IP" | grep -o 'mtu [0-9]*')
+[ "$pmtu" = "mtu 1200" ] &&
+	topo_ok "a learnt the path MTU to $FAR_IP from the translated error: $pmtu" ||
+	topo_fail "a's route to $FAR_IP: '$(topo_exec a ip route get "$FAR_IP" | tr '\n' ' ')'"
+v=$(nat_counter h3 icmp_err_in)
+[ "${v:-0}" -gt "${icmp0:-0}" ] &&
+	topo_ok "nat counter icmp_err_in ${icmp0:-0} -> $v" ||
+	topo_fail "nat counter icmp_err_in ${icmp0:-0} -> ${v:-?}"
+out=$(topo_exec a ping -n -c 1 -W 2 -M do -s 1300 "$FAR_IP" 2>&1)
+echo "$out" | grep -qi "message too long.*1200" &&
+	topo_ok "a's next 1328-byte DF ping fails locally: mtu 1200" ||
+	topo_fail "a's next 1328-byte DF ping: '$(echo "$out" | tr '\n' ' ' | head -c 200)'"
 
 topo_step "DNAT: the outside host reaches a's servers through h3"
 topo_bg a timeout 600 python3 "$PEER_ECHO" 80

@@ -40,7 +40,7 @@ static const uint8_t MAC_GW[6] = { 0x02, 0, 10, 2, 1, 1 };
 static const uint8_t MAC_OUT[6] = { 0x02, 0xbb, 0, 0, 0, 0x07 };
 
 static struct core_env env;
-static int fd_snat, fd_dnat, fd_out, fd_in, fd_stats;
+static int fd_snat, fd_dnat, fd_out, fd_in, fd_stats, fd_cfg;
 
 /* Load one program of the NAT object and chain it as `mizar-nat attach`
  * does; its maps are pinned so that both programs share them. */
@@ -78,8 +78,9 @@ static void load(const char *prog, enum mzr_hook hook, const char *name)
 	fd_out = bpf_object__find_map_fd_by_name(obj, NAT_CT_OUT_MAP);
 	fd_in = bpf_object__find_map_fd_by_name(obj, NAT_CT_IN_MAP);
 	fd_stats = bpf_object__find_map_fd_by_name(obj, NAT_STATS_MAP);
+	fd_cfg = bpf_object__find_map_fd_by_name(obj, NAT_CFG_MAP);
 	if (fd_snat < 0 || fd_dnat < 0 || fd_out < 0 || fd_in < 0 ||
-	    fd_stats < 0)
+	    fd_stats < 0 || fd_cfg < 0)
 		test_die_err("NAT maps", ENOENT);
 	/* The fds stay valid: the handle keeps the object open. */
 }
@@ -409,6 +410,315 @@ static void dnat(void)
 		     "to its kernel unchanged", v, XDP_PASS, &got, &in);
 }
 
+/* ---- ICMP errors ---------------------------------------------------------- */
+
+/*
+ * An ICMP error @type/@code/@rest from @src to @dst (TTL @ttl) between
+ * @smac and @dmac, quoting @qlen bytes of the IPv4 datagram in frame @q.
+ */
+static void build_icmp_err(struct pkt *p, const uint8_t *dmac,
+			   const uint8_t *smac, uint32_t src, uint32_t dst,
+			   uint8_t ttl, uint8_t type, uint8_t code,
+			   uint32_t rest, const struct pkt *q, size_t qlen)
+{
+	struct pkt_ipv4_opts o = { .ttl = ttl };
+
+	pkt_init(p);
+	pkt_eth(p, dmac, smac, PKT_ETH_P_IPV4);
+	pkt_ipv4(p, src, dst, 1, &o);
+	pkt_icmp(p, type, code, rest);
+	pkt_payload(p, q->data + 14, qlen);
+	pkt_finish(p);
+}
+
+/* A datagram as quoted: UDP or TCP @src:@sport -> @dst:@dport, TTL 60,
+ * 24 bytes of payload, checksums complete. */
+static void quoted(struct pkt *q, uint8_t proto, uint32_t src, uint16_t sport,
+		   uint32_t dst, uint16_t dport)
+{
+	struct pkt_ipv4_opts o = { .ttl = 60, .frag_off = 0x4000 };
+
+	pkt_init(q);
+	pkt_eth(q, MAC_ZERO, MAC_ZERO, PKT_ETH_P_IPV4);
+	pkt_ipv4(q, src, dst, proto, &o);
+	if (proto == 6)
+		pkt_tcp(q, sport, dport, 1000, 2000, PKT_TCP_ACK);
+	else if (proto == 17)
+		pkt_udp(q, sport, dport);
+	else
+		pkt_icmp_echo(q, sport ? 8 : 0, sport ? sport : dport, 1);
+	pkt_payload_pattern(q, 24);
+	pkt_finish(q);
+}
+
+/* What this divider sends bouncer H3 for @inner it injected into VPC B
+ * (already routed: TTL - 1), the outer source port from @flow. */
+static void to_h3_pkt(struct pkt *p, const struct pkt *inner,
+		      const struct inner_spec *flow)
+{
+	struct outer_spec o = { .dmac = MAC_H3, .smac = MAC_US, .src = US,
+				.dst = H3, .ttl = 63, .vni = VNI_B, .rts = US,
+				.flags = MZR_F_ROUTED };
+
+	o.sport = flow_sport(flow);
+	build_encap(p, &o, inner);
+}
+
+static void icmp_errors(void)
+{
+	uint16_t port = nat_port(EP, 40000, OUT, 53, 17);
+	uint16_t tport = nat_port(EP, 41000, OUT, 443, 6);
+	uint16_t echo_id = nat_port(EP, 7, OUT, 0, 1);
+	struct inner_spec icmp_flow = { .src = OUT, .dst = EP, .proto = 1 };
+	struct pkt q, in, got, want, inner;
+	uint64_t c0;
+	int v;
+
+	CHECK(port && tport && echo_id,
+	      "icmp: the udp, tcp and echo connections of the tests above "
+	      "exist (%u, %u, %u)", port, tport, echo_id);
+
+	/* A router on the way says the UDP datagram is too big. */
+	quoted(&q, 17, US, port, OUT, 53);
+	build_icmp_err(&in, MAC_US, MAC_OUT, OUT, US, 64, 3, 4, 1300, &q,
+		       q.len - 14);
+	quoted(&q, 17, EP, 40000, OUT, 53);
+	build_icmp_err(&inner, MAC_US, MAC_OUT, OUT, EP, 63, 3, 4, 1300, &q,
+		       q.len - 14);
+	to_h3_pkt(&want, &inner, &icmp_flow);
+	c0 = nat_counter(NAT_C_ICMP_IN);
+	v = run(&in, &got);
+	expect_frame("icmp: fragmentation needed (MTU 1300) about a UDP "
+		     "connection goes to its endpoint: to 10.2.1.7, quoting "
+		     "the datagram as the endpoint sent it (source, port, "
+		     "quoted IPv4 and UDP checksums, ICMP checksum), "
+		     "injected into VPC B", v, XDP_TX, &got, &want);
+	CHECK(nat_counter(NAT_C_ICMP_IN) == c0 + 1,
+	      "icmp: counted icmp_err_in");
+
+	/* A TCP segment quoted whole (its checksum too), host unreachable. */
+	quoted(&q, 6, US, tport, OUT, 443);
+	build_icmp_err(&in, MAC_US, MAC_OUT, OUT, US, 64, 3, 1, 0, &q,
+		       q.len - 14);
+	quoted(&q, 6, EP, 41000, OUT, 443);
+	build_icmp_err(&inner, MAC_US, MAC_OUT, OUT, EP, 63, 3, 1, 0, &q,
+		       q.len - 14);
+	to_h3_pkt(&want, &inner, &icmp_flow);
+	v = run(&in, &got);
+	expect_frame("icmp: host unreachable quoting a whole TCP segment: "
+		     "the quoted TCP checksum follows its address and port",
+		     v, XDP_TX, &got, &want);
+
+	/* Time exceeded about a ping: the quoted echo id is restored. */
+	quoted(&q, 1, US, echo_id, OUT, 0);
+	build_icmp_err(&in, MAC_US, MAC_OUT, OUT, US, 64, 11, 0, 0, &q, 28);
+	quoted(&q, 1, EP, 7, OUT, 0);
+	build_icmp_err(&inner, MAC_US, MAC_OUT, OUT, EP, 63, 11, 0, 0, &q, 28);
+	to_h3_pkt(&want, &inner, &icmp_flow);
+	v = run(&in, &got);
+	expect_frame("icmp: time exceeded about a ping (header + 8 bytes "
+		     "quoted): the echo id and echo checksum are restored", v,
+		     XDP_TX, &got, &want);
+
+	/* The endpoint says "port unreachable" about the outside's reply. */
+	quoted(&q, 17, OUT, 53, EP, 40000);
+	build_icmp_err(&inner, MAC_GW, MAC_REMOTE, EP, OUT, 64, 3, 3, 0, &q,
+		       q.len - 14);
+	from_h3(&in, &inner);
+	quoted(&q, 17, OUT, 53, US, port);
+	build_icmp_err(&want, MAC_OUT, MAC_US, US, OUT, 63, 3, 3, 0, &q,
+		       q.len - 14);
+	c0 = nat_counter(NAT_C_ICMP_OUT);
+	v = run(&in, &got);
+	expect_frame("icmp: the endpoint's port unreachable about a reply "
+		     "leaves from this host, quoting the datagram as the "
+		     "outside host sent it", v, XDP_TX, &got, &want);
+	CHECK(nat_counter(NAT_C_ICMP_OUT) == c0 + 1,
+	      "icmp: counted icmp_err_out");
+
+	/* About no connection: the host's kernel's business. */
+	quoted(&q, 17, US, 5555, OUT, 53);
+	build_icmp_err(&in, MAC_US, MAC_OUT, OUT, US, 64, 3, 4, 1300, &q,
+		       q.len - 14);
+	v = run(&in, &got);
+	expect_frame("icmp: an error about no connection goes to this "
+		     "host's kernel unchanged", v, XDP_PASS, &got, &in);
+}
+
+/* ---- Timeouts ------------------------------------------------------------- */
+
+/* Make both halves of connection (VPC B, @ep:@eport -> @rem:@rport) look
+ * idle for @secs. */
+static void age(uint32_t ep, uint16_t eport, uint32_t rem, uint16_t rport,
+		uint8_t proto, uint64_t secs)
+{
+	struct nat_ct_out_key ok = { .vni = VNI_B, .ep_ip = htonl(ep),
+				     .remote_ip = htonl(rem),
+				     .ep_port = htons(eport),
+				     .remote_port = htons(rport),
+				     .proto = proto };
+	struct nat_ct_in_key ik = {};
+	struct nat_ct_out_val ov;
+	struct nat_ct_in_val iv;
+	uint64_t then = mono_ns() - secs * 1000000000ULL;
+
+	if (bpf_map_lookup_elem(fd_out, &ok, &ov))
+		test_die_err("age: no such connection", ENOENT);
+	ik.remote_ip = ok.remote_ip;
+	ik.nat_ip = ov.nat_ip;
+	ik.remote_port = ok.remote_port;
+	ik.nat_port = ov.nat_port;
+	ik.proto = proto;
+	if (bpf_map_lookup_elem(fd_in, &ik, &iv))
+		test_die_err("age: no ingress entry", ENOENT);
+	ov.seen_ns = then;
+	iv.seen_ns = then;
+	if (bpf_map_update_elem(fd_out, &ok, &ov, BPF_EXIST) ||
+	    bpf_map_update_elem(fd_in, &ik, &iv, BPF_EXIST))
+		test_die_err("age", errno);
+}
+
+/* Seconds since the ingress entry of the connection was stamped. */
+static uint64_t in_idle(uint32_t ep, uint16_t eport, uint32_t rem,
+			uint16_t rport, uint8_t proto)
+{
+	struct nat_ct_in_key ik = { .remote_ip = htonl(rem),
+				    .nat_ip = htonl(US),
+				    .remote_port = htons(rport),
+				    .nat_port = htons(nat_port(ep, eport, rem,
+							       rport, proto)),
+				    .proto = proto };
+	struct nat_ct_in_val iv;
+
+	if (bpf_map_lookup_elem(fd_in, &ik, &iv))
+		return 0;
+	return (mono_ns() - iv.seen_ns) / 1000000000ULL;
+}
+
+static void set_timeout(enum nat_timeout_kind k, uint32_t sec)
+{
+	struct nat_cfg cfg = {};
+	uint32_t zero = 0;
+
+	if (bpf_map_lookup_elem(fd_cfg, &zero, &cfg))
+		test_die_err("nat_cfg", errno);
+	cfg.timeout_sec[k] = sec;
+	if (bpf_map_update_elem(fd_cfg, &zero, &cfg, BPF_ANY))
+		test_die_err("nat_cfg", errno);
+}
+
+/* The outside host @rem:@rport sending to this host's @port (UDP, or a
+ * TCP ACK): what nat_entry makes of it. */
+static int from_outside(uint8_t proto, uint32_t rem, uint16_t rport,
+			uint16_t port, struct pkt *got)
+{
+	struct inner_spec w = { .dmac = MAC_US, .smac = MAC_OUT, .src = rem,
+				.dst = US, .proto = proto, .sport = rport,
+				.dport = port, .payload = 8 };
+	struct pkt in;
+
+	build_inner(&in, &w);
+	return run(&in, got);
+}
+
+/*
+ * Timeouts are set short (UDP 30 s, TCP 60 s) so that entries can be
+ * aged within the machine's uptime (the monotonic clock starts at boot).
+ */
+static void expiry(void)
+{
+	struct inner_spec s = { .dmac = MAC_GW, .smac = MAC_REMOTE, .src = EP,
+				.dst = OUT, .sport = 40100, .dport = 53,
+				.payload = 8 };
+	uint32_t nf_drop = DROP(MZR_DROP_NF);
+	struct pkt inner, in, got, q;
+	uint64_t exp0, drop0, new0;
+	uint16_t port, tport;
+	int v;
+
+	if (mono_ns() < 70 * 1000000000ULL) {
+		printf("SKIP: expiry needs 70 s of uptime to age entries\n");
+		exit(77);
+	}
+	set_timeout(NAT_TK_UDP, 30);
+	set_timeout(NAT_TK_TCP, 60);
+	build_inner(&inner, &s);
+	from_h3(&in, &inner);
+	v = run(&in, &got);
+	port = nat_port(EP, 40100, OUT, 53, 17);
+	CHECK(v == XDP_TX && port, "expiry: a UDP connection (port %u)", port);
+	v = from_outside(17, OUT, 53, port, &got);
+	CHECK(v == XDP_TX, "expiry: within its timeout the reply reaches the "
+	      "endpoint (%s)", fixture_verdict_name(v));
+
+	age(EP, 40100, OUT, 53, 17, 25);
+	v = from_outside(17, OUT, 53, port, &got);
+	CHECK(v == XDP_TX && in_idle(EP, 40100, OUT, 53, 17) >= 25,
+	      "expiry: idle 25 s of 30: still reaches it, and a packet from "
+	      "outside does not keep an SNAT mapping alive (%s)",
+	      fixture_verdict_name(v));
+
+	age(EP, 40100, OUT, 53, 17, 31);
+	exp0 = nat_counter(NAT_C_EXPIRED);
+	drop0 = fixture_counter(env.stats_fd, nf_drop);
+	v = from_outside(17, OUT, 53, port, &got);
+	CHECK(v == XDP_DROP && nat_counter(NAT_C_EXPIRED) == exp0 + 1 &&
+		      fixture_counter(env.stats_fd, nf_drop) == drop0 + 1,
+	      "expiry: idle past its 30 s, the mapping is dead from outside: "
+	      "dropped, counted drop_expired and under the core's reason nf "
+	      "(%s)", fixture_verdict_name(v));
+
+	quoted(&q, 17, US, port, OUT, 53);
+	build_icmp_err(&in, MAC_US, MAC_OUT, OUT, US, 64, 3, 4, 1300, &q,
+		       q.len - 14);
+	exp0 = nat_counter(NAT_C_EXPIRED);
+	v = run(&in, &got);
+	CHECK(v == XDP_DROP && nat_counter(NAT_C_EXPIRED) == exp0 + 1,
+	      "expiry: an ICMP error about the dead mapping is dropped too (%s)",
+	      fixture_verdict_name(v));
+
+	set_timeout(NAT_TK_UDP, 1000);
+	v = from_outside(17, OUT, 53, port, &got);
+	CHECK(v == XDP_TX, "expiry: with the UDP timeout set to 1000 s, idle "
+	      "31 s is alive (%s)", fixture_verdict_name(v));
+	set_timeout(NAT_TK_UDP, 30);
+
+	/* The endpoint speaking again opens a new connection. */
+	new0 = nat_counter(NAT_C_SNAT_NEW);
+	from_h3(&in, &inner);
+	v = run(&in, &got);
+	CHECK(v == XDP_TX && nat_counter(NAT_C_SNAT_NEW) == new0 + 1,
+	      "expiry: the endpoint's next packet starts a new connection "
+	      "(%s)", fixture_verdict_name(v));
+	port = nat_port(EP, 40100, OUT, 53, 17);
+	v = from_outside(17, OUT, 53, port, &got);
+	CHECK(v == XDP_TX, "expiry: whose replies reach it (%s)",
+	      fixture_verdict_name(v));
+
+	/* TCP has its own, longer timeout. */
+	tport = nat_port(EP, 41000, OUT, 443, 6);
+	age(EP, 41000, OUT, 443, 6, 45);
+	v = from_outside(6, OUT, 443, tport, &got);
+	CHECK(v == XDP_TX, "expiry: a TCP connection idle 45 s (past UDP's "
+	      "30, within TCP's 60) is alive (%s)", fixture_verdict_name(v));
+	age(EP, 41000, OUT, 443, 6, 61);
+	exp0 = nat_counter(NAT_C_EXPIRED);
+	v = from_outside(6, OUT, 443, tport, &got);
+	CHECK(v == XDP_DROP && nat_counter(NAT_C_EXPIRED) == exp0 + 1,
+	      "expiry: idle past 60 s it is dead from outside (%s)",
+	      fixture_verdict_name(v));
+
+	/* A DNAT connection past its timeout: its rule opens a new one. */
+	age(EP, 80, OUT, 33333, 6, 61);
+	new0 = nat_counter(NAT_C_DNAT_NEW);
+	v = from_outside(6, OUT, 33333, 8080, &got);
+	CHECK(v == XDP_TX && nat_counter(NAT_C_DNAT_NEW) == new0 + 1,
+	      "expiry: a dead DNAT connection whose rule is still there is "
+	      "opened again (%s)", fixture_verdict_name(v));
+	set_timeout(NAT_TK_UDP, 0);
+	set_timeout(NAT_TK_TCP, 0);
+}
+
 int main(void)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -422,5 +732,7 @@ int main(void)
 	snat_refused();
 	snat_to_underlay();
 	dnat();
+	icmp_errors();
+	expiry();
 	return test_report();
 }
