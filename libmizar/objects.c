@@ -1046,10 +1046,14 @@ int mzr_ep__create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 			     spec->ifname, &tc_undo);
 	if (err)
 		goto undo_local;
-	err = mzri_xdp_attach(ifindex, h->prog_fds[MZRI_PROG_AGENT],
-			      ep_xdp_mode(h), &mode, spec->ifname);
-	if (err)
-		goto undo_tc;
+	/* The tc program is the agent, unless NF chains need the XDP
+	 * one (agent_mode.c). */
+	if (mzri_agent_wants_xdp(h)) {
+		err = mzri_xdp_attach(ifindex, h->prog_fds[MZRI_PROG_AGENT],
+				      ep_xdp_mode(h), &mode, spec->ifname);
+		if (err)
+			goto undo_tc;
+	}
 	/* A stale learned path to this address would bypass local delivery. */
 	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_DIRECT), &k);
 	/* bpf_fib_lookup() from the agent's hooks with the ingress device

@@ -348,6 +348,12 @@ topo_host_add() {
 	ip -n "$TOPO_UL_NS" link set "p-$h" master br0 up ||
 		topo_die "cannot plug $h into the bridge"
 	topo_xdp_pass "$TOPO_UL_NS" "p-$h"
+	# The simulated wire finalises checksums in software where a real
+	# NIC would in hardware: frames the tc agent sent with checksum
+	# offload pending (CHECKSUM_PARTIAL) get complete checksums on the
+	# switch port's egress, before the next host's XDP sees their bytes.
+	ip netns exec "$TOPO_UL_NS" ethtool -K "p-$h" tx off >/dev/null ||
+		topo_die "cannot set checksum offload off on the switch port p-$h"
 	mkdir -p "$TOPO_BPFFS/$h" || topo_die "mkdir $TOPO_BPFFS/$h failed"
 	[ "${TOPO_UL_COLD:-0}" = 1 ] || topo_ul_warm "$h"
 	if [ "${2:-}" != noinit ]; then
@@ -525,10 +531,8 @@ topo_ep_add() {
 		topo_die "cannot create the veth of $e"
 	ip -n "$ns" link set eth0 address "$mac" mtu "$mtu" ||
 		topo_die "cannot set MAC/MTU of $e"
-	# Frames leave through XDP (the agent) that discards checksum offload
-	# state: let the endpoint's stack compute checksums and segment itself.
-	ip netns exec "$ns" ethtool -K eth0 tx off tso off gso off >/dev/null 2>&1 ||
-		topo_warn "cannot turn off offloads on $e"
+	# Offloads (checksum, TSO, GSO) stay at their defaults, as a
+	# container runtime leaves them: the agent keeps them (tc agent).
 	ip -n "$ns" addr add "$ip/$plen" dev eth0 || topo_die "cannot address $e"
 	ip -n "$ns" link set eth0 up
 	ip -n "$ns" route add default via "$gw" dev eth0 ||
