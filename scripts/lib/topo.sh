@@ -20,7 +20,8 @@
 #   netns mzXXXX-h-<h>   ul0 = 172.31.0.N/24, the host's underlay NIC
 #                        ve-<ep>: host-side peer of each local endpoint
 #   netns mzXXXX-e-<ep>  eth0: MAC set, MTU 1434, default via the gateway,
-#                        xdp_pass attached (XDP_REDIRECT target)
+#                        xdp_pass attached (XDP_REDIRECT target), GRO on,
+#                        other offloads at their defaults
 #
 # All host state is pinned on one private bpffs mounted at
 # /run/mizar-e2e-XXXX (visible inside `ip netns exec`, unlike /sys/fs/bpf);
@@ -538,6 +539,11 @@ topo_ep_add() {
 	ip -n "$ns" route add default via "$gw" dev eth0 ||
 		topo_die "cannot route $e via $gw"
 	topo_xdp_pass "$ns" eth0
+	# GRO on the endpoint's eth0: frames the transit decapsulates arrive
+	# MTU-sized (XDP_REDIRECT); GRO hands the endpoint's TCP 64 KB
+	# aggregates, as a NIC's GRO would (veth has it off by default).
+	ip netns exec "$ns" ethtool -K eth0 gro on >/dev/null ||
+		topo_warn "cannot turn GRO on for $e"
 	ip -n "$hns" link set "ve-$e" mtu "$mtu" up || topo_die "cannot bring ve-$e up"
 	if [ -n "${TOPO_HOST_INIT[$h]:-}" ]; then
 		topo_ctl "$h" ep add vni "$vni" ip "$ip" mac "$mac" \
