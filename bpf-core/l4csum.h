@@ -103,10 +103,12 @@ __noinline int mzr_core_l4_csum(struct xdp_md *xdp, __u32 l3_off,
 			return -1;
 		if (bpf_xdp_load_bytes(xdp, off, buf->b, tail))
 			return -1;
-		/* Zero-pad to a multiple of 4 bytes. */
-		buf->b[tail & 0x1ff] = 0;
-		buf->b[(tail + 1) & 0x1ff] = 0;
-		buf->b[(tail + 2) & 0x1ff] = 0;
+		/* Zero-pad to a multiple of 4 bytes (tail < 512: the three
+		 * bytes after it are inside the buffer, never wrapped). */
+		tail &= MZR_CSUM_CHUNK - 1;
+		buf->b[tail] = 0;
+		buf->b[tail + 1] = 0;
+		buf->b[tail + 2] = 0;
 		sum = bpf_csum_diff(0, 0, (__be32 *)buf->b,
 				    ((tail + 3) & ~3U) & 0x3fc, sum);
 	}

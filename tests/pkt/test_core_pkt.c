@@ -222,6 +222,22 @@ static void agent_fixtures(void)
 	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
 	f->in.data[14 + 20 + 6] ^= 0x5a;
 
+	/* Every length of the last chunk's tail (0 to 511 bytes), the
+	 * padding of the longest ones included (UDP: 8 + payload). */
+	for (size_t t = 0; t < 512; t += 1) {
+		if (t % 32 && t < 500)
+			continue;
+		s = from_ep1(IP4(10, 1, 1, 20));
+		s.payload = 512 + t - 8;
+		f = fx("agent: UDP checksums are right for every tail length "
+		       "(512 + 0..511 bytes)",
+		       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
+		build_inner(&f->in, &s);
+		f->check_out = true;
+		agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
+		f->in.data[14 + 20 + 6] ^= 0x5a;
+	}
+
 	s = from_ep1(IP4(10, 1, 1, 60));
 	f = fx("agent: a fresh learned entry sends straight to the "
 	       "destination's host, flagged DIRECT",
