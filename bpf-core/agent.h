@@ -8,6 +8,7 @@
 #include "fib.h"
 #include "hooks.h"
 #include "icmp.h"
+#include "l4csum.h"
 #include "neigh.h"
 
 static __always_inline struct mzr_local_val *mzr_agent_local(struct xdp_md *x)
@@ -44,15 +45,82 @@ static __always_inline int mzr_mac_eq(const __u8 *a, const __u8 *b)
 		(a[3] ^ b[3]) | (a[4] ^ b[4]) | (a[5] ^ b[5])) == 0;
 }
 
-/* Anti-spoofing and what the agent carries: ARP requests and IPv4. */
-static __always_inline int mzr_agent_admit(const struct mzr_local_val *local,
-					   const struct mzr_pkt *p)
+/*
+ * ARP requests an endpoint may send: a token bucket per endpoint veth
+ * (key: its ifindex), MZR_ARP_BURST deep, refilled at MZR_ARP_RATE a
+ * second. Each request costs a bouncer a lookup and a reply, so a tenant
+ * flooding ARP must not load the bouncers of its network
+ * (docs/architecture.md, "ARP"). Updated without atomics: concurrent
+ * CPUs may let a few more through, never fewer.
+ */
+#define MZR_ARP_RATE 50
+#define MZR_ARP_BURST 100
+#define MZR_ARP_TOKEN_NS (1000000000ULL / MZR_ARP_RATE)
+
+struct mzr_arp_bucket {
+	__u64 stamp_ns;		/* when the last token was added */
+	__u32 tokens;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MZR_MAX_LOCAL_EPS);
+	__type(key, __u32);
+	__type(value, struct mzr_arp_bucket);
+} mzr_arp_rate SEC(".maps");
+
+/* Whether the endpoint behind @ifindex may send one more ARP request. */
+static __always_inline int mzr_arp_allowed(__u32 ifindex)
+{
+	struct mzr_arp_bucket *b, nb = {};
+	__u64 now = bpf_ktime_get_ns(), add;
+
+	b = bpf_map_lookup_elem(&mzr_arp_rate, &ifindex);
+	if (!b) {
+		nb.stamp_ns = now;
+		nb.tokens = MZR_ARP_BURST - 1;
+		bpf_map_update_elem(&mzr_arp_rate, &ifindex, &nb, BPF_ANY);
+		return 1;
+	}
+	add = (now - b->stamp_ns) / MZR_ARP_TOKEN_NS;
+	if (add) {
+		if (b->tokens + add >= MZR_ARP_BURST) {
+			b->tokens = MZR_ARP_BURST;
+			b->stamp_ns = now;
+		} else {
+			b->tokens += add;
+			b->stamp_ns += add * MZR_ARP_TOKEN_NS;
+		}
+	}
+	if (!b->tokens)
+		return 0;
+	b->tokens--;
+	return 1;
+}
+
+/* Anti-spoofing and what the agent carries: ARP requests (rate-limited
+ * per endpoint) and IPv4. Returns 0 or the drop reason. */
+static __always_inline __u32 mzr_agent_check(const struct mzr_local_val *local,
+					     const struct mzr_pkt *p,
+					     __u32 ifindex)
 {
 	if (!mzr_mac_eq(p->eth_src, local->mac) || p->saddr != local->ip)
-		return mzr_drop(MZR_DROP_SPOOFED);
+		return MZR_DROP_SPOOFED;
 	if (p->is_arp && p->arp_op != MZR_ARP_REQUEST)
-		return mzr_drop(MZR_DROP_ARP);
-	return MZR_GO;
+		return MZR_DROP_ARP;
+	if (p->is_arp && !mzr_arp_allowed(ifindex))
+		return MZR_DROP_ARP_RATE;
+	return 0;
+}
+
+static __always_inline int mzr_agent_admit(const struct mzr_local_val *local,
+					   const struct mzr_pkt *p,
+					   __u32 ifindex)
+{
+	__u32 reason = mzr_agent_check(local, p, ifindex);
+
+	return reason ? mzr_drop(reason) : MZR_GO;
 }
 
 /*
@@ -205,8 +273,89 @@ static __always_inline int mzr_direct_fresh(const struct mzr_direct_val *d,
 	       bpf_ktime_get_ns() - d->updated_ns < MZR_DIRECT_TTL_NS;
 }
 
-/* The same-host hairpin, once the deliver hook (if any) has run: the
- * destination endpoint's MAC, straight to its veth. */
+/* What the agent does with an endpoint's frame (mzr_agent_decide()). */
+enum mzr_agent_verb {
+	MZR_AGENT_ENCAP = 1,	  /* tunnel it to dec->next */
+	MZR_AGENT_HAIRPIN,	  /* a local endpoint of the same network */
+	MZR_AGENT_ROUTED_HAIRPIN, /* a local endpoint of another network of
+				   * the VPC: a routed hop (divider hook,
+				   * inner TTL), as on the wire */
+};
+
+struct mzr_agent_dec {
+	__u32 verb;		/* enum mzr_agent_verb */
+	__be32 next;		/* ENCAP: outer destination */
+	__u32 flags;		/* ENCAP: MZR_F_* stamped */
+	__u32 counter;		/* ENCAP: enum mzr_counter on success */
+	__u32 hash;		/* the flow's hash (UDP source port) */
+	__u32 ifindex;		/* HAIRPIN: the destination's veth */
+	__u8 mac[6];		/* HAIRPIN: the destination's MAC */
+	__u16 pad;
+};
+
+/*
+ * The agent's decision after its hook, from maps and the parsed frame only
+ * (shared by the XDP and the tc agent): a local endpoint is reached on
+ * this host, a fresh learned host directly, anything else through a
+ * bouncer of the sender's network @net. Returns 0 (@d filled) or the drop
+ * reason.
+ */
+static __always_inline __u32 mzr_agent_decide(const struct mzr_host_cfg *host,
+					      const struct mzr_net_val *net,
+					      const struct mzr_pkt *p,
+					      struct mzr_agent_dec *d)
+{
+	__u32 reason = 0;
+
+	__builtin_memset(d, 0, sizeof(*d));
+	d->hash = mzr_pkt_hash(p);
+	if (!p->is_arp) {
+		struct mzr_ep_key k = { .vni = p->vni, .ip = p->daddr };
+		int same_net = mzr_net_contains(net, p->daddr);
+		struct mzr_direct_val *dv;
+		struct mzr_vpc_val *vpc;
+		struct mzr_ep_val *ep;
+
+		ep = bpf_map_lookup_elem(&mzr_eps, &k);
+		if (ep && (ep->flags & MZR_EP_F_LOCAL) &&
+		    !(ep->flags & MZR_EP_F_BYPASS)) {
+			d->ifindex = ep->ifindex;
+			__builtin_memcpy(d->mac, ep->mac, 6);
+			if (same_net) {
+				d->verb = MZR_AGENT_HAIRPIN;
+				return 0;
+			}
+			/* Between networks only a divider routes: without
+			 * one the wire would not deliver it either. */
+			vpc = bpf_map_lookup_elem(&mzr_vpcs, &k.vni);
+			if (!vpc || !vpc->n_dividers)
+				return MZR_DROP_NO_ROUTE;
+			if (p->ttl <= 1)
+				return MZR_DROP_TTL_EXPIRED;
+			d->verb = MZR_AGENT_ROUTED_HAIRPIN;
+			return 0;
+		}
+		/* Other networks are reached through dividers only: a host
+		 * learned from one network must not shortcut another. */
+		dv = same_net ? bpf_map_lookup_elem(&mzr_direct, &k) : NULL;
+		if (dv && mzr_direct_fresh(dv, host)) {
+			d->verb = MZR_AGENT_ENCAP;
+			d->next = dv->host;
+			d->flags = MZR_F_DIRECT;
+			d->counter = MZR_CNT_AGENT_DIRECT;
+			return 0;
+		}
+	}
+	d->next = mzr_pick_bouncer(net, d->hash, &reason);
+	if (!d->next)
+		return reason;
+	d->verb = MZR_AGENT_ENCAP;
+	d->counter = p->is_arp ? MZR_CNT_AGENT_ARP : MZR_CNT_AGENT_ENCAP;
+	return 0;
+}
+
+/* The same-host hairpin, once its hooks have run: the destination
+ * endpoint's MAC, straight to its veth. */
 static __always_inline int mzr_agent_hairpin(struct xdp_md *xdp,
 					     __u32 ifindex, const __u8 *mac)
 {
@@ -219,6 +368,46 @@ static __always_inline int mzr_agent_hairpin(struct xdp_md *xdp,
 }
 
 /*
+ * A hairpin meets the hooks a frame from the wire would: for another
+ * network, the divider hook (role DIVIDER) and the inner TTL decrement;
+ * then the deliver hook (role HOST, RTS this host). @done: hooks already
+ * run (MZR_HOOK_BIT()s); the TTL is decremented once, before the deliver
+ * hook, unless that hook has run.
+ */
+static __always_inline int mzr_agent_hairpin_go(struct xdp_md *xdp,
+						const struct mzr_host_cfg *host,
+						struct mzr_pkt *p,
+						const struct mzr_plan *plan,
+						__u32 done)
+{
+	struct mzr_plan dp;
+	__u32 reason;
+	int ret;
+
+	p->rts = host->ip;
+	if (plan->dec_inner_ttl && !(done & MZR_HOOK_BIT(MZR_HOOK_DELIVER))) {
+		if (!(done & MZR_HOOK_BIT(MZR_HOOK_DIVIDER))) {
+			ret = mzr_hook(xdp, MZR_HOOK_DIVIDER, MZR_ROLE_DIVIDER,
+				       p, plan);
+			if (ret != MZR_GO)
+				return ret;
+		}
+		reason = mzr_inner_dec_ttl(xdp, p);
+		if (reason)
+			return mzr_drop(reason);
+	}
+	if (!(done & MZR_HOOK_BIT(MZR_HOOK_DELIVER))) {
+		dp = *plan;
+		dp.hook = MZR_HOOK_DELIVER;
+		dp.dec_inner_ttl = 0;
+		ret = mzr_hook(xdp, MZR_HOOK_DELIVER, MZR_ROLE_HOST, p, &dp);
+		if (ret != MZR_GO)
+			return ret;
+	}
+	return mzr_agent_hairpin(xdp, plan->ifindex, plan->mac);
+}
+
+/*
  * Everything after the agent-egress hook: shared by mzr_agent and its
  * continuations. @done: hooks this packet has run already
  * (MZR_HOOK_BIT()s), none of which runs again.
@@ -228,65 +417,34 @@ static __always_inline int mzr_agent_after_hook(struct xdp_md *xdp,
 						struct mzr_pkt *p, __u32 done)
 {
 	struct mzr_host_cfg *host = mzr_host_cfg();
+	struct mzr_plan plan = {};
+	struct mzr_agent_dec d;
 	struct mzr_net_val *net;
-	__u32 reason = 0, hash;
-	__be32 next;
-	int ret;
+	__u32 reason;
 
 	if (!host || !host->ip)
 		return mzr_drop(MZR_DROP_NO_ROUTE);
 	net = mzr_net_lookup(local->vni, local->ip);
 	if (!net)
 		return mzr_drop(MZR_DROP_NO_ROUTE);
-	if (!p->is_arp) {
-		struct mzr_ep_key k = { .vni = p->vni, .ip = p->daddr };
-		struct mzr_direct_val *d;
-		struct mzr_ep_val *ep;
-
-		ep = bpf_map_lookup_elem(&mzr_eps, &k);
-		if (ep && (ep->flags & MZR_EP_F_LOCAL) &&
-		    !(ep->flags & MZR_EP_F_BYPASS)) {
-			/* The deliver hook, as a delivery from the wire
-			 * meets it (role HOST, RTS this host). */
-			if (!(done & MZR_HOOK_BIT(MZR_HOOK_DELIVER))) {
-				struct mzr_plan plan = {
-					.action = MZR_ACT_HAIRPIN,
-					.hook = MZR_HOOK_DELIVER,
-					.counter = MZR_CNT_AGENT_LOCAL,
-					.ifindex = ep->ifindex,
-				};
-
-				__builtin_memcpy(plan.mac, ep->mac, 6);
-				p->rts = host->ip;
-				ret = mzr_hook(xdp, MZR_HOOK_DELIVER,
-					       MZR_ROLE_HOST, p, &plan);
-				if (ret != MZR_GO)
-					return ret;
-			}
-			return mzr_agent_hairpin(xdp, ep->ifindex, ep->mac);
-		}
-		hash = mzr_pkt_hash(p);
-		/* Other networks are reached through dividers only: a host
-		 * learned from one network must not shortcut another. */
-		d = mzr_net_contains(net, p->daddr) ?
-			    bpf_map_lookup_elem(&mzr_direct, &k) :
-			    NULL;
-		if (d && mzr_direct_fresh(d, host))
-			return mzr_agent_encap(xdp, host, local, net, p,
-					       d->host,
-					       MZR_F_DIRECT,
-					       MZR_CNT_AGENT_DIRECT, hash,
-					       done);
-	} else {
-		hash = mzr_pkt_hash(p);
-	}
-	next = mzr_pick_bouncer(net, hash, &reason);
-	if (!next)
+	reason = mzr_agent_decide(host, net, p, &d);
+	if (reason)
 		return mzr_drop(reason);
-	return mzr_agent_encap(xdp, host, local, net, p, next, 0,
-			       p->is_arp ? MZR_CNT_AGENT_ARP :
-					   MZR_CNT_AGENT_ENCAP,
-			       hash, done);
+	/* XDP keeps no checksum offload state: finish the endpoint's
+	 * (possibly partial) TCP/UDP checksum here (l4csum.h). */
+	if (!p->is_arp && mzr_l4_csum_fill(xdp, p))
+		return mzr_drop(MZR_DROP_MALFORMED);
+	if (d.verb == MZR_AGENT_ENCAP)
+		return mzr_agent_encap(xdp, host, local, net, p, d.next,
+				       d.flags, d.counter, d.hash, done);
+	plan.action = MZR_ACT_HAIRPIN;
+	plan.hook = d.verb == MZR_AGENT_ROUTED_HAIRPIN ? MZR_HOOK_DIVIDER :
+							 MZR_HOOK_DELIVER;
+	plan.counter = MZR_CNT_AGENT_LOCAL;
+	plan.ifindex = d.ifindex;
+	plan.dec_inner_ttl = d.verb == MZR_AGENT_ROUTED_HAIRPIN;
+	__builtin_memcpy(plan.mac, d.mac, 6);
+	return mzr_agent_hairpin_go(xdp, host, p, &plan, done);
 }
 
 static __always_inline int mzr_agent_run(struct xdp_md *xdp)
@@ -302,7 +460,7 @@ static __always_inline int mzr_agent_run(struct xdp_md *xdp)
 	ret = mzr_agent_parse(xdp, local, &p);
 	if (ret != MZR_GO)
 		return ret;
-	ret = mzr_agent_admit(local, &p);
+	ret = mzr_agent_admit(local, &p, xdp->ingress_ifindex);
 	if (ret != MZR_GO)
 		return ret;
 	ret = mzr_hook(xdp, MZR_HOOK_AGENT_EGRESS, MZR_ROLE_AGENT, &p, 0);
@@ -330,30 +488,39 @@ static __always_inline int mzr_agent_cont(struct xdp_md *xdp)
 }
 
 /*
- * The deliver chain of a same-host hairpin has run (mzr_cont_deliver with
- * the plan MZR_ACT_HAIRPIN): CONTINUE hands the frame to the planned veth;
- * REROUTE decides again as the agent does, without the hooks this packet
- * has met (agent-egress, deliver).
+ * The divider or deliver chain of a same-host hairpin has run
+ * (mzr_cont_divider / mzr_cont_deliver with the plan MZR_ACT_HAIRPIN):
+ * CONTINUE goes on with the plan (after the divider: TTL, deliver hook;
+ * after the deliver hook: the planned veth); REROUTE decides again as the
+ * agent does, without the hooks this packet has met.
  */
 static __always_inline int mzr_agent_hairpin_cont(struct xdp_md *xdp,
 						  const struct mzr_ctx *c,
 						  const struct mzr_plan *saved)
 {
+	__u32 done = MZR_HOOK_BIT(MZR_HOOK_AGENT_EGRESS) |
+		     MZR_HOOK_BIT(MZR_HOOK_DIVIDER);
+	struct mzr_host_cfg *host = mzr_host_cfg();
 	struct mzr_local_val *local;
+	struct mzr_plan plan = *saved;
 	struct mzr_pkt p;
 	int ret;
 
-	if (c->decision != MZR_DECIDE_REROUTE)
-		return mzr_agent_hairpin(xdp, saved->ifindex, saved->mac);
+	if (saved->hook == MZR_HOOK_DELIVER) {
+		if (c->decision != MZR_DECIDE_REROUTE)
+			return mzr_agent_hairpin(xdp, saved->ifindex,
+						 saved->mac);
+		done |= MZR_HOOK_BIT(MZR_HOOK_DELIVER);
+	}
 	local = mzr_agent_local(xdp);
-	if (!local)
+	if (!local || !host)
 		return mzr_drop(MZR_DROP_UNKNOWN_EP);
 	ret = mzr_agent_parse(xdp, local, &p);
 	if (ret != MZR_GO)
 		return ret;
-	return mzr_agent_after_hook(xdp, local, &p,
-				    MZR_HOOK_BIT(MZR_HOOK_AGENT_EGRESS) |
-					    MZR_HOOK_BIT(MZR_HOOK_DELIVER));
+	if (c->decision == MZR_DECIDE_REROUTE)
+		return mzr_agent_after_hook(xdp, local, &p, done);
+	return mzr_agent_hairpin_go(xdp, host, &p, &plan, done);
 }
 
 #endif /* MZR_CORE_AGENT_H */

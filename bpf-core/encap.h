@@ -47,30 +47,23 @@ static __always_inline void mzr_outer_ipv4(struct iphdr *iph, __be32 src,
 }
 
 /*
- * Push the MZR_ENCAP_LEN bytes of encapsulation in front of the frame:
- * Ethernet (@dmac, @smac), IPv4 @src -> @dst, UDP @sport -> 6081 (checksum
- * 0), Geneve VNI @vni with the RTS (@src) and FLAGS (@flags) options.
- * Returns 0 or a drop reason.
+ * Write the MZR_ENCAP_LEN bytes of encapsulation at @data (in front of an
+ * inner frame of @inner_len bytes): Ethernet (@dmac, @smac), IPv4 @src ->
+ * @dst, UDP @sport -> 6081 (checksum 0), Geneve VNI @vni with the RTS
+ * (@src) and FLAGS (@flags) options. The caller has checked that
+ * MZR_ENCAP_LEN bytes from @data are in the packet.
  */
-static __always_inline __u32 mzr_encap_push(struct xdp_md *xdp, __u32 vni,
-					    __be32 src, __be32 dst,
+static __always_inline void mzr_encap_write(void *data, __u32 inner_len,
+					    __u32 vni, __be32 src, __be32 dst,
 					    __u32 flags, __be16 sport,
-					    const __u8 *smac, const __u8 *dmac)
+					    const __u8 *smac,
+					    const __u8 *dmac)
 {
-	__u32 inner_len = xdp->data_end - xdp->data;
 	struct mzr_genevehdr *gnv;
 	struct mzr_encap_opts *opt;
-	void *data, *end;
 	struct ethhdr *eth;
 	struct iphdr *iph;
 	struct udphdr *udp;
-
-	if (bpf_xdp_adjust_head(xdp, -(int)MZR_ENCAP_LEN))
-		return MZR_DROP_ENCAP;
-	data = (void *)(long)xdp->data;
-	end = (void *)(long)xdp->data_end;
-	if (data + MZR_ENCAP_LEN > end)
-		return MZR_DROP_ENCAP;
 
 	eth = data;
 	__builtin_memcpy(eth->h_dest, dmac, 6);
@@ -104,6 +97,28 @@ static __always_inline __u32 mzr_encap_push(struct xdp_md *xdp, __u32 vni,
 	opt->flags_hdr.type = MZR_OPT_FLAGS;
 	opt->flags_hdr.len = 1;
 	opt->flags = bpf_htonl(flags);
+}
+
+/*
+ * Push the encapsulation (mzr_encap_write()) in front of the XDP frame.
+ * Returns 0 or a drop reason.
+ */
+static __always_inline __u32 mzr_encap_push(struct xdp_md *xdp, __u32 vni,
+					    __be32 src, __be32 dst,
+					    __u32 flags, __be16 sport,
+					    const __u8 *smac, const __u8 *dmac)
+{
+	__u32 inner_len = xdp->data_end - xdp->data;
+	void *data, *end;
+
+	if (bpf_xdp_adjust_head(xdp, -(int)MZR_ENCAP_LEN))
+		return MZR_DROP_ENCAP;
+	data = (void *)(long)xdp->data;
+	end = (void *)(long)xdp->data_end;
+	if (data + MZR_ENCAP_LEN > end)
+		return MZR_DROP_ENCAP;
+	mzr_encap_write(data, inner_len, vni, src, dst, flags, sport, smac,
+			dmac);
 	return 0;
 }
 

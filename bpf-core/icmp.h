@@ -35,7 +35,10 @@ struct mzr_icmp_frag {
 /* What the reply quotes: the IPv4 header (options included, up to 60
  * bytes) and the first 8 bytes of its payload. */
 #define MZR_ICMP_QUOTE_L4 8
-#define MZR_ICMP_QUOTE_MAX (60 + MZR_ICMP_QUOTE_L4)
+/* The tc agent quotes a TCP header whole (20 bytes): an skb with checksum
+ * offload pending cannot be cut before its checksum field. */
+#define MZR_ICMP_QUOTE_TCP 20
+#define MZR_ICMP_QUOTE_MAX (60 + MZR_ICMP_QUOTE_TCP)
 /* The headers the reply puts in front of the quote: IPv4 (no options)
  * and ICMP; the frame's own Ethernet header is rewritten in place. */
 #define MZR_ICMP_PUSH (20 + 8)
@@ -55,10 +58,8 @@ struct mzr_icmp_frag {
  * a multicast or broadcast address, not an ICMP error. Returns the length
  * of its IPv4 header, or 0.
  */
-static __always_inline __u32 mzr_frag_needed_ok(struct xdp_md *xdp)
+static __always_inline __u32 mzr_frag_needed_ok_at(void *data, void *end)
 {
-	void *data = (void *)(long)xdp->data;
-	void *end = (void *)(long)xdp->data_end;
 	struct iphdr *iph = data + MZR_ICMP_IP_OFF;
 	__u32 hl, daddr;
 	__u8 *type;
@@ -88,40 +89,29 @@ static __always_inline __u32 mzr_frag_needed_ok(struct xdp_md *xdp)
 	return hl;
 }
 
-/*
- * Turn the endpoint's frame into the gateway's ICMP Fragmentation Needed
- * for it, in place: @mtu the next-hop MTU, from @gw (@gw_mac) to the
- * endpoint @ep_ip (@ep_mac). 28 bytes of IPv4 and ICMP headers go in
- * front of the frame's IPv4 header (the Ethernet header is written over
- * the old one and the room in front of it), and the frame is cut after
- * the quote. Returns 0, or -1 if the frame could not be resized (it is
- * then no longer the endpoint's frame: drop it).
- */
-static __always_inline int mzr_icmp_frag_needed(struct xdp_md *xdp, __u32 hl,
-						__u16 mtu, __be32 gw,
-						const __u8 *gw_mac,
-						__be32 ep_ip,
-						const __u8 *ep_mac)
+static __always_inline __u32 mzr_frag_needed_ok(struct xdp_md *xdp)
 {
-	__u32 len = xdp->data_end - xdp->data;
-	__u32 quote = hl + MZR_ICMP_QUOTE_L4;
-	void *data, *end;
+	return mzr_frag_needed_ok_at((void *)(long)xdp->data,
+				     (void *)(long)xdp->data_end);
+}
+
+/*
+ * Write the gateway's ICMP Fragmentation Needed (@mtu, from @gw, @gw_mac,
+ * to @ep_ip, @ep_mac) over the first 14 + 28 bytes of a frame whose quote
+ * (@quote bytes of the endpoint's packet) follows them and ends the frame.
+ * Returns 0, or -1 when the frame is shorter than that.
+ */
+static __always_inline int mzr_icmp_frag_write(void *data, void *end,
+					       __u32 quote, __u16 mtu,
+					       __be32 gw, const __u8 *gw_mac,
+					       __be32 ep_ip, const __u8 *ep_mac)
+{
 	struct ethhdr *eth;
 	struct iphdr *iph;
 	struct mzr_icmp_frag *icmp;
 	__u32 *w;
 	__u64 sum = 0;
 
-	if (quote > MZR_ICMP_QUOTE_MAX || len < MZR_ICMP_IP_OFF + quote)
-		return -1;
-	if (bpf_xdp_adjust_head(xdp, -(int)MZR_ICMP_PUSH))
-		return -1;
-	/* Keep the new headers and the quote after them. */
-	if (bpf_xdp_adjust_tail(xdp, (int)(MZR_ICMP_IP_OFF + quote) -
-					     (int)len))
-		return -1;
-	data = (void *)(long)xdp->data;
-	end = (void *)(long)xdp->data_end;
 	if (data + MZR_ICMP_OFF + sizeof(*icmp) > end)
 		return -1;
 
@@ -161,6 +151,37 @@ static __always_inline int mzr_icmp_frag_needed(struct xdp_md *xdp, __u32 hl,
 	}
 	icmp->checksum = ~mzr_csum_add_fold(sum);
 	return 0;
+}
+
+/*
+ * Turn the endpoint's frame into the gateway's ICMP Fragmentation Needed
+ * for it, in place: @mtu the next-hop MTU, from @gw (@gw_mac) to the
+ * endpoint @ep_ip (@ep_mac). 28 bytes of IPv4 and ICMP headers go in
+ * front of the frame's IPv4 header (the Ethernet header is written over
+ * the old one and the room in front of it), and the frame is cut after
+ * the quote. Returns 0, or -1 if the frame could not be resized (it is
+ * then no longer the endpoint's frame: drop it).
+ */
+static __always_inline int mzr_icmp_frag_needed(struct xdp_md *xdp, __u32 hl,
+						__u16 mtu, __be32 gw,
+						const __u8 *gw_mac,
+						__be32 ep_ip,
+						const __u8 *ep_mac)
+{
+	__u32 len = xdp->data_end - xdp->data;
+	__u32 quote = hl + MZR_ICMP_QUOTE_L4;
+
+	if (quote > MZR_ICMP_QUOTE_MAX || len < MZR_ICMP_IP_OFF + quote)
+		return -1;
+	if (bpf_xdp_adjust_head(xdp, -(int)MZR_ICMP_PUSH))
+		return -1;
+	/* Keep the new headers and the quote after them. */
+	if (bpf_xdp_adjust_tail(xdp, (int)(MZR_ICMP_IP_OFF + quote) -
+					     (int)len))
+		return -1;
+	return mzr_icmp_frag_write((void *)(long)xdp->data,
+				   (void *)(long)xdp->data_end, quote, mtu,
+				   gw, gw_mac, ep_ip, ep_mac);
 }
 
 #endif /* MZR_CORE_ICMP_H */

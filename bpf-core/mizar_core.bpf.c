@@ -6,7 +6,7 @@
  * whose underlay neighbour is unresolved on their way. The packet walk is
  * in transit.h and agent.h, following docs/architecture.md.
  */
-#include "transit.h"
+#include "agent_tc.h"
 
 SEC("xdp")
 int mzr_transit(struct xdp_md *xdp)
@@ -52,11 +52,16 @@ int mzr_cont_external(struct xdp_md *xdp)
 
 /* tc ingress of the underlay and of each endpoint veth: sends the frames
  * the XDP programs handed off (unresolved neighbour) out of the underlay
- * with bpf_redirect_neigh() (neigh.h). */
+ * with bpf_redirect_neigh() (neigh.h); on an endpoint veth without the XDP
+ * agent, it is the agent (agent_tc.h). */
 SEC("tc")
 int mzr_neigh(struct __sk_buff *skb)
 {
-	return mzr_neigh_tc_run(skb);
+	int ret = mzr_neigh_tc_run(skb);
+
+	if (ret != TC_ACT_UNSPEC)
+		return ret;
+	return mzr_agent_tc_run(skb);
 }
 
 char _license[] SEC("license") = "GPL";

@@ -47,13 +47,14 @@ static __always_inline __u32 mzr_pkt_hash(const struct mzr_pkt *p)
 }
 
 /* Parse an endpoint's Ethernet frame at @c into @p (see
- * mzr_parse_inner_frame()). Returns 0 or the drop reason. */
-static __always_inline __u32 mzr_parse_inner(struct mzr_cursor *c,
-					     struct xdp_md *xdp,
-					     struct mzr_pkt *p)
+ * mzr_parse_inner_frame_at(); offsets from @start, the packet's first
+ * byte, in an XDP or tc program). Returns 0 or the drop reason. */
+static __always_inline __u32 mzr_parse_inner_at(struct mzr_cursor *c,
+						void *start,
+						struct mzr_pkt *p)
 {
 	struct mzr_inner in;
-	__u32 reason = mzr_parse_inner_frame(c, xdp, &in);
+	__u32 reason = mzr_parse_inner_frame_at(c, start, &in);
 
 	if (reason)
 		return reason;
@@ -70,6 +71,13 @@ static __always_inline __u32 mzr_parse_inner(struct mzr_cursor *c,
 	p->ttl = in.ttl;
 	__builtin_memcpy(p->eth_src, in.eth_src, 6);
 	return 0;
+}
+
+static __always_inline __u32 mzr_parse_inner(struct mzr_cursor *c,
+					     struct xdp_md *xdp,
+					     struct mzr_pkt *p)
+{
+	return mzr_parse_inner_at(c, (void *)(long)xdp->data, p);
 }
 
 #endif /* MZR_CORE_PKT_H */

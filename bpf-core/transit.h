@@ -571,9 +571,8 @@ static __always_inline int mzr_transit_cont(struct xdp_md *xdp, int inject,
 		saved = mzr_plan_get();
 		if (!saved)
 			return mzr_drop(MZR_DROP_MALFORMED);
-		/* The agent's same-host hairpin met the deliver hook. */
-		if (hook == MZR_HOOK_DELIVER &&
-		    saved->action == MZR_ACT_HAIRPIN)
+		/* The agent's same-host hairpin met a hook. */
+		if (saved->action == MZR_ACT_HAIRPIN)
 			return mzr_agent_hairpin_cont(xdp, c, saved);
 	}
 	ret = mzr_transit_parse(xdp, host, &p, &vpc);

@@ -128,6 +128,17 @@ void mzri_tc_undo(int ifindex, int prog_fd, int undo);
  */
 int mzri_tc_detach(int ifindex, int prog_fd);
 
+/* Whether @hook is one an agent path can meet (agent_mode.c). */
+bool mzri_agent_hook(unsigned int hook);
+
+/* Whether the live chains need the XDP agent on local endpoints (an NF
+ * chain at a hook an agent path meets); false when unreadable. */
+bool mzri_agent_wants_xdp(const struct mzr_host *h);
+
+/* Attach (@xdp) or detach the XDP agent on every local endpoint's veth;
+ * the tc program stays. Tries them all; the first error. */
+int mzri_agents_sync(const struct mzr_host *h, bool xdp);
+
 /* Write @val into /proc/sys/@path; 0 or -errno. */
 int mzri_sysctl_write(const char *path, const char *val);
 

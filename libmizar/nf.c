@@ -866,7 +866,7 @@ static int publish(const struct mzr_host *h, struct chains *c,
 	unsigned int hook, pos, len;
 	__u32 bank, next, slot;
 	struct nf_rec *r;
-	bool in_use;
+	bool in_use, want_xdp;
 	int fd, err;
 
 	err = cfg_get(h, MZR_CHAIN_CFG_BANK, &bank);
@@ -925,9 +925,21 @@ static int publish(const struct mzr_host *h, struct chains *c,
 		if (err)
 			return err;
 	}
+	/* The XDP agent before a chain it must run goes live; the tc
+	 * agent back after the last one went (agent_mode.c). */
+	for (hook = 0, want_xdp = false; hook < __MZR_HOOK_MAX; hook++)
+		if (mzri_agent_hook(hook) && chain_len(c, hook))
+			want_xdp = true;
+	if (want_xdp) {
+		err = mzri_agents_sync(h, true);
+		if (err)
+			return err;
+	}
 	err = cfg_set(h, MZR_CHAIN_CFG_BANK, next);
 	if (err)
 		return err;
+	if (!want_xdp)
+		mzri_agents_sync(h, false);
 	err = mzr_sync_grace_period();
 	if (err) {
 		/* The new chain is live; the old bank stays occupied until

@@ -947,8 +947,10 @@ static unsigned int veth_peer_here(unsigned int ifindex)
 /*
  * A frame the core redirects into a veth is dropped on the other side
  * unless that peer runs an XDP program or has GRO on (the veth then
- * receives through NAPI). Only checkable when the peer lives in this
- * netns, which it rarely does (the endpoint's own netns).
+ * receives through NAPI); without GRO the endpoint's TCP gets every
+ * MTU-sized frame on its own (docs/architecture.md, "Endpoint side of a
+ * veth"). Only checkable when the peer lives in this netns, which it
+ * rarely does (the endpoint's own netns).
  */
 static void ep_peer_check(const char *ifname, unsigned int ifindex)
 {
@@ -957,24 +959,29 @@ static void ep_peer_check(const char *ifname, unsigned int ifindex)
 	char peer_name[IF_NAMESIZE];
 	unsigned int peer = veth_peer_here(ifindex);
 	struct ifreq ifr = {};
+	bool xdp;
 	int fd;
 
 	if (!peer || !if_indextoname(peer, peer_name))
 		return;
-	if (!bpf_xdp_query(peer, 0, &q) && q.attach_mode != XDP_ATTACHED_NONE)
-		return;
+	xdp = !bpf_xdp_query(peer, 0, &q) &&
+	      q.attach_mode != XDP_ATTACHED_NONE;
 	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd >= 0) {
-		snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", peer_name);
-		ifr.ifr_data = (void *)&gro;
-		if (ioctl(fd, SIOCETHTOOL, &ifr))
-			gro.data = 0;
-		close(fd);
-		if (gro.data)
-			return;
-	}
-	mzr_warn("%s: its veth peer %s has neither an XDP program nor GRO: frames delivered to the endpoint will be dropped (load an XDP program, e.g. xdp-pass, on %s or `ethtool -K %s gro on`)\n",
-		 ifname, peer_name, peer_name, peer_name);
+	if (fd < 0)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", peer_name);
+	ifr.ifr_data = (void *)&gro;
+	if (ioctl(fd, SIOCETHTOOL, &ifr))
+		gro.data = 0;
+	close(fd);
+	if (gro.data)
+		return;
+	if (xdp)
+		mzr_warn("%s: its veth peer %s has GRO off: the endpoint receives every frame on its own, TCP is slower (`ethtool -K %s gro on`)\n",
+			 ifname, peer_name, peer_name);
+	else
+		mzr_warn("%s: its veth peer %s has neither an XDP program nor GRO: frames delivered to the endpoint will be dropped (load an XDP program, e.g. xdp-pass, on %s or `ethtool -K %s gro on`)\n",
+			 ifname, peer_name, peer_name, peer_name);
 }
 
 static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec)
@@ -1098,10 +1105,14 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 			     spec->ifname, &tc_undo);
 	if (err)
 		goto undo_local;
-	err = mzri_xdp_attach(ifindex, h->prog_fds[MZRI_PROG_AGENT],
-			      ep_xdp_mode(h), &mode, spec->ifname);
-	if (err)
-		goto undo_tc;
+	/* The tc program is the agent, unless NF chains need the XDP
+	 * one (agent_mode.c). */
+	if (mzri_agent_wants_xdp(h)) {
+		err = mzri_xdp_attach(ifindex, h->prog_fds[MZRI_PROG_AGENT],
+				      ep_xdp_mode(h), &mode, spec->ifname);
+		if (err)
+			goto undo_tc;
+	}
 	/* A stale learned path to this address would bypass local delivery. */
 	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_DIRECT), &k);
 	/* bpf_fib_lookup() from the agent's hooks with the ingress device

@@ -467,10 +467,14 @@ struct mzr_ep_info {
  * hosted here: the transit agent is attached to that interface, and
  * @p spec->host must be this host's underlay address (the one given to
  * mzr_host__attach(), which must have been called).
- * The agent is attached with bpf_xdp_attach (native, falling back to
- * generic; generic when the host was attached in generic mode on request;
- * never through the dispatcher), after the tc ingress filter of mzr_neigh
- * (as for the underlay). Sets conf/<ifname>/forwarding=1 (for
+ * The agent is the tc ingress filter mzr_neigh (as on the underlay),
+ * which keeps the endpoint's GSO and checksum offload: the endpoint needs
+ * no offload changes. While an NF chain sits at a hook an agent path
+ * meets (agent-egress, bouncer, divider, deliver), the XDP agent is also
+ * attached with bpf_xdp_attach (native, falling back to generic; generic
+ * when the host was attached in generic mode on request; never through
+ * the dispatcher); chain changes switch every local endpoint
+ * (docs/nf-guide.md). Sets conf/<ifname>/forwarding=1 (for
  * bpf_fib_lookup() with the veth as ingress device, as NFs do).
  *
  * Frames for the endpoint are XDP_REDIRECTed into @p spec->ifname and come
@@ -478,17 +482,19 @@ struct mzr_ep_info {
  * unless that peer runs an XDP program (any, e.g. one returning XDP_PASS)
  * or has GRO enabled (`ethtool -K PEER gro on`): either gives the veth the
  * NAPI context redirected frames need. Whoever creates the endpoint's veth
- * must do one of the two. When the peer is in this netns and has neither,
- * one MZR_WARN line says so (the call still succeeds); a peer in another
- * netns (the usual case) cannot be checked.
+ * must do one of the two; GRO also aggregates the MTU-sized frames for
+ * the endpoint's TCP. When the peer is in this netns and has neither, or
+ * has GRO off, one MZR_WARN line says so (the call still succeeds); a
+ * peer in another netns (the usual case) cannot be checked.
  * @return 0; -ERANGE: bad VNI; -EINVAL: bad address, MAC or flags, a
  * local endpoint whose host is not this host's underlay address, or this
  * host not attached yet;
  * -ENOENT: no such VPC; -EADDRNOTAVAIL: outside every network of the VPC
  * (or its network or broadcast address); -EADDRINUSE: the network's
  * gateway address; -EEXIST: endpoint exists; -ENODEV: no such interface;
- * -EBUSY: the interface already serves an endpoint, runs another XDP
- * program or has another tc program in our filter's slot; -ENOSPC: table
+ * -EBUSY: the interface already serves an endpoint, has another tc
+ * program in our filter's slot, or (XDP agent needed) runs another XDP
+ * program; -ENOSPC: table
  * full. On error nothing is left behind.
  */
 MZR_API int mzr_ep__create(struct mzr_host *host,

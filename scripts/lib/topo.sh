@@ -20,7 +20,8 @@
 #   netns mzXXXX-h-<h>   ul0 = 172.31.0.N/24, the host's underlay NIC
 #                        ve-<ep>: host-side peer of each local endpoint
 #   netns mzXXXX-e-<ep>  eth0: MAC set, MTU 1434, default via the gateway,
-#                        xdp_pass attached (XDP_REDIRECT target)
+#                        xdp_pass attached (XDP_REDIRECT target), GRO on,
+#                        other offloads at their defaults
 #
 # All host state is pinned on one private bpffs mounted at
 # /run/mizar-e2e-XXXX (visible inside `ip netns exec`, unlike /sys/fs/bpf);
@@ -351,6 +352,12 @@ topo_host_add() {
 	ip -n "$TOPO_UL_NS" link set "p-$h" master br0 up ||
 		topo_die "cannot plug $h into the bridge"
 	topo_xdp_pass "$TOPO_UL_NS" "p-$h"
+	# The simulated wire finalises checksums in software where a real
+	# NIC would in hardware: frames the tc agent sent with checksum
+	# offload pending (CHECKSUM_PARTIAL) get complete checksums on the
+	# switch port's egress, before the next host's XDP sees their bytes.
+	ip netns exec "$TOPO_UL_NS" ethtool -K "p-$h" tx off >/dev/null ||
+		topo_die "cannot set checksum offload off on the switch port p-$h"
 	mkdir -p "$TOPO_BPFFS/$h" || topo_die "mkdir $TOPO_BPFFS/$h failed"
 	[ "${TOPO_UL_COLD:-0}" = 1 ] || topo_ul_warm "$h"
 	if [ "${2:-}" != noinit ]; then
@@ -569,15 +576,18 @@ topo_ep_add() {
 		topo_die "cannot create the veth of $e"
 	ip -n "$ns" link set eth0 address "$mac" mtu "$mtu" ||
 		topo_die "cannot set MAC/MTU of $e"
-	# Frames leave through XDP (the agent) that discards checksum offload
-	# state: let the endpoint's stack compute checksums and segment itself.
-	ip netns exec "$ns" ethtool -K eth0 tx off tso off gso off >/dev/null 2>&1 ||
-		topo_warn "cannot turn off offloads on $e"
+	# Offloads (checksum, TSO, GSO) stay at their defaults, as a
+	# container runtime leaves them: the agent keeps them (tc agent).
 	ip -n "$ns" addr add "$ip/$plen" dev eth0 || topo_die "cannot address $e"
 	ip -n "$ns" link set eth0 up
 	ip -n "$ns" route add default via "$gw" dev eth0 ||
 		topo_die "cannot route $e via $gw"
 	topo_xdp_pass "$ns" eth0
+	# GRO on the endpoint's eth0: frames the transit decapsulates arrive
+	# MTU-sized (XDP_REDIRECT); GRO hands the endpoint's TCP 64 KB
+	# aggregates, as a NIC's GRO would (veth has it off by default).
+	ip netns exec "$ns" ethtool -K eth0 gro on >/dev/null ||
+		topo_warn "cannot turn GRO on for $e"
 	ip -n "$hns" link set "ve-$e" mtu "$mtu" up || topo_die "cannot bring ve-$e up"
 	if [ -n "${TOPO_HOST_INIT[$h]:-}" ]; then
 		topo_ctl "$h" ep add vni "$vni" ip "$ip" mac "$mac" \

@@ -160,6 +160,7 @@ int fixture_run(int prog_fd, int stats_fd, const struct fixture *f)
 {
 	uint8_t out[PKT_MAX + FIXTURE_HEADROOM];
 	struct xdp_md ctx = {};
+	struct __sk_buff skb = {};
 	uint64_t before = 0, after = 0, before2 = 0, after2 = 0;
 	char why[256] = "";
 	bool ok = true;
@@ -168,7 +169,13 @@ int fixture_run(int prog_fd, int stats_fd, const struct fixture *f)
 		    .data_size_in = (uint32_t)f->in.len, .data_out = out,
 		    .data_size_out = sizeof(out), .repeat = 1, );
 
-	if (f->ingress_ifindex) {
+	if (f->tc) {
+		skb.ifindex = f->ingress_ifindex;
+		skb.gso_size = f->gso_size;
+		skb.gso_segs = f->gso_size ? 2 : 0;
+		opts.ctx_in = &skb;
+		opts.ctx_size_in = sizeof(skb);
+	} else if (f->ingress_ifindex) {
 		/* The kernel wants data_end equal to the input size. */
 		ctx.data_end = (uint32_t)f->in.len;
 		ctx.ingress_ifindex = f->ingress_ifindex;

@@ -31,6 +31,11 @@ struct fixture {
 	 * checksums (e.g. bad input passed to the kernel unchanged): skip
 	 * pkt_checksums_ok() on it. */
 	bool out_malformed;
+	/* A tc (SCHED_CLS) program: the frame runs as an skb on device
+	 * ingress_ifindex (ctx __sk_buff ifindex), with GSO segment size
+	 * gso_size (0: none); verdicts are TC_ACT_*. */
+	bool tc;
+	uint32_t gso_size;
 };
 
 /* Extra room given to the program to grow the frame (encapsulation). */

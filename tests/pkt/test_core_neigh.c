@@ -382,9 +382,19 @@ static void live_checks(void)
 	transit_to_h99(&want, &inner, MAC_H99, MAC_US);
 	live("live transit", rx, ul1, &in, rx, &want, MZR_CNT_KERNEL_FWD);
 
+	/* The tc agent (the default: no NF chain) sends every frame through
+	 * the kernel's neighbour output. */
 	build_inner(&in, &s);
 	agent_to_h99(&want, &in, MAC_H99, MAC_US);
-	live("live agent", tx, ep5p, &in, rx, &want, MZR_CNT_AGENT_KERNEL);
+	live("live tc agent", tx, ep5p, &in, rx, &want, MZR_CNT_AGENT_ENCAP);
+	/* The XDP agent (attached while NF chains need it) hands the frame
+	 * to the tc program. */
+	if (bpf_xdp_attach(env.ep5h, env.agent_fd, XDP_FLAGS_DRV_MODE, NULL)) {
+		fprintf(stderr, "xdp attach ep5h: %s\n", strerror(errno));
+		exit(1);
+	}
+	live("live XDP agent", tx, ep5p, &in, rx, &want, MZR_CNT_AGENT_KERNEL);
+	bpf_xdp_detach(env.ep5h, XDP_FLAGS_DRV_MODE, NULL);
 	close(rx);
 	close(tx);
 }
@@ -452,18 +462,25 @@ static void attach_checks(int neigh_fd)
 		fprintf(stderr, "xdp attach noeph: %s\n", strerror(errno));
 		exit(1);
 	}
+	/* The tc agent does not need the XDP slot: accepted, with the tc
+	 * program, and deleted again. */
 	err = ep_on_noeph();
-	CHECK(err == -EBUSY && !tc_prog_at(env.noeph) &&
-		      !has_clsact("noeph") && !ep_exists(IP4(10, 1, 1, 50)),
-	      "attach: an endpoint whose veth has a foreign XDP program is "
-	      "refused (%d, want -EBUSY) leaving no tc filter, no clsact, no "
-	      "entry", err);
+	CHECK(err == 0 && tc_prog_at(env.noeph) == id &&
+		      has_clsact("noeph") && ep_exists(IP4(10, 1, 1, 50)),
+	      "attach: an endpoint whose veth has a foreign XDP program gets "
+	      "the tc agent (%d)", err);
+	if (!err)
+		mzr_ep__delete(env.host, VNI_A, test_in4(IP4(10, 1, 1, 50)));
+	CHECK(!tc_prog_at(env.noeph) && !ep_exists(IP4(10, 1, 1, 50)),
+	      "attach: deleting it leaves no tc filter, no entry");
 	bpf_xdp_detach(env.noeph, XDP_FLAGS_DRV_MODE, NULL);
 
 	/* An endpoint whose veth has another program in our tc slot. */
 	other = foreign_tc_prog();
 	fo.prog_fd = other;
-	if (bpf_tc_hook_create(&hook) || bpf_tc_attach(&hook, &fo)) {
+	/* (the clsact qdisc stayed from the endpoint above) */
+	err = bpf_tc_hook_create(&hook);
+	if ((err && err != -EEXIST) || bpf_tc_attach(&hook, &fo)) {
 		fprintf(stderr, "foreign tc attach: %s\n", strerror(errno));
 		exit(1);
 	}
@@ -479,9 +496,9 @@ static void attach_checks(int neigh_fd)
 
 	/* Now it works (clsact already there: it stays at delete). */
 	err = ep_on_noeph();
-	CHECK(!err && tc_prog_at(env.noeph) == id && xdp_prog_at(env.noeph),
-	      "attach: mzr_ep__create attaches tc and XDP on noeph (%d)",
-	      err);
+	CHECK(!err && tc_prog_at(env.noeph) == id && !xdp_prog_at(env.noeph),
+	      "attach: mzr_ep__create attaches the tc agent on noeph, no "
+	      "XDP without NF chains (%d)", err);
 	err = mzr_ep__delete(env.host, VNI_A, test_in4(IP4(10, 1, 1, 50)));
 	CHECK(!err && !tc_prog_at(env.noeph) && !xdp_prog_at(env.noeph),
 	      "attach: mzr_ep__delete removes both (%d)", err);

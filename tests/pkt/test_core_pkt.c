@@ -195,6 +195,49 @@ static void agent_fixtures(void)
 	f->check_out = true;
 	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
 
+	/* Checksum offload pending in the endpoint (CHECKSUM_PARTIAL): the
+	 * TCP checksum field holds only the pseudo-header sum. XDP keeps no
+	 * such state, so the agent computes the whole checksum. */
+	s = from_ep1(IP4(10, 1, 1, 20));
+	s.proto = 6;
+	s.sport = 33333;
+	s.dport = 80;
+	s.payload = 1200;
+	f = fx("agent: a TCP segment whose checksum is only the pseudo-header "
+	       "sum (offload pending) leaves with its full checksum",
+	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
+	build_inner(&f->in, &s);
+	f->check_out = true;
+	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
+	f->in.data[14 + 20 + 16] = 0x12;
+	f->in.data[14 + 20 + 17] = 0x34;
+
+	s = from_ep1(IP4(10, 1, 1, 20));
+	s.payload = 513;
+	f = fx("agent: a UDP datagram with a wrong checksum leaves with the "
+	       "right one (odd length, over one 512-byte chunk)",
+	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
+	build_inner(&f->in, &s);
+	f->check_out = true;
+	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
+	f->in.data[14 + 20 + 6] ^= 0x5a;
+
+	/* Every length of the last chunk's tail (0 to 511 bytes), the
+	 * padding of the longest ones included (UDP: 8 + payload). */
+	for (size_t t = 0; t < 512; t += 1) {
+		if (t % 32 && t < 500)
+			continue;
+		s = from_ep1(IP4(10, 1, 1, 20));
+		s.payload = 512 + t - 8;
+		f = fx("agent: UDP checksums are right for every tail length "
+		       "(512 + 0..511 bytes)",
+		       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
+		build_inner(&f->in, &s);
+		f->check_out = true;
+		agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
+		f->in.data[14 + 20 + 6] ^= 0x5a;
+	}
+
 	s = from_ep1(IP4(10, 1, 1, 60));
 	f = fx("agent: a fresh learned entry sends straight to the "
 	       "destination's host, flagged DIRECT",

@@ -176,12 +176,13 @@ struct mzr_inner {
  * Parse an endpoint's Ethernet frame at @c into @in, as the core does:
  * IPv4 (any options; every fragment without ports, so that all of a
  * datagram's fragments take the same path) or ARP for IPv4 over Ethernet.
- * On error @in keeps what was parsed before. Returns 0 or the
+ * On error @in keeps what was parsed before. Offsets are from @start (the
+ * first byte of the packet, whatever the program type). Returns 0 or the
  * enum mzr_drop_reason.
  */
-static __always_inline __u32 mzr_parse_inner_frame(struct mzr_cursor *c,
-						   struct xdp_md *xdp,
-						   struct mzr_inner *in)
+static __always_inline __u32 mzr_parse_inner_frame_at(struct mzr_cursor *c,
+						      void *start,
+						      struct mzr_inner *in)
 {
 	struct ethhdr *eth;
 	struct iphdr *iph;
@@ -190,12 +191,12 @@ static __always_inline __u32 mzr_parse_inner_frame(struct mzr_cursor *c,
 	__builtin_memset(in, 0, sizeof(*in));
 	in->l3_off = MZR_OFF_NONE;
 	in->l4_off = MZR_OFF_NONE;
-	in->l2_off = mzr_cursor_off(c, xdp);
+	in->l2_off = (__u32)((long)c->pos - (long)start);
 	proto = mzr_parse_ethhdr(c, &eth);
 	if (proto < 0)
 		return MZR_DROP_MALFORMED;
 	__builtin_memcpy(in->eth_src, eth->h_source, 6);
-	in->l3_off = mzr_cursor_off(c, xdp);
+	in->l3_off = (__u32)((long)c->pos - (long)start);
 
 	if (proto == ETH_P_ARP) {
 		struct mzr_arp *arp;
@@ -221,7 +222,7 @@ static __always_inline __u32 mzr_parse_inner_frame(struct mzr_cursor *c,
 	in->daddr = iph->daddr;
 	in->proto = proto;
 	in->ttl = iph->ttl;
-	in->l4_off = mzr_cursor_off(c, xdp);
+	in->l4_off = (__u32)((long)c->pos - (long)start);
 	if (mzr_ipv4_is_fragment(iph))
 		return 0;
 
@@ -241,6 +242,14 @@ static __always_inline __u32 mzr_parse_inner_frame(struct mzr_cursor *c,
 		in->dport = udp->dest;
 	}
 	return 0;
+}
+
+/* mzr_parse_inner_frame_at() for an XDP frame. */
+static __always_inline __u32 mzr_parse_inner_frame(struct mzr_cursor *c,
+						   struct xdp_md *xdp,
+						   struct mzr_inner *in)
+{
+	return mzr_parse_inner_frame_at(c, (void *)(long)xdp->data, in);
 }
 
 #endif /* MIZAR_BPF_PARSE_H */

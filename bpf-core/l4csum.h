@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The endpoint's TCP/UDP checksum, computed in full by the XDP agent. An
+ * endpoint with checksum offload on (a container runtime's default) sends
+ * CHECKSUM_PARTIAL skbs whose L4 checksum field holds only the
+ * pseudo-header sum; XDP sees bytes, not that state, and an XDP_REDIRECT
+ * loses it, so the receiver would drop every such segment. Recomputing
+ * the whole sum is right whether the frame was partial or complete.
+ */
+#ifndef MZR_CORE_L4CSUM_H
+#define MZR_CORE_L4CSUM_H
+
+#include <mizar/bpf/csum.h>
+#include "pkt.h"
+
+/* The largest chunk bpf_csum_diff() sums at once. */
+#define MZR_CSUM_CHUNK 512
+/* Frames up to this many bytes of L4 are summed (a 9000-byte MTU fits). */
+#define MZR_CSUM_CHUNKS 18
+
+/* Where the last (< 512) bytes are copied to be summed with padding: a
+ * variable-length tail read from the packet would make the verifier walk
+ * every length. */
+struct mzr_csum_buf {
+	__u8 b[MZR_CSUM_CHUNK + 4];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mzr_csum_buf);
+} mzr_csum_scratch SEC(".maps");
+
+/*
+ * Compute the TCP or UDP (@proto) checksum of the IPv4 packet whose header
+ * is at @l3_off and L4 header at @l4_off of the XDP frame (a UDP checksum
+ * of 0, "none", stays 0). A global function: the verifier checks it once.
+ * Returns 0, or -1 for a frame whose lengths do not hold.
+ */
+__noinline int mzr_core_l4_csum(struct xdp_md *xdp, __u32 l3_off,
+				__u32 l4_off, __u32 proto)
+{
+	void *data = (void *)(long)xdp->data;
+	void *end = (void *)(long)xdp->data_end;
+	__u32 len, ip_len, chunks, tail, off, zero = 0, cs_off;
+	struct mzr_csum_buf *buf;
+	struct iphdr *iph;
+	__sum16 *check;
+	__u64 sum = 0;
+
+	/* Bounded for the verifier (the compiler must not fold it away). */
+	mzr_barrier_var(l3_off);
+	mzr_barrier_var(l4_off);
+	l3_off &= MZR_OFF_MASK;
+	l4_off &= MZR_OFF_MASK;
+	iph = data + l3_off;
+	/* One register for the check and the reads. */
+	mzr_barrier_var(iph);
+	if ((void *)(iph + 1) > end)
+		return -1;
+	ip_len = bpf_ntohs(iph->tot_len);
+	if (l4_off < l3_off + 20 || l3_off + ip_len < l4_off + 8)
+		return -1;
+	len = l3_off + ip_len - l4_off;
+	if (len > MZR_CSUM_CHUNK * MZR_CSUM_CHUNKS)
+		return -1;
+	cs_off = (l4_off + (proto == IPPROTO_TCP ? 16 : 6)) & 0x3ff;
+	check = data + cs_off;
+	mzr_barrier_var(check);
+	if ((void *)(check + 1) > end)
+		return -1;
+	if (proto == IPPROTO_UDP && !*check)
+		return 0;
+	*check = 0;
+	sum += iph->saddr;
+	sum += iph->daddr;
+	sum += bpf_htons(proto);
+	sum += bpf_htons(len);
+	/* bpf_csum_diff() takes a 32-bit seed. */
+	sum = mzr_csum_add_fold(sum);
+	chunks = len / MZR_CSUM_CHUNK;
+	off = l4_off;
+	for (__u32 i = 0; i < MZR_CSUM_CHUNKS; i++) {
+		void *pos;
+
+		if (i >= chunks)
+			break;
+		data = (void *)(long)xdp->data;
+		end = (void *)(long)xdp->data_end;
+		off &= 0x3fff;
+		pos = data + off;
+		mzr_barrier_var(pos);
+		if (pos + MZR_CSUM_CHUNK > end)
+			return -1;
+		sum = bpf_csum_diff(0, 0, pos, MZR_CSUM_CHUNK, sum);
+		off += MZR_CSUM_CHUNK;
+	}
+	tail = len % MZR_CSUM_CHUNK;
+	if (tail) {
+		buf = bpf_map_lookup_elem(&mzr_csum_scratch, &zero);
+		if (!buf)
+			return -1;
+		if (bpf_xdp_load_bytes(xdp, off, buf->b, tail))
+			return -1;
+		/* Zero-pad to a multiple of 4 bytes (tail < 512: the three
+		 * bytes after it are inside the buffer, never wrapped). */
+		tail &= MZR_CSUM_CHUNK - 1;
+		buf->b[tail] = 0;
+		buf->b[tail + 1] = 0;
+		buf->b[tail + 2] = 0;
+		sum = bpf_csum_diff(0, 0, (__be32 *)buf->b,
+				    ((tail + 3) & ~3U) & 0x3fc, sum);
+	}
+	data = (void *)(long)xdp->data;
+	end = (void *)(long)xdp->data_end;
+	check = data + cs_off;
+	mzr_barrier_var(check);
+	if ((void *)(check + 1) > end)
+		return -1;
+	*check = ~mzr_csum_add_fold(sum);
+	if (proto == IPPROTO_UDP && !*check)
+		*check = 0xffff;
+	return 0;
+}
+
+/* Complete the checksum of the endpoint's frame parsed in @p: TCP or UDP,
+ * unfragmented. Returns 0 (also for frames it leaves alone) or -1. */
+static __always_inline int mzr_l4_csum_fill(struct xdp_md *xdp,
+					    const struct mzr_pkt *p)
+{
+	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
+		return 0;
+	if (p->inner_l4_off == MZR_OFF_NONE || !p->sport)
+		return 0; /* a fragment, or ports not parsed */
+	return mzr_core_l4_csum(xdp, p->inner_l3_off, p->inner_l4_off,
+				p->proto);
+}
+
+#endif /* MZR_CORE_L4CSUM_H */
