@@ -992,8 +992,9 @@ static int commit(const struct mzr_host *h, struct chains *c,
  * the transit hook an NF's injection meets; a transit hook, then deliver
  * (a reroute to a local endpoint). One more tail call between the two
  * (the injection) is counted for each. Beyond the limit a tail call fails:
- * every such packet would be dropped as a missed tail call. A path that
- * meets three hooks is one more entry of chain_paths[].
+ * every such packet would be dropped as a missed tail call. Three chains:
+ * the agent's cross-network hairpin (agent-egress, divider, deliver), and
+ * an injected packet whose transit hook reroutes it to a local endpoint.
  */
 #define TAIL_CALL_LIMIT 33
 #define HB(hook) (1U << MZR_HOOK_##hook)
@@ -1002,6 +1003,10 @@ static const __u32 chain_paths[] = {
 	HB(AGENT_EGRESS) | HB(DELIVER),	  HB(EXTERNAL) | HB(BOUNCER),
 	HB(EXTERNAL) | HB(DIVIDER),	  HB(EXTERNAL) | HB(DELIVER),
 	HB(BOUNCER) | HB(DELIVER),	  HB(DIVIDER) | HB(DELIVER),
+	HB(AGENT_EGRESS) | HB(BOUNCER) | HB(DELIVER),
+	HB(AGENT_EGRESS) | HB(DIVIDER) | HB(DELIVER),
+	HB(EXTERNAL) | HB(BOUNCER) | HB(DELIVER),
+	HB(EXTERNAL) | HB(DIVIDER) | HB(DELIVER),
 };
 
 /* -E2BIG (logged) when some path through the chains of @c makes more
@@ -1031,9 +1036,8 @@ static int check_paths(struct chains *c, const char *what, const char *name)
 		}
 		if (calls <= TAIL_CALL_LIMIT)
 			continue;
-		mzr_warn("%s %s: one packet can run the chains of %s: %u tail calls, more than the kernel's %d (%u NFs; at most %d in two such chains)\n",
-			 what, name, chains, calls, TAIL_CALL_LIMIT, nfs,
-			 TAIL_CALL_LIMIT - 3);
+		mzr_warn("%s %s: one packet can run the chains of %s: %u tail calls, more than the kernel's %d (%u NFs)\n",
+			 what, name, chains, calls, TAIL_CALL_LIMIT, nfs);
 		return -E2BIG;
 	}
 	return 0;
