@@ -125,8 +125,20 @@ case $err in
 *)
 	topo_fail "the error does not name the chains and the limit: $err" ;;
 esac
+# An injected packet that the bouncer hook reroutes to a local endpoint
+# runs three chains: agent-egress, bouncer, deliver.
+fails "nf add at bouncer making agent-egress + bouncer + deliver exceed 33" nf add x obj "$NF" hook bouncer
+err=$(topo_ctl h1 nf add x obj "$NF" hook bouncer 2>&1)
+case $err in
+*"agent-egress (14 NFs) and bouncer (1 NFs) and deliver (16 NFs)"*33*)
+	topo_ok "the error names the three chains and the limit" ;;
+*)
+	topo_fail "the error does not name the three chains: $err" ;;
+esac
+# 12 + 1 + 16 NFs: 1 + 13 + 2 + 17 = 33 tail calls.
+topo_ctl h1 nf del a14 && topo_ctl h1 nf del a13 || topo_die "nf del a13 a14"
 topo_ctl h1 nf add x obj "$NF" hook bouncer &&
-	topo_ok "a short bouncer chain still fits every path: accepted" ||
-	topo_fail "nf add at bouncer refused"
+	topo_ok "with two agent-egress NFs less a bouncer NF fits every path: accepted" ||
+	topo_fail "nf add at bouncer refused with 12 + 1 + 16 NFs"
 
 topo_finish
