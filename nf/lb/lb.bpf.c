@@ -24,11 +24,15 @@
 
 MZR_NF_DECLARE("mizar-lb");
 
+/* The inner-map template, declared by sizes, not types: libbpf then
+ * creates it without BTF key/value types, as the tool creates each ring
+ * (bpf_map_create() without BTF). Kernels 5.15-6.1 refuse a ring whose
+ * BTF-derived layout (timer_off) differs from the template's. */
 struct lb_ring {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, LB_RING_SIZE);
-	__type(key, __u32);
-	__type(value, struct lb_addr);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct lb_addr));
 };
 
 /* One Maglev table per VIP. The tool replaces a table by storing a new

@@ -21,6 +21,7 @@
 #include <mizar/host.h>
 
 #include "lb.h"
+#include "mizar_lb_bpf.skel.h"
 #include "fixture.h"
 #include "nf_env.h"
 
@@ -430,9 +431,53 @@ static void test_no_backend(void)
 	      "dropped");
 }
 
+/*
+ * Kernels 5.15-6.1 accept an inner map into lb_rings only when its layout
+ * as derived from BTF (bpf_map_meta_equal(): timer_off) equals the
+ * template's, which libbpf creates from the object's declaration: the
+ * tool's rings and that template must carry the same BTF key/value types.
+ * (Later kernels compare BTF records instead, which hides a mismatch.)
+ */
+static void test_ring_matches_template(void)
+{
+	struct mizar_lb_bpf *skel = mizar_lb_bpf__open();
+	struct bpf_map *tmpl = skel ? bpf_map__inner_map(skel->maps.lb_rings) :
+				      NULL;
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info), idx = 0, id = 0;
+	int fd = -1;
+	char why[160];
+
+	if (!bpf_map_lookup_elem(rings_fd, &idx, &id))
+		fd = bpf_map_get_fd_by_id(id);
+	if (!tmpl || fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		check(false, "the installed Maglev table can be inspected",
+		      strerror(errno));
+		goto out;
+	}
+	snprintf(why, sizeof(why),
+		 "template BTF key/value types %u/%u, ring's %u/%u",
+		 bpf_map__btf_key_type_id(tmpl),
+		 bpf_map__btf_value_type_id(tmpl), info.btf_key_type_id,
+		 info.btf_value_type_id);
+	check(bpf_map__btf_key_type_id(tmpl) == info.btf_key_type_id &&
+		      bpf_map__btf_value_type_id(tmpl) ==
+			      info.btf_value_type_id &&
+		      bpf_map__key_size(tmpl) == info.key_size &&
+		      bpf_map__value_size(tmpl) == info.value_size &&
+		      bpf_map__max_entries(tmpl) == info.max_entries,
+	      "a Maglev table is created as the lb_rings template is "
+	      "(kernels 5.15-6.1 refuse any other)", why);
+out:
+	if (fd >= 0)
+		close(fd);
+	mizar_lb_bpf__destroy(skel);
+}
+
 int main(void)
 {
 	setup();
+	test_ring_matches_template();
 	test_remote_backend();
 	test_local_backend();
 	test_maglev_pick();
