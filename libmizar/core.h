@@ -30,6 +30,7 @@ enum mzri_map {
 	MZRI_MAP_CHAIN_CFG,
 	MZRI_MAP_CTX,
 	MZRI_MAP_MISSED,
+	MZRI_MAP_NH,
 	MZRI_MAP__N,
 };
 
