@@ -3,7 +3,7 @@
 # The next-hop cache (bpf-core/fib.h) follows the underlay: h2's underlay
 # MAC changes (h2 announces it, the switch forgets the old one), then h1's
 # route to h2 changes to go through h3's kernel. After each change, once
-# the cache's age (MZR_NH_AGE_NS, 1 s) and 1 s more have passed, a -> b
+# the cache's age (MZR_NH_AGE_S, 1 s) and 1 s more have passed, a -> b
 # works again over the new next hop. Pings during the change are only
 # reported (how many were lost), never judged.
 set -u -o pipefail
@@ -12,7 +12,7 @@ set -u -o pipefail
 topo_require_root
 topo_require_tools bridge
 
-NH_AGE=1 # seconds, MZR_NH_AGE_NS
+NH_AGE=1 # seconds, MZR_NH_AGE_S
 
 # ip_forwarded HOST: datagrams HOST's kernel has IP-forwarded so far.
 ip_forwarded() {

@@ -31,7 +31,7 @@ struct nh_val {
 	uint8_t dmac[6];
 	uint8_t smac[6];
 	uint32_t ifindex;
-	uint64_t checked_ns;
+	uint64_t checked;
 };
 
 static const uint8_t MAC_H5_NEW[6] = { 0x02, 0xcc, 0, 0, 0, 0x05 };
@@ -79,7 +79,7 @@ static void age_out(uint32_t ip)
 
 	if (bpf_map_lookup_elem(nh_fd, &k, &v))
 		return;
-	v.checked_ns = 0;
+	v.checked = 0;
 	if (bpf_map_update_elem(nh_fd, &k, &v, BPF_EXIST)) {
 		fprintf(stderr, "mzr_nh: %s\n", strerror(errno));
 		exit(1);
@@ -98,7 +98,7 @@ static void cache_checks(void)
 	      verdict);
 	CHECK(cached(H5, &v) && !memcmp(v.dmac, MAC_H5, 6) &&
 		      !memcmp(v.smac, MAC_US, 6) && v.ifindex == env.ul0 &&
-		      v.checked_ns,
+		      v.checked,
 	      "cache: H5's next hop (its MAC, ours, ul0) is cached");
 
 	/* H5's MAC changes; once the entry has aged, the next packet
@@ -111,7 +111,7 @@ static void cache_checks(void)
 	      "neighbour change: after the age, the frame goes to H5's new "
 	      "MAC");
 	CHECK(cached(H5, &v) && !memcmp(v.dmac, MAC_H5_NEW, 6) &&
-		      v.checked_ns,
+		      v.checked,
 	      "cache: the re-validated entry holds the new MAC");
 
 	/* A route to H5 through H6: the next hop becomes H6's MAC. */
