@@ -55,6 +55,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LB_MAX_CONNS);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct lb_flow);
 	__type(value, struct lb_addr);
 } lb_conns SEC(".maps");
@@ -62,6 +63,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LB_MAX_CONNS);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct lb_flow);
 	__type(value, struct lb_addr);
 } lb_rconns SEC(".maps");
@@ -186,13 +188,15 @@ int lb_egress(struct xdp_md *xdp)
 		placed = 1;
 	}
 
-	/* The reply direction, refreshed when LRU pressure evicted it. */
-	rflow = flow;
-	rflow.saddr = be.ip;
-	rflow.sport = be.port;
-	rflow.daddr = flow.saddr;
-	rflow.dport = flow.sport;
-	if (placed || !bpf_map_lookup_elem(&lb_rconns, &rflow)) {
+	/* The reply direction, written with the placement. A packet of a
+	 * known connection does not look it up again: the replies' own
+	 * lookups (lb_deliver) keep it recently used in its LRU. */
+	if (placed) {
+		rflow = flow;
+		rflow.saddr = be.ip;
+		rflow.sport = be.port;
+		rflow.daddr = flow.saddr;
+		rflow.dport = flow.sport;
 		back.ip = flow.daddr;
 		back.port = flow.dport;
 		back.pad = 0;
