@@ -72,6 +72,31 @@ struct lb_flow {
 	__u32 proto : 8;
 };
 
+/*
+ * lb_backends: which VIPs a backend serves (or served: a VIP that still
+ * exists stays listed after the backend left it, for the connections it
+ * keeps), written by the tool whenever a VIP or its backends change. A
+ * reply from a backend is matched to its connection by looking up the
+ * client -> VIP flow in lb_conns for each listed VIP, so that a new
+ * connection writes one entry (lb_conns), not two. Only a backend listed
+ * under more than LB_REV_VIPS VIPs (n_vips > LB_REV_VIPS) needs its
+ * connections' reply direction in lb_rconns.
+ */
+#define LB_REV_VIPS 4
+
+struct lb_backend_key {
+	__u32 vni;
+	__be32 ip;
+	__be16 port;
+	__u8 proto;
+	__u8 pad;
+};
+
+struct lb_rev {
+	__u32 n_vips;		/* > LB_REV_VIPS: too many to list */
+	struct lb_addr vips[LB_REV_VIPS];
+};
+
 /* lb_stats (PERCPU_ARRAY of __u64). Append only. */
 enum lb_counter {
 	LB_CNT_NEW_CONN = 0, /* connection placed by the Maglev table */
