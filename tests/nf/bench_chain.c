@@ -148,7 +148,7 @@ static void lb_configure(struct mzr_nf *lb)
 	struct lb_vip v = { .ring = 0, .n_backends = LB_BACKENDS };
 	struct lb_addr a = { 0 };
 	__u32 zero = 0, s;
-	int ring;
+	int ring, rev_fd;
 
 	ring = bpf_map_create(BPF_MAP_TYPE_ARRAY, "lb_ring", sizeof(__u32),
 			      sizeof(struct lb_addr), LB_RING_SIZE, NULL);
@@ -174,6 +174,22 @@ static void lb_configure(struct mzr_nf *lb)
 		exit(1);
 	}
 	close(ring);
+	/* As the tool records them (an older object has no such map). */
+	rev_fd = bpf_object__find_map_fd_by_name(o, "lb_backends");
+	for (s = 0; rev_fd >= 0 && s < LB_BACKENDS; s++) {
+		struct lb_backend_key bk = { .vni = 100,
+					     .ip = v.backends[s].ip,
+					     .port = v.backends[s].port,
+					     .proto = 6 };
+		struct lb_rev r = { .n_vips = 1 };
+
+		r.vips[0].ip = k.vip;
+		r.vips[0].port = k.port;
+		if (bpf_map_update_elem(rev_fd, &bk, &r, BPF_ANY)) {
+			fprintf(stderr, "lb_backends: %s\n", strerror(errno));
+			exit(1);
+		}
+	}
 }
 
 static struct lb_times lb_bench(struct mzr_host *host, struct mzr_nf *pass,
