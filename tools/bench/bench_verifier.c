@@ -20,9 +20,9 @@
 #include "testenv.h"
 
 static const char *const progs[] = {
-	"mzr_transit",		 "mzr_agent",	     "mzr_cont_agent_egress",
-	"mzr_cont_bouncer",	 "mzr_cont_divider", "mzr_cont_deliver",
-	"mzr_cont_external",	 "mzr_neigh",
+	"mzr_transit",	     "mzr_agent",	"mzr_cont_agent_egress",
+	"mzr_cont_bouncer",  "mzr_cont_divider", "mzr_cont_deliver",
+	"mzr_cont_external", "mzr_neigh",
 };
 
 int main(void)
