@@ -32,6 +32,7 @@ enum mzri_map {
 	MZRI_MAP_MISSED,
 	MZRI_MAP_PEERS,
 	MZRI_MAP_PROTECT,
+	MZRI_MAP_NH,
 	MZRI_MAP__N,
 };
 

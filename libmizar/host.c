@@ -42,6 +42,7 @@ const char *const mzri_map_names[MZRI_MAP__N] = {
 	[MZRI_MAP_MISSED] = "mzr_missed",
 	[MZRI_MAP_PEERS] = MZR_MAP_PEERS,
 	[MZRI_MAP_PROTECT] = MZR_MAP_PROTECT,
+	[MZRI_MAP_NH] = "mzr_nh",
 };
 
 const char *const mzri_prog_names[MZRI_PROG__N] = {
@@ -1218,6 +1219,23 @@ out:
 	return err ? -EOPNOTSUPP : 0;
 }
 
+/*
+ * Empty the data path's next-hop cache (bpf-core/fib.h): its entries were
+ * resolved from the recorded underlay address and interface, which a host
+ * attach may just have changed. Best effort: entries age out anyway.
+ */
+static void nh_cache_flush(const struct mzr_host *h)
+{
+	int fd = h->map_fds[MZRI_MAP_NH];
+	__u32 key, next;
+
+	while (!bpf_map_get_next_key(fd, NULL, &next)) {
+		key = next;
+		if (bpf_map_delete_elem(fd, &key))
+			break;
+	}
+}
+
 static int host_attach(struct mzr_host *h, const char *ifname,
 		       const struct mzr_attach_opts *opts)
 {
@@ -1335,6 +1353,7 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 	if (mzri_peer_self(h, old_ip, cfg.ip))
 		mzr_warn("host attach: cannot record %s as a known peer\n",
 			 mzri_ntoa(ip, ipbuf));
+	nh_cache_flush(h);
 	/* Moving to another underlay: leave the old one clean, once the
 	 * new one is recorded (a failure above keeps the old one working). */
 	if (old_ifindex && old_ifindex != ifindex) {

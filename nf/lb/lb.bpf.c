@@ -24,11 +24,15 @@
 
 MZR_NF_DECLARE("mizar-lb");
 
+/* The inner-map template, declared by sizes, not types: libbpf then
+ * creates it without BTF key/value types, as the tool creates each ring
+ * (bpf_map_create() without BTF). Kernels 5.15-6.1 refuse a ring whose
+ * BTF-derived layout (timer_off) differs from the template's. */
 struct lb_ring {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, LB_RING_SIZE);
-	__type(key, __u32);
-	__type(value, struct lb_addr);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct lb_addr));
 };
 
 /* One Maglev table per VIP. The tool replaces a table by storing a new
@@ -51,6 +55,7 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LB_MAX_CONNS);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct lb_flow);
 	__type(value, struct lb_addr);
 } lb_conns SEC(".maps");
@@ -58,9 +63,17 @@ struct {
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LB_MAX_CONNS);
+	__uint(map_flags, BPF_F_NO_COMMON_LRU);
 	__type(key, struct lb_flow);
 	__type(value, struct lb_addr);
 } lb_rconns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, LB_MAX_VIPS * LB_MAX_BACKENDS);
+	__type(key, struct lb_backend_key);
+	__type(value, struct lb_rev);
+} lb_backends SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -120,20 +133,80 @@ static __always_inline int lb_rewrite(struct xdp_md *xdp,
 			     ctx->proto, !dst, ip, port);
 }
 
-/* Reply of a balanced connection (backend -> client): make it come from
- * the VIP. Returns 1 when it was one, 0 when not, -1 on a bad frame. */
+static __always_inline struct lb_rev *lb_rev_of(__u32 vni, __u8 proto,
+						 __be32 ip, __be16 port)
+{
+	struct lb_backend_key bk = {
+		.vni = vni, .ip = ip, .port = port, .proto = proto,
+	};
+
+	return bpf_map_lookup_elem(&lb_backends, &bk);
+}
+
+/* Whether a reply of @flow (client -> VIP), placed on @be, will find its
+ * connection through lb_backends (no lb_rconns entry needed). */
+static __always_inline int lb_rev_covers(const struct lb_flow *flow,
+					 const struct lb_addr *be)
+{
+	struct lb_rev *r = lb_rev_of(flow->vni, flow->proto, be->ip, be->port);
+
+	if (!r || r->n_vips > LB_REV_VIPS)
+		return 0;
+#pragma unroll
+	for (__u32 i = 0; i < LB_REV_VIPS; i++)
+		if (i < r->n_vips && r->vips[i].ip == flow->daddr &&
+		    r->vips[i].port == flow->dport)
+			return 1;
+	return 0;
+}
+
+/*
+ * Reply of a balanced connection (backend -> client): make it come from
+ * the VIP. Its connection is the client -> VIP flow of one of the VIPs
+ * lb_backends lists for the sender, whose lb_conns entry names the
+ * sender; else (a backend of many VIPs) its lb_rconns entry. Returns 1
+ * when it was one, 0 when not, -1 on a bad frame.
+ */
 static __always_inline int lb_unnat_reply(struct xdp_md *xdp,
 					  struct mzr_ctx *ctx,
 					  const struct lb_flow *flow)
 {
-	struct lb_addr *vip = bpf_map_lookup_elem(&lb_rconns, flow);
+	struct lb_rev *r = lb_rev_of(flow->vni, flow->proto, flow->saddr,
+				     flow->sport);
+	struct lb_addr vip = {}, *cur;
+	struct lb_flow fwd;
+	int found = 0;
 
-	if (!vip)
-		return 0;
-	if (lb_rewrite(xdp, ctx, 0, vip->ip, vip->port))
+	if (!r)
+		return 0; /* not from a backend: one lookup for the rest */
+	if (r->n_vips <= LB_REV_VIPS) {
+		fwd = *flow;
+		fwd.saddr = flow->daddr;
+		fwd.sport = flow->dport;
+#pragma unroll
+		for (__u32 i = 0; i < LB_REV_VIPS; i++) {
+			if (found || i >= r->n_vips)
+				break;
+			fwd.daddr = r->vips[i].ip;
+			fwd.dport = r->vips[i].port;
+			cur = bpf_map_lookup_elem(&lb_conns, &fwd);
+			if (cur && cur->ip == flow->saddr &&
+			    cur->port == flow->sport) {
+				vip = r->vips[i];
+				found = 1;
+			}
+		}
+	}
+	if (!found) {
+		cur = bpf_map_lookup_elem(&lb_rconns, flow);
+		if (!cur)
+			return 0;
+		vip = *cur;
+	}
+	if (lb_rewrite(xdp, ctx, 0, vip.ip, vip.port))
 		return -1;
-	ctx->saddr = vip->ip;
-	ctx->sport = vip->port;
+	ctx->saddr = vip.ip;
+	ctx->sport = vip.port;
 	return 1;
 }
 
@@ -182,13 +255,16 @@ int lb_egress(struct xdp_md *xdp)
 		placed = 1;
 	}
 
-	/* The reply direction, refreshed when LRU pressure evicted it. */
-	rflow = flow;
-	rflow.saddr = be.ip;
-	rflow.sport = be.port;
-	rflow.daddr = flow.saddr;
-	rflow.dport = flow.sport;
-	if (placed || !bpf_map_lookup_elem(&lb_rconns, &rflow)) {
+	/* The reply direction, when lb_backends cannot lead the reply to
+	 * this connection (a backend of many VIPs): written with the
+	 * placement. A packet of a known connection does not look it up
+	 * again: the replies' own lookups keep it recently used. */
+	if (placed && !lb_rev_covers(&flow, &be)) {
+		rflow = flow;
+		rflow.saddr = be.ip;
+		rflow.sport = be.port;
+		rflow.daddr = flow.saddr;
+		rflow.dport = flow.sport;
 		back.ip = flow.daddr;
 		back.port = flow.dport;
 		back.pad = 0;

@@ -19,7 +19,12 @@
 #define LB_MAX_VIPS 256 /* VIPs per host (tables: outer map slots) */
 #define LB_MAX_BACKENDS 64 /* backends per VIP */
 #define LB_WEIGHT_MAX 100 /* weights 1..100 (default 1) */
-#define LB_MAX_CONNS 131072 /* connection table (LRU), each direction */
+/* Connection tables (LRU), each direction. Their LRU lists are per CPU
+ * (BPF_F_NO_COMMON_LRU, as Katran's): a new flow takes no lock shared by
+ * all CPUs; the hash table itself is shared, so a reply handled by
+ * another CPU finds its entry. Each CPU evicts among LB_MAX_CONNS / CPUs
+ * of its own. */
+#define LB_MAX_CONNS 131072
 
 /* lb_vips key: a service of one VPC. */
 struct lb_vip_key {
@@ -55,15 +60,41 @@ struct lb_addr {
 
 /* Key of both connection tables: a flow as seen on the wire. lb_conns
  * holds client -> VIP flows (value: the backend), lb_rconns holds the
- * backend -> client flows of the same connections (value: the VIP). */
+ * backend -> client flows of the same connections (value: the VIP).
+ * 16 bytes (the 24-bit VNI and the protocol share a word): the tables
+ * hash four words, not five. */
 struct lb_flow {
-	__u32 vni;
 	__be32 saddr;
 	__be32 daddr;
 	__be16 sport;
 	__be16 dport;
+	__u32 vni : 24;
+	__u32 proto : 8;
+};
+
+/*
+ * lb_backends: which VIPs a backend serves (or served: a VIP that still
+ * exists stays listed after the backend left it, for the connections it
+ * keeps), written by the tool whenever a VIP or its backends change. A
+ * reply from a backend is matched to its connection by looking up the
+ * client -> VIP flow in lb_conns for each listed VIP, so that a new
+ * connection writes one entry (lb_conns), not two. Only a backend listed
+ * under more than LB_REV_VIPS VIPs (n_vips > LB_REV_VIPS) needs its
+ * connections' reply direction in lb_rconns.
+ */
+#define LB_REV_VIPS 4
+
+struct lb_backend_key {
+	__u32 vni;
+	__be32 ip;
+	__be16 port;
 	__u8 proto;
-	__u8 pad[3];
+	__u8 pad;
+};
+
+struct lb_rev {
+	__u32 n_vips;		/* > LB_REV_VIPS: too many to list */
+	struct lb_addr vips[LB_REV_VIPS];
 };
 
 /* lb_stats (PERCPU_ARRAY of __u64). Append only. */

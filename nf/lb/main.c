@@ -35,14 +35,14 @@ static const char *const lb_counter_names[] = LB_CNT_NAMES;
 
 /* The pinned maps of the attached NF, and the lock serialising writers. */
 struct lb_maps {
-	int vips, rings, conns, rconns, stats;
+	int vips, rings, conns, rconns, stats, backends;
 	int lock;
 };
 
 static void maps_close(struct lb_maps *m)
 {
-	int *fds[] = { &m->vips,   &m->rings, &m->conns,
-		       &m->rconns, &m->stats, &m->lock };
+	int *fds[] = { &m->vips,   &m->rings, &m->conns,	&m->rconns,
+		       &m->stats, &m->backends, &m->lock };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -60,7 +60,8 @@ static int maps_open(struct mzctl *g, const char *cmd, bool lock,
 	const struct nftool_mapref refs[] = {
 		{ "lb_vips", &m->vips },     { "lb_rings", &m->rings },
 		{ "lb_conns", &m->conns },   { "lb_rconns", &m->rconns },
-		{ "lb_stats", &m->stats },   { NULL },
+		{ "lb_stats", &m->stats },   { "lb_backends", &m->backends },
+		{ NULL },
 	};
 
 	m->lock = -1;
@@ -311,6 +312,96 @@ static void conns_purge(struct lb_maps *m, const struct lb_vip_key *k)
 	free(keys);
 }
 
+/*
+ * Bring lb_backends in line with lb_vips (lb.h): every backend lists the
+ * VIPs it serves, and keeps those it left that still exist (their
+ * connections go on); a VIP that is gone leaves every list; a list that
+ * overflowed stays so (its connections rely on lb_rconns). Called after
+ * every change of lb_vips; until then a new connection writes its
+ * lb_rconns entry, so no reply is missed.
+ */
+static void backends_sync(struct lb_maps *m)
+{
+	struct lb_backend_key *keys = NULL, bk, last, *prev = NULL;
+	struct lb_vip_key vk, *vprev = NULL;
+	size_t n = 0, cap = 0, i;
+	struct lb_vip v;
+	struct lb_rev r;
+
+	while (!bpf_map_get_next_key(m->backends, prev, &bk)) {
+		if (n == cap) {
+			size_t nc = cap ? cap * 2 : 256;
+			struct lb_backend_key *nk =
+				realloc(keys, nc * sizeof(*nk));
+
+			if (!nk)
+				break;
+			keys = nk;
+			cap = nc;
+		}
+		keys[n++] = bk;
+		last = bk;
+		prev = &last;
+	}
+	for (i = 0; i < n; i++) {
+		uint32_t j, kept = 0;
+
+		if (bpf_map_lookup_elem(m->backends, &keys[i], &r) ||
+		    r.n_vips > LB_REV_VIPS)
+			continue;
+		for (j = 0; j < r.n_vips; j++) {
+			struct lb_vip_key k = { .vni = keys[i].vni,
+						.vip = r.vips[j].ip,
+						.port = r.vips[j].port,
+						.proto = keys[i].proto };
+
+			if (!bpf_map_lookup_elem(m->vips, &k, &v))
+				r.vips[kept++] = r.vips[j];
+		}
+		if (!kept) {
+			bpf_map_delete_elem(m->backends, &keys[i]);
+			continue;
+		}
+		memset(&r.vips[kept], 0,
+		       sizeof(r.vips[0]) * (LB_REV_VIPS - kept));
+		r.n_vips = kept;
+		bpf_map_update_elem(m->backends, &keys[i], &r, BPF_ANY);
+	}
+	free(keys);
+
+	while (!bpf_map_get_next_key(m->vips, vprev, &vk)) {
+		vprev = &vk;
+		if (bpf_map_lookup_elem(m->vips, &vk, &v))
+			continue;
+		for (i = 0; i < v.n_backends && i < LB_MAX_BACKENDS; i++) {
+			uint32_t j;
+
+			bk = (struct lb_backend_key){
+				.vni = vk.vni, .ip = v.backends[i].ip,
+				.port = v.backends[i].port, .proto = vk.proto
+			};
+			if (bpf_map_lookup_elem(m->backends, &bk, &r))
+				memset(&r, 0, sizeof(r));
+			if (r.n_vips > LB_REV_VIPS)
+				continue;
+			for (j = 0; j < r.n_vips; j++)
+				if (r.vips[j].ip == vk.vip &&
+				    r.vips[j].port == vk.port)
+					break;
+			if (j < r.n_vips)
+				continue;
+			if (r.n_vips == LB_REV_VIPS) {
+				r.n_vips = LB_REV_VIPS + 1;
+			} else {
+				r.vips[r.n_vips].ip = vk.vip;
+				r.vips[r.n_vips].port = vk.port;
+				r.n_vips++;
+			}
+			bpf_map_update_elem(m->backends, &bk, &r, BPF_ANY);
+		}
+	}
+}
+
 /* ---- vip ---------------------------------------------------------------- */
 
 static int vip_add(struct mzctl *g, int argc, char **argv)
@@ -363,6 +454,7 @@ static int vip_add(struct mzctl *g, int argc, char **argv)
 	}
 	/* Flows of an earlier VIP with this key must not come back. */
 	conns_purge(&m, &k);
+	backends_sync(&m);
 	if (!g->json)
 		printf("VIP %s of vni %u: %u backend%s\n", svc, k.vni,
 		       v.n_backends, v.n_backends > 1 ? "s" : "");
@@ -409,6 +501,7 @@ static int vip_del(struct mzctl *g, int argc, char **argv)
 	}
 	bpf_map_delete_elem(m.rings, &v.ring);
 	conns_purge(&m, &k);
+	backends_sync(&m);
 	ret = MZCTL_OK;
 out:
 	maps_close(&m);
@@ -506,6 +599,7 @@ static int backend_change(struct mzctl *g, int argc, char **argv, bool add)
 		ring_install(cmd, &m, &v);
 		goto out;
 	}
+	backends_sync(&m);
 	ret = MZCTL_OK;
 out:
 	maps_close(&m);

@@ -3,3 +3,6 @@
 # program mzr_neigh, live neighbour resolution on veths, and the library's
 # tc attach/detach.
 mzr_core_pkt_test(test_core_neigh test_core_neigh.c)
+# The next-hop cache: neighbour and route changes followed after its age,
+# unresolved neighbours never cached, emptied by host attach.
+mzr_core_pkt_test(test_core_nexthop test_core_nexthop.c)

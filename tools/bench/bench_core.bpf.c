@@ -89,4 +89,12 @@ int bench_floor(struct xdp_md *xdp)
 	return XDP_TX;
 }
 
+/* bench_pps: the receiving end of the veths, so that a transmitted frame
+ * costs the same whatever path sent it. */
+SEC("xdp")
+int bench_sink(struct xdp_md *xdp)
+{
+	return XDP_DROP;
+}
+
 char _license[] SEC("license") = "GPL";

@@ -19,6 +19,14 @@
  * destinations (wide: a working set larger than the caches); memory per
  * endpoint from the table's memlock (/proc/self/fdinfo) over max_entries.
  *
+ * Breakdown: prefixes of the bouncer's and the agent's walks
+ * (bench_stages.bpf.c) on the same frames, each as a delta to the floor
+ * and to the stage before, and single primitives on top of the floor (a
+ * per-CPU counter, the clocks, bpf_fib_lookup() with and without
+ * BPF_FIB_LOOKUP_DIRECT, the next-hop cache, an endpoint lookup, an empty
+ * hook's check). The cost of a DRAM miss comes from a pointer chase over
+ * 256 MiB in userspace, in the same run.
+ *
  * Usage: bench_core [-n REPEAT] [-r ROUNDS] [-s ENDPOINTS] [-k SPREAD]
  *   -n  iterations per measured run (default 1000000)
  *   -r  runs per configuration, the fastest kept (default 5)
@@ -43,6 +51,7 @@
 #include "core_env.h"
 #include "shared.h"
 #include "bench_core_bpf.skel.h"
+#include "bench_stages_bpf.skel.h"
 #include "bench_wrap.h"
 
 #define SMALL_EPS 1000
@@ -310,6 +319,114 @@ static void scale_run(struct scale *sc, struct pkt *frames)
 		sc->wide = sc->narrow;
 }
 
+/* ---- Breakdown ---------------------------------------------------------- */
+
+struct stage {
+	const char *name;
+	struct bpf_program *prog;
+	double ns, floor_ns;
+};
+
+/* The stage programs on the loaded core's maps. */
+static struct bench_stages_bpf *stages_open(void)
+{
+	struct bench_stages_bpf *st = bench_stages_bpf__open();
+	struct bpf_map *m;
+	int err;
+
+	if (!st)
+		die("opening bench_stages", errno);
+	bpf_object__for_each_map(m, st->obj) {
+		int fd = mzr_host__map_fd(env.host, bpf_map__name(m));
+
+		if (fd >= 0 && (err = bpf_map__reuse_fd(m, fd)))
+			die(bpf_map__name(m), err);
+	}
+	err = bench_stages_bpf__load(st);
+	if (err)
+		die("loading bench_stages", err);
+	return st;
+}
+
+static void stage_run(struct stage *s, unsigned int n, const struct pkt *f,
+		      unsigned int ifindex)
+{
+	double f0, f1;
+
+	set_templates(f, 1);
+	f0 = floor_ns(f, ifindex);
+	for (unsigned int i = 0; i < n; i++)
+		s[i].ns = measure(s[i].name, bpf_program__fd(s[i].prog), f,
+				  ifindex, XDP_TX, -1);
+	f1 = floor_ns(f, ifindex);
+	for (unsigned int i = 0; i < n; i++)
+		s[i].floor_ns = (f0 + f1) / 2;
+}
+
+static void stage_print(const char *title, const struct stage *s,
+			unsigned int n, const struct result *full, bool steps)
+{
+	printf("  %s\n", title);
+	for (unsigned int i = 0; i < n; i++) {
+		double prev = i && steps ? s[i - 1].ns : s[i].floor_ns;
+
+		printf("    %-32s %9.1f %+9.1f %+9.1f\n", s[i].name, s[i].ns,
+		       s[i].ns - s[i].floor_ns, s[i].ns - prev);
+	}
+	if (full && n)
+		printf("    %-32s %9.1f %+9.1f %+9.1f\n", full->name, full->ns,
+		       full->ns - full->floor_ns,
+		       full->ns - (steps ? s[n - 1].ns : full->floor_ns));
+}
+
+static void stage_json(const char *key, const struct stage *s,
+		       unsigned int n)
+{
+	printf("\"%s\":{", key);
+	for (unsigned int i = 0; i < n; i++)
+		printf("%s\"%s\":{\"ns\":%.2f,\"floor_ns\":%.2f}", i ? "," : "",
+		       bpf_program__name(s[i].prog), s[i].ns, s[i].floor_ns);
+	printf("}");
+}
+
+/* Nanoseconds per dependent load over a 256 MiB random cycle: a DRAM
+ * miss (and a TLB miss, as an endpoint lookup in a large table takes). */
+static double dram_miss_ns(void)
+{
+	const size_t n = (256u << 20) / sizeof(void *);
+	const unsigned int hops = 20000000;
+	struct timespec t0, t1;
+	size_t *next = malloc(n * sizeof(*next)), *perm, i, j = 0;
+	double ns;
+
+	perm = malloc(n * sizeof(*perm));
+	if (!next || !perm)
+		die("malloc", ENOMEM);
+	for (i = 0; i < n; i++)
+		perm[i] = i;
+	srand(1);
+	for (i = n - 1; i > 0; i--) {
+		size_t k = ((size_t)rand() << 16 ^ (size_t)rand()) % (i + 1),
+		       t = perm[i];
+
+		perm[i] = perm[k];
+		perm[k] = t;
+	}
+	for (i = 0; i < n; i++)
+		next[perm[i]] = perm[(i + 1) % n];
+	free(perm);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (i = 0; i < hops; i++)
+		j = next[j];
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	ns = ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) /
+	     hops;
+	if (j == n) /* keep the chase */
+		printf("?");
+	free(next);
+	return ns;
+}
+
 /* ---- Main --------------------------------------------------------------- */
 
 static void print_row(const struct result *r)
@@ -332,6 +449,10 @@ int main(int argc, char **argv)
 	unsigned int big = 1000000, spread = 65536;
 	struct result res[6];
 	struct scale sc[2] = {};
+	enum { NB_T = 6, NB_A = 4, NB_M = 9 };
+	struct stage bt[NB_T], ba[NB_A], bm[NB_M];
+	struct bench_stages_bpf *st;
+	double miss_ns;
 	struct inner_spec s;
 	struct pkt inner, f, *frames;
 	int opt, n_sc = 0;
@@ -412,6 +533,49 @@ int main(int argc, char **argv)
 	res[5] = path("transit pass (not Mizar)", env.transit_fd, &f, env.ul0,
 		      XDP_PASS, MZR_CNT_TRANSIT_PASS);
 
+	/* Breakdown, on the bouncer's and the agent encap's frames. */
+	st = stages_open();
+#define BS(name, prog) { name, st->progs.prog, 0, 0 }
+	{
+		struct stage t[] = {
+			BS("outer headers", bs_t_outer),
+			BS("+ option walk", bs_t_options),
+			BS("parse (+ VPC, inner)", bs_t_parse),
+			BS("+ route (endpoint lookup)", bs_t_route),
+			BS("+ hook point (empty)", bs_t_hook),
+			BS("+ next hop (cache)", bs_t_nexthop),
+		};
+		struct stage a[] = {
+			BS("parse", bs_a_parse),
+			BS("+ admit, hook point (empty)", bs_a_hook),
+			BS("+ route (net, ep, direct)", bs_a_route),
+			BS("+ next hop (cache)", bs_a_nexthop),
+		};
+		struct stage m[] = {
+			BS("per-CPU counter", bs_m_counter),
+			BS("bpf_ktime_get_ns", bs_m_ktime),
+			BS("bpf_ktime_get_coarse_ns", bs_m_ktime_coarse),
+			BS("bpf_jiffies64", bs_m_jiffies),
+			BS("bpf_fib_lookup OUTPUT", bs_m_fib_output),
+			BS("bpf_fib_lookup OUTPUT|DIRECT", bs_m_fib_direct),
+			BS("next-hop cache hit", bs_m_nh_cache),
+			BS("endpoint lookup (hot)", bs_m_ep_lookup),
+			BS("empty hook check", bs_m_chain_check),
+		};
+
+		memcpy(bt, t, sizeof(t));
+		memcpy(ba, a, sizeof(a));
+		memcpy(bm, m, sizeof(m));
+	}
+#undef BS
+	tunnel_to(&f, IP4(10, 1, 1, 20));
+	stage_run(bt, NB_T, &f, env.ul0);
+	stage_run(bm, NB_M, &f, env.ul0);
+	s = from_ep1(IP4(10, 1, 1, 20));
+	build_inner(&f, &s);
+	stage_run(ba, NB_A, &f, env.ep1h);
+	miss_ns = dram_miss_ns();
+
 	if (big) {
 		sc[0] = (struct scale){ .eps = SMALL_EPS, .max_entries = 1024 };
 		sc[1] = (struct scale){ .eps = big, .max_entries = big };
@@ -432,6 +596,16 @@ int main(int argc, char **argv)
 	printf("  %-34s %9s %9s %8s\n", "path", "ns/pkt", "floor", "ratio");
 	for (int i = 0; i < 6; i++)
 		print_row(&res[i]);
+	printf("breakdown: ns/pkt, delta to the floor, delta to the stage "
+	       "above\n");
+	stage_print("bouncer walk (the full path last):", bt, NB_T, &res[2],
+		    true);
+	stage_print("agent walk (the full path last):", ba, NB_A, &res[0],
+		    true);
+	stage_print("one primitive on top of the floor:", bm, NB_M, NULL,
+		    false);
+	printf("  DRAM miss (pointer chase over 256 MiB): %.1f ns\n",
+	       miss_ns);
 	for (int i = 0; i < n_sc; i++) {
 		printf("  mzr_eps: %u endpoints, max_entries %u, memlock %llu "
 		       "bytes = %.1f bytes per entry\n", sc[i].eps,
@@ -455,7 +629,13 @@ int main(int argc, char **argv)
 	       repeat, rounds);
 	for (int i = 0; i < 6; i++)
 		json_result(keys[i], &res[i], i < 5);
-	printf("},\"scale\":[");
+	printf("},\"breakdown\":{");
+	stage_json("bouncer", bt, NB_T);
+	printf(",");
+	stage_json("agent", ba, NB_A);
+	printf(",");
+	stage_json("primitives", bm, NB_M);
+	printf(",\"dram_miss_ns\":%.2f},\"scale\":[", miss_ns);
 	for (int i = 0; i < n_sc; i++) {
 		printf("%s{\"endpoints\":%u,\"max_entries\":%u,"
 		       "\"memlock_bytes\":%llu,\"bytes_per_entry\":%.1f,"
@@ -471,6 +651,7 @@ int main(int argc, char **argv)
 	}
 	printf("]}\n");
 
+	bench_stages_bpf__destroy(st);
 	bench_core_bpf__destroy(skel);
 	mzr_host__reset(env.host);
 	mzr_host__close(env.host);

@@ -21,6 +21,7 @@
 #include <mizar/host.h>
 
 #include "lb.h"
+#include "mizar_lb_bpf.skel.h"
 #include "fixture.h"
 #include "nf_env.h"
 
@@ -430,11 +431,140 @@ static void test_no_backend(void)
 	      "dropped");
 }
 
+/*
+ * Kernels 5.15-6.1 accept an inner map into lb_rings only when its layout
+ * as derived from BTF (bpf_map_meta_equal(): timer_off) equals the
+ * template's, which libbpf creates from the object's declaration: the
+ * tool's rings and that template must carry the same BTF key/value types.
+ * (Later kernels compare BTF records instead, which hides a mismatch.)
+ */
+static void test_ring_matches_template(void)
+{
+	struct mizar_lb_bpf *skel = mizar_lb_bpf__open();
+	struct bpf_map *tmpl = skel ? bpf_map__inner_map(skel->maps.lb_rings) :
+				      NULL;
+	struct bpf_map_info info = {};
+	uint32_t len = sizeof(info), idx = 0, id = 0;
+	int fd = -1;
+	char why[160];
+
+	if (!bpf_map_lookup_elem(rings_fd, &idx, &id))
+		fd = bpf_map_get_fd_by_id(id);
+	if (!tmpl || fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		check(false, "the installed Maglev table can be inspected",
+		      strerror(errno));
+		goto out;
+	}
+	snprintf(why, sizeof(why),
+		 "template BTF key/value types %u/%u, ring's %u/%u",
+		 bpf_map__btf_key_type_id(tmpl),
+		 bpf_map__btf_value_type_id(tmpl), info.btf_key_type_id,
+		 info.btf_value_type_id);
+	check(bpf_map__btf_key_type_id(tmpl) == info.btf_key_type_id &&
+		      bpf_map__btf_value_type_id(tmpl) ==
+			      info.btf_value_type_id &&
+		      bpf_map__key_size(tmpl) == info.key_size &&
+		      bpf_map__value_size(tmpl) == info.value_size &&
+		      bpf_map__max_entries(tmpl) == info.max_entries,
+	      "a Maglev table is created as the lb_rings template is "
+	      "(kernels 5.15-6.1 refuse any other)", why);
+out:
+	if (fd >= 0)
+		close(fd);
+	mizar_lb_bpf__destroy(skel);
+}
+
+static uint64_t map_entries(const char *pin)
+{
+	int fd = nf_env_pinned(&env, pin);
+	struct lb_flow k, *prev = NULL;
+	uint64_t n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, &k)) {
+		n++;
+		prev = &k;
+	}
+	close(fd);
+	return n;
+}
+
+/* A new connection from @sport to @vip:80 placed on @be:@bport (remote,
+ * on H2), then @be's SYN-ACK delivered here: it must reach the client
+ * from the VIP. */
+static void connect_and_reply(const char *what, uint32_t vip, uint32_t be,
+			      uint16_t bport, const uint8_t *be_mac,
+			      uint16_t sport)
+{
+	struct flow f = mk(MAC_GW, MAC_C, C, vip, sport, 80, IPPROTO_TCP,
+			   PKT_TCP_SYN);
+	struct flow fb = f, rep = mk(MAC_C, be_mac, be, C, bport, sport,
+				     IPPROTO_TCP, PKT_TCP_SYN | PKT_TCP_ACK);
+	struct flow rep_vip = rep;
+	struct pkt in, want, tun;
+	struct result r;
+	char desc[160];
+
+	fb.dst = be;
+	fb.dport = bport;
+	build(&in, &f);
+	build(&want, &fb);
+	run(agent_fd, vec, &in, &r);
+	snprintf(desc, sizeof(desc), "%s: the SYN goes to the backend", what);
+	expect(desc, &r, XDP_REDIRECT, ENCAP, &want, 0);
+	build(&in, &rep);
+	tunnel_from_h2(&tun, &in);
+	rep_vip.src = vip;
+	rep_vip.sport = 80;
+	build(&want, &rep_vip);
+	run(transit_fd, ul0, &tun, &r);
+	snprintf(desc, sizeof(desc),
+		 "%s: the backend's SYN-ACK reaches the client from the VIP",
+		 what);
+	expect(desc, &r, XDP_REDIRECT, 0, &want, 0);
+}
+
+/*
+ * One write per new connection: a backend of one VIP (lb_backends lists
+ * it) gets no lb_rconns entry, its replies find the connection through
+ * lb_conns; a backend of more VIPs than lb_backends lists gets one.
+ */
+static void test_reply_entries(void)
+{
+	uint64_t c0 = map_entries("nfcfg/lb/lb_conns");
+	uint64_t r0 = map_entries("nfcfg/lb/lb_rconns");
+	char args[160];
+
+	connect_and_reply("VIP1 (B1:8080 serves one VIP)", VIP1, B1, 8080,
+			  MAC_B1, 40100);
+	check(map_entries("nfcfg/lb/lb_conns") == c0 + 1 &&
+		      map_entries("nfcfg/lb/lb_rconns") == r0,
+	      "a new connection to a backend of one VIP writes one entry "
+	      "(lb_conns), none in lb_rconns",
+	      "lb_rconns grew, or lb_conns did not grow by one");
+
+	/* B2:7000 behind LB_REV_VIPS + 1 VIPs. */
+	for (int i = 0; i <= LB_REV_VIPS; i++) {
+		snprintf(args, sizeof(args),
+			 "vip add vni 100 vip 10.99.1.%d port 80 proto tcp "
+			 "backends 10.0.1.4:7000", i + 1);
+		lb(args);
+	}
+	r0 = map_entries("nfcfg/lb/lb_rconns");
+	connect_and_reply("a VIP of B2:7000, a backend of 5 VIPs",
+			  IP4(10, 99, 1, 1), B2, 7000, MAC_B2, 40200);
+	check(map_entries("nfcfg/lb/lb_rconns") == r0 + 1,
+	      "a backend of more VIPs than lb_backends lists gets the reply "
+	      "direction in lb_rconns",
+	      "lb_rconns did not grow by one");
+}
+
 int main(void)
 {
 	setup();
+	test_ring_matches_template();
 	test_remote_backend();
 	test_local_backend();
+	test_reply_entries();
 	test_maglev_pick();
 	test_untouched();
 	test_no_backend();
