@@ -89,6 +89,31 @@ else
 	topo_fail "metrics: $(grep 'table="endpoints"' "$TOPO_TMP/metrics" | tr '\n' '|')"
 fi
 
+topo_step "table fill: an NF's tables are listed once it is attached"
+nat=$MZR_BUILD_DIR/tools/mizar-nat
+if topo_exec h1 "$nat" -r "$TOPO_BPFFS/h1" attach >/dev/null &&
+	topo_exec h1 "$nat" -r "$TOPO_BPFFS/h1" snat add vni 100 \
+		src 10.0.1.0/24 to "$(topo_host_ip h1)" >/dev/null 2>&1; then
+	topo_ok "mizar-nat attached on h1, one snat rule"
+else
+	topo_fail "mizar-nat attach / snat add on h1"
+fi
+topo_ctl h1 --json host show >"$TOPO_TMP/shownf.json"
+nf=$(jq -c '[.tables[] | select(.kind == "nf") | select(.name | startswith("nfcfg/nat/")) |
+	{(.name): [.entries, .capacity]}] | add' "$TOPO_TMP/shownf.json")
+if jq -e '.["nfcfg/nat/nat_snat"][0] == 1 and .["nfcfg/nat/nat_ct_out"][1] > 0' \
+	<<<"$nf" >/dev/null; then
+	topo_ok "host show --json: NAT tables $nf"
+else
+	topo_fail "host show --json: NAT tables '$nf'"
+fi
+topo_ctl h1 metrics >"$TOPO_TMP/metricsnf"
+if grep -qx 'mizar_table_entries{table="nfcfg/nat/nat_snat"} 1' "$TOPO_TMP/metricsnf"; then
+	topo_ok "metrics: mizar_table_entries{table=\"nfcfg/nat/nat_snat\"} 1"
+else
+	topo_fail "metrics: no nat_snat entries: $(grep nat_snat "$TOPO_TMP/metricsnf" | tr '\n' '|')"
+fi
+
 topo_step "stats: non-zero counters by default, every one with 'all'"
 topo_ctl h1 stats reset || topo_fail "stats reset"
 out=$(topo_exec h2 ping -n -q -c 5 -i 0.2 -W 1 "$(topo_host_ip h1)" 2>&1)
