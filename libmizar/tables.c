@@ -2,6 +2,11 @@
 /*
  * Table fill levels: entries against capacity for the core tables and the
  * hash-like maps NFs pin under the pin root.
+ *
+ * Hash maps are counted from the kernel's own per-CPU element counts,
+ * read for every map at once by a bpf_map iterator (map_count.bpf.c):
+ * O(maps x CPUs) whatever the entries. Where that program cannot load
+ * (Linux < 6.6) and for other map types, batched lookups walk the map.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -17,6 +22,7 @@
 #include <mizar/tables.h>
 
 #include "core.h"
+#include "mzr_map_count_bpf.skel.h"
 
 /* Entries fetched per batched lookup: 1M entries in ~60 syscalls. */
 #define COUNT_BATCH 16384
@@ -121,20 +127,125 @@ static int count_by_batch(int fd, const struct bpf_map_info *info,
 	return err;
 }
 
+/* A record of map_count.bpf.c. */
+struct count_rec {
+	__u32 id;
+	__u32 pad;
+	__s64 count;
+};
+
+/* Every map's element count, read once (recs NULL: not available). */
+struct counts {
+	struct count_rec *recs;
+	size_t n;
+};
+
+/* Set by tests to exercise the walks on maps the iterator would count. */
+bool mzri_count_no_iter;
+
+static void counts_snapshot(struct counts *c)
+{
+	struct mzr_map_count_bpf *skel;
+	struct bpf_link *link = NULL;
+	size_t cap = 0, got = 0;
+	char *buf = NULL, *nb;
+	int fd = -1;
+	ssize_t r;
+
+	c->recs = NULL;
+	c->n = 0;
+	if (mzri_count_no_iter)
+		return;
+	skel = mzr_map_count_bpf__open_and_load();
+	if (!skel) {
+		mzr_debug("tables: no map iterator (%s): walking the maps\n",
+			  strerror(errno));
+		return;
+	}
+	link = bpf_program__attach_iter(skel->progs.mzr_map_counts, NULL);
+	if (link)
+		fd = bpf_iter_create(bpf_link__fd(link));
+	if (fd < 0)
+		goto out;
+	for (;;) {
+		if (cap - got < 4096) {
+			cap = cap ? cap * 2 : 16384;
+			nb = realloc(buf, cap);
+			if (!nb)
+				goto fail;
+			buf = nb;
+		}
+		r = read(fd, buf + got, cap - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			goto fail;
+		if (!r)
+			break;
+		got += r;
+	}
+	c->recs = (struct count_rec *)buf;
+	c->n = got / sizeof(struct count_rec);
+	buf = NULL;
+	goto out;
+fail:
+	mzr_debug("tables: map iterator: %s\n", strerror(errno));
+out:
+	free(buf);
+	if (fd >= 0)
+		close(fd);
+	bpf_link__destroy(link);
+	mzr_map_count_bpf__destroy(skel);
+}
+
+/* The kernel keeps element counts for these (and not for LPM tries). */
+static bool kernel_counted(__u32 type)
+{
+	return type == BPF_MAP_TYPE_HASH || type == BPF_MAP_TYPE_LRU_HASH ||
+	       type == BPF_MAP_TYPE_PERCPU_HASH ||
+	       type == BPF_MAP_TYPE_LRU_PERCPU_HASH;
+}
+
+static int count_map(int fd, const struct bpf_map_info *info,
+		     const struct counts *snap, uint32_t *count)
+{
+	size_t i;
+	int err;
+
+	if (kernel_counted(info->type)) {
+		for (i = 0; i < snap->n; i++) {
+			if (snap->recs[i].id != info->id)
+				continue;
+			if (snap->recs[i].count < 0)
+				break; /* not counted after all: walk */
+			*count = snap->recs[i].count > UINT32_MAX ?
+					 UINT32_MAX :
+					 (uint32_t)snap->recs[i].count;
+			return 0;
+		}
+	}
+	err = count_by_batch(fd, info, count);
+	if (err == -EOPNOTSUPP)
+		err = count_by_key(fd, info->key_size ? info->key_size : 1,
+				   count);
+	return err;
+}
+
 int mzr_map__count(int fd, uint32_t *count)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
+	struct counts snap = {};
 	int err;
 
 	if (!count)
 		return -EINVAL;
 	if (bpf_obj_get_info_by_fd(fd, &info, &len))
 		return -errno;
-	err = count_by_batch(fd, &info, count);
-	if (err == -EOPNOTSUPP)
-		err = count_by_key(fd, info.key_size ? info.key_size : 1,
-				   count);
+	if (kernel_counted(info.type))
+		counts_snapshot(&snap);
+	err = count_map(fd, &info, &snap, count);
+	free(snap.recs);
 	return err;
 }
 
@@ -177,7 +288,8 @@ static bool is_map_fd(int fd)
 
 /* One pinned object at PIN_ROOT/@rel: listed when a countable map. */
 static void add_pinned(const struct mzr_host *h, const char *rel,
-		       struct mzr_table_usage *out, size_t cap, size_t *n)
+		       const struct counts *snap, struct mzr_table_usage *out,
+		       size_t cap, size_t *n)
 {
 	struct bpf_map_info info = {};
 	__u32 len = sizeof(info);
@@ -194,7 +306,7 @@ static void add_pinned(const struct mzr_host *h, const char *rel,
 	if (!is_map_fd(fd) || bpf_obj_get_info_by_fd(fd, &info, &len) ||
 	    !countable(info.type))
 		goto out;
-	err = mzr_map__count(fd, &count);
+	err = count_map(fd, &info, snap, &count);
 	if (err) {
 		mzr_debug("tables: %s: %s\n", rel, strerror(-err));
 		goto out;
@@ -211,7 +323,8 @@ static int by_name(const struct dirent **a, const struct dirent **b)
 
 /* Pinned maps under PIN_ROOT/@rel, down to @depth directory levels. */
 static void walk_pins(const struct mzr_host *h, const char *rel, int depth,
-		      struct mzr_table_usage *out, size_t cap, size_t *n)
+		      const struct counts *snap, struct mzr_table_usage *out,
+		      size_t cap, size_t *n)
 {
 	struct dirent **ents;
 	char path[PATH_MAX], sub[PATH_MAX];
@@ -232,9 +345,10 @@ static void walk_pins(const struct mzr_host *h, const char *rel, int depth,
 			goto next;
 		if (ents[i]->d_type == DT_DIR) {
 			if (depth > 1)
-				walk_pins(h, sub, depth - 1, out, cap, n);
+				walk_pins(h, sub, depth - 1, snap, out, cap,
+					  n);
 		} else {
-			add_pinned(h, sub, out, cap, n);
+			add_pinned(h, sub, snap, out, cap, n);
 		}
 next:
 		free(ents[i]);
@@ -257,6 +371,7 @@ static const struct {
 int mzr_host__tables(const struct mzr_host *h, struct mzr_table_usage *out,
 		     size_t cap)
 {
+	struct counts snap;
 	size_t n = 0, i;
 	int err;
 
@@ -265,6 +380,7 @@ int mzr_host__tables(const struct mzr_host *h, struct mzr_table_usage *out,
 		return err;
 	if (!out && cap)
 		return -EINVAL;
+	counts_snapshot(&snap);
 	for (i = 0; i < sizeof(core_tables) / sizeof(core_tables[0]); i++) {
 		int fd = mzri_fd(h, core_tables[i].map);
 		struct bpf_map_info info = {};
@@ -274,17 +390,19 @@ int mzr_host__tables(const struct mzr_host *h, struct mzr_table_usage *out,
 		if (bpf_obj_get_info_by_fd(fd, &info, &len))
 			err = -errno;
 		else
-			err = mzr_map__count(fd, &count);
+			err = count_map(fd, &info, &snap, &count);
 		if (err) {
 			mzr_warn("tables: %s: %s\n", core_tables[i].name,
 				 strerror(-err));
+			free(snap.recs);
 			return err;
 		}
 		add_table(out, cap, &n, core_tables[i].name,
 			  core_tables[i].kind, count, info.max_entries);
 	}
-	walk_pins(h, "nf_shared", 1, out, cap, &n);
-	walk_pins(h, "nf_maps", 2, out, cap, &n);
-	walk_pins(h, "nfcfg", 2, out, cap, &n);
+	walk_pins(h, "nf_shared", 1, &snap, out, cap, &n);
+	walk_pins(h, "nf_maps", 2, &snap, out, cap, &n);
+	walk_pins(h, "nfcfg", 2, &snap, out, cap, &n);
+	free(snap.recs);
 	return n > INT_MAX ? INT_MAX : (int)n;
 }

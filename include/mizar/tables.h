@@ -46,9 +46,12 @@ struct mzr_table_usage {
  * (endpoints, local endpoints, networks, VPCs, direct-path cache), then
  * every hash, LRU-hash or LPM-trie map pinned by NFs under the pin root
  * (nf_shared, nf_maps, nfcfg), in path order. Arrays are always full and
- * not listed. Entries are counted with batched lookups where the map type
- * allows them (one syscall per few thousand entries), else key by key;
- * entries inserted or deleted during the walk may or may not be counted.
+ * not listed. Hash maps are counted from the kernel's own element counts,
+ * read for all maps at once by a bpf_map iterator program loaded for the
+ * call (Linux >= 6.6 with BTF; ~10-20 ms whatever the sizes); without it,
+ * and for LPM tries, by walking the map (batched lookups where the type
+ * has them, 16384 entries per syscall, else key by key). Entries inserted
+ * or deleted meanwhile may or may not be counted.
  * @param out receives up to @p n tables; may be NULL when @p n is 0.
  * @return the number of tables (which may exceed @p n: call again with a
  * larger array); -EINVAL: @p host not loaded, or @p out NULL with @p n
@@ -60,8 +63,8 @@ MZR_API int mzr_host__tables(const struct mzr_host *host,
 
 /**
  * @brief Count the entries of the map behind @p map_fd (any map type that
- * supports BPF_MAP_GET_NEXT_KEY), with batched lookups when the kernel
- * has them for its type.
+ * supports BPF_MAP_GET_NEXT_KEY), as mzr_host__tables() counts each table
+ * (the kernel's element count for hash maps, else a walk).
  * @return 0 with the count in @p *count; -EINVAL: @p count NULL; -ENOMEM;
  * other -errno from the kernel.
  */
