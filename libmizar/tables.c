@@ -339,14 +339,12 @@ static void walk_pins(const struct mzr_host *h, const char *rel, int depth,
 	for (i = 0; i < k; i++) {
 		const char *d = ents[i]->d_name;
 
-		if (d[0] == '.' ||
-		    snprintf(sub, sizeof(sub), "%s/%s", rel, d) >=
-			    MZR_TABLE_NAME_MAX)
+		if (d[0] == '.' || snprintf(sub, sizeof(sub), "%s/%s", rel,
+					    d) >= MZR_TABLE_NAME_MAX)
 			goto next;
 		if (ents[i]->d_type == DT_DIR) {
 			if (depth > 1)
-				walk_pins(h, sub, depth - 1, snap, out, cap,
-					  n);
+				walk_pins(h, sub, depth - 1, snap, out, cap, n);
 		} else {
 			add_pinned(h, sub, snap, out, cap, n);
 		}

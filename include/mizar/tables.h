@@ -25,8 +25,8 @@ struct mzr_host;
 /* Kinds of table. */
 enum mzr_table_kind {
 	MZR_TABLE_CORE = 0, /* a core table: fails inserts when full */
-	MZR_TABLE_CACHE,    /* an LRU cache: evicts its oldest when full */
-	MZR_TABLE_NF,	    /* a hash, LRU or LPM map pinned by an NF */
+	MZR_TABLE_CACHE, /* an LRU cache: evicts its oldest when full */
+	MZR_TABLE_NF, /* a hash, LRU or LPM map pinned by an NF */
 };
 
 struct mzr_table_usage {
@@ -38,7 +38,7 @@ struct mzr_table_usage {
 	char name[MZR_TABLE_NAME_MAX];
 	enum mzr_table_kind kind;
 	uint32_t entries;
-	uint32_t capacity;	/* the map's max_entries */
+	uint32_t capacity; /* the map's max_entries */
 };
 
 /**

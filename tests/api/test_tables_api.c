@@ -61,8 +61,8 @@ static struct mzr_ep_spec ep(uint32_t i)
 
 static int setup(void **state)
 {
-	MZR_OPTS(mzr_host_opts, o, .pin_root = root,
-		 .max_endpoints = MAX_EPS, .max_direct = 512);
+	MZR_OPTS(mzr_host_opts, o, .pin_root = root, .max_endpoints = MAX_EPS,
+		 .max_direct = 512);
 	struct in_addr b = { htonl(0xc0a80701) };
 
 	h = mzr_host__open(&o);
@@ -70,8 +70,10 @@ static int setup(void **state)
 	assert_int_equal(mzr_host__load(h), 0);
 	assert_int_equal(mzr_vpc__create(h, 100, NULL, 0), 0);
 	assert_int_equal(mzr_vpc__create(h, 200, NULL, 0), 0);
-	assert_int_equal(mzr_net__create(h, 100, (struct in_addr){ htonl(0x0a000000) },
-					 24, &b, 1, NULL), 0);
+	assert_int_equal(mzr_net__create(h, 100,
+					 (struct in_addr){ htonl(0x0a000000) },
+					 24, &b, 1, NULL),
+			 0);
 	return 0;
 }
 
@@ -217,8 +219,8 @@ static uint32_t walk_count(int fd, size_t key_sz)
 
 /* Create a map of @type, insert @fill distinct keys (an LRU map of @max
  * < @fill evicts), and check the count against a walk. */
-static void count_type(enum bpf_map_type type, uint32_t key_sz,
-		       uint32_t max, uint32_t fill, const char *what)
+static void count_type(enum bpf_map_type type, uint32_t key_sz, uint32_t max,
+		       uint32_t fill, const char *what)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, o);
 	int ncpu = libbpf_num_possible_cpus();

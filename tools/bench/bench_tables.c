@@ -134,7 +134,9 @@ static void run(size_t n, int idx)
 		t_all = t0 < t_all ? t0 : t_all;
 	}
 	if (c_key != n || c_batch != n || c_iter != n || t[0].entries != n)
-		fprintf(stderr, "bench_tables: counted %u (by key), %u (batch), %u (iterator), %u (tables), expected %zu\n",
+		fprintf(stderr,
+			"bench_tables: counted %u (by key), %u (batch), %u "
+			"(iterator), %u (tables), expected %zu\n",
 			c_key, c_batch, c_iter, t[0].entries, n);
 	printf("%8zu endpoints: iterator %8.2f ms, batched %8.2f ms, "
 	       "key-by-key %8.2f ms (iterator/key %.4f, batched/key %.4f); "
@@ -164,7 +166,8 @@ int main(int argc, char **argv)
 	for (i = 0; i < k; i++) {
 		n = argc > 1 ? strtoul(argv[i + 1], NULL, 0) : def[i];
 		if (!n || n > (1U << 24) - 16) {
-			fprintf(stderr, "usage: bench_tables [N...] (1..16M)\n");
+			fprintf(stderr,
+				"usage: bench_tables [N...] (1..16M)\n");
 			return 2;
 		}
 		run(n, i);

@@ -76,7 +76,8 @@ static int metrics_write(struct mzr_host *h, FILE *f)
 	}
 
 	family(f, "mizar_hook_packets_total", "counter",
-	       "Packets reaching each NF hook point, whether or not its chain is empty.");
+	       "Packets reaching each NF hook point, whether or not its chain "
+	       "is empty.");
 	for (hook = 0; hook < __MZR_HOOK_MAX; hook++) {
 		fprintf(f, "mizar_hook_packets_total{hook=");
 		label_value(f, mzr_hook_name(hook));
@@ -94,7 +95,8 @@ static int metrics_write(struct mzr_host *h, FILE *f)
 	}
 
 	family(f, "mizar_missed_tail_calls_total", "counter",
-	       "Tail calls that found no program, by hook and chain position (pos=\"continuation\": the core's own).");
+	       "Tail calls that found no program, by hook and chain position "
+	       "(pos=\"continuation\": the core's own).");
 	for (hook = 0; hook < __MZR_HOOK_MAX; hook++) {
 		for (pos = 0; pos <= MZR_CHAIN_MAX; pos++) {
 			fprintf(f, "mizar_missed_tail_calls_total{hook=");
@@ -126,7 +128,8 @@ static int metrics_write(struct mzr_host *h, FILE *f)
 	free(t);
 
 	family(f, "mizar_host_info", "gauge",
-	       "Always 1: the libmizar version and the underlay device of this host.");
+	       "Always 1: the libmizar version and the underlay device of this "
+	       "host.");
 	fprintf(f, "mizar_host_info{version=");
 	label_value(f, mzr_version_string());
 	fprintf(f, ",dev=");
@@ -200,11 +203,11 @@ static void respond(int fd, int code, const char *reason, const char *type,
 		send_all(fd, body, len);
 }
 
-static void respond_text(int fd, int code, const char *reason,
-			 const char *msg, bool head_only)
+static void respond_text(int fd, int code, const char *reason, const char *msg,
+			 bool head_only)
 {
-	respond(fd, code, reason, "text/plain; charset=utf-8", msg,
-		strlen(msg), head_only);
+	respond(fd, code, reason, "text/plain; charset=utf-8", msg, strlen(msg),
+		head_only);
 }
 
 /* Fresh handle per scrape: a back-plane reset and re-created meanwhile
@@ -228,8 +231,8 @@ static void serve_metrics(struct mzctl *g, int fd, bool head_only)
 	f = open_memstream(&body, &len);
 	if (!f) {
 		mzr_host__close(h);
-		respond_text(fd, 500, "Internal Server Error", "out of memory\n",
-			     head_only);
+		respond_text(fd, 500, "Internal Server Error",
+			     "out of memory\n", head_only);
 		return;
 	}
 	err = metrics_write(h, f);
@@ -362,7 +365,8 @@ static const char *const metrics_usage =
 	"The back-plane's packet counters, drops by reason, missed tail calls\n"
 	"and table fill levels in the Prometheus text exposition format.\n"
 	"serve: answer GET /metrics over HTTP/1.1 at ADDR:PORT (default\n"
-	"      " METRICS_DEFAULT_LISTEN "; port 0: any free port, printed) until\n"
+	"      " METRICS_DEFAULT_LISTEN
+	"; port 0: any free port, printed) until\n"
 	"      SIGINT/SIGTERM. Other paths get 404.\n";
 
 int mzctl_cmd_metrics(struct mzctl *g, int argc, char **argv)
@@ -389,13 +393,16 @@ int mzctl_cmd_metrics(struct mzctl *g, int argc, char **argv)
 		return err ? mzctl_fail("metrics", err) : MZCTL_OK;
 	}
 	if (strcmp(argv[0], "serve")) {
-		mzctl_err("metrics", "unknown sub-command '%s' (see mizarctl metrics --help)",
+		mzctl_err("metrics",
+			  "unknown sub-command '%s' (see mizarctl metrics "
+			  "--help)",
 			  argv[0]);
 		return MZCTL_USAGE;
 	}
 	for (i = 1; i < argc; i++) {
 		if ((!strcmp(argv[i], "listen") ||
-		     !strcmp(argv[i], "--listen")) && i + 1 < argc) {
+		     !strcmp(argv[i], "--listen")) &&
+		    i + 1 < argc) {
 			listen_at = argv[++i];
 		} else if (!strncmp(argv[i], "--listen=", 9)) {
 			listen_at = argv[i] + 9;

@@ -15,8 +15,9 @@
 
 #include "mizarctl.h"
 
-static const char *const roles[] = { "agent",	"transit", "host", "bouncer",
-				     "divider", "nf",	   "external" };
+static const char *const roles[] = {
+	"agent", "transit", "host", "bouncer", "divider", "nf", "external",
+};
 #define N_ROLES (sizeof(roles) / sizeof(roles[0]))
 
 int mzctl_counters_read(struct mzr_host *h, struct mzctl_counters *c)
@@ -79,7 +80,8 @@ static void print_json(const struct mzctl_counters *c)
 		mzctl_json_u64(&js, "missed_tail_calls",
 			       missed_nf(c, hook) + missed_cont(c, hook));
 		mzctl_json_u64(&js, "missed_nf", missed_nf(c, hook));
-		mzctl_json_u64(&js, "missed_continuation", missed_cont(c, hook));
+		mzctl_json_u64(&js, "missed_continuation",
+			       missed_cont(c, hook));
 		mzctl_json_obj_end(&js);
 	}
 	mzctl_json_obj_end(&js);
@@ -127,7 +129,8 @@ static void print_text(const struct mzctl_counters *c, bool all)
 		if (!all && !nf && !cont)
 			continue;
 		if (!head)
-			printf("Missed tail calls by hook (NF slots / continuation):\n");
+			printf("Missed tail calls by hook (NF slots / "
+			       "continuation):\n");
 		head = true;
 		printf("    %-22s %llu / %llu\n", mzr_hook_name(hook),
 		       (unsigned long long)nf, (unsigned long long)cont);
@@ -183,10 +186,11 @@ static unsigned int flatten(const struct mzctl_counters *c, struct flat *f)
 	for (i = 0; i < __MZR_CNT_MAX; i++)
 		if (mzr_counter_name(i) &&
 		    (i < __MZR_CNT_ROLE_MAX || i > MZR_CNT_DROP_BASE))
-			f[n++] = (struct flat){ mzr_counter_name(i), c->cnt[i] };
+			f[n++] =
+				(struct flat){ mzr_counter_name(i), c->cnt[i] };
 	for (hook = 0; hook < __MZR_HOOK_MAX; hook++) {
-		snprintf(names[hook][0], sizeof(names[hook][0]),
-			 "missed_nf_%s", mzr_hook_name(hook));
+		snprintf(names[hook][0], sizeof(names[hook][0]), "missed_nf_%s",
+			 mzr_hook_name(hook));
 		snprintf(names[hook][1], sizeof(names[hook][1]),
 			 "missed_continuation_%s", mzr_hook_name(hook));
 		f[n++] = (struct flat){ names[hook][0], missed_nf(c, hook) };
@@ -290,15 +294,19 @@ static int stats_watch(struct mzctl *g, struct mzr_host *h, bool all,
 /* ---- the command ------------------------------------------------------- */
 
 static const char *const stats_usage =
-	"Usage: mizarctl stats [all] [vpc N] [ep vni N ip IP] [watch [interval S] [count N]]\n"
+	"Usage: mizarctl stats [all] [vpc N] [ep vni N ip IP] [watch [interval "
+	"S] [count N]]\n"
 	"       mizarctl stats reset\n"
 	"\n"
-	"Packet counters by role and hook, missed tail calls by hook, and drops\n"
-	"by named reason. Text output lists the non-zero counters only; -j/--json\n"
+	"Packet counters by role and hook, missed tail calls by hook, and "
+	"drops\n"
+	"by named reason. Text output lists the non-zero counters only; "
+	"-j/--json\n"
 	"prints every counter, always.\n"
 	"  all, --all       list every counter, zeros included\n"
 	"  watch, --watch   print per-second rates every second (interval S)\n"
-	"                   until Ctrl-C/SIGINT/SIGTERM (or count N intervals);\n"
+	"                   until Ctrl-C/SIGINT/SIGTERM (or count N "
+	"intervals);\n"
 	"                   with -j one JSON object per line\n"
 	"  vpc N, ep vni N ip IP\n"
 	"                   per-VPC / per-endpoint counters (need data-plane\n"
@@ -355,8 +363,11 @@ int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv)
 			char *end;
 
 			interval = v ? strtod(v, &end) : 0;
-			if (!v || *end || !(interval >= 0.1 && interval <= 3600)) {
-				mzctl_err(cmd, "bad interval '%s' (seconds, 0.1 to 3600)",
+			if (!v || *end ||
+			    !(interval >= 0.1 && interval <= 3600)) {
+				mzctl_err(cmd,
+					  "bad interval '%s' (seconds, 0.1 to "
+					  "3600)",
 					  v ? v : "");
 				return MZCTL_USAGE;
 			}
@@ -392,7 +403,9 @@ int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv)
 				scope = "per-endpoint";
 			i += 4;
 		} else {
-			mzctl_err(cmd, "unknown argument '%s' (see mizarctl stats --help)",
+			mzctl_err(cmd,
+				  "unknown argument '%s' (see mizarctl stats "
+				  "--help)",
 				  a);
 			return MZCTL_USAGE;
 		}

@@ -46,7 +46,8 @@ bool mzctl_table_warn(const struct mzr_table_usage *t)
 static unsigned int pct(const struct mzr_table_usage *t)
 {
 	return t->capacity ? (unsigned int)((uint64_t)t->entries * 100 /
-					    t->capacity) : 0;
+					    t->capacity) :
+			     0;
 }
 
 /* "table endpoints is 95% full (62259 of 65536)" into @buf. */
@@ -62,8 +63,9 @@ static void warning(const struct mzr_table_usage *t, char *buf, size_t len)
 
 static const char *kind_name(enum mzr_table_kind k)
 {
-	return k == MZR_TABLE_CACHE ? "cache" : k == MZR_TABLE_NF ? "nf" :
-								    "core";
+	return k == MZR_TABLE_CACHE ? "cache" :
+	       k == MZR_TABLE_NF    ? "nf" :
+				      "core";
 }
 
 int mzctl_tables_show(struct mzr_host *h, struct mzctl_json *js)
