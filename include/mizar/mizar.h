@@ -9,5 +9,6 @@
 #include <mizar/common.h>
 #include <mizar/host.h>
 #include <mizar/nf.h>
+#include <mizar/tables.h>
 
 #endif /* MIZAR_MIZAR_H */

@@ -27,7 +27,9 @@ static const char *const groups_usage =
 	"  net add|set|del|show ...     networks of a VPC (prefix, bouncers, gateway)\n"
 	"  ep add|del|show ...          endpoints\n"
 	"  nf add|del|show ...          network functions in the hook chains\n"
-	"  stats [reset]                packet counters by role and hook, drops by reason\n"
+	"  stats [all] [watch] | reset  packet counters by role and hook, drops by reason\n"
+	"  metrics [serve [listen ADDR:PORT]]\n"
+	"                               counters and table fill in Prometheus format\n"
 	"\n"
 	"Options:\n"
 	"  -r, --pin-root DIR  bpffs directory holding this host's state\n"
@@ -200,8 +202,9 @@ static int host_show(struct mzctl *g, int argc, char **argv)
 		mzctl_json_u64(&js, "networks", info.n_networks);
 		mzctl_json_u64(&js, "vpcs", info.n_vpcs);
 		mzctl_json_str(&js, "version", mzr_version_string());
+		err = mzctl_tables_show(h, &js);
 		mzctl_json_end(&js);
-		return MZCTL_OK;
+		return err ? mzctl_fail(cmd, err) : MZCTL_OK;
 	}
 	printf("pin root   %s\n", mzr_host__pin_root(h));
 	if (info.ifindex)
@@ -214,7 +217,8 @@ static int host_show(struct mzctl *g, int argc, char **argv)
 	       info.n_local_endpoints, info.max_endpoints);
 	printf("networks   %u\n", info.n_networks);
 	printf("vpcs       %u\n", info.n_vpcs);
-	return MZCTL_OK;
+	err = mzctl_tables_show(h, NULL);
+	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
 }
 
 static int host_reset(struct mzctl *g, int argc, char **argv)
@@ -250,7 +254,9 @@ static const struct mzctl_sub host_subs[] = {
 	  "  max-endpoints  endpoint table size, at first load (default 65536)\n"
 	  "  max-direct     learned direct-path cache size (default 65536)\n",
 	  host_init },
-	{ "show", "", "Show the underlay, XDP mode and table sizes.\n",
+	{ "show", "",
+	  "Show the underlay, XDP mode, and each table's entries against its\n"
+	  "capacity (a warning line for each table 90% full or more).\n",
 	  host_show },
 	{ "reset", "",
 	  "Detach every program attached under this pin root (underlay and\n"
@@ -277,154 +283,13 @@ int mzctl_cmd_host(struct mzctl *g, int argc, char **argv)
 	return mzctl_dispatch(g, "host", host_subs, argc, argv);
 }
 
-/* ---- stats --------------------------------------------------------------- */
-
-static const char *const roles[] = { "agent",	"transit", "host", "bouncer",
-				     "divider", "nf",	   "external" };
-
-static int stats_show(struct mzctl *g, int argc, char **argv)
-{
-	const char *cmd = "stats";
-	uint64_t cnt[__MZR_CNT_MAX], missed[MZR_MISSED_SIZE], total = 0;
-	struct mzctl_json js;
-	struct mzr_host *h;
-	unsigned int r, i, hook, pos;
-	int err;
-
-	h = mzctl_host(g, cmd);
-	if (!h)
-		return MZCTL_FAIL;
-	err = mzr_host__counters(h, cnt, __MZR_CNT_MAX);
-	if (!err)
-		err = mzr_host__missed(h, missed, MZR_MISSED_SIZE);
-	if (err)
-		return mzctl_fail(cmd, err);
-	for (i = 1; i < __MZR_DROP_MAX; i++)
-		total += cnt[MZR_CNT_DROP_BASE + i];
-
-	if (g->json) {
-		mzctl_json_begin(&js, stdout);
-		mzctl_json_obj(&js, "roles");
-		for (r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
-			mzctl_json_obj(&js, roles[r]);
-			for (i = 0; i < __MZR_CNT_ROLE_MAX; i++)
-				if (mzr_counter_role(i) &&
-				    !strcmp(mzr_counter_role(i), roles[r]))
-					mzctl_json_u64(&js, mzr_counter_name(i),
-						       cnt[i]);
-			mzctl_json_obj_end(&js);
-		}
-		mzctl_json_obj_end(&js);
-		mzctl_json_obj(&js, "hooks");
-		for (hook = 0; hook < __MZR_HOOK_MAX; hook++) {
-			uint64_t nf = 0;
-
-			for (pos = 0; pos < MZR_CHAIN_MAX; pos++)
-				nf += missed[MZR_MISSED_IDX(hook, pos)];
-			mzctl_json_obj(&js, mzr_hook_name(hook));
-			mzctl_json_u64(&js, "missed_tail_calls",
-				       nf + missed[MZR_MISSED_IDX(hook,
-								  MZR_CHAIN_MAX)]);
-			mzctl_json_u64(&js, "missed_nf", nf);
-			mzctl_json_u64(&js, "missed_continuation",
-				       missed[MZR_MISSED_IDX(hook,
-							     MZR_CHAIN_MAX)]);
-			mzctl_json_obj_end(&js);
-		}
-		mzctl_json_obj_end(&js);
-		mzctl_json_obj(&js, "drops");
-		for (i = 1; i < __MZR_DROP_MAX; i++)
-			mzctl_json_u64(&js, mzr_drop_reason_name(i),
-				       cnt[MZR_CNT_DROP_BASE + i]);
-		mzctl_json_obj_end(&js);
-		mzctl_json_u64(&js, "drops_total", total);
-		mzctl_json_obj(&js, "counters");
-		for (i = 0; i < __MZR_CNT_MAX; i++)
-			if (mzr_counter_name(i) &&
-			    (i < __MZR_CNT_ROLE_MAX ||
-			     i > MZR_CNT_DROP_BASE))
-				mzctl_json_u64(&js, mzr_counter_name(i), cnt[i]);
-		mzctl_json_obj_end(&js);
-		mzctl_json_end(&js);
-		return MZCTL_OK;
-	}
-
-	printf("Packets by role:\n");
-	for (r = 0; r < sizeof(roles) / sizeof(roles[0]); r++) {
-		printf("  %s\n", roles[r]);
-		for (i = 0; i < __MZR_CNT_ROLE_MAX; i++)
-			if (mzr_counter_role(i) &&
-			    !strcmp(mzr_counter_role(i), roles[r]))
-				printf("    %-22s %llu\n", mzr_counter_name(i),
-				       (unsigned long long)cnt[i]);
-	}
-	printf("Missed tail calls by hook (NF slots / continuation):\n");
-	for (hook = 0; hook < __MZR_HOOK_MAX; hook++) {
-		uint64_t nf = 0;
-
-		for (pos = 0; pos < MZR_CHAIN_MAX; pos++)
-			nf += missed[MZR_MISSED_IDX(hook, pos)];
-		printf("    %-22s %llu / %llu\n", mzr_hook_name(hook),
-		       (unsigned long long)nf,
-		       (unsigned long long)
-			       missed[MZR_MISSED_IDX(hook, MZR_CHAIN_MAX)]);
-	}
-	printf("Drops by reason:\n");
-	for (i = 1; i < __MZR_DROP_MAX; i++)
-		printf("    %-22s %llu\n", mzr_drop_reason_name(i),
-		       (unsigned long long)cnt[MZR_CNT_DROP_BASE + i]);
-	printf("    %-22s %llu\n", "total", (unsigned long long)total);
-	return MZCTL_OK;
-}
-
-static int stats_reset(struct mzctl *g, int argc, char **argv)
-{
-	struct mzr_host *h;
-	int err;
-
-	if (argc) {
-		mzctl_err("stats reset", "unknown argument '%s'", argv[0]);
-		return MZCTL_USAGE;
-	}
-	h = mzctl_host(g, "stats reset");
-	if (!h)
-		return MZCTL_FAIL;
-	mzctl_clear_libmsg();
-	err = mzr_host__counters_reset(h);
-	return err ? mzctl_fail("stats reset", err) : MZCTL_OK;
-}
-
-static const struct mzctl_sub stats_subs[] = {
-	{ "show", "", "Packet counters by role, missed tail calls by hook,\n"
-		      "and every drop by named reason.\n", stats_show },
-	{ "reset", "", "Zero every counter.\n", stats_reset },
-	{ NULL },
-};
-
-int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv)
-{
-	int i;
-
-	for (i = 0; i < argc; i++) {
-		if (mzctl_is_help(argv[i])) {
-			printf("Usage: mizarctl stats [reset]\n\n"
-			       "Without argument: packet counters by role, missed tail calls by\n"
-			       "hook, and every drop by named reason (-j for JSON).\n"
-			       "reset: zero every counter.\n");
-			return MZCTL_OK;
-		}
-	}
-	if (!argc)
-		return stats_show(g, 0, argv);
-	return mzctl_dispatch(g, "stats", stats_subs, argc, argv);
-}
-
 /* ---- main ---------------------------------------------------------------- */
 
 static const struct mzctl_group groups[] = {
 	{ "host", mzctl_cmd_host }, { "vpc", mzctl_cmd_vpc },
 	{ "net", mzctl_cmd_net },   { "ep", mzctl_cmd_ep },
 	{ "nf", mzctl_cmd_nf },	    { "stats", mzctl_cmd_stats },
+	{ "metrics", mzctl_cmd_metrics },
 	{ NULL },
 };
 

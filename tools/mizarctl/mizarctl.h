@@ -118,6 +118,36 @@ int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv);
 /* `mizarctl host peer|protect ...` (tools/mizarctl/peer_cmd.c). */
 int mzctl_cmd_host_peer(struct mzctl *g, int argc, char **argv);
 int mzctl_cmd_host_protect(struct mzctl *g, int argc, char **argv);
+int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv);	/* stats_cmd.c */
+int mzctl_cmd_metrics(struct mzctl *g, int argc, char **argv); /* metrics_cmd.c */
+
+/* ---- Counters and table fill levels (stats_cmd.c, tables_cmd.c) -------- */
+
+/* One reading of the back-plane's counters, summed over CPUs. */
+struct mzctl_counters {
+	uint64_t cnt[__MZR_CNT_MAX];	  /* enum mzr_counter */
+	uint64_t missed[MZR_MISSED_SIZE]; /* MZR_MISSED_IDX(hook, pos) */
+	uint64_t drops_total;
+};
+
+/* Read every counter of @h into @c; 0 or -errno. */
+int mzctl_counters_read(struct mzr_host *h, struct mzctl_counters *c);
+
+/*
+ * The fill levels of @h's tables (mzr_host__tables()) in a malloc()ed
+ * array at *@out (free() it); returns their number or -errno.
+ */
+int mzctl_tables_get(struct mzr_host *h, struct mzr_table_usage **out);
+
+/* Whether @t is MZR_TABLE_WARN_PCT full or more. */
+bool mzctl_table_warn(const struct mzr_table_usage *t);
+
+/*
+ * The tables of @h with their fill levels, for `host show`: text lines
+ * (and a warning line per table at MZR_TABLE_WARN_PCT or more), or, with
+ * @js, a "tables" array and a "warnings" array. 0 or -errno.
+ */
+int mzctl_tables_show(struct mzr_host *h, struct mzctl_json *js);
 /*
  * `mizarctl nf ...` (tools/mizarctl/nf_cmd.c). Receives its arguments
  * untouched, --help included, and prints its own help.
