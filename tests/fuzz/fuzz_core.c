@@ -766,6 +766,9 @@ static const struct {
 	{ MZR_NAT_OBJ, "nat_entry", "fz-nat-entry", MZR_HOOK_EXTERNAL },
 };
 
+static struct mzr_nf *loaded[16]; /* closed at exit */
+static int n_loaded;
+
 /* Each NF's own maps pinned under one directory per object, as its tool
  * does, so that two programs of one object share them. The bouncer has no
  * example NF: a pass-through recorder keeps its chain non-empty. */
@@ -799,6 +802,7 @@ static void insert_nfs(void)
 					  nfs[i].hook, MZR_NF_POS_END);
 		if (err)
 			test_die_err("mzr_host__nf_insert", err);
+		loaded[n_loaded++] = nf;
 		printf("NF %s (%s) at the %s hook\n", nfs[i].name, nfs[i].prog,
 		       mzr_hook_name(nfs[i].hook));
 	}
@@ -812,6 +816,7 @@ static void insert_nfs(void)
 					  MZR_HOOK_BOUNCER, MZR_NF_POS_END);
 		if (err)
 			test_die_err("mzr_host__nf_insert rec", err);
+		loaded[n_loaded++] = nf;
 	}
 }
 
@@ -1027,6 +1032,8 @@ out:
 		       (unsigned long long)c[MZR_CNT_HOOK(3)],
 		       (unsigned long long)c[MZR_CNT_HOOK(4)]);
 	}
+	for (int i = 0; i < n_loaded; i++)
+		mzr_nf__close(loaded[i]);
 	if (selftest) {
 		printf("%s: selftest: %llu cross-VPC deliveries detected "
 		       "with VNI-rewriting NFs\n",

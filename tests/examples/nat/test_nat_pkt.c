@@ -36,6 +36,8 @@ static const uint8_t MAC_GW[6] = { 0x02, 0, 10, 2, 1, 1 };
 
 static struct core_env env;
 static int fd_snat, fd_dnat, fd_out, fd_in, fd_stats;
+static struct mzr_nf *loaded[2]; /* closed at the end (LeakSanitizer) */
+static int n_loaded;
 
 /* Load one program of the NAT object and chain it as `mizar-nat attach`
  * does; its maps are pinned so that both programs share them. */
@@ -68,6 +70,7 @@ static void load(const char *prog, enum mzr_hook hook, const char *name)
 	err = mzr_host__nf_insert(env.host, name, nf, hook, MZR_NF_POS_END);
 	if (err)
 		test_die_err("mzr_host__nf_insert", err);
+	loaded[n_loaded++] = nf;
 	fd_snat = bpf_object__find_map_fd_by_name(obj, NAT_SNAT_MAP);
 	fd_dnat = bpf_object__find_map_fd_by_name(obj, NAT_DNAT_MAP);
 	fd_out = bpf_object__find_map_fd_by_name(obj, NAT_CT_OUT_MAP);
@@ -374,5 +377,7 @@ int main(void)
 	snat_tcp_icmp();
 	snat_refused();
 	dnat();
+	for (int i = 0; i < n_loaded; i++)
+		mzr_nf__close(loaded[i]);
 	return test_report();
 }
