@@ -10,6 +10,7 @@ PKGS=(
 	bpftool linux-libc-dev libcmocka-dev
 	iproute2 iputils-ping iperf3 tshark netcat-openbsd ethtool
 	python3 python3-scapy jq procps psmisc
+	qemu-system-x86 busybox-static xz-utils
 )
 
 missing=()
