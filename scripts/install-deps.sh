@@ -11,6 +11,7 @@ PKGS=(
 	iproute2 iputils-ping iperf3 tshark netcat-openbsd ethtool
 	python3 python3-scapy jq procps psmisc
 	prometheus # promtool: tests check `mizarctl metrics` with it
+	qemu-system-x86 busybox-static xz-utils
 )
 
 missing=()

@@ -116,6 +116,9 @@ static void add_ep(struct core_env *env, uint32_t vni, uint32_t ip,
 	test_api(mzr_ep__create(env->host, &spec), "mzr_ep__create");
 }
 
+/* Older than MZR_DIRECT_TTL_NS by far. */
+#define DIRECT_EXPIRED_AGE_NS (120ULL * 1000000000ULL)
+
 static void add_direct(int fd, uint32_t vni, uint32_t ip, uint32_t host,
 		       uint64_t ns)
 {
@@ -212,11 +215,14 @@ void core_env_setup(struct core_env *env)
 		 "mzr_host__peer_add");
 
 	/* Learned direct paths, one fresh and one expired, as the data
-	 * plane writes them. */
+	 * plane writes them. The expired one is 120 s old in the data
+	 * plane's u64 arithmetic (bpf_ktime_get_ns() - updated_ns): it wraps
+	 * on purpose when the machine has been up for less than 120 s, where
+	 * a clamp to 0 would make the entry younger than its TTL. */
 	now = mono_ns();
 	add_direct(env->direct_fd, VNI_A, IP4(10, 1, 1, 60), H6, now);
 	add_direct(env->direct_fd, VNI_A, IP4(10, 1, 1, 61), H6,
-		   now > 120000000000ULL ? now - 120000000000ULL : 0);
+		   now - DIRECT_EXPIRED_AGE_NS);
 	/* A fresh entry in another network (learned while talking to an
 	 * endpoint of that network): not a shortcut around the divider. */
 	add_direct(env->direct_fd, VNI_A, IP4(10, 1, 3, 60), H6, now);

@@ -186,7 +186,8 @@ int mzctl_main(int argc, char **argv, const struct mzctl_group *groups,
 		if (!strcmp(a, "-r") || !strcmp(a, "--pin-root")) {
 			if (i + 1 >= argc || !*argv[i + 1]) {
 				mzctl_err(NULL, "%s needs a directory", a);
-				return MZCTL_USAGE;
+				ret = MZCTL_USAGE;
+				goto out;
 			}
 			g.pin_root = argv[++i];
 		} else if (!strncmp(a, "--pin-root=", 11) && a[11]) {
@@ -197,17 +198,20 @@ int mzctl_main(int argc, char **argv, const struct mzctl_group *groups,
 			g.verbose = verbose = true;
 		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
 			printf("%s (libmizar %s)\n", prog, mzr_version_string());
-			return MZCTL_OK;
+			ret = MZCTL_OK;
+			goto out;
 		} else if (a[0] == '-' && !mzctl_is_help(a) && n == 0) {
 			mzctl_err(NULL, "unknown option '%s'", a);
-			return MZCTL_USAGE;
+			ret = MZCTL_USAGE;
+			goto out;
 		} else {
 			args[n++] = argv[i];
 		}
 	}
 	if (!n || mzctl_is_help(args[0]) || !strcmp(args[0], "help")) {
 		fputs(usage, n ? stdout : stderr);
-		return n ? MZCTL_OK : MZCTL_USAGE;
+		ret = n ? MZCTL_OK : MZCTL_USAGE;
+		goto out;
 	}
 	for (k = 0; groups[k].name; k++)
 		if (!strcmp(groups[k].name, args[0]))
@@ -215,10 +219,12 @@ int mzctl_main(int argc, char **argv, const struct mzctl_group *groups,
 	if (!groups[k].name) {
 		mzctl_err(NULL, "unknown command '%s' (see %s --help)",
 			  args[0], prog);
-		return MZCTL_USAGE;
+		ret = MZCTL_USAGE;
+		goto out;
 	}
 	ret = groups[k].fn(&g, n - 1, args + 1);
 	mzr_host__close(g.host);
+out:
 	free(args);
 	return ret;
 }

@@ -42,6 +42,9 @@ static const uint8_t MAC_OUT[6] = { 0x02, 0xbb, 0, 0, 0, 0x07 };
 static struct core_env env;
 static int fd_snat, fd_dnat, fd_out, fd_in, fd_stats, fd_cfg;
 
+static struct mzr_nf *loaded[2]; /* closed at the end (LeakSanitizer) */
+static int n_loaded;
+
 /* Load one program of the NAT object and chain it as `mizar-nat attach`
  * does; its maps are pinned so that both programs share them. */
 static void load(const char *prog, enum mzr_hook hook, const char *name)
@@ -73,6 +76,7 @@ static void load(const char *prog, enum mzr_hook hook, const char *name)
 	err = mzr_host__nf_insert(env.host, name, nf, hook, MZR_NF_POS_END);
 	if (err)
 		test_die_err("mzr_host__nf_insert", err);
+	loaded[n_loaded++] = nf;
 	fd_snat = bpf_object__find_map_fd_by_name(obj, NAT_SNAT_MAP);
 	fd_dnat = bpf_object__find_map_fd_by_name(obj, NAT_DNAT_MAP);
 	fd_out = bpf_object__find_map_fd_by_name(obj, NAT_CT_OUT_MAP);
@@ -734,5 +738,7 @@ int main(void)
 	dnat();
 	icmp_errors();
 	expiry();
+	for (int i = 0; i < n_loaded; i++)
+		mzr_nf__close(loaded[i]);
 	return test_report();
 }

@@ -1,0 +1,1059 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * A seeded mutation fuzzer of the data plane: frames built from the packet
+ * fixtures' topology (tests/pkt/core_env.c: VPCs A and B share 10.1.1.0/24),
+ * then mutated (bit flips, truncations, lying length fields, bogus Geneve
+ * options, IP options, fragments, swapped VNIs, ARP garbage), run through
+ * the real programs with BPF_PROG_TEST_RUN:
+ *
+ *   phase 1  mzr_transit and mzr_agent with empty NF chains;
+ *   phase 2  the same with the example NFs (ACL, LB, NAT, rate limiter)
+ *            chained at their hooks through libmizar, so every hook's chain
+ *            and continuation runs by tail call; and each continuation
+ *            mzr_cont_* run directly, on the per-CPU context and plan a
+ *            real packet left behind (sometimes with mutated fields).
+ *
+ * Every frame must keep these invariants:
+ *   - the verdict is XDP_DROP, XDP_PASS, XDP_TX or XDP_REDIRECT;
+ *   - an XDP_DROP moves exactly one named drop counter by one, any other
+ *     verdict moves none;
+ *   - an emitted (TX/REDIRECT) tunnel frame is well formed (IPv4 without
+ *     options, a valid header checksum, UDP to 6081, Geneve version 0 over
+ *     Ethernet, options inside the frame), leaves from this host, goes to a
+ *     known peer, and carries the VNI of the VPC the input belongs to;
+ *   - an emitted plain frame goes to an endpoint of the input's VPC;
+ *   - when every checksum of the input was valid, every checksum of the
+ *     output is (recomputed independently by pkt_checksums_ok()).
+ *
+ * A violation prints the frame as a fixture to paste into tests/pkt and
+ * the command line that replays the run. Usage:
+ *   fuzz_core [--seed N] [--seconds S | --frames N] [--verbose]
+ *   fuzz_core --selftest   (the checks catch a cross-VPC delivery)
+ * CI runs a time-bounded pass; `--frames 10000000` is a long run.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include <mizar/abi.h>
+#include <mizar/host.h>
+#include <mizar/nf.h>
+
+#include "core_env.h"
+#include "fixture.h"
+#include "testenv.h"
+
+#define HEADROOM 256
+#define MAX_SEEDS 96
+#define MAX_VIOLATIONS 10
+#define ETH_LEN 14
+
+/* ---- Deterministic randomness ------------------------------------------- */
+
+static uint64_t rng_state;
+
+static uint64_t rnd(void)
+{
+	/* splitmix64: one state word, good enough for mutation choices. */
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static uint32_t rn(uint32_t n)
+{
+	return n ? (uint32_t)(rnd() % n) : 0;
+}
+
+/* ---- Targets and seeds --------------------------------------------------- */
+
+enum target {
+	T_TRANSIT,
+	T_AGENT,
+	T_TRANSIT_NF,
+	T_AGENT_NF,
+	T_CONT, /* + enum mzr_hook */
+	__T_MAX = T_CONT + __MZR_HOOK_MAX,
+};
+
+static const char *target_name(int t)
+{
+	static const char *names[] = {
+		"mzr_transit", "mzr_agent", "mzr_transit+nfs",
+		"mzr_agent+nfs", "mzr_cont_agent_egress", "mzr_cont_bouncer",
+		"mzr_cont_divider", "mzr_cont_deliver", "mzr_cont_external",
+	};
+	return names[t];
+}
+
+/* A frame and where it enters: the agent of an endpoint's veth (whose VPC
+ * it belongs to) or the transit program on the underlay. */
+struct seed {
+	struct pkt p;
+	bool agent;
+	unsigned int ifindex;
+	uint32_t vni; /* the sender's VPC (agent); 0: read from the frame */
+};
+
+static struct core_env env;
+static struct seed seeds[MAX_SEEDS];
+static int n_seeds;
+static int ctx_fd, ncpu;
+
+/* Endpoints of the topology, by MAC (unique across VPCs). */
+static const struct {
+	const uint8_t *mac;
+	uint32_t vni;
+} endpoints[] = {
+	{ MAC_EP1, VNI_A }, { MAC_EP2, VNI_A }, { MAC_EP3, VNI_A },
+	{ MAC_EP4, VNI_A }, { MAC_EP6, VNI_A }, { MAC_EP7, VNI_A },
+	{ MAC_EP8, VNI_A }, { MAC_B11, VNI_B }, { MAC_B12, VNI_B },
+};
+
+static const uint32_t peers[] = { H2, H3, H4, H5, H6, H99 };
+
+static struct seed *new_seed(bool agent, unsigned int ifindex, uint32_t vni)
+{
+	struct seed *s;
+
+	if (n_seeds == MAX_SEEDS) {
+		fprintf(stderr, "too many seeds\n");
+		exit(1);
+	}
+	s = &seeds[n_seeds++];
+	s->agent = agent;
+	s->ifindex = ifindex;
+	s->vni = vni;
+	return s;
+}
+
+static void agent_seed(unsigned int ifindex, uint32_t vni,
+		       const struct inner_spec *is)
+{
+	build_inner(&new_seed(true, ifindex, vni)->p, is);
+}
+
+static void arp_seed(unsigned int ifindex, uint32_t vni, const uint8_t *mac,
+		     uint32_t spa, uint32_t tpa)
+{
+	build_arp(&new_seed(true, ifindex, vni)->p, 1, mac, spa, tpa);
+}
+
+static void tunnel_seed(uint32_t from, uint32_t vni, uint32_t flags,
+			const struct inner_spec *is)
+{
+	struct pkt inner;
+
+	build_inner(&inner, is);
+	tunnel_in(&new_seed(false, env.ul0, 0)->p, from, vni, flags, 64,
+		  &inner);
+}
+
+static struct inner_spec spec(const uint8_t *smac, uint32_t src, uint32_t dst,
+			      uint8_t proto)
+{
+	return (struct inner_spec){ .dmac = MAC_GW_A1, .smac = smac,
+				    .src = src, .dst = dst, .proto = proto,
+				    .sport = 40000, .dport = 5201,
+				    .payload = 32 };
+}
+
+/* The fixtures' paths: hairpins, bouncer, divider, direct (fresh and
+ * expired), external, ARP, in VPC A and in VPC B whose 10.1.1.11 and
+ * 10.1.1.12 overlap A's addresses. */
+static void make_seeds(void)
+{
+	static const uint32_t a_dst[] = {
+		IP4(10, 1, 1, 11), IP4(10, 1, 1, 20), IP4(10, 1, 1, 12),
+		IP4(10, 1, 2, 10), IP4(10, 1, 3, 10), IP4(10, 1, 1, 60),
+		IP4(10, 1, 1, 61), IP4(10, 1, 3, 60), IP4(10, 1, 1, 40),
+		IP4(8, 8, 8, 8),   IP4(10, 1, 1, 30),
+	};
+	static const uint32_t b_dst[] = {
+		IP4(10, 1, 1, 12), IP4(10, 1, 1, 10), IP4(10, 2, 1, 5),
+		IP4(10, 2, 2, 7),  IP4(8, 8, 4, 4),
+	};
+	static const uint8_t protos[] = { 17, 6, 1 };
+	uint32_t ep1 = IP4(10, 1, 1, 10), b11 = IP4(10, 1, 1, 11);
+	struct inner_spec is;
+
+	for (size_t i = 0; i < sizeof(a_dst) / sizeof(a_dst[0]); i++)
+		for (size_t j = 0; j < sizeof(protos); j++) {
+			is = spec(MAC_EP1, ep1, a_dst[i], protos[j]);
+			agent_seed(env.ep1h, VNI_A, &is);
+		}
+	for (size_t i = 0; i < sizeof(b_dst) / sizeof(b_dst[0]); i++)
+		for (size_t j = 0; j < sizeof(protos); j++) {
+			is = spec(MAC_B11, b11, b_dst[i], protos[j]);
+			is.dmac = MAC_GW_A1; /* 10.1.1.1 in B too */
+			agent_seed(env.ep6h, VNI_B, &is);
+		}
+	is = spec(MAC_EP1, ep1, IP4(10, 1, 1, 20), 17);
+	is.frag_off = 0x2000; /* first fragment */
+	agent_seed(env.ep1h, VNI_A, &is);
+	is.frag_off = 0x0010; /* a later one */
+	agent_seed(env.ep1h, VNI_A, &is);
+	is.frag_off = 0;
+	is.ihl = 7; /* IP options */
+	agent_seed(env.ep1h, VNI_A, &is);
+	arp_seed(env.ep1h, VNI_A, MAC_EP1, ep1, IP4(10, 1, 1, 11));
+	arp_seed(env.ep1h, VNI_A, MAC_EP1, ep1, IP4(10, 1, 1, 12));
+	arp_seed(env.ep6h, VNI_B, MAC_B11, b11, IP4(10, 1, 1, 10));
+	arp_seed(env.ep6h, VNI_B, MAC_B11, b11, IP4(10, 1, 1, 12));
+
+	/* Tunnel frames from peers, to every role this host plays. */
+	for (size_t j = 0; j < sizeof(protos); j++) {
+		is = spec(MAC_REMOTE, IP4(10, 1, 1, 77), IP4(10, 1, 1, 11),
+			  protos[j]);
+		tunnel_seed(H2, VNI_A, 0, &is); /* deliver to EP2 */
+		tunnel_seed(H2, VNI_B, 0, &is); /* deliver to B11 */
+		is.dst = IP4(10, 1, 1, 12);
+		tunnel_seed(H2, VNI_A, 0, &is); /* B12 is not in A */
+		tunnel_seed(H3, VNI_B, MZR_F_ROUTED, &is);
+		is.dst = IP4(10, 1, 1, 20);
+		tunnel_seed(H3, VNI_A, 0, &is); /* bounce to H5 */
+		is.dst = IP4(10, 1, 2, 10);
+		tunnel_seed(H2, VNI_A, MZR_F_ROUTED, &is);
+		is.dst = IP4(10, 1, 1, 30);
+		tunnel_seed(H2, VNI_A, 0, &is); /* bypass-decap */
+		is.dst = IP4(10, 2, 1, 9);
+		tunnel_seed(H4, VNI_B, 0, &is); /* we divide B */
+		is.dst = IP4(10, 1, 1, 99);
+		tunnel_seed(H2, VNI_C, 0, &is);
+		tunnel_seed(H2, 4242, 0, &is);
+		tunnel_seed(IP4(192, 168, 1, 77), VNI_A, 0, &is);
+	}
+	{
+		struct pkt inner;
+		struct seed *s;
+
+		build_arp(&inner, 1, MAC_REMOTE, IP4(10, 1, 1, 77),
+			  IP4(10, 1, 1, 11));
+		tunnel_in(&new_seed(false, env.ul0, 0)->p, H2, VNI_A, 0, 64,
+			  &inner);
+		tunnel_in(&new_seed(false, env.ul0, 0)->p, H2, VNI_B, 0, 64,
+			  &inner);
+		/* Plain underlay traffic: the external hook. */
+		is = spec(MAC_H2, H2, US, 17);
+		is.dmac = MAC_US;
+		s = new_seed(false, env.ul0, 0);
+		build_inner(&s->p, &is);
+	}
+}
+
+/* ---- Frame walking (independent of the data plane's parsers) ------------ */
+
+static uint16_t get16(const uint8_t *b)
+{
+	return (uint16_t)(b[0] << 8 | b[1]);
+}
+
+static uint32_t get32(const uint8_t *b)
+{
+	return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 |
+	       (uint32_t)b[2] << 8 | b[3];
+}
+
+/* Offset of the Geneve header when @f is IPv4/UDP to 6081 whose headers fit
+ * in the frame, else -1. */
+static long geneve_off(const uint8_t *f, size_t len)
+{
+	size_t ihl;
+
+	if (len < ETH_LEN + 20 || get16(f + 12) != PKT_ETH_P_IPV4 ||
+	    f[ETH_LEN] >> 4 != 4)
+		return -1;
+	ihl = (f[ETH_LEN] & 0xfu) * 4;
+	if (ihl < 20 || f[ETH_LEN + 9] != 17 || len < ETH_LEN + ihl + 8 + 8)
+		return -1;
+	if (get16(f + ETH_LEN + ihl + 2) != PKT_GENEVE_PORT)
+		return -1;
+	return (long)(ETH_LEN + ihl + 8);
+}
+
+static uint32_t frame_vni(const uint8_t *f, size_t len)
+{
+	long g = geneve_off(f, len);
+
+	return g < 0 ? 0 : get32(f + g + 4) >> 8;
+}
+
+/* ---- Mutations ----------------------------------------------------------- */
+
+/* Where header fields are in @p, for the structure-aware mutations. */
+static long layer(const struct pkt *p, enum pkt_layer t, int n)
+{
+	return pkt_layer_off(p, t, n);
+}
+
+static void put16(uint8_t *b, uint16_t v)
+{
+	b[0] = (uint8_t)(v >> 8);
+	b[1] = (uint8_t)v;
+}
+
+static void fix_ipv4_csum(struct pkt *p, long ip)
+{
+	size_t hl;
+
+	if (ip < 0 || (size_t)ip + 20 > p->len)
+		return;
+	hl = (p->data[ip] & 0xfu) * 4;
+	if (hl < 20 || ip + hl > p->len)
+		return;
+	p->data[ip + 10] = p->data[ip + 11] = 0;
+	put16(p->data + ip + 10,
+	      (uint16_t)~pkt_csum_fold(pkt_csum_add(0, p->data + ip, hl)));
+}
+
+/* A rebuilt tunnel frame around @inner with random Geneve options in a
+ * random order: unknown classes, critical bits, odd lengths, duplicates,
+ * an RTS that lies about the sender. */
+static void bogus_geneve(struct pkt *out, const struct pkt *in)
+{
+	long g = geneve_off(in->data, in->len), inner;
+	static const uint32_t rts[] = { H2, H3, US, IP4(192, 168, 1, 77), 0 };
+	struct pkt_ipv4_opts io = { .frag_off = 0x4000 };
+	uint8_t data[16];
+	size_t used = 0;
+	int n = (int)rn(5);
+	uint32_t src;
+
+	if (g < 0)
+		return;
+	inner = g + 8 + (in->data[g] & 0x3f) * 4;
+	if ((size_t)inner > in->len)
+		return;
+	src = get32(in->data + ETH_LEN + 12);
+	pkt_init(out);
+	pkt_eth(out, in->data, in->data + 6, PKT_ETH_P_IPV4);
+	pkt_ipv4(out, src, US, 17, &io);
+	pkt_udp_nocsum(out, 51000, PKT_GENEVE_PORT);
+	pkt_geneve(out, rn(4) ? frame_vni(in->data, in->len) : rn(1 << 24),
+		   0);
+	for (int i = 0; i < n; i++) {
+		uint16_t cls = rn(3) ? MZR_OPT_CLASS : (uint16_t)rnd();
+		uint8_t type = (uint8_t)(rn(4) + 1);
+		size_t len = 4 * rn(4);
+
+		if (!rn(4))
+			type |= MZR_OPT_CRITICAL;
+		if (!rn(6))
+			type = (uint8_t)rnd();
+		if (used + 4 + len > 200)
+			break;
+		for (size_t k = 0; k < len; k++)
+			data[k] = (uint8_t)rnd();
+		if (len >= 4 && (type & 0x7f) == MZR_OPT_RTS) {
+			uint32_t r = rts[rn(5)];
+
+			data[0] = (uint8_t)(r >> 24);
+			data[1] = (uint8_t)(r >> 16);
+			data[2] = (uint8_t)(r >> 8);
+			data[3] = (uint8_t)r;
+		}
+		pkt_geneve_opt(out, cls, type, data, len);
+		used += 4 + len;
+	}
+	pkt_payload(out, in->data + inner, in->len - (size_t)inner);
+	pkt_finish(out);
+	/* Sometimes an option's length lies about where the next one is. */
+	if (n && !rn(3)) {
+		long o = layer(out, PKT_L_GENEVE, 0) + 8;
+
+		out->data[o + 3] = (uint8_t)rn(32);
+	}
+}
+
+static const char *mutate(struct pkt *p)
+{
+	long ip0 = layer(p, PKT_L_IPV4, 0), ip1 = layer(p, PKT_L_IPV4, 1);
+	long udp = layer(p, PKT_L_UDP, 0), gen = layer(p, PKT_L_GENEVE, 0);
+	long arp = layer(p, PKT_L_ARP, 0);
+	long ip = ip1 >= 0 && rn(2) ? ip1 : ip0;
+	struct pkt tmp;
+	size_t off;
+
+	switch (rn(12)) {
+	case 0: /* bit flips, mostly in the headers */
+		for (int i = 0, n = 1 + (int)rn(3); i < n; i++) {
+			off = rn(3) ? rn(p->len < 120 ? (uint32_t)p->len : 120) :
+				      rn((uint32_t)p->len);
+			p->data[off] ^= (uint8_t)(1u << rn(8));
+		}
+		return "bit flip";
+	case 1: /* random bytes */
+		for (int i = 0, n = 1 + (int)rn(4); i < n; i++)
+			p->data[rn((uint32_t)p->len)] = (uint8_t)rnd();
+		return "byte";
+	case 2:
+		pkt_truncate(p, rn((uint32_t)p->len));
+		return "truncation";
+	case 3: /* lying lengths: IPv4 tot_len or ihl, UDP len, opt_len */
+		if (ip >= 0 && rn(2)) {
+			if (rn(2))
+				put16(p->data + ip + 2, (uint16_t)rnd());
+			else
+				p->data[ip] = (uint8_t)(0x40 | rn(16));
+			if (rn(2))
+				fix_ipv4_csum(p, ip);
+		} else if (udp >= 0 && rn(2)) {
+			put16(p->data + udp + 4, (uint16_t)rn(2048));
+		} else if (gen >= 0) {
+			p->data[gen] = (uint8_t)((p->data[gen] & 0xc0) | rn(64));
+		}
+		return "length";
+	case 4:
+		if (gen >= 0) {
+			bogus_geneve(&tmp, p);
+			if (tmp.len)
+				pkt_copy(p, &tmp);
+		}
+		return "geneve options";
+	case 5: /* swapped or random VNI */
+		if (gen >= 0) {
+			static const uint32_t v[] = { VNI_A, VNI_B, VNI_C, 0 };
+			uint32_t vni = rn(5) ? v[rn(4)] : rn(1 << 24);
+
+			p->data[gen + 4] = (uint8_t)(vni >> 16);
+			p->data[gen + 5] = (uint8_t)(vni >> 8);
+			p->data[gen + 6] = (uint8_t)vni;
+		}
+		return "vni";
+	case 6: /* fragments */
+		if (ip >= 0) {
+			put16(p->data + ip + 6,
+			      (uint16_t)(rn(2) ? 0x2000 | rn(0x2000) : rnd()));
+			fix_ipv4_csum(p, ip);
+		}
+		return "fragment";
+	case 7: /* IP options: grow the header over the payload */
+		if (ip >= 0 && (size_t)ip + 60 <= p->len) {
+			uint8_t ihl = (uint8_t)(6 + rn(10));
+
+			p->data[ip] = (uint8_t)(0x40 | ihl);
+			for (size_t k = 20; k < ihl * 4u; k++)
+				p->data[ip + (long)k] =
+					rn(3) ? 1 /* NOP */ : (uint8_t)rnd();
+			fix_ipv4_csum(p, ip);
+		}
+		return "ip options";
+	case 8: /* ARP garbage */
+		if (arp >= 0 && (size_t)arp + 28 <= p->len) {
+			off = (size_t)arp + rn(28);
+			p->data[off] = (uint8_t)rnd();
+			if (!rn(3))
+				pkt_truncate(p, (size_t)arp + rn(28));
+		}
+		return "arp";
+	case 9: /* trailing garbage */
+		if (p->len + 64 <= PKT_MAX) {
+			size_t n = 1 + rn(64);
+
+			for (size_t k = 0; k < n; k++)
+				p->data[p->len + k] = (uint8_t)rnd();
+			p->len += n;
+		}
+		return "trailer";
+	case 10: /* addresses: inner and outer, MACs */
+		off = rn(3) == 0 ? 0 : (ip >= 0 ? (size_t)ip + 12 : 6);
+		if (off + 8 <= p->len)
+			p->data[off + rn(8)] ^= (uint8_t)(1 + rn(255));
+		if (ip >= 0 && rn(2))
+			fix_ipv4_csum(p, ip);
+		return "address";
+	default: /* TTL */
+		if (ip >= 0) {
+			p->data[ip + 8] = (uint8_t)rn(3);
+			fix_ipv4_csum(p, ip);
+		}
+		return "ttl";
+	}
+}
+
+/* The NFs between a hook and its continuation keep the VNI (they are
+ * trusted code): a continuation's frame has the VNI its plan was made for. */
+static void keep_vni(struct pkt *p, const struct pkt *orig)
+{
+	long g = geneve_off(p->data, p->len);
+	uint32_t vni = frame_vni(orig->data, orig->len);
+
+	if (g < 0 || geneve_off(orig->data, orig->len) < 0)
+		return;
+	p->data[g + 4] = (uint8_t)(vni >> 16);
+	p->data[g + 5] = (uint8_t)(vni >> 8);
+	p->data[g + 6] = (uint8_t)vni;
+}
+
+/* ---- Running and checking ------------------------------------------------ */
+
+static uint64_t verdicts[__T_MAX][5];
+static uint64_t frames[__T_MAX];
+static uint64_t drops_by_reason[__MZR_DROP_MAX];
+static uint64_t n_frames, n_violations, n_unknown_drop_moves;
+static uint64_t seed_arg;
+static const char *mut_name;
+/* --selftest: NFs that rewrite the VNI before a continuation, which makes
+ * it deliver across VPCs: the checks must notice. */
+static bool selftest;
+static uint64_t n_cross_vpc;
+
+/* Sum over CPUs of every counter, one batched lookup. */
+static void read_counters(uint64_t *sum)
+{
+	static uint64_t *vals;
+	static uint32_t keys[__MZR_CNT_MAX];
+	uint32_t out_batch, count = __MZR_CNT_MAX;
+	LIBBPF_OPTS(bpf_map_batch_opts, o);
+
+	if (!vals) {
+		vals = calloc((size_t)__MZR_CNT_MAX * (size_t)ncpu,
+			      sizeof(*vals));
+		if (!vals)
+			abort();
+	}
+	if (bpf_map_lookup_batch(env.stats_fd, NULL, &out_batch, keys, vals,
+				 &count, &o) &&
+	    errno != ENOENT) {
+		perror("mzr_stats batch lookup");
+		exit(1);
+	}
+	memset(sum, 0, sizeof(*sum) * __MZR_CNT_MAX);
+	for (uint32_t i = 0; i < count; i++)
+		for (int c = 0; c < ncpu; c++)
+			sum[keys[i]] += vals[(size_t)i * ncpu + c];
+}
+
+static void print_reproducer(int t, const struct seed *s, const struct pkt *in,
+			     uint64_t idx)
+{
+	printf("    reproduce: fuzz_core --seed %llu --frames %llu (frame "
+	       "%llu, target %s, mutation %s)\n",
+	       (unsigned long long)seed_arg, (unsigned long long)idx + 1,
+	       (unsigned long long)idx, target_name(t), mut_name);
+	printf("    as a fixture (ingress ifindex of %s):\n",
+	       s->agent ? "the endpoint's veth" : "ul0");
+	printf("\tstatic const uint8_t fuzz_%llu[] = {",
+	       (unsigned long long)idx);
+	for (size_t i = 0; i < in->len; i++)
+		printf("%s0x%02x,", i % 12 ? " " : "\n\t\t", in->data[i]);
+	printf("\n\t};\n");
+}
+
+static bool violation(const char *fmt, ...)
+	__attribute__((format(printf, 1, 2)));
+static bool violation(const char *fmt, ...)
+{
+	va_list ap;
+
+	n_violations++;
+	printf("VIOLATION: ");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	printf("\n");
+	return false;
+}
+
+static bool is_peer(uint32_t ip)
+{
+	for (size_t i = 0; i < sizeof(peers) / sizeof(peers[0]); i++)
+		if (peers[i] == ip)
+			return true;
+	return false;
+}
+
+static uint32_t endpoint_vni(const uint8_t *mac)
+{
+	for (size_t i = 0; i < sizeof(endpoints) / sizeof(endpoints[0]); i++)
+		if (!memcmp(endpoints[i].mac, mac, 6))
+			return endpoints[i].vni;
+	return 0;
+}
+
+/* The outer IPv4 source of tunnel frame @f, or 0 when it is none. */
+static uint32_t tunnel_src(const uint8_t *f, size_t len)
+{
+	return geneve_off(f, len) >= 0 ? get32(f + ETH_LEN + 12) : 0;
+}
+
+/* An emitted frame: a well-formed tunnel frame to a peer with the input's
+ * VNI, from us (agent-built, ARP replies) or from the input's sender (a
+ * forwarding hop keeps it: docs/security.md, rule 3), or a plain frame to
+ * an endpoint of the input's VPC. @in_src: the input's outer source. */
+static bool check_output(const uint8_t *f, size_t len, uint32_t vni,
+			 bool agent_built, uint32_t in_src)
+{
+	long g = geneve_off(f, len);
+	const uint8_t *ip = f + ETH_LEN;
+	uint32_t out_vni, dst_vni;
+	bool bypass;
+
+	if (g < 0) {
+		dst_vni = len >= ETH_LEN ? endpoint_vni(f) : 0;
+		if (!dst_vni)
+			return violation("plain frame emitted to a MAC that "
+					 "is no endpoint's");
+		if (vni && dst_vni != vni && ++n_cross_vpc)
+			return violation("frame of VNI %u delivered to an "
+					 "endpoint of VNI %u", vni, dst_vni);
+		return true;
+	}
+	if ((ip[0] & 0xf) != 5 && agent_built)
+		return violation("agent-built outer IPv4 has options");
+	if (pkt_csum_fold(pkt_csum_add(0, ip, (ip[0] & 0xfu) * 4)) != 0xffff &&
+	    agent_built)
+		return violation("outer IPv4 header checksum wrong");
+	if (get16(ip + 2) != len - ETH_LEN && agent_built)
+		return violation("outer tot_len %u for %zu bytes",
+				 get16(ip + 2), len - ETH_LEN);
+	if ((f[g] >> 6) != 0 || get16(f + g + 2) != PKT_ETH_P_TEB)
+		return violation("Geneve version %u protocol 0x%04x emitted",
+				 f[g] >> 6, get16(f + g + 2));
+	if ((size_t)g + 8 + (f[g] & 0x3fu) * 4 + ETH_LEN > len)
+		return violation("Geneve options run past the frame");
+	/* A bypass-decap endpoint receives the tunnel frame as it came. */
+	bypass = !agent_built && get32(ip + 16) == US;
+	if (!bypass && get32(ip + 12) != US &&
+	    (agent_built || get32(ip + 12) != in_src || !is_peer(in_src)))
+		return violation("tunnel frame from %08x, neither this host "
+				 "nor the sender (%08x)", get32(ip + 12),
+				 in_src);
+	if (!bypass && !is_peer(get32(ip + 16)))
+		return violation("tunnel frame to %08x, no known peer",
+				 get32(ip + 16));
+	out_vni = get32(f + g + 4) >> 8;
+	if (vni && out_vni != vni && ++n_cross_vpc)
+		return violation("frame of VNI %u emitted with VNI %u", vni,
+				 out_vni);
+	if (out_vni != VNI_A && out_vni != VNI_B && out_vni != VNI_C)
+		return violation("emitted with unknown VNI %u", out_vni);
+	return true;
+}
+
+static int run_xdp(int fd, unsigned int ifindex, const struct pkt *in,
+		   uint8_t *out, uint32_t *out_len)
+{
+	struct xdp_md ctx = { .data_end = (uint32_t)in->len,
+			      .ingress_ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->data,
+		    .data_size_in = (uint32_t)in->len, .data_out = out,
+		    .data_size_out = PKT_MAX + HEADROOM, .repeat = 1,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx));
+
+	if (bpf_prog_test_run_opts(fd, &o)) {
+		/* The kernel refuses frames shorter than an Ethernet header. */
+		if (errno == EINVAL && in->len < ETH_LEN)
+			return -1;
+		fprintf(stderr, "BPF_PROG_TEST_RUN (%zu bytes): %s\n",
+			in->len, strerror(errno));
+		exit(1);
+	}
+	*out_len = o.data_size_out;
+	return (int)o.retval;
+}
+
+static int prog_of(int t)
+{
+	switch (t) {
+	case T_TRANSIT:
+	case T_TRANSIT_NF:
+		return env.transit_fd;
+	case T_AGENT:
+	case T_AGENT_NF:
+		return env.agent_fd;
+	default:
+		return env.cont_fd[t - T_CONT];
+	}
+}
+
+/* Run one frame through target @t and check every invariant. */
+static void fuzz_one(int t, const struct seed *s, const struct pkt *in,
+		     uint64_t idx, bool verbose)
+{
+	static uint64_t before[__MZR_CNT_MAX], after[__MZR_CNT_MAX];
+	static uint8_t out[PKT_MAX + HEADROOM];
+	uint32_t out_len = 0, vni, moved = 0, reason = 0;
+	bool ok = true, in_ok;
+	int v;
+
+	if (in->len < ETH_LEN)
+		return; /* not a frame the kernel hands to XDP */
+	vni = s->agent ? s->vni : frame_vni(in->data, in->len);
+	if (t >= T_CONT && !s->agent)
+		vni = frame_vni(s->p.data, s->p.len); /* the plan's VPC */
+	if (vni != VNI_A && vni != VNI_B && vni != VNI_C)
+		vni = 0; /* not ours: the output is checked for known VNIs */
+	in_ok = pkt_checksums_ok(in->data, in->len, NULL, 0);
+	read_counters(before);
+	v = run_xdp(prog_of(t), s->ifindex, in, out, &out_len);
+	read_counters(after);
+	frames[t]++;
+	n_frames++;
+	if (v < 0 || v > XDP_REDIRECT || v == XDP_ABORTED) {
+		ok = violation("%s returned %s", target_name(t),
+			       fixture_verdict_name(v));
+		goto done;
+	}
+	verdicts[t][v]++;
+	for (uint32_t r = 0; r < __MZR_DROP_MAX; r++) {
+		uint64_t d = after[MZR_CNT_DROP_BASE + r] -
+			     before[MZR_CNT_DROP_BASE + r];
+
+		if (d) {
+			moved += (uint32_t)d;
+			reason = r;
+		}
+	}
+	for (uint32_t r = __MZR_DROP_MAX; r < 64; r++)
+		if (after[MZR_CNT_DROP_BASE + r] != before[MZR_CNT_DROP_BASE + r])
+			n_unknown_drop_moves++;
+	if (v == XDP_DROP) {
+		if (moved != 1 || reason == MZR_DROP_NONE)
+			ok = violation("XDP_DROP moved %u drop counters (last "
+				       "%s)", moved,
+				       mzr_counter_name(MZR_CNT_DROP_BASE +
+							reason));
+		else
+			drops_by_reason[reason]++;
+	} else if (moved) {
+		ok = violation("%s moved drop counter %s",
+			       fixture_verdict_name(v),
+			       mzr_counter_name(MZR_CNT_DROP_BASE + reason));
+	}
+	if (v == XDP_TX || v == XDP_REDIRECT) {
+		bool agent_built = (t == T_AGENT || t == T_AGENT_NF) &&
+				   geneve_off(out, out_len) >= 0;
+		char why[160];
+
+		if (!check_output(out, out_len, vni, agent_built,
+				  tunnel_src(in->data, in->len)))
+			ok = false;
+		else if (in_ok && !pkt_checksums_ok(out, out_len, why,
+						    sizeof(why)))
+			ok = violation("valid input, output: %s", why);
+	}
+done:
+	if (!ok || verbose) {
+		printf("%s frame %llu: %s (%s), %zu -> %u bytes, VNI %u\n",
+		       ok ? "  " : "   ", (unsigned long long)idx,
+		       target_name(t), fixture_verdict_name(v), in->len,
+		       out_len, vni);
+	}
+	if (!ok) {
+		print_reproducer(t, s, in, idx);
+		if (out_len) {
+			printf("    output:\n");
+			pkt_dump(out, out_len);
+		}
+	}
+}
+
+/* ---- The example NFs at their hooks ------------------------------------- */
+
+static const struct {
+	const char *obj, *prog, *name;
+	enum mzr_hook hook;
+} nfs[] = {
+	{ MZR_ACL_OBJ, "acl_egress", "fz-acl-egress", MZR_HOOK_AGENT_EGRESS },
+	{ MZR_ACL_OBJ, "acl_deliver", "fz-acl-deliver", MZR_HOOK_DELIVER },
+	{ MZR_RL_OBJ, "ratelimit_egress", "fz-rl", MZR_HOOK_AGENT_EGRESS },
+	{ MZR_LB_OBJ, "lb_egress", "fz-lb-egress", MZR_HOOK_AGENT_EGRESS },
+	{ MZR_LB_OBJ, "lb_deliver", "fz-lb-deliver", MZR_HOOK_DELIVER },
+	{ MZR_NAT_OBJ, "nat_exit", "fz-nat-exit", MZR_HOOK_DIVIDER },
+	{ MZR_NAT_OBJ, "nat_entry", "fz-nat-entry", MZR_HOOK_EXTERNAL },
+};
+
+static struct mzr_nf *loaded[16]; /* closed at exit */
+static int n_loaded;
+
+/* Each NF's own maps pinned under one directory per object, as its tool
+ * does, so that two programs of one object share them. The bouncer has no
+ * example NF: a pass-through recorder keeps its chain non-empty. */
+static void insert_nfs(void)
+{
+	for (size_t i = 0; i < sizeof(nfs) / sizeof(nfs[0]); i++) {
+		MZR_OPTS(mzr_nf_open_opts, o, .prog_name = nfs[i].prog);
+		struct bpf_map *map;
+		struct mzr_nf *nf;
+		int err;
+
+		nf = mzr_nf__open_file(nfs[i].obj, &o);
+		if (!nf)
+			test_die_err(nfs[i].obj, errno);
+		bpf_object__for_each_map(map, mzr_nf__bpf_object(nf)) {
+			char path[256];
+
+			if (!strncmp(bpf_map__name(map), "mzr_", 4) ||
+			    strchr(bpf_map__name(map), '.'))
+				continue;
+			snprintf(path, sizeof(path), "%s/fz_%s", env.pin_root,
+				 bpf_map__name(map));
+			err = bpf_map__set_pin_path(map, path);
+			if (err)
+				test_die_err("bpf_map__set_pin_path", err);
+		}
+		err = mzr_nf__load(nf, env.host);
+		if (err)
+			test_die_err(nfs[i].prog, err);
+		err = mzr_host__nf_insert(env.host, nfs[i].name, nf,
+					  nfs[i].hook, MZR_NF_POS_END);
+		if (err)
+			test_die_err("mzr_host__nf_insert", err);
+		loaded[n_loaded++] = nf;
+		printf("NF %s (%s) at the %s hook\n", nfs[i].name, nfs[i].prog,
+		       mzr_hook_name(nfs[i].hook));
+	}
+	{
+		struct mzr_nf *nf = mzr_nf__open_file(MZR_REC_OBJ, NULL);
+		int err;
+
+		if (!nf)
+			test_die_err(MZR_REC_OBJ, errno);
+		err = mzr_host__nf_insert(env.host, "fz-rec", nf,
+					  MZR_HOOK_BOUNCER, MZR_NF_POS_END);
+		if (err)
+			test_die_err("mzr_host__nf_insert rec", err);
+		loaded[n_loaded++] = nf;
+	}
+}
+
+/* A continuation run on the context and plan @s left behind (its hook's
+ * chain ran, then the continuation: both stay in the per-CPU maps), the
+ * context's fields sometimes mutated. Returns the hook to continue, or -1
+ * when @s reached no hook. */
+static int prime_cont(const struct seed *s)
+{
+	static uint8_t out[PKT_MAX + HEADROOM];
+	struct mzr_ctx *vals;
+	uint32_t zero = 0, len, hook;
+
+	/* A stale context must not pass for this frame's. */
+	vals = calloc((size_t)ncpu, sizeof(*vals));
+	if (!vals)
+		abort();
+	if (bpf_map_update_elem(ctx_fd, &zero, vals, BPF_ANY))
+		test_die_err("mzr_ctx_map reset", errno);
+	run_xdp(s->agent ? env.agent_fd : env.transit_fd, s->ifindex, &s->p,
+		out, &len);
+	if (bpf_map_lookup_elem(ctx_fd, &zero, vals))
+		test_die_err("mzr_ctx_map lookup", errno);
+	for (int c = 0; c < ncpu; c++) {
+		if (vals[c].version)
+			break;
+		if (c == ncpu - 1) {
+			free(vals);
+			return -1;
+		}
+	}
+	hook = 0;
+	for (int c = 0; c < ncpu; c++)
+		if (vals[c].version)
+			hook = vals[c].hook;
+	if (!rn(4)) {
+		for (int c = 0; c < ncpu; c++) {
+			uint8_t *b = (uint8_t *)&vals[c];
+
+			switch (rn(4)) {
+			case 0:
+				vals[c].decision = (uint8_t)rn(6);
+				break;
+			case 1:
+				vals[c].chain_pos = (uint8_t)rn(20);
+				break;
+			case 2:
+				vals[c].version = (uint16_t)rn(4);
+				break;
+			default:
+				b[rn(offsetof(struct mzr_ctx, scratch))] =
+					(uint8_t)rnd();
+			}
+		}
+		if (bpf_map_update_elem(ctx_fd, &zero, vals, BPF_ANY))
+			test_die_err("mzr_ctx_map update", errno);
+	}
+	free(vals);
+	return hook < __MZR_HOOK_MAX ? (int)hook : -1;
+}
+
+/* Per-CPU values are laid out every round_up(value_size, 8) bytes. */
+_Static_assert(sizeof(struct mzr_ctx) % 8 == 0, "per-CPU stride");
+
+/* ---- Main ---------------------------------------------------------------- */
+
+static void pin_cpu(void)
+{
+	cpu_set_t set;
+	int cpu = sched_getcpu();
+
+	/* One CPU: the per-CPU context a continuation reads is the one the
+	 * previous run on this CPU left. */
+	CPU_ZERO(&set);
+	CPU_SET(cpu < 0 ? 0 : cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		test_die_err("sched_setaffinity", errno);
+}
+
+static double now_s(void)
+{
+	return (double)mono_ns() / 1e9;
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: fuzz_core [--seed N] [--seconds S | --frames "
+			"N] [--verbose] [--selftest]\n");
+	exit(2);
+}
+
+static void print_totals(double secs)
+{
+	static const char *vn[] = { "aborted", "drop", "pass", "tx",
+				    "redirect" };
+
+	printf("\n%-24s %10s", "program", "frames");
+	for (int v = 0; v < 5; v++)
+		printf(" %9s", vn[v]);
+	printf("\n");
+	for (int t = 0; t < __T_MAX; t++) {
+		printf("%-24s %10llu", target_name(t),
+		       (unsigned long long)frames[t]);
+		for (int v = 0; v < 5; v++)
+			printf(" %9llu", (unsigned long long)verdicts[t][v]);
+		printf("\n");
+	}
+	printf("drops by reason:");
+	for (uint32_t r = 0; r < __MZR_DROP_MAX; r++)
+		if (drops_by_reason[r])
+			printf(" %s=%llu",
+			       mzr_counter_name(MZR_CNT_DROP_BASE + r) ?
+				       mzr_counter_name(MZR_CNT_DROP_BASE + r) :
+				       "?",
+			       (unsigned long long)drops_by_reason[r]);
+	printf("\n%llu frames in %.1f s (%.0f frames/s), seed %llu, %llu "
+	       "violations\n",
+	       (unsigned long long)n_frames, secs, n_frames / secs,
+	       (unsigned long long)seed_arg,
+	       (unsigned long long)n_violations);
+}
+
+int main(int argc, char **argv)
+{
+	uint64_t max_frames = 0, idx = 0;
+	double seconds = 0, t0, deadline;
+	bool verbose = false;
+	struct pkt in;
+
+	seed_arg = (uint64_t)time(NULL);
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--seed") && i + 1 < argc)
+			seed_arg = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--frames") && i + 1 < argc)
+			max_frames = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
+			seconds = strtod(argv[++i], NULL);
+		else if (!strcmp(argv[i], "--selftest"))
+			selftest = true;
+		else if (!strcmp(argv[i], "--verbose"))
+			verbose = true;
+		else
+			usage();
+	}
+	if (!max_frames && !seconds)
+		seconds = 30;
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("fuzz_core: seed %llu (replay with --seed %llu)\n",
+	       (unsigned long long)seed_arg, (unsigned long long)seed_arg);
+	rng_state = seed_arg;
+
+	core_env_setup(&env);
+	pin_cpu();
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		test_die_err("libbpf_num_possible_cpus", ncpu);
+	ctx_fd = core_env_map_fd(&env, "mzr_ctx_map");
+	make_seeds();
+	printf("%d seed frames, %s\n", n_seeds,
+	       max_frames ? "frame-bounded" : "time-bounded");
+
+	t0 = now_s();
+	/* Phase 1 (empty chains) gets the first half of the budget; the
+	 * selftest needs only phase 2. */
+	for (int phase = selftest ? 2 : 1; phase <= 2; phase++) {
+		uint64_t end_idx = max_frames ? max_frames * phase / 2 : 0;
+
+		deadline = t0 + seconds * phase / 2;
+		if (phase == 2)
+			insert_nfs();
+		while (max_frames ? idx < end_idx : now_s() < deadline) {
+			for (int k = 0; k < 256; k++, idx++) {
+				const struct seed *s = &seeds[rn(n_seeds)];
+				int t = s->agent ? T_AGENT : T_TRANSIT;
+
+				if (max_frames && idx >= end_idx)
+					break;
+				if (phase == 2) {
+					t += T_TRANSIT_NF - T_TRANSIT;
+					if (rn(3) == 0) {
+						int h = prime_cont(s);
+
+						if (h >= 0)
+							t = T_CONT + h;
+					}
+				}
+				pkt_copy(&in, &s->p);
+				mut_name = "none";
+				for (int m = 0, n = (int)rn(4); m < n; m++)
+					mut_name = mutate(&in);
+				if (t >= T_CONT && !selftest)
+					keep_vni(&in, &s->p);
+				fuzz_one(t, s, &in, idx, verbose);
+				if (n_violations >= MAX_VIOLATIONS ||
+				    (selftest && n_cross_vpc))
+					goto out;
+			}
+		}
+	}
+out:
+	print_totals(now_s() - t0);
+	{
+		static uint64_t c[__MZR_CNT_MAX];
+
+		read_counters(c);
+		printf("NF programs entered by tail call: %llu; hook points "
+		       "reached: agent_egress %llu bouncer %llu divider %llu "
+		       "deliver %llu external %llu\n",
+		       (unsigned long long)c[MZR_CNT_NF_RUN],
+		       (unsigned long long)c[MZR_CNT_HOOK(0)],
+		       (unsigned long long)c[MZR_CNT_HOOK(1)],
+		       (unsigned long long)c[MZR_CNT_HOOK(2)],
+		       (unsigned long long)c[MZR_CNT_HOOK(3)],
+		       (unsigned long long)c[MZR_CNT_HOOK(4)]);
+	}
+	for (int i = 0; i < n_loaded; i++)
+		mzr_nf__close(loaded[i]);
+	if (selftest) {
+		printf("%s: selftest: %llu cross-VPC deliveries detected "
+		       "with VNI-rewriting NFs\n",
+		       n_cross_vpc ? "PASS" : "FAIL",
+		       (unsigned long long)n_cross_vpc);
+		return n_cross_vpc ? 0 : 1;
+	}
+	if (n_unknown_drop_moves)
+		printf("note: %llu moves of drop counters past the named "
+		       "reasons\n", (unsigned long long)n_unknown_drop_moves);
+	return n_violations || n_unknown_drop_moves ? 1 : 0;
+}
