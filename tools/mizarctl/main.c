@@ -12,6 +12,7 @@
 #include <mizar/nf.h>
 
 #include "mizarctl.h"
+#include "apply.h"
 
 /* ---- Help and dispatch --------------------------------------------------- */
 
@@ -26,6 +27,8 @@ static const char *const groups_usage =
 	"  ep add|del|show ...          endpoints\n"
 	"  nf add|del|show ...          network functions in the hook chains\n"
 	"  stats [reset]                packet counters by role and hook, drops by reason\n"
+	"  apply -f FILE [--dry-run]    make this host's state equal to FILE (JSON)\n"
+	"  dump                         this host's state as apply's JSON\n"
 	"\n"
 	"Options:\n"
 	"  -r, --pin-root DIR  bpffs directory holding this host's state\n"
@@ -383,6 +386,7 @@ static const struct mzctl_group groups[] = {
 	{ "host", mzctl_cmd_host }, { "vpc", mzctl_cmd_vpc },
 	{ "net", mzctl_cmd_net },   { "ep", mzctl_cmd_ep },
 	{ "nf", mzctl_cmd_nf },	    { "stats", mzctl_cmd_stats },
+	{ "apply", mzctl_cmd_apply }, { "dump", mzctl_cmd_dump },
 	{ NULL },
 };
 
