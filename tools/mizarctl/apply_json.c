@@ -438,9 +438,12 @@ int mzap_from_json(const char *text, struct mzap_state *s, char *err,
 	root = json_tokener_parse_ex(tok, text, strlen(text) + 1);
 	jerr = json_tokener_get_error(tok);
 	if (!root || jerr != json_tokener_success) {
+		size_t at = json_tokener_get_parse_end(tok);
+
+		/* The parser also read the terminating NUL. */
 		snprintf(err, errlen, "not JSON: %s near byte %zu",
 			 json_tokener_error_desc(jerr),
-			 json_tokener_get_parse_end(tok));
+			 at > strlen(text) ? strlen(text) : at);
 		json_object_put(root);
 		json_tokener_free(tok);
 		return -EINVAL;

@@ -159,7 +159,7 @@ static bool have_vpc(const struct mzap_state *s, uint32_t vni)
 int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 		   size_t errlen)
 {
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], c[INET_ADDRSTRLEN];
 	unsigned int per_hook[__MZR_HOOK_MAX] = {};
 	const struct mzap_ep **local;
 	size_t i, j, n_local = 0;
@@ -245,7 +245,7 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 				ret = fail(err, errlen,
 					   "endpoint %s of VPC %u: with dev it lives on this host (%s), not %s",
 					   a, e->vni, mzctl_ip_str(self, b),
-					   mzctl_ip_str(e->host, a));
+					   mzctl_ip_str(e->host, c));
 				goto out;
 			}
 			local[n_local++] = e;
