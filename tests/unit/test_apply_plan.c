@@ -425,6 +425,42 @@ static void test_json_round_trip(void **state)
 	mzap_state_free(&b);
 }
 
+/* docs/config-schema.md's example is a valid file (the doc cannot drift). */
+static void test_doc_example(void **state)
+{
+	const char *src = getenv("MZR_SOURCE_DIR");
+	char path[4096], line[1024], *doc = NULL;
+	struct mzap_state s;
+	size_t len = 0;
+	bool in = false, done = false;
+	FILE *f, *out;
+
+	snprintf(path, sizeof(path), "%s/docs/config-schema.md",
+		 src ? src : "..");
+	f = fopen(path, "r");
+	if (!f)
+		fail_msg("cannot open %s (set MZR_SOURCE_DIR)", path);
+	out = open_memstream(&doc, &len);
+	while (!done && fgets(line, sizeof(line), f)) {
+		if (!in && !strcmp(line, "```json\n"))
+			in = true;
+		else if (in && !strcmp(line, "```\n"))
+			done = true;
+		else if (in)
+			fputs(line, out);
+	}
+	fclose(f);
+	fclose(out);
+	assert_true(done);
+	load(&s, doc);
+	assert_int_equal(s.n_vpcs, 1);
+	assert_int_equal(s.n_nets, 2);
+	assert_int_equal(s.n_eps, 3);
+	assert_int_equal(s.n_nfs, 2);
+	mzap_state_free(&s);
+	free(doc);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -437,6 +473,7 @@ int main(void)
 		cmocka_unit_test(test_nf_changes_come_before_new_endpoints),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_json_round_trip),
+		cmocka_unit_test(test_doc_example),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
