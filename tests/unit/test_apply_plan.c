@@ -407,7 +407,7 @@ static void test_json_round_trip(void **state)
 	load(&a, "{\"version\":1,\"vpcs\":[" VPC100 ","
 		 "{\"vni\":200,\"networks\":[{\"prefix\":\"10.9.0.0/16\",\"gw\":\"10.9.0.254\",\"bouncers\":[\"1.1.1.1\",\"1.1.1.2\"]}],"
 		 "\"endpoints\":[{\"ip\":\"10.9.1.1\",\"mac\":\"aa:bb:cc:dd:ee:ff\",\"dev\":\"tap0\",\"bypass_decap\":true}]}],"
-		 "\"nf\":[" NF("x", "divider", "/x.o") "," NF("y", "divider", "/y.o") "]}");
+		 "\"nf\":[{\"name\":\"x\",\"hook\":\"divider\",\"obj\":\"/x\\\"q\\\\.o\"}," NF("y", "divider", "/y.o") "]}");
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
 	assert_int_equal(mzap_to_json(&a, self(), f), 0);
@@ -418,6 +418,7 @@ static void test_json_round_trip(void **state)
 	assert_int_equal(b.n_nets, 3);
 	assert_int_equal(b.n_eps, 3);
 	assert_int_equal(b.n_nfs, 2);
+	assert_string_equal(b.nfs[0].obj, "/x\"q\\.o");
 	/* A local endpoint's host is left out: it is this host. */
 	assert_null(strstr(buf, "\"host\": \"" SELF "\""));
 	free(buf);

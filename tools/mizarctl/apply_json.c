@@ -473,110 +473,109 @@ out:
 
 /* ---- Writing ------------------------------------------------------------------ */
 
-static json_object *jstr_ip(struct in_addr ip)
-{
-	char buf[INET_ADDRSTRLEN];
+/*
+ * Written directly, one line per endpoint, not through a json-c tree: a
+ * dump of 1M endpoints then takes seconds and no memory beyond the state.
+ */
 
-	return json_object_new_string(mzctl_ip_str(ip, buf));
+/* A JSON string: quotes, backslashes and control characters escaped. */
+static void put_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
 }
 
-static json_object *jaddrs(const struct in_addr *a, unsigned int n)
+static void put_addrs(FILE *f, const struct in_addr *a, unsigned int n)
 {
-	json_object *arr = json_object_new_array();
+	char ip[INET_ADDRSTRLEN];
 	unsigned int i;
 
-	for (i = 0; arr && i < n; i++)
-		json_object_array_add(arr, jstr_ip(a[i]));
-	return arr;
+	fputc('[', f);
+	for (i = 0; i < n; i++)
+		fprintf(f, "%s\"%s\"", i ? ", " : " ", mzctl_ip_str(a[i], ip));
+	fprintf(f, "%s]", n ? " " : "");
 }
 
 int mzap_to_json(const struct mzap_state *s, struct in_addr self, FILE *f)
 {
-	json_object *root = json_object_new_object(), *vpcs, *nfs;
-	char buf[INET_ADDRSTRLEN + 4], mac[18];
+	char ip[INET_ADDRSTRLEN], host[INET_ADDRSTRLEN], mac[18];
 	size_t i, ni = 0, ei = 0;
+	bool first;
 
-	if (!root)
-		return -ENOMEM;
-	json_object_object_add(root, "version",
-			       json_object_new_int(MZAP_SCHEMA_VERSION));
-	vpcs = json_object_new_array();
-	json_object_object_add(root, "vpcs", vpcs);
+	fprintf(f, "{\n  \"version\": %d,\n  \"vpcs\": [", MZAP_SCHEMA_VERSION);
 	for (i = 0; i < s->n_vpcs; i++) {
 		const struct mzap_vpc *v = &s->vpcs[i];
-		json_object *o = json_object_new_object(), *nets, *eps;
 
-		json_object_array_add(vpcs, o);
-		json_object_object_add(o, "vni", json_object_new_int64(v->vni));
-		json_object_object_add(o, "dividers",
-				       jaddrs(v->dividers, v->n_dividers));
-		nets = json_object_new_array();
-		json_object_object_add(o, "networks", nets);
+		fprintf(f, "%s\n    {\n      \"vni\": %u,\n      \"dividers\": ",
+			i ? "," : "", v->vni);
+		put_addrs(f, v->dividers, v->n_dividers);
+		fprintf(f, ",\n      \"networks\": [");
 		/* Networks and endpoints are sorted by VNI, as VPCs are. */
-		for (; ni < s->n_nets && s->nets[ni].vni <= v->vni; ni++) {
+		for (first = true; ni < s->n_nets && s->nets[ni].vni <= v->vni;
+		     ni++) {
 			const struct mzap_net *n = &s->nets[ni];
-			json_object *no = json_object_new_object();
-			char ip[INET_ADDRSTRLEN];
 
 			if (n->vni != v->vni)
 				continue;
-			snprintf(buf, sizeof(buf), "%s/%u",
-				 mzctl_ip_str(n->prefix, ip), n->prefixlen);
-			json_object_object_add(no, "prefix",
-					       json_object_new_string(buf));
-			json_object_object_add(no, "gw", jstr_ip(n->gw));
-			json_object_object_add(no, "bouncers",
-					       jaddrs(n->bouncers,
-						      n->n_bouncers));
-			json_object_array_add(nets, no);
+			fprintf(f, "%s\n        { \"prefix\": \"%s/%u\", \"gw\": \"%s\", \"bouncers\": ",
+				first ? "" : ",", mzctl_ip_str(n->prefix, ip),
+				n->prefixlen, mzctl_ip_str(n->gw, host));
+			put_addrs(f, n->bouncers, n->n_bouncers);
+			fprintf(f, " }");
+			first = false;
 		}
-		eps = json_object_new_array();
-		json_object_object_add(o, "endpoints", eps);
-		for (; ei < s->n_eps && s->eps[ei].vni <= v->vni; ei++) {
+		fprintf(f, "%s],\n      \"endpoints\": [", first ? "" : "\n      ");
+		for (first = true; ei < s->n_eps && s->eps[ei].vni <= v->vni;
+		     ei++) {
 			const struct mzap_ep *e = &s->eps[ei];
-			json_object *eo;
 
 			if (e->vni != v->vni)
 				continue;
-			eo = json_object_new_object();
-			json_object_object_add(eo, "ip", jstr_ip(e->ip));
-			json_object_object_add(eo, "mac",
-				json_object_new_string(mzctl_mac_str(e->mac, mac)));
+			fprintf(f, "%s\n        { \"ip\": \"%s\", \"mac\": \"%s\"",
+				first ? "" : ",", mzctl_ip_str(e->ip, ip),
+				mzctl_mac_str(e->mac, mac));
 			/* A local endpoint's host is this host: left out, the
 			 * file stays valid if the underlay address changes. */
 			if (!e->dev[0] || e->host.s_addr != self.s_addr)
-				json_object_object_add(eo, "host",
-						       jstr_ip(e->host));
-			if (e->dev[0])
-				json_object_object_add(eo, "dev",
-					json_object_new_string(e->dev));
+				fprintf(f, ", \"host\": \"%s\"",
+					mzctl_ip_str(e->host, host));
+			if (e->dev[0]) {
+				fprintf(f, ", \"dev\": ");
+				put_str(f, e->dev);
+			}
 			if (e->flags & MZR_EP_BYPASS_DECAP)
-				json_object_object_add(eo, "bypass_decap",
-					json_object_new_boolean(1));
-			json_object_array_add(eps, eo);
+				fprintf(f, ", \"bypass_decap\": true");
+			fprintf(f, " }");
+			first = false;
 		}
+		fprintf(f, "%s]\n    }", first ? "" : "\n      ");
 	}
-	nfs = json_object_new_array();
-	json_object_object_add(root, "nf", nfs);
+	fprintf(f, "%s],\n  \"nf\": [", s->n_vpcs ? "\n  " : "");
 	for (i = 0; i < s->n_nfs; i++) {
 		const struct mzap_nf *nf = &s->nfs[i];
-		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "name", json_object_new_string(nf->name));
-		json_object_object_add(o, "hook",
-			json_object_new_string(mzr_hook_name(nf->hook)));
-		json_object_object_add(o, "pos", json_object_new_int(nf->pos));
-		json_object_object_add(o, "obj", json_object_new_string(nf->obj));
-		if (nf->prog[0])
-			json_object_object_add(o, "prog",
-					       json_object_new_string(nf->prog));
-		json_object_array_add(nfs, o);
+		fprintf(f, "%s\n    { \"name\": ", i ? "," : "");
+		put_str(f, nf->name);
+		fprintf(f, ", \"hook\": \"%s\", \"pos\": %d, \"obj\": ",
+			mzr_hook_name(nf->hook), nf->pos);
+		put_str(f, nf->obj);
+		if (nf->prog[0]) {
+			fprintf(f, ", \"prog\": ");
+			put_str(f, nf->prog);
+		}
+		fprintf(f, " }");
 	}
-	fprintf(f, "%s\n",
-		json_object_to_json_string_ext(root,
-					       JSON_C_TO_STRING_PRETTY |
-						       JSON_C_TO_STRING_SPACED |
-						       JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(root);
+	fprintf(f, "%s]\n}\n", s->n_nfs ? "\n  " : "");
+	fflush(f);
 	return ferror(f) ? -EIO : 0;
 }
