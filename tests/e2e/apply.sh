@@ -86,6 +86,8 @@ dump_host() {
 
 expect_applied() {	# expect_applied HOST WHAT
 	if apply_host "$1" && grep -q '^applied ' "$OUT"; then
+		[ -s "$OUT.err" ] &&
+			topo_fail "$2 ($1): a successful apply wrote to stderr: $(tr '\n' '|' <"$OUT.err")"
 		topo_ok "$2 ($1: $(tail -n 1 "$OUT"))"
 	else
 		topo_fail "$2 ($1: $(cat "$OUT" "$OUT.err" | tail -n 3 | tr '\n' ' '))"
