@@ -337,6 +337,45 @@ static void test_nf_changes_come_before_new_endpoints(void **state)
 	mzap_state_free(&b);
 }
 
+/* Trust lists: added before anything, removed after everything; a file
+ * without the key leaves the list alone. */
+static void test_trust_lists(void **state)
+{
+	struct mzap_state a, b, c;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	load(&a, "{\"version\":1,\"peers\":[\"10.1.1.2\",\"10.1.1.1\"],"
+		 "\"protect\":[\"192.168.0.0/16\"]}");
+	load(&b, "{\"version\":1,\"peers\":[\"10.1.1.3\",\"10.1.1.2\"],\"protect\":[],"
+		 "\"vpcs\":[{\"vni\":1,\"dividers\":[\"10.1.1.3\"]}]}");
+	assert_string_equal(plan_text(&a, &b),
+		"+ peer 10.1.1.3\n"
+		"+ vpc vni 1 dividers 10.1.1.3\n"
+		"- peer 10.1.1.1\n"
+		"- protect 192.168.0.0/16\n");
+	assert_string_equal(plan_text(&b, &a),
+		"+ peer 10.1.1.1\n"
+		"+ protect 192.168.0.0/16\n"
+		"- vpc vni 1\n"
+		"- peer 10.1.1.3\n");
+	load(&c, "{\"version\":1}");
+	assert_string_equal(plan_text(&a, &c), "");
+	/* dump writes the lists it manages; they read back the same. */
+	f = open_memstream(&buf, &len);
+	assert_int_equal(mzap_to_json(&a, self(), f), 0);
+	fclose(f);
+	mzap_state_free(&c);
+	load(&c, buf);
+	assert_true(c.has_peers && c.has_protect);
+	assert_string_equal(plan_text(&a, &c), "");
+	free(buf);
+	mzap_state_free(&a);
+	mzap_state_free(&b);
+	mzap_state_free(&c);
+}
+
 /* ---- Checking a file ------------------------------------------------------ */
 
 #define V(body) "{\"version\":1,\"vpcs\":[{\"vni\":5," body "}]}"
@@ -394,6 +433,16 @@ static void test_file_errors(void **state)
 			    "nf[0].name: bad NF name 'a b' (1-31 of A-Z a-z 0-9 _ -)");
 	assert_string_equal(error_of(NFS("{\"name\":\"a\",\"hook\":\"deliver\",\"obj\":\"/a.o\",\"pos\":1}")),
 			    "nf a: pos 1, but it is number 0 of hook deliver in the file (a chain follows the file order)");
+	assert_string_equal(error_of("{\"version\":1,\"peers\":[\"1.1.1.1\",\"1.1.1.1\"]}"),
+			    "peer 1.1.1.1 listed twice");
+	assert_string_equal(error_of("{\"version\":1,\"peers\":[\"1.1.1\"]}"),
+			    "peers[0]: bad address '1.1.1'");
+	assert_string_equal(error_of("{\"version\":1,\"protect\":[\"10.0.0.1/8\"]}"),
+			    "protect 10.0.0.1/8: host bits set");
+	assert_string_equal(error_of("{\"version\":1,\"protect\":[\"10.0.0.0/8\",\"10.0.0.0/8\"]}"),
+			    "protect 10.0.0.0/8 listed twice");
+	assert_string_equal(error_of("{\"version\":1,\"protect\":[7]}"),
+			    "protect[0]: must be a string (A.B.C.D/LEN)");
 	assert_string_equal(error_of("{\"version\":1,"), "not JSON: unexpected end of data near byte 13");
 }
 
@@ -472,6 +521,7 @@ int main(void)
 		cmocka_unit_test(test_replaced_network_overlapping),
 		cmocka_unit_test(test_nf_chains),
 		cmocka_unit_test(test_nf_changes_come_before_new_endpoints),
+		cmocka_unit_test(test_trust_lists),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_doc_example),

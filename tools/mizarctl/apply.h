@@ -68,9 +68,15 @@ struct mzap_state {
 	size_t n_eps, cap_eps;
 	struct mzap_nf *nfs;	/* in file (or chain) order */
 	size_t n_nfs, cap_nfs;
-	/* Reserved in the schema for the trust lists (peers: addresses of
-	 * known Mizar hosts; protect: underlay prefixes). This build has no
-	 * library calls for them: present in a file, apply refuses. */
+	/* The trust lists: explicit peers (underlay addresses of Mizar
+	 * hosts) and protected underlay prefixes, sorted. A file without the
+	 * key leaves the list alone (has_* false): a forgotten key must not
+	 * wipe the trust settings. Managed only by builds whose libmizar has
+	 * the mzr_host__peer_* / mzr_host__protect_* calls. */
+	struct in_addr *peers;
+	size_t n_peers, cap_peers;
+	struct mzap_cidr *protect;
+	size_t n_protect, cap_protect;
 	bool has_peers, has_protect;
 };
 
@@ -81,6 +87,8 @@ struct mzap_vpc *mzap_add_vpc(struct mzap_state *s);
 struct mzap_net *mzap_add_net(struct mzap_state *s);
 struct mzap_ep *mzap_add_ep(struct mzap_state *s);
 struct mzap_nf *mzap_add_nf(struct mzap_state *s);
+struct in_addr *mzap_add_peer(struct mzap_state *s);
+struct mzap_cidr *mzap_add_protect(struct mzap_state *s);
 
 /*
  * Sort into canonical order (VPCs by VNI, networks by VNI/prefix,
@@ -97,6 +105,8 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 /* ---- Plan ----------------------------------------------------------------- */
 
 enum mzap_op_kind {
+	MZAP_PEER_ADD,		/* trust first: before objects naming hosts */
+	MZAP_PROTECT_ADD,
 	MZAP_EP_DEL,
 	MZAP_NET_DEL,
 	MZAP_VPC_DEL,
@@ -108,7 +118,10 @@ enum mzap_op_kind {
 	MZAP_NF_ADD,
 	MZAP_NF_REPLACE,
 	MZAP_EP_ADD,
+	MZAP_PEER_DEL,		/* trust withdrawn last */
+	MZAP_PROTECT_DEL,
 };
+#define MZAP_OP_KINDS (MZAP_PROTECT_DEL + 1)
 
 struct mzap_op {
 	enum mzap_op_kind kind;
@@ -134,7 +147,9 @@ void mzap_plan_free(struct mzap_plan *p);
  * new endpoint can send through them); endpoints are created last.
  * A changed endpoint (or one whose network is re-created for a new gw) is
  * deleted and created again; a changed NF program is replaced in place
- * (atomically). The plan points into @cur and @want.
+ * (atomically). Explicit peers and protected prefixes (when @want has
+ * the lists) are added before everything and removed after everything.
+ * The plan points into @cur and @want.
  * @return 0, or -ENOMEM.
  */
 int mzap_diff(const struct mzap_state *cur, const struct mzap_state *want,

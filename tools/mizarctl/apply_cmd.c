@@ -113,6 +113,53 @@ static int read_nf(const struct mzr_nf_info *i, void *arg)
 	return 0;
 }
 
+/*
+ * The trust lists need the mzr_host__peer_* / mzr_host__protect_* calls;
+ * <mizar/host.h> defines MZR_PEER_EXPLICIT when the library has them.
+ */
+#ifdef MZR_PEER_EXPLICIT
+#define MZCTL_HAVE_TRUST 1
+
+static int read_peer(const struct mzr_peer_info *i, void *arg)
+{
+	struct in_addr *ip;
+
+	/* Only the explicit ones: objects' hosts are known through them. */
+	if (!(i->flags & MZR_PEER_EXPLICIT))
+		return 0;
+	ip = mzap_add_peer(arg);
+	if (!ip)
+		return -ENOMEM;
+	*ip = i->ip;
+	return 0;
+}
+
+static int read_protect(const struct mzr_protect_info *i, void *arg)
+{
+	struct mzap_cidr *p = mzap_add_protect(arg);
+
+	if (!p)
+		return -ENOMEM;
+	p->addr = i->prefix;
+	p->len = i->prefixlen;
+	return 0;
+}
+
+static int read_trust(struct mzr_host *h, struct mzap_state *s)
+{
+	s->has_peers = s->has_protect = true;
+	return mzr_host__peer_for_each(h, read_peer, s) ?:
+	       mzr_host__protect_for_each(h, read_protect, s);
+}
+#else
+#define MZCTL_HAVE_TRUST 0
+
+static int read_trust(struct mzr_host *h, struct mzap_state *s)
+{
+	return 0;
+}
+#endif
+
 static int read_state(struct mzr_host *h, struct mzap_state *s,
 		      struct mzr_host_info *info)
 {
@@ -128,6 +175,8 @@ static int read_state(struct mzr_host *h, struct mzap_state *s,
 		ret = mzr_ep__for_each(h, 0, read_ep, s);
 	if (!ret)
 		ret = mzr_host__nf_for_each(h, read_nf, s);
+	if (!ret)
+		ret = read_trust(h, s);
 	if (ret)
 		return ret;
 	/* What the library holds is consistent; this only sorts. */
@@ -291,6 +340,26 @@ static int exec_op(struct run *r, enum mzap_op_kind kind, const void *obj,
 		return err;
 	case MZAP_NF_DEL:
 		return mzr_host__nf_remove(r->h, f->name);
+#if MZCTL_HAVE_TRUST
+	case MZAP_PEER_ADD:
+		return mzr_host__peer_add(r->h, *(const struct in_addr *)obj);
+	case MZAP_PEER_DEL:
+		return mzr_host__peer_delete(r->h, *(const struct in_addr *)obj);
+	case MZAP_PROTECT_ADD:
+		return mzr_host__protect_add(r->h,
+			((const struct mzap_cidr *)obj)->addr,
+			((const struct mzap_cidr *)obj)->len);
+	case MZAP_PROTECT_DEL:
+		return mzr_host__protect_delete(r->h,
+			((const struct mzap_cidr *)obj)->addr,
+			((const struct mzap_cidr *)obj)->len);
+#else
+	case MZAP_PEER_ADD:
+	case MZAP_PEER_DEL:
+	case MZAP_PROTECT_ADD:
+	case MZAP_PROTECT_DEL:
+		return -EOPNOTSUPP; /* refused by check_file() already */
+#endif
 	}
 	return -EINVAL;
 }
@@ -322,6 +391,14 @@ static int undo_op(struct run *r, const struct mzap_op *op)
 			       ((const struct mzap_nf *)op->obj)->pos);
 	case MZAP_NF_REPLACE:
 		return exec_op(r, MZAP_NF_REPLACE, op->old, 0);
+	case MZAP_PEER_ADD:
+		return exec_op(r, MZAP_PEER_DEL, op->obj, 0);
+	case MZAP_PEER_DEL:
+		return exec_op(r, MZAP_PEER_ADD, op->obj, 0);
+	case MZAP_PROTECT_ADD:
+		return exec_op(r, MZAP_PROTECT_DEL, op->obj, 0);
+	case MZAP_PROTECT_DEL:
+		return exec_op(r, MZAP_PROTECT_ADD, op->obj, 0);
 	}
 	return -EINVAL;
 }
@@ -421,7 +498,7 @@ static int check_file(const char *cmd, struct mzap_state *want,
 	struct mzr_nf_info ni;
 	size_t i;
 
-	if (want->has_peers || want->has_protect) {
+	if (!MZCTL_HAVE_TRUST && (want->has_peers || want->has_protect)) {
 		mzctl_err(cmd, "'%s' is not supported by this build (its libmizar has no %s calls)",
 			  want->has_peers ? "peers" : "protect",
 			  want->has_peers ? "mzr_host__peer_*" :
@@ -521,11 +598,11 @@ static int do_apply(struct mzctl *g, const char *file, bool dry_run)
 	for (i = 0; i < plan.n; i++) {
 		switch (plan.ops[i].kind) {
 		case MZAP_VPC_ADD: case MZAP_NET_ADD: case MZAP_EP_ADD:
-		case MZAP_NF_ADD:
+		case MZAP_NF_ADD: case MZAP_PEER_ADD: case MZAP_PROTECT_ADD:
 			nadd++;
 			break;
 		case MZAP_VPC_DEL: case MZAP_NET_DEL: case MZAP_EP_DEL:
-		case MZAP_NF_DEL:
+		case MZAP_NF_DEL: case MZAP_PEER_DEL: case MZAP_PROTECT_DEL:
 			ndel++;
 			break;
 		default:

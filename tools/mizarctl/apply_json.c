@@ -420,6 +420,38 @@ static int parse_nf(struct jctx *c, json_object *o, uint32_t unused,
 	return 0;
 }
 
+static int parse_peer(struct jctx *c, json_object *o, uint32_t unused,
+		      struct mzap_state *s)
+{
+	const char *v = json_object_get_string(o);
+	struct in_addr *ip;
+
+	if (!json_object_is_type(o, json_type_string))
+		return jfail(c, "must be a string (an IPv4 address)");
+	ip = mzap_add_peer(s);
+	if (!ip)
+		return -ENOMEM;
+	if (mzctl_parse_ip(v, ip) || !ip->s_addr)
+		return jfail(c, "bad address '%s'", v);
+	return 0;
+}
+
+static int parse_protect(struct jctx *c, json_object *o, uint32_t unused,
+			 struct mzap_state *s)
+{
+	const char *v = json_object_get_string(o);
+	struct mzap_cidr *p;
+
+	if (!json_object_is_type(o, json_type_string))
+		return jfail(c, "must be a string (A.B.C.D/LEN)");
+	p = mzap_add_protect(s);
+	if (!p)
+		return -ENOMEM;
+	if (mzctl_parse_prefix(v, &p->addr, &p->len))
+		return jfail(c, "bad prefix '%s'", v);
+	return 0;
+}
+
 int mzap_from_json(const char *text, struct mzap_state *s, char *err,
 		   size_t errlen)
 {
@@ -465,7 +497,9 @@ int mzap_from_json(const char *text, struct mzap_state *s, char *err,
 	s->has_peers = member(root, "peers") != NULL;
 	s->has_protect = member(root, "protect") != NULL;
 	ret = each(&c, root, "vpcs", parse_vpc, 0, s) ?:
-	      each(&c, root, "nf", parse_nf, 0, s);
+	      each(&c, root, "nf", parse_nf, 0, s) ?:
+	      each(&c, root, "peers", parse_peer, 0, s) ?:
+	      each(&c, root, "protect", parse_protect, 0, s);
 out:
 	json_object_put(root);
 	return ret;
@@ -575,7 +609,20 @@ int mzap_to_json(const struct mzap_state *s, struct in_addr self, FILE *f)
 		}
 		fprintf(f, " }");
 	}
-	fprintf(f, "%s]\n}\n", s->n_nfs ? "\n  " : "");
+	fprintf(f, "%s]", s->n_nfs ? "\n  " : "");
+	if (s->has_peers) {
+		fprintf(f, ",\n  \"peers\": ");
+		put_addrs(f, s->peers, s->n_peers);
+	}
+	if (s->has_protect) {
+		fprintf(f, ",\n  \"protect\": [");
+		for (i = 0; i < s->n_protect; i++)
+			fprintf(f, "%s\"%s/%u\"", i ? ", " : " ",
+				mzctl_ip_str(s->protect[i].addr, ip),
+				s->protect[i].len);
+		fprintf(f, "%s]", s->n_protect ? " " : "");
+	}
+	fprintf(f, "\n}\n");
 	fflush(f);
 	return ferror(f) ? -EIO : 0;
 }

@@ -55,8 +55,20 @@ struct mzap_nf *mzap_add_nf(struct mzap_state *s)
 	return nf;
 }
 
+struct in_addr *mzap_add_peer(struct mzap_state *s)
+{
+	return GROW(s, peers, n_peers, cap_peers);
+}
+
+struct mzap_cidr *mzap_add_protect(struct mzap_state *s)
+{
+	return GROW(s, protect, n_protect, cap_protect);
+}
+
 void mzap_state_free(struct mzap_state *s)
 {
+	free(s->peers);
+	free(s->protect);
 	free(s->vpcs);
 	free(s->nets);
 	free(s->eps);
@@ -92,6 +104,20 @@ static int ep_cmp(const void *a, const void *b)
 
 	return cmp_u32(x->vni, y->vni) ?:
 	       cmp_u32(ntohl(x->ip.s_addr), ntohl(y->ip.s_addr));
+}
+
+static int peer_cmp(const void *a, const void *b)
+{
+	return cmp_u32(ntohl(((const struct in_addr *)a)->s_addr),
+		       ntohl(((const struct in_addr *)b)->s_addr));
+}
+
+static int cidr_cmp(const void *a, const void *b)
+{
+	const struct mzap_cidr *x = a, *y = b;
+
+	return cmp_u32(ntohl(x->addr.s_addr), ntohl(y->addr.s_addr)) ?:
+	       cmp_u32(x->len, y->len);
 }
 
 static int dev_cmp(const void *a, const void *b)
@@ -164,6 +190,26 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 	const struct mzap_ep **local;
 	size_t i, j, n_local = 0;
 	int ret = 0;
+
+	qsort(s->peers, s->n_peers, sizeof(*s->peers), peer_cmp);
+	for (i = 1; i < s->n_peers; i++)
+		if (s->peers[i].s_addr == s->peers[i - 1].s_addr)
+			return fail(err, errlen, "peer %s listed twice",
+				    mzctl_ip_str(s->peers[i], a));
+	qsort(s->protect, s->n_protect, sizeof(*s->protect), cidr_cmp);
+	for (i = 0; i < s->n_protect; i++) {
+		const struct mzap_cidr *c = &s->protect[i];
+
+		if (c->len > 32 ||
+		    (c->len < 32 &&
+		     (ntohl(c->addr.s_addr) & (0xffffffffU >> c->len))))
+			return fail(err, errlen,
+				    "protect %s/%u: host bits set",
+				    mzctl_ip_str(c->addr, a), c->len);
+		if (i && !cidr_cmp(c, c - 1))
+			return fail(err, errlen, "protect %s/%u listed twice",
+				    mzctl_ip_str(c->addr, a), c->len);
+	}
 
 	qsort(s->vpcs, s->n_vpcs, sizeof(*s->vpcs), vpc_cmp);
 	for (i = 1; i < s->n_vpcs; i++)
@@ -499,12 +545,46 @@ int mzap_diff(const struct mzap_state *cur, const struct mzap_state *want,
 			goto out;
 	}
 
+	/* Lists the file leaves out are left alone. */
+	for (i = 0, j = 0; want->has_peers &&
+			   (i < cur->n_peers || j < want->n_peers);) {
+		int c = i == cur->n_peers ? 1 :
+			j == want->n_peers ? -1 :
+			peer_cmp(&cur->peers[i], &want->peers[j]);
+
+		if (c < 0)
+			err = push(&raw, MZAP_PEER_DEL, &cur->peers[i++], NULL, 0);
+		else if (c > 0)
+			err = push(&raw, MZAP_PEER_ADD, &want->peers[j++], NULL, 0);
+		else
+			err = 0, i++, j++;
+		if (err)
+			goto out;
+	}
+	for (i = 0, j = 0; want->has_protect &&
+			   (i < cur->n_protect || j < want->n_protect);) {
+		int c = i == cur->n_protect ? 1 :
+			j == want->n_protect ? -1 :
+			cidr_cmp(&cur->protect[i], &want->protect[j]);
+
+		if (c < 0)
+			err = push(&raw, MZAP_PROTECT_DEL, &cur->protect[i++],
+				   NULL, 0);
+		else if (c > 0)
+			err = push(&raw, MZAP_PROTECT_ADD, &want->protect[j++],
+				   NULL, 0);
+		else
+			err = 0, i++, j++;
+		if (err)
+			goto out;
+	}
+
 	if ((err = diff_nfs(cur, want, &raw)))
 		goto out;
 
 	/* Phases in enum order; within a phase, the order of generation. */
 	err = -ENOMEM;
-	n = MZAP_EP_ADD + 1;
+	n = MZAP_OP_KINDS;
 	count = calloc(n + 1, sizeof(*count));
 	if (!count)
 		goto out;
@@ -553,7 +633,22 @@ void mzap_op_str(const struct mzap_op *op, char *buf, size_t len)
 	const struct mzap_ep *e = op->obj;
 	const struct mzap_nf *f = op->obj, *fo = op->old;
 
+	const struct in_addr *peer = op->obj;
+	const struct mzap_cidr *pr = op->obj;
+
 	switch (op->kind) {
+	case MZAP_PEER_ADD:
+	case MZAP_PEER_DEL:
+		snprintf(buf, len, "%c peer %s",
+			 op->kind == MZAP_PEER_ADD ? '+' : '-',
+			 mzctl_ip_str(*peer, a));
+		break;
+	case MZAP_PROTECT_ADD:
+	case MZAP_PROTECT_DEL:
+		snprintf(buf, len, "%c protect %s/%u",
+			 op->kind == MZAP_PROTECT_ADD ? '+' : '-',
+			 mzctl_ip_str(pr->addr, a), pr->len);
+		break;
 	case MZAP_VPC_ADD:
 		addrs_str(v->dividers, v->n_dividers, l1, sizeof(l1));
 		snprintf(buf, len, "+ vpc vni %u dividers %s", v->vni, l1);
