@@ -229,11 +229,36 @@ bad() {	# bad JQ_EDIT PATTERN WHAT
 }
 bad '.vpcs[0].networks[0].bouncer = []' 'vpcs\[0\]\.networks\[0\]\.bouncer: unknown key' "a misspelt key"
 bad '.vpcs[0].endpoints += [{"ip": "10.7.0.1", "mac": "0e:00:00:00:00:01", "host": "172.31.0.2"}]' 'outside every network' "an endpoint outside every network"
-bad '.peers = ["172.31.0.2"]' "'peers' is not supported by this build" "the reserved peers list"
-bad '.protect = ["172.31.0.0/24"]' "'protect' is not supported by this build" "the reserved protect list"
+if ! topo_ctl h1 host peer show >/dev/null 2>&1; then
+	# A libmizar without the known-peer calls: the trust lists are
+	# refused, never ignored.
+	bad '.peers = ["172.31.0.2"]' "'peers' is not supported by this build" "the peers list (this build has no peer calls)"
+	bad '.protect = ["172.31.0.0/24"]' "'protect' is not supported by this build" "the protect list (this build has no protect calls)"
+fi
 bad '.nf = [{"name": "x", "hook": "deliver", "obj": "/nonexistent.o"}]' 'nf x: cannot read object' "a missing NF object"
 after=$(dump_host h1)
 [ "$before" = "$after" ] && topo_ok "h1 unchanged by the bad files" ||
 	topo_fail "h1 changed by a bad file"
+
+if topo_ctl h1 host peer show >/dev/null 2>&1; then
+	topo_step "trust lists: peers and protect follow the file; a file without them leaves them alone"
+	peers_of() { topo_ctl h1 dump | jq -c '[.peers, .protect]'; }
+	gen h1 | jq '.peers = ["172.31.0.9"] | .protect = ["192.168.0.0/16"]' >"$CFG/h1-trust.json"
+	ip netns exec "$(topo_ns h1)" "$MZR_MIZARCTL" -r "$(topo_pin_root h1)" \
+		apply -f "$CFG/h1-trust.json" >"$OUT" 2>"$OUT.err"
+	expect_out '^\+ peer 172.31.0.9$' "an explicit peer added"
+	expect_out '^\+ protect 192.168.0.0/16$' "a protected prefix added"
+	# topo_host_add gave h1 the other hosts as explicit peers: the file
+	# is the list now, so they go (last).
+	expect_out '^- peer 172.31.0.2$' "explicit peers not in the file removed"
+	v=$(peers_of)
+	[ "$v" = '[["172.31.0.9"],["192.168.0.0/16"]]' ] && topo_ok "dump: $v" ||
+		topo_fail "dump after the trust apply: $v"
+	expect_round_trip h1
+	expect_no_change h1 "a file without peers/protect leaves them alone"
+	v=$(peers_of)
+	[ "$v" = '[["172.31.0.9"],["192.168.0.0/16"]]' ] && topo_ok "still: $v" ||
+		topo_fail "trust lists changed by a file without them: $v"
+fi
 
 topo_finish

@@ -99,6 +99,7 @@ for g in $groups; do
 	[ -n "$subs" ] && expect_comp "$subs" "$g" ""
 done
 expect_comp "-f --dry-run" apply ""
+expect_comp "add del show" host peer ""
 expect_comp "native generic dispatcher" host init dev eth0 mode ""
 expect_comp "agent-egress bouncer divider deliver external" nf add x obj a.o hook ""
 expect_comp "obj hook prog pos" -r /tmp nf add x ""
