@@ -31,7 +31,7 @@ struct mzap_net {
 	uint32_t vni;
 	struct in_addr prefix;
 	unsigned int prefixlen;
-	struct in_addr gw;	/* 0 in a file: the first host address */
+	struct in_addr gw; /* 0 in a file: the first host address */
 	unsigned int n_bouncers;
 	struct in_addr bouncers[MZR_MAX_BOUNCERS_PER_NET];
 };
@@ -40,17 +40,17 @@ struct mzap_ep {
 	uint32_t vni;
 	struct in_addr ip;
 	unsigned char mac[6];
-	struct in_addr host;	/* 0 in a file with dev: this host */
-	char dev[IF_NAMESIZE];	/* "" for a remote endpoint */
-	uint32_t flags;		/* MZR_EP_* */
+	struct in_addr host; /* 0 in a file with dev: this host */
+	char dev[IF_NAMESIZE]; /* "" for a remote endpoint */
+	uint32_t flags; /* MZR_EP_* */
 };
 
 struct mzap_nf {
 	char name[MZR_NF_NAME_MAX];
-	char obj[4096];		/* object file path */
-	char prog[64];		/* "" in a file: the object's only program */
-	unsigned int hook;	/* enum mzr_hook */
-	int pos;		/* -1: not given (the file order decides) */
+	char obj[4096]; /* object file path */
+	char prog[64]; /* "" in a file: the object's only program */
+	unsigned int hook; /* enum mzr_hook */
+	int pos; /* -1: not given (the file order decides) */
 };
 
 /* A list of addresses or prefixes (peers, protect). */
@@ -66,7 +66,7 @@ struct mzap_state {
 	size_t n_nets, cap_nets;
 	struct mzap_ep *eps;
 	size_t n_eps, cap_eps;
-	struct mzap_nf *nfs;	/* in file (or chain) order */
+	struct mzap_nf *nfs; /* in file (or chain) order */
 	size_t n_nfs, cap_nfs;
 	/* The trust lists: explicit peers (underlay addresses of Mizar
 	 * hosts) and protected underlay prefixes, sorted. A file without the
@@ -105,7 +105,7 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 /* ---- Plan ----------------------------------------------------------------- */
 
 enum mzap_op_kind {
-	MZAP_PEER_ADD,		/* trust first: before objects naming hosts */
+	MZAP_PEER_ADD, /* trust first: before objects naming hosts */
 	MZAP_PROTECT_ADD,
 	MZAP_EP_DEL,
 	MZAP_NET_DEL,
@@ -118,7 +118,7 @@ enum mzap_op_kind {
 	MZAP_NF_ADD,
 	MZAP_NF_REPLACE,
 	MZAP_EP_ADD,
-	MZAP_PEER_DEL,		/* trust withdrawn last */
+	MZAP_PEER_DEL, /* trust withdrawn last */
 	MZAP_PROTECT_DEL,
 };
 #define MZAP_OP_KINDS (MZAP_PROTECT_DEL + 1)
@@ -129,7 +129,7 @@ struct mzap_op {
 	 * @old is what it was (for the diff and for rolling back). */
 	const void *obj;
 	const void *old;
-	int pos;		/* NF_ADD: chain position */
+	int pos; /* NF_ADD: chain position */
 };
 
 struct mzap_plan {

@@ -23,8 +23,7 @@
 static char lastmsg[512];
 static mzr_print_fn_t prev_print;
 
-static int keep_print(enum mzr_print_level level, const char *fmt,
-		      va_list args)
+static int keep_print(enum mzr_print_level level, const char *fmt, va_list args)
 {
 	va_list copy;
 	size_t len;
@@ -149,7 +148,7 @@ static int read_trust(struct mzr_host *h, struct mzap_state *s)
 {
 	s->has_peers = s->has_protect = true;
 	return mzr_host__peer_for_each(h, read_peer, s) ?:
-	       mzr_host__protect_for_each(h, read_protect, s);
+		       mzr_host__protect_for_each(h, read_protect, s);
 }
 #else
 #define MZCTL_HAVE_TRUST 0
@@ -199,7 +198,8 @@ int mzctl_cmd_dump(struct mzctl *g, int argc, char **argv)
 
 	if (argc && mzctl_is_help(argv[0])) {
 		printf("Usage: mizarctl dump\n\n"
-		       "Print this host's VPCs, networks, endpoints and NF chains as one\n"
+		       "Print this host's VPCs, networks, endpoints and NF "
+		       "chains as one\n"
 		       "JSON document of the schema 'mizarctl apply' reads\n"
 		       "(docs/config-schema.md).\n");
 		return MZCTL_OK;
@@ -263,12 +263,13 @@ static char *read_all(const char *path)
 struct run {
 	struct mzr_host *h;
 	const struct mzap_state *want;
-	struct mzr_nf **nf_handles;	/* by index in want->nfs */
+	struct mzr_nf **nf_handles; /* by index in want->nfs */
 };
 
 static struct mzr_nf *open_nf(const struct mzap_nf *nf)
 {
-	MZR_OPTS(mzr_nf_open_opts, o, .prog_name = nf->prog[0] ? nf->prog : NULL);
+	MZR_OPTS(mzr_nf_open_opts, o,
+		 .prog_name = nf->prog[0] ? nf->prog : NULL);
 
 	return mzr_nf__open_file(nf->obj, &o);
 }
@@ -303,9 +304,11 @@ static int exec_op(struct run *r, enum mzap_op_kind kind, const void *obj,
 
 	switch (kind) {
 	case MZAP_VPC_ADD:
-		return mzr_vpc__create(r->h, v->vni, v->dividers, v->n_dividers);
+		return mzr_vpc__create(r->h, v->vni, v->dividers,
+				       v->n_dividers);
 	case MZAP_VPC_SET:
-		return mzr_vpc__update(r->h, v->vni, v->dividers, v->n_dividers);
+		return mzr_vpc__update(r->h, v->vni, v->dividers,
+				       v->n_dividers);
 	case MZAP_VPC_DEL:
 		return mzr_vpc__delete(r->h, v->vni);
 	case MZAP_NET_ADD: {
@@ -320,9 +323,11 @@ static int exec_op(struct run *r, enum mzap_op_kind kind, const void *obj,
 	case MZAP_NET_DEL:
 		return mzr_net__delete(r->h, n->vni, n->prefix, n->prefixlen);
 	case MZAP_EP_ADD:
-		spec = (struct mzr_ep_spec){ .vni = e->vni, .ip = e->ip,
+		spec = (struct mzr_ep_spec){ .vni = e->vni,
+					     .ip = e->ip,
 					     .host = e->host,
-					     .ifname = e->dev[0] ? e->dev : NULL,
+					     .ifname =
+						     e->dev[0] ? e->dev : NULL,
 					     .flags = e->flags };
 		memcpy(spec.mac, e->mac, 6);
 		return mzr_ep__create(r->h, &spec);
@@ -334,7 +339,8 @@ static int exec_op(struct run *r, enum mzap_op_kind kind, const void *obj,
 		if (!nf)
 			return -errno;
 		err = kind == MZAP_NF_ADD ?
-			      mzr_host__nf_insert(r->h, f->name, nf, f->hook, pos) :
+			      mzr_host__nf_insert(r->h, f->name, nf, f->hook,
+						  pos) :
 			      mzr_host__nf_replace(r->h, f->name, nf);
 		mzr_nf__close(nf);
 		return err;
@@ -344,14 +350,15 @@ static int exec_op(struct run *r, enum mzap_op_kind kind, const void *obj,
 	case MZAP_PEER_ADD:
 		return mzr_host__peer_add(r->h, *(const struct in_addr *)obj);
 	case MZAP_PEER_DEL:
-		return mzr_host__peer_delete(r->h, *(const struct in_addr *)obj);
+		return mzr_host__peer_delete(r->h,
+					     *(const struct in_addr *)obj);
 	case MZAP_PROTECT_ADD:
-		return mzr_host__protect_add(r->h,
-			((const struct mzap_cidr *)obj)->addr,
+		return mzr_host__protect_add(
+			r->h, ((const struct mzap_cidr *)obj)->addr,
 			((const struct mzap_cidr *)obj)->len);
 	case MZAP_PROTECT_DEL:
-		return mzr_host__protect_delete(r->h,
-			((const struct mzap_cidr *)obj)->addr,
+		return mzr_host__protect_delete(
+			r->h, ((const struct mzap_cidr *)obj)->addr,
 			((const struct mzap_cidr *)obj)->len);
 #else
 	case MZAP_PEER_ADD:
@@ -408,8 +415,8 @@ static int undo_op(struct run *r, const struct mzap_op *op)
  * the library) instead of one call each, which matters at 1M endpoints.
  * Returns how many ops it covered (0: op @i is not a remote ep add).
  */
-static size_t exec_ep_batch(struct run *r, const struct mzap_plan *p,
-			    size_t i, int *err)
+static size_t exec_ep_batch(struct run *r, const struct mzap_plan *p, size_t i,
+			    int *err)
 {
 	struct mzr_ep_spec *specs;
 	size_t n = 0, k, failed = 0;
@@ -427,7 +434,8 @@ static size_t exec_ep_batch(struct run *r, const struct mzap_plan *p,
 	for (k = 0; k < n; k++) {
 		const struct mzap_ep *e = p->ops[i + k].obj;
 
-		specs[k] = (struct mzr_ep_spec){ .vni = e->vni, .ip = e->ip,
+		specs[k] = (struct mzr_ep_spec){ .vni = e->vni,
+						 .ip = e->ip,
 						 .host = e->host,
 						 .flags = e->flags };
 		memcpy(specs[k].mac, e->mac, 6);
@@ -478,28 +486,34 @@ static int apply_plan(struct run *r, const struct mzap_plan *p)
 			char what[512];
 
 			mzap_op_str(&p->ops[i], what, sizeof(what));
-			mzctl_err("apply", "'%s' failed: %s; undoing '%s' failed too (%s): %zu of %zu changes remain, see 'mizarctl dump'",
+			mzctl_err("apply",
+				  "'%s' failed: %s; undoing '%s' failed too "
+				  "(%s): %zu of %zu changes remain, see "
+				  "'mizarctl dump'",
 				  line, uline, what, why(uerr), i + 1, p->n);
 			return MZCTL_FAIL;
 		}
 	}
 	fflush(stdout);
-	mzctl_err("apply", "'%s' failed: %s; the %zu change(s) made before were undone, nothing changed",
+	mzctl_err("apply",
+		  "'%s' failed: %s; the %zu change(s) made before were undone, "
+		  "nothing changed",
 		  line, uline, done);
 	return MZCTL_FAIL;
 }
 
 /* Everything that can be checked before touching the back-plane. */
 static int check_file(const char *cmd, struct mzap_state *want,
-		      const struct mzr_host_info *info,
-		      struct mzr_nf **handles)
+		      const struct mzr_host_info *info, struct mzr_nf **handles)
 {
 	char err[512], path[PATH_MAX];
 	struct mzr_nf_info ni;
 	size_t i;
 
 	if (!MZCTL_HAVE_TRUST && (want->has_peers || want->has_protect)) {
-		mzctl_err(cmd, "'%s' is not supported by this build (its libmizar has no %s calls)",
+		mzctl_err(cmd,
+			  "'%s' is not supported by this build (its libmizar "
+			  "has no %s calls)",
 			  want->has_peers ? "peers" : "protect",
 			  want->has_peers ? "mzr_host__peer_*" :
 					    "mzr_host__protect_*");
@@ -510,13 +524,16 @@ static int check_file(const char *cmd, struct mzap_state *want,
 		return MZCTL_FAIL;
 	}
 	if (want->n_eps > info->max_endpoints) {
-		mzctl_err(cmd, "%zu endpoints, the table holds %u (host init max-endpoints)",
+		mzctl_err(cmd,
+			  "%zu endpoints, the table holds %u (host init "
+			  "max-endpoints)",
 			  want->n_eps, info->max_endpoints);
 		return MZCTL_FAIL;
 	}
 	for (i = 0; i < want->n_eps; i++) {
 		if (want->eps[i].dev[0] && !if_nametoindex(want->eps[i].dev)) {
-			mzctl_err(cmd, "endpoint %s of VPC %u: no interface '%s'",
+			mzctl_err(cmd,
+				  "endpoint %s of VPC %u: no interface '%s'",
 				  mzctl_ip_str(want->eps[i].ip, err),
 				  want->eps[i].vni, want->eps[i].dev);
 			return MZCTL_FAIL;
@@ -532,7 +549,9 @@ static int check_file(const char *cmd, struct mzap_state *want,
 			return MZCTL_FAIL;
 		}
 		if (strlen(path) >= sizeof(ni.object)) {
-			mzctl_err(cmd, "nf %s: object path '%s' longer than %zu characters",
+			mzctl_err(cmd,
+				  "nf %s: object path '%s' longer than %zu "
+				  "characters",
 				  nf->name, path, sizeof(ni.object) - 1);
 			return MZCTL_FAIL;
 		}
@@ -573,7 +592,8 @@ static int do_apply(struct mzctl *g, const char *file, bool dry_run)
 	e = mzap_from_json(text, &want, err, sizeof(err));
 	free(text);
 	if (e) {
-		mzctl_err(cmd, "%s: %s", file, e == -ENOMEM ? strerror(ENOMEM) : err);
+		mzctl_err(cmd, "%s: %s", file,
+			  e == -ENOMEM ? strerror(ENOMEM) : err);
 		goto out;
 	}
 	h = mzctl_host(g, cmd);
@@ -597,12 +617,20 @@ static int do_apply(struct mzctl *g, const char *file, bool dry_run)
 	}
 	for (i = 0; i < plan.n; i++) {
 		switch (plan.ops[i].kind) {
-		case MZAP_VPC_ADD: case MZAP_NET_ADD: case MZAP_EP_ADD:
-		case MZAP_NF_ADD: case MZAP_PEER_ADD: case MZAP_PROTECT_ADD:
+		case MZAP_VPC_ADD:
+		case MZAP_NET_ADD:
+		case MZAP_EP_ADD:
+		case MZAP_NF_ADD:
+		case MZAP_PEER_ADD:
+		case MZAP_PROTECT_ADD:
 			nadd++;
 			break;
-		case MZAP_VPC_DEL: case MZAP_NET_DEL: case MZAP_EP_DEL:
-		case MZAP_NF_DEL: case MZAP_PEER_DEL: case MZAP_PROTECT_DEL:
+		case MZAP_VPC_DEL:
+		case MZAP_NET_DEL:
+		case MZAP_EP_DEL:
+		case MZAP_NF_DEL:
+		case MZAP_PEER_DEL:
+		case MZAP_PROTECT_DEL:
 			ndel++;
 			break;
 		default:
@@ -610,7 +638,8 @@ static int do_apply(struct mzctl *g, const char *file, bool dry_run)
 		}
 	}
 	if (!plan.n) {
-		printf("no change: this host already matches %s (%zu VPCs, %zu networks, %zu endpoints, %zu NFs)\n",
+		printf("no change: this host already matches %s (%zu VPCs, %zu "
+		       "networks, %zu endpoints, %zu NFs)\n",
 		       file, want.n_vpcs, want.n_nets, want.n_eps, want.n_nfs);
 		ret = MZCTL_OK;
 		goto out;
@@ -620,7 +649,8 @@ static int do_apply(struct mzctl *g, const char *file, bool dry_run)
 			mzap_op_str(&plan.ops[i], line, sizeof(line));
 			printf("%s\n", line);
 		}
-		printf("dry run: %zu change(s) (%zu to add, %zu to update, %zu to delete), nothing applied\n",
+		printf("dry run: %zu change(s) (%zu to add, %zu to update, %zu "
+		       "to delete), nothing applied\n",
 		       plan.n, nadd, nset, ndel);
 		ret = MZCTL_OK;
 		goto out;
@@ -635,7 +665,8 @@ static int do_apply(struct mzctl *g, const char *file, bool dry_run)
 	r = (struct run){ .h = h, .want = &want, .nf_handles = handles };
 	ret = apply_plan(&r, &plan);
 	if (ret == MZCTL_OK)
-		printf("applied %zu change(s) (%zu added, %zu updated, %zu deleted)\n",
+		printf("applied %zu change(s) (%zu added, %zu updated, %zu "
+		       "deleted)\n",
 		       plan.n, nadd, nset, ndel);
 	fflush(stdout);
 	sigprocmask(SIG_SETMASK, &old, NULL);
@@ -656,8 +687,10 @@ out:
 static const char *const apply_usage =
 	"Usage: mizarctl apply -f FILE [--dry-run]\n"
 	"\n"
-	"Make this host's VPCs, networks, endpoints and NF chains equal to the\n"
-	"JSON document FILE ('-': standard input; schema: docs/config-schema.md,\n"
+	"Make this host's VPCs, networks, endpoints and NF chains equal to "
+	"the\n"
+	"JSON document FILE ('-': standard input; schema: "
+	"docs/config-schema.md,\n"
 	"'mizarctl dump' writes it). Creates, updates and deletes in an order\n"
 	"under which the datapath never sees a dangling reference; prints one\n"
 	"line per change, or that nothing changed. The whole file is checked\n"
@@ -677,13 +710,17 @@ int mzctl_cmd_apply(struct mzctl *g, int argc, char **argv)
 		}
 	}
 	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--dry-run") || !strcmp(argv[i], "dry-run")) {
+		if (!strcmp(argv[i], "--dry-run") ||
+		    !strcmp(argv[i], "dry-run")) {
 			dry_run = true;
-		} else if ((!strcmp(argv[i], "-f") || !strcmp(argv[i], "file")) &&
+		} else if ((!strcmp(argv[i], "-f") ||
+			    !strcmp(argv[i], "file")) &&
 			   i + 1 < argc && !file) {
 			file = argv[++i];
 		} else {
-			mzctl_err("apply", "unexpected argument '%s' (see mizarctl apply --help)",
+			mzctl_err("apply",
+				  "unexpected argument '%s' (see mizarctl "
+				  "apply --help)",
 				  argv[i]);
 			return MZCTL_USAGE;
 		}

@@ -27,7 +27,8 @@ static __attribute__((format(printf, 2, 3))) int jfail(struct jctx *c,
 	size_t off;
 	va_list ap;
 
-	off = snprintf(c->err, c->errlen, "%s: ", c->path[0] ? c->path : "top level");
+	off = snprintf(c->err, c->errlen,
+		       "%s: ", c->path[0] ? c->path : "top level");
 	if (off >= c->errlen)
 		return -EINVAL;
 	va_start(ap, fmt);
@@ -57,7 +58,8 @@ static void jpop(struct jctx *c, size_t len)
 /* Every key of @o must be in @keys (NULL-terminated). */
 static int check_keys(struct jctx *c, json_object *o, const char *const *keys)
 {
-	json_object_object_foreach(o, k, v) {
+	json_object_object_foreach(o, k, v)
+	{
 		const char *const *p;
 
 		(void)v;
@@ -355,14 +357,14 @@ static int parse_vpc(struct jctx *c, json_object *o, uint32_t unused,
 		return err;
 	/* @v may move as networks and endpoints are appended: vni by value. */
 	return each(c, o, "networks", parse_net, vni, s) ?:
-	       each(c, o, "endpoints", parse_ep, vni, s);
+		       each(c, o, "endpoints", parse_ep, vni, s);
 }
 
 static int parse_nf(struct jctx *c, json_object *o, uint32_t unused,
 		    struct mzap_state *s)
 {
-	static const char *const keys[] = { "name", "obj", "hook", "prog",
-					    "pos", NULL };
+	static const char *const keys[] = { "name", "obj", "hook",
+					    "prog", "pos", NULL };
 	const char *name, *obj, *hook, *prog;
 	struct mzap_nf *nf;
 	int64_t pos;
@@ -401,7 +403,9 @@ static int parse_nf(struct jctx *c, json_object *o, uint32_t unused,
 	h = mzr_hook_parse(hook);
 	if (h < 0) {
 		l = jpush(c, "hook", 0);
-		err = jfail(c, "bad hook '%s' (agent-egress, bouncer, divider, deliver or external)",
+		err = jfail(c,
+			    "bad hook '%s' (agent-egress, bouncer, divider, "
+			    "deliver or external)",
 			    hook);
 		jpop(c, l);
 		return err;
@@ -496,10 +500,10 @@ int mzap_from_json(const char *text, struct mzap_state *s, char *err,
 	}
 	s->has_peers = member(root, "peers") != NULL;
 	s->has_protect = member(root, "protect") != NULL;
-	ret = each(&c, root, "vpcs", parse_vpc, 0, s) ?:
-	      each(&c, root, "nf", parse_nf, 0, s) ?:
-	      each(&c, root, "peers", parse_peer, 0, s) ?:
-	      each(&c, root, "protect", parse_protect, 0, s);
+	ret = each(&c, root, "vpcs", parse_vpc, 0, s)		?:
+		      each(&c, root, "nf", parse_nf, 0, s)	?:
+		      each(&c, root, "peers", parse_peer, 0, s) ?:
+		      each(&c, root, "protect", parse_protect, 0, s);
 out:
 	json_object_put(root);
 	return ret;
@@ -550,7 +554,8 @@ int mzap_to_json(const struct mzap_state *s, struct in_addr self, FILE *f)
 	for (i = 0; i < s->n_vpcs; i++) {
 		const struct mzap_vpc *v = &s->vpcs[i];
 
-		fprintf(f, "%s\n    {\n      \"vni\": %u,\n      \"dividers\": ",
+		fprintf(f,
+			"%s\n    {\n      \"vni\": %u,\n      \"dividers\": ",
 			i ? "," : "", v->vni);
 		put_addrs(f, v->dividers, v->n_dividers);
 		fprintf(f, ",\n      \"networks\": [");
@@ -561,21 +566,25 @@ int mzap_to_json(const struct mzap_state *s, struct in_addr self, FILE *f)
 
 			if (n->vni != v->vni)
 				continue;
-			fprintf(f, "%s\n        { \"prefix\": \"%s/%u\", \"gw\": \"%s\", \"bouncers\": ",
+			fprintf(f,
+				"%s\n        { \"prefix\": \"%s/%u\", \"gw\": "
+				"\"%s\", \"bouncers\": ",
 				first ? "" : ",", mzctl_ip_str(n->prefix, ip),
 				n->prefixlen, mzctl_ip_str(n->gw, host));
 			put_addrs(f, n->bouncers, n->n_bouncers);
 			fprintf(f, " }");
 			first = false;
 		}
-		fprintf(f, "%s],\n      \"endpoints\": [", first ? "" : "\n      ");
+		fprintf(f, "%s],\n      \"endpoints\": [",
+			first ? "" : "\n      ");
 		for (first = true; ei < s->n_eps && s->eps[ei].vni <= v->vni;
 		     ei++) {
 			const struct mzap_ep *e = &s->eps[ei];
 
 			if (e->vni != v->vni)
 				continue;
-			fprintf(f, "%s\n        { \"ip\": \"%s\", \"mac\": \"%s\"",
+			fprintf(f,
+				"%s\n        { \"ip\": \"%s\", \"mac\": \"%s\"",
 				first ? "" : ",", mzctl_ip_str(e->ip, ip),
 				mzctl_mac_str(e->mac, mac));
 			/* A local endpoint's host is this host: left out, the

@@ -12,23 +12,23 @@
 #include "apply.h"
 #include "mizarctl.h"
 
-#define GROW(s, arr, n, cap)                                                   \
-	({                                                                     \
-		typeof((s)->arr) _p = NULL;                                    \
-		if ((s)->n == (s)->cap) {                                      \
-			size_t _c = (s)->cap ? (s)->cap * 2 : 16;              \
-			typeof((s)->arr) _a =                                  \
-				realloc((s)->arr, _c * sizeof(*(s)->arr));     \
-			if (_a) {                                              \
-				(s)->arr = _a;                                 \
-				(s)->cap = _c;                                 \
-			}                                                      \
-		}                                                              \
-		if ((s)->n < (s)->cap) {                                       \
-			_p = &(s)->arr[(s)->n++];                              \
-			memset(_p, 0, sizeof(*_p));                            \
-		}                                                              \
-		_p;                                                            \
+#define GROW(s, arr, n, cap)                                               \
+	({                                                                 \
+		typeof((s)->arr) _p = NULL;                                \
+		if ((s)->n == (s)->cap) {                                  \
+			size_t _c = (s)->cap ? (s)->cap * 2 : 16;          \
+			typeof((s)->arr) _a =                              \
+				realloc((s)->arr, _c * sizeof(*(s)->arr)); \
+			if (_a) {                                          \
+				(s)->arr = _a;                             \
+				(s)->cap = _c;                             \
+			}                                                  \
+		}                                                          \
+		if ((s)->n < (s)->cap) {                                   \
+			_p = &(s)->arr[(s)->n++];                          \
+			memset(_p, 0, sizeof(*_p));                        \
+		}                                                          \
+		_p;                                                        \
 	})
 
 struct mzap_vpc *mzap_add_vpc(struct mzap_state *s)
@@ -94,8 +94,8 @@ static int net_cmp(const void *a, const void *b)
 	const struct mzap_net *x = a, *y = b;
 
 	return cmp_u32(x->vni, y->vni) ?:
-	       cmp_u32(ntohl(x->prefix.s_addr), ntohl(y->prefix.s_addr)) ?:
-	       cmp_u32(x->prefixlen, y->prefixlen);
+		       cmp_u32(ntohl(x->prefix.s_addr), ntohl(y->prefix.s_addr)) ?:
+		       cmp_u32(x->prefixlen, y->prefixlen);
 }
 
 static int ep_cmp(const void *a, const void *b)
@@ -103,7 +103,7 @@ static int ep_cmp(const void *a, const void *b)
 	const struct mzap_ep *x = a, *y = b;
 
 	return cmp_u32(x->vni, y->vni) ?:
-	       cmp_u32(ntohl(x->ip.s_addr), ntohl(y->ip.s_addr));
+		       cmp_u32(ntohl(x->ip.s_addr), ntohl(y->ip.s_addr));
 }
 
 static int peer_cmp(const void *a, const void *b)
@@ -117,7 +117,7 @@ static int cidr_cmp(const void *a, const void *b)
 	const struct mzap_cidr *x = a, *y = b;
 
 	return cmp_u32(ntohl(x->addr.s_addr), ntohl(y->addr.s_addr)) ?:
-	       cmp_u32(x->len, y->len);
+		       cmp_u32(x->len, y->len);
 }
 
 static int dev_cmp(const void *a, const void *b)
@@ -139,8 +139,8 @@ static uint32_t net_last(const struct mzap_net *n)
 			       0xffffffffU);
 }
 
-static __attribute__((format(printf, 3, 4))) int
-fail(char *err, size_t len, const char *fmt, ...)
+static __attribute__((format(printf, 3, 4))) int fail(char *err, size_t len,
+						      const char *fmt, ...)
 {
 	va_list ap;
 
@@ -200,11 +200,9 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 	for (i = 0; i < s->n_protect; i++) {
 		const struct mzap_cidr *c = &s->protect[i];
 
-		if (c->len > 32 ||
-		    (c->len < 32 &&
-		     (ntohl(c->addr.s_addr) & (0xffffffffU >> c->len))))
-			return fail(err, errlen,
-				    "protect %s/%u: host bits set",
+		if (c->len > 32 || (c->len < 32 && (ntohl(c->addr.s_addr) &
+						    (0xffffffffU >> c->len))))
+			return fail(err, errlen, "protect %s/%u: host bits set",
 				    mzctl_ip_str(c->addr, a), c->len);
 		if (i && !cidr_cmp(c, c - 1))
 			return fail(err, errlen, "protect %s/%u listed twice",
@@ -228,30 +226,28 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 				    "network %s/%u: prefix longer than /30", a,
 				    n->prefixlen);
 		if (first & (uint32_t)(0xffffffffULL >> n->prefixlen))
-			return fail(err, errlen,
-				    "network %s/%u: host bits set", a,
-				    n->prefixlen);
+			return fail(err, errlen, "network %s/%u: host bits set",
+				    a, n->prefixlen);
 		if (!have_vpc(s, n->vni))
 			return fail(err, errlen,
 				    "network %s/%u: no VPC %u declared", a,
 				    n->prefixlen, n->vni);
 		if (!n->gw.s_addr)
 			n->gw.s_addr = htonl(first + 1);
-		if (ntohl(n->gw.s_addr) <= first ||
-		    ntohl(n->gw.s_addr) >= last)
+		if (ntohl(n->gw.s_addr) <= first || ntohl(n->gw.s_addr) >= last)
 			return fail(err, errlen,
 				    "network %s/%u: gw %s outside it", a,
 				    n->prefixlen, mzctl_ip_str(n->gw, b));
 		if (!n->n_bouncers)
-			return fail(err, errlen,
-				    "network %s/%u: no bouncer", a,
+			return fail(err, errlen, "network %s/%u: no bouncer", a,
 				    n->prefixlen);
 		/* Sorted by first address: overlap means starting inside
 		 * the widest earlier network of the VPC. */
 		for (j = i; j-- > 0 && s->nets[j].vni == n->vni;)
 			if (first <= net_last(&s->nets[j]))
 				return fail(err, errlen,
-					    "network %s/%u of VPC %u overlaps %s/%u",
+					    "network %s/%u of VPC %u overlaps "
+					    "%s/%u",
 					    a, n->prefixlen, n->vni,
 					    mzctl_ip_str(s->nets[j].prefix, b),
 					    s->nets[j].prefixlen);
@@ -276,12 +272,13 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 		n = net_of(s->nets, s->n_nets, e->vni, e->ip);
 		if (!n || ip == net_first(n) || ip == net_last(n) ||
 		    e->ip.s_addr == n->gw.s_addr) {
-			ret = fail(err, errlen,
-				   "endpoint %s of VPC %u: %s", a, e->vni,
-				   !n ? "outside every network of its VPC" :
-				   e->ip.s_addr == n->gw.s_addr ?
-					"the network's gateway address" :
-					"the network's own or broadcast address");
+			ret = fail(
+				err, errlen, "endpoint %s of VPC %u: %s", a,
+				e->vni,
+				!n ? "outside every network of its VPC" :
+				e->ip.s_addr == n->gw.s_addr ?
+				     "the network's gateway address" :
+				     "the network's own or broadcast address");
 			goto out;
 		}
 		if (e->dev[0]) {
@@ -289,7 +286,8 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 				e->host = self;
 			if (self.s_addr && e->host.s_addr != self.s_addr) {
 				ret = fail(err, errlen,
-					   "endpoint %s of VPC %u: with dev it lives on this host (%s), not %s",
+					   "endpoint %s of VPC %u: with dev it "
+					   "lives on this host (%s), not %s",
 					   a, e->vni, mzctl_ip_str(self, b),
 					   mzctl_ip_str(e->host, c));
 				goto out;
@@ -297,7 +295,8 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 			local[n_local++] = e;
 		} else if (!e->host.s_addr) {
 			ret = fail(err, errlen,
-				   "endpoint %s of VPC %u: a remote endpoint (no dev) needs host",
+				   "endpoint %s of VPC %u: a remote endpoint "
+				   "(no dev) needs host",
 				   a, e->vni);
 			goto out;
 		}
@@ -316,25 +315,27 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 
 		for (j = 0; j < i; j++)
 			if (!strcmp(s->nfs[j].name, nf->name)) {
-				ret = fail(err, errlen,
-					   "nf %s declared twice", nf->name);
+				ret = fail(err, errlen, "nf %s declared twice",
+					   nf->name);
 				goto out;
 			}
 		if (nf->hook >= __MZR_HOOK_MAX) {
 			ret = fail(err, errlen, "nf %s: bad hook", nf->name);
 			goto out;
 		}
-		if (nf->pos >= 0 && (unsigned int)nf->pos != per_hook[nf->hook]) {
-			ret = fail(err, errlen,
-				   "nf %s: pos %d, but it is number %u of hook %s in the file (a chain follows the file order)",
-				   nf->name, nf->pos, per_hook[nf->hook],
-				   mzr_hook_name(nf->hook));
+		if (nf->pos >= 0 &&
+		    (unsigned int)nf->pos != per_hook[nf->hook]) {
+			ret = fail(
+				err, errlen,
+				"nf %s: pos %d, but it is number %u of hook %s "
+				"in the file (a chain follows the file order)",
+				nf->name, nf->pos, per_hook[nf->hook],
+				mzr_hook_name(nf->hook));
 			goto out;
 		}
 		nf->pos = per_hook[nf->hook]++;
 		if (per_hook[nf->hook] > MZR_CHAIN_MAX) {
-			ret = fail(err, errlen,
-				   "hook %s: more than %d NFs",
+			ret = fail(err, errlen, "hook %s: more than %d NFs",
 				   mzr_hook_name(nf->hook), MZR_CHAIN_MAX);
 			goto out;
 		}
@@ -389,8 +390,8 @@ static const struct mzap_nf *find_nf(const struct mzap_state *s,
 	return NULL;
 }
 
-static int diff_nfs(const struct mzap_state *cur,
-		    const struct mzap_state *want, struct mzap_plan *p)
+static int diff_nfs(const struct mzap_state *cur, const struct mzap_state *want,
+		    struct mzap_plan *p)
 {
 	unsigned int hook;
 	size_t i;
@@ -449,7 +450,8 @@ static int diff_nfs(const struct mzap_state *cur,
 			if (!c)
 				err = push(p, MZAP_NF_ADD, dw[d], NULL, d);
 			else if (strcmp(c->obj, dw[d]->obj) ||
-				 (dw[d]->prog[0] && strcmp(c->prog, dw[d]->prog)))
+				 (dw[d]->prog[0] &&
+				  strcmp(c->prog, dw[d]->prog)))
 				err = push(p, MZAP_NF_REPLACE, dw[d], c, d);
 			else
 				err = 0;
@@ -473,9 +475,11 @@ int mzap_diff(const struct mzap_state *cur, const struct mzap_state *want,
 		return -ENOMEM;
 
 	for (i = 0, j = 0; i < cur->n_vpcs || j < want->n_vpcs;) {
-		int c = i == cur->n_vpcs ? 1 :
-			j == want->n_vpcs ? -1 :
-					    vpc_cmp(&cur->vpcs[i], &want->vpcs[j]);
+		int c = i == cur->n_vpcs ?
+				1 :
+			j == want->n_vpcs ?
+				-1 :
+				vpc_cmp(&cur->vpcs[i], &want->vpcs[j]);
 		const struct mzap_vpc *o = &cur->vpcs[i], *w = &want->vpcs[j];
 
 		if (c < 0)
@@ -494,9 +498,11 @@ int mzap_diff(const struct mzap_state *cur, const struct mzap_state *want,
 	}
 
 	for (i = 0, j = 0; i < cur->n_nets || j < want->n_nets;) {
-		int c = i == cur->n_nets ? 1 :
-			j == want->n_nets ? -1 :
-					    net_cmp(&cur->nets[i], &want->nets[j]);
+		int c = i == cur->n_nets ?
+				1 :
+			j == want->n_nets ?
+				-1 :
+				net_cmp(&cur->nets[i], &want->nets[j]);
 		const struct mzap_net *o = &cur->nets[i], *w = &want->nets[j];
 
 		err = 0;
@@ -511,7 +517,8 @@ int mzap_diff(const struct mzap_state *cur, const struct mzap_state *want,
 			if (o->gw.s_addr != w->gw.s_addr) {
 				dropped[i] = true;
 				err = push(&raw, MZAP_NET_DEL, o, NULL, 0) ?:
-				      push(&raw, MZAP_NET_ADD, w, NULL, 0);
+					      push(&raw, MZAP_NET_ADD, w, NULL,
+						   0);
 			} else if (!same_addrs(o->bouncers, o->n_bouncers,
 					       w->bouncers, w->n_bouncers)) {
 				err = push(&raw, MZAP_NET_SET, w, o, 0);
@@ -523,7 +530,7 @@ int mzap_diff(const struct mzap_state *cur, const struct mzap_state *want,
 	}
 
 	for (i = 0, j = 0; i < cur->n_eps || j < want->n_eps;) {
-		int c = i == cur->n_eps ? 1 :
+		int c = i == cur->n_eps	 ? 1 :
 			j == want->n_eps ? -1 :
 					   ep_cmp(&cur->eps[i], &want->eps[j]);
 		const struct mzap_ep *o = &cur->eps[i], *w = &want->eps[j];
@@ -538,7 +545,8 @@ int mzap_diff(const struct mzap_state *cur, const struct mzap_state *want,
 			on = net_of(cur->nets, cur->n_nets, o->vni, o->ip);
 			if (!same_ep(o, w) || (on && dropped[on - cur->nets]))
 				err = push(&raw, MZAP_EP_DEL, o, NULL, 0) ?:
-				      push(&raw, MZAP_EP_ADD, w, NULL, 0);
+					      push(&raw, MZAP_EP_ADD, w, NULL,
+						   0);
 			i++, j++;
 		}
 		if (err)
@@ -546,16 +554,20 @@ int mzap_diff(const struct mzap_state *cur, const struct mzap_state *want,
 	}
 
 	/* Lists the file leaves out are left alone. */
-	for (i = 0, j = 0; want->has_peers &&
-			   (i < cur->n_peers || j < want->n_peers);) {
-		int c = i == cur->n_peers ? 1 :
-			j == want->n_peers ? -1 :
-			peer_cmp(&cur->peers[i], &want->peers[j]);
+	for (i = 0, j = 0;
+	     want->has_peers && (i < cur->n_peers || j < want->n_peers);) {
+		int c = i == cur->n_peers ?
+				1 :
+			j == want->n_peers ?
+				-1 :
+				peer_cmp(&cur->peers[i], &want->peers[j]);
 
 		if (c < 0)
-			err = push(&raw, MZAP_PEER_DEL, &cur->peers[i++], NULL, 0);
+			err = push(&raw, MZAP_PEER_DEL, &cur->peers[i++], NULL,
+				   0);
 		else if (c > 0)
-			err = push(&raw, MZAP_PEER_ADD, &want->peers[j++], NULL, 0);
+			err = push(&raw, MZAP_PEER_ADD, &want->peers[j++], NULL,
+				   0);
 		else
 			err = 0, i++, j++;
 		if (err)
@@ -563,9 +575,11 @@ int mzap_diff(const struct mzap_state *cur, const struct mzap_state *want,
 	}
 	for (i = 0, j = 0; want->has_protect &&
 			   (i < cur->n_protect || j < want->n_protect);) {
-		int c = i == cur->n_protect ? 1 :
-			j == want->n_protect ? -1 :
-			cidr_cmp(&cur->protect[i], &want->protect[j]);
+		int c = i == cur->n_protect ?
+				1 :
+			j == want->n_protect ?
+				-1 :
+				cidr_cmp(&cur->protect[i], &want->protect[j]);
 
 		if (c < 0)
 			err = push(&raw, MZAP_PROTECT_DEL, &cur->protect[i++],
@@ -664,8 +678,9 @@ void mzap_op_str(const struct mzap_op *op, char *buf, size_t len)
 		break;
 	case MZAP_NET_ADD:
 		addrs_str(n->bouncers, n->n_bouncers, l1, sizeof(l1));
-		snprintf(buf, len, "+ net vni %u prefix %s/%u gw %s bouncers %s",
-			 n->vni, mzctl_ip_str(n->prefix, a), n->prefixlen,
+		snprintf(buf, len,
+			 "+ net vni %u prefix %s/%u gw %s bouncers %s", n->vni,
+			 mzctl_ip_str(n->prefix, a), n->prefixlen,
 			 mzctl_ip_str(n->gw, b), l1);
 		break;
 	case MZAP_NET_DEL:
