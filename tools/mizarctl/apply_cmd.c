@@ -710,17 +710,18 @@ int mzctl_cmd_apply(struct mzctl *g, int argc, char **argv)
 		}
 	}
 	for (i = 0; i < argc; i++) {
-		if (!strcmp(argv[i], "--dry-run") ||
-		    !strcmp(argv[i], "dry-run")) {
+		if (!strcmp(argv[i], "--dry-run")) {
 			dry_run = true;
-		} else if ((!strcmp(argv[i], "-f") ||
-			    !strcmp(argv[i], "file")) &&
-			   i + 1 < argc && !file) {
+		} else if (!strcmp(argv[i], "-f")) {
+			if (file || i + 1 >= argc || !argv[i + 1][0]) {
+				mzctl_err("apply", file ? "-f given twice" :
+					  "-f needs a file ('-': stdin)");
+				return MZCTL_USAGE;
+			}
 			file = argv[++i];
 		} else {
 			mzctl_err("apply",
-				  "unexpected argument '%s' (see mizarctl "
-				  "apply --help)",
+				  "unexpected argument '%s' (see mizarctl apply --help)",
 				  argv[i]);
 			return MZCTL_USAGE;
 		}
