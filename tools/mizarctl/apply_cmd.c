@@ -579,7 +579,7 @@ static int do_apply(struct mzctl *g, const char *file, bool dry_run)
 	char err[512], line[512];
 	sigset_t block, old;
 	struct run r = {};
-	struct mzr_host *h;
+	struct mzr_host *h, *locked __attribute__((unused)) = NULL;
 	char *text;
 	size_t i, nadd = 0, ndel = 0, nset = 0;
 	int ret = MZCTL_FAIL, e;
@@ -601,6 +601,17 @@ static int do_apply(struct mzctl *g, const char *file, bool dry_run)
 		goto out;
 	lastmsg[0] = '\0';
 	prev_print = mzr_set_print(keep_print);
+#ifdef MZCTL_HAVE_HOST_LOCK
+	/* One writer at a time from the state read to the last change (or
+	 * undo): the plan is made from what it changes. */
+	e = mzr_host__lock(h);
+	if (e) {
+		mzctl_err(cmd, "cannot lock %s: %s", mzr_host__pin_root(h),
+			  why(e));
+		goto out;
+	}
+	locked = h;
+#endif
 	e = read_state(h, &cur, &info);
 	if (e) {
 		mzctl_err(cmd, "cannot read this host's state: %s", why(e));
@@ -671,6 +682,10 @@ static int do_apply(struct mzctl *g, const char *file, bool dry_run)
 	fflush(stdout);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 out:
+#ifdef MZCTL_HAVE_HOST_LOCK
+	if (locked)
+		mzr_host__unlock(locked);
+#endif
 	if (prev_print) {
 		mzr_set_print(prev_print);
 		prev_print = NULL;
