@@ -120,7 +120,9 @@ out=$(ip netns exec ep1 ping -n -q -c 3 -i 0.2 -W 1 10.0.1.3 2>&1 |
 	topo_fail "ep1 still answered ($out) with no back-plane on A"
 
 topo_step "the boot unit's commands bring A back"
-if unit_check=$(systemd-analyze verify "$UNIT" 2>&1 |
+if ! command -v systemd-analyze >/dev/null; then
+	echo "  note: systemd-analyze not installed: the unit's syntax is not verified"
+elif unit_check=$(systemd-analyze verify "$UNIT" 2>&1 |
 	grep -v -e 'is not executable' -e "Command 'man " -e '^$'); then
 	topo_fail "systemd-analyze verify mizar-host@.service: $unit_check"
 else
