@@ -108,6 +108,25 @@ got=$(complete_words ep add vni 1 "")
 [[ " $got" != *" vni "* ]] && ok || fail "completion offers 'vni' twice: $got"
 expect_comp "lo" host init dev l
 
+# ---- Installed where the tools look ------------------------------------------
+prefix=$(mktemp -d /tmp/mzr-man.XXXXXX)
+trap 'rm -rf "$prefix"' EXIT
+if cmake --install "$build" --prefix "$prefix" >/dev/null; then
+	for f in share/man/man8/mizarctl.8 share/man/man8/mizar-lb.8 \
+		share/man/man8/mizar-acl.8 share/man/man8/mizar-nat.8 \
+		share/man/man8/mizar-ratelimit.8 share/man/man3/libmizar.3 \
+		share/bash-completion/completions/mizarctl \
+		lib/systemd/system/mizar-host@.service \
+		share/doc/mizar/examples/host.env share/doc/mizar/deploy.md \
+		share/doc/mizar/config-schema.md share/doc/mizar/CHANGELOG.md; do
+		[ -s "$prefix/$f" ] && ok || fail "not installed: $f"
+	done
+	MANPATH=$prefix/share/man man -w mizarctl >/dev/null 2>&1 && ok ||
+		fail "man -w mizarctl does not find the installed page"
+else
+	fail "cmake --install failed"
+fi
+
 if [ "$failures" -eq 0 ] && [ "$checks" -gt 0 ]; then
 	echo "PASS: man pages and completion ($checks checks)"
 	exit 0
