@@ -215,6 +215,35 @@ else
 fi
 expect_ping a 10.0.1.3
 
+topo_step "a local endpoint whose veth does not exist: refused, or left alone with --skip-missing-dev"
+gen h1 | jq '.vpcs[0].endpoints += [{"ip": "10.0.1.20", "mac": "0e:00:00:00:01:20", "dev": "ve-later"}]' >"$CFG/h1-later.json"
+if ip netns exec "$(topo_ns h1)" "$MZR_MIZARCTL" -r "$(topo_pin_root h1)" \
+	apply -f "$CFG/h1-later.json" >"$OUT" 2>"$OUT.err"; then
+	topo_fail "a missing dev was accepted"
+elif grep -q "no interface 've-later'" "$OUT.err"; then
+	topo_ok "missing dev refused: $(cat "$OUT.err")"
+else
+	topo_fail "missing dev: $(tr '\n' '|' <"$OUT.err")"
+fi
+# Also a change the flag must not hide: VPC 100's dividers.
+jq '.vpcs[0].dividers = ["172.31.0.4", "172.31.0.3"]' "$CFG/h1-later.json" >"$CFG/h1-later2.json"
+if ip netns exec "$(topo_ns h1)" "$MZR_MIZARCTL" -r "$(topo_pin_root h1)" \
+	apply --skip-missing-dev -f "$CFG/h1-later2.json" >"$OUT" 2>"$OUT.err"; then
+	topo_ok "--skip-missing-dev: $(tail -n 1 "$OUT")"
+else
+	topo_fail "--skip-missing-dev: $(tr '\n' '|' <"$OUT.err")"
+fi
+expect_out '^skipped: ep vni 100 ip 10.0.1.20 dev ve-later' "the endpoint is reported skipped"
+expect_out '^~ vpc vni 100 dividers 172.31.0.4,172.31.0.3' "the rest is applied"
+if topo_ctl h1 ep show | grep -q '10.0.1.20'; then
+	topo_fail "the skipped endpoint was created"
+else
+	topo_ok "the skipped endpoint was not created"
+fi
+expect_applied h1 "back to h1's file"
+expect_ping a 10.0.1.3
+before=$(dump_host h1)
+
 topo_step "bad files are refused with one line naming the culprit"
 bad() {	# bad JQ_EDIT PATTERN WHAT
 	gen h1 | jq "$1" >"$CFG/h1-bad.json"

@@ -376,6 +376,31 @@ static void test_trust_lists(void **state)
 	mzap_state_free(&c);
 }
 
+/* Skipped endpoints (a missing dev at boot) are neither created nor
+ * deleted; the others still are. */
+static void test_skip_eps(void **state)
+{
+	struct mzap_state cur, want;
+	bool skip[3] = { false };
+
+	load(&cur, "{\"version\":1,\"vpcs\":[{\"vni\":1,\"networks\":[{\"prefix\":\"10.0.0.0/24\",\"bouncers\":[\"1.1.1.1\"]}],"
+		   "\"endpoints\":[{\"ip\":\"10.0.0.2\",\"mac\":\"0e:00:00:00:00:02\",\"dev\":\"old\"},"
+		   "{\"ip\":\"10.0.0.3\",\"mac\":\"0e:00:00:00:00:03\",\"host\":\"1.1.1.1\"},"
+		   "{\"ip\":\"10.0.0.9\",\"mac\":\"0e:00:00:00:00:09\",\"host\":\"1.1.1.1\"}]}]}");
+	load(&want, "{\"version\":1,\"vpcs\":[{\"vni\":1,\"networks\":[{\"prefix\":\"10.0.0.0/24\",\"bouncers\":[\"1.1.1.1\"]}],"
+		    "\"endpoints\":[{\"ip\":\"10.0.0.2\",\"mac\":\"0e:00:00:00:00:02\",\"dev\":\"new\"},"
+		    "{\"ip\":\"10.0.0.4\",\"mac\":\"0e:00:00:00:00:04\",\"dev\":\"gone\"},"
+		    "{\"ip\":\"10.0.0.5\",\"mac\":\"0e:00:00:00:00:05\",\"host\":\"1.1.1.1\"}]}]}");
+	skip[0] = skip[1] = true; /* 10.0.0.2 (dev new), 10.0.0.4 */
+	assert_int_equal(mzap_skip_eps(&want, &cur, skip), 2);
+	assert_string_equal(plan_text(&cur, &want),
+		"- ep vni 1 ip 10.0.0.3 mac 0e:00:00:00:00:03 host 1.1.1.1\n"
+		"- ep vni 1 ip 10.0.0.9 mac 0e:00:00:00:00:09 host 1.1.1.1\n"
+		"+ ep vni 1 ip 10.0.0.5 mac 0e:00:00:00:00:05 host 1.1.1.1\n");
+	mzap_state_free(&cur);
+	mzap_state_free(&want);
+}
+
 /* ---- Checking a file ------------------------------------------------------ */
 
 #define V(body) "{\"version\":1,\"vpcs\":[{\"vni\":5," body "}]}"
@@ -522,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_nf_chains),
 		cmocka_unit_test(test_nf_changes_come_before_new_endpoints),
 		cmocka_unit_test(test_trust_lists),
+		cmocka_unit_test(test_skip_eps),
 		cmocka_unit_test(test_file_errors),
 		cmocka_unit_test(test_json_round_trip),
 		cmocka_unit_test(test_doc_example),

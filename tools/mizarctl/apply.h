@@ -36,6 +36,9 @@ struct mzap_net {
 	struct in_addr bouncers[MZR_MAX_BOUNCERS_PER_NET];
 };
 
+/* In mzap_ep.flags, never in the library's: dropped by mzap_skip_eps(). */
+#define MZAP_EP_SKIPPED (1U << 31)
+
 struct mzap_ep {
 	uint32_t vni;
 	struct in_addr ip;
@@ -101,6 +104,15 @@ struct mzap_cidr *mzap_add_protect(struct mzap_state *s);
  */
 int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 		   size_t errlen);
+
+/*
+ * Leave some declared endpoints as they are on the host: drop @want's
+ * endpoints flagged in @skip (indexed like want->eps) and @cur's
+ * endpoints with the same keys, so that the plan neither creates nor
+ * deletes them. Both normalized. Returns how many were dropped from @want.
+ */
+size_t mzap_skip_eps(struct mzap_state *want, struct mzap_state *cur,
+		     const bool *skip);
 
 /* ---- Plan ----------------------------------------------------------------- */
 

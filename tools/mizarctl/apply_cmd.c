@@ -504,8 +504,10 @@ static int apply_plan(struct run *r, const struct mzap_plan *p)
 
 /* Everything that can be checked before touching the back-plane. */
 static int check_file(const char *cmd, struct mzap_state *want,
-		      const struct mzr_host_info *info, struct mzr_nf **handles)
+		      struct mzap_state *cur, const struct mzr_host_info *info,
+		      struct mzr_nf **handles, bool skip_missing)
 {
+	bool *skip = NULL;
 	char err[512], path[PATH_MAX];
 	struct mzr_nf_info ni;
 	size_t i;
@@ -531,13 +533,28 @@ static int check_file(const char *cmd, struct mzap_state *want,
 		return MZCTL_FAIL;
 	}
 	for (i = 0; i < want->n_eps; i++) {
-		if (want->eps[i].dev[0] && !if_nametoindex(want->eps[i].dev)) {
+		const struct mzap_ep *e = &want->eps[i];
+
+		if (!e->dev[0] || if_nametoindex(e->dev))
+			continue;
+		if (!skip_missing) {
 			mzctl_err(cmd,
-				  "endpoint %s of VPC %u: no interface '%s'",
-				  mzctl_ip_str(want->eps[i].ip, err),
-				  want->eps[i].vni, want->eps[i].dev);
+				  "endpoint %s of VPC %u: no interface '%s' (--skip-missing-dev leaves such endpoints alone)",
+				  mzctl_ip_str(e->ip, err), e->vni, e->dev);
 			return MZCTL_FAIL;
 		}
+		if (!skip) {
+			skip = calloc(want->n_eps, sizeof(*skip));
+			if (!skip)
+				return MZCTL_FAIL;
+		}
+		skip[i] = true;
+		printf("skipped: ep vni %u ip %s dev %s (no such interface yet)\n",
+		       e->vni, mzctl_ip_str(e->ip, err), e->dev);
+	}
+	if (skip) {
+		mzap_skip_eps(want, cur, skip);
+		free(skip);
 	}
 	for (i = 0; i < want->n_nfs; i++) {
 		struct mzap_nf *nf = &want->nfs[i];
@@ -569,7 +586,8 @@ static int check_file(const char *cmd, struct mzap_state *want,
 	return 0;
 }
 
-static int do_apply(struct mzctl *g, const char *file, bool dry_run)
+static int do_apply(struct mzctl *g, const char *file, bool dry_run,
+		    bool skip_missing)
 {
 	const char *cmd = "apply";
 	struct mzap_state cur = {}, want = {};
@@ -620,7 +638,7 @@ static int do_apply(struct mzctl *g, const char *file, bool dry_run)
 	handles = calloc(want.n_nfs + 1, sizeof(*handles));
 	if (!handles)
 		goto out;
-	if (check_file(cmd, &want, &info, handles))
+	if (check_file(cmd, &want, &cur, &info, handles, skip_missing))
 		goto out;
 	if (mzap_diff(&cur, &want, &plan)) {
 		mzctl_err(cmd, "%s", strerror(ENOMEM));
@@ -700,7 +718,7 @@ out:
 }
 
 static const char *const apply_usage =
-	"Usage: mizarctl apply -f FILE [--dry-run]\n"
+	"Usage: mizarctl apply -f FILE [--dry-run] [--skip-missing-dev]\n"
 	"\n"
 	"Make this host's VPCs, networks, endpoints and NF chains equal to "
 	"the\n"
@@ -710,12 +728,15 @@ static const char *const apply_usage =
 	"under which the datapath never sees a dangling reference; prints one\n"
 	"line per change, or that nothing changed. The whole file is checked\n"
 	"first; if a step still fails, the steps done are undone.\n"
-	"  --dry-run  print the changes, make none\n";
+	"  --dry-run           print the changes, make none\n"
+	"  --skip-missing-dev  leave alone (neither create nor delete) the\n"
+	"                      local endpoints whose dev does not exist (yet),\n"
+	"                      instead of refusing the file (at boot)\n";
 
 int mzctl_cmd_apply(struct mzctl *g, int argc, char **argv)
 {
 	const char *file = NULL;
-	bool dry_run = false;
+	bool dry_run = false, skip_missing = false;
 	int i;
 
 	for (i = 0; i < argc; i++) {
@@ -727,6 +748,8 @@ int mzctl_cmd_apply(struct mzctl *g, int argc, char **argv)
 	for (i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--dry-run")) {
 			dry_run = true;
+		} else if (!strcmp(argv[i], "--skip-missing-dev")) {
+			skip_missing = true;
 		} else if (!strcmp(argv[i], "-f")) {
 			if (file || i + 1 >= argc || !argv[i + 1][0]) {
 				mzctl_err("apply", file ? "-f given twice" :
@@ -745,5 +768,5 @@ int mzctl_cmd_apply(struct mzctl *g, int argc, char **argv)
 		mzctl_err("apply", "missing -f FILE");
 		return MZCTL_USAGE;
 	}
-	return do_apply(g, file, dry_run);
+	return do_apply(g, file, dry_run, skip_missing);
 }

@@ -345,6 +345,33 @@ out:
 	return ret;
 }
 
+size_t mzap_skip_eps(struct mzap_state *want, struct mzap_state *cur,
+		     const bool *skip)
+{
+	size_t i, j, k, n = 0;
+
+	for (i = 0, k = 0; i < want->n_eps; i++) {
+		if (skip[i]) {
+			struct mzap_ep *c = bsearch(&want->eps[i], cur->eps,
+						    cur->n_eps,
+						    sizeof(*cur->eps), ep_cmp);
+
+			/* Marked, not moved: later searches need the order. */
+			if (c)
+				c->flags |= MZAP_EP_SKIPPED;
+			n++;
+			continue;
+		}
+		want->eps[k++] = want->eps[i];
+	}
+	want->n_eps = k;
+	for (j = 0, k = 0; j < cur->n_eps; j++)
+		if (!(cur->eps[j].flags & MZAP_EP_SKIPPED))
+			cur->eps[k++] = cur->eps[j];
+	cur->n_eps = k;
+	return n;
+}
+
 /* ---- Diff -------------------------------------------------------------------- */
 
 void mzap_plan_free(struct mzap_plan *p)
