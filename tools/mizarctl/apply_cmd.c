@@ -452,6 +452,7 @@ static int apply_plan(struct run *r, const struct mzap_plan *p)
 	int err = 0, uerr;
 
 	for (done = 0; done < p->n;) {
+		lastmsg[0] = '\0';
 		k = exec_ep_batch(r, p, done, &err);
 		if (err) {
 			mzap_op_str(&p->ops[done], line, sizeof(line));
