@@ -416,10 +416,12 @@ static int undo_op(struct run *r, const struct mzap_op *op)
  * Returns how many ops it covered (0: op @i is not a remote ep add).
  */
 static size_t exec_ep_batch(struct run *r, const struct mzap_plan *p, size_t i,
-			    int *err)
+			    int *err, size_t *failed_op)
 {
 	struct mzr_ep_spec *specs;
 	size_t n = 0, k, failed = 0;
+
+	*failed_op = i;
 
 	while (i + n < p->n && p->ops[i + n].kind == MZAP_EP_ADD &&
 	       !((const struct mzap_ep *)p->ops[i + n].obj)->dev[0])
@@ -442,20 +444,22 @@ static size_t exec_ep_batch(struct run *r, const struct mzap_plan *p, size_t i,
 	}
 	*err = mzr_ep__create_batch(r->h, specs, n, &failed);
 	free(specs);
+	*failed_op = i + (failed < n ? failed : 0);
 	return *err ? 0 : n;
 }
 
 static int apply_plan(struct run *r, const struct mzap_plan *p)
 {
 	char line[512], uline[512];
-	size_t i, done, k;
+	size_t i, done, k, bad = 0;
 	int err = 0, uerr;
 
 	for (done = 0; done < p->n;) {
 		lastmsg[0] = '\0';
-		k = exec_ep_batch(r, p, done, &err);
+		k = exec_ep_batch(r, p, done, &err, &bad);
 		if (err) {
-			mzap_op_str(&p->ops[done], line, sizeof(line));
+			/* The batch made nothing: name the endpoint refused. */
+			mzap_op_str(&p->ops[bad], line, sizeof(line));
 			break;
 		}
 		if (k) {
