@@ -422,7 +422,6 @@ static size_t exec_ep_batch(struct run *r, const struct mzap_plan *p, size_t i,
 	size_t n = 0, k, failed = 0;
 
 	*failed_op = i;
-
 	while (i + n < p->n && p->ops[i + n].kind == MZAP_EP_ADD &&
 	       !((const struct mzap_ep *)p->ops[i + n].obj)->dev[0])
 		n++;
