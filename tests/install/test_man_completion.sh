@@ -96,6 +96,7 @@ for g in $groups; do
 	subs=$("$ctl" "$g" --help 2>/dev/null | awk -v g="$g" \
 		'$1 == "mizarctl" && $2 == g && $3 ~ /^[a-z]+$/ {print $3}' | sort -u)
 	[ "$g" = stats ] && subs="reset"
+	[ "$g" = metrics ] && subs="serve"
 	[ -n "$subs" ] && expect_comp "$subs" "$g" ""
 done
 expect_comp "-f --dry-run" apply ""
