@@ -111,6 +111,22 @@ if run_block qa check; then
 fi
 ep_ping ep1 10.0.1.3
 ep_ping ep2 10.0.1.2
+# TCP too: 256 KiB from ep1 to ep2, intact.
+head -c 262144 /dev/urandom >"$TOPO_TMP/xfer"
+ip netns exec ep2 timeout 20 sh -c "nc -l -N 7777 >'$TOPO_TMP/xfer.out'" &
+srv=$!
+TOPO_PIDS+=("$srv")
+for _ in $(seq 1 50); do
+	ip netns exec ep2 ss -Hltn 'sport = :7777' | grep -q . && break
+	sleep 0.1
+done
+ip netns exec ep1 timeout 15 nc -N -w 5 10.0.1.3 7777 <"$TOPO_TMP/xfer" >/dev/null 2>&1
+wait "$srv" 2>/dev/null
+if cmp -s "$TOPO_TMP/xfer" "$TOPO_TMP/xfer.out"; then
+	topo_ok "tcp ep1 -> ep2: 256 KiB intact"
+else
+	topo_fail "tcp ep1 -> ep2: $(stat -c %s "$TOPO_TMP/xfer.out" 2>/dev/null || echo 0) of 262144 bytes arrived intact"
+fi
 
 topo_step "machine A reboots: its pins, attachments and containers are gone"
 on qa 'mizarctl host reset' || topo_fail "host reset on qa: $(cat "$LOG")"
