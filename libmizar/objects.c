@@ -243,11 +243,18 @@ static long map_dump(int fd, size_t ksz, size_t vsz, void **keys_out,
 			if ((err == -EINVAL || err == -524 /* ENOTSUPP */ ||
 			     err == -EOPNOTSUPP) && n == 0)
 				goto slow;
-			if (err == -ENOSPC && chunk < cap - n) {
-				/* Bucket larger than chunk (rare): retry once
-				 * with all the room left, then give up.
+			if (err == -ENOSPC) {
+				/* The next hash bucket does not fit in the
+				 * chunk (nothing was read): retry with all the
+				 * room left, and with more room when that is
+				 * not enough either (a big map's dump can end
+				 * just short of the buffer's end).
 				 */
-				max_chunk = cap - n;
+				if (chunk < cap - n)
+					max_chunk = cap - n;
+				else if ((err = map_dump_grow(&keys, &vals,
+							      &cap, ksz, vsz)))
+					goto fail;
 				continue;
 			}
 			goto fail;

@@ -532,17 +532,22 @@ topo_net_set() {
 	return $rc
 }
 
-# topo_ep_add NAME HOST VNI IP/LEN [mac MAC] [bypass]: an endpoint netns
-# behind a veth whose host-side peer ve-NAME lives on HOST; registered with
-# `mizarctl ep add ... dev ve-NAME` on HOST and without dev on the bouncers
-# of its network.
+# topo_ep_add NAME HOST VNI IP/LEN [mac MAC] [bypass] [noreg gw IP]: an
+# endpoint netns behind a veth whose host-side peer ve-NAME lives on HOST;
+# registered with `mizarctl ep add ... dev ve-NAME` on HOST and without dev
+# on the bouncers of its network. noreg: only the netns and veth (the
+# caller registers it, e.g. with `mizarctl apply`); gw: its default
+# gateway, needed when its network was not made by topo_net_add.
 topo_ep_add() {
-	local e=$1 h=$2 vni=$3 cidr=$4 ip plen mac="" bypass="" ns hns key gw b mtu
+	local e=$1 h=$2 vni=$3 cidr=$4 ip plen mac="" bypass="" ns hns key gw="" b mtu
+	local noreg=""
 	shift 4
 	while [ $# -gt 0 ]; do
 		case $1 in
 		mac) mac=$2; shift 2 ;;
 		bypass) bypass=1; shift ;;
+		noreg) noreg=1; shift ;;
+		gw) gw=$2; shift 2 ;;
 		*) topo_die "topo_ep_add: unknown option '$1'" ;;
 		esac
 	done
@@ -552,8 +557,10 @@ topo_ep_add() {
 	[ -n "$hns" ] || topo_die "topo_ep_add $e: unknown host '$h'"
 	ip=${cidr%/*}
 	plen=${cidr#*/}
-	key=$(topo_net_of "$vni" "$ip") || topo_die "no network of vpc $vni holds $ip"
-	gw=${TOPO_NET_GW[$key]}
+	if [ -z "$gw" ]; then
+		key=$(topo_net_of "$vni" "$ip") || topo_die "no network of vpc $vni holds $ip"
+		gw=${TOPO_NET_GW[$key]}
+	fi
 	[ -n "$mac" ] || mac=$(topo_mac_for "$vni" "$ip")
 	ns=$TOPO_PFX-e-$e
 	TOPO_EP_NS[$e]=$ns
@@ -589,7 +596,7 @@ topo_ep_add() {
 	ip netns exec "$ns" ethtool -K eth0 gro on >/dev/null ||
 		topo_warn "cannot turn GRO on for $e"
 	ip -n "$hns" link set "ve-$e" mtu "$mtu" up || topo_die "cannot bring ve-$e up"
-	if [ -n "${TOPO_HOST_INIT[$h]:-}" ]; then
+	if [ -n "${TOPO_HOST_INIT[$h]:-}" ] && [ -z "$noreg" ]; then
 		topo_ctl "$h" ep add vni "$vni" ip "$ip" mac "$mac" \
 			host "${TOPO_HOST_IP[$h]}" dev "ve-$e" ${bypass:+bypass-decap} ||
 			topo_die "ep add $e failed on $h"

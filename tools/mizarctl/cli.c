@@ -43,7 +43,10 @@ static int capture_print(enum mzr_print_level level, const char *fmt,
 static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 			va_list args)
 {
-	if (level == LIBBPF_DEBUG || (level == LIBBPF_INFO && !verbose))
+	/* libbpf's warnings include benign ones the library handles (an
+	 * existing clsact qdisc: "Exclusivity flag on"); a failure is told
+	 * in one line by the library's own message, so they show with -v. */
+	if (level == LIBBPF_DEBUG || !verbose)
 		return 0;
 	return vfprintf(stderr, fmt, args);
 }

@@ -12,6 +12,7 @@
 #include <mizar/nf.h>
 
 #include "mizarctl.h"
+#include "apply.h"
 
 /* ---- Help and dispatch --------------------------------------------------- */
 
@@ -28,8 +29,9 @@ static const char *const groups_usage =
 	"  ep add|del|show ...          endpoints\n"
 	"  nf add|del|show ...          network functions in the hook chains\n"
 	"  stats [all] [watch] | reset  packet counters by role and hook, drops by reason\n"
-	"  metrics [serve [listen ADDR:PORT]]\n"
-	"                               counters and table fill in Prometheus format\n"
+	"  metrics [serve [listen A:P]] counters, table fill: Prometheus format\n"
+	"  apply -f FILE [--dry-run]    make this host's state equal to FILE (JSON)\n"
+	"  dump                         this host's state as apply's JSON\n"
 	"\n"
 	"Options:\n"
 	"  -r, --pin-root DIR  bpffs directory holding this host's state\n"
@@ -290,6 +292,7 @@ static const struct mzctl_group groups[] = {
 	{ "net", mzctl_cmd_net },   { "ep", mzctl_cmd_ep },
 	{ "nf", mzctl_cmd_nf },	    { "stats", mzctl_cmd_stats },
 	{ "metrics", mzctl_cmd_metrics },
+	{ "apply", mzctl_cmd_apply }, { "dump", mzctl_cmd_dump },
 	{ NULL },
 };
 
