@@ -80,4 +80,17 @@ expect_ping a 10.0.1.4
 expect_counter_gt h1 agent_local
 expect_transfer c a 256
 
+topo_step "ep add with dev needs no host: it is this host"
+topo_ctl h1 ep del vni 100 ip 10.0.1.4 || topo_fail "ep del c"
+if topo_ctl h1 ep add vni 100 ip 10.0.1.4 mac "${TOPO_EP_MAC[c]}" dev ve-c; then
+	topo_ok "ep add ... dev ve-c without host accepted"
+else
+	topo_fail "ep add ... dev ve-c without host refused"
+fi
+host=$(topo_ctl h1 --json ep show vni 100 |
+	jq -r '.endpoints[] | select(.ip == "10.0.1.4") | .host' 2>/dev/null)
+[ "$host" = "$(topo_host_ip h1)" ] && topo_ok "c's host is h1 ($host)" ||
+	topo_fail "c's host is '$host', not h1's $(topo_host_ip h1)"
+expect_ping a 10.0.1.4
+
 topo_finish

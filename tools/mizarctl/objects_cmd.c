@@ -411,21 +411,30 @@ static int ep_add(struct mzctl *g, int argc, char **argv)
 		{ "vni", true, true, NULL },
 		{ "ip", true, true, NULL },
 		{ "mac", true, true, NULL },
-		{ "host", true, true, NULL },
+		{ "host", true, false, NULL },
 		{ "dev", true, false, NULL },
 		{ "bypass-decap", false, false, NULL },
 		{ NULL },
 	};
 	struct mzr_ep_spec spec = {};
+	struct mzr_host_info info;
 	struct mzr_host *h;
+	bool has_host;
 	const char *v;
 	int err;
 
 	if (mzctl_parse_kw(cmd, kw, argc, argv))
 		return MZCTL_USAGE;
+	/* With dev the endpoint lives here: host defaults to this host. */
+	has_host = mzctl_kw_get(kw, "host")->val;
+	if (!has_host && !mzctl_kw_get(kw, "dev")->val) {
+		mzctl_err(cmd, "missing 'host IP' (the endpoint's host; "
+			  "optional only with dev)");
+		return MZCTL_USAGE;
+	}
 	if ((err = get_vni(cmd, kw, &spec.vni)) ||
 	    (err = get_ip(cmd, kw, "ip", &spec.ip)) ||
-	    (err = get_ip(cmd, kw, "host", &spec.host)))
+	    (has_host && (err = get_ip(cmd, kw, "host", &spec.host))))
 		return err;
 	v = mzctl_kw_get(kw, "mac")->val;
 	if (mzctl_parse_mac(v, spec.mac))
@@ -441,6 +450,15 @@ static int ep_add(struct mzctl *g, int argc, char **argv)
 	h = mzctl_host(g, cmd);
 	if (!h)
 		return MZCTL_FAIL;
+	if (!has_host) {
+		err = mzr_host__info(h, &info);
+		if (err || !info.ip.s_addr) {
+			mzctl_err(cmd, "this host's underlay is not attached "
+				  "yet (host init first)");
+			return MZCTL_FAIL;
+		}
+		spec.host = info.ip;
+	}
 	mzctl_clear_libmsg();
 	err = mzr_ep__create(h, &spec);
 	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
@@ -516,10 +534,11 @@ static int ep_show(struct mzctl *g, int argc, char **argv)
 }
 
 static const struct mzctl_sub ep_subs[] = {
-	{ "add", "vni N ip IP mac MAC host IP [dev IFNAME] [bypass-decap]",
+	{ "add", "vni N ip IP mac MAC [host IP] [dev IFNAME] [bypass-decap]",
 	  "Create an endpoint of VPC N. host is the underlay address of the\n"
 	  "host where it lives. With dev, it lives on this host behind the\n"
-	  "veth IFNAME (host side) and the transit agent is attached there.\n"
+	  "veth IFNAME (host side) and the transit agent is attached there;\n"
+	  "host may then be omitted (it is this host).\n"
 	  "bypass-decap: deliver tunnel packets to it still encapsulated.\n",
 	  ep_add },
 	{ "del", "vni N ip IP", "Delete an endpoint (detaching its agent).\n",
