@@ -39,7 +39,8 @@ if [ "${1:-}" = "--guest" ]; then
 	mount -t devpts devpts /dev/pts
 	mount -t tmpfs tmpfs /dev/shm
 	mount -t tmpfs tmpfs /run
-	mount -t tmpfs tmpfs /tmp
+	# No tmpfs on /tmp: the overlay root is writable already, and the
+	# build under test may live in the host's /tmp (CI clones there).
 	mount -t bpf bpf /sys/fs/bpf
 	mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null || true
 	ip link set lo up

@@ -78,6 +78,21 @@ void mzap_state_free(struct mzap_state *s)
 
 /* ---- Normalising ------------------------------------------------------------ */
 
+/* qsort() and bsearch() of possibly empty arrays: their base may then be
+ * NULL, which the C library declares non-null (UBSan reports it). */
+static void sort_n(void *base, size_t n, size_t size,
+		   int (*cmp)(const void *, const void *))
+{
+	if (n)
+		qsort(base, n, size, cmp);
+}
+
+static void *search_n(const void *key, const void *base, size_t n,
+		      size_t size, int (*cmp)(const void *, const void *))
+{
+	return n ? bsearch(key, base, n, size, cmp) : NULL;
+}
+
 static int cmp_u32(uint32_t a, uint32_t b)
 {
 	return a < b ? -1 : a > b;
@@ -179,7 +194,7 @@ static bool have_vpc(const struct mzap_state *s, uint32_t vni)
 {
 	struct mzap_vpc key = { .vni = vni };
 
-	return bsearch(&key, s->vpcs, s->n_vpcs, sizeof(key), vpc_cmp);
+	return search_n(&key, s->vpcs, s->n_vpcs, sizeof(key), vpc_cmp);
 }
 
 int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
@@ -191,12 +206,12 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 	size_t i, j, n_local = 0;
 	int ret = 0;
 
-	qsort(s->peers, s->n_peers, sizeof(*s->peers), peer_cmp);
+	sort_n(s->peers, s->n_peers, sizeof(*s->peers), peer_cmp);
 	for (i = 1; i < s->n_peers; i++)
 		if (s->peers[i].s_addr == s->peers[i - 1].s_addr)
 			return fail(err, errlen, "peer %s listed twice",
 				    mzctl_ip_str(s->peers[i], a));
-	qsort(s->protect, s->n_protect, sizeof(*s->protect), cidr_cmp);
+	sort_n(s->protect, s->n_protect, sizeof(*s->protect), cidr_cmp);
 	for (i = 0; i < s->n_protect; i++) {
 		const struct mzap_cidr *c = &s->protect[i];
 
@@ -209,13 +224,13 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 				    mzctl_ip_str(c->addr, a), c->len);
 	}
 
-	qsort(s->vpcs, s->n_vpcs, sizeof(*s->vpcs), vpc_cmp);
+	sort_n(s->vpcs, s->n_vpcs, sizeof(*s->vpcs), vpc_cmp);
 	for (i = 1; i < s->n_vpcs; i++)
 		if (s->vpcs[i].vni == s->vpcs[i - 1].vni)
 			return fail(err, errlen, "VPC %u declared twice",
 				    s->vpcs[i].vni);
 
-	qsort(s->nets, s->n_nets, sizeof(*s->nets), net_cmp);
+	sort_n(s->nets, s->n_nets, sizeof(*s->nets), net_cmp);
 	for (i = 0; i < s->n_nets; i++) {
 		struct mzap_net *n = &s->nets[i];
 		uint32_t first = net_first(n), last = net_last(n);
@@ -253,7 +268,7 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 					    s->nets[j].prefixlen);
 	}
 
-	qsort(s->eps, s->n_eps, sizeof(*s->eps), ep_cmp);
+	sort_n(s->eps, s->n_eps, sizeof(*s->eps), ep_cmp);
 	local = calloc(s->n_eps + 1, sizeof(*local));
 	if (!local)
 		return -ENOMEM;
@@ -301,7 +316,7 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 			goto out;
 		}
 	}
-	qsort(local, n_local, sizeof(*local), dev_cmp);
+	sort_n(local, n_local, sizeof(*local), dev_cmp);
 	for (i = 1; i < n_local; i++) {
 		if (!strcmp(local[i]->dev, local[i - 1]->dev)) {
 			ret = fail(err, errlen, "dev %s serves two endpoints",
@@ -352,7 +367,7 @@ size_t mzap_skip_eps(struct mzap_state *want, struct mzap_state *cur,
 
 	for (i = 0, k = 0; i < want->n_eps; i++) {
 		if (skip[i]) {
-			struct mzap_ep *c = bsearch(&want->eps[i], cur->eps,
+			struct mzap_ep *c = search_n(&want->eps[i], cur->eps,
 						    cur->n_eps,
 						    sizeof(*cur->eps), ep_cmp);
 
