@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/utsname.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -55,6 +56,30 @@ const char *const mzri_prog_names[MZRI_PROG__N] = {
 	[MZRI_PROG_CONT_EXTERNAL] = "mzr_cont_external",
 	[MZRI_PROG_NEIGH] = "mzr_neigh",
 };
+
+/*
+ * Open the core's skeleton. The next-hop cache reads CONFIG_HZ as a weak
+ * __kconfig extern (bpf-core/fib.h); libbpf refuses the whole object when
+ * the kernel's config file is missing (no /boot/config-$(uname -r), no
+ * /proc/config.gz: minimal images, containers), so say CONFIG_HZ=0
+ * (unknown) then, and fib.h falls back to a safe age.
+ */
+static struct mzr_core_bpf *core_open(void)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	struct utsname u;
+	char path[320];
+
+	if (access("/proc/config.gz", R_OK) && !uname(&u)) {
+		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+		if (access(path, R_OK)) {
+			mzr_debug("no kernel config (%s): CONFIG_HZ unknown\n",
+				  path);
+			opts.kconfig = "CONFIG_HZ=0\n";
+		}
+	}
+	return mzr_core_bpf__open_opts(&opts);
+}
 
 /* Continuation program of each hook, installed at MZR_PROG_CONT(hook). */
 static const enum mzri_prog hook_cont[__MZR_HOOK_MAX] = {
@@ -762,7 +787,7 @@ static int host_load(struct mzr_host *h)
 		return -EEXIST;
 	}
 
-	skel = mzr_core_bpf__open();
+	skel = core_open();
 	if (!skel) {
 		err = -errno;
 		mzr_warn("cannot open the core BPF object: %s\n",
@@ -855,7 +880,7 @@ static int check_layouts(const struct mzr_host *h)
 	__u32 len;
 	int i, err = 0;
 
-	skel = mzr_core_bpf__open();
+	skel = core_open();
 	if (!skel)
 		return -errno;
 	for (i = 0; i < MZRI_MAP__N && !err; i++) {
@@ -1152,7 +1177,7 @@ static int dispatcher_attach(struct mzr_host *h, int ifindex,
 	pi.map_ids = (__u64)(unsigned long)ids;
 	if (bpf_obj_get_info_by_fd(h->prog_fds[MZRI_PROG_TRANSIT], &pi, &len))
 		return -errno;
-	skel = mzr_core_bpf__open();
+	skel = core_open();
 	if (!skel)
 		return -errno;
 	for (i = 0; i < pi.nr_map_ids && i < 64; i++) {

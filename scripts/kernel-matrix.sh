@@ -60,7 +60,10 @@ if [ "${1:-}" = "--guest" ]; then
 				res="FAIL 0/1"
 			fi
 		else
-			timeout "$timeout" ctest -L "^$label\$" --timeout "$timeout" \
+			# man_completion checks docs and bash completion, not the
+			# kernel (the minimal guest has no locale or man setup).
+			timeout "$timeout" ctest -L "^$label\$" -E '^man_completion$' \
+				--timeout "$timeout" \
 				--output-on-failure >"/tmp/$label.log" 2>&1 || true
 			sum=$(grep -E 'tests passed, [0-9]+ tests failed' \
 				"/tmp/$label.log" | tail -1)

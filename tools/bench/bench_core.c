@@ -41,6 +41,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/utsname.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -330,9 +331,21 @@ struct stage {
 /* The stage programs on the loaded core's maps. */
 static struct bench_stages_bpf *stages_open(void)
 {
-	struct bench_stages_bpf *st = bench_stages_bpf__open();
+	LIBBPF_OPTS(bpf_object_open_opts, opts);
+	struct bench_stages_bpf *st;
 	struct bpf_map *m;
+	struct utsname u;
+	char path[320];
 	int err;
+
+	/* As libmizar does for the core (fib.h's weak CONFIG_HZ): without a
+	 * kernel config file libbpf refuses the object unless told. */
+	if (access("/proc/config.gz", R_OK) && !uname(&u)) {
+		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
+		if (access(path, R_OK))
+			opts.kconfig = "CONFIG_HZ=0\n";
+	}
+	st = bench_stages_bpf__open_opts(&opts);
 
 	if (!st)
 		die("opening bench_stages", errno);
