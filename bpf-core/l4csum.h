@@ -63,6 +63,20 @@ __noinline int mzr_core_l4_csum(struct xdp_md *xdp, __u32 l3_off,
 	if (l4_off < l3_off + 20 || l3_off + ip_len < l4_off + 8)
 		return -1;
 	len = l3_off + ip_len - l4_off;
+	if (proto == IPPROTO_UDP) {
+		/* UDP's checksum covers its own length: bytes the IP
+		 * payload carries past it are not part of the datagram. */
+		struct udphdr *udp = data + l4_off;
+		__u32 ulen;
+
+		mzr_barrier_var(udp);
+		if ((void *)(udp + 1) > end)
+			return -1;
+		ulen = bpf_ntohs(udp->len);
+		if (ulen < 8 || ulen > len)
+			return -1;
+		len = ulen;
+	}
 	if (len > MZR_CSUM_CHUNK * MZR_CSUM_CHUNKS)
 		return -1;
 	cs_off = (l4_off + (proto == IPPROTO_TCP ? 16 : 6)) & 0x3ff;

@@ -222,6 +222,31 @@ static void agent_fixtures(void)
 	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
 	f->in.data[14 + 20 + 6] ^= 0x5a;
 
+	/* An IP payload longer than its UDP datagram (bytes past the UDP
+	 * length): the checksum covers the datagram only, as sent. */
+	s = from_ep1(IP4(10, 1, 1, 20));
+	s.payload = 100;
+	f = fx("agent: UDP bytes past the datagram's length are not summed: "
+	       "a right checksum stays right",
+	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
+	build_inner(&f->in, &s);
+	{
+		uint8_t *ip = f->in.data + 14;
+		uint16_t tot = (uint16_t)(ip[2] << 8 | ip[3]) + 4;
+		uint16_t c;
+
+		memset(f->in.data + f->in.len, 0xee, 4);
+		f->in.len += 4;
+		ip[2] = tot >> 8;
+		ip[3] = tot & 0xff;
+		ip[10] = ip[11] = 0;
+		c = ~pkt_csum_fold(pkt_csum_add(0, ip, 20));
+		ip[10] = c >> 8;
+		ip[11] = c & 0xff;
+	}
+	f->check_out = true;
+	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
+
 	/* Every length of the last chunk's tail (0 to 511 bytes), the
 	 * padding of the longest ones included (UDP: 8 + payload). */
 	for (size_t t = 0; t < 512; t += 1) {
