@@ -8,6 +8,7 @@
 #include <mizar/abi.h>
 #include <mizar/common.h>
 #include <mizar/host.h>
+#include <mizar/netdev.h>
 #include <mizar/nf.h>
 #include <mizar/tables.h>
 

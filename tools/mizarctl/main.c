@@ -21,7 +21,7 @@ static const char *const groups_usage =
 	"\n"
 	"Commands:\n"
 	"  host init dev IFNAME [ip A.B.C.D] [mode native|generic] [max-endpoints N]\n"
-	"  host show | host reset\n"
+	"  host show | host reset [dev IFNAME --force]\n"
 	"  host peer add|del IP,... | host peer show     known Mizar hosts\n"
 	"  host protect add|del CIDR | host protect show  underlay NAT never reaches\n"
 	"  vpc add|set|del|show ...     VPCs (Geneve VNI, dividers)\n"
@@ -223,27 +223,6 @@ static int host_show(struct mzctl *g, int argc, char **argv)
 	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
 }
 
-static int host_reset(struct mzctl *g, int argc, char **argv)
-{
-	const char *cmd = "host reset";
-	MZR_OPTS(mzr_host_opts, opts, .pin_root = g->pin_root);
-	struct mzr_host *h;
-	int err;
-
-	if (argc) {
-		mzctl_err(cmd, "unknown argument '%s'", argv[0]);
-		return MZCTL_USAGE;
-	}
-	/* Tear down from the pins, even half-built state. */
-	mzctl_clear_libmsg();
-	h = mzr_host__open(&opts);
-	if (!h)
-		return mzctl_fail(cmd, -errno);
-	err = mzr_host__reset(h);
-	mzr_host__close(h);
-	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
-}
-
 static const struct mzctl_sub host_subs[] = {
 	{ "init", "dev IFNAME [ip A.B.C.D] [mode native|generic|dispatcher] [max-endpoints N] [max-direct N]",
 	  "Load the back-plane under the pin root (or reuse the one pinned there)\n"
@@ -260,10 +239,14 @@ static const struct mzctl_sub host_subs[] = {
 	  "Show the underlay, XDP mode, and each table's entries against its\n"
 	  "capacity (a warning line for each table 90% full or more).\n",
 	  host_show },
-	{ "reset", "",
+	{ "reset", "[dev IFNAME --force]",
 	  "Detach every program attached under this pin root (underlay and\n"
-	  "endpoint veths) and remove the pins.\n",
-	  host_reset },
+	  "endpoint veths) and remove the pins. Fails when nothing is pinned\n"
+	  "here but back-plane programs are attached in this netns.\n"
+	  "  dev IFNAME --force  also remove every back-plane program from\n"
+	  "                      IFNAME, found by name and maps, when its pins\n"
+	  "                      are gone; others' programs stay\n",
+	  mzctl_cmd_host_reset },
 	{ "peer", "add|del IP,... | show",
 	  "Known peers: the Mizar hosts whose Geneve this host believes\n"
 	  "(docs/security.md).\n"

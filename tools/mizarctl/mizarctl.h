@@ -118,6 +118,8 @@ int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv);
 /* `mizarctl host peer|protect ...` (tools/mizarctl/peer_cmd.c). */
 int mzctl_cmd_host_peer(struct mzctl *g, int argc, char **argv);
 int mzctl_cmd_host_protect(struct mzctl *g, int argc, char **argv);
+/* `mizarctl host reset [dev IFNAME --force]` (reset_cmd.c). */
+int mzctl_cmd_host_reset(struct mzctl *g, int argc, char **argv);
 int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv);	/* stats_cmd.c */
 int mzctl_cmd_metrics(struct mzctl *g, int argc, char **argv); /* metrics_cmd.c */
 
