@@ -162,6 +162,8 @@ static int ensure_bpffs(const char *root)
 		return 0;
 	if (!strncmp(root, "/sys/fs/bpf/", 12) && !is_bpffs("/sys/fs/bpf") &&
 	    !access("/sys/fs/bpf", F_OK)) {
+		if (mzri_bpffs_mount_check(root))
+			return -EPERM;
 		if (!mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
 			mzr_info("mounted a bpffs on /sys/fs/bpf\n");
 			return 0;

@@ -63,6 +63,9 @@ void mzri_unlock(const struct mzr_host *h, int token);
 
 /* The pin root lives on a bpffs (mounting /sys/fs/bpf when needed). */
 int mzri_ensure_bpffs(const char *root);
+/* 0 when a bpffs may be mounted for @root; -EPERM (logged) when it would
+ * die with this process's private mount namespace (pinroot_ns.c). */
+int mzri_bpffs_mount_check(const char *root);
 
 /* Run @call under the pin root lock of @h; its result, or the lock's
  * error. */
