@@ -84,6 +84,8 @@ static int host_init_locked(struct mzctl *g, const char *cmd,
 		fresh = true;
 	}
 	g->host = h;
+	if (!fresh && mzctl_init_check(h, cmd, dev, hopts, aopts))
+		return MZCTL_FAIL;
 	err = mzr_host__attach(h, dev, aopts);
 	if (err) {
 		mzctl_fail(cmd, err);
@@ -233,7 +235,9 @@ static const struct mzctl_sub host_subs[] = {
 	  "                 where the kernel lets it run the core's tail calls,\n"
 	  "                 else as the default (host show says which)\n"
 	  "  max-endpoints  endpoint table size, at first load (default 65536)\n"
-	  "  max-direct     learned direct-path cache size (default 65536)\n",
+	  "  max-direct     learned direct-path cache size (default 65536)\n"
+	  "Again on a back-plane already there: the same options change\n"
+	  "nothing; a dev, ip, mode or max-endpoints that differs is refused.\n",
 	  host_init },
 	{ "show", "",
 	  "Show the underlay, XDP mode, and each table's entries against its\n"

@@ -118,6 +118,12 @@ int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv);
 /* `mizarctl host peer|protect ...` (tools/mizarctl/peer_cmd.c). */
 int mzctl_cmd_host_peer(struct mzctl *g, int argc, char **argv);
 int mzctl_cmd_host_protect(struct mzctl *g, int argc, char **argv);
+/* host init on an existing back-plane: MZCTL_OK when @dev and the options
+ * given (non-zero ones) match it, else one error line naming each
+ * difference and MZCTL_FAIL (init_check.c). */
+int mzctl_init_check(struct mzr_host *h, const char *cmd, const char *dev,
+		     const struct mzr_host_opts *hopts,
+		     const struct mzr_attach_opts *aopts);
 /* `mizarctl host reset [dev IFNAME --force]` (reset_cmd.c). */
 int mzctl_cmd_host_reset(struct mzctl *g, int argc, char **argv);
 int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv);	/* stats_cmd.c */
