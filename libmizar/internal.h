@@ -66,6 +66,9 @@ int mzri_ensure_bpffs(const char *root);
 /* 0 when a bpffs may be mounted for @root; -EPERM (logged) when it would
  * die with this process's private mount namespace (pinroot_ns.c). */
 int mzri_bpffs_mount_check(const char *root);
+/* 0 when @ifname is a veth or a tap (an endpoint's dev); -EINVAL (logged,
+ * prefixed by @what) otherwise (ep_dev.c). */
+int mzri_ep_dev_check(const char *what, const char *ifname);
 
 /* Run @call under the pin root lock of @h; its result, or the lock's
  * error. */

@@ -1037,6 +1037,9 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 			mzr_warn("%s: no interface %s\n", what, spec->ifname);
 			return -ENODEV;
 		}
+		err = mzri_ep_dev_check(what, spec->ifname);
+		if (err)
+			return err;
 		if (!bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_LOCAL), &ifindex,
 					 &lold)) {
 			mzr_warn("%s: %s already serves endpoint %s\n", what,

@@ -51,6 +51,11 @@ static int libbpf_print(enum libbpf_print_level level, const char *fmt,
 	return vfprintf(stderr, fmt, args);
 }
 
+const char *mzctl_libmsg(void)
+{
+	return !strncmp(libmsg, "libmizar: ", 10) ? libmsg + 10 : libmsg;
+}
+
 void mzctl_clear_libmsg(void)
 {
 	libmsg[0] = '\0';

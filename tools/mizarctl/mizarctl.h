@@ -47,6 +47,10 @@ __attribute__((format(printf, 2, 3))) void mzctl_err(const char *cmd,
  */
 int mzctl_fail(const char *cmd, int err);
 
+/* The library's last warning line ("" when none): a successful call may
+ * still have one worth telling (ep add: what the veth peer lacks). */
+const char *mzctl_libmsg(void);
+
 /* Forget the library's last log line (before a call whose error we report). */
 void mzctl_clear_libmsg(void);
 

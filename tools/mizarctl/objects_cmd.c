@@ -461,7 +461,12 @@ static int ep_add(struct mzctl *g, int argc, char **argv)
 	}
 	mzctl_clear_libmsg();
 	err = mzr_ep__create(h, &spec);
-	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
+	if (err)
+		return mzctl_fail(cmd, err);
+	/* Created; what the endpoint side still needs, when known. */
+	if (spec.ifname && *mzctl_libmsg() && !g->verbose)
+		mzctl_err(cmd, "note: %s", mzctl_libmsg());
+	return MZCTL_OK;
 }
 
 static int ep_del(struct mzctl *g, int argc, char **argv)
@@ -538,7 +543,11 @@ static const struct mzctl_sub ep_subs[] = {
 	  "Create an endpoint of VPC N. host is the underlay address of the\n"
 	  "host where it lives. With dev, it lives on this host behind the\n"
 	  "veth IFNAME (host side) and the transit agent is attached there;\n"
-	  "host may then be omitted (it is this host).\n"
+	  "host may then be omitted (it is this host). IFNAME must be a veth\n"
+	  "or a tap. The endpoint side needs an XDP program (e.g. xdp-pass)\n"
+	  "or GRO on (else delivered frames are dropped) and an MTU of the\n"
+	  "underlay's minus 66 bytes (Geneve); a note says what a veth peer in\n"
+	  "this netns lacks.\n"
 	  "bypass-decap: deliver tunnel packets to it still encapsulated.\n",
 	  ep_add },
 	{ "del", "vni N ip IP", "Delete an endpoint (detaching its agent).\n",
