@@ -8,6 +8,7 @@ PKGS=(
 	build-essential cmake pkg-config git
 	clang llvm libbpf-dev libxdp-dev xdp-tools libelf-dev zlib1g-dev
 	bpftool linux-libc-dev libcmocka-dev libjson-c-dev scdoc
+	lintian dpkg-dev # tests/install/test_deb.sh: Debian packages
 	iproute2 iputils-ping iperf3 tshark netcat-openbsd ethtool
 	python3 python3-scapy jq procps psmisc
 	prometheus # promtool: tests check `mizarctl metrics` with it
