@@ -8,7 +8,7 @@ MZR_BUILD_DIR=${MZR_BUILD_DIR:-$MZR_SRC_DIR/build}
 
 mzr_need_root() {
 	if [ "$(id -u)" -ne 0 ]; then
-		echo "$1 needs root (CAP_BPF, CAP_NET_ADMIN): run it with sudo" >&2
+		echo "$1 needs root (CAP_BPF, CAP_NET_ADMIN): run it as root" >&2
 		exit 1
 	fi
 }

@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 # libmizar demo: a five-host cluster simulated with network namespaces on
-# this machine, one VPC with two networks, traffic through a bouncer, a
-# divider and the direct path, then each host's counters.
+# this machine (h1, h2 bouncers, h3 divider, h4 and h5 with two endpoints
+# each), one VPC with two networks, traffic through a bouncer, a divider
+# and the direct path, what moved in each host's counters, and as its last
+# act an example network function: mizar-lb with a VIP in front of two
+# endpoints.
 #
-#   sudo scripts/demo.sh            (after a build; build dir: MZR_BUILD_DIR,
-#                                    default ./build)
+#   scripts/demo.sh                 (as root, after a build; build dir:
+#                                    MZR_BUILD_DIR, default ./build)
 #
 # Everything it creates (namespaces, a bpffs under /run) is removed at the
 # end, on Ctrl-C and on failure. Exit 0 when every step worked.
 set -u -o pipefail
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "demo: needs root for network namespaces and XDP: sudo $0" >&2
+	echo "demo: needs root for network namespaces and XDP (run it as root)" >&2
 	exit 1
 fi
 
@@ -46,6 +49,26 @@ show_counters() {	# HOST NAME...
 	for n in "$@"; do line+="$n=$(topo_counter "$h" "$n")  "; done
 	echo "    $h: $line"
 }
+# snapshot TAG: every host's counters and drops, kept for deltas.
+snapshot() {
+	local h
+	for h in "${TOPO_HOSTS[@]}"; do
+		topo_ctl "$h" --json stats |
+			jq -c '(.counters // {}) + (.drops // {})' >"$TOPO_TMP/snap-$1-$h"
+	done
+}
+# deltas FROM TO: one line per host, only the counters that moved.
+deltas() {
+	local h line
+	for h in "${TOPO_HOSTS[@]}"; do
+		line=$(jq -rn --slurpfile a "$TOPO_TMP/snap-$1-$h" \
+			--slurpfile b "$TOPO_TMP/snap-$2-$h" '
+			$a[0] as $x | $b[0] | to_entries
+			| map(select(.value > ($x[.key] // 0)))
+			| map("\(.key)+\(.value - ($x[.key] // 0))") | join(" ")')
+		printf '    %-3s %s\n' "$h" "${line:-(nothing moved)}"
+	done
+}
 on_exit() {
 	local rc=${TOPO_EXIT_RC:-1}
 	if [ "$rc" -eq 0 ]; then
@@ -57,10 +80,11 @@ on_exit() {
 }
 
 say "Building the cluster: 5 hosts on an underlay bridge, back-plane loaded on each"
-topo_require_tools iperf3 ss
+topo_require_tools iperf3 ss python3 jq
 topo_init
 topo_on_cleanup on_exit
 for h in h1 h2 h3 h4 h5; do topo_host_add $h; done
+VIP=10.99.0.1
 
 say "VPC 100: network 10.0.1.0/24 bounced by h1, 10.0.2.0/24 by h2, divider h3"
 topo_vpc_add 100 h3
@@ -72,6 +96,8 @@ topo_ep_add a h4 100 10.0.1.2/24
 topo_ep_add c h4 100 10.0.2.2/24
 topo_ep_add b h5 100 10.0.1.3/24
 topo_ep_add d h5 100 10.0.2.3/24
+
+snapshot start
 
 say "Same network, different hosts: a (h4) -> b (h5) through bouncer h1"
 must expect_ping a 10.0.1.3 3
@@ -98,10 +124,28 @@ if ! [ "${after:-0}" -gt "${before:-0}" ] 2>/dev/null; then
 fi
 echo "    agent_direct on h4 rose by $((after - before)); the bouncer was skipped"
 
-say "Counters of every host (mizarctl stats)"
-for h in "${TOPO_HOSTS[@]}"; do
-	echo "--- $h ($(topo_host_ip "$h"))"
-	must topo_ctl "$h" stats
-done
+say "What moved on each host since the cluster was built (counter deltas)"
+snapshot end
+deltas start end
 
+say "A network function: mizar-lb on h4, VIP $VIP:80 in front of b and d"
+# Each backend answers with its own name (the lb example's test peer).
+PEER=$MZR_SOURCE_DIR/tests/examples/lb/lb_peer.py
+LB=$MZR_BUILD_DIR/tools/mizar-lb
+must test -x "$LB"
+topo_bg b python3 "$PEER" serve b 80 tcp
+topo_bg d python3 "$PEER" serve d 80 tcp
+must topo_wait_listen b 80
+must topo_wait_listen d 80
+lb() { ip netns exec "$(topo_ns h4)" "$LB" -r "$(topo_pin_root h4)" "$@"; }
+echo "    [h4] mizar-lb attach"
+must lb attach
+echo "    [h4] mizar-lb vip add vni 100 vip $VIP port 80 proto tcp backends 10.0.1.3,10.0.2.3"
+must lb vip add vni 100 vip $VIP port 80 proto tcp backends 10.0.1.3,10.0.2.3
+r=$(topo_exec a timeout 60 python3 "$PEER" conns "$VIP" 80 20)
+ok=$(jq -r '.ok' <<<"$r")
+nb=$(jq -r '.by.b // 0' <<<"$r")
+nd=$(jq -r '.by.d // 0' <<<"$r")
+echo "    a -> $VIP:80, 20 connections: $ok answered, b served $nb, d served $nd"
+must test "$ok" = 20 -a "$nb" -gt 0 -a "$nd" -gt 0
 exit 0
