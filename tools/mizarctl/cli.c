@@ -143,14 +143,16 @@ int mzctl_dispatch(struct mzctl *g, const char *group,
 		   const struct mzctl_sub *subs, int argc, char **argv)
 {
 	const struct mzctl_sub *s = NULL;
-	int i;
+	const char *names[32], *ambig = NULL;
+	int i, n = 0, k = MZCTL_LOOKUP_NONE;
 
+	for (i = 0; subs[i].name && n < 32; i++)
+		names[n++] = subs[i].name;
 	if (argc >= 1) {
-		for (s = subs; s->name; s++)
-			if (!strcmp(s->name, argv[0]))
-				break;
-		if (!s->name)
-			s = NULL;
+		/* Exact, alias (delete, list, ls) or unique abbreviation. */
+		k = mzctl_lookup(argv[0], names, n, &ambig);
+		if (k >= 0)
+			s = &subs[k];
 	}
 	for (i = 0; i < argc; i++) {
 		if (!mzctl_is_help(argv[i]))
@@ -167,7 +169,8 @@ int mzctl_dispatch(struct mzctl *g, const char *group,
 		return MZCTL_USAGE;
 	}
 	if (!s) {
-		mzctl_err(group, "unknown sub-command '%s'", argv[0]);
+		mzctl_err_unknown(group, "sub-command", argv[0], names, n,
+				  ambig);
 		return MZCTL_USAGE;
 	}
 	return s->fn(g, argc - 1, argv + 1);
@@ -178,7 +181,8 @@ int mzctl_main(int argc, char **argv, const struct mzctl_group *groups,
 {
 	struct mzctl g = {};
 	char **args = calloc(argc + 1, sizeof(*args));
-	int n = 0, i, ret;
+	int n = 0, i, ret, gi, nnames = 0;
+	const char *names[32], *ambig;
 	size_t k;
 	const char *prog = program_invocation_short_name;
 
@@ -202,6 +206,9 @@ int mzctl_main(int argc, char **argv, const struct mzctl_group *groups,
 			g.pin_root = a + 11;
 		} else if (!strcmp(a, "-j") || !strcmp(a, "--json")) {
 			g.json = true;
+		} else if (!strcmp(a, "-p") || !strcmp(a, "--pretty")) {
+			/* As bpftool: pretty JSON, -j implied. */
+			g.json = mzctl_json_pretty = true;
 		} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
 			g.verbose = verbose = true;
 		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
@@ -221,15 +228,16 @@ int mzctl_main(int argc, char **argv, const struct mzctl_group *groups,
 		ret = n ? MZCTL_OK : MZCTL_USAGE;
 		goto out;
 	}
-	for (k = 0; groups[k].name; k++)
-		if (!strcmp(groups[k].name, args[0]))
-			break;
-	if (!groups[k].name) {
-		mzctl_err(NULL, "unknown command '%s' (see %s --help)",
-			  args[0], prog);
+	for (k = 0; groups[k].name && nnames < 32; k++)
+		names[nnames++] = groups[k].name;
+	gi = mzctl_lookup(args[0], names, nnames, &ambig);
+	if (gi < 0) {
+		mzctl_err_unknown(NULL, "command", args[0], names, nnames,
+				  ambig);
 		ret = MZCTL_USAGE;
 		goto out;
 	}
+	k = gi;
 	ret = groups[k].fn(&g, n - 1, args + 1);
 	mzr_host__close(g.host);
 out:

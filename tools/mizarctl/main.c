@@ -17,7 +17,7 @@
 /* ---- Help and dispatch --------------------------------------------------- */
 
 static const char *const groups_usage =
-	"Usage: mizarctl [-r|--pin-root DIR] [-j|--json] [-v|--verbose] COMMAND ...\n"
+	"Usage: mizarctl [-r|--pin-root DIR] [-j|--json] [-p|--pretty] [-v|--verbose] COMMAND ...\n"
 	"\n"
 	"Commands:\n"
 	"  host init dev IFNAME [ip A.B.C.D] [mode native|generic] [max-endpoints N]\n"
@@ -37,8 +37,12 @@ static const char *const groups_usage =
 	"  -r, --pin-root DIR  bpffs directory holding this host's state\n"
 	"                      (default: $MIZAR_PIN_ROOT, else " MZR_DEFAULT_PIN_ROOT ")\n"
 	"  -j, --json          print show/stats output as one JSON document\n"
+	"  -p, --pretty        JSON, indented (implies -j)\n"
 	"  -v, --verbose       print the library's log lines\n"
-	"  -h, --help          help; also after any command or sub-command\n";
+	"  -h, --help          help; also after any command or sub-command\n"
+	"\n"
+	"Words abbreviate to any unique prefix (v sh = vpc show); delete = del,\n"
+	"list = ls = show.\n";
 
 /* ---- host ---------------------------------------------------------------- */
 

@@ -71,6 +71,33 @@ int mzctl_parse_kw(const char *cmd, struct mzctl_kw *kws, int argc,
 /* The kw entry called @name (must exist). */
 struct mzctl_kw *mzctl_kw_get(struct mzctl_kw *kws, const char *name);
 
+/* ---- Names: aliases, abbreviations, suggestions (suggest.c) ------------- */
+
+#define MZCTL_LOOKUP_NONE (-1)
+#define MZCTL_LOOKUP_AMBIGUOUS (-2)
+
+/*
+ * The index in @names (@n entries, NULL ones skipped) that word @w means:
+ * the exact name, else the name an alias stands for (delete: del; list,
+ * ls: show), else the one name (or alias) @w is a prefix of.
+ * MZCTL_LOOKUP_NONE when none; MZCTL_LOOKUP_AMBIGUOUS when @w abbreviates
+ * several (*@ambig: one of them).
+ */
+int mzctl_lookup(const char *w, const char *const *names, int n,
+		 const char **ambig);
+
+/* The name in @names close enough to @w to be a typo of it, or NULL. */
+const char *mzctl_suggest(const char *w, const char *const *names, int n);
+
+/* One error line for a word that is no @what ("command", "argument"):
+ * ambiguous (@ambig from mzctl_lookup()), or unknown with a "did you
+ * mean" when one name is close. */
+void mzctl_err_unknown(const char *cmd, const char *what, const char *w,
+		       const char *const *names, int n, const char *ambig);
+
+/* -p/--pretty: JSON output indented (set by mzctl_main()). */
+extern bool mzctl_json_pretty;
+
 /* ---- Value parsers (pure; unit tested) ---------------------------------- */
 
 int mzctl_parse_u32(const char *s, uint32_t *out);

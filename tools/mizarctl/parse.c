@@ -28,19 +28,24 @@ void mzctl_err(const char *cmd, const char *fmt, ...)
 int mzctl_parse_kw(const char *cmd, struct mzctl_kw *kws, int argc,
 		   char **argv)
 {
+	const char *names[64], *ambig;
 	struct mzctl_kw *kw;
-	int i;
+	int i, n = 0, k;
 
-	for (kw = kws; kw->name; kw++)
+	for (kw = kws; kw->name; kw++) {
 		kw->val = NULL;
+		if (n < (int)(sizeof(names) / sizeof(names[0])))
+			names[n++] = kw->name;
+	}
 	for (i = 0; i < argc; i++) {
-		for (kw = kws; kw->name; kw++)
-			if (!strcmp(kw->name, argv[i]))
-				break;
-		if (!kw->name) {
-			mzctl_err(cmd, "unknown argument '%s'", argv[i]);
+		/* Exact keyword, else a unique abbreviation of one. */
+		k = mzctl_lookup(argv[i], names, n, &ambig);
+		if (k < 0) {
+			mzctl_err_unknown(cmd, "argument", argv[i], names, n,
+					  ambig);
 			return -1;
 		}
+		kw = &kws[k];
 		if (kw->val) {
 			mzctl_err(cmd, "'%s' given twice", kw->name);
 			return -1;
@@ -238,14 +243,25 @@ static void json_string(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+bool mzctl_json_pretty;
+
+static void json_indent(struct mzctl_json *js, int depth)
+{
+	fputc('\n', js->f);
+	while (depth-- > 0)
+		fputs("  ", js->f);
+}
+
 static void json_key(struct mzctl_json *js, const char *key)
 {
 	if (!js->first[js->depth])
 		fputc(',', js->f);
 	js->first[js->depth] = false;
+	if (mzctl_json_pretty)
+		json_indent(js, js->depth);
 	if (key) {
 		json_string(js->f, key);
-		fputc(':', js->f);
+		fputs(mzctl_json_pretty ? ": " : ":", js->f);
 	}
 }
 
@@ -260,6 +276,8 @@ static void json_open(struct mzctl_json *js, const char *key, char c)
 
 static void json_close(struct mzctl_json *js, char c)
 {
+	if (mzctl_json_pretty && !js->first[js->depth])
+		json_indent(js, js->depth - 1);
 	fputc(c, js->f);
 	if (js->depth)
 		js->depth--;
@@ -277,6 +295,8 @@ void mzctl_json_begin(struct mzctl_json *js, FILE *f)
 
 void mzctl_json_end(struct mzctl_json *js)
 {
+	if (mzctl_json_pretty && !js->first[1])
+		fputc('\n', js->f);
 	fputs("}\n", js->f);
 	js->depth = 0;
 }
