@@ -82,7 +82,8 @@ static int link_detach(int ifindex, __u32 id)
 		if (fd < 0)
 			continue;
 		/* xdp.ifindex and tcx.ifindex share the union's first word. */
-		if (!bpf_obj_get_info_by_fd(fd, &li, &len) && li.prog_id == id &&
+		if (!bpf_obj_get_info_by_fd(fd, &li, &len) &&
+		    li.prog_id == id &&
 		    (li.type == NDR_LINK_XDP || li.type == NDR_LINK_TCX) &&
 		    li.xdp.ifindex == (__u32)ifindex)
 			err = bpf_link_detach(fd) ? -errno : 0;
@@ -143,6 +144,7 @@ out:
 static void walk_xdp(struct ndr_walk *w)
 {
 	LIBBPF_OPTS(bpf_xdp_query_opts, q);
+	LIBBPF_OPTS(bpf_xdp_attach_opts, a);
 	const struct {
 		__u32 *id;
 		__u32 flag;
@@ -170,13 +172,9 @@ static void walk_xdp(struct ndr_walk *w)
 		if (!w->remove)
 			continue;
 		fd = bpf_prog_get_fd_by_id(id);
-		{
-			LIBBPF_OPTS(bpf_xdp_attach_opts, a, .old_prog_fd = fd);
-
-			e = fd < 0 ? -errno :
-				     bpf_xdp_detach(w->ifindex, modes[i].flag,
-						    &a);
-		}
+		a.old_prog_fd = fd;
+		e = fd < 0 ? -errno :
+			     bpf_xdp_detach(w->ifindex, modes[i].flag, &a);
 		if (fd >= 0)
 			close(fd);
 		/* Held by a bpf_link: netlink cannot take it off. */
