@@ -17,6 +17,15 @@
 #include "internal.h"
 #include "shared.h"
 
+/*
+ * The public limits size the arrays of the *_info structs; the core's
+ * limits size the map values the datapath reads. They must be one number.
+ */
+_Static_assert(MZR_MAX_DIVIDERS_PER_VPC == MZR_MAX_DIVIDERS,
+	       "public divider limit differs from the VPC map value's");
+_Static_assert(MZR_MAX_BOUNCERS_PER_NET == MZR_MAX_BOUNCERS,
+	       "public bouncer limit differs from the network map value's");
+
 /* The core maps, in the order of mzri_map_names[]. */
 enum mzri_map {
 	MZRI_MAP_HOST,

@@ -21,6 +21,7 @@
 #include <bpf/libbpf.h>
 
 #include "core.h"
+#include "memcheck.h"
 
 /* ---- Pure address logic ------------------------------------------------- */
 
@@ -259,6 +260,8 @@ static long map_dump(int fd, size_t ksz, size_t vsz, void **keys_out,
 			}
 			goto fail;
 		}
+		mzri_kernel_wrote(keys + n * ksz, (size_t)count * ksz);
+		mzri_kernel_wrote(vals + n * vsz, (size_t)count * vsz);
 		n += count;
 		if (err)
 			break; /* ENOENT: done */

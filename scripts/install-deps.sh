@@ -13,6 +13,7 @@ PKGS=(
 	python3 python3-scapy jq procps psmisc
 	prometheus # promtool: tests check `mizarctl metrics` with it
 	qemu-system-x86 busybox-static xz-utils
+	valgrind # tests/valgrind: mizarctl under memcheck
 )
 
 missing=()

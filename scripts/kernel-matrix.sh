@@ -7,8 +7,10 @@
 #
 #   scripts/kernel-matrix.sh [-k PACKAGE]... [-l LABELS] [-t SECONDS]
 #
-#   -k  a kernel image package (default: linux-image-amd64's dependency,
-#       Debian 12's 6.1); repeat for several kernels
+#   -k  a kernel image package, "6.1" (linux-image-amd64's dependency,
+#       Debian 12's default), "6.12" (the newest linux-image-6.12.*+deb12
+#       of bookworm-security) or "running" (this machine's kernel, no
+#       qemu); repeat for several rows (default: 6.1, 6.12 and running)
 #   -l  ctest labels, space separated (default "unit pkt"), plus "load":
 #       the fuzzer's verifier load of the core and every example NF
 #   -t  timeout of each label in the guest, seconds (default 600)
@@ -25,6 +27,49 @@ CACHE=${MZR_KERNEL_CACHE:-/var/cache/mizar-kernels}
 LABELS="unit pkt load"
 TIMEOUT=600
 KERNELS=()
+
+# run_labels BUILD LABELS TIMEOUT LOGDIR: run each label (ctest, or
+# "load") in BUILD and print one "MZR-RESULT label result seconds" line
+# each, with the failing log's tail.
+run_labels() {
+	local build=$1 labels=$2 timeout=$3 logs=$4 label start res sum n f
+	cd "$build" || return 1
+	for label in $labels; do
+		start=$(date +%s)
+		if [ "$label" = load ]; then
+			# fuzz_core loads the core and the four example NFs
+			# through libmizar: every program meets the verifier.
+			if timeout "$timeout" tests/fuzz/fuzz_core --frames 2000 \
+				--seed 1 >"$logs/$label.log" 2>&1; then
+				res="pass 1/1"
+			else
+				res="FAIL 0/1"
+			fi
+		else
+			# man_completion checks docs and bash completion, not the
+			# kernel (the minimal guest has no locale or man setup).
+			timeout "$timeout" ctest -L "^$label\$" -E '^man_completion$' \
+				--timeout "$timeout" \
+				--output-on-failure >"$logs/$label.log" 2>&1 || true
+			sum=$(grep -E 'tests passed, [0-9]+ tests failed' \
+				"$logs/$label.log" | tail -1)
+			if [ -z "$sum" ]; then
+				res="FAIL (no ctest summary; timeout?)"
+			else
+				n=$(echo "$sum" | sed -E 's/.* out of ([0-9]+).*/\1/')
+				f=$(echo "$sum" | sed -E 's/.*, ([0-9]+) tests failed.*/\1/')
+				res="$( [ "$f" = 0 ] && echo pass || echo FAIL ) $((n - f))/$n"
+			fi
+		fi
+		echo "MZR-RESULT $label $res $(( $(date +%s) - start ))s"
+		if [ "${res%% *}" != pass ]; then
+			echo "---- $label log (tail) ----"
+			tail -n 60 "$logs/$label.log"
+			grep -E '^ *[0-9]+/[0-9]+ Test .*(Failed|Timeout|Exception)' \
+				"$logs/$label.log" || true
+		fi
+	done
+}
 
 # ---- In the guest: run the labels, print one result line each ----------
 if [ "${1:-}" = "--guest" ]; then
@@ -47,42 +92,7 @@ if [ "${1:-}" = "--guest" ]; then
 	export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 	export HOME=/root
 	echo "MZR-UPTIME $(cut -d' ' -f1 /proc/uptime)"
-	cd "$build"
-	for label in $labels; do
-		start=$(date +%s)
-		if [ "$label" = load ]; then
-			# fuzz_core loads the core and the four example NFs
-			# through libmizar: every program meets the verifier.
-			if timeout "$timeout" tests/fuzz/fuzz_core --frames 2000 \
-				--seed 1 >"/tmp/$label.log" 2>&1; then
-				res="pass 1/1"
-			else
-				res="FAIL 0/1"
-			fi
-		else
-			# man_completion checks docs and bash completion, not the
-			# kernel (the minimal guest has no locale or man setup).
-			timeout "$timeout" ctest -L "^$label\$" -E '^man_completion$' \
-				--timeout "$timeout" \
-				--output-on-failure >"/tmp/$label.log" 2>&1 || true
-			sum=$(grep -E 'tests passed, [0-9]+ tests failed' \
-				"/tmp/$label.log" | tail -1)
-			if [ -z "$sum" ]; then
-				res="FAIL (no ctest summary; timeout?)"
-			else
-				n=$(echo "$sum" | sed -E 's/.* out of ([0-9]+).*/\1/')
-				f=$(echo "$sum" | sed -E 's/.*, ([0-9]+) tests failed.*/\1/')
-				res="$( [ "$f" = 0 ] && echo pass || echo FAIL ) $((n - f))/$n"
-			fi
-		fi
-		echo "MZR-RESULT $label $res $(( $(date +%s) - start ))s"
-		if [ "${res%% *}" != pass ]; then
-			echo "---- $label log (tail) ----"
-			tail -n 60 "/tmp/$label.log"
-			grep -E '^ *[0-9]+/[0-9]+ Test .*(Failed|Timeout|Exception)' \
-				"/tmp/$label.log" || true
-		fi
-	done
+	run_labels "$build" "$labels" "$timeout" /tmp
 	echo "MZR-DONE"
 	sync
 	echo o >/proc/sysrq-trigger
@@ -119,14 +129,31 @@ if [ ${#missing[@]} -gt 0 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
 		--no-install-recommends "${missing[@]}" >/dev/null
 fi
+# Debian 12's kernels: its default (6.1, the README's floor) and the
+# newest 6.12 that bookworm-security ships (linux-6.12, the kernel of
+# Debian 12's later point releases and of bookworm-backports).
+kernel_61() {
+	apt-cache depends linux-image-amd64 2>/dev/null |
+		sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -1
+}
+kernel_612() {
+	apt-cache search --names-only \
+		'^linux-image-6\.12\.[0-9]+\+deb12-amd64-unsigned$' 2>/dev/null |
+		cut -d' ' -f1 | sort -V | tail -1
+}
 if [ ${#KERNELS[@]} -eq 0 ]; then
-	KERNELS=("$(apt-cache depends linux-image-amd64 |
-		sed -n 's/^ *Depends: \(linux-image-[0-9].*\)$/\1/p' | head -1)")
-	if [ -z "${KERNELS[0]}" ]; then
-		echo "SKIP: apt knows no linux-image-amd64 (run apt-get update)"
+	KERNELS=(6.1 6.12 running)
+fi
+for i in "${!KERNELS[@]}"; do
+	case ${KERNELS[$i]} in
+	6.1) KERNELS[$i]=$(kernel_61) ;;
+	6.12) KERNELS[$i]=$(kernel_612) ;;
+	esac
+	if [ -z "${KERNELS[$i]}" ]; then
+		echo "SKIP: apt knows no Debian 12 kernel package (run apt-get update)"
 		exit 77
 	fi
-fi
+done
 
 # Modules the guest needs before its root exists, and for the tests.
 BOOT_MODS="virtio_pci 9pnet_virtio 9p overlay"
@@ -138,8 +165,9 @@ fetch_kernel() {
 	if [ ! -e "$dir/.done" ]; then
 		mkdir -p "$dir"
 		(cd "$dir" && apt-get download -q "$pkg" >/dev/null 2>&1) || {
-			echo "SKIP: cannot download $pkg (no package mirror?)" >&2
-			exit 77
+			echo "cannot download $pkg (no package mirror?)" >&2
+			rm -rf "$dir"
+			return 1
 		}
 		dpkg-deb -x "$dir"/*.deb "$dir"
 		rm -f "$dir"/*.deb
@@ -211,8 +239,33 @@ EOF
 # (this project's CI machines) does not boot stock kernels.
 ACCEL=${MZR_QEMU_ACCEL:-tcg}
 declare -A RESULT
+VERS=()
+NOPKG=0
 for pkg in "${KERNELS[@]}"; do
-	kdir=$(fetch_kernel "$pkg")
+	if [ "$pkg" = running ]; then
+		# This machine's kernel, without qemu: the same labels here.
+		ver="$(uname -r) (running)"
+		echo "== $ver"
+		log=$(mktemp -d /tmp/mzr-kernel-running.XXXXXX)
+		(set +e +o pipefail
+		 run_labels "$MZR_BUILD_DIR" "$LABELS" "$TIMEOUT" "$log") \
+			>"$log/all.log" 2>&1
+		for label in $LABELS; do
+			r=$(grep -a "^MZR-RESULT $label " "$log/all.log" |
+				tail -1 | cut -d' ' -f3-)
+			RESULT[$ver/$label]=${r:-"no result"}
+			echo "   $label: ${RESULT[$ver/$label]}"
+		done
+		grep -a -E 'Test +#.*(Failed|Timeout|Exception)' "$log/all.log" |
+			sort -u | sed 's/^/   /' || true
+		rm -rf "$log"
+		VERS+=("$ver")
+		continue
+	fi
+	if ! kdir=$(fetch_kernel "$pkg"); then
+		NOPKG=$((NOPKG + 1))
+		continue
+	fi
 	ver=$(ls "$kdir/lib/modules" | head -1)
 	initrd=$(mktemp /tmp/mzr-initrd.XXXXXX)
 	log=$(mktemp /tmp/mzr-kernel-$ver.XXXXXX.log)
@@ -243,12 +296,12 @@ for pkg in "${KERNELS[@]}"; do
 	VERS+=("$ver")
 done
 
-printf '\n%-22s' kernel
+printf '\n%-28s' kernel
 for label in $LABELS; do printf ' %-22s' "$label"; done
 printf '\n'
 fail=0
 for ver in "${VERS[@]}"; do
-	printf '%-22s' "$ver"
+	printf '%-28s' "$ver"
 	for label in $LABELS; do
 		r=${RESULT[$ver/$label]}
 		printf ' %-22s' "$r"
@@ -256,4 +309,10 @@ for ver in "${VERS[@]}"; do
 	done
 	printf '\n'
 done
+if [ "$NOPKG" -gt 0 ] && [ ${#VERS[@]} -le 1 ]; then
+	# No Debian kernel could be had: no matrix (the running row alone is
+	# the rest of the suite's job).
+	echo "SKIP: no kernel package could be downloaded"
+	exit 77
+fi
 exit $fail

@@ -12,10 +12,11 @@
 #     running the unit and pkt tests, a short fuzzing pass and a few
 #     mizarctl-driven e2e tests. Any sanitizer report fails it, also one
 #     from a process whose failure a test expected (reports are logged to
-#     files and counted).
+#     files and counted). Then the valgrind label from the main build:
+#     mizarctl's main commands under memcheck (tests/valgrind).
 #   MZR_KERNEL_MATRIX=0 scripts/test.sh
 #     skips the kernel label (scripts/kernel-matrix.sh: Debian 12's 6.1
-#     in qemu, about 8 minutes).
+#     and 6.12 in qemu and the running kernel, about 13 minutes).
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
@@ -41,6 +42,11 @@ sanitize_pass() {
 		ctest --output-on-failure --timeout 600 -L 'unit|pkt|fuzz' \
 			-E "$SAN_EXCLUDE" || rc=1
 		ctest --output-on-failure --timeout 600 -R "$SAN_E2E" || rc=1
+		# memcheck runs the uninstrumented mizarctl (valgrind and
+		# ASan do not mix): from the main build, built if missing.
+		(mzr_build >/dev/null && cd "$MZR_BUILD_DIR" &&
+			ctest --output-on-failure --timeout 900 -L valgrind) ||
+			rc=1
 	fi
 	if compgen -G "$logs/*" >/dev/null; then
 		echo "sanitizer reports:"
@@ -71,6 +77,7 @@ if [ $# -gt 0 ]; then
 	exec ctest --output-on-failure --timeout 600 "$@"
 fi
 rc=0
-ctest --output-on-failure --timeout 600 || rc=1
+# The valgrind label runs in the sanitizer pass.
+ctest --output-on-failure --timeout 600 -LE '^valgrind$' || rc=1
 (sanitize_pass) || rc=1
 exit $rc

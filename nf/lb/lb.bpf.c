@@ -53,6 +53,13 @@ struct {
 } lb_vips SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_FILTER_SIZE);
+	__type(key, __u32);
+	__type(value, __u32);
+} lb_vip_filter SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, LB_MAX_CONNS);
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
@@ -218,13 +225,26 @@ int lb_egress(struct xdp_md *xdp)
 	struct lb_vip_key vk = {};
 	struct lb_flow flow, rflow;
 	struct lb_vip *vip;
-	int placed = 0;
+	__u32 *n_vips, slot;
 
 	if (!ctx)
 		return XDP_DROP;
 	if (!lb_is_l4(ctx))
 		return mzr_nf_next(xdp, ctx);
+	slot = lb_vip_slot(ctx->vni, ctx->daddr, ctx->dport, ctx->proto);
+	n_vips = bpf_map_lookup_elem(&lb_vip_filter, &slot);
+	if (!n_vips || !*n_vips)
+		return mzr_nf_next(xdp, ctx); /* no VIP's: most traffic */
 	lb_flow_of(&flow, ctx);
+
+	/* A known connection: its entry exists only while its VIP does. */
+	cur = lb_is_syn(xdp, ctx) ? NULL :
+				    bpf_map_lookup_elem(&lb_conns, &flow);
+	if (cur) {
+		be = *cur;
+		nf_count(&lb_stats, LB_CNT_CONN_HIT);
+		goto rewrite;
+	}
 
 	vk.vni = ctx->vni;
 	vk.vip = ctx->daddr;
@@ -232,18 +252,13 @@ int lb_egress(struct xdp_md *xdp)
 	vk.proto = ctx->proto;
 	vip = bpf_map_lookup_elem(&lb_vips, &vk);
 	if (!vip)
-		return mzr_nf_next(xdp, ctx);
+		return mzr_nf_next(xdp, ctx); /* another key in the slot */
 
-	cur = lb_is_syn(xdp, ctx) ? NULL :
-				    bpf_map_lookup_elem(&lb_conns, &flow);
-	if (cur) {
-		be = *cur;
-		nf_count(&lb_stats, LB_CNT_CONN_HIT);
-	} else {
-		__u32 ring_idx = vip->ring, slot = lb_flow_slot(&flow);
+	{
+		__u32 ring_idx = vip->ring, rslot = lb_flow_slot(&flow);
 		void *ring = bpf_map_lookup_elem(&lb_rings, &ring_idx);
 
-		cur = ring ? bpf_map_lookup_elem(ring, &slot) : NULL;
+		cur = ring ? bpf_map_lookup_elem(ring, &rslot) : NULL;
 		if (!cur || !cur->ip) {
 			nf_count(&lb_stats, LB_CNT_NO_BACKEND);
 			return mzr_nf_drop(ctx, MZR_DROP_NF);
@@ -252,14 +267,13 @@ int lb_egress(struct xdp_md *xdp)
 		if (bpf_map_update_elem(&lb_conns, &flow, &be, BPF_ANY))
 			nf_count(&lb_stats, LB_CNT_CONN_FULL);
 		nf_count(&lb_stats, LB_CNT_NEW_CONN);
-		placed = 1;
 	}
 
 	/* The reply direction, when lb_backends cannot lead the reply to
 	 * this connection (a backend of many VIPs): written with the
 	 * placement. A packet of a known connection does not look it up
 	 * again: the replies' own lookups keep it recently used. */
-	if (placed && !lb_rev_covers(&flow, &be)) {
+	if (!lb_rev_covers(&flow, &be)) {
 		rflow = flow;
 		rflow.saddr = be.ip;
 		rflow.sport = be.port;
@@ -272,6 +286,7 @@ int lb_egress(struct xdp_md *xdp)
 			nf_count(&lb_stats, LB_CNT_CONN_FULL);
 	}
 
+rewrite:
 	if (lb_rewrite(xdp, ctx, 1, be.ip, be.port))
 		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
 	ctx->daddr = be.ip;

@@ -26,6 +26,16 @@
  * of its own. */
 #define LB_MAX_CONNS 131072
 
+/*
+ * lb_vip_filter: an ARRAY of LB_FILTER_SIZE counters, the number of VIPs
+ * whose key hashes to each slot (lb_vip_slot()). A packet whose slot
+ * counts 0 is no VIP's: it goes on after one inlined array load, and a
+ * packet of a known connection goes from the filter straight to
+ * lb_conns, without the lb_vips lookup (the tool purges a VIP's
+ * connections when it deletes the VIP, so a hit is always a live VIP's).
+ */
+#define LB_FILTER_SIZE 4096 /* a power of two */
+
 /* lb_vips key: a service of one VPC. */
 struct lb_vip_key {
 	__u32 vni;
@@ -134,6 +144,15 @@ static __always_inline __u32 lb_flow_slot(const struct lb_flow *f)
 	h = lb_mix(h ^ f->daddr);
 	h = lb_mix(h ^ (((__u32)f->sport << 16) | f->dport));
 	return h % LB_RING_SIZE;
+}
+
+/* The lb_vip_filter slot of a service (vni, vip, port, proto). */
+static __always_inline __u32 lb_vip_slot(__u32 vni, __be32 vip, __be16 port,
+					 __u8 proto)
+{
+	__u32 h = lb_mix(vni ^ ((__u32)proto << 24) ^ ((__u32)port << 8));
+
+	return lb_mix(h ^ vip) & (LB_FILTER_SIZE - 1);
 }
 
 #define LB_CNT_NAMES                                                          \

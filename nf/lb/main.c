@@ -35,14 +35,14 @@ static const char *const lb_counter_names[] = LB_CNT_NAMES;
 
 /* The pinned maps of the attached NF, and the lock serialising writers. */
 struct lb_maps {
-	int vips, rings, conns, rconns, stats, backends;
+	int vips, rings, conns, rconns, stats, backends, filter;
 	int lock;
 };
 
 static void maps_close(struct lb_maps *m)
 {
-	int *fds[] = { &m->vips,   &m->rings, &m->conns,	&m->rconns,
-		       &m->stats, &m->backends, &m->lock };
+	int *fds[] = { &m->vips,  &m->rings,	&m->conns,  &m->rconns,
+		       &m->stats, &m->backends, &m->filter, &m->lock };
 
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++) {
 		if (*fds[i] >= 0)
@@ -61,7 +61,7 @@ static int maps_open(struct mzctl *g, const char *cmd, bool lock,
 		{ "lb_vips", &m->vips },     { "lb_rings", &m->rings },
 		{ "lb_conns", &m->conns },   { "lb_rconns", &m->rconns },
 		{ "lb_stats", &m->stats },   { "lb_backends", &m->backends },
-		{ NULL },
+		{ "lb_vip_filter", &m->filter }, { NULL },
 	};
 
 	m->lock = -1;
@@ -270,6 +270,19 @@ static int ring_alloc(struct lb_maps *m)
 	return -1;
 }
 
+/* Count VIP @k in (@delta 1) or out of (-1) its lb_vip_filter slot. */
+static int filter_add(struct lb_maps *m, const struct lb_vip_key *k,
+		      int delta)
+{
+	__u32 slot = lb_vip_slot(k->vni, k->vip, k->port, k->proto), n;
+
+	if (bpf_map_lookup_elem(m->filter, &slot, &n))
+		return -errno;
+	n = delta > 0 ? n + 1 : (n ? n - 1 : 0);
+	return bpf_map_update_elem(m->filter, &slot, &n, BPF_EXIST) ? -errno
+								     : 0;
+}
+
 /* Forget the connections of VIP @k (both directions). */
 static void conns_purge(struct lb_maps *m, const struct lb_vip_key *k)
 {
@@ -454,6 +467,14 @@ static int vip_add(struct mzctl *g, int argc, char **argv)
 	}
 	/* Flows of an earlier VIP with this key must not come back. */
 	conns_purge(&m, &k);
+	/* Last: from now on the data path looks this VIP up. */
+	err = filter_add(&m, &k, 1);
+	if (err) {
+		mzctl_err(cmd, "cannot add VIP %s: %s", svc, strerror(-err));
+		bpf_map_delete_elem(m.vips, &k);
+		bpf_map_delete_elem(m.rings, &v.ring);
+		goto out;
+	}
 	backends_sync(&m);
 	if (!g->json)
 		printf("VIP %s of vni %u: %u backend%s\n", svc, k.vni,
@@ -478,7 +499,7 @@ static int vip_del(struct mzctl *g, int argc, char **argv)
 	struct lb_vip_key k;
 	struct lb_vip v;
 	char svc[32];
-	int ret;
+	int ret, err;
 
 	if (mzctl_parse_kw(cmd, kw, argc, argv))
 		return MZCTL_USAGE;
@@ -493,13 +514,21 @@ static int vip_del(struct mzctl *g, int argc, char **argv)
 		mzctl_err(cmd, "no VIP %s in vni %u", svc, k.vni);
 		goto out;
 	}
-	/* The entry first: from then on no packet reaches the table. */
+	/* Out of the filter first: from then on its packets go on untouched
+	 * (unchanged if that fails). */
+	err = filter_add(&m, &k, -1);
+	if (err) {
+		mzctl_err(cmd, "cannot delete VIP %s: %s", svc, strerror(-err));
+		goto out;
+	}
 	if (bpf_map_delete_elem(m.vips, &k)) {
 		mzctl_err(cmd, "cannot delete VIP %s: %s", svc,
 			  strerror(errno));
+		filter_add(&m, &k, 1);
 		goto out;
 	}
 	bpf_map_delete_elem(m.rings, &v.ring);
+	/* Then its connections: a hit needs no lb_vips entry. */
 	conns_purge(&m, &k);
 	backends_sync(&m);
 	ret = MZCTL_OK;

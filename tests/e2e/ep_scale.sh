@@ -8,6 +8,9 @@
 # growing when a hash bucket did not fit its end). Prints its timings;
 # asserts none.
 set -u -o pipefail
+# A hang guard for each command, not a time limit: a million-entry apply
+# takes ~15 s on a busy 2-core machine.
+TOPO_CMD_TIMEOUT=${TOPO_CMD_TIMEOUT:-180}
 # shellcheck source=../../scripts/lib/topo.sh
 . "${MZR_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/scripts/lib/topo.sh"
 topo_require_root

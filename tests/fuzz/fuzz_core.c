@@ -23,7 +23,11 @@
  *     known peer, and carries the VNI of the VPC the input belongs to;
  *   - an emitted plain frame goes to an endpoint of the input's VPC;
  *   - when every checksum of the input was valid, every checksum of the
- *     output is (recomputed independently by pkt_checksums_ok()).
+ *     output is (recomputed independently by pkt_checksums_ok());
+ *   - live frames: one emitted frame in 32 (transit and agent) is sent
+ *     again with BPF_F_TEST_XDP_LIVE_FRAMES and must arrive behind the
+ *     interface its output implies (a local endpoint's veth for its MAC,
+ *     else the underlay; XDP_TX: where it came from).
  *
  * A violation prints the frame as a fixture to paste into tests/pkt and
  * the command line that replays the run. Usage:
@@ -41,6 +45,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -680,6 +685,127 @@ static int prog_of(int t)
 	}
 }
 
+/* ---- Live frames: where a redirected or transmitted frame really goes ----
+ *
+ * fz_arrive (XDP, counting by ingress interface, then dropping) sits on the
+ * far end of every veth: ul1 for the underlay ul0, epNp for each endpoint
+ * veth epNh. A sample of the frames a program redirects or transmits is run
+ * once more with BPF_F_TEST_XDP_LIVE_FRAMES, which really sends it; it must
+ * arrive at the far end of the interface the first run's output implies:
+ * a local endpoint's veth for a frame to that endpoint's MAC, the
+ * underlay for any other (XDP_TX: the interface it came in on). State
+ * may have moved between the two runs (the second may be dropped: counted,
+ * not a violation); a frame that arrives elsewhere is one.
+ */
+#define FZ_MAX_IF 256
+#define LIVE_EVERY 32 /* one live run per this many emitted frames */
+
+static int arrivals_fd = -1;
+static unsigned int far_end[FZ_MAX_IF]; /* ifindex -> its veth peer's */
+static unsigned int far_ends[16];	/* every far end, to poll */
+static int n_far;
+static struct {
+	uint8_t mac[6];
+	unsigned int ifindex;
+} local_eps[16];
+static int n_local_eps;
+static uint64_t n_emitted, n_live, n_live_lost;
+
+static int local_ep(const struct mzr_ep_info *i, void *ctx)
+{
+	(void)ctx;
+	if (i->ifindex && n_local_eps < 16) {
+		memcpy(local_eps[n_local_eps].mac, i->mac, 6);
+		local_eps[n_local_eps++].ifindex = i->ifindex;
+	}
+	return 0;
+}
+
+static void live_setup(void)
+{
+	static const char *const pairs[][2] = {
+		{ "ul0", "ul1" },   { "ep1h", "ep1p" }, { "ep2h", "ep2p" },
+		{ "ep3h", "ep3p" }, { "ep4h", "ep4p" }, { "ep5h", "ep5p" },
+		{ "ep6h", "ep6p" }, { "ep7h", "ep7p" }, { "noeph", "ep8p" },
+	};
+	struct bpf_object *obj;
+	int fd = test_load_prog(MZR_ARRIVE_OBJ, "fz_arrive", &obj);
+
+	arrivals_fd = test_map_fd(obj, "fz_arrivals");
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		unsigned int a = test_ifindex(pairs[i][0]);
+		unsigned int b = test_ifindex(pairs[i][1]);
+		int err;
+
+		if (a >= FZ_MAX_IF || b >= FZ_MAX_IF)
+			test_die_err("ifindex too large for fz_arrivals",
+				     -ERANGE);
+		far_end[a] = b;
+		far_ends[n_far++] = b;
+		err = bpf_xdp_attach((int)b, fd, 0, NULL);
+		if (err)
+			test_die_err("attaching fz_arrive", err);
+	}
+	test_api(mzr_ep__for_each(env.host, 0, local_ep, NULL),
+		 "mzr_ep__for_each");
+}
+
+/* Where output @f of verdict @v, from a frame that came in on @ingress,
+ * must arrive (the far end's ifindex). */
+static unsigned int live_expect(int v, unsigned int ingress,
+				const uint8_t *f)
+{
+	if (v == XDP_TX)
+		return far_end[ingress];
+	for (int i = 0; i < n_local_eps; i++)
+		if (!memcmp(local_eps[i].mac, f, 6))
+			return far_end[local_eps[i].ifindex];
+	return far_end[env.ul0];
+}
+
+/* Run @in live and check where it arrives; false on a violation. */
+static bool live_check(int fd, unsigned int ingress, const struct pkt *in,
+		       int v, const uint8_t *out)
+{
+	static uint64_t before[FZ_MAX_IF];
+	struct xdp_md ctx = { .data_end = (uint32_t)in->len,
+			      .ingress_ifindex = ingress };
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->data,
+		    .data_size_in = (uint32_t)in->len, .repeat = 1,
+		    .flags = BPF_F_TEST_XDP_LIVE_FRAMES, .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx));
+	unsigned int want = live_expect(v, ingress, out), got = 0;
+	uint64_t c;
+
+	for (int i = 0; i < n_far; i++)
+		if (bpf_map_lookup_elem(arrivals_fd, &far_ends[i],
+					&before[far_ends[i]]))
+			before[far_ends[i]] = 0;
+	if (bpf_prog_test_run_opts(fd, &o))
+		test_die_err("BPF_PROG_TEST_RUN (live frames)", -errno);
+	n_live++;
+	/* The far end's NAPI runs after the send: wait for it (bounded;
+	 * nothing arriving is counted, not judged). */
+	for (int tries = 0; tries < 200 && !got; tries++) {
+		for (int i = 0; i < n_far && !got; i++)
+			if (!bpf_map_lookup_elem(arrivals_fd, &far_ends[i],
+						 &c) &&
+			    c != before[far_ends[i]])
+				got = far_ends[i];
+		if (!got)
+			usleep(500);
+	}
+	if (!got) {
+		n_live_lost++;
+		return true;
+	}
+	if (got != want)
+		return violation("live frame (%s) arrived behind ifindex %u, "
+				 "expected behind %u",
+				 fixture_verdict_name(v), got, want);
+	return true;
+}
+
 /* Run one frame through target @t and check every invariant. */
 static void fuzz_one(int t, const struct seed *s, const struct pkt *in,
 		     uint64_t idx, bool verbose)
@@ -745,6 +871,10 @@ static void fuzz_one(int t, const struct seed *s, const struct pkt *in,
 		else if (in_ok && !pkt_checksums_ok(out, out_len, why,
 						    sizeof(why)))
 			ok = violation("valid input, output: %s", why);
+		else if (t < T_CONT && arrivals_fd >= 0 &&
+			 ++n_emitted % LIVE_EVERY == 0 &&
+			 !live_check(prog_of(t), s->ifindex, in, v, out))
+			ok = false;
 	}
 done:
 	if (!ok || verbose) {
@@ -943,6 +1073,11 @@ static void print_totals(double secs)
 				       mzr_counter_name(MZR_CNT_DROP_BASE + r) :
 				       "?",
 			       (unsigned long long)drops_by_reason[r]);
+	printf("\nlive frames: %llu emitted frames sent again live, %llu "
+	       "arrived where the output said, %llu did not arrive\n",
+	       (unsigned long long)n_live,
+	       (unsigned long long)(n_live - n_live_lost),
+	       (unsigned long long)n_live_lost);
 	printf("\n%llu frames in %.1f s (%.0f frames/s), seed %llu, %llu "
 	       "violations\n",
 	       (unsigned long long)n_frames, secs, n_frames / secs,
@@ -986,6 +1121,7 @@ int main(int argc, char **argv)
 		test_die_err("libbpf_num_possible_cpus", ncpu);
 	ctx_fd = core_env_map_fd(&env, "mzr_ctx_map");
 	make_seeds();
+	live_setup();
 	printf("%d seed frames, %s\n", n_seeds,
 	       max_frames ? "frame-bounded" : "time-bounded");
 

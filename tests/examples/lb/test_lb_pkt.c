@@ -400,6 +400,66 @@ static void test_untouched(void)
 	      "none of them made a connection", "new_conn grew");
 }
 
+/* A service of VNI 100 on tcp port 80 whose lb_vip_filter slot is VIP1's
+ * (the filter counts services per slot, so such keys share one). */
+static uint32_t vip1_slot_mate(void)
+{
+	uint32_t want = lb_vip_slot(VNI, htonl(VIP1), htons(80), IPPROTO_TCP);
+
+	for (uint32_t a = 1; a < 65536; a++) {
+		uint32_t ip = IP4(10, 98, 0, 0) | a;
+
+		if (lb_vip_slot(VNI, htonl(ip), htons(80), IPPROTO_TCP) == want)
+			return ip;
+	}
+	fprintf(stderr, "no address shares VIP1's filter slot\n");
+	exit(1);
+}
+
+/* The VIP filter: a key that shares a VIP's slot is no VIP; a slot counts
+ * its VIPs, so deleting one leaves the other balanced. */
+static void test_vip_filter(void)
+{
+	uint32_t mate = vip1_slot_mate();
+	struct flow f =
+		mk(MAC_GW, MAC_C, C, mate, 43000, 80, IPPROTO_TCP, PKT_TCP_SYN);
+	struct flow v1 =
+		mk(MAC_GW, MAC_C, C, VIP1, 43000, 80, IPPROTO_TCP, PKT_TCP_SYN);
+	struct flow v1b = v1;
+	struct pkt in, want;
+	struct result r;
+	uint64_t new0 = fixture_counter(stats_fd, LB_CNT_NEW_CONN);
+	char cmd[160], ipbuf[16];
+
+	build(&in, &f);
+	run(agent_fd, vec, &in, &r);
+	expect("a SYN to an address sharing VIP1's filter slot, no VIP, is "
+	       "not balanced",
+	       &r, XDP_REDIRECT, ENCAP, &in, 0);
+	check(fixture_counter(stats_fd, LB_CNT_NEW_CONN) == new0,
+	      "and made no connection", "new_conn grew");
+
+	inet_ntop(AF_INET, &(uint32_t){ htonl(mate) }, ipbuf, sizeof(ipbuf));
+	snprintf(cmd, sizeof(cmd),
+		 "vip add vni 100 vip %s port 80 proto tcp backends 10.0.1.4",
+		 ipbuf);
+	lb(cmd);
+	snprintf(cmd, sizeof(cmd), "vip del vni 100 vip %s port 80 proto tcp",
+		 ipbuf);
+	lb(cmd);
+	v1b.dst = B1;
+	v1b.dport = 8080;
+	build(&in, &v1);
+	build(&want, &v1b);
+	run(agent_fd, vec, &in, &r);
+	expect("after a VIP sharing VIP1's slot came and went, a new "
+	       "connection to VIP1 is still balanced (to B1:8080)",
+	       &r, XDP_REDIRECT, ENCAP, &want, 0);
+	check(fixture_counter(stats_fd, LB_CNT_NEW_CONN) == new0 + 1,
+	      "placed by the Maglev table (new_conn + 1)",
+	      "new_conn did not grow by one");
+}
+
 static void test_no_backend(void)
 {
 	struct flow f =
@@ -567,6 +627,7 @@ int main(void)
 	test_reply_entries();
 	test_maglev_pick();
 	test_untouched();
+	test_vip_filter();
 	test_no_backend();
 	printf("%d of %d checks failed\n", failures, checks);
 	return failures || !checks;
