@@ -387,6 +387,8 @@ static __always_inline int mzr_agent_tc_run(struct __sk_buff *skb)
 	reason = mzr_agent_decide(host, net, &p, &d);
 	if (reason)
 		return mzr_tc_drop(reason);
+	if (local->flags & MZR_EP_F_SCALED)
+		d.flags |= MZR_F_SCALED;
 	if (d.verb != MZR_AGENT_ENCAP)
 		return mzr_tc_hairpin(skb, d.ifindex, d.mac,
 				      d.verb == MZR_AGENT_ROUTED_HAIRPIN);

@@ -9,6 +9,7 @@
 #define MZR_CORE_TRANSIT_H
 
 #include "agent.h"
+#include "scaled.h"
 
 /* Returned by mzr_transit_parse() for traffic that is not ours. */
 #define MZR_NOT_OURS (-2)
@@ -146,7 +147,9 @@ static __always_inline void mzr_learn(const struct mzr_pkt *p)
 	struct mzr_direct_val v = {}, *cur;
 	__u64 now;
 
-	if (p->is_arp || !p->rts || (p->flags & MZR_F_ROUTED))
+	/* A scaled endpoint's copies share its address: no one host is
+	 * "the" path to it (scaled.h). */
+	if (p->is_arp || !p->rts || (p->flags & (MZR_F_ROUTED | MZR_F_SCALED)))
 		return;
 	/* The outer source is a known peer: every frame reaching delivery
 	 * went through mzr_transit_parse(), which checked it (rule 2). */
@@ -250,7 +253,12 @@ static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 		return mzr_drop(MZR_DROP_ARP);
 
 	if (ep && ep->host != host->ip) {
-		mzr_plan_forward(plan, ep->host, MZR_HOOK_BOUNCER,
+		next = ep->host;
+		if (ep->flags & MZR_EP_F_SCALED)
+			next = mzr_scaled_pick(&k, mzr_pkt_hash(p));
+		if (!next || next == host->ip)
+			return mzr_drop(MZR_DROP_NO_ENDPOINT);
+		mzr_plan_forward(plan, next, MZR_HOOK_BOUNCER,
 				 MZR_CNT_BOUNCER_FWD);
 		return MZR_GO;
 	}

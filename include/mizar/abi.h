@@ -30,6 +30,9 @@ enum mzr_opt_type {
 #define MZR_F_BYPASS (1U << 2) /* reserved: never set nor honoured (an
 				* endpoint does not inject tunnel frames;
 				* docs/bypass-decap.md) */
+#define MZR_F_SCALED (1U << 3) /* sent by a copy of a scaled endpoint: the
+				* receiver must not learn a direct path to
+				* it (each flow has its own host) */
 
 /* Bytes the agent adds in front of an endpoint's frame. */
 #define MZR_GENEVE_HDR_LEN 8
@@ -260,6 +263,12 @@ struct mzr_ctx {
 	__u32 ingress_ifindex;
 	__u8 scratch[MZR_CTX_SCRATCH_LEN]; /* NF-to-NF metadata */
 };
+
+/* ---- Scaled endpoints -------------------------------------------------- */
+
+/* Hosts one scaled endpoint (one VNI, IP) may have; each flow meets one
+ * of them, chosen by rendezvous hashing of the symmetric flow hash. */
+#define MZR_MAX_EP_HOSTS 8
 
 /* ---- Trust: known peers and the protected underlay (docs/security.md) - */
 
