@@ -609,6 +609,36 @@ topo_ep_add() {
 	topo_log "topo: endpoint $e = $ip/$plen mac $mac on $h (vpc $vni${bypass:+, bypass-decap})"
 }
 
+# topo_scaled_ep_add VNI IP/LEN MAC NAME:HOST[,NAME:HOST...]: a scaled
+# endpoint, one address served by several hosts: a copy NAME (an endpoint
+# netns with the same IP and MAC) on each HOST, registered there with
+# `ep add ... host H1,H2,... dev ve-NAME` and on the network's other
+# bouncers without dev. TOPO_SCALED_HOSTS["VNI IP"] keeps the host list.
+declare -gA TOPO_SCALED_HOSTS=()
+topo_scaled_ep_add() {
+	local vni=$1 cidr=$2 mac=$3 copies=$4 ip c e h hosts="" ips key b
+	ip=${cidr%/*}
+	key=$(topo_net_of "$vni" "$ip") || topo_die "no network of vpc $vni holds $ip"
+	for c in ${copies//,/ }; do
+		hosts+="${hosts:+,}${c#*:}"
+	done
+	ips=$(topo_hosts_to_ips "$hosts") || topo_die "bad hosts '$hosts'"
+	TOPO_SCALED_HOSTS["$vni $ip"]=$hosts
+	for c in ${copies//,/ }; do
+		e=${c%%:*}
+		h=${c#*:}
+		topo_ep_add "$e" "$h" "$vni" "$cidr" mac "$mac" noreg
+		topo_ctl "$h" ep add vni "$vni" ip "$ip" mac "$mac" host "$ips" \
+			dev "ve-$e" || topo_die "ep add (scaled) $e failed on $h"
+	done
+	for b in ${TOPO_NET_BNC[$key]//,/ }; do
+		[[ ",$hosts," == *",$b,"* ]] && continue
+		topo_ctl "$b" ep add vni "$vni" ip "$ip" mac "$mac" host "$ips" ||
+			topo_die "ep add (scaled) $ip failed on bouncer $b"
+	done
+	topo_log "topo: scaled endpoint $ip mac $mac on $hosts (vpc $vni)"
+}
+
 # topo_ep_del NAME [keepns]: unregister the endpoint everywhere and delete
 # its netns (unless keepns).
 topo_ep_del() {
