@@ -109,6 +109,27 @@ n2=$(count_id "$D2" 'done.*' s2)
 	topo_ok "new connections: s1 $n1, s2 $n2, s3 none" ||
 	topo_fail "new connections: s1 $n1, s2 $n2, s3 $n3"
 
+topo_step "apply/dump carry the host list"
+n=$(topo_ctl hb dump | jq --arg ip $SC '[.vpcs[].endpoints[] | select(.ip == $ip) | .hosts[]] | length')
+[ "$n" = 2 ] && topo_ok "dump on hb: the endpoint has its 2 hosts" ||
+	topo_fail "dump on hb: ${n:-no} hosts"
+for h in hb s1h; do
+	ctl="$MZR_MIZARCTL -r $(topo_pin_root $h)"
+	out=$(topo_exec $h bash -c "$ctl dump | $ctl apply --dry-run -f -" 2>&1)
+	[[ "$out" == "no change"* ]] && topo_ok "$h: dump | apply --dry-run: no change" ||
+		topo_fail "$h: dump | apply --dry-run: $out"
+done
+# s1h still lists s3h (ep set ran on the bouncer only): apply drops it.
+topo_ctl s1h dump >"$TOPO_TMP/s1.json"
+jq --arg ip $SC --arg h "$(topo_host_ip s3h)" \
+	'(.vpcs[].endpoints[] | select(.ip == $ip) | .hosts) -= [$h]' \
+	"$TOPO_TMP/s1.json" >"$TOPO_TMP/s1b.json"
+out=$(topo_ctl s1h apply -f "$TOPO_TMP/s1b.json" 2>&1)
+n=$(topo_ctl s1h ep show vni 100 | grep " $SC ")
+[[ "$n" == *"host $(topo_hosts_to_ips s1h,s2h) dev ve-s1"* ]] &&
+	topo_ok "apply with s3h left out of \"hosts\" on s1h: $n" ||
+	topo_fail "apply with s3h left out: $out / $n"
+
 topo_step "the scaled endpoint's hosts learned no direct path to it"
 for c in c1h c2h; do
 	n=$(topo_counter "$c" learned)
