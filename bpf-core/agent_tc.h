@@ -347,7 +347,9 @@ static __always_inline int mzr_tc_inject(struct __sk_buff *skb,
 	if (reason)
 		return mzr_tc_drop(reason);
 	flags = plan.set_flags & ~plan.clear_flags;
-	reason = mzr_tc_encap(skb, p->vni, host->ip, plan.next, flags,
+	/* plan.vni: a divider here sends it across a VPC peering. */
+	reason = mzr_tc_encap(skb, plan.vni ?: p->vni, host->ip, plan.next,
+			      flags,
 			      mzr_udp_sport(hash), host->mac, host->mac);
 	if (reason)
 		return mzr_tc_drop(reason);

@@ -81,6 +81,17 @@ struct mzr_ep_hosts_val {
 	__be32 hosts[MZR_MAX_EP_HOSTS];
 };
 
+/* mzr_vpc_peers: LPM trie keyed like mzr_nets by (VNI X, prefix P): in
+ * VPC X, destination prefix P lies in VPC peer_vni, peered with X. A
+ * peering of A and B is the entries (A, B's prefixes) -> B and (B, A's
+ * prefixes) -> A. */
+#define MZR_MAX_VPC_PEER_ROUTES 4096
+
+struct mzr_vpc_peer_val {
+	__u32 peer_vni;
+	__u32 pad;
+};
+
 /* mzr_local: key ifindex of a host-side veth; the agent's view. */
 struct mzr_local_val {
 	__u32 vni;

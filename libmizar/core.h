@@ -34,6 +34,7 @@ enum mzri_map {
 	MZRI_MAP_PROTECT,
 	MZRI_MAP_NH,
 	MZRI_MAP_EP_HOSTS,
+	MZRI_MAP_VPC_PEERS,
 	MZRI_MAP__N,
 };
 

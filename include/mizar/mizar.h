@@ -10,5 +10,6 @@
 #include <mizar/host.h>
 #include <mizar/nf.h>
 #include <mizar/tables.h>
+#include <mizar/vpc_peering.h>
 
 #endif /* MIZAR_MIZAR_H */

@@ -257,6 +257,8 @@ static const struct mzctl_sub vpc_subs[] = {
 	{ "del", "vni N", "Delete VPC N (it must have no networks).\n",
 	  vpc_del },
 	{ "show", "[vni N]", "List VPCs and their dividers.\n", vpc_show },
+	{ "peer", "add|del|show ...",
+	  "VPC peerings (vpc peer --help).\n", mzctl_cmd_vpc_peer },
 	{ NULL },
 };
 
