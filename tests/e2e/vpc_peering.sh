@@ -89,8 +89,12 @@ expect_no_ping a 10.1.2.10
 # Adversarial: an endpoint of the unpeered 10.1.2.0/24 aims at a peered
 # destination; the peering must not carry it (the source is checked).
 np=$(topo_counter d2 not_peered)
+d1=$(topo_counter h1 deliver)
 expect_no_ping bx 10.0.1.10
 expect_counter_gt d2 not_peered "${np:-0}"
+[ "$(topo_counter h1 deliver)" = "$d1" ] &&
+	topo_ok "nothing from the unpeered 10.1.2.0/24 reached a's host" ||
+	topo_fail "a's host delivered $(($(topo_counter h1 deliver) - d1)) frames from the unpeered network"
 
 topo_step "peering deleted on the receiving divider only: refused there"
 topo_ctl d2 vpc peer del vni 200 vni 100 && topo_ok "d2: vpc peer del" ||
