@@ -434,6 +434,8 @@ static __always_inline int mzr_agent_after_hook(struct xdp_md *xdp,
 	reason = mzr_agent_decide(host, net, p, &d);
 	if (reason)
 		return mzr_drop(reason);
+	if (local->flags & MZR_EP_F_SCALED)
+		d.flags |= MZR_F_SCALED;
 	/* XDP keeps no checksum offload state: finish the endpoint's
 	 * (possibly partial) TCP/UDP checksum here (l4csum.h). */
 	if (!p->is_arp && mzr_l4_csum_fill(xdp, p))

@@ -347,7 +347,9 @@ static __always_inline int mzr_tc_inject(struct __sk_buff *skb,
 	if (reason)
 		return mzr_tc_drop(reason);
 	flags = plan.set_flags & ~plan.clear_flags;
-	reason = mzr_tc_encap(skb, p->vni, host->ip, plan.next, flags,
+	/* plan.vni: a divider here sends it across a VPC peering. */
+	reason = mzr_tc_encap(skb, plan.vni ?: p->vni, host->ip, plan.next,
+			      flags,
 			      mzr_udp_sport(hash), host->mac, host->mac);
 	if (reason)
 		return mzr_tc_drop(reason);
@@ -387,6 +389,8 @@ static __always_inline int mzr_agent_tc_run(struct __sk_buff *skb)
 	reason = mzr_agent_decide(host, net, &p, &d);
 	if (reason)
 		return mzr_tc_drop(reason);
+	if (local->flags & MZR_EP_F_SCALED)
+		d.flags |= MZR_F_SCALED;
 	if (d.verb != MZR_AGENT_ENCAP)
 		return mzr_tc_hairpin(skb, d.ifindex, d.mac,
 				      d.verb == MZR_AGENT_ROUTED_HAIRPIN);

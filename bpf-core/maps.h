@@ -70,6 +70,7 @@ struct mzr_plan {
 	__u8 mac[6];		/* inner destination MAC (delivery) */
 	__u8 dec_inner_ttl;	/* a routed hop */
 	__u8 pad;
+	__u32 vni;		/* non-zero: rewrite the VNI (VPC peering) */
 };
 
 /*

@@ -61,6 +61,7 @@ struct mzr_ep_key {
 
 #define MZR_EP_F_LOCAL (1U << 0)  /* hosted on this host (ifindex valid) */
 #define MZR_EP_F_BYPASS (1U << 1) /* bypass decapsulation */
+#define MZR_EP_F_SCALED (1U << 2) /* several hosts: see mzr_ep_hosts */
 
 struct mzr_ep_val {
 	__u8 mac[6];
@@ -68,6 +69,27 @@ struct mzr_ep_val {
 	__be32 host;		/* underlay IPv4 of the endpoint's host */
 	__u32 ifindex;		/* host-side veth when MZR_EP_F_LOCAL */
 	__u32 flags;
+};
+
+/* mzr_ep_hosts: key struct mzr_ep_key of a scaled endpoint (its mzr_eps
+ * entry has MZR_EP_F_SCALED), value its hosts. A map of its own so that
+ * the common endpoint entry stays small. */
+#define MZR_MAX_SCALED_EPS 4096
+
+struct mzr_ep_hosts_val {
+	__u32 n_hosts;
+	__be32 hosts[MZR_MAX_EP_HOSTS];
+};
+
+/* mzr_vpc_peers: LPM trie keyed like mzr_nets by (VNI X, prefix P): in
+ * VPC X, destination prefix P lies in VPC peer_vni, peered with X. A
+ * peering of A and B is the entries (A, B's prefixes) -> B and (B, A's
+ * prefixes) -> A. */
+#define MZR_MAX_VPC_PEER_ROUTES 4096
+
+struct mzr_vpc_peer_val {
+	__u32 peer_vni;
+	__u32 pad;
 };
 
 /* mzr_local: key ifindex of a host-side veth; the agent's view. */

@@ -9,6 +9,8 @@
 #define MZR_CORE_TRANSIT_H
 
 #include "agent.h"
+#include "scaled.h"
+#include "peering.h"
 
 /* Returned by mzr_transit_parse() for traffic that is not ours. */
 #define MZR_NOT_OURS (-2)
@@ -146,7 +148,11 @@ static __always_inline void mzr_learn(const struct mzr_pkt *p)
 	struct mzr_direct_val v = {}, *cur;
 	__u64 now;
 
-	if (p->is_arp || !p->rts || (p->flags & MZR_F_ROUTED))
+	/* A scaled endpoint's copies share its address: no one host is
+	 * "the" path to it (scaled.h); a peered packet's source is in
+	 * another VPC. */
+	if (p->is_arp || !p->rts ||
+	    (p->flags & (MZR_F_ROUTED | MZR_F_SCALED | MZR_F_PEERED)))
 		return;
 	/* The outer source is a known peer: every frame reaching delivery
 	 * went through mzr_transit_parse(), which checked it (rule 2). */
@@ -201,6 +207,59 @@ static __always_inline void mzr_plan_forward(struct mzr_plan *plan,
 	plan->next = next;
 }
 
+/* Returned by mzr_divider_peer() when no peering takes the packet. */
+#define MZR_NO_PEER (-3)
+
+/*
+ * A divider found no network of the packet's VPC for its destination: a
+ * peered VPC may hold it. Forward it, VNI rewritten, to a divider of that
+ * VPC (or, this host being one, to the bouncer of its network: one
+ * divider routes it), a routed hop: divider hook, inner TTL. Returns
+ * MZR_GO, a verdict, or MZR_NO_PEER.
+ */
+static __always_inline int mzr_divider_peer(const struct mzr_host_cfg *host,
+					    const struct mzr_pkt *p,
+					    __u32 hash, struct mzr_plan *plan)
+{
+	__u32 peer = mzr_vpc_peer_of(p->vni, p->daddr), reason = 0;
+	struct mzr_vpc_val *pvpc;
+	struct mzr_net_val *net;
+	__be32 next;
+
+	if (!peer)
+		return MZR_NO_PEER;
+	/* Once across, never again (no A -> B -> C, no ping-pong); and
+	 * only between the peered prefixes of both ends. */
+	if ((p->flags & MZR_F_PEERED) ||
+	    !mzr_vpc_peering_allows(p->vni, peer, p->saddr, p->daddr))
+		return mzr_drop(MZR_DROP_NOT_PEERED);
+	pvpc = bpf_map_lookup_elem(&mzr_vpcs, &peer);
+	if (!pvpc)
+		return mzr_drop(MZR_DROP_NO_ROUTE);
+	if (p->ttl <= 1)
+		return mzr_drop(MZR_DROP_TTL_EXPIRED);
+	if (mzr_is_divider(pvpc, host->ip)) {
+		net = mzr_net_lookup(peer, p->daddr);
+		if (!net)
+			return mzr_drop(MZR_DROP_NO_ROUTE);
+		next = mzr_pick_bouncer(net, hash, &reason);
+		if (!next)
+			return mzr_drop(reason);
+		if (next == host->ip)
+			return mzr_drop(MZR_DROP_NO_ENDPOINT);
+		plan->set_flags = MZR_F_ROUTED | MZR_F_PEERED;
+	} else {
+		next = mzr_pick_divider(pvpc, hash);
+		if (!next)
+			return mzr_drop(MZR_DROP_NO_ROUTE);
+		plan->set_flags = MZR_F_PEERED;
+	}
+	mzr_plan_forward(plan, next, MZR_HOOK_DIVIDER, MZR_CNT_DIVIDER_PEER);
+	plan->dec_inner_ttl = 1;
+	plan->vni = peer;
+	return MZR_GO;
+}
+
 /* Decide what this host does with the packet. Returns MZR_GO (plan
  * filled) or a verdict. */
 static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
@@ -234,6 +293,12 @@ static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 		return mzr_drop(MZR_DROP_NO_ENDPOINT);
 	}
 
+	/* Just across a peering (not yet routed in this VPC): both ends
+	 * must be peered here too (docs/security.md, rule 11). */
+	if ((p->flags & (MZR_F_PEERED | MZR_F_ROUTED)) == MZR_F_PEERED &&
+	    !p->is_arp && !mzr_vpc_peered_in_ok(p->vni, p->saddr, p->daddr))
+		return mzr_drop(MZR_DROP_NOT_PEERED);
+
 	if (ep && (ep->flags & MZR_EP_F_LOCAL)) {
 		plan->action = ep->flags & MZR_EP_F_BYPASS ?
 				       MZR_ACT_DELIVER_BYPASS :
@@ -250,7 +315,12 @@ static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 		return mzr_drop(MZR_DROP_ARP);
 
 	if (ep && ep->host != host->ip) {
-		mzr_plan_forward(plan, ep->host, MZR_HOOK_BOUNCER,
+		next = ep->host;
+		if (ep->flags & MZR_EP_F_SCALED)
+			next = mzr_scaled_pick(&k, mzr_pkt_hash(p));
+		if (!next || next == host->ip)
+			return mzr_drop(MZR_DROP_NO_ENDPOINT);
+		mzr_plan_forward(plan, next, MZR_HOOK_BOUNCER,
 				 MZR_CNT_BOUNCER_FWD);
 		return MZR_GO;
 	}
@@ -282,6 +352,10 @@ static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 		if (!(p->flags & MZR_F_DIRECT))
 			net = mzr_net_lookup(p->vni, p->daddr);
 		if (!net) {
+			int ret = mzr_divider_peer(host, p, hash, plan);
+
+			if (ret != MZR_NO_PEER)
+				return ret;
 			/* Outside every network of the VPC: the divider
 			 * hook may take it out (SNAT); else no_route. */
 			plan->action = MZR_ACT_EXIT;
@@ -472,6 +546,8 @@ static __always_inline int mzr_transit_exec(struct xdp_md *xdp,
 	reason = mzr_update_flags(xdp, p, plan->set_flags, plan->clear_flags);
 	if (!reason && plan->dec_inner_ttl && !p->is_arp)
 		reason = mzr_inner_dec_ttl(xdp, p);
+	if (!reason && plan->vni)
+		reason = mzr_set_vni(xdp, plan->vni);
 	if (reason)
 		return mzr_drop(reason);
 	return mzr_transit_send(xdp, host, p->outer_saddr, plan->next, 0,

@@ -44,6 +44,8 @@ const char *const mzri_map_names[MZRI_MAP__N] = {
 	[MZRI_MAP_PEERS] = MZR_MAP_PEERS,
 	[MZRI_MAP_PROTECT] = MZR_MAP_PROTECT,
 	[MZRI_MAP_NH] = "mzr_nh",
+	[MZRI_MAP_EP_HOSTS] = "mzr_ep_hosts",
+	[MZRI_MAP_VPC_PEERS] = "mzr_vpc_peers",
 };
 
 const char *const mzri_prog_names[MZRI_PROG__N] = {

@@ -994,9 +994,79 @@ static void ep_peer_check(const char *ifname, unsigned int ifindex)
 			 ifname, peer_name, peer_name, peer_name);
 }
 
-static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec)
+/*
+ * A scaled endpoint's host list: 1 to MZR_MAX_EP_HOSTS valid, distinct
+ * underlay addresses. Returns 0 or -errno (logged).
+ */
+static int ep_hosts_check(const char *what, struct in_addr ip,
+			  const struct in_addr *hosts, unsigned int n)
+{
+	char buf[INET_ADDRSTRLEN];
+	unsigned int i, j;
+
+	if (!n || !hosts) {
+		mzr_warn("%s: %s: no host\n", what, mzri_ntoa(ip, buf));
+		return -EINVAL;
+	}
+	if (n > MZR_MAX_EP_HOSTS) {
+		mzr_warn("%s: %s: %u hosts, at most %u\n", what,
+			 mzri_ntoa(ip, buf), n, MZR_MAX_EP_HOSTS);
+		return -E2BIG;
+	}
+	for (i = 0; i < n; i++) {
+		if (!mzri_ip_valid(hosts[i])) {
+			mzr_warn("%s: %s: bad host address\n", what,
+				 mzri_ntoa(ip, buf));
+			return -EINVAL;
+		}
+		for (j = 0; j < i; j++)
+			if (hosts[j].s_addr == hosts[i].s_addr) {
+				char hbuf[INET_ADDRSTRLEN];
+
+				mzr_warn("%s: %s: host %s given twice\n",
+					 what, mzri_ntoa(ip, buf),
+					 mzri_ntoa(hosts[i], hbuf));
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
+static bool ep_hosts_has(const struct in_addr *hosts, unsigned int n,
+			 __be32 ip)
+{
+	for (unsigned int i = 0; i < n; i++)
+		if (hosts[i].s_addr == ip)
+			return true;
+	return false;
+}
+
+/* The hosts an endpoint names (one, or a scaled endpoint's list). */
+static unsigned int ep_hosts_read(const struct mzr_host *h,
+				  const struct mzr_ep_key *k,
+				  const struct mzr_ep_val *v,
+				  struct in_addr *hosts)
+{
+	struct mzr_ep_hosts_val hv;
+	unsigned int i;
+
+	if ((v->flags & MZR_EP_F_SCALED) &&
+	    !bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EP_HOSTS), k, &hv) &&
+	    hv.n_hosts && hv.n_hosts <= MZR_MAX_EP_HOSTS) {
+		for (i = 0; i < hv.n_hosts; i++)
+			hosts[i].s_addr = hv.hosts[i];
+		return hv.n_hosts;
+	}
+	hosts[0].s_addr = v->host;
+	return 1;
+}
+
+static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
+		     const struct in_addr *hosts, unsigned int n_hosts)
 {
 	const char *what = "ep create";
+	struct mzr_ep_spec spec_buf = *spec_in, *spec = &spec_buf;
+	struct mzr_ep_hosts_val hv = {};
 	char buf[INET_ADDRSTRLEN];
 	struct mzr_net_key nk;
 	struct mzr_net_val net;
@@ -1010,6 +1080,29 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 	int tc_undo;
 	int err;
 
+	if (n_hosts) {
+		err = ep_hosts_check(what, spec->ip, hosts, n_hosts);
+		if (err)
+			return err;
+		/* The endpoint's own host: this one with a veth here (it
+		 * must be in the list), else the first. */
+		if (!spec->host.s_addr && spec->ifname &&
+		    !mzri_host_cfg(h, &cfg))
+			spec->host.s_addr = cfg.ip;
+		if (!spec->host.s_addr)
+			spec->host = hosts[0];
+		if (!ep_hosts_has(hosts, n_hosts, spec->host.s_addr)) {
+			char hbuf[INET_ADDRSTRLEN];
+
+			mzr_warn("%s: %s: host %s is not in its host list\n",
+				 what, mzri_ntoa(spec->ip, buf),
+				 mzri_ntoa(spec->host, hbuf));
+			return -EINVAL;
+		}
+	} else {
+		hosts = &spec_in->host;
+		n_hosts = 1;
+	}
 	err = mzri_ep_spec_check(spec);
 	if (!err)
 		err = mzri_check_loaded(h, what);
@@ -1034,6 +1127,12 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 		return -EEXIST;
 	}
 	ep_fill(spec, &k, &v);
+	if (n_hosts > 1) {
+		v.flags |= MZR_EP_F_SCALED;
+		hv.n_hosts = n_hosts;
+		for (unsigned int i = 0; i < n_hosts; i++)
+			hv.hosts[i] = hosts[i].s_addr;
+	}
 	if (spec->ifname) {
 		ifindex = if_nametoindex(spec->ifname);
 		if (!ifindex) {
@@ -1083,14 +1182,27 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 		lv.flags = v.flags;
 	}
 
-	/* The endpoint's host is a known peer while named (peers.c). */
-	err = mzri_peers_ref(h, &spec->host, 1);
+	/* The endpoint's hosts are known peers while named (peers.c). */
+	err = mzri_peers_ref(h, hosts, n_hosts);
 	if (err)
 		return err;
+	/* The list before the entry that points to it. */
+	if (hv.n_hosts &&
+	    bpf_map_update_elem(mzri_fd(h, MZRI_MAP_EP_HOSTS), &k, &hv,
+				BPF_ANY)) {
+		err = mzri_map_err(-errno);
+		mzri_peers_unref(h, hosts, n_hosts);
+		mzr_warn("%s: %s: scaled endpoint table: %s\n", what,
+			 mzri_ntoa(spec->ip, buf),
+			 err == -ENOSPC ? "full" : strerror(-err));
+		return err;
+	}
 	if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v,
 				BPF_NOEXIST)) {
 		err = mzri_map_err(-errno);
-		mzri_peers_unref(h, &spec->host, 1);
+		if (hv.n_hosts)
+			bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_EP_HOSTS), &k);
+		mzri_peers_unref(h, hosts, n_hosts);
 		if (err == -ENOSPC)
 			mzr_warn("%s: endpoint table full (%u entries)\n",
 				 what, h->max_endpoints);
@@ -1143,7 +1255,9 @@ undo_local:
 	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_LOCAL), &ifindex);
 undo_ep:
 	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_EPS), &k);
-	mzri_peers_unref(h, &spec->host, 1);
+	if (hv.n_hosts)
+		bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_EP_HOSTS), &k);
+	mzri_peers_unref(h, hosts, n_hosts);
 	return err;
 }
 
@@ -1352,6 +1466,8 @@ out:
 static int ep_delete(struct mzr_host *h, uint32_t vni, struct in_addr ip)
 {
 	const char *what = "ep delete";
+	struct in_addr hosts[MZR_MAX_EP_HOSTS];
+	unsigned int n_hosts;
 	char buf[INET_ADDRSTRLEN];
 	struct mzr_ep_key k = { .vni = vni, .ip = ip.s_addr };
 	struct mzr_local_val lv;
@@ -1366,6 +1482,7 @@ static int ep_delete(struct mzr_host *h, uint32_t vni, struct in_addr ip)
 			 mzri_ntoa(ip, buf), vni);
 		return -ENOENT;
 	}
+	n_hosts = ep_hosts_read(h, &k, &v, hosts);
 	if ((v.flags & MZR_EP_F_LOCAL) && v.ifindex) {
 		/* Detach first: the agent must not run without its entry. */
 		err = mzri_xdp_detach(v.ifindex, h->prog_fds[MZRI_PROG_AGENT]);
@@ -1391,7 +1508,9 @@ static int ep_delete(struct mzr_host *h, uint32_t vni, struct in_addr ip)
 		return err;
 	}
 	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_DIRECT), &k);
-	mzri_peers_unref(h, &(struct in_addr){ v.host }, 1);
+	if (v.flags & MZR_EP_F_SCALED)
+		bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_EP_HOSTS), &k);
+	mzri_peers_unref(h, hosts, n_hosts);
 	return 0;
 }
 
@@ -1490,6 +1609,125 @@ out:
 	return err;
 }
 
+/*
+ * Replace an endpoint's hosts. Growing to several: the list first, then
+ * the flag that points to it; shrinking to one: the entry first, then the
+ * list. A packet meets either the old choice or the new one.
+ */
+static int ep_set_hosts(struct mzr_host *h, uint32_t vni, struct in_addr ip,
+			const struct in_addr *hosts, unsigned int n_hosts)
+{
+	const char *what = "ep set";
+	struct mzr_ep_key k = { .vni = vni, .ip = ip.s_addr };
+	struct in_addr old[MZR_MAX_EP_HOSTS];
+	struct mzr_ep_hosts_val hv = {};
+	char buf[INET_ADDRSTRLEN];
+	struct mzr_local_val lv;
+	struct mzr_ep_val v, nv;
+	unsigned int n_old, i;
+	int err;
+
+	err = check_vni_loaded(h, what, vni);
+	if (!err)
+		err = ep_hosts_check(what, ip, hosts, n_hosts);
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
+		mzr_warn("%s: no endpoint %s in VPC %u\n", what,
+			 mzri_ntoa(ip, buf), vni);
+		return -ENOENT;
+	}
+	nv = v;
+	if (v.flags & MZR_EP_F_LOCAL) {
+		/* Hosted here: this host stays one of them. */
+		if (!ep_hosts_has(hosts, n_hosts, v.host)) {
+			char hbuf[INET_ADDRSTRLEN];
+
+			mzr_warn("%s: %s is hosted here: the list must keep this host (%s)\n",
+				 what, mzri_ntoa(ip, buf),
+				 mzri_ntoa((struct in_addr){ v.host }, hbuf));
+			return -EINVAL;
+		}
+	} else if (!ep_hosts_has(hosts, n_hosts, v.host)) {
+		nv.host = hosts[0].s_addr;
+	}
+	n_old = ep_hosts_read(h, &k, &v, old);
+	err = mzri_peers_ref(h, hosts, n_hosts);
+	if (err)
+		return err;
+	if (n_hosts > 1) {
+		nv.flags |= MZR_EP_F_SCALED;
+		hv.n_hosts = n_hosts;
+		for (i = 0; i < n_hosts; i++)
+			hv.hosts[i] = hosts[i].s_addr;
+		if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_EP_HOSTS), &k,
+					&hv, BPF_ANY)) {
+			err = mzri_map_err(-errno);
+			goto undo;
+		}
+	} else {
+		nv.flags &= ~MZR_EP_F_SCALED;
+	}
+	if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &nv,
+				BPF_EXIST)) {
+		err = mzri_map_err(-errno);
+		if (n_hosts > 1 && !(v.flags & MZR_EP_F_SCALED))
+			bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_EP_HOSTS), &k);
+		goto undo;
+	}
+	if (n_hosts == 1)
+		bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_EP_HOSTS), &k);
+	/* The agent stamps MZR_F_SCALED from its local entry. */
+	if ((v.flags & MZR_EP_F_LOCAL) &&
+	    !bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_LOCAL), &v.ifindex,
+				 &lv) &&
+	    lv.vni == vni && lv.ip == ip.s_addr) {
+		lv.flags = nv.flags;
+		bpf_map_update_elem(mzri_fd(h, MZRI_MAP_LOCAL), &v.ifindex,
+				    &lv, BPF_EXIST);
+	}
+	mzri_peers_unref(h, old, n_old);
+	return 0;
+undo:
+	mzri_peers_unref(h, hosts, n_hosts);
+	mzr_warn("%s: %s: %s\n", what, mzri_ntoa(ip, buf),
+		 err == -ENOSPC ? "scaled endpoint table full" :
+				  strerror(-err));
+	return err;
+}
+
+int mzr_ep__get_hosts(const struct mzr_host *h, uint32_t vni,
+		      struct in_addr ip, struct in_addr *hosts,
+		      unsigned int *n_hosts)
+{
+	struct mzr_ep_key k = { .vni = vni, .ip = ip.s_addr };
+	struct in_addr all[MZR_MAX_EP_HOSTS];
+	char buf[INET_ADDRSTRLEN];
+	struct mzr_ep_val v;
+	unsigned int n, i;
+	int err;
+
+	err = check_vni_loaded(h, "ep get hosts", vni);
+	if (err)
+		return err;
+	if (!hosts || !n_hosts)
+		return -EINVAL;
+	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
+		mzr_warn("ep get hosts: no endpoint %s in VPC %u\n",
+			 mzri_ntoa(ip, buf), vni);
+		return -ENOENT;
+	}
+	n = ep_hosts_read(h, &k, &v, all);
+	if (n > *n_hosts) {
+		*n_hosts = n;
+		return -ENOSPC;
+	}
+	for (i = 0; i < n; i++)
+		hosts[i] = all[i];
+	*n_hosts = n;
+	return 0;
+}
+
 /* ---- Locked entry points ----------------------------------------------- */
 
 /*
@@ -1539,7 +1777,24 @@ int mzr_net__delete(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 
 int mzr_ep__create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 {
-	return MZRI_LOCKED(h, false, ep_create(h, spec));
+	return MZRI_LOCKED(h, false, ep_create(h, spec, NULL, 0));
+}
+
+int mzr_ep__create_opts(struct mzr_host *h, const struct mzr_ep_spec *spec,
+			const struct mzr_ep_opts *opts)
+{
+	if (!MZR_OPTS_VALID(opts, mzr_ep_opts))
+		return -EINVAL;
+	return MZRI_LOCKED(h, false,
+			   ep_create(h, spec,
+				     MZR_OPTS_GET(opts, hosts, NULL),
+				     MZR_OPTS_GET(opts, n_hosts, 0)));
+}
+
+int mzr_ep__set_hosts(struct mzr_host *h, uint32_t vni, struct in_addr ip,
+		      const struct in_addr *hosts, unsigned int n_hosts)
+{
+	return MZRI_LOCKED(h, false, ep_set_hosts(h, vni, ip, hosts, n_hosts));
 }
 
 int mzr_ep__create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,

@@ -30,6 +30,11 @@ enum mzr_opt_type {
 #define MZR_F_BYPASS (1U << 2) /* reserved: never set nor honoured (an
 				* endpoint does not inject tunnel frames;
 				* docs/bypass-decap.md) */
+#define MZR_F_PEERED (1U << 4) /* a divider moved it across a VPC peering
+				* (VNI rewritten): it never crosses again */
+#define MZR_F_SCALED (1U << 3) /* sent by a copy of a scaled endpoint: the
+				* receiver must not learn a direct path to
+				* it (each flow has its own host) */
 
 /* Bytes the agent adds in front of an endpoint's frame. */
 #define MZR_GENEVE_HDR_LEN 8
@@ -83,7 +88,9 @@ enum mzr_opt_type {
 				     * or a protected underlay prefix */       \
 	X(ARP_RATE, arp_rate)	/* endpoint's ARP requests above its rate */   \
 	X(FRAGMENT, fragment)	/* IP fragment whose datagram has no known     \
-				 * verdict (first fragment unseen) */
+				 * verdict (first fragment unseen) */         \
+	X(NOT_PEERED, not_peered) /* across a VPC peering without both its     \
+				   * ends in the peered prefixes, or twice */
 
 #define MZR_COUNTERS(X)                                                        \
 	X(AGENT_RX, agent_rx, agent) /* frames seen by transit agents */       \
@@ -131,7 +138,9 @@ enum mzr_opt_type {
 							* (also drop too_big) */ \
 	X(LEARN_REFUSED, learn_refused, host) /* direct-path learning refused: \
 					       * RTS is not the outer source   \
-					       * or not a known peer */
+					       * or not a known peer */        \
+	X(DIVIDER_PEER, divider_peer, divider) /* divider: sent across a VPC   \
+						* peering (VNI rewritten) */
 
 enum mzr_drop_reason {
 #define MZR_X_DROP(e, name) MZR_DROP_##e,
@@ -260,6 +269,12 @@ struct mzr_ctx {
 	__u32 ingress_ifindex;
 	__u8 scratch[MZR_CTX_SCRATCH_LEN]; /* NF-to-NF metadata */
 };
+
+/* ---- Scaled endpoints -------------------------------------------------- */
+
+/* Hosts one scaled endpoint (one VNI, IP) may have; each flow meets one
+ * of them, chosen by rendezvous hashing of the symmetric flow hash. */
+#define MZR_MAX_EP_HOSTS 8
 
 /* ---- Trust: known peers and the protected underlay (docs/security.md) - */
 

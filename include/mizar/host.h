@@ -500,6 +500,59 @@ struct mzr_ep_info {
 MZR_API int mzr_ep__create(struct mzr_host *host,
 			   const struct mzr_ep_spec *spec);
 
+struct mzr_ep_opts {
+	size_t sz;
+	/* A scaled endpoint: the underlay addresses of its hosts, 1 to
+	 * MZR_MAX_EP_HOSTS (<mizar/abi.h>), distinct. Each flow meets one
+	 * of them, chosen by rendezvous hashing of the symmetric flow
+	 * hash (docs/architecture.md, "Scaled endpoints"). NULL/0: the
+	 * spec's host alone. */
+	const struct in_addr *hosts;
+	unsigned int n_hosts;
+	size_t : 0;
+};
+#define mzr_ep_opts__last_field n_hosts
+
+/**
+ * @brief Create an endpoint as mzr_ep__create(), with options. With
+ * @p opts->hosts, @p spec->host may be 0: this host when
+ * @p spec->ifname is set, else the list's first; otherwise it must be in
+ * the list. A host holding one of the copies creates it with
+ * @p spec->ifname (its own address in the list); bouncers without it.
+ * @return as mzr_ep__create(), and: -EINVAL: bad opts, a bad or repeated
+ * host, @p spec->host not in the list; -E2BIG: more than
+ * MZR_MAX_EP_HOSTS hosts; -ENOSPC: the scaled endpoint table is full.
+ */
+MZR_API int mzr_ep__create_opts(struct mzr_host *host,
+				const struct mzr_ep_spec *spec,
+				const struct mzr_ep_opts *opts);
+
+/**
+ * @brief Replace endpoint (@p vni, @p ip)'s hosts (one: an ordinary
+ * endpoint again). Only the flows of a removed host move (to the
+ * remaining hosts); an added host takes its share of the flows.
+ * An endpoint hosted here must keep this host in the list.
+ * @return 0; -ERANGE: bad VNI; -ENOENT: unknown endpoint; -EINVAL: bad,
+ * repeated or no host, this host missing for a local endpoint, handle
+ * not loaded; -E2BIG: more than MZR_MAX_EP_HOSTS; -ENOSPC: scaled
+ * endpoint table full. Unchanged on error.
+ */
+MZR_API int mzr_ep__set_hosts(struct mzr_host *host, uint32_t vni,
+			      struct in_addr ip, const struct in_addr *hosts,
+			      unsigned int n_hosts);
+
+/**
+ * @brief Read endpoint (@p vni, @p ip)'s hosts: its host, or a scaled
+ * endpoint's list, into @p hosts (room for *@p n_hosts; on return, the
+ * number of hosts).
+ * @return 0; -ERANGE: bad VNI; -ENOENT: unknown endpoint; -EINVAL: NULL
+ * argument or handle not loaded; -ENOSPC: too little room (*@p n_hosts
+ * says how much is needed).
+ */
+MZR_API int mzr_ep__get_hosts(const struct mzr_host *host, uint32_t vni,
+			      struct in_addr ip, struct in_addr *hosts,
+			      unsigned int *n_hosts);
+
 /**
  * @brief Create @p n remote endpoints at once (no ifname allowed). Either
  * all are created or none: every spec is validated first (duplicates in

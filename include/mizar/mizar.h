@@ -11,5 +11,6 @@
 #include <mizar/netdev.h>
 #include <mizar/nf.h>
 #include <mizar/tables.h>
+#include <mizar/vpc_peering.h>
 
 #endif /* MIZAR_MIZAR_H */

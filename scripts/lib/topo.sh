@@ -614,6 +614,68 @@ topo_ep_add() {
 	topo_log "topo: endpoint $e = $ip/$plen mac $mac on $h (vpc $vni${bypass:+, bypass-decap})"
 }
 
+# topo_scaled_ep_add VNI IP/LEN MAC NAME:HOST[,NAME:HOST...]: a scaled
+# endpoint, one address served by several hosts: a copy NAME (an endpoint
+# netns with the same IP and MAC) on each HOST, registered there with
+# `ep add ... host H1,H2,... dev ve-NAME` and on the network's other
+# bouncers without dev. TOPO_SCALED_HOSTS["VNI IP"] keeps the host list.
+declare -gA TOPO_SCALED_HOSTS=()
+topo_scaled_ep_add() {
+	local vni=$1 cidr=$2 mac=$3 copies=$4 ip c e h hosts="" ips key b
+	ip=${cidr%/*}
+	key=$(topo_net_of "$vni" "$ip") || topo_die "no network of vpc $vni holds $ip"
+	for c in ${copies//,/ }; do
+		hosts+="${hosts:+,}${c#*:}"
+	done
+	ips=$(topo_hosts_to_ips "$hosts") || topo_die "bad hosts '$hosts'"
+	TOPO_SCALED_HOSTS["$vni $ip"]=$hosts
+	for c in ${copies//,/ }; do
+		e=${c%%:*}
+		h=${c#*:}
+		topo_ep_add "$e" "$h" "$vni" "$cidr" mac "$mac" noreg
+		topo_ctl "$h" ep add vni "$vni" ip "$ip" mac "$mac" host "$ips" \
+			dev "ve-$e" || topo_die "ep add (scaled) $e failed on $h"
+	done
+	for b in ${TOPO_NET_BNC[$key]//,/ }; do
+		[[ ",$hosts," == *",$b,"* ]] && continue
+		topo_ctl "$b" ep add vni "$vni" ip "$ip" mac "$mac" host "$ips" ||
+			topo_die "ep add (scaled) $ip failed on bouncer $b"
+	done
+	topo_log "topo: scaled endpoint $ip mac $mac on $hosts (vpc $vni)"
+}
+
+# topo_tap_ep_add NAME HOST VNI IP/LEN [mac MAC]: a VM's endpoint: a tap
+# device ve-NAME on HOST (MTU as a veth endpoint's), registered with
+# `ep add ... dev ve-NAME` there and without dev on the bouncers. The
+# caller runs the "guest" on the tap's fd (tests/e2e/tap_vm.py).
+topo_tap_ep_add() {
+	local e=$1 h=$2 vni=$3 cidr=$4 ip mac="" hns key b
+	[ "${5:-}" = mac ] && mac=$6
+	hns=${TOPO_HOST_NS[$h]:-}
+	[ -n "$hns" ] || topo_die "topo_tap_ep_add $e: unknown host '$h'"
+	ip=${cidr%/*}
+	key=$(topo_net_of "$vni" "$ip") || topo_die "no network of vpc $vni holds $ip"
+	[ -n "$mac" ] || mac=$(topo_mac_for "$vni" "$ip")
+	ip -n "$hns" tuntap add dev "ve-$e" mode tap ||
+		topo_die "cannot create tap ve-$e on $h"
+	ip -n "$hns" link set "ve-$e" mtu "$TOPO_EP_MTU" up ||
+		topo_die "cannot bring tap ve-$e up"
+	TOPO_EP_HOST[$e]=$h
+	TOPO_EP_VNI[$e]=$vni
+	TOPO_EP_IP[$e]=$ip
+	TOPO_EP_PLEN[$e]=${cidr#*/}
+	TOPO_EP_MAC[$e]=$mac
+	TOPO_EP_BYPASS[$e]=""
+	topo_ctl "$h" ep add vni "$vni" ip "$ip" mac "$mac" dev "ve-$e" ||
+		topo_die "ep add $e (tap) failed on $h"
+	for b in ${TOPO_NET_BNC[$key]//,/ }; do
+		[ "$b" = "$h" ] && continue
+		topo_ep_ctl_remote "$b" add "$e" ||
+			topo_die "ep add $e failed on bouncer $b"
+	done
+	topo_log "topo: tap endpoint $e = $ip mac $mac on $h (ve-$e, vpc $vni)"
+}
+
 # topo_ep_del NAME [keepns]: unregister the endpoint everywhere and delete
 # its netns (unless keepns).
 topo_ep_del() {

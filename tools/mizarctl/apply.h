@@ -46,6 +46,10 @@ struct mzap_ep {
 	struct in_addr host; /* 0 in a file with dev: this host */
 	char dev[IF_NAMESIZE]; /* "" for a remote endpoint */
 	uint32_t flags; /* MZR_EP_* */
+	/* A scaled endpoint's hosts ("hosts" in a file), sorted; 0: host
+	 * alone. */
+	unsigned int n_hosts;
+	struct in_addr hosts[MZR_MAX_EP_HOSTS];
 };
 
 struct mzap_nf {

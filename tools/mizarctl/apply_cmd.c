@@ -172,6 +172,15 @@ static int read_state(struct mzr_host *h, struct mzap_state *s,
 		ret = mzr_net__for_each(h, 0, read_net, s);
 	if (!ret)
 		ret = mzr_ep__for_each(h, 0, read_ep, s);
+	for (size_t k = 0; !ret && k < s->n_eps; k++) {
+		struct mzap_ep *e = &s->eps[k];
+
+		e->n_hosts = MZR_MAX_EP_HOSTS;
+		ret = mzr_ep__get_hosts(h, e->vni, e->ip, e->hosts,
+					&e->n_hosts);
+		if (e->n_hosts == 1)
+			e->n_hosts = 0;
+	}
 	if (!ret)
 		ret = mzr_host__nf_for_each(h, read_nf, s);
 	if (!ret)
@@ -330,6 +339,12 @@ static int exec_op(struct run *r, enum mzap_op_kind kind, const void *obj,
 						     e->dev[0] ? e->dev : NULL,
 					     .flags = e->flags };
 		memcpy(spec.mac, e->mac, 6);
+		if (e->n_hosts) {
+			MZR_OPTS(mzr_ep_opts, o, .hosts = e->hosts,
+				 .n_hosts = e->n_hosts);
+
+			return mzr_ep__create_opts(r->h, &spec, &o);
+		}
 		return mzr_ep__create(r->h, &spec);
 	case MZAP_EP_DEL:
 		return mzr_ep__delete(r->h, e->vni, e->ip);
@@ -423,7 +438,8 @@ static size_t exec_ep_batch(struct run *r, const struct mzap_plan *p, size_t i,
 
 	*failed_op = i;
 	while (i + n < p->n && p->ops[i + n].kind == MZAP_EP_ADD &&
-	       !((const struct mzap_ep *)p->ops[i + n].obj)->dev[0])
+	       !((const struct mzap_ep *)p->ops[i + n].obj)->dev[0] &&
+	       !((const struct mzap_ep *)p->ops[i + n].obj)->n_hosts)
 		n++;
 	if (n < 2)
 		return 0;

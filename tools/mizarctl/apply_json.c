@@ -264,7 +264,8 @@ static int parse_ep(struct jctx *c, json_object *o, uint32_t vni,
 		    struct mzap_state *s)
 {
 	static const char *const keys[] = { "ip",  "mac",	   "host",
-					    "dev", "bypass_decap", NULL };
+					    "dev", "bypass_decap", "hosts",
+					    NULL };
 	const char *mac, *dev;
 	struct mzap_ep *e;
 	bool bypass;
@@ -283,8 +284,16 @@ static int parse_ep(struct jctx *c, json_object *o, uint32_t vni,
 	    (err = get_ip(c, o, "host", false, &e->host)) ||
 	    (err = get_str(c, o, "mac", true, &mac)) ||
 	    (err = get_str(c, o, "dev", false, &dev)) ||
-	    (err = get_bool(c, o, "bypass_decap", &bypass)))
+	    (err = get_bool(c, o, "bypass_decap", &bypass)) ||
+	    (err = get_ip_list(c, o, "hosts", e->hosts, MZR_MAX_EP_HOSTS,
+			       &e->n_hosts)))
 		return err;
+	/* One host in "hosts" is an ordinary endpoint. */
+	if (e->n_hosts == 1) {
+		if (!e->host.s_addr)
+			e->host = e->hosts[0];
+		e->n_hosts = 0;
+	}
 	if (mzctl_parse_mac(mac, e->mac)) {
 		l = jpush(c, "mac", 0);
 		err = jfail(c, "bad MAC '%s'", mac);
@@ -595,6 +604,14 @@ int mzap_to_json(const struct mzap_state *s, struct in_addr self, FILE *f)
 			if (e->dev[0]) {
 				fprintf(f, ", \"dev\": ");
 				put_str(f, e->dev);
+			}
+			if (e->n_hosts) {
+				fprintf(f, ", \"hosts\": [");
+				for (unsigned int k = 0; k < e->n_hosts; k++)
+					fprintf(f, "%s\"%s\"", k ? ", " : "",
+						mzctl_ip_str(e->hosts[k],
+							     host));
+				fprintf(f, "]");
 			}
 			if (e->flags & MZR_EP_BYPASS_DECAP)
 				fprintf(f, ", \"bypass_decap\": true");

@@ -296,6 +296,14 @@ int mzap_normalize(struct mzap_state *s, struct in_addr self, char *err,
 				     "the network's own or broadcast address");
 			goto out;
 		}
+		if (e->n_hosts) {
+			/* Sorted: the set is what counts. The endpoint's own
+			 * host: this one with dev, else the first. */
+			sort_n(e->hosts, e->n_hosts, sizeof(e->hosts[0]),
+			       peer_cmp);
+			if (!e->dev[0])
+				e->host = e->hosts[0];
+		}
 		if (e->dev[0]) {
 			if (!e->host.s_addr)
 				e->host = self;
@@ -418,7 +426,9 @@ static bool same_addrs(const struct in_addr *a, unsigned int na,
 static bool same_ep(const struct mzap_ep *a, const struct mzap_ep *b)
 {
 	return !memcmp(a->mac, b->mac, 6) && a->host.s_addr == b->host.s_addr &&
-	       !strcmp(a->dev, b->dev) && a->flags == b->flags;
+	       !strcmp(a->dev, b->dev) && a->flags == b->flags &&
+	       a->n_hosts == b->n_hosts &&
+	       !memcmp(a->hosts, b->hosts, a->n_hosts * sizeof(a->hosts[0]));
 }
 
 static const struct mzap_nf *find_nf(const struct mzap_state *s,
@@ -739,10 +749,12 @@ void mzap_op_str(const struct mzap_op *op, char *buf, size_t len)
 		break;
 	case MZAP_EP_ADD:
 	case MZAP_EP_DEL:
-		snprintf(buf, len, "%c ep vni %u ip %s mac %s host %s%s%s%s",
+		snprintf(buf, len, "%c ep vni %u ip %s mac %s host %s%s%s%s%s",
 			 op->kind == MZAP_EP_ADD ? '+' : '-', e->vni,
 			 mzctl_ip_str(e->ip, a), mzctl_mac_str(e->mac, mac),
-			 mzctl_ip_str(e->host, b), e->dev[0] ? " dev " : "",
+			 mzctl_ip_str(e->host, b),
+			 e->n_hosts ? " (scaled)" : "",
+			 e->dev[0] ? " dev " : "",
 			 e->dev,
 			 e->flags & MZR_EP_BYPASS_DECAP ? " bypass-decap" : "");
 		break;

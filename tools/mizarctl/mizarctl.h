@@ -143,6 +143,7 @@ void mzctl_json_bool(struct mzctl_json *js, const char *key, bool val);
 
 int mzctl_cmd_host(struct mzctl *g, int argc, char **argv);
 int mzctl_cmd_vpc(struct mzctl *g, int argc, char **argv);
+int mzctl_cmd_vpc_peer(struct mzctl *g, int argc, char **argv); /* vpc_peer_cmd.c */
 int mzctl_cmd_net(struct mzctl *g, int argc, char **argv);
 int mzctl_cmd_ep(struct mzctl *g, int argc, char **argv);
 int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv);

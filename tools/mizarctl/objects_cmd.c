@@ -133,6 +133,7 @@ static int vpc_del(struct mzctl *g, int argc, char **argv)
 
 struct show_ctx {
 	struct mzctl *g;
+	struct mzr_host *h;	/* ep show: to read scaled endpoints' hosts */
 	struct mzctl_json js;
 	unsigned int n;
 };
@@ -256,6 +257,8 @@ static const struct mzctl_sub vpc_subs[] = {
 	{ "del", "vni N", "Delete VPC N (it must have no networks).\n",
 	  vpc_del },
 	{ "show", "[vni N]", "List VPCs and their dividers.\n", vpc_show },
+	{ "peer", "add|del|show ...",
+	  "VPC peerings (vpc peer --help).\n", mzctl_cmd_vpc_peer },
 	{ NULL },
 };
 
@@ -416,9 +419,11 @@ static int ep_add(struct mzctl *g, int argc, char **argv)
 		{ "bypass-decap", false, false, NULL },
 		{ NULL },
 	};
+	struct in_addr hosts[MZR_MAX_EP_HOSTS];
 	struct mzr_ep_spec spec = {};
 	struct mzr_host_info info;
 	struct mzr_host *h;
+	unsigned int n_hosts = 0;
 	bool has_host;
 	const char *v;
 	int err;
@@ -434,8 +439,13 @@ static int ep_add(struct mzctl *g, int argc, char **argv)
 	}
 	if ((err = get_vni(cmd, kw, &spec.vni)) ||
 	    (err = get_ip(cmd, kw, "ip", &spec.ip)) ||
-	    (has_host && (err = get_ip(cmd, kw, "host", &spec.host))))
+	    (err = get_list(cmd, kw, "host", hosts, MZR_MAX_EP_HOSTS,
+			    &n_hosts)))
 		return err;
+	/* One host: as ever. Several: a scaled endpoint, this host its
+	 * host when it holds a copy (dev). */
+	if (n_hosts == 1)
+		spec.host = hosts[0];
 	v = mzctl_kw_get(kw, "mac")->val;
 	if (mzctl_parse_mac(v, spec.mac))
 		return bad(cmd, "mac", v, -EINVAL);
@@ -450,7 +460,7 @@ static int ep_add(struct mzctl *g, int argc, char **argv)
 	h = mzctl_host(g, cmd);
 	if (!h)
 		return MZCTL_FAIL;
-	if (!has_host) {
+	if (!has_host || (n_hosts > 1 && spec.ifname)) {
 		err = mzr_host__info(h, &info);
 		if (err || !info.ip.s_addr) {
 			mzctl_err(cmd, "this host's underlay is not attached "
@@ -460,13 +470,50 @@ static int ep_add(struct mzctl *g, int argc, char **argv)
 		spec.host = info.ip;
 	}
 	mzctl_clear_libmsg();
-	err = mzr_ep__create(h, &spec);
+	if (n_hosts > 1) {
+		MZR_OPTS(mzr_ep_opts, o, .hosts = hosts,
+			      .n_hosts = n_hosts);
+
+		err = mzr_ep__create_opts(h, &spec, &o);
+	} else {
+		err = mzr_ep__create(h, &spec);
+	}
 	if (err)
 		return mzctl_fail(cmd, err);
 	/* Created; what the endpoint side still needs, when known. */
 	if (spec.ifname && *mzctl_libmsg() && !g->verbose)
 		mzctl_err(cmd, "note: %s", mzctl_libmsg());
 	return MZCTL_OK;
+}
+
+static int ep_set(struct mzctl *g, int argc, char **argv)
+{
+	const char *cmd = "ep set";
+	struct mzctl_kw kw[] = {
+		{ "vni", true, true, NULL },
+		{ "ip", true, true, NULL },
+		{ "host", true, true, NULL },
+		{ NULL },
+	};
+	struct in_addr hosts[MZR_MAX_EP_HOSTS], ip;
+	unsigned int n_hosts;
+	struct mzr_host *h;
+	uint32_t vni;
+	int err;
+
+	if (mzctl_parse_kw(cmd, kw, argc, argv))
+		return MZCTL_USAGE;
+	if ((err = get_vni(cmd, kw, &vni)) ||
+	    (err = get_ip(cmd, kw, "ip", &ip)) ||
+	    (err = get_list(cmd, kw, "host", hosts, MZR_MAX_EP_HOSTS,
+			    &n_hosts)))
+		return err;
+	h = mzctl_host(g, cmd);
+	if (!h)
+		return MZCTL_FAIL;
+	mzctl_clear_libmsg();
+	err = mzr_ep__set_hosts(h, vni, ip, hosts, n_hosts);
+	return err ? mzctl_fail(cmd, err) : MZCTL_OK;
 }
 
 static int ep_del(struct mzctl *g, int argc, char **argv)
@@ -501,8 +548,14 @@ static int ep_print(const struct mzr_ep_info *e, void *arg)
 	char ip[INET_ADDRSTRLEN], host[INET_ADDRSTRLEN], mac[18];
 	char ifname[IF_NAMESIZE] = "";
 	bool bypass = e->flags & MZR_EP_BYPASS_DECAP;
+	struct in_addr hosts[MZR_MAX_EP_HOSTS];
+	unsigned int n_hosts = MZR_MAX_EP_HOSTS, i;
 
 	c->n++;
+	if (!c->h || mzr_ep__get_hosts(c->h, e->vni, e->ip, hosts, &n_hosts)) {
+		hosts[0] = e->host;
+		n_hosts = 1;
+	}
 	if (e->ifindex && !if_indextoname(e->ifindex, ifname))
 		snprintf(ifname, sizeof(ifname), "if%u", e->ifindex);
 	mzctl_ip_str(e->ip, ip);
@@ -514,6 +567,12 @@ static int ep_print(const struct mzr_ep_info *e, void *arg)
 		mzctl_json_str(&c->js, "ip", ip);
 		mzctl_json_str(&c->js, "mac", mac);
 		mzctl_json_str(&c->js, "host", host);
+		/* Every host (one, or a scaled endpoint's copies). */
+		mzctl_json_arr(&c->js, "hosts");
+		for (i = 0; i < n_hosts; i++)
+			mzctl_json_str(&c->js, NULL,
+				       mzctl_ip_str(hosts[i], host));
+		mzctl_json_arr_end(&c->js);
 		mzctl_json_bool(&c->js, "local", e->ifindex != 0);
 		mzctl_json_str(&c->js, "dev", e->ifindex ? ifname : NULL);
 		mzctl_json_u64(&c->js, "ifindex", e->ifindex);
@@ -522,6 +581,8 @@ static int ep_print(const struct mzr_ep_info *e, void *arg)
 		return 0;
 	}
 	printf("vni %u ip %s mac %s host %s", e->vni, ip, mac, host);
+	for (i = 1; i < n_hosts; i++)
+		printf(",%s", mzctl_ip_str(hosts[i], host));
 	if (e->ifindex)
 		printf(" dev %s", ifname);
 	printf("%s\n", bypass ? " bypass-decap" : "");
@@ -530,6 +591,7 @@ static int ep_print(const struct mzr_ep_info *e, void *arg)
 
 static int ep_list(struct mzr_host *h, uint32_t vni, struct show_ctx *c)
 {
+	c->h = h;
 	return mzr_ep__for_each(h, vni, ep_print, c);
 }
 
@@ -539,17 +601,23 @@ static int ep_show(struct mzctl *g, int argc, char **argv)
 }
 
 static const struct mzctl_sub ep_subs[] = {
-	{ "add", "vni N ip IP mac MAC [host IP] [dev IFNAME] [bypass-decap]",
+	{ "add",
+	  "vni N ip IP mac MAC [host IP[,IP...]] [dev IFNAME] [bypass-decap]",
 	  "Create an endpoint of VPC N. host is the underlay address of the\n"
 	  "host where it lives. With dev, it lives on this host behind the\n"
-	  "veth IFNAME (host side) and the transit agent is attached there;\n"
-	  "host may then be omitted (it is this host). IFNAME must be a veth\n"
-	  "or a tap. The endpoint side needs an XDP program (e.g. xdp-pass)\n"
-	  "or GRO on (else delivered frames are dropped) and an MTU of the\n"
-	  "underlay's minus 66 bytes (Geneve); a note says what a veth peer in\n"
-	  "this netns lacks.\n"
+	  "veth (or tap) IFNAME (host side) and the transit agent is attached\n"
+	  "there; host may then be omitted (it is this host). IFNAME must be\n"
+	  "a veth or a tap. A veth's other end needs an XDP program (e.g.\n"
+	  "xdp-pass) or GRO on (else delivered frames are dropped) and an MTU\n"
+	  "of the underlay's minus 66 bytes (Geneve); a note says what a veth\n"
+	  "peer in this netns lacks.\n"
+	  "Several hosts (at most 8): a scaled endpoint, each flow served by\n"
+	  "one of them; a host holding a copy adds it with dev.\n"
 	  "bypass-decap: deliver tunnel packets to it still encapsulated.\n",
 	  ep_add },
+	{ "set", "vni N ip IP host IP[,IP...]",
+	  "Replace an endpoint's hosts (only a removed host's flows move).\n",
+	  ep_set },
 	{ "del", "vni N ip IP", "Delete an endpoint (detaching its agent).\n",
 	  ep_del },
 	{ "show", "[vni N]", "List endpoints.\n", ep_show },
