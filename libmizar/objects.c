@@ -1065,7 +1065,7 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 		     const struct in_addr *hosts, unsigned int n_hosts)
 {
 	const char *what = "ep create";
-	struct mzr_ep_spec spec_buf = *spec_in, *spec = &spec_buf;
+	struct mzr_ep_spec spec_buf, *spec = &spec_buf;
 	struct mzr_ep_hosts_val hv = {};
 	char buf[INET_ADDRSTRLEN];
 	struct mzr_net_key nk;
@@ -1080,6 +1080,9 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 	int tc_undo;
 	int err;
 
+	if (!spec_in)
+		return mzri_ep_spec_check(NULL);
+	spec_buf = *spec_in;
 	if (n_hosts) {
 		err = ep_hosts_check(what, spec->ip, hosts, n_hosts);
 		if (err)
@@ -1525,6 +1528,8 @@ static void ep_to_info(const struct mzr_ep_key *k, const struct mzr_ep_val *v,
 	info->ifindex = (v->flags & MZR_EP_F_LOCAL) ? v->ifindex : 0;
 	if (v->flags & MZR_EP_F_BYPASS)
 		info->flags |= MZR_EP_BYPASS_DECAP;
+	if (v->flags & MZR_EP_F_SCALED)
+		info->flags |= MZR_EP_SCALED;
 }
 
 int mzr_ep__get(const struct mzr_host *h, uint32_t vni, struct in_addr ip,
@@ -1677,6 +1682,9 @@ static int ep_set_hosts(struct mzr_host *h, uint32_t vni, struct in_addr ip,
 	}
 	if (n_hosts == 1)
 		bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_EP_HOSTS), &k);
+	/* A path this host learned to one of its hosts is no longer the
+	 * endpoint's (a scaled one has none). */
+	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_DIRECT), &k);
 	/* The agent stamps MZR_F_SCALED from its local entry. */
 	if ((v.flags & MZR_EP_F_LOCAL) &&
 	    !bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_LOCAL), &v.ifindex,

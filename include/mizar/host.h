@@ -443,6 +443,9 @@ MZR_API int mzr_net__for_each(const struct mzr_host *host, uint32_t vni,
 /* ---- Endpoints -------------------------------------------------------- */
 
 #define MZR_EP_BYPASS_DECAP (1U << 0) /* deliver tunnel packets as is */
+/* In mzr_ep_info.flags only: a scaled endpoint (several hosts: read them
+ * with mzr_ep__get_hosts()). Never in mzr_ep_spec.flags. */
+#define MZR_EP_SCALED (1U << 1)
 
 struct mzr_ep_spec {
 	uint32_t vni;

@@ -139,6 +139,18 @@ static void api_checks(void)
 	CHECK(!err && n == 3 && got[0].s_addr == htonl(H2) &&
 		      got[2].s_addr == htonl(H6),
 	      "get_hosts: the list in order: %d, %u", err, n);
+	{
+		struct mzr_ep_info ei;
+
+		err = mzr_ep__get(env.host, VNI_A, test_in4(SC_IP), &ei);
+		CHECK(!err && (ei.flags & MZR_EP_SCALED) &&
+			      ei.host.s_addr == htonl(H2),
+		      "ep get: flagged scaled, host the list's first: %d", err);
+		err = mzr_ep__get(env.host, VNI_A, test_in4(IP4(10, 1, 1, 20)),
+				  &ei);
+		CHECK(!err && !(ei.flags & MZR_EP_SCALED),
+		      "ep get: an ordinary endpoint is not flagged: %d", err);
+	}
 
 	/* A copy here: this host's address (spec host 0 with a dev). */
 	spec.ip = test_in4(SCL_IP);

@@ -91,7 +91,9 @@ static int read_ep(const struct mzr_ep_info *i, void *arg)
 	e->ip = i->ip;
 	memcpy(e->mac, i->mac, 6);
 	e->host = i->host;
-	e->flags = i->flags;
+	/* Scaled: its hosts are read after the walk (n_hosts 1 marks it). */
+	e->flags = i->flags & ~MZR_EP_SCALED;
+	e->n_hosts = (i->flags & MZR_EP_SCALED) ? 1 : 0;
 	/* An interface that went away keeps a name no file can match. */
 	if (i->ifindex && !if_indextoname(i->ifindex, e->dev))
 		snprintf(e->dev, sizeof(e->dev), "if%u", i->ifindex);
@@ -175,6 +177,8 @@ static int read_state(struct mzr_host *h, struct mzap_state *s,
 	for (size_t k = 0; !ret && k < s->n_eps; k++) {
 		struct mzap_ep *e = &s->eps[k];
 
+		if (!e->n_hosts)
+			continue;
 		e->n_hosts = MZR_MAX_EP_HOSTS;
 		ret = mzr_ep__get_hosts(h, e->vni, e->ip, e->hosts,
 					&e->n_hosts);

@@ -552,7 +552,8 @@ static int ep_print(const struct mzr_ep_info *e, void *arg)
 	unsigned int n_hosts = MZR_MAX_EP_HOSTS, i;
 
 	c->n++;
-	if (!c->h || mzr_ep__get_hosts(c->h, e->vni, e->ip, hosts, &n_hosts)) {
+	if (!(e->flags & MZR_EP_SCALED) || !c->h ||
+	    mzr_ep__get_hosts(c->h, e->vni, e->ip, hosts, &n_hosts)) {
 		hosts[0] = e->host;
 		n_hosts = 1;
 	}
