@@ -13,7 +13,7 @@
 #       qemu); repeat for several rows (default: 6.1, 6.12 and running)
 #   -l  ctest labels, space separated (default "unit pkt"), plus "load":
 #       the fuzzer's verifier load of the core and every example NF
-#   -t  timeout of each label in the guest, seconds (default 600)
+#   -t  timeout of each label in the guest, seconds (default 900)
 #
 # TCG (software emulation) unless MZR_QEMU_ACCEL=kvm.
 # Needs root, qemu-system-x86 and busybox-static (installed when missing),
@@ -25,7 +25,7 @@ MZR_SRC_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 MZR_BUILD_DIR=${MZR_BUILD_DIR:-$MZR_SRC_DIR/build}
 CACHE=${MZR_KERNEL_CACHE:-/var/cache/mizar-kernels}
 LABELS="unit pkt load"
-TIMEOUT=600
+TIMEOUT=900
 KERNELS=()
 
 # run_labels BUILD LABELS TIMEOUT LOGDIR: run each label (ctest, or
