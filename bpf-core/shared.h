@@ -27,8 +27,12 @@ struct mzr_host_cfg {
 	__u32 ifindex;		/* underlay interface */
 	__u16 mtu;		/* underlay MTU */
 	__u8 mac[6];		/* underlay interface MAC */
-	__u32 flags;
+	__u32 flags;		/* MZR_HOST_F_* (low bits; high: userspace) */
 };
+
+/* mzr_host_cfg.flags: the transit runs in tc on the underlay
+ * (bpf-core/transit_tc.h), not in XDP. */
+#define MZR_HOST_F_TC_TRANSIT (1U << 0)
 
 /* mzr_vpcs: key VNI (host order). */
 struct mzr_vpc_val {

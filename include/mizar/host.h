@@ -92,6 +92,11 @@ enum mzr_xdp_mode {
 	 * with other XDP programs), where an extension program can run the
 	 * core's tail calls; otherwise as AUTO (see mzr_host__attach()). */
 	MZR_XDP_MODE_DISPATCHER,
+	/* No XDP: the transit runs in tc (clsact ingress) on the underlay,
+	 * which keeps tunnel GSO super-packets whole where XDP would cut
+	 * them (a veth underlay); the XDP transit comes back while a
+	 * transit hook has an NF chain (docs/architecture.md). */
+	MZR_XDP_MODE_TC,
 };
 
 struct mzr_attach_opts {

@@ -52,15 +52,22 @@ set -u -o pipefail
 
 SECS=5
 STREAMS=4
-while getopts "t:P:h" o; do
+TRANSIT=
+while getopts "t:P:T:h" o; do
 	case $o in
 	t) SECS=$OPTARG ;;
 	P) STREAMS=$OPTARG ;;
+	T) TRANSIT=$OPTARG ;;
 	*) sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 done
 [[ "$SECS" =~ ^[1-9][0-9]*$ ]] || { echo "bench_tcp: bad -t '$SECS'" >&2; exit 2; }
 [[ "$STREAMS" =~ ^[1-9][0-9]*$ ]] || { echo "bench_tcp: bad -P '$STREAMS'" >&2; exit 2; }
+case $TRANSIT in
+''|xdp) TOPO_TRANSIT= ;;
+tc) TOPO_TRANSIT=tc ;;
+*) echo "bench_tcp: bad -T '$TRANSIT' (xdp or tc)" >&2; exit 2 ;;
+esac
 
 # shellcheck source=../../scripts/lib/topo.sh
 . "${MZR_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/scripts/lib/topo.sh"

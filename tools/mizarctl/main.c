@@ -51,6 +51,8 @@ static const char *mode_name(enum mzr_xdp_mode m)
 		return "generic";
 	case MZR_XDP_MODE_DISPATCHER:
 		return "dispatcher";
+	case MZR_XDP_MODE_TC:
+		return "tc";
 	default:
 		return "none";
 	}
@@ -94,9 +96,10 @@ static int host_init_locked(struct mzctl *g, const char *cmd,
 	}
 	/* Says which of two concurrent inits loaded the back-plane. */
 	if (!g->json)
-		printf("back-plane %s %s: transit on %s (%s XDP)\n",
+		printf("back-plane %s %s: transit on %s (%s%s)\n",
 		       fresh ? "loaded at" : "at", mzr_host__pin_root(h), dev,
-		       mode_name(mzr_host__xdp_mode(h)));
+		       mode_name(mzr_host__xdp_mode(h)),
+		       mzr_host__xdp_mode(h) == MZR_XDP_MODE_TC ? "" : " XDP");
 	return MZCTL_OK;
 }
 
@@ -132,7 +135,7 @@ static int host_init(struct mzctl *g, int argc, char **argv)
 	}
 	v = mzctl_kw_get(kw, "mode")->val;
 	if (v && mzctl_parse_mode(v, &aopts.mode)) {
-		mzctl_err(cmd, "bad mode '%s' (native, generic or dispatcher)",
+		mzctl_err(cmd, "bad mode '%s' (native, generic, dispatcher or tc)",
 			  v);
 		return MZCTL_USAGE;
 	}
