@@ -65,6 +65,9 @@ struct mzr_ep_key {
 
 #define MZR_EP_F_LOCAL (1U << 0)  /* hosted on this host (ifindex valid) */
 #define MZR_EP_F_BYPASS (1U << 1) /* bypass decapsulation */
+/* The host-side device is a veth: the tc transit delivers into its peer
+ * with bpf_redirect_peer() (no second transmit, no re-segmentation). */
+#define MZR_EP_F_VETH (1U << 2)
 
 struct mzr_ep_val {
 	__u8 mac[6];

@@ -163,6 +163,25 @@ static __always_inline __u32 mzr_tc_decap(struct __sk_buff *skb,
 	return 0;
 }
 
+/*
+ * Into the endpoint's veth. An IPv4 frame goes straight to the peer's
+ * ingress (bpf_redirect_peer): sent out of the host-side veth instead,
+ * a decapsulated super-packet (marked SKB_GSO_DODGY by
+ * bpf_skb_adjust_room, which no veth takes) would be cut into segments
+ * there. ARP (its skb->protocol is still the outer IPv4) and non-veth
+ * devices take the transmit path, whose receiver re-parses the frame.
+ */
+static __always_inline int mzr_tc_deliver(struct __sk_buff *skb,
+					  const struct mzr_pkt *p,
+					  __u32 ifindex)
+{
+	struct mzr_local_val *l = bpf_map_lookup_elem(&mzr_local, &ifindex);
+
+	if (!p->is_arp && l && (l->flags & MZR_EP_F_VETH))
+		return bpf_redirect_peer(ifindex, 0);
+	return bpf_redirect(ifindex, 0);
+}
+
 /* The outer IPv4 header, bounds-checked, or NULL. */
 static __always_inline struct iphdr *mzr_tc_outer_ip(struct __sk_buff *skb)
 {
@@ -294,7 +313,7 @@ static __always_inline int mzr_tc_transit_exec(struct __sk_buff *skb,
 		if (reason)
 			return mzr_tc_drop(reason);
 		mzr_count(plan->counter);
-		return bpf_redirect(plan->ifindex, 0);
+		return mzr_tc_deliver(skb, p, plan->ifindex);
 	case MZR_ACT_DELIVER_BYPASS:
 		mzr_learn(p);
 		reason = mzr_tc_set_macs(skb, plan->mac, 0);

@@ -147,6 +147,8 @@ int mzri_agents_sync(const struct mzr_host *h, bool xdp);
  * (nothing on a host attached in an XDP mode); 0 or -errno. */
 bool mzri_transit_hook(unsigned int hook);
 bool mzri_transit_wants_xdp(const struct mzr_host *h);
+/* Whether @ifname's driver is veth (ETHTOOL_GDRVINFO). */
+bool mzri_if_is_veth(const char *ifname);
 int mzri_transit_sync(const struct mzr_host *h, bool xdp);
 
 /* Write @val into /proc/sys/@path; 0 or -errno. */

@@ -12,6 +12,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
+
 #include <bpf/bpf.h>
 
 #include "core.h"
@@ -100,4 +106,21 @@ int mzri_transit_sync(const struct mzr_host *h, bool xdp)
 	else
 		mzr_debug("%s: tc transit\n", name);
 	return err;
+}
+
+bool mzri_if_is_veth(const char *ifname)
+{
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr = {};
+	bool veth;
+	int fd;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
+	ifr.ifr_data = (void *)&info;
+	veth = !ioctl(fd, SIOCETHTOOL, &ifr) && !strcmp(info.driver, "veth");
+	close(fd);
+	return veth;
 }
