@@ -352,10 +352,15 @@ topo_host_add() {
 	ip -n "$ns" link set ul0 up
 	ip -n "$TOPO_UL_NS" link set "p-$h" master br0 up ||
 		topo_die "cannot plug $h into the bridge"
-	# A tc transit takes skbs: the port stays plain (no XDP, checksum
-	# offload on), so super-packets reach the host whole, as between
-	# two kind nodes on a docker bridge.
-	if [ "${TOPO_TRANSIT:-}" != tc ]; then
+	# A tc transit takes skbs: the port stays without XDP, checksum
+	# offload on, so super-packets reach the host whole, as between two
+	# kind nodes on a docker bridge; GRO on gives it the NAPI an XDP
+	# program's XDP_TX/XDP_REDIRECT into it needs (the XDP agent, or
+	# the XDP transit while an NF chain needs it).
+	if [ "${TOPO_TRANSIT:-}" = tc ]; then
+		ip netns exec "$TOPO_UL_NS" ethtool -K "p-$h" gro on >/dev/null ||
+			topo_die "cannot turn GRO on on the switch port p-$h"
+	else
 		topo_xdp_pass "$TOPO_UL_NS" "p-$h"
 		# The simulated wire finalises checksums in software where a
 		# real NIC would in hardware: frames the tc agent sent with
