@@ -85,17 +85,32 @@ ul0_rx() {
 	ip -n "${TOPO_HOST_NS[$1]}" -s -j link show ul0 |
 		jq -r '.[0].stats64.rx | "\(.packets) \(.bytes)"'
 }
+# veth_tx HOST DEV: packets DEV on HOST transmitted so far.
+veth_tx() {
+	ip -n "${TOPO_HOST_NS[$1]}" -s -j link show "$2" |
+		jq -r '.[0].stats64.tx.packets'
+}
 if [ "${TOPO_TRANSIT:-}" = tc ]; then
 	topo_step "tc transit: super-packets cross the underlay and reach b whole"
 	for h in h1 h2 h3 h4; do expect_transit $h tc; done
 	read -r p0 b0 <<<"$(ul0_rx h2)"
+	v0=$(veth_tx h2 ve-b)
 	expect_transfer a b 4096
 	read -r p1 b1 <<<"$(ul0_rx h2)"
+	v1=$(veth_tx h2 ve-b)
 	avg=$(( (b1 - b0) / (p1 - p0 > 0 ? p1 - p0 : 1) ))
 	if [ "$avg" -gt 3000 ]; then
 		topo_ok "h2's underlay took $((p1 - p0)) frames of $avg bytes on average (super-packets)"
 	else
 		topo_fail "h2's underlay took $((p1 - p0)) frames of $avg bytes on average: cut to the MTU"
+	fi
+	# Delivered into b's ingress (bpf_redirect_peer), not sent out of
+	# ve-b, whose transmit would cut each super-packet (4 MiB: ~3000
+	# segments).
+	if [ $((v1 - v0)) -lt 100 ]; then
+		topo_ok "ve-b transmitted $((v1 - v0)) frames: super-packets went straight to b"
+	else
+		topo_fail "ve-b transmitted $((v1 - v0)) frames: super-packets cut on their way to b"
 	fi
 fi
 
