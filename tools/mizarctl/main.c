@@ -20,7 +20,7 @@ static const char *const groups_usage =
 	"Usage: mizarctl [-r|--pin-root DIR] [-j|--json] [-v|--verbose] COMMAND ...\n"
 	"\n"
 	"Commands:\n"
-	"  host init dev IFNAME [ip A.B.C.D] [mode native|generic] [max-endpoints N]\n"
+	"  host init dev IFNAME [ip A.B.C.D] [mode native|generic|tc] [max-endpoints N]\n"
 	"  host show | host reset\n"
 	"  host peer add|del IP,... | host peer show     known Mizar hosts\n"
 	"  host protect add|del CIDR | host protect show  underlay NAT never reaches\n"
@@ -248,14 +248,17 @@ static int host_reset(struct mzctl *g, int argc, char **argv)
 }
 
 static const struct mzctl_sub host_subs[] = {
-	{ "init", "dev IFNAME [ip A.B.C.D] [mode native|generic|dispatcher] [max-endpoints N] [max-direct N]",
+	{ "init", "dev IFNAME [ip A.B.C.D] [mode native|generic|dispatcher|tc] [max-endpoints N] [max-direct N]",
 	  "Load the back-plane under the pin root (or reuse the one pinned there)\n"
 	  "and attach the transit program to the underlay interface IFNAME.\n"
 	  "  ip             this host's underlay address (default: IFNAME's primary IPv4)\n"
 	  "  mode           XDP mode (default: native, falling back to generic);\n"
 	  "                 dispatcher: through libxdp's multi-program dispatcher\n"
 	  "                 where the kernel lets it run the core's tail calls,\n"
-	  "                 else as the default (host show says which)\n"
+	  "                 else as the default (host show says which);\n"
+	  "                 tc: the transit in tc on the underlay (veth underlays:\n"
+	  "                 GSO super-packets stay whole), XDP only while a\n"
+	  "                 transit hook has an NF chain\n"
 	  "  max-endpoints  endpoint table size, at first load (default 65536)\n"
 	  "  max-direct     learned direct-path cache size (default 65536)\n",
 	  host_init },
