@@ -47,8 +47,8 @@ static __always_inline int mzr_tc_transit_parse(struct __sk_buff *skb,
 						struct mzr_pkt *p,
 						struct mzr_vpc_val **vpcp)
 {
-	__u32 len = skb->len < MZR_TC_TRANSIT_PULL ? skb->len :
-						     MZR_TC_TRANSIT_PULL;
+	__u32 len = skb->len < MZR_GENEVE_OFF + 8 ? skb->len :
+						    MZR_GENEVE_OFF + 8;
 	struct mzr_scratch *scratch;
 	struct mzr_genevehdr *gnv;
 	struct mzr_geneve_md *md;
@@ -60,6 +60,8 @@ static __always_inline int mzr_tc_transit_parse(struct __sk_buff *skb,
 	void *data, *opts_end;
 	__u32 reason;
 
+	/* The outer headers first: the underlay's other traffic pays no
+	 * more than that. */
 	bpf_skb_pull_data(skb, len);
 	__builtin_memset(p, 0, sizeof(*p));
 	p->inner_l4_off = MZR_OFF_NONE;
@@ -84,6 +86,8 @@ static __always_inline int mzr_tc_transit_parse(struct __sk_buff *skb,
 	if ((void *)(gnv + 1) > c.end ||
 	    mzr_geneve_version(gnv) != MZR_GENEVE_VERSION)
 		return MZR_NOT_OURS;
+	len = skb->len < MZR_TC_TRANSIT_PULL ? skb->len : MZR_TC_TRANSIT_PULL;
+	bpf_skb_pull_data(skb, len);
 	scratch = mzr_scratch();
 	if (!scratch)
 		return mzr_tc_drop(MZR_DROP_MALFORMED);
