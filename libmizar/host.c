@@ -1339,6 +1339,9 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 		 * (transit_mode.c); otherwise the tc program is the transit. */
 		mode = MZR_XDP_MODE_TC;
 		err = 0;
+		if (!mzri_if_is_veth(ifname))
+			mzr_info("%s is not a veth: on a NIC the XDP transit (the default mode) takes wire frames without an skb\n",
+				 ifname);
 		if (mzri_transit_wants_xdp(h))
 			err = mzri_xdp_attach(ifindex,
 					      h->prog_fds[MZRI_PROG_TRANSIT],
