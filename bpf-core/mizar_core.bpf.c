@@ -6,7 +6,7 @@
  * whose underlay neighbour is unresolved on their way. The packet walk is
  * in transit.h and agent.h, following docs/architecture.md.
  */
-#include "agent_tc.h"
+#include "transit_tc.h"
 
 SEC("xdp")
 int mzr_transit(struct xdp_md *xdp)
@@ -53,14 +53,20 @@ int mzr_cont_external(struct xdp_md *xdp)
 /* tc ingress of the underlay and of each endpoint veth: sends the frames
  * the XDP programs handed off (unresolved neighbour) out of the underlay
  * with bpf_redirect_neigh() (neigh.h); on an endpoint veth without the XDP
- * agent, it is the agent (agent_tc.h). */
+ * agent, it is the agent (agent_tc.h); on an underlay without the XDP
+ * transit, it is the transit (transit_tc.h). */
 SEC("tc")
 int mzr_neigh(struct __sk_buff *skb)
 {
+	struct mzr_host_cfg *host;
 	int ret = mzr_neigh_tc_run(skb);
 
 	if (ret != TC_ACT_UNSPEC)
 		return ret;
+	host = mzr_host_cfg();
+	if (host && (host->flags & MZR_HOST_F_TC_TRANSIT) &&
+	    skb->ifindex == host->ifindex && host->ip)
+		return mzr_transit_tc_run(skb, host);
 	return mzr_agent_tc_run(skb);
 }
 

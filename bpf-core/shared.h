@@ -27,8 +27,12 @@ struct mzr_host_cfg {
 	__u32 ifindex;		/* underlay interface */
 	__u16 mtu;		/* underlay MTU */
 	__u8 mac[6];		/* underlay interface MAC */
-	__u32 flags;
+	__u32 flags;		/* MZR_HOST_F_* (low bits; high: userspace) */
 };
+
+/* mzr_host_cfg.flags: the transit runs in tc on the underlay
+ * (bpf-core/transit_tc.h), not in XDP. */
+#define MZR_HOST_F_TC_TRANSIT (1U << 0)
 
 /* mzr_vpcs: key VNI (host order). */
 struct mzr_vpc_val {
@@ -62,6 +66,9 @@ struct mzr_ep_key {
 #define MZR_EP_F_LOCAL (1U << 0)  /* hosted on this host (ifindex valid) */
 #define MZR_EP_F_BYPASS (1U << 1) /* bypass decapsulation */
 #define MZR_EP_F_SCALED (1U << 2) /* several hosts: see mzr_ep_hosts */
+/* The host-side device is a veth: the tc transit delivers into its peer
+ * with bpf_redirect_peer() (no second transmit, no re-segmentation). */
+#define MZR_EP_F_VETH (1U << 3)
 
 struct mzr_ep_val {
 	__u8 mac[6];

@@ -71,9 +71,10 @@ extern const char *const mzri_prog_names[MZRI_PROG__N];
 #define MZRI_CFG_F_NATIVE (1U << 28)
 #define MZRI_CFG_F_GENERIC (1U << 29)
 #define MZRI_CFG_F_WANT_GENERIC (1U << 30)
+#define MZRI_CFG_F_TC (1U << 26) /* transit in tc (MZR_XDP_MODE_TC) */
 #define MZRI_CFG_F_MODE_MASK                                                   \
 	(MZRI_CFG_F_DISPATCHER | MZRI_CFG_F_NATIVE | MZRI_CFG_F_GENERIC |     \
-	 MZRI_CFG_F_WANT_GENERIC)
+	 MZRI_CFG_F_WANT_GENERIC | MZRI_CFG_F_TC | MZR_HOST_F_TC_TRANSIT)
 
 struct mzr_host {
 	char pin_root[PATH_MAX - 256];
@@ -150,6 +151,16 @@ bool mzri_agent_wants_xdp(const struct mzr_host *h);
 /* Attach (@xdp) or detach the XDP agent on every local endpoint's veth;
  * the tc program stays. Tries them all; the first error. */
 int mzri_agents_sync(const struct mzr_host *h, bool xdp);
+
+/* transit_mode.c: a host attached in MZR_XDP_MODE_TC runs the XDP
+ * transit while a transit hook (bouncer, divider, deliver, external) has
+ * an NF chain, the tc one otherwise. mzri_transit_sync() switches
+ * (nothing on a host attached in an XDP mode); 0 or -errno. */
+bool mzri_transit_hook(unsigned int hook);
+bool mzri_transit_wants_xdp(const struct mzr_host *h);
+/* Whether @ifname's driver is veth (ETHTOOL_GDRVINFO). */
+bool mzri_if_is_veth(const char *ifname);
+int mzri_transit_sync(const struct mzr_host *h, bool xdp);
 
 /* Write @val into /proc/sys/@path; 0 or -errno. */
 int mzri_sysctl_write(const char *path, const char *val);

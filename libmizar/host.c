@@ -1285,7 +1285,7 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 		return -EINVAL;
 	want = MZR_OPTS_GET(opts, mode, MZR_XDP_MODE_AUTO);
 	ip = MZR_OPTS_GET(opts, ip, (struct in_addr){ 0 });
-	if (want > MZR_XDP_MODE_DISPATCHER) {
+	if (want > MZR_XDP_MODE_TC) {
 		mzr_warn("host attach: bad XDP mode %d\n", want);
 		return -EINVAL;
 	}
@@ -1338,10 +1338,24 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 	 * run the core's tail calls (dispatcher_attach()); our program
 	 * already attached plainly stays so (no interruption). */
 	err = -EOPNOTSUPP;
-	if (want == MZR_XDP_MODE_DISPATCHER &&
+	if (want == MZR_XDP_MODE_TC) {
+		/* The XDP transit only while a transit hook has a chain
+		 * (transit_mode.c); otherwise the tc program is the transit. */
+		mode = MZR_XDP_MODE_TC;
+		err = 0;
+		if (!mzri_if_is_veth(ifname))
+			mzr_info("%s is not a veth: on a NIC the XDP transit (the default mode) takes wire frames without an skb\n",
+				 ifname);
+		if (mzri_transit_wants_xdp(h))
+			err = mzri_xdp_attach(ifindex,
+					      h->prog_fds[MZRI_PROG_TRANSIT],
+					      MZR_XDP_MODE_AUTO, &mode, ifname);
+	} else if (want == MZR_XDP_MODE_DISPATCHER &&
 	    !xdp_plain_attached(ifindex, h->prog_fds[MZRI_PROG_TRANSIT]))
 		err = dispatcher_attach(h, ifindex, MZR_XDP_MODE_AUTO, ifname);
-	if (!err)
+	if (want == MZR_XDP_MODE_TC)
+		;
+	else if (!err)
 		mode = MZR_XDP_MODE_DISPATCHER;
 	else
 		err = mzri_xdp_attach(ifindex, h->prog_fds[MZRI_PROG_TRANSIT],
@@ -1363,6 +1377,12 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 						    MZRI_CFG_F_DISPATCHER;
 	if (want == MZR_XDP_MODE_GENERIC)
 		cfg.flags |= MZRI_CFG_F_WANT_GENERIC;
+	if (want == MZR_XDP_MODE_TC)
+		cfg.flags |= MZRI_CFG_F_TC;
+	if (mode == MZR_XDP_MODE_TC) {
+		cfg.flags &= ~MZRI_CFG_F_DISPATCHER;
+		cfg.flags |= MZR_HOST_F_TC_TRANSIT;
+	}
 	if (bpf_map_update_elem(h->map_fds[MZRI_MAP_HOST], &key, &cfg,
 				BPF_ANY)) {
 		err = -errno;
@@ -1383,6 +1403,12 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 		mzr_warn("host attach: cannot record %s as a known peer\n",
 			 mzri_ntoa(ip, ipbuf));
 	nh_cache_flush(h);
+	/* tc transit recorded: an XDP transit left from an earlier attach
+	 * in an XDP mode goes. */
+	if (mode == MZR_XDP_MODE_TC) {
+		mzri_xdp_detach(ifindex, h->prog_fds[MZRI_PROG_TRANSIT]);
+		dispatcher_detach(ifindex, h->map_fds[MZRI_MAP_HOST]);
+	}
 	/* Moving to another underlay: leave the old one clean, once the
 	 * new one is recorded (a failure above keeps the old one working). */
 	if (old_ifindex && old_ifindex != ifindex) {
@@ -1390,9 +1416,10 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 		dispatcher_detach(old_ifindex, h->map_fds[MZRI_MAP_HOST]);
 		mzri_tc_detach(old_ifindex, h->prog_fds[MZRI_PROG_NEIGH]);
 	}
-	mzr_info("transit attached to %s (%s XDP), underlay %s\n", ifname,
-		 mode == MZR_XDP_MODE_NATIVE ? "native" :
-		 mode == MZR_XDP_MODE_GENERIC ? "generic" : "dispatcher",
+	mzr_info("transit attached to %s (%s), underlay %s\n", ifname,
+		 mode == MZR_XDP_MODE_NATIVE ? "native XDP" :
+		 mode == MZR_XDP_MODE_GENERIC ? "generic XDP" :
+		 mode == MZR_XDP_MODE_TC ? "tc" : "dispatcher XDP",
 		 mzri_ntoa(ip, ipbuf));
 	return 0;
 }
@@ -1409,6 +1436,8 @@ enum mzr_xdp_mode mzr_host__xdp_mode(const struct mzr_host *h)
 
 	if (!h || !h->loaded || mzri_host_cfg(h, &cfg) || !cfg.ifindex)
 		return 0;
+	if (cfg.flags & MZR_HOST_F_TC_TRANSIT)
+		return MZR_XDP_MODE_TC;
 	if (cfg.flags & MZRI_CFG_F_DISPATCHER)
 		return MZR_XDP_MODE_DISPATCHER;
 	if (cfg.flags & MZRI_CFG_F_NATIVE)

@@ -1182,6 +1182,8 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 		}
 		v.ifindex = ifindex;
 		v.flags |= MZR_EP_F_LOCAL;
+		if (mzri_if_is_veth(spec->ifname))
+			v.flags |= MZR_EP_F_VETH;
 		lv.flags = v.flags;
 	}
 

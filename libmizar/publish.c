@@ -207,7 +207,7 @@ int mzri_chains_publish(const struct mzr_host *h, struct chains *c,
 	unsigned int hook, pos, len;
 	__u32 bank, next, slot;
 	struct nf_rec *r;
-	bool in_use, want_xdp;
+	bool in_use, want_xdp, want_xdp_transit;
 	int fd, err;
 
 	err = cfg_get(h, MZR_CHAIN_CFG_BANK, &bank);
@@ -277,11 +277,23 @@ int mzri_chains_publish(const struct mzr_host *h, struct chains *c,
 		if (err)
 			return err;
 	}
+	/* Likewise the XDP transit of a host attached in tc mode
+	 * (transit_mode.c). */
+	for (hook = 0, want_xdp_transit = false; hook < __MZR_HOOK_MAX; hook++)
+		if (mzri_transit_hook(hook) && mzri_chain_len(c, hook))
+			want_xdp_transit = true;
+	if (want_xdp_transit) {
+		err = mzri_transit_sync(h, true);
+		if (err)
+			return err;
+	}
 	err = cfg_set(h, MZR_CHAIN_CFG_BANK, next);
 	if (err)
 		return err;
 	if (!want_xdp)
 		mzri_agents_sync(h, false);
+	if (!want_xdp_transit)
+		mzri_transit_sync(h, false);
 	err = mzr_sync_grace_period();
 	if (err) {
 		/* The new chain is live; the old bank stays occupied until

@@ -92,6 +92,11 @@ enum mzr_xdp_mode {
 	 * with other XDP programs), where an extension program can run the
 	 * core's tail calls; otherwise as AUTO (see mzr_host__attach()). */
 	MZR_XDP_MODE_DISPATCHER,
+	/* No XDP: the transit runs in tc (clsact ingress) on the underlay,
+	 * which keeps tunnel GSO super-packets whole where XDP would cut
+	 * them (a veth underlay); the XDP transit comes back while a
+	 * transit hook has an NF chain (docs/architecture.md). */
+	MZR_XDP_MODE_TC,
 };
 
 struct mzr_attach_opts {
@@ -123,6 +128,12 @@ struct mzr_attach_opts {
  * Linux >= 6.17 it never can: see docs/architecture.md, "Sharing the
  * interface"); mzr_host__xdp_mode() tells which happened.
  *
+ * MZR_XDP_MODE_TC attaches no XDP transit: mzr_neigh on the underlay's
+ * tc ingress is the transit (veth underlays keep GSO super-packets);
+ * the XDP transit is attached (AUTO) while a bouncer, divider, deliver
+ * or external chain is non-empty, now or when one is published later,
+ * and detached after the last one goes.
+ *
  * Also sets conf/<ifname>/forwarding=1 (bpf_fib_lookup() reads it on the
  * underlay; the global net.ipv4.ip_forward is left alone) and, for NICs
  * without XDP metadata, accept_local=1, rp_filter=0, send_redirects=0 on
@@ -139,7 +150,9 @@ MZR_API int mzr_host__attach(struct mzr_host *host, const char *ifname,
 /**
  * @brief How the transit program is attached.
  * @return MZR_XDP_MODE_NATIVE or MZR_XDP_MODE_GENERIC (a plain netlink
- * attachment), MZR_XDP_MODE_DISPATCHER (under libxdp's dispatcher), or 0
+ * attachment), MZR_XDP_MODE_DISPATCHER (under libxdp's dispatcher),
+ * MZR_XDP_MODE_TC (the transit runs in tc: attached in MZR_XDP_MODE_TC
+ * and no NF chain needs the XDP transit now), or 0
  * (MZR_XDP_MODE_AUTO) when not attached, or @p host is NULL or not loaded.
  */
 MZR_API enum mzr_xdp_mode mzr_host__xdp_mode(const struct mzr_host *host);

@@ -31,7 +31,8 @@
 # MZR_XDP_PASS (override the binaries), TOPO_VERBOSE=1 (echo every mizarctl
 # command), TOPO_KEEP=1 (leave everything in place at exit, for debugging;
 # the next run removes it), TOPO_UL_COLD=1 (do not pre-resolve underlay
-# neighbours).
+# neighbours), TOPO_TRANSIT=tc (hosts run the transit in tc: `host init
+# ... mode tc`, switch ports plain, see topo_host_add).
 
 [ -n "${_MZR_TOPO_SH:-}" ] && return 0
 _MZR_TOPO_SH=1
@@ -356,17 +357,30 @@ topo_host_add() {
 	ip -n "$ns" link set ul0 up
 	ip -n "$TOPO_UL_NS" link set "p-$h" master br0 up ||
 		topo_die "cannot plug $h into the bridge"
-	topo_xdp_pass "$TOPO_UL_NS" "p-$h"
-	# The simulated wire finalises checksums in software where a real
-	# NIC would in hardware: frames the tc agent sent with checksum
-	# offload pending (CHECKSUM_PARTIAL) get complete checksums on the
-	# switch port's egress, before the next host's XDP sees their bytes.
-	ip netns exec "$TOPO_UL_NS" ethtool -K "p-$h" tx off >/dev/null ||
-		topo_die "cannot set checksum offload off on the switch port p-$h"
+	# A tc transit takes skbs: the port stays without XDP, checksum
+	# offload on, so super-packets reach the host whole, as between two
+	# kind nodes on a docker bridge; GRO on gives it the NAPI an XDP
+	# program's XDP_TX/XDP_REDIRECT into it needs (the XDP agent, or
+	# the XDP transit while an NF chain needs it).
+	if [ "${TOPO_TRANSIT:-}" = tc ]; then
+		ip netns exec "$TOPO_UL_NS" ethtool -K "p-$h" gro on >/dev/null ||
+			topo_die "cannot turn GRO on on the switch port p-$h"
+	else
+		topo_xdp_pass "$TOPO_UL_NS" "p-$h"
+		# The simulated wire finalises checksums in software where a
+		# real NIC would in hardware: frames the tc agent sent with
+		# checksum offload pending (CHECKSUM_PARTIAL) get complete
+		# checksums on the switch port's egress, before the next
+		# host's XDP sees their bytes.
+		ip netns exec "$TOPO_UL_NS" ethtool -K "p-$h" tx off >/dev/null ||
+			topo_die "cannot set checksum offload off on the switch port p-$h"
+	fi
 	mkdir -p "$TOPO_BPFFS/$h" || topo_die "mkdir $TOPO_BPFFS/$h failed"
 	[ "${TOPO_UL_COLD:-0}" = 1 ] || topo_ul_warm "$h"
 	if [ "${2:-}" != noinit ]; then
-		topo_ctl "$h" host init dev ul0 ||
+		# shellcheck disable=SC2046
+		topo_ctl "$h" host init dev ul0 \
+			$([ "${TOPO_TRANSIT:-}" = tc ] && echo mode tc) ||
 			topo_die "host init failed on $h"
 		TOPO_HOST_INIT[$h]=1
 		topo_host_replay "$h" || topo_die "cannot replay VPCs/networks on $h"

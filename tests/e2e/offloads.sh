@@ -7,6 +7,9 @@
 # UDP arrives with checksums tshark
 # verifies; path MTU discovery works; and with an NF at agent egress
 # (the XDP agent, which completes checksums itself) TCP still works.
+# With TOPO_TRANSIT=tc (the transit in tc on the veth underlays): GSO
+# super-packets cross the underlay and reach the endpoint whole, and an
+# NF at a transit hook brings the XDP transit back (and TCP still works).
 set -u -o pipefail
 # shellcheck source=../../scripts/lib/topo.sh
 . "${MZR_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/scripts/lib/topo.sh"
@@ -60,6 +63,57 @@ done
 expect_no_xdp h1 ve-a
 expect_no_xdp h2 ve-b
 
+# expect_transit HOST tc|native: the transit mode `host show` reports.
+expect_transit() {
+	local m
+	m=$(topo_ctl "$1" -j host show | jq -r '.mode')
+	if [ "$m" = "$2" ]; then
+		topo_ok "$1: transit in $2"
+	else
+		topo_fail "$1: transit in '$m', want $2"
+	fi
+}
+# wire_csum HOST: the switch port towards HOST finalises checksums in
+# software, as a real NIC does in hardware (topo_host_add does this for
+# every port unless TOPO_TRANSIT=tc, whose ports pass offload state on).
+wire_csum() {
+	ip netns exec "$TOPO_UL_NS" ethtool -K "p-$1" tx off >/dev/null ||
+		topo_fail "cannot turn checksum offload off on p-$1"
+}
+# ul0_rx HOST: "packets bytes" received on HOST's underlay so far.
+ul0_rx() {
+	ip -n "${TOPO_HOST_NS[$1]}" -s -j link show ul0 |
+		jq -r '.[0].stats64.rx | "\(.packets) \(.bytes)"'
+}
+# veth_tx HOST DEV: packets DEV on HOST transmitted so far.
+veth_tx() {
+	ip -n "${TOPO_HOST_NS[$1]}" -s -j link show "$2" |
+		jq -r '.[0].stats64.tx.packets'
+}
+if [ "${TOPO_TRANSIT:-}" = tc ]; then
+	topo_step "tc transit: super-packets cross the underlay and reach b whole"
+	for h in h1 h2 h3 h4; do expect_transit $h tc; done
+	read -r p0 b0 <<<"$(ul0_rx h2)"
+	v0=$(veth_tx h2 ve-b)
+	expect_transfer a b 4096
+	read -r p1 b1 <<<"$(ul0_rx h2)"
+	v1=$(veth_tx h2 ve-b)
+	avg=$(( (b1 - b0) / (p1 - p0 > 0 ? p1 - p0 : 1) ))
+	if [ "$avg" -gt 3000 ]; then
+		topo_ok "h2's underlay took $((p1 - p0)) frames of $avg bytes on average (super-packets)"
+	else
+		topo_fail "h2's underlay took $((p1 - p0)) frames of $avg bytes on average: cut to the MTU"
+	fi
+	# Delivered into b's ingress (bpf_redirect_peer), not sent out of
+	# ve-b, whose transmit would cut each super-packet (4 MiB: ~3000
+	# segments).
+	if [ $((v1 - v0)) -lt 100 ]; then
+		topo_ok "ve-b transmitted $((v1 - v0)) frames: super-packets went straight to b"
+	else
+		topo_fail "ve-b transmitted $((v1 - v0)) frames: super-packets cut on their way to b"
+	fi
+fi
+
 topo_step "TCP through the bouncer on the sender's host (e@h3 -> a@h1), 1 MiB each way"
 fwd=$(topo_counter h3 bouncer_fwd)
 expect_transfer e a 1024
@@ -83,6 +137,7 @@ expect_transfer d a 1024
 expect_counter_gt h4 divider_fwd "$((div + 100))"
 
 topo_step "UDP a -> b: the checksums that arrive are valid (tshark)"
+[ "${TOPO_TRANSIT:-}" = tc ] && wire_csum h2
 # At b's eth0, and on the wire: the switch port towards h2, whose egress
 # finalises checksums as a NIC would (topo_host_add).
 topo_capture_start b eth0 "udp port 9999"
@@ -169,5 +224,21 @@ topo_ctl h2 nf del pass || topo_fail "nf del on h2"
 expect_no_xdp h1 ve-a
 expect_no_xdp h2 ve-b
 expect_transfer a b 256
+
+if [ "${TOPO_TRANSIT:-}" = tc ]; then
+	topo_step "tc transit: an NF at the deliver hook brings the XDP transit back on h2"
+	# (An XDP transit takes frames, not skbs: their checksums must be
+	# complete, as from a NIC.)
+	topo_ctl h2 nf add pass obj "$NF_OBJ" hook deliver || topo_fail "nf add on h2"
+	expect_transit h2 native
+	expect_transit h1 tc
+	n0=$(topo_counter h2 nf_run)
+	expect_transfer a b 1024
+	expect_transfer b a 1024
+	expect_counter_gt h2 nf_run "$((n0 + 100))"
+	topo_ctl h2 nf del pass || topo_fail "nf del on h2"
+	expect_transit h2 tc
+	expect_transfer a b 1024
+fi
 
 topo_finish

@@ -101,7 +101,7 @@ for g in $groups; do
 done
 expect_comp "-f --dry-run" apply ""
 expect_comp "add del show" host peer ""
-expect_comp "native generic dispatcher" host init dev eth0 mode ""
+expect_comp "native generic dispatcher tc" host init dev eth0 mode ""
 expect_comp "agent-egress bouncer divider deliver external" nf add x obj a.o hook ""
 expect_comp "obj hook prog pos" -r /tmp nf add x ""
 expect_comp "mac host dev bypass-decap" ep add vni 1 ip 10.0.0.2 ""

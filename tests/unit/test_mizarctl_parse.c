@@ -120,6 +120,8 @@ static void test_mode(void **state)
 	assert_int_equal(m, MZR_XDP_MODE_GENERIC);
 	assert_int_equal(mzctl_parse_mode("dispatcher", &m), 0);
 	assert_int_equal(m, MZR_XDP_MODE_DISPATCHER);
+	assert_int_equal(mzctl_parse_mode("tc", &m), 0);
+	assert_int_equal(m, MZR_XDP_MODE_TC);
 	assert_int_equal(mzctl_parse_mode("hw", &m), -EINVAL);
 }
 

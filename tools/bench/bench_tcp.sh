@@ -5,7 +5,13 @@
 # the same run (DESIGN.md §7). A program that prints numbers: it never
 # judges them, and exits non-zero only when it could not measure.
 #
-# Usage: bench_tcp.sh [-t SECONDS] [-P STREAMS]   (root; default -t 5 -P 4)
+# Usage: bench_tcp.sh [-t SECONDS] [-P STREAMS] [-T xdp|tc]
+#        (root; default -t 5 -P 4 -T xdp)
+#
+# -T: where the overlay hosts run the transit: xdp (`host init` default,
+#   native XDP on ul0) or tc (`host init ... mode tc`: the tc transit,
+#   switch ports without XDP, so super-packets stay whole end to end;
+#   docs/architecture.md, "Where each role runs").
 #
 # Overlay (scripts/lib/topo.sh, the real back-plane on every host):
 #   direct  a@h1 -> b@h2, same network (bouncer h3). The first exchange
@@ -43,7 +49,8 @@
 #
 # Output: a table, then one JSON line (the last line):
 #   {"bench":"tcp","seconds":T,"streams":P,"overlay_bps":N,"floor_bps":N,
-#    "ratio":R,"paths":{"direct":{"p1":N,"pN":N},...},"ratios":{...},
+#    "transit":"xdp"|"tc","ratio":R,"paths":{"direct":{"p1":N,"pN":N},...},
+#    "ratios":{...},
 #    "rx_avg_skb":{"direct":N,"routed":N,"floor":N}}
 # overlay_bps / floor_bps / ratio: the direct path, single stream; floor
 # is the kernel-routing reference.
@@ -52,15 +59,22 @@ set -u -o pipefail
 
 SECS=5
 STREAMS=4
-while getopts "t:P:h" o; do
+TRANSIT=
+while getopts "t:P:T:h" o; do
 	case $o in
 	t) SECS=$OPTARG ;;
 	P) STREAMS=$OPTARG ;;
+	T) TRANSIT=$OPTARG ;;
 	*) sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2 ;;
 	esac
 done
 [[ "$SECS" =~ ^[1-9][0-9]*$ ]] || { echo "bench_tcp: bad -t '$SECS'" >&2; exit 2; }
 [[ "$STREAMS" =~ ^[1-9][0-9]*$ ]] || { echo "bench_tcp: bad -P '$STREAMS'" >&2; exit 2; }
+case $TRANSIT in
+''|xdp) TOPO_TRANSIT= ;;
+tc) TOPO_TRANSIT=tc ;;
+*) echo "bench_tcp: bad -T '$TRANSIT' (xdp or tc)" >&2; exit 2 ;;
+esac
 
 # shellcheck source=../../scripts/lib/topo.sh
 . "${MZR_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/scripts/lib/topo.sh"
@@ -210,7 +224,7 @@ topo_log "routed runs: h5 divider_fwd +$((div1 - div0))"
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else printf "0" }'; }
 mbit() { awk -v a="$1" 'BEGIN { printf "%.0f", a / 1e6 }'; }
 
-printf '\n%-28s %14s %14s %18s\n' "path (MTU 1434)" "1 stream" "$STREAMS streams" "rx avg skb (1 st.)"
+printf '\ntransit: %s\n%-28s %14s %14s %18s\n' "${TOPO_TRANSIT:-xdp}" "path (MTU 1434)" "1 stream" "$STREAMS streams" "rx avg skb (1 st.)"
 for p in direct routed floor; do
 	printf '%-28s %9s Mbit/s %7s Mbit/s %12s bytes\n' "$p" "$(mbit "${R[${p}_p1]}")" \
 		"$(mbit "${R[${p}_pN]}")" "${G[$p]}"
@@ -225,9 +239,9 @@ jq -cn --argjson t "$SECS" --argjson n "$STREAMS" \
 	--argjson r1 "${R[routed_p1]}" --argjson rn "${R[routed_pN]}" \
 	--argjson f1 "${R[floor_p1]}" --argjson fn "${R[floor_pN]}" \
 	--argjson gd "${G[direct]:-0}" --argjson gr "${G[routed]:-0}" \
-	--argjson gf "${G[floor]:-0}" '
+	--argjson gf "${G[floor]:-0}" --arg tr "${TOPO_TRANSIT:-xdp}" '
 	def q(a; b): if b > 0 then ((a / b) * 1000 | round) / 1000 else 0 end;
-	{bench: "tcp", seconds: $t, streams: $n, mtu: 1434,
+	{bench: "tcp", seconds: $t, streams: $n, mtu: 1434, transit: $tr,
 	 overlay_bps: $d1, floor_bps: $f1, ratio: q($d1; $f1),
 	 paths: {direct: {p1: $d1, pN: $dn}, routed: {p1: $r1, pN: $rn},
 		 floor: {p1: $f1, pN: $fn}},

@@ -20,7 +20,7 @@ static const char *const groups_usage =
 	"Usage: mizarctl [-r|--pin-root DIR] [-j|--json] [-p|--pretty] [-v|--verbose] COMMAND ...\n"
 	"\n"
 	"Commands:\n"
-	"  host init dev IFNAME [ip A.B.C.D] [mode native|generic] [max-endpoints N]\n"
+	"  host init dev IFNAME [ip A.B.C.D] [mode native|generic|tc] [max-endpoints N]\n"
 	"  host show | host reset [dev IFNAME --force]\n"
 	"  host peer add|del IP,... | host peer show     known Mizar hosts\n"
 	"  host protect add|del CIDR | host protect show  underlay NAT never reaches\n"
@@ -55,6 +55,8 @@ static const char *mode_name(enum mzr_xdp_mode m)
 		return "generic";
 	case MZR_XDP_MODE_DISPATCHER:
 		return "dispatcher";
+	case MZR_XDP_MODE_TC:
+		return "tc";
 	default:
 		return "none";
 	}
@@ -100,9 +102,10 @@ static int host_init_locked(struct mzctl *g, const char *cmd,
 	}
 	/* Says which of two concurrent inits loaded the back-plane. */
 	if (!g->json)
-		printf("back-plane %s %s: transit on %s (%s XDP)\n",
+		printf("back-plane %s %s: transit on %s (%s%s)\n",
 		       fresh ? "loaded at" : "at", mzr_host__pin_root(h), dev,
-		       mode_name(mzr_host__xdp_mode(h)));
+		       mode_name(mzr_host__xdp_mode(h)),
+		       mzr_host__xdp_mode(h) == MZR_XDP_MODE_TC ? "" : " XDP");
 	return MZCTL_OK;
 }
 
@@ -138,7 +141,7 @@ static int host_init(struct mzctl *g, int argc, char **argv)
 	}
 	v = mzctl_kw_get(kw, "mode")->val;
 	if (v && mzctl_parse_mode(v, &aopts.mode)) {
-		mzctl_err(cmd, "bad mode '%s' (native, generic or dispatcher)",
+		mzctl_err(cmd, "bad mode '%s' (native, generic, dispatcher or tc)",
 			  v);
 		return MZCTL_USAGE;
 	}
@@ -230,14 +233,17 @@ static int host_show(struct mzctl *g, int argc, char **argv)
 }
 
 static const struct mzctl_sub host_subs[] = {
-	{ "init", "dev IFNAME [ip A.B.C.D] [mode native|generic|dispatcher] [max-endpoints N] [max-direct N]",
+	{ "init", "dev IFNAME [ip A.B.C.D] [mode native|generic|dispatcher|tc] [max-endpoints N] [max-direct N]",
 	  "Load the back-plane under the pin root (or reuse the one pinned there)\n"
 	  "and attach the transit program to the underlay interface IFNAME.\n"
 	  "  ip             this host's underlay address (default: IFNAME's primary IPv4)\n"
 	  "  mode           XDP mode (default: native, falling back to generic);\n"
 	  "                 dispatcher: through libxdp's multi-program dispatcher\n"
 	  "                 where the kernel lets it run the core's tail calls,\n"
-	  "                 else as the default (host show says which)\n"
+	  "                 else as the default (host show says which);\n"
+	  "                 tc: the transit in tc on the underlay (veth underlays:\n"
+	  "                 GSO super-packets stay whole), XDP only while a\n"
+	  "                 transit hook has an NF chain\n"
 	  "  max-endpoints  endpoint table size, at first load (default 65536)\n"
 	  "  max-direct     learned direct-path cache size (default 65536)\n"
 	  "Again on a back-plane already there: the same options change\n"

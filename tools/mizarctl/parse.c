@@ -208,6 +208,8 @@ int mzctl_parse_mode(const char *s, enum mzr_xdp_mode *mode)
 		*mode = MZR_XDP_MODE_AUTO;
 	else if (!strcmp(s, "dispatcher"))
 		*mode = MZR_XDP_MODE_DISPATCHER;
+	else if (!strcmp(s, "tc"))
+		*mode = MZR_XDP_MODE_TC;
 	else
 		return -EINVAL;
 	return 0;

@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The transit in tc (clsact ingress of the underlay), for veth underlays:
+ * native XDP on a veth strips its peer's GSO (veth_fix_features()), so
+ * every tunnel super-packet would be cut to MTU frames before the transit
+ * sees it. In tc the skb stays whole: delivery decapsulates it with
+ * bpf_skb_adjust_room() and the endpoint gets the super-packet with its
+ * checksum state; a bouncer or divider rewrites the outer header and the
+ * kernel sends it on (bpf_redirect_neigh). Same walk as transit.h (its
+ * route, learning and trust checks); the library keeps the XDP transit
+ * while a transit hook has an NF chain (docs/architecture.md).
+ */
+#ifndef MZR_CORE_TRANSIT_TC_H
+#define MZR_CORE_TRANSIT_TC_H
+
+#include "agent_tc.h"
+
+/* Linear bytes the walk reads: outer Ethernet, IPv4, UDP, Geneve with its
+ * largest option block, inner Ethernet, IPv4 and an L4 header. */
+#define MZR_TC_TRANSIT_PULL (MZR_GENEVE_OFF + 8 + 252 + 14 + 60 + 20)
+
+/* mzr_tc_transit_parse(): ours, but for the kernel (OAM, unknown VNI);
+ * TC_ACT_UNSPEC would read as MZR_GO. */
+#define MZR_TC_PASS (-3)
+
+/* mzr_core_walk_options() for an skb (a global function per context). */
+__noinline int mzr_tc_walk_options(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct mzr_genevehdr *g = data + MZR_GENEVE_OFF;
+	struct mzr_scratch *s = mzr_scratch();
+
+	if (!s || (void *)(g + 1) > end)
+		return -MZR_DROP_MALFORMED;
+	return mzr_geneve_walk(g, end, &s->md);
+}
+
+/*
+ * mzr_transit_parse() on an skb, with the same rules: not ours (no Mizar
+ * option, not for this host) -> MZR_NOT_OURS; from an unknown peer, bad
+ * options, VNI 0 -> a named drop (TC_ACT_SHOT); OAM and unknown VNI ->
+ * MZR_TC_PASS (the kernel's). MZR_GO: parsed, *vpcp set.
+ */
+static __always_inline int mzr_tc_transit_parse(struct __sk_buff *skb,
+						const struct mzr_host_cfg *host,
+						struct mzr_pkt *p,
+						struct mzr_vpc_val **vpcp)
+{
+	__u32 len = skb->len < MZR_GENEVE_OFF + 8 ? skb->len :
+						    MZR_GENEVE_OFF + 8;
+	struct mzr_scratch *scratch;
+	struct mzr_genevehdr *gnv;
+	struct mzr_geneve_md *md;
+	struct mzr_vpc_val *vpc;
+	struct mzr_cursor c;
+	struct ethhdr *eth;
+	struct iphdr *iph;
+	struct udphdr *udp;
+	void *data, *opts_end;
+	__u32 reason;
+
+	/* The outer headers first: the underlay's other traffic pays no
+	 * more than that. */
+	bpf_skb_pull_data(skb, len);
+	__builtin_memset(p, 0, sizeof(*p));
+	p->inner_l4_off = MZR_OFF_NONE;
+	data = (void *)(long)skb->data;
+	c.pos = data;
+	c.end = (void *)(long)skb->data_end;
+	if (mzr_parse_ethhdr(&c, &eth) != ETH_P_IP)
+		return MZR_NOT_OURS;
+	if (mzr_parse_iphdr(&c, &iph) != IPPROTO_UDP)
+		return MZR_NOT_OURS;
+	if (iph->ihl != 5 || mzr_ipv4_is_fragment(iph) ||
+	    iph->daddr != host->ip)
+		return MZR_NOT_OURS;
+	if (mzr_parse_udphdr(&c, &udp) != MZR_GENEVE_PORT)
+		return MZR_NOT_OURS;
+	p->outer_l3_off = MZR_OUTER_L3_OFF;
+	p->outer_l4_off = MZR_OUTER_L4_OFF;
+	p->geneve_off = MZR_GENEVE_OFF;
+	p->outer_saddr = iph->saddr;
+
+	gnv = c.pos;
+	if ((void *)(gnv + 1) > c.end ||
+	    mzr_geneve_version(gnv) != MZR_GENEVE_VERSION)
+		return MZR_NOT_OURS;
+	len = skb->len < MZR_TC_TRANSIT_PULL ? skb->len : MZR_TC_TRANSIT_PULL;
+	bpf_skb_pull_data(skb, len);
+	scratch = mzr_scratch();
+	if (!scratch)
+		return mzr_tc_drop(MZR_DROP_MALFORMED);
+	md = &scratch->md;
+	reason = -mzr_tc_walk_options(skb);
+	if (!md->n_mizar)
+		return MZR_NOT_OURS;
+	/* docs/security.md, rule 2: Mizar Geneve only from known peers. */
+	if (!mzr_core_peer_known(host, p->outer_saddr))
+		return mzr_tc_drop(MZR_DROP_UNKNOWN_PEER);
+	data = (void *)(long)skb->data;
+	c.end = (void *)(long)skb->data_end;
+	gnv = data + MZR_GENEVE_OFF;
+	if ((void *)(gnv + 1) > c.end)
+		return mzr_tc_drop(MZR_DROP_MALFORMED);
+	opts_end = (void *)(gnv + 1) + mzr_geneve_opts_len(gnv);
+	if (opts_end > c.end)
+		return mzr_tc_drop(MZR_DROP_MALFORMED);
+	if (reason)
+		return mzr_tc_drop(reason);
+	if (md->n_unknown_crit)
+		return mzr_tc_drop(MZR_DROP_CRIT_OPTION);
+	if (gnv->flags & MZR_GENEVE_F_OAM) {
+		mzr_count(MZR_CNT_GENEVE_OAM);
+		return MZR_TC_PASS;
+	}
+	if (gnv->proto != bpf_htons(MZR_ETH_P_TEB))
+		return mzr_tc_drop(MZR_DROP_MALFORMED);
+	c.pos = opts_end;
+	p->vni = mzr_geneve_vni(gnv);
+	if (!p->vni)
+		return mzr_tc_drop(MZR_DROP_BAD_VNI);
+	vpc = bpf_map_lookup_elem(&mzr_vpcs, &p->vni);
+	if (!vpc) {
+		mzr_count(MZR_CNT_UNKNOWN_VNI);
+		return MZR_TC_PASS;
+	}
+	*vpcp = vpc;
+	p->rts = md->rts;
+	p->flags = md->flags;
+	p->rts_off = md->rts_off ? MZR_GENEVE_OFF + md->rts_off : 0;
+	p->flags_off = md->flags_off ? MZR_GENEVE_OFF + md->flags_off : 0;
+	reason = mzr_parse_inner_at(&c, data, p);
+	if (reason)
+		return mzr_tc_drop(reason);
+	return MZR_GO;
+}
+
+/*
+ * Strip the encapsulation in front of the inner frame: the outer Ethernet
+ * header stays (bpf_skb_adjust_room works behind it) and takes the inner
+ * one's source, @dmac and type. A GSO super-packet keeps its segment size
+ * (FIXED_GSO). Returns 0 or a drop reason.
+ */
+static __always_inline __u32 mzr_tc_decap(struct __sk_buff *skb,
+					  const struct mzr_pkt *p,
+					  const __u8 *dmac)
+{
+	__u32 l2 = p->inner_l2_off & MZR_OFF_MASK;
+	__be16 proto = bpf_htons(p->is_arp ? ETH_P_ARP : ETH_P_IP);
+	struct ethhdr *eth;
+	void *data, *end;
+
+	if (l2 < MZR_GENEVE_OFF + 8)
+		return MZR_DROP_MALFORMED;
+	if (bpf_skb_adjust_room(skb, -(int)l2, BPF_ADJ_ROOM_MAC,
+				BPF_F_ADJ_ROOM_FIXED_GSO))
+		return MZR_DROP_ENCAP;
+	data = (void *)(long)skb->data;
+	end = (void *)(long)skb->data_end;
+	eth = data;
+	if ((void *)(eth + 1) > end)
+		return MZR_DROP_MALFORMED;
+	__builtin_memcpy(eth->h_dest, dmac, 6);
+	__builtin_memcpy(eth->h_source, p->eth_src, 6);
+	eth->h_proto = proto;
+	return 0;
+}
+
+/*
+ * Into the endpoint's veth. An IPv4 frame goes straight to the peer's
+ * ingress (bpf_redirect_peer): sent out of the host-side veth instead,
+ * a decapsulated super-packet (marked SKB_GSO_DODGY by
+ * bpf_skb_adjust_room, which no veth takes) would be cut into segments
+ * there. ARP (its skb->protocol is still the outer IPv4) and non-veth
+ * devices take the transmit path, whose receiver re-parses the frame.
+ */
+static __always_inline int mzr_tc_deliver(struct __sk_buff *skb,
+					  const struct mzr_pkt *p,
+					  __u32 ifindex)
+{
+	struct mzr_local_val *l = bpf_map_lookup_elem(&mzr_local, &ifindex);
+
+	if (!p->is_arp && l && (l->flags & MZR_EP_F_VETH))
+		return bpf_redirect_peer(ifindex, 0);
+	return bpf_redirect(ifindex, 0);
+}
+
+/* The outer IPv4 header, bounds-checked, or NULL. */
+static __always_inline struct iphdr *mzr_tc_outer_ip(struct __sk_buff *skb)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *iph = data + MZR_OUTER_L3_OFF;
+	struct udphdr *udp = data + MZR_OUTER_L4_OFF;
+
+	if ((void *)(udp + 1) > end)
+		return 0;
+	return iph;
+}
+
+/* A forwarding hop (mzr_outer_forward() on an skb), then out through the
+ * kernel's route and neighbour for the new destination. */
+static __always_inline int mzr_tc_transit_send(struct __sk_buff *skb,
+					       const struct mzr_host_cfg *host,
+					       __be32 src, __be32 dst,
+					       int fresh, __u32 counter)
+{
+	struct iphdr *iph = mzr_tc_outer_ip(skb);
+	struct udphdr *udp;
+
+	if (!iph)
+		return mzr_tc_drop(MZR_DROP_MALFORMED);
+	udp = (void *)(iph + 1);
+	mzr_csum_replace4(&iph->check, iph->saddr, src);
+	iph->saddr = src;
+	mzr_csum_replace4(&iph->check, iph->daddr, dst);
+	iph->daddr = dst;
+	if (!fresh)
+		mzr_ipv4_dec_ttl(iph);
+	udp->check = 0;
+	mzr_count(counter);
+	if (bpf_redirect_neigh(host->ifindex, NULL, 0, 0) != TC_ACT_REDIRECT)
+		return mzr_tc_drop(MZR_DROP_FIB);
+	return TC_ACT_REDIRECT;
+}
+
+/* An ARP request a bouncer answers (mzr_arp_reply() on an skb). */
+static __always_inline int mzr_tc_arp_reply(struct __sk_buff *skb,
+					    const struct mzr_host_cfg *host,
+					    const struct mzr_pkt *p,
+					    const struct mzr_plan *plan)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	__u32 l2 = p->inner_l2_off & MZR_OFF_MASK;
+	struct ethhdr *eth = data + l2;
+	struct mzr_arp *arp = data + l2 + sizeof(*eth);
+	struct iphdr *iph = data + MZR_OUTER_L3_OFF;
+	/* Never to the RTS it claims (docs/security.md, rule 5). */
+	__be32 dst = p->outer_saddr;
+	struct mzr_ep_val *req;
+	__u32 reason;
+
+	if ((void *)(arp + 1) > end || (void *)(iph + 1) > end)
+		return mzr_tc_drop(MZR_DROP_MALFORMED);
+	mzr_arp_swap(eth, arp, plan->mac, p->daddr);
+	if (dst == host->ip) {
+		req = mzr_ep_lookup(p->vni, p->saddr);
+		if (!req || !(req->flags & MZR_EP_F_LOCAL))
+			return mzr_tc_drop(MZR_DROP_NO_ENDPOINT);
+		reason = mzr_tc_decap(skb, p, p->eth_src);
+		if (reason)
+			return mzr_tc_drop(reason);
+		mzr_count(plan->counter);
+		return bpf_redirect(req->ifindex, 0);
+	}
+	iph->ttl = MZR_OUTER_TTL;
+	iph->id = 0;
+	iph->check = 0;
+	iph->check = mzr_ipv4_csum(iph);
+	if (p->rts_off) {
+		__be32 *rts = data + (p->rts_off & MZR_OFF_MASK);
+
+		if ((void *)(rts + 1) > end)
+			return mzr_tc_drop(MZR_DROP_MALFORMED);
+		*rts = host->ip;
+	}
+	return mzr_tc_transit_send(skb, host, host->ip, dst, 1,
+				   plan->counter);
+}
+
+/* Rewrite the FLAGS option, the VNI (peering) and the inner TTL of a
+ * forwarded frame (mzr_update_flags(), mzr_set_vni(),
+ * mzr_inner_dec_ttl() on an skb). */
+static __always_inline __u32 mzr_tc_forward_rewrite(struct __sk_buff *skb,
+						    const struct mzr_pkt *p,
+						    const struct mzr_plan *plan)
+{
+	void *data = (void *)(long)skb->data;
+	void *end = (void *)(long)skb->data_end;
+	struct iphdr *iph;
+	__be32 *fl;
+
+	if (plan->set_flags || plan->clear_flags) {
+		if (!p->flags_off)
+			return MZR_DROP_BAD_OPTION;
+		fl = data + (p->flags_off & MZR_OFF_MASK);
+		if ((void *)(fl + 1) > end)
+			return MZR_DROP_MALFORMED;
+		*fl = bpf_htonl((bpf_ntohl(*fl) | plan->set_flags) &
+				~plan->clear_flags);
+	}
+	if (plan->vni) {
+		/* A peered VPC's divider (mzr_set_vni() on an skb). */
+		struct mzr_genevehdr *g = data + MZR_GENEVE_OFF;
+
+		if ((void *)(g + 1) > end)
+			return MZR_DROP_MALFORMED;
+		g->vni[0] = plan->vni >> 16;
+		g->vni[1] = plan->vni >> 8;
+		g->vni[2] = plan->vni;
+	}
+	if (!plan->dec_inner_ttl || p->is_arp)
+		return 0;
+	iph = data + (p->inner_l3_off & MZR_OFF_MASK);
+	if ((void *)(iph + 1) > end)
+		return MZR_DROP_MALFORMED;
+	if (iph->ttl <= 1)
+		return MZR_DROP_TTL_EXPIRED;
+	mzr_ipv4_dec_ttl(iph);
+	return 0;
+}
+
+/* mzr_transit_exec() on an skb. */
+static __always_inline int mzr_tc_transit_exec(struct __sk_buff *skb,
+					       const struct mzr_host_cfg *host,
+					       const struct mzr_pkt *p,
+					       const struct mzr_plan *plan)
+{
+	struct iphdr *iph;
+	__u32 reason;
+
+	switch (plan->action) {
+	case MZR_ACT_DELIVER:
+		mzr_learn(p);
+		reason = mzr_tc_decap(skb, p, plan->mac);
+		if (reason)
+			return mzr_tc_drop(reason);
+		mzr_count(plan->counter);
+		return mzr_tc_deliver(skb, p, plan->ifindex);
+	case MZR_ACT_DELIVER_BYPASS:
+		mzr_learn(p);
+		reason = mzr_tc_set_macs(skb, plan->mac, 0);
+		if (reason)
+			return mzr_tc_drop(reason);
+		mzr_count(plan->counter);
+		return bpf_redirect(plan->ifindex, 0);
+	case MZR_ACT_ARP_REPLY:
+		return mzr_tc_arp_reply(skb, host, p, plan);
+	case MZR_ACT_FORWARD:
+		break;
+	case MZR_ACT_EXIT:
+		return mzr_tc_drop(MZR_DROP_NO_ROUTE);
+	default:
+		return mzr_tc_drop(MZR_DROP_MALFORMED);
+	}
+	iph = mzr_tc_outer_ip(skb);
+	if (!iph)
+		return mzr_tc_drop(MZR_DROP_MALFORMED);
+	if (iph->ttl <= 1)
+		return mzr_tc_drop(MZR_DROP_TTL_EXPIRED);
+	reason = mzr_tc_forward_rewrite(skb, p, plan);
+	if (reason)
+		return mzr_tc_drop(reason);
+	return mzr_tc_transit_send(skb, host, p->outer_saddr, plan->next, 0,
+				   plan->counter);
+}
+
+/*
+ * The tc transit, for a frame from the underlay of a host whose transit
+ * runs in tc (MZR_HOST_F_TC_TRANSIT). Its hooks have no chain in this
+ * mode (mzr_tc_hook(): the library attaches the XDP transit first).
+ */
+static __always_inline int mzr_transit_tc_run(struct __sk_buff *skb,
+					      const struct mzr_host_cfg *host)
+{
+	struct mzr_vpc_val *vpc = 0;
+	struct mzr_plan plan;
+	struct mzr_pkt p;
+	__u32 reason;
+	int ret;
+
+	mzr_count(MZR_CNT_TRANSIT_RX);
+	ret = mzr_tc_transit_parse(skb, host, &p, &vpc);
+	if (ret == MZR_NOT_OURS) {
+		reason = mzr_tc_hook(MZR_HOOK_EXTERNAL);
+		if (reason)
+			return mzr_tc_drop(reason);
+		mzr_count(MZR_CNT_TRANSIT_PASS);
+		return TC_ACT_UNSPEC;
+	}
+	if (ret == MZR_TC_PASS)
+		return TC_ACT_UNSPEC;
+	if (ret != MZR_GO)
+		return ret;
+	ret = mzr_transit_route(host, &p, vpc, &plan);
+	if (ret != MZR_GO)
+		return TC_ACT_SHOT; /* counted by the route */
+	if (plan.hook != MZR_HOOK_NONE) {
+		reason = mzr_tc_hook(plan.hook);
+		if (reason)
+			return mzr_tc_drop(reason);
+	}
+	return mzr_tc_transit_exec(skb, host, &p, &plan);
+}
+
+#endif /* MZR_CORE_TRANSIT_TC_H */
