@@ -462,7 +462,7 @@ int main(int argc, char **argv)
 	unsigned int big = 1000000, spread = 65536;
 	struct result res[6];
 	struct scale sc[2] = {};
-	enum { NB_T = 6, NB_A = 4, NB_M = 10 };
+	enum { NB_T = 6, NB_A = 5, NB_M = 10 };
 	struct stage bt[NB_T], ba[NB_A], bm[NB_M];
 	struct bench_stages_bpf *st;
 	double miss_ns;
@@ -563,6 +563,7 @@ int main(int argc, char **argv)
 			BS("+ admit, hook point (empty)", bs_a_hook),
 			BS("+ route (net, ep, direct)", bs_a_route),
 			BS("+ next hop (cache)", bs_a_nexthop),
+			BS("+ L4 checksum", bs_a_csum),
 		};
 		struct stage m[] = {
 			BS("per-CPU counter", bs_m_counter),

@@ -209,7 +209,7 @@ int bs_a_hook(struct xdp_md *xdp)
  * flow hash and the bouncer (as mzr_agent_after_hook() up to the encap). */
 static __always_inline int bs_agent_route(struct xdp_md *xdp,
 					  struct mzr_host_cfg **hostp,
-					  __be32 *next)
+					  __be32 *next, struct mzr_pkt *pp)
 {
 	struct mzr_local_val *local = mzr_agent_local(xdp);
 	struct mzr_ep_key k = {};
@@ -244,6 +244,7 @@ static __always_inline int bs_agent_route(struct xdp_md *xdp,
 	else
 		*next = mzr_pick_bouncer(net, hash, &reason);
 	*hostp = host;
+	*pp = p;
 	return *next ? 0 : -1;
 }
 
@@ -251,9 +252,10 @@ SEC("xdp")
 int bs_a_route(struct xdp_md *xdp)
 {
 	struct mzr_host_cfg *host;
+	struct mzr_pkt p;
 	__be32 next;
 
-	if (bs_agent_route(xdp, &host, &next))
+	if (bs_agent_route(xdp, &host, &next, &p))
 		return XDP_ABORTED;
 	bs_use(next);
 	return bs_done(xdp);
@@ -265,11 +267,31 @@ int bs_a_nexthop(struct xdp_md *xdp)
 {
 	struct mzr_host_cfg *host;
 	struct mzr_next_hop nh;
+	struct mzr_pkt p;
 	__be32 next;
 
-	if (bs_agent_route(xdp, &host, &next) ||
+	if (bs_agent_route(xdp, &host, &next, &p) ||
 	    mzr_fib_next_hop(xdp, host, next, &nh) !=
 		    BPF_FIB_LKUP_RET_SUCCESS)
+		return XDP_ABORTED;
+	bs_use(nh.ifindex);
+	return bs_done(xdp);
+}
+
+/* ... and the endpoint's L4 checksum, completed (l4csum.h). The frame is
+ * restored by the wrapper each time, so the sum is redone each time. */
+SEC("xdp")
+int bs_a_csum(struct xdp_md *xdp)
+{
+	struct mzr_host_cfg *host;
+	struct mzr_next_hop nh;
+	struct mzr_pkt p;
+	__be32 next;
+
+	if (bs_agent_route(xdp, &host, &next, &p) ||
+	    mzr_fib_next_hop(xdp, host, next, &nh) !=
+		    BPF_FIB_LKUP_RET_SUCCESS ||
+	    mzr_l4_csum_fill(xdp, &p))
 		return XDP_ABORTED;
 	bs_use(nh.ifindex);
 	return bs_done(xdp);
