@@ -260,6 +260,22 @@ static __always_inline int route_bouncer(struct mzr_plan *plan,
 	return MZR_GO;
 }
 
+/* Deliver (docs/architecture.md, "Transit"): the destination endpoint
+ * lives here; decapsulated (or bypass: the tunnel frame) to its veth,
+ * past the deliver hook. */
+static __always_inline int route_deliver(struct mzr_plan *plan,
+					 const struct mzr_ep_val *ep)
+{
+	int bypass = ep->flags & MZR_EP_F_BYPASS;
+
+	plan->action = bypass ? MZR_ACT_DELIVER_BYPASS : MZR_ACT_DELIVER;
+	plan->counter = bypass ? MZR_CNT_DELIVER_BYPASS : MZR_CNT_DELIVER;
+	plan->hook = MZR_HOOK_DELIVER;
+	plan->ifindex = ep->ifindex;
+	__builtin_memcpy(plan->mac, ep->mac, 6);
+	return MZR_GO;
+}
+
 /*
  * Decide what this host does with the packet. Returns MZR_GO (plan
  * filled) or a verdict.
@@ -285,9 +301,12 @@ static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 	plan->hook = MZR_HOOK_NONE;
 	ep = bpf_map_lookup_elem(&mzr_eps, &k);
 
-	if (ep && !p->is_arp && !(ep->flags & MZR_EP_F_LOCAL) &&
-	    ep->host != host->ip)
-		return route_bouncer(plan, ep);
+	if (ep && !p->is_arp) {
+		if (ep->flags & MZR_EP_F_LOCAL)
+			return route_deliver(plan, ep);
+		if (ep->host != host->ip)
+			return route_bouncer(plan, ep);
+	}
 	vpc = bpf_map_lookup_elem(&mzr_vpcs, &k.vni);
 	if (!vpc) {
 		mzr_count(MZR_CNT_UNKNOWN_VNI);
@@ -310,18 +329,8 @@ static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 		return mzr_drop(MZR_DROP_NO_ENDPOINT);
 	}
 
-	if (ep && (ep->flags & MZR_EP_F_LOCAL)) {
-		plan->action = ep->flags & MZR_EP_F_BYPASS ?
-				       MZR_ACT_DELIVER_BYPASS :
-				       MZR_ACT_DELIVER;
-		plan->counter = ep->flags & MZR_EP_F_BYPASS ?
-					MZR_CNT_DELIVER_BYPASS :
-					MZR_CNT_DELIVER;
-		plan->hook = MZR_HOOK_DELIVER;
-		plan->ifindex = ep->ifindex;
-		__builtin_memcpy(plan->mac, ep->mac, 6);
-		return MZR_GO;
-	}
+	if (ep && (ep->flags & MZR_EP_F_LOCAL))
+		return route_deliver(plan, ep);
 	if (p->is_arp)
 		return mzr_drop(MZR_DROP_ARP);
 
