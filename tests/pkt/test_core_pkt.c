@@ -495,6 +495,23 @@ static void transit_fixtures(void)
 	tunnel_in(&f->in, H2, 4242, 0, 64, &inner);
 	same_out(f);
 
+	/* The VPC is looked up after the inner frame is parsed (and only
+	 * when no endpoint entry decides): an unknown VNI still goes to the
+	 * kernel whatever it carries, a frame cut short included. */
+	{
+		static const uint8_t stub[10];
+		struct pkt cut;
+
+		pkt_init(&cut);
+		pkt_payload(&cut, stub, sizeof(stub));
+		f = fx("transit: an unknown VNI goes to the kernel even with "
+		       "an inner frame cut short (counted)",
+		       XDP_PASS, MZR_CNT_UNKNOWN_VNI, ul0);
+		tunnel_in(&f->in, H2, 4242, 0, 64, &cut);
+		same_out(f);
+		f->out_malformed = true;
+	}
+
 	f = fx("transit: an outer header with IP options is not ours",
 	       XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
 	pkt_init(&f->in);
