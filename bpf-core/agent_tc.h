@@ -294,7 +294,6 @@ static __always_inline int mzr_tc_inject(struct __sk_buff *skb,
 					 struct mzr_pkt *p, __u32 counter,
 					 __u32 hash)
 {
-	struct mzr_vpc_val *vpc = bpf_map_lookup_elem(&mzr_vpcs, &p->vni);
 	void *data, *end;
 	struct mzr_plan plan;
 	struct mzr_arp *arp;
@@ -304,7 +303,7 @@ static __always_inline int mzr_tc_inject(struct __sk_buff *skb,
 	/* No RTS: nothing to learn from our own endpoint. */
 	p->rts = 0;
 	p->flags = 0;
-	ret = mzr_transit_route(host, p, vpc, &plan);
+	ret = mzr_transit_route(host, p, &plan);
 	if (ret != MZR_GO)
 		return TC_ACT_SHOT; /* counted by the route */
 	mzr_count(counter);

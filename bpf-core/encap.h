@@ -154,8 +154,11 @@ static __always_inline __u32 mzr_outer_forward(struct xdp_md *xdp,
 
 	if ((void *)(udp + 1) > end)
 		return MZR_DROP_MALFORMED;
-	mzr_csum_replace4(&iph->check, iph->saddr, src);
-	iph->saddr = src;
+	/* A forwarded packet keeps its source: nothing to patch. */
+	if (iph->saddr != src) {
+		mzr_csum_replace4(&iph->check, iph->saddr, src);
+		iph->saddr = src;
+	}
 	mzr_csum_replace4(&iph->check, iph->daddr, dst);
 	iph->daddr = dst;
 	if (dec_ttl)

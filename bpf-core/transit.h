@@ -40,8 +40,74 @@ __noinline int mzr_core_walk_options(struct xdp_md *xdp)
 }
 
 /*
+ * The options every Mizar agent writes (encap.h, struct mzr_encap_opts):
+ * RTS then FLAGS, nothing else. Recognised by two word compares, so a
+ * packet from a Mizar host skips the walk (~20 ns, tools/bench breakdown);
+ * anything else takes the walk, which reaches the same result for this
+ * layout. Returns 1 (@p's options filled) or 0.
+ */
+#define MZR_OPT_WORD(type) \
+	bpf_htonl((__u32)MZR_OPT_CLASS << 16 | (type) << 8 | 1)
+
+static __always_inline int mzr_std_options(const struct mzr_genevehdr *g,
+					   void *end, struct mzr_pkt *p)
+{
+	const struct mzr_encap_opts *o = (const void *)(g + 1);
+
+	if ((void *)(o + 1) > end ||
+	    mzr_geneve_opts_len(g) != sizeof(*o) ||
+	    *(const __be32 *)&o->rts_hdr != MZR_OPT_WORD(MZR_OPT_RTS) ||
+	    *(const __be32 *)&o->flags_hdr != MZR_OPT_WORD(MZR_OPT_FLAGS))
+		return 0;
+	p->rts = o->rts;
+	p->flags = bpf_ntohl(o->flags);
+	p->rts_off = MZR_GENEVE_OFF + sizeof(*g) +
+		     __builtin_offsetof(struct mzr_encap_opts, rts);
+	p->flags_off = MZR_GENEVE_OFF + sizeof(*g) +
+		       __builtin_offsetof(struct mzr_encap_opts, flags);
+	return 1;
+}
+
+/* Any other option layout: the walk (a global function), with the same
+ * checks. Returns MZR_GO (@p's options filled), MZR_NOT_OURS or a
+ * verdict. */
+static __always_inline int mzr_walk_options(struct xdp_md *xdp,
+					    const struct mzr_host_cfg *host,
+					    const struct mzr_genevehdr *gnv,
+					    void *end, struct mzr_pkt *p)
+{
+	struct mzr_scratch *scratch = mzr_scratch();
+	struct mzr_geneve_md *md;
+	__u32 reason;
+
+	if (!scratch)
+		return mzr_drop(MZR_DROP_MALFORMED);
+	md = &scratch->md;
+	reason = -mzr_core_walk_options(xdp);
+	if (!md->n_mizar)
+		return MZR_NOT_OURS;
+	/* Mizar Geneve is believed only from a Mizar host this host knows
+	 * (docs/security.md, rule 2): anyone on the underlay can write a
+	 * valid VNI. */
+	if (!mzr_core_peer_known(host, p->outer_saddr))
+		return mzr_drop(MZR_DROP_UNKNOWN_PEER);
+	if ((void *)(gnv + 1) + mzr_geneve_opts_len(gnv) > end)
+		return mzr_drop(MZR_DROP_MALFORMED);
+	if (reason)
+		return mzr_drop(reason);
+	if (md->n_unknown_crit)
+		return mzr_drop(MZR_DROP_CRIT_OPTION);
+	p->rts = md->rts;
+	p->flags = md->flags;
+	p->rts_off = md->rts_off ? MZR_GENEVE_OFF + md->rts_off : 0;
+	p->flags_off = md->flags_off ? MZR_GENEVE_OFF + md->flags_off : 0;
+	return MZR_GO;
+}
+
+/*
  * Parse the outer headers, Geneve and its options and the inner frame.
- * Returns MZR_GO (*vpcp: the packet's VPC), MZR_NOT_OURS, or a verdict.
+ * Returns MZR_GO, MZR_NOT_OURS, or a verdict. The VPC is looked up only
+ * when the route needs it (mzr_transit_route()).
  *
  * Geneve on our port is Mizar's only when it carries an option of class
  * MZR_OPT_CLASS: until one is seen nothing is dropped (a version we cannot
@@ -51,19 +117,15 @@ __noinline int mzr_core_walk_options(struct xdp_md *xdp)
  */
 static __always_inline int mzr_transit_parse(struct xdp_md *xdp,
 					     const struct mzr_host_cfg *host,
-					     struct mzr_pkt *p,
-					     struct mzr_vpc_val **vpcp)
+					     struct mzr_pkt *p)
 {
 	struct mzr_genevehdr *gnv;
-	struct mzr_scratch *scratch = mzr_scratch();
-	struct mzr_geneve_md *md;
-	struct mzr_vpc_val *vpc;
 	struct mzr_cursor c;
 	struct ethhdr *eth;
 	struct iphdr *iph;
 	struct udphdr *udp;
-	void *opts_end;
 	__u32 reason;
+	int ret;
 
 	__builtin_memset(p, 0, sizeof(*p));
 	p->inner_l4_off = MZR_OFF_NONE;
@@ -88,24 +150,15 @@ static __always_inline int mzr_transit_parse(struct xdp_md *xdp,
 	if ((void *)(gnv + 1) > c.end ||
 	    mzr_geneve_version(gnv) != MZR_GENEVE_VERSION)
 		return MZR_NOT_OURS;
-	if (!scratch)
-		return mzr_drop(MZR_DROP_MALFORMED);
-	md = &scratch->md;
-	reason = -mzr_core_walk_options(xdp);
-	if (!md->n_mizar)
-		return MZR_NOT_OURS;
-	/* Mizar Geneve is believed only from a Mizar host this host knows
-	 * (docs/security.md, rule 2): anyone on the underlay can write a
-	 * valid VNI. */
-	if (!mzr_core_peer_known(host, p->outer_saddr))
-		return mzr_drop(MZR_DROP_UNKNOWN_PEER);
-	opts_end = (void *)(gnv + 1) + mzr_geneve_opts_len(gnv);
-	if (opts_end > c.end)
-		return mzr_drop(MZR_DROP_MALFORMED);
-	if (reason)
-		return mzr_drop(reason);
-	if (md->n_unknown_crit)
-		return mzr_drop(MZR_DROP_CRIT_OPTION);
+	if (mzr_std_options(gnv, c.end, p)) {
+		/* Rule 2 as in mzr_walk_options(). */
+		if (!mzr_core_peer_known(host, p->outer_saddr))
+			return mzr_drop(MZR_DROP_UNKNOWN_PEER);
+	} else {
+		ret = mzr_walk_options(xdp, host, gnv, c.end, p);
+		if (ret != MZR_GO)
+			return ret;
+	}
 	if (gnv->flags & MZR_GENEVE_F_OAM) {
 		/* RFC 8926 §3.4: a control packet's payload is never
 		 * forwarded; the kernel (a control plane) may want it. */
@@ -114,24 +167,20 @@ static __always_inline int mzr_transit_parse(struct xdp_md *xdp,
 	}
 	if (gnv->proto != bpf_htons(MZR_ETH_P_TEB))
 		return mzr_drop(MZR_DROP_MALFORMED);
-	c.pos = opts_end;
+	c.pos = (void *)(gnv + 1) + mzr_geneve_opts_len(gnv);
 	p->vni = mzr_geneve_vni(gnv);
 	if (!p->vni)
 		return mzr_drop(MZR_DROP_BAD_VNI);
-	vpc = bpf_map_lookup_elem(&mzr_vpcs, &p->vni);
-	if (!vpc) {
-		mzr_count(MZR_CNT_UNKNOWN_VNI);
-		return XDP_PASS;
-	}
-	*vpcp = vpc;
-	p->rts = md->rts;
-	p->flags = md->flags;
-	p->rts_off = md->rts_off ? MZR_GENEVE_OFF + md->rts_off : 0;
-	p->flags_off = md->flags_off ? MZR_GENEVE_OFF + md->flags_off : 0;
-
 	reason = mzr_parse_inner(&c, xdp, p);
-	if (reason)
+	if (reason) {
+		/* A VPC this host does not know goes to the kernel whatever
+		 * it carries (mzr_transit_route()). */
+		if (!bpf_map_lookup_elem(&mzr_vpcs, &p->vni)) {
+			mzr_count(MZR_CNT_UNKNOWN_VNI);
+			return XDP_PASS;
+		}
 		return mzr_drop(reason);
+	}
 	return MZR_GO;
 }
 
@@ -260,15 +309,58 @@ static __always_inline int mzr_divider_peer(const struct mzr_host_cfg *host,
 	return MZR_GO;
 }
 
-/* Decide what this host does with the packet. Returns MZR_GO (plan
- * filled) or a verdict. */
+/* Bouncer (docs/architecture.md, "Transit"): the destination endpoint
+ * lives on another host; the packet goes there, past the bouncer hook. */
+static __always_inline int route_bouncer(const struct mzr_host_cfg *host,
+					 const struct mzr_pkt *p,
+					 const struct mzr_ep_key *k,
+					 struct mzr_plan *plan,
+					 const struct mzr_ep_val *ep)
+{
+	__be32 next = ep->host;
+
+	/* A scaled endpoint: the host of this flow (rendezvous). */
+	if (ep->flags & MZR_EP_F_SCALED)
+		next = mzr_scaled_pick(k, mzr_pkt_hash(p));
+	if (!next || next == host->ip)
+		return mzr_drop(MZR_DROP_NO_ENDPOINT);
+	mzr_plan_forward(plan, next, MZR_HOOK_BOUNCER, MZR_CNT_BOUNCER_FWD);
+	return MZR_GO;
+}
+
+/* Deliver (docs/architecture.md, "Transit"): the destination endpoint
+ * lives here; decapsulated (or bypass: the tunnel frame) to its veth,
+ * past the deliver hook. */
+static __always_inline int route_deliver(struct mzr_plan *plan,
+					 const struct mzr_ep_val *ep)
+{
+	int bypass = ep->flags & MZR_EP_F_BYPASS;
+
+	plan->action = bypass ? MZR_ACT_DELIVER_BYPASS : MZR_ACT_DELIVER;
+	plan->counter = bypass ? MZR_CNT_DELIVER_BYPASS : MZR_CNT_DELIVER;
+	plan->hook = MZR_HOOK_DELIVER;
+	plan->ifindex = ep->ifindex;
+	__builtin_memcpy(plan->mac, ep->mac, 6);
+	return MZR_GO;
+}
+
+/*
+ * Decide what this host does with the packet. Returns MZR_GO (plan
+ * filled) or a verdict.
+ *
+ * The VPC is looked up only when the endpoint entry does not decide: an
+ * endpoint exists only in a VPC that exists (libmizar deletes a VPC with
+ * no network, a network with no endpoint), so a packet the entry routes
+ * would have found its VPC. A packet of a VPC this host does not know goes
+ * to the kernel, counted, whatever else it is.
+ */
 static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 					     const struct mzr_pkt *p,
-					     const struct mzr_vpc_val *vpc,
 					     struct mzr_plan *plan)
 {
 	struct mzr_ep_key k = { .vni = p->vni, .ip = p->daddr };
 	struct mzr_net_val *net = 0;
+	struct mzr_vpc_val *vpc;
 	struct mzr_ep_val *ep;
 	__u32 reason = 0, hash;
 	__be32 next;
@@ -276,6 +368,20 @@ static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 	__builtin_memset(plan, 0, sizeof(*plan));
 	plan->hook = MZR_HOOK_NONE;
 	ep = bpf_map_lookup_elem(&mzr_eps, &k);
+
+	/* The common case, decided by the entry alone (a packet just across
+	 * a peering takes the checks below first). */
+	if (ep && !p->is_arp && !(p->flags & MZR_F_PEERED)) {
+		if (ep->flags & MZR_EP_F_LOCAL)
+			return route_deliver(plan, ep);
+		if (ep->host != host->ip)
+			return route_bouncer(host, p, &k, plan, ep);
+	}
+	vpc = bpf_map_lookup_elem(&mzr_vpcs, &k.vni);
+	if (!vpc) {
+		mzr_count(MZR_CNT_UNKNOWN_VNI);
+		return XDP_PASS;
+	}
 
 	if (p->is_arp && p->arp_op == MZR_ARP_REQUEST) {
 		/* Bouncer ARP responder: endpoints and gateways. */
@@ -299,31 +405,13 @@ static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 	    !p->is_arp && !mzr_vpc_peered_in_ok(p->vni, p->saddr, p->daddr))
 		return mzr_drop(MZR_DROP_NOT_PEERED);
 
-	if (ep && (ep->flags & MZR_EP_F_LOCAL)) {
-		plan->action = ep->flags & MZR_EP_F_BYPASS ?
-				       MZR_ACT_DELIVER_BYPASS :
-				       MZR_ACT_DELIVER;
-		plan->counter = ep->flags & MZR_EP_F_BYPASS ?
-					MZR_CNT_DELIVER_BYPASS :
-					MZR_CNT_DELIVER;
-		plan->hook = MZR_HOOK_DELIVER;
-		plan->ifindex = ep->ifindex;
-		__builtin_memcpy(plan->mac, ep->mac, 6);
-		return MZR_GO;
-	}
+	if (ep && (ep->flags & MZR_EP_F_LOCAL))
+		return route_deliver(plan, ep);
 	if (p->is_arp)
 		return mzr_drop(MZR_DROP_ARP);
 
-	if (ep && ep->host != host->ip) {
-		next = ep->host;
-		if (ep->flags & MZR_EP_F_SCALED)
-			next = mzr_scaled_pick(&k, mzr_pkt_hash(p));
-		if (!next || next == host->ip)
-			return mzr_drop(MZR_DROP_NO_ENDPOINT);
-		mzr_plan_forward(plan, next, MZR_HOOK_BOUNCER,
-				 MZR_CNT_BOUNCER_FWD);
-		return MZR_GO;
-	}
+	if (ep && ep->host != host->ip)
+		return route_bouncer(host, p, &k, plan, ep);
 	/* No entry (or one claiming this host without a veth). */
 	if (ep || (p->flags & MZR_F_ROUTED))
 		return mzr_drop(MZR_DROP_NO_ENDPOINT);
@@ -345,8 +433,6 @@ static __always_inline int mzr_transit_route(const struct mzr_host_cfg *host,
 		}
 	}
 
-	if (!vpc)
-		return mzr_drop(MZR_DROP_NO_ROUTE);
 	if (mzr_is_divider(vpc, host->ip)) {
 		/* A stale direct-path packet has looked it up above. */
 		if (!(p->flags & MZR_F_DIRECT))
@@ -595,7 +681,6 @@ static __always_inline int mzr_transit_not_ours(struct xdp_md *xdp,
 
 static __always_inline int mzr_transit_run(struct xdp_md *xdp)
 {
-	struct mzr_vpc_val *vpc = 0;
 	struct mzr_host_cfg *host;
 	struct mzr_plan plan;
 	struct mzr_pkt p;
@@ -605,12 +690,12 @@ static __always_inline int mzr_transit_run(struct xdp_md *xdp)
 	host = mzr_host_cfg();
 	if (!host || !host->ip)
 		return mzr_transit_not_ours(xdp, &p);
-	ret = mzr_transit_parse(xdp, host, &p, &vpc);
+	ret = mzr_transit_parse(xdp, host, &p);
 	if (ret == MZR_NOT_OURS)
 		return mzr_transit_not_ours(xdp, &p);
 	if (ret != MZR_GO)
 		return ret;
-	ret = mzr_transit_route(host, &p, vpc, &plan);
+	ret = mzr_transit_route(host, &p, &plan);
 	if (ret != MZR_GO)
 		return ret;
 	if (plan.hook != MZR_HOOK_NONE) {
@@ -635,7 +720,6 @@ static __always_inline int mzr_transit_cont(struct xdp_md *xdp, int inject,
 {
 	struct mzr_host_cfg *host = mzr_host_cfg();
 	struct mzr_ctx *c = mzr_ctx_get();
-	struct mzr_vpc_val *vpc = 0;
 	struct mzr_plan plan, *saved = 0;
 	struct mzr_pkt p;
 	__u32 done;
@@ -653,7 +737,7 @@ static __always_inline int mzr_transit_cont(struct xdp_md *xdp, int inject,
 		if (saved->action == MZR_ACT_HAIRPIN)
 			return mzr_agent_hairpin_cont(xdp, c, saved);
 	}
-	ret = mzr_transit_parse(xdp, host, &p, &vpc);
+	ret = mzr_transit_parse(xdp, host, &p);
 	if (ret == MZR_NOT_OURS) {
 		mzr_count(MZR_CNT_TRANSIT_PASS);
 		return XDP_PASS;
@@ -668,7 +752,7 @@ static __always_inline int mzr_transit_cont(struct xdp_md *xdp, int inject,
 		} else {
 			done = MZR_HOOK_BIT(MZR_HOOK_EXTERNAL);
 		}
-		ret = mzr_transit_route(host, &p, vpc, &plan);
+		ret = mzr_transit_route(host, &p, &plan);
 		if (ret != MZR_GO)
 			return ret;
 		if (plan.hook != MZR_HOOK_NONE &&
@@ -679,7 +763,7 @@ static __always_inline int mzr_transit_cont(struct xdp_md *xdp, int inject,
 				return ret;
 		}
 	} else if (c->decision == MZR_DECIDE_REROUTE) {
-		ret = mzr_transit_route(host, &p, vpc, &plan);
+		ret = mzr_transit_route(host, &p, &plan);
 		if (ret != MZR_GO)
 			return ret;
 		/* A reroute at the bouncer or divider hook that ends at a

@@ -384,7 +384,9 @@ static __always_inline int mzr_transit_tc_run(struct __sk_buff *skb,
 		return TC_ACT_UNSPEC;
 	if (ret != MZR_GO)
 		return ret;
-	ret = mzr_transit_route(host, &p, vpc, &plan);
+	ret = mzr_transit_route(host, &p, &plan);
+	if (ret == XDP_PASS) /* a VNI this host does not know, counted */
+		return TC_ACT_UNSPEC;
 	if (ret != MZR_GO)
 		return TC_ACT_SHOT; /* counted by the route */
 	if (plan.hook != MZR_HOOK_NONE) {

@@ -21,7 +21,7 @@
 #include "core_env.h"
 #include "fixture.h"
 
-#define MAX_FIX 128
+#define MAX_FIX 256
 #define DROP(r) (MZR_CNT_DROP_BASE + (r))
 
 static struct core_env env;
@@ -248,9 +248,10 @@ static void agent_fixtures(void)
 	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
 
 	/* Every length of the last chunk's tail (0 to 511 bytes), the
-	 * padding of the longest ones included (UDP: 8 + payload). */
+	 * padding of the longest ones included (UDP: 8 + payload); every
+	 * tail below 64 (the sum reads its words and last bytes in place). */
 	for (size_t t = 0; t < 512; t += 1) {
-		if (t % 32 && t < 500)
+		if (t % 32 && t < 500 && t >= 64)
 			continue;
 		s = from_ep1(IP4(10, 1, 1, 20));
 		s.payload = 512 + t - 8;
@@ -493,6 +494,23 @@ static void transit_fixtures(void)
 	       "(counted)", XDP_PASS, MZR_CNT_UNKNOWN_VNI, ul0);
 	tunnel_in(&f->in, H2, 4242, 0, 64, &inner);
 	same_out(f);
+
+	/* The VPC is looked up after the inner frame is parsed (and only
+	 * when no endpoint entry decides): an unknown VNI still goes to the
+	 * kernel whatever it carries, a frame cut short included. */
+	{
+		static const uint8_t stub[10];
+		struct pkt cut;
+
+		pkt_init(&cut);
+		pkt_payload(&cut, stub, sizeof(stub));
+		f = fx("transit: an unknown VNI goes to the kernel even with "
+		       "an inner frame cut short (counted)",
+		       XDP_PASS, MZR_CNT_UNKNOWN_VNI, ul0);
+		tunnel_in(&f->in, H2, 4242, 0, 64, &cut);
+		same_out(f);
+		f->out_malformed = true;
+	}
 
 	f = fx("transit: an outer header with IP options is not ours",
 	       XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);

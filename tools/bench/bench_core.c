@@ -462,7 +462,7 @@ int main(int argc, char **argv)
 	unsigned int big = 1000000, spread = 65536;
 	struct result res[6];
 	struct scale sc[2] = {};
-	enum { NB_T = 6, NB_A = 4, NB_M = 9 };
+	enum { NB_T = 6, NB_A = 5, NB_M = 10 };
 	struct stage bt[NB_T], ba[NB_A], bm[NB_M];
 	struct bench_stages_bpf *st;
 	double miss_ns;
@@ -552,8 +552,8 @@ int main(int argc, char **argv)
 	{
 		struct stage t[] = {
 			BS("outer headers", bs_t_outer),
-			BS("+ option walk", bs_t_options),
-			BS("parse (+ VPC, inner)", bs_t_parse),
+			BS("+ options (agent layout)", bs_t_options),
+			BS("parse (+ inner)", bs_t_parse),
 			BS("+ route (endpoint lookup)", bs_t_route),
 			BS("+ hook point (empty)", bs_t_hook),
 			BS("+ next hop (cache)", bs_t_nexthop),
@@ -563,6 +563,7 @@ int main(int argc, char **argv)
 			BS("+ admit, hook point (empty)", bs_a_hook),
 			BS("+ route (net, ep, direct)", bs_a_route),
 			BS("+ next hop (cache)", bs_a_nexthop),
+			BS("+ L4 checksum", bs_a_csum),
 		};
 		struct stage m[] = {
 			BS("per-CPU counter", bs_m_counter),
@@ -574,6 +575,7 @@ int main(int argc, char **argv)
 			BS("next-hop cache hit", bs_m_nh_cache),
 			BS("endpoint lookup (hot)", bs_m_ep_lookup),
 			BS("empty hook check", bs_m_chain_check),
+			BS("option walk (other layouts)", bs_m_option_walk),
 		};
 
 		memcpy(bt, t, sizeof(t));

@@ -31,8 +31,8 @@ static __always_inline int bs_done(struct xdp_md *xdp)
 /* ---- The bouncer's walk -------------------------------------------------- */
 
 /* Outer Ethernet, IPv4, UDP and the Geneve header, no options. */
-SEC("xdp")
-int bs_t_outer(struct xdp_md *xdp)
+static __always_inline struct mzr_genevehdr *bs_outer(struct xdp_md *xdp,
+						       void **end)
 {
 	struct mzr_host_cfg *host = mzr_host_cfg();
 	struct mzr_cursor c;
@@ -42,46 +42,67 @@ int bs_t_outer(struct xdp_md *xdp)
 	struct mzr_genevehdr *g;
 
 	if (!host)
-		return XDP_ABORTED;
+		return 0;
 	mzr_cursor_init(&c, xdp);
 	if (mzr_parse_ethhdr(&c, &eth) != ETH_P_IP ||
 	    mzr_parse_iphdr(&c, &iph) != IPPROTO_UDP || iph->ihl != 5 ||
 	    mzr_ipv4_is_fragment(iph) || iph->daddr != host->ip ||
 	    mzr_parse_udphdr(&c, &udp) != MZR_GENEVE_PORT)
-		return XDP_ABORTED;
+		return 0;
 	g = c.pos;
 	if ((void *)(g + 1) > c.end ||
 	    mzr_geneve_version(g) != MZR_GENEVE_VERSION)
+		return 0;
+	*end = c.end;
+	return g;
+}
+
+SEC("xdp")
+int bs_t_outer(struct xdp_md *xdp)
+{
+	void *end;
+
+	if (!bs_outer(xdp, &end))
 		return XDP_ABORTED;
 	return bs_done(xdp);
 }
 
-/* ... and the Geneve option walk (a global function). */
+/* ... and the Geneve options (the agent's layout: two compares). */
 SEC("xdp")
 int bs_t_options(struct xdp_md *xdp)
 {
-	struct mzr_host_cfg *host = mzr_host_cfg();
-	int r;
+	struct mzr_genevehdr *g;
+	struct mzr_pkt p = {};
+	void *end;
 
-	if (!host || !host->ip)
+	g = bs_outer(xdp, &end);
+	if (!g || !mzr_std_options(g, end, &p))
 		return XDP_ABORTED;
-	r = mzr_core_walk_options(xdp);
+	bs_use(p.rts);
+	return bs_done(xdp);
+}
+
+/* The option walk alone (a global function): any other layout. */
+SEC("xdp")
+int bs_m_option_walk(struct xdp_md *xdp)
+{
+	int r = mzr_core_walk_options(xdp);
+
 	bs_use(r);
 	return bs_done(xdp);
 }
 
-/* mzr_transit_parse(): outer, options, VPC, inner frame. */
+/* mzr_transit_parse(): outer, options, inner frame. */
 SEC("xdp")
 int bs_t_parse(struct xdp_md *xdp)
 {
-	struct mzr_vpc_val *vpc = 0;
 	struct mzr_host_cfg *host;
 	struct mzr_pkt p;
 
 	host = mzr_host_cfg();
 	if (!host || !host->ip)
 		return XDP_ABORTED;
-	if (mzr_transit_parse(xdp, host, &p, &vpc) != MZR_GO)
+	if (mzr_transit_parse(xdp, host, &p) != MZR_GO)
 		return XDP_ABORTED;
 	bs_use(p.daddr);
 	return bs_done(xdp);
@@ -91,7 +112,6 @@ int bs_t_parse(struct xdp_md *xdp)
 SEC("xdp")
 int bs_t_route(struct xdp_md *xdp)
 {
-	struct mzr_vpc_val *vpc = 0;
 	struct mzr_host_cfg *host;
 	struct mzr_plan plan;
 	struct mzr_pkt p;
@@ -99,8 +119,8 @@ int bs_t_route(struct xdp_md *xdp)
 	host = mzr_host_cfg();
 	if (!host || !host->ip)
 		return XDP_ABORTED;
-	if (mzr_transit_parse(xdp, host, &p, &vpc) != MZR_GO ||
-	    mzr_transit_route(host, &p, vpc, &plan) != MZR_GO)
+	if (mzr_transit_parse(xdp, host, &p) != MZR_GO ||
+	    mzr_transit_route(host, &p, &plan) != MZR_GO)
 		return XDP_ABORTED;
 	bs_use(plan.next);
 	return bs_done(xdp);
@@ -110,7 +130,6 @@ int bs_t_route(struct xdp_md *xdp)
 SEC("xdp")
 int bs_t_hook(struct xdp_md *xdp)
 {
-	struct mzr_vpc_val *vpc = 0;
 	struct mzr_host_cfg *host;
 	struct mzr_plan plan;
 	struct mzr_pkt p;
@@ -118,8 +137,8 @@ int bs_t_hook(struct xdp_md *xdp)
 	host = mzr_host_cfg();
 	if (!host || !host->ip)
 		return XDP_ABORTED;
-	if (mzr_transit_parse(xdp, host, &p, &vpc) != MZR_GO ||
-	    mzr_transit_route(host, &p, vpc, &plan) != MZR_GO)
+	if (mzr_transit_parse(xdp, host, &p) != MZR_GO ||
+	    mzr_transit_route(host, &p, &plan) != MZR_GO)
 		return XDP_ABORTED;
 	if (plan.hook != MZR_HOOK_NONE &&
 	    mzr_hook(xdp, plan.hook, mzr_hook_role(&plan), &p, &plan) !=
@@ -133,7 +152,6 @@ int bs_t_hook(struct xdp_md *xdp)
 SEC("xdp")
 int bs_t_nexthop(struct xdp_md *xdp)
 {
-	struct mzr_vpc_val *vpc = 0;
 	struct mzr_host_cfg *host;
 	struct mzr_next_hop nh;
 	struct mzr_plan plan;
@@ -142,8 +160,8 @@ int bs_t_nexthop(struct xdp_md *xdp)
 	host = mzr_host_cfg();
 	if (!host || !host->ip)
 		return XDP_ABORTED;
-	if (mzr_transit_parse(xdp, host, &p, &vpc) != MZR_GO ||
-	    mzr_transit_route(host, &p, vpc, &plan) != MZR_GO)
+	if (mzr_transit_parse(xdp, host, &p) != MZR_GO ||
+	    mzr_transit_route(host, &p, &plan) != MZR_GO)
 		return XDP_ABORTED;
 	if (plan.hook != MZR_HOOK_NONE &&
 	    mzr_hook(xdp, plan.hook, mzr_hook_role(&plan), &p, &plan) !=
@@ -191,7 +209,7 @@ int bs_a_hook(struct xdp_md *xdp)
  * flow hash and the bouncer (as mzr_agent_after_hook() up to the encap). */
 static __always_inline int bs_agent_route(struct xdp_md *xdp,
 					  struct mzr_host_cfg **hostp,
-					  __be32 *next)
+					  __be32 *next, struct mzr_pkt *pp)
 {
 	struct mzr_local_val *local = mzr_agent_local(xdp);
 	struct mzr_ep_key k = {};
@@ -226,6 +244,7 @@ static __always_inline int bs_agent_route(struct xdp_md *xdp,
 	else
 		*next = mzr_pick_bouncer(net, hash, &reason);
 	*hostp = host;
+	*pp = p;
 	return *next ? 0 : -1;
 }
 
@@ -233,9 +252,10 @@ SEC("xdp")
 int bs_a_route(struct xdp_md *xdp)
 {
 	struct mzr_host_cfg *host;
+	struct mzr_pkt p;
 	__be32 next;
 
-	if (bs_agent_route(xdp, &host, &next))
+	if (bs_agent_route(xdp, &host, &next, &p))
 		return XDP_ABORTED;
 	bs_use(next);
 	return bs_done(xdp);
@@ -247,11 +267,31 @@ int bs_a_nexthop(struct xdp_md *xdp)
 {
 	struct mzr_host_cfg *host;
 	struct mzr_next_hop nh;
+	struct mzr_pkt p;
 	__be32 next;
 
-	if (bs_agent_route(xdp, &host, &next) ||
+	if (bs_agent_route(xdp, &host, &next, &p) ||
 	    mzr_fib_next_hop(xdp, host, next, &nh) !=
 		    BPF_FIB_LKUP_RET_SUCCESS)
+		return XDP_ABORTED;
+	bs_use(nh.ifindex);
+	return bs_done(xdp);
+}
+
+/* ... and the endpoint's L4 checksum, completed (l4csum.h). The frame is
+ * restored by the wrapper each time, so the sum is redone each time. */
+SEC("xdp")
+int bs_a_csum(struct xdp_md *xdp)
+{
+	struct mzr_host_cfg *host;
+	struct mzr_next_hop nh;
+	struct mzr_pkt p;
+	__be32 next;
+
+	if (bs_agent_route(xdp, &host, &next, &p) ||
+	    mzr_fib_next_hop(xdp, host, next, &nh) !=
+		    BPF_FIB_LKUP_RET_SUCCESS ||
+	    mzr_l4_csum_fill(xdp, &p))
 		return XDP_ABORTED;
 	bs_use(nh.ifindex);
 	return bs_done(xdp);
