@@ -10,5 +10,6 @@
 #include <mizar/host.h>
 #include <mizar/nf.h>
 #include <mizar/tables.h>
+#include <mizar/trace.h>
 
 #endif /* MIZAR_MIZAR_H */

@@ -120,6 +120,21 @@ int mzctl_cmd_host_peer(struct mzctl *g, int argc, char **argv);
 int mzctl_cmd_host_protect(struct mzctl *g, int argc, char **argv);
 int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv);	/* stats_cmd.c */
 int mzctl_cmd_metrics(struct mzctl *g, int argc, char **argv); /* metrics_cmd.c */
+int mzctl_cmd_trace(struct mzctl *g, int argc, char **argv);	/* trace_cmd.c */
+int mzctl_cmd_monitor(struct mzctl *g, int argc, char **argv); /* monitor_cmd.c */
+
+/* ---- Trace and monitor (trace_cmd.c) ------------------------------------ */
+
+/* Filters vni/ip/port/proto/drops/snaplen/rate of @kws into @o; -1 after
+ * one error line. */
+int mzctl_trace_opts(const char *cmd, struct mzctl_kw *kws,
+		     struct mzr_trace_opts *o);
+/* Poll @t until SIGINT/SIGTERM, @duration seconds (0: none) or *@done
+ * reaching @count (0: none). */
+int mzctl_trace_loop(const char *cmd, struct mzr_trace *t, double duration,
+		     const uint64_t *done, uint64_t count);
+/* One event as a text line or a JSON object on one line. */
+void mzctl_trace_line(FILE *f, const struct mzr_trace_event *ev, bool json);
 
 /* ---- Counters and table fill levels (stats_cmd.c, tables_cmd.c) -------- */
 
