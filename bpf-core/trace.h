@@ -188,6 +188,14 @@ static __always_inline void mzr_trace_emit(void *ctx, void *data, void *end,
 	perr = mzr_trace_parse(data, end, &f);
 	if (st->hook && st->vni)
 		f.vni = st->vni;
+	if (!f.vni && base_hook == MZR_TRACE_HOOK_AGENT) {
+		/* Dropped before a hook: the sending endpoint's VPC. */
+		struct mzr_local_val *local;
+
+		local = bpf_map_lookup_elem(&mzr_local, &ifindex);
+		if (local)
+			f.vni = local->vni;
+	}
 	if (!mzr_trace_match(cfg, &f, perr))
 		return;
 	now = bpf_ktime_get_ns();
