@@ -68,8 +68,7 @@ int mzr_neigh(struct __sk_buff *skb)
 
 	if (ret != TC_ACT_UNSPEC)
 		return ret;
-	if (mzr_trace_on())
-		mzr_trace_reset();
+	mzr_trace_tc_enter(skb);
 	return mzr_trace_tc(skb, mzr_agent_tc_run(skb));
 }
 

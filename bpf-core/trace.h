@@ -41,7 +41,36 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } mzr_trace_events SEC(".maps");
 
-/* The configuration when tracing is on, else NULL (the hot-path test). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, MZR_OBS_MAX_VPCS);
+	__type(key, __u32);
+	__type(value, struct mzr_obs_ctr);
+} mzr_vpc_ctr SEC(".maps");
+
+/* Local endpoints only (their traffic is what this host sees). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, MZR_MAX_LOCAL_EPS);
+	__type(key, struct mzr_ep_key);
+	__type(value, struct mzr_obs_ctr);
+} mzr_ep_ctr SEC(".maps");
+
+/* The configuration when tracing or the traffic counters are on, else
+ * NULL: the hot-path test, one load. Counters are on unless
+ * MZR_OBS_F_NOCOUNT, so a zeroed entry means "count, do not trace". */
+static __always_inline struct mzr_trace_cfg *mzr_obs_on(void)
+{
+	__u32 zero = 0;
+	struct mzr_trace_cfg *cfg = bpf_map_lookup_elem(&mzr_trace_cfg, &zero);
+
+	if (cfg && (cfg->flags ^ MZR_OBS_F_NOCOUNT) & (MZR_TRACE_F_ON |
+						       MZR_OBS_F_NOCOUNT))
+		return cfg;
+	return 0;
+}
+
+/* The configuration when tracing is on, else NULL. */
 static __always_inline struct mzr_trace_cfg *mzr_trace_on(void)
 {
 	__u32 zero = 0;
@@ -64,7 +93,7 @@ static __always_inline void mzr_trace_note_hook(__u32 hook, __u32 vni)
 {
 	struct mzr_trace_pcpu *st;
 
-	if (!mzr_trace_on())
+	if (!mzr_obs_on())
 		return;
 	st = mzr_trace_state();
 	if (st) {
@@ -244,29 +273,77 @@ static __always_inline void mzr_trace_emit_xdp(struct xdp_md *xdp,
 		       base_hook, point, verdict);
 }
 
-/* Forget the last packet's hook and reason. */
-static __always_inline void mzr_trace_reset(void)
+static __always_inline void mzr_obs_add(void *map, const void *key,
+					__u32 dir, __u64 len)
 {
-	struct mzr_trace_pcpu *st = mzr_trace_state();
+	struct mzr_obs_ctr *c = bpf_map_lookup_elem(map, key), zero = {};
 
+	if (!c) {
+		bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(map, key);
+		if (!c)
+			return;
+	}
+	if (dir > MZR_OBS_RX)
+		return;
+	c->pkts[dir]++;
+	c->bytes[dir] += len;
+}
+
+/* Count a packet that left: an endpoint's (agent, @len0 before
+ * encapsulation) or one delivered to an endpoint (@data decapsulated). */
+static __always_inline void mzr_obs_count(struct mzr_trace_pcpu *st,
+					  __u32 base_hook, __u32 ifindex,
+					  void *data, void *end, __u32 sent)
+{
+	struct mzr_local_val *local;
+	struct mzr_trace_flow f;
+	struct mzr_ep_key k = {};
+
+	if (!sent)
+		return;
+	if (base_hook == MZR_TRACE_HOOK_AGENT ||
+	    base_hook == MZR_HOOK_AGENT_EGRESS) {
+		local = bpf_map_lookup_elem(&mzr_local, &ifindex);
+		if (!local)
+			return;
+		k.vni = local->vni;
+		k.ip = local->ip;
+		mzr_obs_add(&mzr_vpc_ctr, &k.vni, MZR_OBS_TX, st->len0);
+		mzr_obs_add(&mzr_ep_ctr, &k, MZR_OBS_TX, st->len0);
+		if (st->hook != MZR_HOOK_DELIVER + 1)
+			return;
+	} else if (st->hook != MZR_HOOK_DELIVER + 1) {
+		return;
+	}
+	/* Delivered: the frame as the endpoint receives it. */
+	if (mzr_trace_parse(data, end, &f) || f.vni)
+		return;
+	k.vni = st->vni;
+	k.ip = f.daddr;
+	mzr_obs_add(&mzr_vpc_ctr, &k.vni, MZR_OBS_RX, end - data);
+	mzr_obs_add(&mzr_ep_ctr, &k, MZR_OBS_RX, end - data);
+}
+
+/* Program entry (transit, agent): forget the last packet's hook and
+ * reason, note its length; emit an rx event when asked to. */
+static __always_inline void mzr_trace_enter(struct xdp_md *xdp,
+					    __u32 base_hook)
+{
+	struct mzr_trace_cfg *cfg = mzr_obs_on();
+	struct mzr_trace_pcpu *st;
+
+	if (!cfg)
+		return;
+	st = mzr_trace_state();
 	if (!st)
 		return;
 	st->hook = 0;
 	st->vni = 0;
 	st->reason = 0;
-}
-
-/* Program entry (transit, agent): forget the last packet's hook and
- * reason; emit an rx event when asked to. */
-static __always_inline void mzr_trace_enter(struct xdp_md *xdp,
-					    __u32 base_hook)
-{
-	struct mzr_trace_cfg *cfg = mzr_trace_on();
-
-	if (!cfg)
-		return;
-	mzr_trace_reset();
-	if (cfg->flags & MZR_TRACE_F_ENTRY)
+	st->len0 = xdp->data_end - xdp->data;
+	if ((cfg->flags & (MZR_TRACE_F_ON | MZR_TRACE_F_ENTRY)) ==
+	    (MZR_TRACE_F_ON | MZR_TRACE_F_ENTRY))
 		mzr_trace_emit_xdp(xdp, cfg, base_hook, MZR_TRACE_AT_ENTRY,
 				   XDP_PASS);
 }
@@ -275,19 +352,46 @@ static __always_inline void mzr_trace_enter(struct xdp_md *xdp,
 static __always_inline int mzr_trace_exit(struct xdp_md *xdp,
 					  __u32 base_hook, int verdict)
 {
-	struct mzr_trace_cfg *cfg = mzr_trace_on();
+	struct mzr_trace_cfg *cfg = mzr_obs_on();
+	struct mzr_trace_pcpu *st;
 
-	if (cfg)
+	if (!cfg)
+		return verdict;
+	st = mzr_trace_state();
+	if (st && !(cfg->flags & MZR_OBS_F_NOCOUNT))
+		mzr_obs_count(st, base_hook, xdp->ingress_ifindex,
+			      (void *)(long)xdp->data,
+			      (void *)(long)xdp->data_end,
+			      verdict == XDP_TX || verdict == XDP_REDIRECT);
+	if (cfg->flags & MZR_TRACE_F_ON)
 		mzr_trace_emit_xdp(xdp, cfg, base_hook, MZR_TRACE_AT_EXIT,
 				   verdict);
 	return verdict;
 }
 
-/* The tc agent (agent_tc.h): @ret is its tc action; TC_ACT_UNSPEC (not
- * an endpoint veth) is not traced. Verdicts are reported as XDP's. */
+/* The tc agent (agent_tc.h), entered with @skb: forget the last packet's
+ * hook and reason, note its length. */
+static __always_inline void mzr_trace_tc_enter(struct __sk_buff *skb)
+{
+	struct mzr_trace_pcpu *st;
+
+	if (!mzr_obs_on())
+		return;
+	st = mzr_trace_state();
+	if (!st)
+		return;
+	st->hook = 0;
+	st->vni = 0;
+	st->reason = 0;
+	st->len0 = skb->len;
+}
+
+/* The tc agent's exit: @ret is its tc action; TC_ACT_UNSPEC (not an
+ * endpoint veth) is not traced. Verdicts are reported as XDP's. */
 static __always_inline int mzr_trace_tc(struct __sk_buff *skb, int ret)
 {
-	struct mzr_trace_cfg *cfg = mzr_trace_on();
+	struct mzr_trace_cfg *cfg = mzr_obs_on();
+	struct mzr_trace_pcpu *st;
 	__u32 verdict;
 
 	if (!cfg || ret == TC_ACT_UNSPEC)
@@ -295,9 +399,17 @@ static __always_inline int mzr_trace_tc(struct __sk_buff *skb, int ret)
 	verdict = ret == TC_ACT_SHOT ? XDP_DROP :
 		  ret == TC_ACT_REDIRECT ? XDP_REDIRECT :
 		  ret == TC_ACT_OK ? XDP_PASS : XDP_ABORTED;
-	mzr_trace_emit(skb, (void *)(long)skb->data,
-		       (void *)(long)skb->data_end, skb->len, skb->ifindex,
-		       cfg, MZR_TRACE_HOOK_AGENT, MZR_TRACE_AT_EXIT, verdict);
+	st = mzr_trace_state();
+	if (st && !(cfg->flags & MZR_OBS_F_NOCOUNT))
+		mzr_obs_count(st, MZR_TRACE_HOOK_AGENT, skb->ifindex,
+			      (void *)(long)skb->data,
+			      (void *)(long)skb->data_end,
+			      verdict == XDP_REDIRECT);
+	if (cfg->flags & MZR_TRACE_F_ON)
+		mzr_trace_emit(skb, (void *)(long)skb->data,
+			       (void *)(long)skb->data_end, skb->len,
+			       skb->ifindex, cfg, MZR_TRACE_HOOK_AGENT,
+			       MZR_TRACE_AT_EXIT, verdict);
 	return ret;
 }
 

@@ -21,9 +21,12 @@ enum mzr_trace_hook {
 #define MZR_TRACE_F_ON (1U << 0)	/* emit events at all */
 #define MZR_TRACE_F_DROPS (1U << 1)	/* only exits with XDP_DROP */
 #define MZR_TRACE_F_ENTRY (1U << 2)	/* also program entries (rx) */
+#define MZR_OBS_F_NOCOUNT (1U << 3)	/* per-VPC/endpoint counters off */
+/* The bits mzr_trace__start()/stop() own; the others are the host's. */
+#define MZR_TRACE_F_MASK (MZR_TRACE_F_ON | MZR_TRACE_F_DROPS | MZR_TRACE_F_ENTRY)
 
-/* mzr_trace_cfg: one entry; flags 0 (the default) costs one load and a
- * not-taken branch per program run. */
+/* mzr_trace_cfg: one entry; tracing off and counters off cost one load
+ * and a not-taken branch per program run. */
 struct mzr_trace_cfg {
 	__u32 flags;
 	__u32 vni;		/* 0: any */
@@ -69,8 +72,22 @@ struct mzr_trace_pcpu {
 	__u32 hook;		/* hook reached + 1; 0: none */
 	__u32 vni;
 	__u32 reason;		/* drop reason + 1; 0: none */
-	__u32 pad;
+	__u32 len0;		/* length at program entry (counters) */
 	struct mzr_trace_meta meta;
 };
+
+/* Per-VPC (key: VNI) and per-local-endpoint (struct mzr_ep_key) traffic:
+ * [MZR_OBS_TX] sent by endpoints into the overlay, measured before
+ * encapsulation; [MZR_OBS_RX] delivered to endpoints, after decapsulation.
+ * Per CPU; userspace sums. */
+#define MZR_OBS_TX 0
+#define MZR_OBS_RX 1
+struct mzr_obs_ctr {
+	__u64 pkts[2];
+	__u64 bytes[2];
+};
+
+#define MZR_OBS_MAX_VPCS 4096
+
 
 #endif /* MZR_CORE_TRACE_SHARED_H */

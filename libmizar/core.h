@@ -36,6 +36,8 @@ enum mzri_map {
 	MZRI_MAP_TRACE_CFG,	/* trace.c */
 	MZRI_MAP_TRACE_PCPU,
 	MZRI_MAP_TRACE_EVENTS,
+	MZRI_MAP_VPC_CTR,
+	MZRI_MAP_EP_CTR,
 	MZRI_MAP__N,
 };
 

@@ -47,6 +47,8 @@ const char *const mzri_map_names[MZRI_MAP__N] = {
 	[MZRI_MAP_TRACE_CFG] = "mzr_trace_cfg",
 	[MZRI_MAP_TRACE_PCPU] = "mzr_trace_pcpu",
 	[MZRI_MAP_TRACE_EVENTS] = "mzr_trace_events",
+	[MZRI_MAP_VPC_CTR] = "mzr_vpc_ctr",
+	[MZRI_MAP_EP_CTR] = "mzr_ep_ctr",
 };
 
 const char *const mzri_prog_names[MZRI_PROG__N] = {

@@ -171,6 +171,7 @@ struct mzr_trace *mzr_trace__start(struct mzr_host *host,
 	    (old.flags & MZR_TRACE_F_ON))
 		mzr_warn("trace: another trace or monitor was on (or one died); this one takes over\n");
 	t->suppressed0 = kernel_suppressed(host);
+	cfg.flags |= old.flags & ~MZR_TRACE_F_MASK;
 	err = write_cfg(host, &cfg);
 	if (err) {
 		perf_buffer__free(t->pb);
@@ -213,10 +214,14 @@ uint64_t mzr_trace__lost(const struct mzr_trace *t)
 
 void mzr_trace__stop(struct mzr_trace *t)
 {
-	struct mzr_trace_cfg off = {};
+	struct mzr_trace_cfg off = {}, old = {};
+	__u32 zero = 0;
 
 	if (!t)
 		return;
+	if (!bpf_map_lookup_elem(mzri_fd(t->host, MZRI_MAP_TRACE_CFG), &zero,
+				 &old))
+		off.flags = old.flags & ~MZR_TRACE_F_MASK;
 	write_cfg(t->host, &off);
 	perf_buffer__free(t->pb);
 	free(t);
@@ -485,4 +490,120 @@ int mzr_trace__pcapng_close(struct mzr_trace_pcapng *w)
 	err = fflush(w->f) ? -EIO : 0;
 	free(w);
 	return err;
+}
+
+/* ---- per-VPC and per-endpoint traffic ------------------------------------ */
+
+static int traffic_read(int fd, const void *key, struct mzr_traffic *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct mzr_obs_ctr *v;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, key, v)) {
+		i = errno;
+		free(v);
+		return i == ENOENT ? 0 : -i;
+	}
+	for (i = 0; i < ncpu; i++) {
+		out->tx_packets += v[i].pkts[MZR_OBS_TX];
+		out->tx_bytes += v[i].bytes[MZR_OBS_TX];
+		out->rx_packets += v[i].pkts[MZR_OBS_RX];
+		out->rx_bytes += v[i].bytes[MZR_OBS_RX];
+	}
+	free(v);
+	return 0;
+}
+
+int mzr_host__vpc_traffic(struct mzr_host *host, uint32_t vni,
+			  struct mzr_traffic *out)
+{
+	int err = mzri_check_loaded(host, "vpc traffic");
+
+	if (err)
+		return err;
+	if (!out)
+		return -EINVAL;
+	return traffic_read(mzri_fd(host, MZRI_MAP_VPC_CTR), &vni, out);
+}
+
+int mzr_host__ep_traffic(struct mzr_host *host, uint32_t vni,
+			 struct in_addr ip, struct mzr_traffic *out)
+{
+	struct mzr_ep_key k = {};
+	int err = mzri_check_loaded(host, "endpoint traffic");
+
+	if (err)
+		return err;
+	if (!out)
+		return -EINVAL;
+	k.vni = vni;
+	k.ip = ip.s_addr;
+	return traffic_read(mzri_fd(host, MZRI_MAP_EP_CTR), &k, out);
+}
+
+int mzr_host__traffic_list(struct mzr_host *host, bool endpoints,
+			   struct mzr_traffic_entry *out, size_t n)
+{
+	struct mzr_ep_key k = {}, next;
+	__u32 vk = 0, vnext;
+	size_t got = 0;
+	void *cur = NULL;
+	int fd, err = mzri_check_loaded(host, "traffic list");
+
+	if (err)
+		return err;
+	if (!out && n)
+		return -EINVAL;
+	fd = mzri_fd(host, endpoints ? MZRI_MAP_EP_CTR : MZRI_MAP_VPC_CTR);
+	while (got < n) {
+		void *nk = endpoints ? (void *)&next : (void *)&vnext;
+
+		if (bpf_map_get_next_key(fd, cur, nk))
+			break;
+		if (endpoints) {
+			k = next;
+			cur = &k;
+			out[got].vni = k.vni;
+			out[got].ip.s_addr = k.ip;
+		} else {
+			vk = vnext;
+			cur = &vk;
+			out[got].vni = vk;
+			out[got].ip.s_addr = 0;
+		}
+		err = traffic_read(fd, cur, &out[got].t);
+		if (err)
+			return err;
+		got++;
+	}
+	return got;
+}
+
+int mzr_host__traffic_counting(struct mzr_host *host, int on)
+{
+	struct mzr_trace_cfg cfg = {};
+	__u32 zero = 0;
+	int err = mzri_check_loaded(host, "traffic counting");
+
+	if (err)
+		return err;
+	if (bpf_map_lookup_elem(mzri_fd(host, MZRI_MAP_TRACE_CFG), &zero,
+				&cfg))
+		return -errno;
+	if (on >= 0) {
+		if (on)
+			cfg.flags &= ~MZR_OBS_F_NOCOUNT;
+		else
+			cfg.flags |= MZR_OBS_F_NOCOUNT;
+		err = write_cfg(host, &cfg);
+		if (err)
+			return err;
+	}
+	return !(cfg.flags & MZR_OBS_F_NOCOUNT);
 }

@@ -146,6 +146,52 @@ MZR_API int mzr_trace__pcapng_close(struct mzr_trace_pcapng *w);
 MZR_API const char *mzr_trace__comment(const struct mzr_trace_event *ev,
 				       char *buf, size_t size);
 
+/* ---- Per-VPC and per-endpoint traffic ------------------------------- */
+
+/* Packets and bytes of a VPC or local endpoint on this host: tx sent by
+ * endpoints into the overlay (before encapsulation), rx delivered to them
+ * (after decapsulation), Ethernet frames included. */
+struct mzr_traffic {
+	uint64_t tx_packets, tx_bytes;
+	uint64_t rx_packets, rx_bytes;
+};
+
+/**
+ * @brief Traffic of VPC @p vni on this host (zeros if none yet).
+ * @return 0, or -EINVAL (handle), -errno of the map read.
+ */
+MZR_API int mzr_host__vpc_traffic(struct mzr_host *host, uint32_t vni,
+				  struct mzr_traffic *out);
+
+/**
+ * @brief Traffic of local endpoint (@p vni, @p ip) (zeros if none yet).
+ * @return 0, or -EINVAL (handle), -errno of the map read.
+ */
+MZR_API int mzr_host__ep_traffic(struct mzr_host *host, uint32_t vni,
+				 struct in_addr ip, struct mzr_traffic *out);
+
+/* One VPC's or endpoint's traffic, as listed by mzr_host__traffic_list. */
+struct mzr_traffic_entry {
+	uint32_t vni;
+	struct in_addr ip;	/* INADDR_ANY for a VPC */
+	struct mzr_traffic t;
+};
+
+/**
+ * @brief Every VPC (@p endpoints false) or local endpoint with traffic,
+ * at most @p n into @p out.
+ * @return entries written, or -EINVAL / -ENOMEM / -errno.
+ */
+MZR_API int mzr_host__traffic_list(struct mzr_host *host, bool endpoints,
+				   struct mzr_traffic_entry *out, size_t n);
+
+/**
+ * @brief Switch the per-VPC and per-endpoint counters (on by default).
+ * @param on 1 on, 0 off, -1 only query
+ * @return 1 on, 0 off, or -EINVAL / -errno.
+ */
+MZR_API int mzr_host__traffic_counting(struct mzr_host *host, int on);
+
 #ifdef __cplusplus
 }
 #endif

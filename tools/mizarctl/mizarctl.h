@@ -133,6 +133,22 @@ int mzctl_trace_opts(const char *cmd, struct mzctl_kw *kws,
  * reaching @count (0: none). */
 int mzctl_trace_loop(const char *cmd, struct mzr_trace *t, double duration,
 		     const uint64_t *done, uint64_t count);
+/* ---- Per-VPC / per-endpoint traffic (traffic_cmd.c) -------------------- */
+
+struct mzctl_traffic_sel {
+	bool has_vpc, has_ep, watch;
+	uint32_t vpc, ep_vni;
+	struct in_addr ep_ip;
+	double interval;
+	uint32_t count;
+};
+
+/* `stats vpc N` / `stats ep vni N ip IP` [watch]. */
+int mzctl_stats_traffic(struct mzctl *g, struct mzr_host *h,
+			const struct mzctl_traffic_sel *s);
+/* The mizar_vpc_* and mizar_endpoint_* families; 0 or -errno. */
+int mzctl_traffic_metrics(struct mzr_host *h, FILE *f);
+
 /* One event as a text line or a JSON object on one line. */
 void mzctl_trace_line(FILE *f, const struct mzr_trace_event *ev, bool json);
 
