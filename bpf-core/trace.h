@@ -57,15 +57,15 @@ struct {
 } mzr_ep_ctr SEC(".maps");
 
 /* The configuration when tracing or the traffic counters are on, else
- * NULL: the hot-path test, one load. Counters are on unless
- * MZR_OBS_F_NOCOUNT, so a zeroed entry means "count, do not trace". */
+ * NULL: the hot-path test, one load. Counters are opt-in per host
+ * (MZR_OBS_F_COUNT): they cost more than 5% of the floor. */
 static __always_inline struct mzr_trace_cfg *mzr_obs_on(void)
 {
 	__u32 zero = 0;
 	struct mzr_trace_cfg *cfg = bpf_map_lookup_elem(&mzr_trace_cfg, &zero);
 
-	if (cfg && (cfg->flags ^ MZR_OBS_F_NOCOUNT) & (MZR_TRACE_F_ON |
-						       MZR_OBS_F_NOCOUNT))
+	if (__builtin_expect(cfg && (cfg->flags & (MZR_TRACE_F_ON |
+						       MZR_OBS_F_COUNT)), 0))
 		return cfg;
 	return 0;
 }
@@ -358,7 +358,7 @@ static __always_inline int mzr_trace_exit(struct xdp_md *xdp,
 	if (!cfg)
 		return verdict;
 	st = mzr_trace_state();
-	if (st && !(cfg->flags & MZR_OBS_F_NOCOUNT))
+	if (st && (cfg->flags & MZR_OBS_F_COUNT))
 		mzr_obs_count(st, base_hook, xdp->ingress_ifindex,
 			      (void *)(long)xdp->data,
 			      (void *)(long)xdp->data_end,
@@ -400,7 +400,7 @@ static __always_inline int mzr_trace_tc(struct __sk_buff *skb, int ret)
 		  ret == TC_ACT_REDIRECT ? XDP_REDIRECT :
 		  ret == TC_ACT_OK ? XDP_PASS : XDP_ABORTED;
 	st = mzr_trace_state();
-	if (st && !(cfg->flags & MZR_OBS_F_NOCOUNT))
+	if (st && (cfg->flags & MZR_OBS_F_COUNT))
 		mzr_obs_count(st, MZR_TRACE_HOOK_AGENT, skb->ifindex,
 			      (void *)(long)skb->data,
 			      (void *)(long)skb->data_end,

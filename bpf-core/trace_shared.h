@@ -21,7 +21,7 @@ enum mzr_trace_hook {
 #define MZR_TRACE_F_ON (1U << 0)	/* emit events at all */
 #define MZR_TRACE_F_DROPS (1U << 1)	/* only exits with XDP_DROP */
 #define MZR_TRACE_F_ENTRY (1U << 2)	/* also program entries (rx) */
-#define MZR_OBS_F_NOCOUNT (1U << 3)	/* per-VPC/endpoint counters off */
+#define MZR_OBS_F_COUNT (1U << 3)	/* per-VPC/endpoint counters on */
 /* The bits mzr_trace__start()/stop() own; the others are the host's. */
 #define MZR_TRACE_F_MASK (MZR_TRACE_F_ON | MZR_TRACE_F_DROPS | MZR_TRACE_F_ENTRY)
 

@@ -598,12 +598,12 @@ int mzr_host__traffic_counting(struct mzr_host *host, int on)
 		return -errno;
 	if (on >= 0) {
 		if (on)
-			cfg.flags &= ~MZR_OBS_F_NOCOUNT;
+			cfg.flags |= MZR_OBS_F_COUNT;
 		else
-			cfg.flags |= MZR_OBS_F_NOCOUNT;
+			cfg.flags &= ~MZR_OBS_F_COUNT;
 		err = write_cfg(host, &cfg);
 		if (err)
 			return err;
 	}
-	return !(cfg.flags & MZR_OBS_F_NOCOUNT);
+	return !!(cfg.flags & MZR_OBS_F_COUNT);
 }

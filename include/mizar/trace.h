@@ -186,7 +186,9 @@ MZR_API int mzr_host__traffic_list(struct mzr_host *host, bool endpoints,
 				   struct mzr_traffic_entry *out, size_t n);
 
 /**
- * @brief Switch the per-VPC and per-endpoint counters (on by default).
+ * @brief Switch the per-VPC and per-endpoint counters of this host (off
+ * by default: they cost an endpoint lookup and two per-CPU hash updates
+ * per packet an endpoint sends or receives).
  * @param on 1 on, 0 off, -1 only query
  * @return 1 on, 0 off, or -EINVAL / -errno.
  */

@@ -5,7 +5,8 @@
 # and on h2 its rx bytes, grown by what iperf3 sent (within 5%: frames
 # count their 42 bytes of Ethernet/IP/UDP headers, 3.2% of 1300; UDP, as
 # a TCP test's end discards what its socket buffers still held); `stats vpc N` and `stats ep vni N ip
-# IP` show the same; another VPC's counters stay where they were.
+# IP` show the same; another VPC's counters stay where they were. The
+# counters are opt-in: `stats counters on` first, and off they stay still.
 set -u -o pipefail
 # shellcheck source=../../scripts/lib/topo.sh
 . "${MZR_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/scripts/lib/topo.sh"
@@ -27,6 +28,10 @@ topo_net_add 200 10.0.1.0/24 h3
 topo_ep_add a h1 100 10.0.1.2/24
 topo_ep_add b h2 100 10.0.1.3/24
 topo_ep_add c h1 200 10.0.1.2/24
+for h in h1 h2; do
+	out=$(topo_ctl $h stats counters on)
+	[ "$out" = "per-VPC/endpoint counters: on" ] || topo_fail "[$h] stats counters on: $out"
+done
 expect_ping a 10.0.1.3 2
 
 # scrape HOST FILE: GET /metrics from `metrics serve` on HOST.
@@ -101,6 +106,17 @@ if echo "$out" | grep -q '^ep vni 100 ip 10.0.1.3:' && echo "$out" | grep -q '^ 
 	topo_ok "[h2] stats ep vni 100 ip 10.0.1.3: $(echo "$out" | tr '\n' ' ')"
 else
 	topo_fail "[h2] stats ep: $out"
+fi
+
+topo_step "counters off: nothing counted"
+topo_ctl h1 stats counters off >/dev/null
+t0=$(topo_ctl h1 --json stats vpc 100 2>/dev/null | jq -r .tx_packets)
+topo_exec a ping -n -c 3 -i 0.2 -W 1 10.0.1.3 >/dev/null
+t1=$(topo_ctl h1 --json stats vpc 100 2>/dev/null | jq -r .tx_packets)
+if [ "$t0" = "$t1" ] && [ "$(topo_ctl h1 stats counters)" = "per-VPC/endpoint counters: off" ]; then
+	topo_ok "[h1] counters off: tx_packets stays at $t1"
+else
+	topo_fail "[h1] counters off: tx_packets $t0 -> $t1"
 fi
 
 topo_finish

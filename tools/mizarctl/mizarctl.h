@@ -146,6 +146,8 @@ struct mzctl_traffic_sel {
 /* `stats vpc N` / `stats ep vni N ip IP` [watch]. */
 int mzctl_stats_traffic(struct mzctl *g, struct mzr_host *h,
 			const struct mzctl_traffic_sel *s);
+/* `stats counters [on|off]`: this host's opt-in switch. */
+int mzctl_stats_counters(struct mzctl *g, int argc, char **argv);
 /* The mizar_vpc_* and mizar_endpoint_* families; 0 or -errno. */
 int mzctl_traffic_metrics(struct mzr_host *h, FILE *f);
 

@@ -297,6 +297,7 @@ static const char *const stats_usage =
 	"Usage: mizarctl stats [all] [vpc N] [ep vni N ip IP] [watch [interval "
 	"S] [count N]]\n"
 	"       mizarctl stats reset\n"
+	"       mizarctl stats counters [on|off]\n"
 	"\n"
 	"Packet counters by role and hook, missed tail calls by hook, and "
 	"drops\n"
@@ -311,7 +312,9 @@ static const char *const stats_usage =
 	"  vpc N, ep vni N ip IP\n"
 	"                   one VPC's / local endpoint's packets and bytes on\n"
 	"                   this host: tx sent into the overlay (before\n"
-	"                   encapsulation), rx delivered to endpoints\n"
+	"                   encapsulation), rx delivered to endpoints; off\n"
+	"                   until 'stats counters on' (they cost per packet)\n"
+	"  counters on|off  switch this host's per-VPC/endpoint counters\n"
 	"  reset            zero every counter\n";
 
 static int stats_reset(struct mzctl *g, int argc, char **argv)
@@ -351,6 +354,8 @@ int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv)
 	}
 	if (argc && !strcmp(argv[0], "reset"))
 		return stats_reset(g, argc - 1, argv + 1);
+	if (argc && !strcmp(argv[0], "counters"))
+		return mzctl_stats_counters(g, argc - 1, argv + 1);
 	/* "stats show" was the sub-command's name: still accepted. */
 	i = argc && !strcmp(argv[0], "show") ? 1 : 0;
 	for (; i < argc; i++) {

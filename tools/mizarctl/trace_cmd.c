@@ -184,7 +184,11 @@ void mzctl_trace_line(FILE *f, const struct mzr_trace_event *ev, bool json)
 	if (reason)
 		fprintf(f, " reason=%s", reason);
 	fprintf(f, " vni=%u", vni);
-	if (fl.ip && (fl.sport || fl.dport))
+	if (!fl.ip && ev->cap_len >= 14 &&
+	    ((const uint8_t *)ev->data)[12] == 0x08 &&
+	    ((const uint8_t *)ev->data)[13] == 0x06)
+		fprintf(f, " arp");
+	else if (fl.ip && (fl.sport || fl.dport))
 		fprintf(f, " %s %s:%u > %s:%u", proto, src, fl.sport, dst,
 			fl.dport);
 	else if (fl.ip)

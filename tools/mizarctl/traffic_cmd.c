@@ -83,7 +83,7 @@ int mzctl_stats_traffic(struct mzctl *g, struct mzr_host *h,
 
 	on = mzr_host__traffic_counting(h, -1);
 	if (on == 0)
-		fprintf(stderr, "mizarctl: stats: per-VPC/endpoint counting is off on this host (mzr_host__traffic_counting)\n");
+		fprintf(stderr, "mizarctl: stats: per-VPC/endpoint counters are off on this host ('mizarctl stats counters on')\n");
 	for (which = 0; which < 2; which++) {
 		if (!(which ? s->has_ep : s->has_vpc))
 			continue;
@@ -146,6 +146,30 @@ int mzctl_stats_traffic(struct mzctl *g, struct mzr_host *h,
 static void family(FILE *f, const char *name, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+}
+
+int mzctl_stats_counters(struct mzctl *g, int argc, char **argv)
+{
+	struct mzr_host *h;
+	int on = -1, ret;
+
+	if (argc == 1 && !strcmp(argv[0], "on"))
+		on = 1;
+	else if (argc == 1 && !strcmp(argv[0], "off"))
+		on = 0;
+	else if (argc) {
+		mzctl_err("stats counters", "expected 'on', 'off' or nothing");
+		return MZCTL_USAGE;
+	}
+	h = mzctl_host(g, "stats counters");
+	if (!h)
+		return MZCTL_FAIL;
+	mzctl_clear_libmsg();
+	ret = mzr_host__traffic_counting(h, on);
+	if (ret < 0)
+		return mzctl_fail("stats counters", ret);
+	printf("per-VPC/endpoint counters: %s\n", ret ? "on" : "off");
+	return MZCTL_OK;
 }
 
 int mzctl_traffic_metrics(struct mzr_host *h, FILE *f)
