@@ -28,6 +28,7 @@
 static __always_inline int mzr_tc_drop(__u32 reason)
 {
 	mzr_count(MZR_CNT_DROP_BASE + reason);
+	mzr_trace_note_drop(reason);
 	return TC_ACT_SHOT;
 }
 
@@ -42,6 +43,7 @@ static __always_inline __u32 mzr_tc_hook(__u32 hook)
 	__u32 bank;
 
 	mzr_count(MZR_CNT_HOOK(hook));
+	mzr_trace_note_hook(hook, 0);
 	if (mzr_chain_active(hook, &bank))
 		return MZR_DROP_MISSED_TAIL_CALL;
 	return 0;

@@ -4,6 +4,7 @@
 #define MZR_CORE_STATS_H
 
 #include "maps.h"
+#include "trace.h"
 
 /* Hide a value from the compiler so that a bounds check the verifier needs
  * is not optimised away. */
@@ -24,6 +25,7 @@ static __always_inline void mzr_count(__u32 idx)
 static __always_inline int mzr_drop(__u32 reason)
 {
 	mzr_count(MZR_CNT_DROP_BASE + reason);
+	mzr_trace_note_drop(reason);
 	return XDP_DROP;
 }
 

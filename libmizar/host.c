@@ -46,6 +46,11 @@ const char *const mzri_map_names[MZRI_MAP__N] = {
 	[MZRI_MAP_NH] = "mzr_nh",
 	[MZRI_MAP_EP_HOSTS] = "mzr_ep_hosts",
 	[MZRI_MAP_VPC_PEERS] = "mzr_vpc_peers",
+	[MZRI_MAP_TRACE_CFG] = "mzr_trace_cfg",
+	[MZRI_MAP_TRACE_PCPU] = "mzr_trace_pcpu",
+	[MZRI_MAP_TRACE_EVENTS] = "mzr_trace_events",
+	[MZRI_MAP_VPC_CTR] = "mzr_vpc_ctr",
+	[MZRI_MAP_EP_CTR] = "mzr_ep_ctr",
 };
 
 const char *const mzri_prog_names[MZRI_PROG__N] = {
@@ -902,7 +907,8 @@ static int check_layouts(const struct mzr_host *h)
 		    info.value_size == bpf_map__value_size(m) &&
 		    (info.max_entries == bpf_map__max_entries(m) ||
 		     !strcmp(mzri_map_names[i], "mzr_eps") ||
-		     !strcmp(mzri_map_names[i], "mzr_direct")))
+		     !strcmp(mzri_map_names[i], "mzr_direct") ||
+		     info.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY)) /* CPUs */
 			continue;
 		mzr_warn("pinned map %s/maps/%s has type %u, key %u, value %u bytes, %u entries; this libmizar %s expects type %u, key %u, value %u, %u entries (pinned by another version? host reset, then host init)\n",
 			 h->pin_root, mzri_map_names[i], info.type,

@@ -12,5 +12,6 @@
 #include <mizar/nf.h>
 #include <mizar/tables.h>
 #include <mizar/vpc_peering.h>
+#include <mizar/trace.h>
 
 #endif /* MIZAR_MIZAR_H */

@@ -27,7 +27,9 @@
  * hook's check). The cost of a DRAM miss comes from a pointer chase over
  * 256 MiB in userspace, in the same run.
  *
- * Usage: bench_core [-n REPEAT] [-r ROUNDS] [-s ENDPOINTS] [-k SPREAD]
+ * Usage: bench_core [-n REPEAT] [-r ROUNDS] [-s ENDPOINTS] [-k SPREAD] [-T] [-c]
+ *   -T  a packet trace on, filtered out (VNI 0xffffff): its cost
+ *   -c  per-VPC/endpoint counters on (opt-in): their cost
  *   -n  iterations per measured run (default 1000000)
  *   -r  runs per configuration, the fastest kept (default 5)
  *   -s  endpoints of the large table (default 1000000; 0 skips scale)
@@ -469,9 +471,14 @@ int main(int argc, char **argv)
 	struct inner_spec s;
 	struct pkt inner, f, *frames;
 	int opt, n_sc = 0;
+	bool trace_on = false, count_on = false;
 
-	while ((opt = getopt(argc, argv, "n:r:s:k:")) != -1) {
-		if (opt == 'n')
+	while ((opt = getopt(argc, argv, "n:r:s:k:Tc")) != -1) {
+		if (opt == 'T')
+			trace_on = true;
+		else if (opt == 'c')
+			count_on = true;
+		else if (opt == 'n')
 			repeat = (unsigned int)strtoul(optarg, NULL, 0);
 		else if (opt == 'r')
 			rounds = (unsigned int)strtoul(optarg, NULL, 0);
@@ -481,7 +488,7 @@ int main(int argc, char **argv)
 			spread = (unsigned int)strtoul(optarg, NULL, 0);
 		else {
 			fprintf(stderr, "usage: %s [-n REPEAT] [-r ROUNDS] "
-				"[-s ENDPOINTS] [-k SPREAD]\n", argv[0]);
+				"[-s ENDPOINTS] [-k SPREAD] [-T] [-c]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -497,6 +504,16 @@ int main(int argc, char **argv)
 		die("calloc", ENOMEM);
 
 	core_env_setup(&env);
+	/* -c: per-VPC/endpoint counters on; -T: a trace on whose filter
+	 * (a VNI nobody uses) drops every packet: their costs. */
+	if (count_on && mzr_host__traffic_counting(env.host, 1) < 0)
+		die("traffic counting on", EINVAL);
+	if (trace_on) {
+		struct mzr_trace_opts to = { .sz = sizeof(to), .vni = 0xffffff };
+
+		if (!mzr_trace__start(env.host, &to, NULL, NULL))
+			die("trace start", errno);
+	}
 	mzr_set_print(NULL);
 	libbpf_set_print(NULL);
 	skel = bench_core_bpf__open_and_load();

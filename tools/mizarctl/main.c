@@ -30,6 +30,8 @@ static const char *const groups_usage =
 	"  nf add|del|show ...          network functions in the hook chains\n"
 	"  stats [all] [watch] | reset  packet counters by role and hook, drops by reason\n"
 	"  metrics [serve [listen A:P]] counters, table fill: Prometheus format\n"
+	"  trace [-w FILE|-] [filters]   capture decisions per hook to pcapng\n"
+	"  monitor [drops]               live decisions, one line (--json) each\n"
 	"  apply -f FILE [--dry-run]    make this host's state equal to FILE (JSON)\n"
 	"  dump                         this host's state as apply's JSON\n"
 	"\n"
@@ -289,6 +291,7 @@ static const struct mzctl_group groups[] = {
 	{ "net", mzctl_cmd_net },   { "ep", mzctl_cmd_ep },
 	{ "nf", mzctl_cmd_nf },	    { "stats", mzctl_cmd_stats },
 	{ "metrics", mzctl_cmd_metrics },
+	{ "trace", mzctl_cmd_trace }, { "monitor", mzctl_cmd_monitor },
 	{ "apply", mzctl_cmd_apply }, { "dump", mzctl_cmd_dump },
 	{ NULL },
 };

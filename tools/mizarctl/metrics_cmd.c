@@ -135,7 +135,7 @@ static int metrics_write(struct mzr_host *h, FILE *f)
 	fprintf(f, ",dev=");
 	label_value(f, info.ifindex ? info.ifname : "");
 	fprintf(f, "} 1\n");
-	return 0;
+	return mzctl_traffic_metrics(h, f);
 }
 
 /* ---- HTTP -------------------------------------------------------------- */

@@ -160,6 +160,39 @@ int mzctl_init_check(struct mzr_host *h, const char *cmd, const char *dev,
 int mzctl_cmd_host_reset(struct mzctl *g, int argc, char **argv);
 int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv);	/* stats_cmd.c */
 int mzctl_cmd_metrics(struct mzctl *g, int argc, char **argv); /* metrics_cmd.c */
+int mzctl_cmd_trace(struct mzctl *g, int argc, char **argv);	/* trace_cmd.c */
+int mzctl_cmd_monitor(struct mzctl *g, int argc, char **argv); /* monitor_cmd.c */
+
+/* ---- Trace and monitor (trace_cmd.c) ------------------------------------ */
+
+/* Filters vni/ip/port/proto/drops/snaplen/rate of @kws into @o; -1 after
+ * one error line. */
+int mzctl_trace_opts(const char *cmd, struct mzctl_kw *kws,
+		     struct mzr_trace_opts *o);
+/* Poll @t until SIGINT/SIGTERM, @duration seconds (0: none) or *@done
+ * reaching @count (0: none). */
+int mzctl_trace_loop(const char *cmd, struct mzr_trace *t, double duration,
+		     const uint64_t *done, uint64_t count);
+/* ---- Per-VPC / per-endpoint traffic (traffic_cmd.c) -------------------- */
+
+struct mzctl_traffic_sel {
+	bool has_vpc, has_ep, watch;
+	uint32_t vpc, ep_vni;
+	struct in_addr ep_ip;
+	double interval;
+	uint32_t count;
+};
+
+/* `stats vpc N` / `stats ep vni N ip IP` [watch]. */
+int mzctl_stats_traffic(struct mzctl *g, struct mzr_host *h,
+			const struct mzctl_traffic_sel *s);
+/* `stats counters [on|off]`: this host's opt-in switch. */
+int mzctl_stats_counters(struct mzctl *g, int argc, char **argv);
+/* The mizar_vpc_* and mizar_endpoint_* families; 0 or -errno. */
+int mzctl_traffic_metrics(struct mzr_host *h, FILE *f);
+
+/* One event as a text line or a JSON object on one line. */
+void mzctl_trace_line(FILE *f, const struct mzr_trace_event *ev, bool json);
 
 /* ---- Counters and table fill levels (stats_cmd.c, tables_cmd.c) -------- */
 

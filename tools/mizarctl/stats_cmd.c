@@ -297,6 +297,7 @@ static const char *const stats_usage =
 	"Usage: mizarctl stats [all] [vpc N] [ep vni N ip IP] [watch [interval "
 	"S] [count N]]\n"
 	"       mizarctl stats reset\n"
+	"       mizarctl stats counters [on|off]\n"
 	"\n"
 	"Packet counters by role and hook, missed tail calls by hook, and "
 	"drops\n"
@@ -309,8 +310,11 @@ static const char *const stats_usage =
 	"intervals);\n"
 	"                   with -j one JSON object per line\n"
 	"  vpc N, ep vni N ip IP\n"
-	"                   per-VPC / per-endpoint counters (need data-plane\n"
-	"                   support that this build does not have: an error)\n"
+	"                   one VPC's / local endpoint's packets and bytes on\n"
+	"                   this host: tx sent into the overlay (before\n"
+	"                   encapsulation), rx delivered to endpoints; off\n"
+	"                   until 'stats counters on' (they cost per packet)\n"
+	"  counters on|off  switch this host's per-VPC/endpoint counters\n"
 	"  reset            zero every counter\n";
 
 static int stats_reset(struct mzctl *g, int argc, char **argv)
@@ -334,7 +338,7 @@ int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv)
 {
 	const char *cmd = "stats";
 	bool all = false, watch = false;
-	const char *scope = NULL; /* "per-VPC", "per-endpoint" */
+	struct mzctl_traffic_sel sel = { 0 };
 	struct mzctl_counters c;
 	struct in_addr ip;
 	double interval = 1.0;
@@ -350,6 +354,8 @@ int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv)
 	}
 	if (argc && !strcmp(argv[0], "reset"))
 		return stats_reset(g, argc - 1, argv + 1);
+	if (argc && !strcmp(argv[0], "counters"))
+		return mzctl_stats_counters(g, argc - 1, argv + 1);
 	/* "stats show" was the sub-command's name: still accepted. */
 	i = argc && !strcmp(argv[0], "show") ? 1 : 0;
 	for (; i < argc; i++) {
@@ -383,7 +389,8 @@ int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv)
 				mzctl_err(cmd, "bad vni '%s'", v ? v : "");
 				return MZCTL_USAGE;
 			}
-			scope = "per-VPC";
+			sel.has_vpc = true;
+			sel.vpc = vni;
 			i++;
 		} else if (!strcmp(a, "ep")) {
 			if (i + 4 >= argc || strcmp(argv[i + 1], "vni") ||
@@ -399,8 +406,9 @@ int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv)
 				mzctl_err(cmd, "bad ip '%s'", argv[i + 4]);
 				return MZCTL_USAGE;
 			}
-			if (!scope)
-				scope = "per-endpoint";
+			sel.has_ep = true;
+			sel.ep_vni = vni;
+			sel.ep_ip = ip;
 			i += 4;
 		} else {
 			mzctl_err(cmd,
@@ -410,15 +418,16 @@ int mzctl_cmd_stats(struct mzctl *g, int argc, char **argv)
 			return MZCTL_USAGE;
 		}
 	}
-	if (scope) {
-		/* Never answer host-wide numbers to a per-VPC question. */
-		mzctl_err(cmd, "%s counters are not available in this build",
-			  scope);
-		return MZCTL_FAIL;
-	}
 	h = mzctl_host(g, cmd);
 	if (!h)
 		return MZCTL_FAIL;
+	if (sel.has_vpc || sel.has_ep) {
+		/* Never host-wide numbers to a per-VPC question. */
+		sel.watch = watch;
+		sel.interval = interval;
+		sel.count = count;
+		return mzctl_stats_traffic(g, h, &sel);
+	}
 	if (watch)
 		return stats_watch(g, h, all, interval, count);
 	err = mzctl_counters_read(h, &c);

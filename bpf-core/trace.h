@@ -1,0 +1,418 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Packet trace and drop monitor in the core: each program's entry and
+ * exit emit a perf event carrying the packet and a small header (hook,
+ * verdict, drop reason, VNI, host, ifindex) when `mizarctl trace` or
+ * `monitor` has switched tracing on. Filters run here, so filtered-out
+ * packets cost no copy; a per-CPU rate cap bounds what tracing can take
+ * from forwarding and counts what it suppressed. Off, the cost is one
+ * load of mzr_trace_cfg and a not-taken branch per program run.
+ */
+#ifndef MZR_CORE_TRACE_H
+#define MZR_CORE_TRACE_H
+
+#include <linux/if_ether.h>
+#include <linux/in.h>
+#include <linux/ip.h>
+#include <linux/pkt_cls.h>
+#include <linux/udp.h>
+#include <bpf/bpf_endian.h>
+#include "maps.h"
+#include "trace_shared.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mzr_trace_cfg);
+} mzr_trace_cfg SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct mzr_trace_pcpu);
+} mzr_trace_pcpu SEC(".maps");
+
+/* max_entries 0: libbpf sizes it to the possible CPUs. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(__u32));
+} mzr_trace_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, MZR_OBS_MAX_VPCS);
+	__type(key, __u32);
+	__type(value, struct mzr_obs_ctr);
+} mzr_vpc_ctr SEC(".maps");
+
+/* Local endpoints only (their traffic is what this host sees). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, MZR_MAX_LOCAL_EPS);
+	__type(key, struct mzr_ep_key);
+	__type(value, struct mzr_obs_ctr);
+} mzr_ep_ctr SEC(".maps");
+
+/* The configuration when tracing or the traffic counters are on, else
+ * NULL: the hot-path test, one load. Counters are opt-in per host
+ * (MZR_OBS_F_COUNT): they cost more than 5% of the floor. */
+static __always_inline struct mzr_trace_cfg *mzr_obs_on(void)
+{
+	__u32 zero = 0;
+	struct mzr_trace_cfg *cfg = bpf_map_lookup_elem(&mzr_trace_cfg, &zero);
+
+	if (__builtin_expect(cfg && (cfg->flags & (MZR_TRACE_F_ON |
+						       MZR_OBS_F_COUNT)), 0))
+		return cfg;
+	return 0;
+}
+
+/* The configuration when tracing is on, else NULL. */
+static __always_inline struct mzr_trace_cfg *mzr_trace_on(void)
+{
+	__u32 zero = 0;
+	struct mzr_trace_cfg *cfg = bpf_map_lookup_elem(&mzr_trace_cfg, &zero);
+
+	if (__builtin_expect(cfg && (cfg->flags & MZR_TRACE_F_ON), 0))
+		return cfg;
+	return 0;
+}
+
+static __always_inline struct mzr_trace_pcpu *mzr_trace_state(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&mzr_trace_pcpu, &zero);
+}
+
+/* A hook point reached (hooks.h): the exit event names it. */
+static __always_inline void mzr_trace_note_hook(__u32 hook, __u32 vni)
+{
+	struct mzr_trace_pcpu *st;
+
+	if (!mzr_obs_on())
+		return;
+	st = mzr_trace_state();
+	if (st) {
+		st->hook = hook + 1;
+		st->vni = vni;
+	}
+}
+
+/* A counted drop (stats.h): the exit event carries its reason. */
+static __always_inline void mzr_trace_note_drop(__u32 reason)
+{
+	struct mzr_trace_pcpu *st;
+
+	if (!mzr_trace_on())
+		return;
+	st = mzr_trace_state();
+	if (st)
+		st->reason = reason + 1;
+}
+
+struct mzr_trace_flow {
+	__be32 saddr;
+	__be32 daddr;
+	__be16 sport;
+	__be16 dport;
+	__u32 vni;
+	__u8 proto;
+};
+
+/* IPv4 at @ip: addresses, protocol, ports. 0, or -1 when not IPv4. */
+static __always_inline int mzr_trace_parse_ip(void *ip, void *end,
+					      struct mzr_trace_flow *f)
+{
+	struct iphdr *iph = ip;
+	__u16 *ports;
+
+	if ((void *)(iph + 1) > end || iph->version != 4)
+		return -1;
+	f->saddr = iph->saddr;
+	f->daddr = iph->daddr;
+	f->proto = iph->protocol;
+	f->sport = 0;
+	f->dport = 0;
+	if (iph->protocol != IPPROTO_TCP && iph->protocol != IPPROTO_UDP)
+		return 0;
+	ports = ip + iph->ihl * 4;
+	if ((void *)(ports + 2) > end)
+		return 0;
+	f->sport = ports[0];
+	f->dport = ports[1];
+	return 0;
+}
+
+/* The inner flow of a Geneve frame, or the flow of a plain frame. */
+static __always_inline int mzr_trace_parse(void *data, void *end,
+					   struct mzr_trace_flow *f)
+{
+	struct ethhdr *eth = data;
+	__u8 *gnv;
+	void *inner;
+
+	f->vni = 0;
+	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return -1;
+	if (mzr_trace_parse_ip(eth + 1, end, f))
+		return -1;
+	if (f->proto != IPPROTO_UDP || f->dport != bpf_htons(MZR_GENEVE_PORT))
+		return 0;
+	gnv = (void *)(eth + 1) + ((struct iphdr *)(eth + 1))->ihl * 4 +
+	      sizeof(struct udphdr);
+	if ((void *)(gnv + 8) > end)
+		return 0;
+	f->vni = ((__u32)gnv[4] << 16) | ((__u32)gnv[5] << 8) | gnv[6];
+	inner = gnv + 8 + (gnv[0] & 0x3f) * 4;
+	eth = inner;
+	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return 0;
+	mzr_trace_parse_ip(eth + 1, end, f);
+	return 0;
+}
+
+static __always_inline int mzr_trace_match(const struct mzr_trace_cfg *cfg,
+					   const struct mzr_trace_flow *f,
+					   int perr)
+{
+	if (cfg->vni && f->vni != cfg->vni)
+		return 0;
+	if (!cfg->mask && !cfg->proto && !cfg->port)
+		return 1;
+	if (perr)
+		return 0;
+	if (cfg->mask && (f->saddr & cfg->mask) != cfg->addr &&
+	    (f->daddr & cfg->mask) != cfg->addr)
+		return 0;
+	if (cfg->proto && f->proto != cfg->proto)
+		return 0;
+	if (cfg->port && f->sport != cfg->port && f->dport != cfg->port)
+		return 0;
+	return 1;
+}
+
+/* Emit one event for @ctx (an xdp_md or a __sk_buff: the perf output
+ * copies from either) at @point, unless filtered or over the cap. */
+static __always_inline void mzr_trace_emit(void *ctx, void *data, void *end,
+					   __u64 len, __u32 ifindex,
+					   struct mzr_trace_cfg *cfg,
+					   __u32 base_hook, __u32 point,
+					   __u32 verdict)
+{
+	struct mzr_trace_flow f = {};
+	struct mzr_trace_pcpu *st = mzr_trace_state();
+	struct mzr_host_cfg *host;
+	__u64 now, cap, rate;
+	int perr;
+
+	if (!st)
+		return;
+	if ((cfg->flags & MZR_TRACE_F_DROPS) &&
+	    (point != MZR_TRACE_AT_EXIT || verdict != XDP_DROP))
+		return;
+	perr = mzr_trace_parse(data, end, &f);
+	if (st->hook && st->vni)
+		f.vni = st->vni;
+	if (!f.vni && base_hook == MZR_TRACE_HOOK_AGENT) {
+		/* Dropped before a hook: the sending endpoint's VPC. */
+		struct mzr_local_val *local;
+
+		local = bpf_map_lookup_elem(&mzr_local, &ifindex);
+		if (local)
+			f.vni = local->vni;
+	}
+	if (!mzr_trace_match(cfg, &f, perr))
+		return;
+	now = bpf_ktime_get_ns();
+	rate = cfg->rate ? cfg->rate : MZR_TRACE_DEFAULT_RATE;
+	if (now - st->win_start >= 1000000000ULL) {
+		st->win_start = now;
+		st->win_used = 0;
+	}
+	if (st->win_used >= rate) {
+		st->suppressed++;
+		return;
+	}
+	st->win_used++;
+	cap = cfg->snaplen;
+	if (cap > MZR_TRACE_MAX_SNAPLEN)
+		cap = MZR_TRACE_MAX_SNAPLEN;
+	if (cap > len)
+		cap = len;
+	host = mzr_host_cfg();
+	st->meta.ts_ns = now;
+	st->meta.suppressed = st->suppressed;
+	st->meta.ifindex = ifindex;
+	st->meta.pkt_len = len;
+	st->meta.cap_len = cap;
+	st->meta.vni = f.vni;
+	st->meta.host = host ? host->ip : 0;
+	st->meta.reason = point == MZR_TRACE_AT_EXIT && verdict == XDP_DROP ?
+				  st->reason : 0;
+	st->meta.hook = st->hook ? st->hook - 1 : base_hook;
+	st->meta.point = point;
+	st->meta.verdict = verdict;
+	bpf_perf_event_output(ctx, &mzr_trace_events,
+			      BPF_F_CURRENT_CPU | (cap << 32), &st->meta,
+			      sizeof(st->meta));
+}
+
+static __always_inline void mzr_trace_emit_xdp(struct xdp_md *xdp,
+					       struct mzr_trace_cfg *cfg,
+					       __u32 base_hook, __u32 point,
+					       __u32 verdict)
+{
+	void *data = (void *)(long)xdp->data;
+	void *end = (void *)(long)xdp->data_end;
+
+	mzr_trace_emit(xdp, data, end, end - data, xdp->ingress_ifindex, cfg,
+		       base_hook, point, verdict);
+}
+
+static __always_inline void mzr_obs_add(void *map, const void *key,
+					__u32 dir, __u64 len)
+{
+	struct mzr_obs_ctr *c = bpf_map_lookup_elem(map, key), zero = {};
+
+	if (!c) {
+		bpf_map_update_elem(map, key, &zero, BPF_NOEXIST);
+		c = bpf_map_lookup_elem(map, key);
+		if (!c)
+			return;
+	}
+	if (dir > MZR_OBS_RX)
+		return;
+	c->pkts[dir]++;
+	c->bytes[dir] += len;
+}
+
+/* Count a packet that left: an endpoint's (agent, @len0 before
+ * encapsulation) or one delivered to an endpoint (@data decapsulated). */
+static __always_inline void mzr_obs_count(struct mzr_trace_pcpu *st,
+					  __u32 base_hook, __u32 ifindex,
+					  void *data, void *end, __u32 sent)
+{
+	struct mzr_local_val *local;
+	struct mzr_trace_flow f;
+	struct mzr_ep_key k = {};
+
+	if (!sent)
+		return;
+	if (base_hook == MZR_TRACE_HOOK_AGENT ||
+	    base_hook == MZR_HOOK_AGENT_EGRESS) {
+		local = bpf_map_lookup_elem(&mzr_local, &ifindex);
+		if (!local)
+			return;
+		k.vni = local->vni;
+		k.ip = local->ip;
+		mzr_obs_add(&mzr_vpc_ctr, &k.vni, MZR_OBS_TX, st->len0);
+		mzr_obs_add(&mzr_ep_ctr, &k, MZR_OBS_TX, st->len0);
+		if (st->hook != MZR_HOOK_DELIVER + 1)
+			return;
+	} else if (st->hook != MZR_HOOK_DELIVER + 1) {
+		return;
+	}
+	/* Delivered: the frame as the endpoint receives it. */
+	if (mzr_trace_parse(data, end, &f) || f.vni)
+		return;
+	k.vni = st->vni;
+	k.ip = f.daddr;
+	mzr_obs_add(&mzr_vpc_ctr, &k.vni, MZR_OBS_RX, end - data);
+	mzr_obs_add(&mzr_ep_ctr, &k, MZR_OBS_RX, end - data);
+}
+
+/* Program entry (transit, agent): forget the last packet's hook and
+ * reason, note its length; emit an rx event when asked to. */
+static __always_inline void mzr_trace_enter(struct xdp_md *xdp,
+					    __u32 base_hook)
+{
+	struct mzr_trace_cfg *cfg = mzr_obs_on();
+	struct mzr_trace_pcpu *st;
+
+	if (!cfg)
+		return;
+	st = mzr_trace_state();
+	if (!st)
+		return;
+	st->hook = 0;
+	st->vni = 0;
+	st->reason = 0;
+	st->len0 = xdp->data_end - xdp->data;
+	if ((cfg->flags & (MZR_TRACE_F_ON | MZR_TRACE_F_ENTRY)) ==
+	    (MZR_TRACE_F_ON | MZR_TRACE_F_ENTRY))
+		mzr_trace_emit_xdp(xdp, cfg, base_hook, MZR_TRACE_AT_ENTRY,
+				   XDP_PASS);
+}
+
+/* Program exit with its final verdict; returns @verdict. */
+static __always_inline int mzr_trace_exit(struct xdp_md *xdp,
+					  __u32 base_hook, int verdict)
+{
+	struct mzr_trace_cfg *cfg = mzr_obs_on();
+	struct mzr_trace_pcpu *st;
+
+	if (!cfg)
+		return verdict;
+	st = mzr_trace_state();
+	if (st && (cfg->flags & MZR_OBS_F_COUNT))
+		mzr_obs_count(st, base_hook, xdp->ingress_ifindex,
+			      (void *)(long)xdp->data,
+			      (void *)(long)xdp->data_end,
+			      verdict == XDP_TX || verdict == XDP_REDIRECT);
+	if (cfg->flags & MZR_TRACE_F_ON)
+		mzr_trace_emit_xdp(xdp, cfg, base_hook, MZR_TRACE_AT_EXIT,
+				   verdict);
+	return verdict;
+}
+
+/* The tc agent (agent_tc.h), entered with @skb: forget the last packet's
+ * hook and reason, note its length. */
+static __always_inline void mzr_trace_tc_enter(struct __sk_buff *skb)
+{
+	struct mzr_trace_pcpu *st;
+
+	if (!mzr_obs_on())
+		return;
+	st = mzr_trace_state();
+	if (!st)
+		return;
+	st->hook = 0;
+	st->vni = 0;
+	st->reason = 0;
+	st->len0 = skb->len;
+}
+
+/* The exit of the tc agent (@hook MZR_TRACE_HOOK_AGENT) or of the tc
+ * transit (MZR_TRACE_HOOK_TRANSIT): @ret is its tc action; TC_ACT_UNSPEC
+ * (not ours) is not traced. Verdicts are reported as XDP's. */
+static __always_inline int mzr_trace_tc(struct __sk_buff *skb, __u32 hook,
+					int ret)
+{
+	struct mzr_trace_cfg *cfg = mzr_obs_on();
+	struct mzr_trace_pcpu *st;
+	__u32 verdict;
+
+	if (!cfg || ret == TC_ACT_UNSPEC)
+		return ret;
+	verdict = ret == TC_ACT_SHOT ? XDP_DROP :
+		  ret == TC_ACT_REDIRECT ? XDP_REDIRECT :
+		  ret == TC_ACT_OK ? XDP_PASS : XDP_ABORTED;
+	st = mzr_trace_state();
+	if (st && (cfg->flags & MZR_OBS_F_COUNT))
+		mzr_obs_count(st, hook, skb->ifindex,
+			      (void *)(long)skb->data,
+			      (void *)(long)skb->data_end,
+			      verdict == XDP_REDIRECT);
+	if (cfg->flags & MZR_TRACE_F_ON)
+		mzr_trace_emit(skb, (void *)(long)skb->data,
+			       (void *)(long)skb->data_end, skb->len,
+			       skb->ifindex, cfg, hook, MZR_TRACE_AT_EXIT,
+			       verdict);
+	return ret;
+}
+
+#endif /* MZR_CORE_TRACE_H */
