@@ -18,38 +18,40 @@
 #include "core.h"
 #include "internal.h"
 
-static const unsigned int agent_hooks[] = {
-	MZR_HOOK_AGENT_EGRESS,
-	MZR_HOOK_BOUNCER,
-	MZR_HOOK_DIVIDER,
-	MZR_HOOK_DELIVER,
-};
+/* The hooks an agent path meets (agent egress; bouncer, divider and
+ * deliver, which a hairpin or a frame handed to its own host's transit
+ * walk meets). */
+#define AGENT_HOOKS                                                          \
+	((1U << MZR_HOOK_AGENT_EGRESS) | (1U << MZR_HOOK_BOUNCER) |          \
+	 (1U << MZR_HOOK_DIVIDER) | (1U << MZR_HOOK_DELIVER))
 
 bool mzri_agent_hook(unsigned int hook)
 {
-	size_t i;
+	return hook < 32 && (AGENT_HOOKS & (1U << hook));
+}
 
-	for (i = 0; i < sizeof(agent_hooks) / sizeof(agent_hooks[0]); i++)
-		if (agent_hooks[i] == hook)
+bool mzri_live_chains_in(const struct mzr_host *h, unsigned int hooks)
+{
+	int fd = mzri_fd(h, MZRI_MAP_CHAIN_CFG);
+	__u32 key = MZR_CHAIN_CFG_BANK, bank, len;
+	unsigned int hook;
+
+	if (bpf_map_lookup_elem(fd, &key, &bank))
+		return false;
+	bank &= 1;
+	for (hook = 0; hook < __MZR_HOOK_MAX; hook++) {
+		if (!(hooks & (1U << hook)))
+			continue;
+		key = MZR_CHAIN_CFG_LEN(bank, hook);
+		if (!bpf_map_lookup_elem(fd, &key, &len) && len)
 			return true;
+	}
 	return false;
 }
 
 bool mzri_agent_wants_xdp(const struct mzr_host *h)
 {
-	int fd = mzri_fd(h, MZRI_MAP_CHAIN_CFG);
-	__u32 key = MZR_CHAIN_CFG_BANK, bank, len;
-	size_t i;
-
-	if (bpf_map_lookup_elem(fd, &key, &bank))
-		return false;
-	bank &= 1;
-	for (i = 0; i < sizeof(agent_hooks) / sizeof(agent_hooks[0]); i++) {
-		key = MZR_CHAIN_CFG_LEN(bank, agent_hooks[i]);
-		if (!bpf_map_lookup_elem(fd, &key, &len) && len)
-			return true;
-	}
-	return false;
+	return mzri_live_chains_in(h, AGENT_HOOKS);
 }
 
 int mzri_agents_sync(const struct mzr_host *h, bool xdp)

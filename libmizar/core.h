@@ -149,6 +149,10 @@ int mzri_tc_detach(int ifindex, int prog_fd);
 /* Whether @hook is one an agent path can meet (agent_mode.c). */
 bool mzri_agent_hook(unsigned int hook);
 
+/* Whether a live chain (the active bank) of a hook in the bit set @hooks
+ * (1 << MZR_HOOK_*) is non-empty; false when unreadable. */
+bool mzri_live_chains_in(const struct mzr_host *h, unsigned int hooks);
+
 /* Whether the live chains need the XDP agent on local endpoints (an NF
  * chain at a hook an agent path meets); false when unreadable. */
 bool mzri_agent_wants_xdp(const struct mzr_host *h);

@@ -23,38 +23,19 @@
 #include "core.h"
 #include "internal.h"
 
-static const unsigned int transit_hooks[] = {
-	MZR_HOOK_BOUNCER,
-	MZR_HOOK_DIVIDER,
-	MZR_HOOK_DELIVER,
-	MZR_HOOK_EXTERNAL,
-};
+/* The hooks only the XDP transit can run (NF chains are tail-called). */
+#define TRANSIT_HOOKS                                                        \
+	((1U << MZR_HOOK_BOUNCER) | (1U << MZR_HOOK_DIVIDER) |               \
+	 (1U << MZR_HOOK_DELIVER) | (1U << MZR_HOOK_EXTERNAL))
 
 bool mzri_transit_hook(unsigned int hook)
 {
-	size_t i;
-
-	for (i = 0; i < sizeof(transit_hooks) / sizeof(transit_hooks[0]); i++)
-		if (transit_hooks[i] == hook)
-			return true;
-	return false;
+	return hook < 32 && (TRANSIT_HOOKS & (1U << hook));
 }
 
 bool mzri_transit_wants_xdp(const struct mzr_host *h)
 {
-	int fd = mzri_fd(h, MZRI_MAP_CHAIN_CFG);
-	__u32 key = MZR_CHAIN_CFG_BANK, bank, len;
-	size_t i;
-
-	if (bpf_map_lookup_elem(fd, &key, &bank))
-		return false;
-	bank &= 1;
-	for (i = 0; i < sizeof(transit_hooks) / sizeof(transit_hooks[0]); i++) {
-		key = MZR_CHAIN_CFG_LEN(bank, transit_hooks[i]);
-		if (!bpf_map_lookup_elem(fd, &key, &len) && len)
-			return true;
-	}
-	return false;
+	return mzri_live_chains_in(h, TRANSIT_HOOKS);
 }
 
 int mzri_transit_sync(const struct mzr_host *h, bool xdp)
