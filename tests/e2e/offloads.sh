@@ -126,8 +126,11 @@ d1=$(topo_counter h1 agent_direct)
 d2=$(topo_counter h2 agent_direct)
 expect_transfer a b 1024
 expect_transfer b a 1024
-expect_counter_gt h1 agent_direct "$((d1 + 100))"
-expect_counter_gt h2 agent_direct "$((d2 + 100))"
+# At least one frame per 64 KiB (GSO super-packets): 1 MiB each way took
+# the direct path, however the segments were aggregated (an idle machine
+# sends fewer, larger ones).
+expect_counter_gt h1 agent_direct "$((d1 + 16))"
+expect_counter_gt h2 agent_direct "$((d2 + 16))"
 expect_tcp a b 2
 
 topo_step "TCP on the routed path a (10.0.1.0/24) <-> d (10.0.2.0/24), 1 MiB each way"
