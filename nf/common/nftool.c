@@ -358,7 +358,8 @@ bool nftool_show_begin(struct mzctl *g, struct mzctl_json *js,
 		mzctl_json_bool(js, "attached", on);
 		mzctl_json_arr(js, "hooks");
 		for (i = 0; on && i < t->n_progs; i++)
-			mzctl_json_str(js, NULL, mzr_hook_name(t->progs[i].hook));
+			mzctl_json_str(js, NULL,
+				       mzr_hook_name(t->progs[i].hook));
 		mzctl_json_arr_end(js);
 		return on;
 	}
