@@ -148,4 +148,8 @@ nb=$(jq -r '.by.b // 0' <<<"$r")
 nd=$(jq -r '.by.d // 0' <<<"$r")
 echo "    a -> $VIP:80, 20 connections: $ok answered, b served $nb, d served $nd"
 must test "$ok" = 20 -a "$nb" -gt 0 -a "$nd" -gt 0
+# The NF's own view, in the show style every tool shares.
+echo "    [h4] mizar-lb show"
+lbshow=$(lb show) || must false "mizar-lb show failed"
+printf '%s\n' "$lbshow" | sed 's/^/      /'
 exit 0

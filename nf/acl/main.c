@@ -368,7 +368,13 @@ static void show_rule_json(struct mzctl_json *js, const struct acl_maps *m,
 
 static int cmd_show(struct mzctl *g, int argc, char **argv)
 {
+	static const char *const pcols[] = { "vni", "default", "hits",
+					     "rules", NULL };
+	static const char *const rcols[] = { "vni", "prio", "src", "dst",
+					     "proto", "dport", "action",
+					     "hits", NULL };
 	const char *cmd = "show";
+	struct nftool_table pt, rt;
 	struct mzr_acl_set set;
 	struct mzctl_json js;
 	struct acl_maps m;
@@ -379,6 +385,9 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 	ret = nftool_no_args(cmd, show_help, argc, argv);
 	if (ret >= 0)
 		return ret;
+	ret = nftool_show_unattached(g, &acl_tool, cmd);
+	if (ret >= 0)
+		return ret;
 	if (maps_open(g, cmd, false, &m))
 		return MZCTL_FAIL;
 	vnis = list_vnis(m.sets, &n);
@@ -387,18 +396,13 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 		return mzctl_fail(cmd, -ENOMEM);
 	}
 
-	if (g->json) {
-		mzctl_json_begin(&js, stdout);
-		mzctl_json_bool(&js, "attached",
-				nftool_attached(g, &acl_tool));
+	nftool_show_begin(g, &js, &acl_tool);
+	if (g->json)
 		mzctl_json_arr(&js, "vpcs");
-	} else {
-		printf("acl %s\n", nftool_attached(g, &acl_tool) ?
-			       "attached (agent-egress, deliver)" :
-			       "not attached");
-	}
+	nftool_table_init(&pt, "Policies", pcols);
+	nftool_table_init(&rt, "Rules", rcols);
 	for (i = 0; i < n; i++) {
-		char a[20], b[20], p[8], d[16];
+		char a[20], b[20], p[8], d[16], v[12], h[24], c[12], pr[12];
 
 		if (bpf_map_lookup_elem(m.sets, &vnis[i], &set))
 			continue; /* deleted meanwhile */
@@ -420,31 +424,37 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 			mzctl_json_obj_end(&js);
 			continue;
 		}
-		printf("vni %u: default %s (hits %llu), %u rule%s\n", vnis[i],
-		       acl_action_str(set.dflt),
-		       (unsigned long long)hits_of(&m, vnis[i],
-						   MZR_ACL_HIT_DEFAULT),
-		       set.n, set.n == 1 ? "" : "s");
+		snprintf(v, sizeof(v), "%u", vnis[i]);
+		snprintf(h, sizeof(h), "%llu",
+			 (unsigned long long)hits_of(&m, vnis[i],
+						     MZR_ACL_HIT_DEFAULT));
+		snprintf(c, sizeof(c), "%u", set.n);
+		nftool_table_row(&pt, v, acl_action_str(set.dflt), h, c);
 		for (j = 0; j < set.n; j++) {
 			const struct mzr_acl_rule *r = &set.rules[j];
 
-			printf("  prio %-5u src %-18s dst %-18s proto %-4s dport %-11s %-5s hits %llu\n",
-			       r->prio, acl_cidr_str(r->src, r->src_mask, a),
-			       acl_cidr_str(r->dst, r->dst_mask, b),
-			       acl_proto_str(r->proto, p), acl_ports_str(r, d),
-			       acl_action_str(r->action),
-			       (unsigned long long)hits_of(&m, vnis[i],
-							   r->prio));
+			snprintf(pr, sizeof(pr), "%u", r->prio);
+			snprintf(h, sizeof(h), "%llu",
+				 (unsigned long long)hits_of(&m, vnis[i],
+							     r->prio));
+			nftool_table_row(&rt, v, pr,
+					 acl_cidr_str(r->src, r->src_mask, a),
+					 acl_cidr_str(r->dst, r->dst_mask, b),
+					 acl_proto_str(r->proto, p),
+					 acl_ports_str(r, d),
+					 acl_action_str(r->action), h);
 		}
 	}
-	if (g->json)
+	if (g->json) {
 		mzctl_json_arr_end(&js);
-	else if (!n)
-		printf("no policy: every VPC allows everything\n");
+	} else {
+		/* No policy: every VPC allows everything. */
+		nftool_table_print(&pt);
+		nftool_table_print(&rt);
+	}
 	nftool_show_counters(g, &js, m.stats, counter_names,
 			     __MZR_ACL_CNT_MAX);
-	if (g->json)
-		mzctl_json_end(&js);
+	nftool_show_end(g, &js);
 	free(vnis);
 	maps_close(&m);
 	return MZCTL_OK;

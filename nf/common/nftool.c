@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -346,27 +347,178 @@ uint64_t nftool_percpu_sum(int fd, const void *key)
 	return sum;
 }
 
+bool nftool_show_begin(struct mzctl *g, struct mzctl_json *js,
+		       const struct nftool *t)
+{
+	bool on = nftool_attached(g, t);
+	unsigned int i;
+
+	if (g->json) {
+		mzctl_json_begin(js, stdout);
+		mzctl_json_bool(js, "attached", on);
+		mzctl_json_arr(js, "hooks");
+		for (i = 0; on && i < t->n_progs; i++)
+			mzctl_json_str(js, NULL,
+				       mzr_hook_name(t->progs[i].hook));
+		mzctl_json_arr_end(js);
+		return on;
+	}
+	if (!on) {
+		printf("%s: not attached\n", t->name);
+		return false;
+	}
+	printf("%s: attached (hooks ", t->name);
+	for (i = 0; i < t->n_progs; i++)
+		printf("%s%s", i ? "," : "", mzr_hook_name(t->progs[i].hook));
+	printf(")\n");
+	return true;
+}
+
+int nftool_show_unattached(struct mzctl *g, const struct nftool *t,
+			   const char *cmd)
+{
+	struct mzctl_json js;
+
+	if (!mzctl_host(g, cmd))
+		return MZCTL_FAIL;
+	if (nftool_attached(g, t))
+		return -1;
+	nftool_show_begin(g, &js, t);
+	/* The same keys as when attached: sections are absent, the
+	 * counters gone with the NF's maps. */
+	if (g->json) {
+		mzctl_json_obj(&js, "counters");
+		mzctl_json_obj_end(&js);
+	}
+	nftool_show_end(g, &js);
+	return MZCTL_OK;
+}
+
+void nftool_show_end(struct mzctl *g, struct mzctl_json *js)
+{
+	if (g->json)
+		mzctl_json_end(js);
+}
+
+void nftool_table_init(struct nftool_table *tb, const char *title,
+		       const char *const *cols)
+{
+	memset(tb, 0, sizeof(*tb));
+	tb->title = title;
+	tb->cols = cols;
+	while (cols[tb->ncol])
+		tb->ncol++;
+}
+
+void nftool_table_row(struct nftool_table *tb, ...)
+{
+	unsigned int i;
+	va_list ap;
+
+	if (tb->oom)
+		return;
+	if (tb->nrow == tb->cap) {
+		size_t cap = tb->cap ? 2 * tb->cap : 16;
+		char **c = realloc(tb->cells, cap * tb->ncol * sizeof(*c));
+
+		if (!c) {
+			tb->oom = true;
+			return;
+		}
+		tb->cells = c;
+		tb->cap = cap;
+	}
+	va_start(ap, tb);
+	for (i = 0; i < tb->ncol; i++) {
+		const char *v = va_arg(ap, const char *);
+		char *d = strdup(v ? v : "");
+
+		if (!d)
+			tb->oom = true;
+		tb->cells[tb->nrow * tb->ncol + i] = d;
+	}
+	va_end(ap);
+	tb->nrow++;
+}
+
+/* One line of the table: cells padded to the column widths, the last one
+ * not padded (no trailing blanks). */
+static void table_line(const struct nftool_table *tb, const size_t *w,
+		       const char *const *cells)
+{
+	unsigned int i;
+
+	printf(" ");
+	for (i = 0; i < tb->ncol; i++) {
+		if (i + 1 < tb->ncol)
+			printf(" %-*s", (int)w[i], cells[i] ? cells[i] : "");
+		else
+			printf(" %s", cells[i] ? cells[i] : "");
+	}
+	printf("\n");
+}
+
+void nftool_table_print(struct nftool_table *tb)
+{
+	size_t *w = calloc(tb->ncol ? tb->ncol : 1, sizeof(*w));
+	size_t r, i;
+
+	printf("%s:\n", tb->title);
+	if (!tb->nrow) {
+		printf("  none\n");
+	} else if (w) {
+		for (i = 0; i < tb->ncol; i++)
+			w[i] = strlen(tb->cols[i]);
+		for (r = 0; r < tb->nrow; r++)
+			for (i = 0; i < tb->ncol; i++) {
+				const char *c = tb->cells[r * tb->ncol + i];
+
+				if (c && strlen(c) > w[i])
+					w[i] = strlen(c);
+			}
+		table_line(tb, w, tb->cols);
+		for (r = 0; r < tb->nrow; r++)
+			table_line(tb, w,
+				   (const char *const *)tb->cells +
+					   r * tb->ncol);
+	}
+	if (tb->oom)
+		printf("  (out of memory: rows missing)\n");
+	for (r = 0; r < tb->nrow * tb->ncol; r++)
+		free(tb->cells[r]);
+	free(tb->cells);
+	free(w);
+	memset(tb, 0, sizeof(*tb));
+}
+
 void nftool_show_counters(struct mzctl *g, struct mzctl_json *js, int fd,
 			  const char *const *names, unsigned int n)
 {
-	unsigned int i;
+	unsigned int i, shown = 0;
+	size_t w = 0;
 
 	if (g->json)
 		mzctl_json_obj(js, "counters");
 	else
-		printf("counters:");
-	for (i = 0; i < n; i++) {
+		printf("Counters:\n");
+	for (i = 0; fd >= 0 && i < n; i++)
+		if (strlen(names[i]) > w)
+			w = strlen(names[i]);
+	for (i = 0; fd >= 0 && i < n; i++) {
 		uint64_t v = nftool_percpu_sum(fd, &i);
 
-		if (g->json)
+		if (g->json) {
 			mzctl_json_u64(js, names[i], v);
-		else
-			printf(" %s %llu", names[i], (unsigned long long)v);
+		} else if (v) {
+			printf("  %-*s %llu\n", (int)w, names[i],
+			       (unsigned long long)v);
+			shown++;
+		}
 	}
 	if (g->json)
 		mzctl_json_obj_end(js);
-	else
-		printf("\n");
+	else if (!shown)
+		printf("  none\n");
 }
 
 uint64_t nftool_mono_ns(void)

@@ -92,10 +92,55 @@ int nftool_no_args(const char *cmd, const char *help, int argc, char **argv);
  * absent. */
 uint64_t nftool_percpu_sum(int fd, const void *key);
 
+/* ---- show: one style for every NF tool (docs/host-api.md) --------------- */
+
 /*
- * The NF's own counters: per-CPU u64 array @fd of @n entries named
- * @names, as the object "counters" of @js with -j, else as one line
- * "counters: NAME VALUE ...".
+ * Start the output of "show": with -j open the document with "attached"
+ * and "hooks" (the hooks of @t's programs, [] when not attached), else
+ * print the line "NAME: attached (hooks H,H)" or "NAME: not attached".
+ * Returns whether @t is attached.
+ */
+bool nftool_show_begin(struct mzctl *g, struct mzctl_json *js,
+		       const struct nftool *t);
+
+/*
+ * For "show" of an NF that is not attached: the whole output is the first
+ * line ("NAME: not attached", or -j {"attached":false,"hooks":[],...}),
+ * and that is not an error. Returns -1 when @t is attached (the command
+ * goes on), else the exit status (MZCTL_FAIL without a back-plane).
+ */
+int nftool_show_unattached(struct mzctl *g, const struct nftool *t,
+			   const char *cmd);
+
+/* Close the document opened by nftool_show_begin() (nothing for text). */
+void nftool_show_end(struct mzctl *g, struct mzctl_json *js);
+
+/*
+ * A text table: a header line "Title:", then the lower-case column names
+ * and the rows, aligned, indented by two; "  none" without rows. The
+ * cells are copied, so callers may reuse their buffers.
+ */
+struct nftool_table {
+	const char *title;
+	const char *const *cols;	/* NULL-terminated */
+	unsigned int ncol;
+	char **cells;			/* nrow * ncol */
+	size_t nrow, cap;
+	bool oom;
+};
+
+void nftool_table_init(struct nftool_table *tb, const char *title,
+		       const char *const *cols);
+/* Append a row: exactly ncol "const char *" cells, already formatted. */
+void nftool_table_row(struct nftool_table *tb, ...);
+/* Print (text mode) and free the table. */
+void nftool_table_print(struct nftool_table *tb);
+
+/*
+ * The NF's own counters, last in "show": per-CPU u64 array @fd of @n
+ * entries named @names. With -j the object "counters" of @js with every
+ * counter; else "Counters:" and one "  name value" line per non-zero
+ * counter ("  none" when all are zero). @fd < 0: no counters.
  */
 void nftool_show_counters(struct mzctl *g, struct mzctl_json *js, int fd,
 			  const char *const *names, unsigned int n);

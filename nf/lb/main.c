@@ -687,32 +687,42 @@ static const char *const show_help =
 
 static int cmd_show(struct mzctl *g, int argc, char **argv)
 {
+	static const char *const vcols[] = { "vni", "vip", "table",
+					     "backends", NULL };
+	static const char *const bcols[] = { "vni", "vip", "backend",
+					     "weight", "slots", "share",
+					     NULL };
 	const char *cmd = "show";
 	struct lb_vip_key k, *prev = NULL;
 	uint32_t slots[LB_MAX_BACKENDS];
+	struct nftool_table vt, bt;
 	uint64_t nconn;
 	struct mzctl_json js;
 	struct lb_maps m;
 	struct lb_vip v;
-	char a[INET_ADDRSTRLEN], svc[32], bstr[32];
-	unsigned int i, nvip = 0;
+	char a[INET_ADDRSTRLEN], svc[32] = "", bstr[32];
+	char vni[12] = "", tbl[12], nb[12], w[12], sl[12], sh[12];
+	unsigned int i;
 	int ret;
 
 	ret = nftool_no_args(cmd, show_help, argc, argv);
 	if (ret >= 0)
 		return ret;
+	ret = nftool_show_unattached(g, &lb_tool, cmd);
+	if (ret >= 0)
+		return ret;
 	if (maps_open(g, cmd, false, &m))
 		return MZCTL_FAIL;
 	nconn = map_count(m.conns);
-	if (g->json) {
-		mzctl_json_begin(&js, stdout);
+	nftool_show_begin(g, &js, &lb_tool);
+	if (g->json)
 		mzctl_json_arr(&js, "vips");
-	}
+	nftool_table_init(&vt, "Vips", vcols);
+	nftool_table_init(&bt, "Backends", bcols);
 	while (!bpf_map_get_next_key(m.vips, prev, &k)) {
 		prev = &k;
 		if (bpf_map_lookup_elem(m.vips, &k, &v))
 			continue;
-		nvip++;
 		ring_shares(&m, &v, slots);
 		inet_ntop(AF_INET, &k.vip, a, sizeof(a));
 		if (g->json) {
@@ -725,10 +735,11 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 			mzctl_json_u64(&js, "table_size", LB_RING_SIZE);
 			mzctl_json_arr(&js, "backends");
 		} else {
-			printf("vni %u vip %s table %u\n", k.vni,
-			       svc_str(k.vip, k.port, k.proto, svc), v.ring);
-			if (!v.n_backends)
-				printf("  (no backend)\n");
+			snprintf(vni, sizeof(vni), "%u", k.vni);
+			snprintf(tbl, sizeof(tbl), "%u", v.ring);
+			snprintf(nb, sizeof(nb), "%u", v.n_backends);
+			svc_str(k.vip, k.port, k.proto, svc);
+			nftool_table_row(&vt, vni, svc, tbl, nb);
 		}
 		for (i = 0; i < v.n_backends && i < LB_MAX_BACKENDS; i++) {
 			const struct lb_backend *b = &v.backends[i];
@@ -741,12 +752,14 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 				mzctl_json_u64(&js, "weight", b->weight);
 				mzctl_json_u64(&js, "slots", slots[i]);
 				mzctl_json_obj_end(&js);
-			} else {
-				printf("  backend %-21s weight %-3u slots %u "
-				       "(%.1f%%)\n",
-				       be_str(b, bstr), b->weight, slots[i],
-				       100.0 * slots[i] / LB_RING_SIZE);
+				continue;
 			}
+			snprintf(w, sizeof(w), "%u", b->weight);
+			snprintf(sl, sizeof(sl), "%u", slots[i]);
+			snprintf(sh, sizeof(sh), "%.1f%%",
+				 100.0 * slots[i] / LB_RING_SIZE);
+			nftool_table_row(&bt, vni, svc, be_str(b, bstr), w, sl,
+					 sh);
 		}
 		if (g->json) {
 			mzctl_json_arr_end(&js);
@@ -757,13 +770,12 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 		mzctl_json_arr_end(&js);
 		mzctl_json_u64(&js, "connections", nconn);
 	} else {
-		if (!nvip)
-			printf("no VIP\n");
-		printf("connections %llu\n", (unsigned long long)nconn);
+		nftool_table_print(&vt);
+		nftool_table_print(&bt);
+		printf("Connections: %llu\n", (unsigned long long)nconn);
 	}
 	nftool_show_counters(g, &js, m.stats, lb_counter_names, __LB_CNT_MAX);
-	if (g->json)
-		mzctl_json_end(&js);
+	nftool_show_end(g, &js);
 	maps_close(&m);
 	return MZCTL_OK;
 }

@@ -506,29 +506,33 @@ out:
 
 static void show_timeouts(struct mzctl *g, struct mzctl_json *js, int fd)
 {
+	static const char *const cols[] = { "kind", "seconds", NULL };
 	struct nat_cfg cfg = {};
+	struct nftool_table tb;
 	uint32_t zero = 0;
+	char sec[12];
 	int k;
 
 	if (bpf_map_lookup_elem(fd, &zero, &cfg))
 		memset(&cfg, 0, sizeof(cfg));
 	if (g->json)
 		mzctl_json_obj(js, "timeouts");
-	else
-		printf("Timeouts (s):");
+	nftool_table_init(&tb, "Timeouts", cols);
 	for (k = 0; k < __NAT_TK_MAX; k++) {
 		uint32_t v = cfg.timeout_sec[k] ? cfg.timeout_sec[k] :
 						  timeouts[k].dflt;
 
-		if (g->json)
+		if (g->json) {
 			mzctl_json_u64(js, timeouts[k].name, v);
-		else
-			printf(" %s %u", timeouts[k].name, v);
+			continue;
+		}
+		snprintf(sec, sizeof(sec), "%u", v);
+		nftool_table_row(&tb, timeouts[k].name, sec);
 	}
 	if (g->json)
 		mzctl_json_obj_end(js);
 	else
-		printf("\n");
+		nftool_table_print(&tb);
 }
 
 #define SHOW_TEXT_CONNS 100
@@ -536,14 +540,15 @@ static void show_timeouts(struct mzctl *g, struct mzctl_json *js, int fd)
 static void show_snat(struct mzctl *g, struct mzctl_json *js, int fd,
 		      uint32_t vni)
 {
+	static const char *const cols[] = { "vni", "src", "to", NULL };
 	struct nat_snat_key k, next, *prev = NULL;
 	struct nat_snat_val v;
-	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], src[24];
+	struct nftool_table tb;
+	char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN], src[24], vs[12];
 
 	if (g->json)
 		mzctl_json_arr(js, "snat");
-	else
-		printf("SNAT\n  %-8s %-18s %s\n", "VNI", "SRC", "TO");
+	nftool_table_init(&tb, "Snat", cols);
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
@@ -559,25 +564,29 @@ static void show_snat(struct mzctl *g, struct mzctl_json *js, int fd,
 			mzctl_json_str(js, "to", b);
 			mzctl_json_obj_end(js);
 		} else {
-			printf("  %-8u %-18s %s\n", v.vni, src, b);
+			snprintf(vs, sizeof(vs), "%u", v.vni);
+			nftool_table_row(&tb, vs, src, b);
 		}
 	}
 	if (g->json)
 		mzctl_json_arr_end(js);
+	else
+		nftool_table_print(&tb);
 }
 
 static void show_dnat(struct mzctl *g, struct mzctl_json *js, int fd,
 		      uint32_t vni)
 {
+	static const char *const cols[] = { "vni", "ext", "proto", "to",
+					    NULL };
 	struct nat_dnat_key k, next, *prev = NULL;
 	struct nat_dnat_val v;
-	char ext[32], to[32];
+	struct nftool_table tb;
+	char ext[32], to[32], vs[12];
 
 	if (g->json)
 		mzctl_json_arr(js, "dnat");
-	else
-		printf("DNAT\n  %-8s %-22s %-5s %s\n", "VNI", "EXT", "PROTO",
-		       "TO");
+	nftool_table_init(&tb, "Dnat", cols);
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		k = next;
 		prev = &k;
@@ -593,28 +602,32 @@ static void show_dnat(struct mzctl *g, struct mzctl_json *js, int fd,
 			mzctl_json_str(js, "to", to);
 			mzctl_json_obj_end(js);
 		} else {
-			printf("  %-8u %-22s %-5s %s\n", v.vni, ext,
-			       nf_proto_name(k.proto), to);
+			snprintf(vs, sizeof(vs), "%u", v.vni);
+			nftool_table_row(&tb, vs, ext, nf_proto_name(k.proto),
+					 to);
 		}
 	}
 	if (g->json)
 		mzctl_json_arr_end(js);
+	else
+		nftool_table_print(&tb);
 }
 
 static void show_conns(struct mzctl *g, struct mzctl_json *js, int fd,
 		       uint32_t vni)
 {
+	static const char *const cols[] = { "vni", "kind", "proto",
+					    "endpoint", "remote", "nat",
+					    "idle", NULL };
 	struct nat_ct_out_key k, next, *prev = NULL;
 	struct nat_ct_out_val v;
 	uint64_t now = nftool_mono_ns(), n = 0, n_snat = 0, n_dnat = 0;
-	char ep[32], rem[32], nat[32];
+	char ep[32], rem[32], nat[32], vs[12], is[24];
+	struct nftool_table tb;
 
 	if (g->json)
 		mzctl_json_arr(js, "connections");
-	else
-		printf("Connections\n  %-8s %-4s %-5s %-21s %-21s %-21s %s\n",
-		       "VNI", "KIND", "PROTO", "ENDPOINT", "REMOTE", "SEEN AS",
-		       "IDLE");
+	nftool_table_init(&tb, "Connections", cols);
 	while (!bpf_map_get_next_key(fd, prev, &next)) {
 		uint64_t idle;
 
@@ -643,10 +656,12 @@ static void show_conns(struct mzctl *g, struct mzctl_json *js, int fd,
 			mzctl_json_u64(js, "idle_sec", idle);
 			mzctl_json_obj_end(js);
 		} else if (n <= SHOW_TEXT_CONNS) {
-			printf("  %-8u %-4s %-5s %-21s %-21s %-21s %" PRIu64
-			       "s\n",
-			       k.vni, v.kind == NAT_KIND_DNAT ? "dnat" : "snat",
-			       nf_proto_name(k.proto), ep, rem, nat, idle);
+			snprintf(vs, sizeof(vs), "%u", k.vni);
+			snprintf(is, sizeof(is), "%" PRIu64 "s", idle);
+			nftool_table_row(&tb, vs, v.kind == NAT_KIND_DNAT ?
+						      "dnat" : "snat",
+					 nf_proto_name(k.proto), ep, rem, nat,
+					 is);
 		}
 	}
 	if (g->json) {
@@ -657,12 +672,12 @@ static void show_conns(struct mzctl *g, struct mzctl_json *js, int fd,
 		mzctl_json_u64(js, "dnat", n_dnat);
 		mzctl_json_obj_end(js);
 	} else {
+		nftool_table_print(&tb);
 		if (n > SHOW_TEXT_CONNS)
-			printf("  ... %" PRIu64 " more (-j lists all)\n",
-			       n - SHOW_TEXT_CONNS);
-		printf("  %" PRIu64 " connection%s (snat %" PRIu64
-		       ", dnat %" PRIu64 ")\n",
-		       n, n == 1 ? "" : "s", n_snat, n_dnat);
+			printf("  ... %" PRIu64 " more (-j lists all): %"
+			       PRIu64 " in all, snat %" PRIu64 ", dnat %"
+			       PRIu64 "\n",
+			       n - SHOW_TEXT_CONNS, n, n_snat, n_dnat);
 	}
 }
 
@@ -682,6 +697,7 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 	struct mzctl_json js;
 	uint32_t vni = 0;
 	const char *v;
+	int ret;
 
 	if (nftool_help(argc, argv, show_help))
 		return MZCTL_OK;
@@ -690,33 +706,18 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 	v = mzctl_kw_get(kw, "vni")->val;
 	if (v && nf_arg_vni(cmd, v, &vni))
 		return MZCTL_USAGE;
-	if (!mzctl_host(g, cmd))
-		return MZCTL_FAIL;
-	if (!nftool_attached(g, &tool)) {
-		if (g->json) {
-			mzctl_json_begin(&js, stdout);
-			mzctl_json_bool(&js, "attached", false);
-			mzctl_json_end(&js);
-		} else {
-			printf("nat is not attached\n");
-		}
-		return MZCTL_OK;
-	}
+	ret = nftool_show_unattached(g, &tool, cmd);
+	if (ret >= 0)
+		return ret;
 	if (nftool_maps(g, &tool, cmd, refs))
 		return MZCTL_FAIL;
-	if (g->json) {
-		mzctl_json_begin(&js, stdout);
-		mzctl_json_bool(&js, "attached", true);
-	} else {
-		printf("nat is attached (hooks divider, external)\n");
-	}
+	nftool_show_begin(g, &js, &tool);
 	show_snat(g, &js, snat, vni);
 	show_dnat(g, &js, dnat, vni);
 	show_timeouts(g, &js, cfg);
 	show_conns(g, &js, conns, vni);
 	nftool_show_counters(g, &js, stats, counter_names, __NAT_C_MAX);
-	if (g->json)
-		mzctl_json_end(&js);
+	nftool_show_end(g, &js);
 	for (const struct nftool_mapref *r = refs; r->name; r++)
 		close(*r->fd);
 	return MZCTL_OK;

@@ -278,7 +278,11 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 {
 	const char *cmd = "show";
 	struct mzctl_kw kw[] = { { "vni", true, false, NULL }, { NULL } };
+	static const char *const cols[] = { "vni", "ip", "rate", "burst",
+					    "tokens", "passed(pkts/bytes)",
+					    "dropped(pkts/bytes)", NULL };
 	char ip[INET_ADDRSTRLEN], rate[32];
+	struct nftool_table tb;
 	struct mzctl_json js;
 	struct entry *e;
 	uint32_t vni = 0;
@@ -294,6 +298,9 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 	v = mzctl_kw_get(kw, "vni")->val;
 	if (v && nf_arg_vni(cmd, v, &vni))
 		return MZCTL_USAGE;
+	err = nftool_show_unattached(g, &tool, cmd);
+	if (err >= 0)
+		return err;
 	fd = nftool_map(g, &tool, MZR_RL_MAP, cmd);
 	if (fd < 0)
 		return MZCTL_FAIL;
@@ -303,18 +310,13 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 		return mzctl_fail(cmd, err);
 	now = nftool_mono_ns();
 
-	if (g->json) {
-		mzctl_json_begin(&js, stdout);
-		mzctl_json_bool(&js, "attached", nftool_attached(g, &tool));
+	nftool_show_begin(g, &js, &tool);
+	if (g->json)
 		mzctl_json_arr(&js, "limits");
-	} else {
-		printf("%-8s %-15s %12s %10s %10s %21s %21s\n", "VNI", "IP",
-		       "RATE", "BURST", "TOKENS", "PASSED pkts/bytes",
-		       "DROPPED pkts/bytes");
-	}
+	nftool_table_init(&tb, "Limits", cols);
 	for (i = 0; i < n; i++) {
 		const struct mzr_rl_bucket *b = &e[i].b;
-		char pass[48], drop[48];
+		char pass[48], drop[48], vs[12], burst[12], tok[24];
 
 		mzctl_ip_str((struct in_addr){ e[i].key.ip }, ip);
 		mzr_rl_rate_str(b->rate_bits, rate, sizeof(rate));
@@ -334,18 +336,22 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 			mzctl_json_obj_end(&js);
 			continue;
 		}
+		snprintf(vs, sizeof(vs), "%u", e[i].key.vni);
+		snprintf(burst, sizeof(burst), "%u", b->burst);
+		snprintf(tok, sizeof(tok), "%" PRIu64, tokens_now(b, now));
 		snprintf(pass, sizeof(pass), "%" PRIu64 "/%" PRIu64,
 			 (uint64_t)b->pass_pkts, (uint64_t)b->pass_bytes);
 		snprintf(drop, sizeof(drop), "%" PRIu64 "/%" PRIu64,
 			 (uint64_t)b->drop_pkts, (uint64_t)b->drop_bytes);
-		printf("%-8u %-15s %12s %10u %10" PRIu64 " %21s %21s\n",
-		       e[i].key.vni, ip, rate, b->burst, tokens_now(b, now),
-		       pass, drop);
+		nftool_table_row(&tb, vs, ip, rate, burst, tok, pass, drop);
 	}
-	if (g->json) {
+	if (g->json)
 		mzctl_json_arr_end(&js);
-		mzctl_json_end(&js);
-	}
+	else
+		nftool_table_print(&tb);
+	/* The caps carry their own counts; the NF has no global counter. */
+	nftool_show_counters(g, &js, -1, NULL, 0);
+	nftool_show_end(g, &js);
 	free(e);
 	return MZCTL_OK;
 }

@@ -22,6 +22,8 @@ last=$(grep '^>>>' "$out" | tail -1)
 [[ "$last" == *mizar-lb* ]] || { echo "FAIL: last act is '$last', not mizar-lb"; fails=1; }
 grep -Eq '20 connections: 20 answered, b served [1-9][0-9]*, d served [1-9]' "$out" ||
 	{ echo "FAIL: no balanced VIP line"; fails=1; }
+grep -Eq '^ +lb: attached \(hooks [a-z-]+(,[a-z-]+)*\)$' "$out" ||
+	{ echo "FAIL: no 'mizar-lb show' in the shared show style"; fails=1; }
 lines=$(wc -l <"$out")
 [ "$lines" -le 100 ] || { echo "FAIL: $lines lines of output (compact: <= 100)"; fails=1; }
 if grep -Eq '[a-z_]+(\+|=)0( |$)' "$out"; then

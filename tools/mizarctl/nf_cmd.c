@@ -156,8 +156,8 @@ static int nf_print(const struct mzr_nf_info *i, void *arg)
 		return 0;
 	}
 	if (c->n == 1)
-		printf("%-13s %3s  %-20s %-20s %7s %7s  %s\n", "HOOK", "POS",
-		       "NAME", "PROG", "ID", "MISSED", "OBJECT");
+		printf("%-13s %3s  %-20s %-20s %7s %7s  %s\n", "hook", "pos",
+		       "name", "prog", "id", "missed", "object");
 	printf("%-13s %3u  %-20s %-20s %7u %7llu  %s\n",
 	       mzr_hook_name(i->hook), i->pos, i->name, i->prog_name,
 	       i->prog_id, (unsigned long long)i->missed, i->object);
