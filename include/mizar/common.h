@@ -18,7 +18,7 @@ extern "C" {
 #endif
 
 #define MZR_VERSION_MAJOR 0
-#define MZR_VERSION_MINOR 1
+#define MZR_VERSION_MINOR 2
 #define MZR_VERSION_PATCH 0
 
 /**
