@@ -258,10 +258,14 @@ const char *mzr_trace_verdict_name(const struct mzr_trace_event *ev)
 /* IPv4 at @p (@n bytes): fills addresses, protocol, ports; its length. */
 static size_t parse_ip(const uint8_t *p, size_t n, struct mzr_trace_flow *f)
 {
-	const struct iphdr *ip = (const void *)p;
+	struct iphdr hdr, *ip = &hdr;
 	size_t ihl;
 
-	if (n < sizeof(*ip) || ip->version != 4)
+	/* A copy: the frame's IP header need not be 4-byte aligned. */
+	if (n < sizeof(hdr))
+		return 0;
+	memcpy(&hdr, p, sizeof(hdr));
+	if (ip->version != 4)
 		return 0;
 	ihl = ip->ihl * 4;
 	if (ihl < sizeof(*ip))

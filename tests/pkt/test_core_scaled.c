@@ -289,9 +289,11 @@ static void bounce_all(uint32_t *dst)
 
 		build_inner(&inner, &s);
 		tunnel_in(&in, H4, VNI_A, 0, 64, &inner);
-		dst[i] = run_xdp(&in, &out) == XDP_TX && out.len > 34 ?
-				 ntohl(*(uint32_t *)(out.data + 30)) :
-				 0;
+		uint32_t d = 0;
+
+		if (run_xdp(&in, &out) == XDP_TX && out.len > 34)
+			memcpy(&d, out.data + 30, 4); /* unaligned */
+		dst[i] = ntohl(d);
 	}
 }
 
