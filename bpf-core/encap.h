@@ -139,16 +139,15 @@ static __always_inline __u32 mzr_set_macs(struct xdp_md *xdp,
 }
 
 /*
- * A forwarding hop: outer source and destination rewritten (checksum
- * patched), TTL decremented when @dec_ttl, UDP checksum cleared (the inner
- * frame may change on the way; RFC 8926 allows 0 over IPv4).
+ * A forwarding hop on a frame at @data (XDP or tc): outer source and
+ * destination rewritten (checksum patched), TTL decremented when @dec_ttl,
+ * UDP checksum cleared (the inner frame may change on the way; RFC 8926
+ * allows 0 over IPv4).
  */
-static __always_inline __u32 mzr_outer_forward(struct xdp_md *xdp,
+static __always_inline __u32 mzr_outer_rewrite(void *data, void *end,
 					       __be32 src, __be32 dst,
 					       int dec_ttl)
 {
-	void *data = (void *)(long)xdp->data;
-	void *end = (void *)(long)xdp->data_end;
 	struct iphdr *iph = data + MZR_OUTER_L3_OFF;
 	struct udphdr *udp = data + MZR_OUTER_L4_OFF;
 
@@ -165,6 +164,16 @@ static __always_inline __u32 mzr_outer_forward(struct xdp_md *xdp,
 		mzr_ipv4_dec_ttl(iph);
 	udp->check = 0;
 	return 0;
+}
+
+/* mzr_outer_rewrite() on an XDP frame. */
+static __always_inline __u32 mzr_outer_forward(struct xdp_md *xdp,
+					       __be32 src, __be32 dst,
+					       int dec_ttl)
+{
+	return mzr_outer_rewrite((void *)(long)xdp->data,
+				 (void *)(long)xdp->data_end, src, dst,
+				 dec_ttl);
 }
 
 /* Rewrite the FLAGS option in place. */

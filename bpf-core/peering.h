@@ -57,10 +57,9 @@ static __always_inline int mzr_vpc_peered_in_ok(__u32 vni, __be32 saddr,
 /* Rewrite the Geneve VNI of the tunnel frame (no checksum covers it: the
  * outer UDP checksum of a forwarded frame is 0). Returns 0 or a drop
  * reason. */
-static __always_inline __u32 mzr_set_vni(struct xdp_md *xdp, __u32 vni)
+static __always_inline __u32 mzr_geneve_set_vni(void *data, void *end,
+						 __u32 vni)
 {
-	void *data = (void *)(long)xdp->data;
-	void *end = (void *)(long)xdp->data_end;
 	struct mzr_genevehdr *g = data + MZR_GENEVE_OFF;
 
 	if ((void *)(g + 1) > end)
@@ -69,6 +68,12 @@ static __always_inline __u32 mzr_set_vni(struct xdp_md *xdp, __u32 vni)
 	g->vni[1] = vni >> 8;
 	g->vni[2] = vni;
 	return 0;
+}
+
+static __always_inline __u32 mzr_set_vni(struct xdp_md *xdp, __u32 vni)
+{
+	return mzr_geneve_set_vni((void *)(long)xdp->data,
+				  (void *)(long)xdp->data_end, vni);
 }
 
 #endif /* MZR_CORE_PEERING_H */

@@ -68,40 +68,104 @@ static __always_inline int mzr_std_options(const struct mzr_genevehdr *g,
 	return 1;
 }
 
-/* Any other option layout: the walk (a global function), with the same
- * checks. Returns MZR_GO (@p's options filled), MZR_NOT_OURS or a
- * verdict. */
-static __always_inline int mzr_walk_options(struct xdp_md *xdp,
-					    const struct mzr_host_cfg *host,
-					    const struct mzr_genevehdr *gnv,
-					    void *end, struct mzr_pkt *p)
+/*
+ * The options of @gnv as the walk left them in the scratch (@walk: its
+ * reason, 0 when clean), judged as mzr_std_options() would: Geneve on our
+ * port is Mizar's only with an option of our class (MZR_NOT_OURS
+ * otherwise); Mizar Geneve is believed only from a Mizar host this host
+ * knows (docs/security.md, rule 2: anyone on the underlay can write a
+ * valid VNI). Returns 0 (@p's options filled), MZR_NOT_OURS or a drop
+ * reason. Shared by the XDP and tc transits.
+ */
+static __always_inline int mzr_walked_options(const struct mzr_host_cfg *host,
+					      const struct mzr_genevehdr *gnv,
+					      void *end, struct mzr_pkt *p,
+					      __u32 walk)
 {
 	struct mzr_scratch *scratch = mzr_scratch();
 	struct mzr_geneve_md *md;
-	__u32 reason;
 
 	if (!scratch)
-		return mzr_drop(MZR_DROP_MALFORMED);
+		return MZR_DROP_MALFORMED;
 	md = &scratch->md;
-	reason = -mzr_core_walk_options(xdp);
 	if (!md->n_mizar)
 		return MZR_NOT_OURS;
-	/* Mizar Geneve is believed only from a Mizar host this host knows
-	 * (docs/security.md, rule 2): anyone on the underlay can write a
-	 * valid VNI. */
 	if (!mzr_core_peer_known(host, p->outer_saddr))
-		return mzr_drop(MZR_DROP_UNKNOWN_PEER);
+		return MZR_DROP_UNKNOWN_PEER;
 	if ((void *)(gnv + 1) + mzr_geneve_opts_len(gnv) > end)
-		return mzr_drop(MZR_DROP_MALFORMED);
-	if (reason)
-		return mzr_drop(reason);
+		return MZR_DROP_MALFORMED;
+	if (walk)
+		return walk;
 	if (md->n_unknown_crit)
-		return mzr_drop(MZR_DROP_CRIT_OPTION);
+		return MZR_DROP_CRIT_OPTION;
 	p->rts = md->rts;
 	p->flags = md->flags;
 	p->rts_off = md->rts_off ? MZR_GENEVE_OFF + md->rts_off : 0;
 	p->flags_off = md->flags_off ? MZR_GENEVE_OFF + md->flags_off : 0;
-	return MZR_GO;
+	return 0;
+}
+
+/*
+ * The outer Ethernet, IPv4 and UDP headers of a frame for this host, up
+ * to its Geneve header (XDP and tc). We only build and accept option-less,
+ * unfragmented outer headers; anything else is somebody else's. Returns
+ * the Geneve header (@c past the outer UDP header, @p's outer fields set)
+ * or NULL: not ours.
+ */
+static __always_inline struct mzr_genevehdr *
+mzr_parse_outer(struct mzr_cursor *c, const struct mzr_host_cfg *host,
+		struct mzr_pkt *p)
+{
+	struct mzr_genevehdr *gnv;
+	struct ethhdr *eth;
+	struct iphdr *iph;
+	struct udphdr *udp;
+
+	__builtin_memset(p, 0, sizeof(*p));
+	p->inner_l4_off = MZR_OFF_NONE;
+	if (mzr_parse_ethhdr(c, &eth) != ETH_P_IP)
+		return 0;
+	if (mzr_parse_iphdr(c, &iph) != IPPROTO_UDP)
+		return 0;
+	if (iph->ihl != 5 || mzr_ipv4_is_fragment(iph) ||
+	    iph->daddr != host->ip)
+		return 0;
+	if (mzr_parse_udphdr(c, &udp) != MZR_GENEVE_PORT)
+		return 0;
+	p->outer_l3_off = MZR_OUTER_L3_OFF;
+	p->outer_l4_off = MZR_OUTER_L4_OFF;
+	p->geneve_off = MZR_GENEVE_OFF;
+	p->outer_saddr = iph->saddr;
+	gnv = c->pos;
+	if ((void *)(gnv + 1) > c->end ||
+	    mzr_geneve_version(gnv) != MZR_GENEVE_VERSION)
+		return 0;
+	return gnv;
+}
+
+/* mzr_parse_tunnel_rest(): a Mizar control (OAM) frame, the kernel's. */
+#define MZR_OAM (-4)
+
+/*
+ * After the options (XDP and tc, the frame at @start): RFC 8926 §3.4, a
+ * control packet's payload is never forwarded (MZR_OAM: the kernel, a
+ * control plane, may want it); then the payload type, the VNI and the
+ * inner frame. Returns 0, MZR_OAM or a drop reason.
+ */
+static __always_inline int mzr_parse_tunnel_rest(struct mzr_cursor *c,
+						 void *start,
+						 const struct mzr_genevehdr *gnv,
+						 struct mzr_pkt *p)
+{
+	if (gnv->flags & MZR_GENEVE_F_OAM)
+		return MZR_OAM;
+	if (gnv->proto != bpf_htons(MZR_ETH_P_TEB))
+		return MZR_DROP_MALFORMED;
+	c->pos = (void *)(gnv + 1) + mzr_geneve_opts_len(gnv);
+	p->vni = mzr_geneve_vni(gnv);
+	if (!p->vni)
+		return MZR_DROP_BAD_VNI;
+	return mzr_parse_inner_at(c, start, p);
 }
 
 /*
@@ -121,61 +185,32 @@ static __always_inline int mzr_transit_parse(struct xdp_md *xdp,
 {
 	struct mzr_genevehdr *gnv;
 	struct mzr_cursor c;
-	struct ethhdr *eth;
-	struct iphdr *iph;
-	struct udphdr *udp;
-	__u32 reason;
-	int ret;
+	int reason;
 
-	__builtin_memset(p, 0, sizeof(*p));
-	p->inner_l4_off = MZR_OFF_NONE;
 	mzr_cursor_init(&c, xdp);
-	if (mzr_parse_ethhdr(&c, &eth) != ETH_P_IP)
+	gnv = mzr_parse_outer(&c, host, p);
+	if (!gnv)
 		return MZR_NOT_OURS;
-	if (mzr_parse_iphdr(&c, &iph) != IPPROTO_UDP)
+	if (mzr_std_options(gnv, c.end, p))
+		/* Rule 2 as in mzr_walked_options(). */
+		reason = mzr_core_peer_known(host, p->outer_saddr) ?
+				 0 : MZR_DROP_UNKNOWN_PEER;
+	else
+		reason = mzr_walked_options(host, gnv, c.end, p,
+					    -mzr_core_walk_options(xdp));
+	if (reason == MZR_NOT_OURS)
 		return MZR_NOT_OURS;
-	/* We only build and accept option-less, unfragmented outer headers;
-	 * anything else is somebody else's. */
-	if (iph->ihl != 5 || mzr_ipv4_is_fragment(iph) ||
-	    iph->daddr != host->ip)
-		return MZR_NOT_OURS;
-	if (mzr_parse_udphdr(&c, &udp) != MZR_GENEVE_PORT)
-		return MZR_NOT_OURS;
-	p->outer_l3_off = MZR_OUTER_L3_OFF;
-	p->outer_l4_off = MZR_OUTER_L4_OFF;
-	p->geneve_off = MZR_GENEVE_OFF;
-	p->outer_saddr = iph->saddr;
-
-	gnv = c.pos;
-	if ((void *)(gnv + 1) > c.end ||
-	    mzr_geneve_version(gnv) != MZR_GENEVE_VERSION)
-		return MZR_NOT_OURS;
-	if (mzr_std_options(gnv, c.end, p)) {
-		/* Rule 2 as in mzr_walk_options(). */
-		if (!mzr_core_peer_known(host, p->outer_saddr))
-			return mzr_drop(MZR_DROP_UNKNOWN_PEER);
-	} else {
-		ret = mzr_walk_options(xdp, host, gnv, c.end, p);
-		if (ret != MZR_GO)
-			return ret;
-	}
-	if (gnv->flags & MZR_GENEVE_F_OAM) {
-		/* RFC 8926 §3.4: a control packet's payload is never
-		 * forwarded; the kernel (a control plane) may want it. */
+	if (reason)
+		return mzr_drop(reason);
+	reason = mzr_parse_tunnel_rest(&c, (void *)(long)xdp->data, gnv, p);
+	if (reason == MZR_OAM) {
 		mzr_count(MZR_CNT_GENEVE_OAM);
 		return XDP_PASS;
 	}
-	if (gnv->proto != bpf_htons(MZR_ETH_P_TEB))
-		return mzr_drop(MZR_DROP_MALFORMED);
-	c.pos = (void *)(gnv + 1) + mzr_geneve_opts_len(gnv);
-	p->vni = mzr_geneve_vni(gnv);
-	if (!p->vni)
-		return mzr_drop(MZR_DROP_BAD_VNI);
-	reason = mzr_parse_inner(&c, xdp, p);
 	if (reason) {
 		/* A VPC this host does not know goes to the kernel whatever
 		 * it carries (mzr_transit_route()). */
-		if (!bpf_map_lookup_elem(&mzr_vpcs, &p->vni)) {
+		if (p->vni && !bpf_map_lookup_elem(&mzr_vpcs, &p->vni)) {
 			mzr_count(MZR_CNT_UNKNOWN_VNI);
 			return XDP_PASS;
 		}

@@ -37,102 +37,66 @@ __noinline int mzr_tc_walk_options(struct __sk_buff *skb)
 }
 
 /*
- * mzr_transit_parse() on an skb, with the same rules: not ours (no Mizar
- * option, not for this host) -> MZR_NOT_OURS; from an unknown peer, bad
- * options, VNI 0 -> a named drop (TC_ACT_SHOT); OAM and unknown VNI ->
- * MZR_TC_PASS (the kernel's). MZR_GO: parsed, *vpcp set.
+ * mzr_transit_parse() on an skb, with the same steps and rules: not ours
+ * (no Mizar option, not for this host) -> MZR_NOT_OURS; from an unknown
+ * peer, bad options, VNI 0 -> a named drop (TC_ACT_SHOT); OAM, and an
+ * unknown VNI whose inner frame does not parse -> MZR_TC_PASS (the
+ * kernel's; a well-formed one goes to the kernel from the route).
  */
 static __always_inline int mzr_tc_transit_parse(struct __sk_buff *skb,
 						const struct mzr_host_cfg *host,
-						struct mzr_pkt *p,
-						struct mzr_vpc_val **vpcp)
+						struct mzr_pkt *p)
 {
 	__u32 len = skb->len < MZR_GENEVE_OFF + 8 ? skb->len :
 						    MZR_GENEVE_OFF + 8;
-	struct mzr_scratch *scratch;
 	struct mzr_genevehdr *gnv;
-	struct mzr_geneve_md *md;
-	struct mzr_vpc_val *vpc;
 	struct mzr_cursor c;
-	struct ethhdr *eth;
-	struct iphdr *iph;
-	struct udphdr *udp;
-	void *data, *opts_end;
-	__u32 reason;
+	void *data;
+	int reason;
 
 	/* The outer headers first: the underlay's other traffic pays no
 	 * more than that. */
 	bpf_skb_pull_data(skb, len);
-	__builtin_memset(p, 0, sizeof(*p));
-	p->inner_l4_off = MZR_OFF_NONE;
-	data = (void *)(long)skb->data;
-	c.pos = data;
+	c.pos = (void *)(long)skb->data;
 	c.end = (void *)(long)skb->data_end;
-	if (mzr_parse_ethhdr(&c, &eth) != ETH_P_IP)
-		return MZR_NOT_OURS;
-	if (mzr_parse_iphdr(&c, &iph) != IPPROTO_UDP)
-		return MZR_NOT_OURS;
-	if (iph->ihl != 5 || mzr_ipv4_is_fragment(iph) ||
-	    iph->daddr != host->ip)
-		return MZR_NOT_OURS;
-	if (mzr_parse_udphdr(&c, &udp) != MZR_GENEVE_PORT)
-		return MZR_NOT_OURS;
-	p->outer_l3_off = MZR_OUTER_L3_OFF;
-	p->outer_l4_off = MZR_OUTER_L4_OFF;
-	p->geneve_off = MZR_GENEVE_OFF;
-	p->outer_saddr = iph->saddr;
-
-	gnv = c.pos;
-	if ((void *)(gnv + 1) > c.end ||
-	    mzr_geneve_version(gnv) != MZR_GENEVE_VERSION)
+	if (!mzr_parse_outer(&c, host, p))
 		return MZR_NOT_OURS;
 	len = skb->len < MZR_TC_TRANSIT_PULL ? skb->len : MZR_TC_TRANSIT_PULL;
 	bpf_skb_pull_data(skb, len);
-	scratch = mzr_scratch();
-	if (!scratch)
+	data = (void *)(long)skb->data;
+	c.end = (void *)(long)skb->data_end;
+	gnv = data + MZR_GENEVE_OFF; /* option-less outer IPv4 (parsed) */
+	if ((void *)(gnv + 1) > c.end)
 		return mzr_tc_drop(MZR_DROP_MALFORMED);
-	md = &scratch->md;
-	reason = -mzr_tc_walk_options(skb);
-	if (!md->n_mizar)
+	if (mzr_std_options(gnv, c.end, p))
+		/* Rule 2 as in mzr_walked_options(). */
+		reason = mzr_core_peer_known(host, p->outer_saddr) ?
+				 0 : MZR_DROP_UNKNOWN_PEER;
+	else
+		reason = mzr_walked_options(host, gnv, c.end, p,
+					    -mzr_tc_walk_options(skb));
+	if (reason == MZR_NOT_OURS)
 		return MZR_NOT_OURS;
-	/* docs/security.md, rule 2: Mizar Geneve only from known peers. */
-	if (!mzr_core_peer_known(host, p->outer_saddr))
-		return mzr_tc_drop(MZR_DROP_UNKNOWN_PEER);
+	if (reason)
+		return mzr_tc_drop(reason);
+	/* The walk was a call: the packet pointers are checked again. */
 	data = (void *)(long)skb->data;
 	c.end = (void *)(long)skb->data_end;
 	gnv = data + MZR_GENEVE_OFF;
 	if ((void *)(gnv + 1) > c.end)
 		return mzr_tc_drop(MZR_DROP_MALFORMED);
-	opts_end = (void *)(gnv + 1) + mzr_geneve_opts_len(gnv);
-	if (opts_end > c.end)
-		return mzr_tc_drop(MZR_DROP_MALFORMED);
-	if (reason)
-		return mzr_tc_drop(reason);
-	if (md->n_unknown_crit)
-		return mzr_tc_drop(MZR_DROP_CRIT_OPTION);
-	if (gnv->flags & MZR_GENEVE_F_OAM) {
+	reason = mzr_parse_tunnel_rest(&c, data, gnv, p);
+	if (reason == MZR_OAM) {
 		mzr_count(MZR_CNT_GENEVE_OAM);
 		return MZR_TC_PASS;
 	}
-	if (gnv->proto != bpf_htons(MZR_ETH_P_TEB))
-		return mzr_tc_drop(MZR_DROP_MALFORMED);
-	c.pos = opts_end;
-	p->vni = mzr_geneve_vni(gnv);
-	if (!p->vni)
-		return mzr_tc_drop(MZR_DROP_BAD_VNI);
-	vpc = bpf_map_lookup_elem(&mzr_vpcs, &p->vni);
-	if (!vpc) {
-		mzr_count(MZR_CNT_UNKNOWN_VNI);
-		return MZR_TC_PASS;
-	}
-	*vpcp = vpc;
-	p->rts = md->rts;
-	p->flags = md->flags;
-	p->rts_off = md->rts_off ? MZR_GENEVE_OFF + md->rts_off : 0;
-	p->flags_off = md->flags_off ? MZR_GENEVE_OFF + md->flags_off : 0;
-	reason = mzr_parse_inner_at(&c, data, p);
-	if (reason)
+	if (reason) {
+		if (p->vni && !bpf_map_lookup_elem(&mzr_vpcs, &p->vni)) {
+			mzr_count(MZR_CNT_UNKNOWN_VNI);
+			return MZR_TC_PASS;
+		}
 		return mzr_tc_drop(reason);
+	}
 	return MZR_GO;
 }
 
@@ -206,19 +170,12 @@ static __always_inline int mzr_tc_transit_send(struct __sk_buff *skb,
 					       __be32 src, __be32 dst,
 					       int fresh, __u32 counter)
 {
-	struct iphdr *iph = mzr_tc_outer_ip(skb);
-	struct udphdr *udp;
+	__u32 reason = mzr_outer_rewrite((void *)(long)skb->data,
+					 (void *)(long)skb->data_end, src, dst,
+					 !fresh);
 
-	if (!iph)
-		return mzr_tc_drop(MZR_DROP_MALFORMED);
-	udp = (void *)(iph + 1);
-	mzr_csum_replace4(&iph->check, iph->saddr, src);
-	iph->saddr = src;
-	mzr_csum_replace4(&iph->check, iph->daddr, dst);
-	iph->daddr = dst;
-	if (!fresh)
-		mzr_ipv4_dec_ttl(iph);
-	udp->check = 0;
+	if (reason)
+		return mzr_tc_drop(reason);
 	mzr_count(counter);
 	if (bpf_redirect_neigh(host->ifindex, NULL, 0, 0) != TC_ACT_REDIRECT)
 		return mzr_tc_drop(MZR_DROP_FIB);
@@ -291,16 +248,9 @@ static __always_inline __u32 mzr_tc_forward_rewrite(struct __sk_buff *skb,
 		*fl = bpf_htonl((bpf_ntohl(*fl) | plan->set_flags) &
 				~plan->clear_flags);
 	}
-	if (plan->vni) {
-		/* A peered VPC's divider (mzr_set_vni() on an skb). */
-		struct mzr_genevehdr *g = data + MZR_GENEVE_OFF;
-
-		if ((void *)(g + 1) > end)
-			return MZR_DROP_MALFORMED;
-		g->vni[0] = plan->vni >> 16;
-		g->vni[1] = plan->vni >> 8;
-		g->vni[2] = plan->vni;
-	}
+	/* A peered VPC's divider. */
+	if (plan->vni && mzr_geneve_set_vni(data, end, plan->vni))
+		return MZR_DROP_MALFORMED;
 	if (!plan->dec_inner_ttl || p->is_arp)
 		return 0;
 	iph = data + (p->inner_l3_off & MZR_OFF_MASK);
@@ -365,14 +315,13 @@ static __always_inline int mzr_tc_transit_exec(struct __sk_buff *skb,
 static __always_inline int mzr_transit_tc_run(struct __sk_buff *skb,
 					      const struct mzr_host_cfg *host)
 {
-	struct mzr_vpc_val *vpc = 0;
 	struct mzr_plan plan;
 	struct mzr_pkt p;
 	__u32 reason;
 	int ret;
 
 	mzr_count(MZR_CNT_TRANSIT_RX);
-	ret = mzr_tc_transit_parse(skb, host, &p, &vpc);
+	ret = mzr_tc_transit_parse(skb, host, &p);
 	if (ret == MZR_NOT_OURS) {
 		reason = mzr_tc_hook(MZR_HOOK_EXTERNAL);
 		if (reason)
