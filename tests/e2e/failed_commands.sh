@@ -66,6 +66,10 @@ fails "nf add of a missing object" nf add x obj /nonexistent.bpf.o hook deliver
 fails "nf add at an unknown hook" nf add x obj "$NF" hook nosuch
 fails "nf add at a bad position" nf add x obj "$NF" hook deliver pos 3
 fails "vpc add of VNI 0" vpc add vni 0
+fails "trace with count 0" trace count 0
+fails "trace with a duration that is not a number" trace duration abc
+fails "monitor with a negative duration" monitor duration -1
+fails "trace with an unknown protocol" trace proto sctp
 fails "ep add of a remote endpoint without host" ep add vni 100 ip 10.0.1.9 mac 0e:00:00:00:01:09
 fails "vpc add of an existing VPC" vpc add vni 100
 fails "vpc del of an unknown VPC" vpc del vni 999

@@ -169,6 +169,10 @@ int mzctl_cmd_monitor(struct mzctl *g, int argc, char **argv); /* monitor_cmd.c 
  * one error line. */
 int mzctl_trace_opts(const char *cmd, struct mzctl_kw *kws,
 		     struct mzr_trace_opts *o);
+/* The run's limits: count N (> 0) into *@count, duration S (seconds > 0)
+ * into *@duration, each left alone when absent; -1 after one error line. */
+int mzctl_trace_limits(const char *cmd, struct mzctl_kw *kws,
+		       uint64_t *count, double *duration);
 /* Poll @t until SIGINT/SIGTERM, @duration seconds (0: none) or *@done
  * reaching @count (0: none). */
 int mzctl_trace_loop(const char *cmd, struct mzr_trace *t, double duration,

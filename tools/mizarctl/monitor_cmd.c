@@ -61,8 +61,6 @@ int mzctl_cmd_monitor(struct mzctl *g, int argc, char **argv)
 	struct mzr_host *h;
 	double duration = 0;
 	uint64_t count = 0;
-	const char *v;
-	uint32_t u;
 	int ret, i;
 
 	for (i = 0; i < argc; i++) {
@@ -80,24 +78,9 @@ int mzctl_cmd_monitor(struct mzctl *g, int argc, char **argv)
 		}
 	}
 	if (mzctl_parse_kw(cmd, kws, argc, argv) ||
-	    mzctl_trace_opts(cmd, kws, &o))
+	    mzctl_trace_opts(cmd, kws, &o) ||
+	    mzctl_trace_limits(cmd, kws, &count, &duration))
 		return MZCTL_USAGE;
-	if ((v = mzctl_kw_get(kws, "count")->val)) {
-		if (mzctl_parse_u32(v, &u) || !u) {
-			mzctl_err(cmd, "bad count '%s' (a positive number)", v);
-			return MZCTL_USAGE;
-		}
-		count = u;
-	}
-	if ((v = mzctl_kw_get(kws, "duration")->val)) {
-		char *end;
-
-		duration = strtod(v, &end);
-		if (*end || !(duration > 0) || duration > 1e9) {
-			mzctl_err(cmd, "bad duration '%s' (seconds > 0)", v);
-			return MZCTL_USAGE;
-		}
-	}
 	if (!o.snaplen)
 		o.snaplen = 160;	/* headers: outer, Geneve, inner */
 	h = mzctl_host(g, cmd);

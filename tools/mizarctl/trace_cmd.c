@@ -124,6 +124,31 @@ int mzctl_trace_opts(const char *cmd, struct mzctl_kw *kws,
 	return 0;
 }
 
+int mzctl_trace_limits(const char *cmd, struct mzctl_kw *kws,
+		       uint64_t *count, double *duration)
+{
+	const char *v;
+	uint32_t u;
+
+	if ((v = mzctl_kw_get(kws, "count")->val)) {
+		if (mzctl_parse_u32(v, &u) || !u) {
+			mzctl_err(cmd, "bad count '%s' (a positive number)", v);
+			return -1;
+		}
+		*count = u;
+	}
+	if ((v = mzctl_kw_get(kws, "duration")->val)) {
+		char *end;
+
+		*duration = strtod(v, &end);
+		if (*end || !(*duration > 0) || *duration > 1e9) {
+			mzctl_err(cmd, "bad duration '%s' (seconds > 0)", v);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 void mzctl_trace_line(FILE *f, const struct mzr_trace_event *ev, bool json)
 {
 	char ts[40], host[INET_ADDRSTRLEN], src[INET_ADDRSTRLEN];
@@ -256,10 +281,9 @@ int mzctl_cmd_trace(struct mzctl *g, int argc, char **argv)
 	struct mzr_trace_opts o;
 	struct mzr_trace *t;
 	struct mzr_host *h;
-	const char *v, *file;
+	const char *file;
 	double duration = 0;
 	FILE *out = NULL;
-	uint32_t u;
 	int ret, i;
 
 	for (i = 0; i < argc; i++) {
@@ -272,22 +296,8 @@ int mzctl_cmd_trace(struct mzctl *g, int argc, char **argv)
 	    mzctl_trace_opts(cmd, kws, &o))
 		return MZCTL_USAGE;
 	o.entries = mzctl_kw_get(kws, "entries")->val != NULL;
-	if ((v = mzctl_kw_get(kws, "count")->val)) {
-		if (mzctl_parse_u32(v, &u) || !u) {
-			mzctl_err(cmd, "bad count '%s' (a positive number)", v);
-			return MZCTL_USAGE;
-		}
-		r.count = u;
-	}
-	if ((v = mzctl_kw_get(kws, "duration")->val)) {
-		char *end;
-
-		duration = strtod(v, &end);
-		if (*end || !(duration > 0) || duration > 1e9) {
-			mzctl_err(cmd, "bad duration '%s' (seconds > 0)", v);
-			return MZCTL_USAGE;
-		}
-	}
+	if (mzctl_trace_limits(cmd, kws, &r.count, &duration))
+		return MZCTL_USAGE;
 	file = mzctl_kw_get(kws, "-w")->val;
 	h = mzctl_host(g, cmd);
 	if (!h)
