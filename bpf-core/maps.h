@@ -69,7 +69,7 @@ struct mzr_plan {
 	__u32 clear_flags;	/* MZR_F_* to clear */
 	__u8 mac[6];		/* inner destination MAC (delivery) */
 	__u8 dec_inner_ttl;	/* a routed hop */
-	__u8 pad;
+	__u8 veth;		/* delivery into a veth (MZR_EP_F_VETH) */
 	__u32 vni;		/* non-zero: rewrite the VNI (VPC peering) */
 };
 

@@ -375,6 +375,7 @@ static __always_inline int route_deliver(struct mzr_plan *plan,
 	plan->counter = bypass ? MZR_CNT_DELIVER_BYPASS : MZR_CNT_DELIVER;
 	plan->hook = MZR_HOOK_DELIVER;
 	plan->ifindex = ep->ifindex;
+	plan->veth = !!(ep->flags & MZR_EP_F_VETH);
 	__builtin_memcpy(plan->mac, ep->mac, 6);
 	return MZR_GO;
 }

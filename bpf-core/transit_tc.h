@@ -141,15 +141,12 @@ static __always_inline __u32 mzr_tc_decap(struct __sk_buff *skb,
  */
 static __always_inline int mzr_tc_deliver(struct __sk_buff *skb,
 					  const struct mzr_pkt *p,
-					  __u32 ifindex)
+					  const struct mzr_plan *plan)
 {
-	struct mzr_local_val *l = bpf_map_lookup_elem(&mzr_local, &ifindex);
-
-	if (!p->is_arp && l && (l->flags & MZR_EP_F_VETH))
-		return bpf_redirect_peer(ifindex, 0);
-	return bpf_redirect(ifindex, 0);
+	if (!p->is_arp && plan->veth)
+		return bpf_redirect_peer(plan->ifindex, 0);
+	return bpf_redirect(plan->ifindex, 0);
 }
-
 /* The outer IPv4 header, bounds-checked, or NULL. */
 static __always_inline struct iphdr *mzr_tc_outer_ip(struct __sk_buff *skb)
 {
@@ -278,7 +275,7 @@ static __always_inline int mzr_tc_transit_exec(struct __sk_buff *skb,
 		if (reason)
 			return mzr_tc_drop(reason);
 		mzr_count(plan->counter);
-		return mzr_tc_deliver(skb, p, plan->ifindex);
+		return mzr_tc_deliver(skb, p, plan);
 	case MZR_ACT_DELIVER_BYPASS:
 		mzr_learn(p);
 		reason = mzr_tc_set_macs(skb, plan->mac, 0);
