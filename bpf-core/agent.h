@@ -304,10 +304,10 @@ struct mzr_agent_dec {
  * bouncer of the sender's network @net. Returns 0 (@d filled) or the drop
  * reason.
  */
-static __always_inline __u32 mzr_agent_decide(const struct mzr_host_cfg *host,
-					      const struct mzr_net_val *net,
-					      const struct mzr_pkt *p,
-					      struct mzr_agent_dec *d)
+static __always_inline __u32 mzr_agent_route(const struct mzr_host_cfg *host,
+					     const struct mzr_net_val *net,
+					     const struct mzr_pkt *p,
+					     struct mzr_agent_dec *d)
 {
 	__u32 reason = 0;
 
@@ -356,6 +356,22 @@ static __always_inline __u32 mzr_agent_decide(const struct mzr_host_cfg *host,
 	d->verb = MZR_AGENT_ENCAP;
 	d->counter = p->is_arp ? MZR_CNT_AGENT_ARP : MZR_CNT_AGENT_ENCAP;
 	return 0;
+}
+
+/* mzr_agent_route() for a frame of local endpoint @local: a copy of a
+ * scaled endpoint stamps MZR_F_SCALED, so that no receiver learns a
+ * direct path to one of several hosts (bpf-core/scaled.h). */
+static __always_inline __u32 mzr_agent_decide(const struct mzr_host_cfg *host,
+					      const struct mzr_net_val *net,
+					      const struct mzr_local_val *local,
+					      const struct mzr_pkt *p,
+					      struct mzr_agent_dec *d)
+{
+	__u32 reason = mzr_agent_route(host, net, p, d);
+
+	if (!reason && (local->flags & MZR_EP_F_SCALED))
+		d->flags |= MZR_F_SCALED;
+	return reason;
 }
 
 /* The same-host hairpin, once its hooks have run: the destination
@@ -431,11 +447,9 @@ static __always_inline int mzr_agent_after_hook(struct xdp_md *xdp,
 	net = mzr_net_lookup(local->vni, local->ip);
 	if (!net)
 		return mzr_drop(MZR_DROP_NO_ROUTE);
-	reason = mzr_agent_decide(host, net, p, &d);
+	reason = mzr_agent_decide(host, net, local, p, &d);
 	if (reason)
 		return mzr_drop(reason);
-	if (local->flags & MZR_EP_F_SCALED)
-		d.flags |= MZR_F_SCALED;
 	/* XDP keeps no checksum offload state: finish the endpoint's
 	 * (possibly partial) TCP/UDP checksum here (l4csum.h). */
 	if (!p->is_arp && mzr_l4_csum_fill(xdp, p))

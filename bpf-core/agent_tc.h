@@ -387,11 +387,9 @@ static __always_inline int mzr_agent_tc_run(struct __sk_buff *skb)
 	net = mzr_net_lookup(local->vni, local->ip);
 	if (!net)
 		return mzr_tc_drop(MZR_DROP_NO_ROUTE);
-	reason = mzr_agent_decide(host, net, &p, &d);
+	reason = mzr_agent_decide(host, net, local, &p, &d);
 	if (reason)
 		return mzr_tc_drop(reason);
-	if (local->flags & MZR_EP_F_SCALED)
-		d.flags |= MZR_F_SCALED;
 	if (d.verb != MZR_AGENT_ENCAP)
 		return mzr_tc_hairpin(skb, d.ifindex, d.mac,
 				      d.verb == MZR_AGENT_ROUTED_HAIRPIN);
