@@ -15,6 +15,7 @@
 #include <mizar/host.h>
 
 #include "internal.h"
+#include "netdev.h"
 #include "shared.h"
 
 /*
@@ -64,8 +65,14 @@ enum mzri_prog {
 	MZRI_PROG__N,
 };
 
+/* ---- The core object (core_obj.c) ------------------------------------ */
+
 extern const char *const mzri_map_names[MZRI_MAP__N];
 extern const char *const mzri_prog_names[MZRI_PROG__N];
+
+/* Open (not load) the embedded core object's skeleton; NULL, errno set. */
+struct mzr_core_bpf;
+struct mzr_core_bpf *mzri_core_open(void);
 
 /*
  * Bits of mzr_host_cfg.flags owned by userspace: the XDP mode the transit
@@ -105,47 +112,6 @@ int mzri_map_err(int err);
 /* Read mzr_host (zeroed when absent). */
 int mzri_host_cfg(const struct mzr_host *h, struct mzr_host_cfg *cfg);
 
-/*
- * Attach @prog_fd to @ifindex with bpf_xdp_attach (netlink: the program
- * stays attached when this process dies). @want: AUTO tries native then
- * generic. Succeeds without change when @prog_fd's program is already
- * there; -EBUSY when another program is. @mode_out: the mode in use.
- */
-int mzri_xdp_attach(int ifindex, int prog_fd, enum mzr_xdp_mode want,
-		    enum mzr_xdp_mode *mode_out, const char *ifname);
-
-/* Detach from @ifindex whatever XDP program has id of @prog_fd (any mode);
- * 0 when none of ours is attached. */
-int mzri_xdp_detach(int ifindex, int prog_fd);
-
-/*
- * The tc program mzr_neigh (@prog_fd) on @ifindex's clsact ingress, as the
- * filter of handle MZRI_TC_HANDLE, priority MZRI_TC_PRIO (netlink: it
- * stays when this process dies). The clsact qdisc is created when absent.
- * Succeeds without change when the program is already there; a stale
- * mzr_neigh there (an earlier load) is replaced; -EBUSY when another
- * program holds the slot. *@undo_out (MZRI_TC_*) says what this call
- * did, for mzri_tc_undo().
- */
-#define MZRI_TC_HANDLE 0x4d5a /* "MZ" */
-#define MZRI_TC_PRIO 1
-#define MZRI_TC_ATTACHED 0x1	/* this call attached the filter */
-#define MZRI_TC_QDISC 0x2	/* this call created the clsact qdisc */
-int mzri_tc_attach(int ifindex, int prog_fd, const char *ifname,
-		   int *undo_out);
-
-/* Undo what mzri_tc_attach() did (@undo: its *undo_out) on an error path:
- * our filter, and the clsact qdisc if that call created it. */
-void mzri_tc_undo(int ifindex, int prog_fd, int undo);
-
-/*
- * Remove our filter from @ifindex's tc ingress: the one whose program has
- * the id of @prog_fd or, when @prog_fd < 0 (no pinned program to compare
- * with), the one named mzr_neigh. Other filters and the clsact qdisc stay
- * (others may use the qdisc). 0 when there is none of ours.
- */
-int mzri_tc_detach(int ifindex, int prog_fd);
-
 /* Whether @hook is one an agent path can meet (agent_mode.c). */
 bool mzri_agent_hook(unsigned int hook);
 
@@ -171,18 +137,8 @@ bool mzri_transit_wants_xdp(const struct mzr_host *h);
 bool mzri_if_is_veth(const char *ifname);
 int mzri_transit_sync(const struct mzr_host *h, bool xdp);
 
-/* Write @val into /proc/sys/@path; 0 or -errno. */
-int mzri_sysctl_write(const char *path, const char *val);
-
-/* Write @val into net/ipv4/conf/@ifname/@knob; 0 or -errno. */
-int mzri_if_sysctl(const char *ifname, const char *knob, const char *val);
-
 /* A copy of @fd that is closed on exec (every fd the library keeps). */
 int mzri_dup_cloexec(int fd);
-
-/* Interface MAC (6 bytes) and MTU. */
-int mzri_if_hwaddr(const char *ifname, uint8_t mac[6]);
-int mzri_if_mtu(const char *ifname, unsigned int *mtu);
 
 /* ---- Known peers (peers.c) ------------------------------------------- */
 
