@@ -124,7 +124,7 @@ int mzri_dispatcher_detach(int ifindex, int host_map_fd)
  * -EOPNOTSUPP: no dispatcher here (the caller attaches plainly).
  */
 int mzri_dispatcher_attach(struct mzr_host *h, int ifindex,
-			     enum mzr_xdp_mode want, const char *ifname)
+			   enum mzr_xdp_mode want, const char *ifname)
 {
 	DECLARE_LIBXDP_OPTS(xdp_program_opts, xo);
 	struct bpf_prog_info pi = {};

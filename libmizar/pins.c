@@ -21,7 +21,7 @@
 /* ---- Pin root ----------------------------------------------------------- */
 
 int mzri_pin_path(char *buf, const struct mzr_host *h, const char *kind,
-		    const char *name)
+		  const char *name)
 {
 	int n = snprintf(buf, PATH_MAX, "%s/%s%s%s", h->pin_root, kind,
 			 name ? "/" : "", name ? name : "");
