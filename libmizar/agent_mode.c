@@ -15,7 +15,7 @@
 
 #include <bpf/bpf.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "internal.h"
 
 /* The hooks an agent path meets (agent egress; bouncer, divider and

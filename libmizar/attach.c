@@ -12,7 +12,7 @@
 
 #include <bpf/bpf.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "dispatcher.h"
 
 

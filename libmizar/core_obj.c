@@ -14,7 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "mzr_core_bpf.skel.h"
 
 const char *const mzri_map_names[MZRI_MAP__N] = {

@@ -12,7 +12,7 @@
 #include <bpf/libbpf.h>
 #include <xdp/libxdp.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "dispatcher.h"
 #include "mzr_core_bpf.skel.h"
 

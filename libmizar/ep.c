@@ -20,7 +20,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "ep.h"
 #include "objects.h"
 

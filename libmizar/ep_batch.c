@@ -13,7 +13,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "memcheck.h"
 #include "ep.h"
 #include "objects.h"

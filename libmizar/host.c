@@ -14,7 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "dispatcher.h"
 #include "pins.h"
 #include "mzr_core_bpf.skel.h"

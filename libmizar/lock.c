@@ -26,7 +26,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include "core.h"
+#include "host_priv.h"
 
 struct pin_lock {
 	struct pin_lock *next;

@@ -19,7 +19,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "netdev.h"
 
 /* ---- Interfaces and sysctls --------------------------------------------- */

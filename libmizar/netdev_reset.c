@@ -17,7 +17,7 @@
 
 #include <mizar/netdev.h>
 
-#include "core.h"
+#include "host_priv.h"
 
 /* Older uapi headers lack tcx; the kernel's numbers are stable ABI. */
 #define NDR_TCX_INGRESS 46
@@ -190,7 +190,7 @@ static void walk_xdp(struct ndr_walk *w)
 		walk_dispatcher(w);
 }
 
-/* cls_bpf filters at libmizar's handle and priority (core.h). */
+/* cls_bpf filters at libmizar's handle and priority (netdev.h). */
 static void walk_tc(struct ndr_walk *w)
 {
 	const enum bpf_tc_attach_point points[] = { BPF_TC_INGRESS,

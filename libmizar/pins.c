@@ -15,7 +15,7 @@
 
 #include <bpf/bpf.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "pins.h"
 
 /* ---- Pin root ----------------------------------------------------------- */

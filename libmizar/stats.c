@@ -10,7 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "core.h"
+#include "host_priv.h"
 
 /* Names, roles and "drop_<reason>" names, from abi.h's X-macro lists. */
 static const char *const counter_names[__MZR_CNT_ROLE_MAX] = {

@@ -21,7 +21,7 @@
 
 #include <mizar/tables.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "mzr_map_count_bpf.skel.h"
 
 /* Entries fetched per batched lookup: 1M entries in ~60 syscalls. */

@@ -16,7 +16,7 @@
 
 #include <mizar/trace.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "trace_shared.h"
 
 struct mzr_trace {

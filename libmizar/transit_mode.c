@@ -20,7 +20,7 @@
 
 #include <bpf/bpf.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "internal.h"
 
 /* The hooks only the XDP transit can run (NF chains are tail-called). */

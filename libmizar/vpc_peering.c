@@ -13,7 +13,7 @@
 #include <bpf/bpf.h>
 
 #include <mizar/vpc_peering.h>
-#include "core.h"
+#include "host_priv.h"
 #include "internal.h"
 
 struct route {

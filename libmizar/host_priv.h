@@ -1,11 +1,23 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The host handle and the helpers host.c, objects.c and stats.c share:
- * map indices, pin paths, XDP attach, and the pure address logic that the
- * unit tests exercise without a kernel.
+ * Library-private state: the host handle (struct mzr_host), the indices
+ * of the core's maps and programs, and what core_obj.c, peers.c,
+ * agent_mode.c and transit_mode.c give every other file.
+ *
+ * Layers, callee first: a file calls only files on lines above its own
+ * (and log.c). scripts/lib-layers.sh checks there is no circle;
+ * docs/architecture.md, "The library's files", says what each file does.
+ *   addr.c (addr.h), core_obj.c (here)          no other library call
+ *   netdev.c (netdev.h), pinroot_ns.c, ep_dev.c  interfaces, no handle
+ *   pins.c (pins.h) <- lock.c (internal.h)       the pin root
+ *   peers.c, agent_mode.c <- transit_mode.c      (here)
+ *   objects.c (objects.h) <- ep.c (ep.h) <- ep_batch.c
+ *   dispatcher.c (dispatcher.h) <- attach.c, host.c
+ *   nf_object.c <- registry.c <- publish.c <- chain.c (nf_priv.h)
+ *   stats.c, tables.c, trace.c, vpc_peering.c
  */
-#ifndef MZR_CORE_H
-#define MZR_CORE_H
+#ifndef MZR_HOST_PRIV_H
+#define MZR_HOST_PRIV_H
 
 #include <limits.h>
 #include <stdbool.h>
@@ -169,4 +181,4 @@ long mzri_peers_tally(const struct in_addr *addrs, size_t stride, size_t n,
 /* This host's own address moves from @old_ip to @new_ip (0: none). */
 int mzri_peer_self(struct mzr_host *h, __be32 old_ip, __be32 new_ip);
 
-#endif /* MZR_CORE_H */
+#endif /* MZR_HOST_PRIV_H */
