@@ -81,7 +81,7 @@ int mzri_check_vni(const char *what, uint32_t vni)
 {
 	if (mzri_vni_valid(vni))
 		return 0;
-	mzr_warn("%s: VNI %u out of range (1-%u)\n", what, vni, MZR_VNI_MAX);
+	mzri_warn("%s: VNI %u out of range (1-%u)\n", what, vni, MZR_VNI_MAX);
 	return -ERANGE;
 }
 
@@ -91,36 +91,36 @@ int mzri_ep_spec_check(const struct mzr_ep_spec *spec)
 	int err;
 
 	if (!spec) {
-		mzr_warn("endpoint: NULL spec\n");
+		mzri_warn("endpoint: NULL spec\n");
 		return -EINVAL;
 	}
 	err = mzri_check_vni("endpoint", spec->vni);
 	if (err)
 		return err;
 	if (!mzri_ip_valid(spec->ip)) {
-		mzr_warn("endpoint: bad address %s\n",
-			 mzri_ntoa(spec->ip, buf));
+		mzri_warn("endpoint: bad address %s\n",
+			  mzri_ntoa(spec->ip, buf));
 		return -EINVAL;
 	}
 	if (!mzri_mac_valid(spec->mac)) {
-		mzr_warn("endpoint %s: bad MAC (zero or multicast)\n",
-			 mzri_ntoa(spec->ip, buf));
+		mzri_warn("endpoint %s: bad MAC (zero or multicast)\n",
+			  mzri_ntoa(spec->ip, buf));
 		return -EINVAL;
 	}
 	if (!mzri_ip_valid(spec->host)) {
-		mzr_warn("endpoint %s: bad host address\n",
-			 mzri_ntoa(spec->ip, buf));
+		mzri_warn("endpoint %s: bad host address\n",
+			  mzri_ntoa(spec->ip, buf));
 		return -EINVAL;
 	}
 	if (spec->flags & ~MZR_EP_BYPASS_DECAP) {
-		mzr_warn("endpoint %s: unknown flags 0x%x\n",
-			 mzri_ntoa(spec->ip, buf), spec->flags);
+		mzri_warn("endpoint %s: unknown flags 0x%x\n",
+			  mzri_ntoa(spec->ip, buf), spec->flags);
 		return -EINVAL;
 	}
 	if (spec->ifname &&
 	    (!*spec->ifname || strlen(spec->ifname) >= IF_NAMESIZE)) {
-		mzr_warn("endpoint %s: bad interface name\n",
-			 mzri_ntoa(spec->ip, buf));
+		mzri_warn("endpoint %s: bad interface name\n",
+			  mzri_ntoa(spec->ip, buf));
 		return -EINVAL;
 	}
 	return 0;

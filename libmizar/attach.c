@@ -32,8 +32,8 @@ static int host_sysctls(const char *ifname)
 
 	err = mzri_if_sysctl(ifname, "forwarding", "1");
 	if (err) {
-		mzr_warn("host attach: cannot enable IPv4 forwarding on %s (bpf_fib_lookup needs it): %s\n",
-			 ifname, strerror(-err));
+		mzri_warn("host attach: cannot enable IPv4 forwarding on %s (bpf_fib_lookup needs it): %s\n",
+			  ifname, strerror(-err));
 		return err;
 	}
 	err = mzri_sysctl_write("net/ipv4/conf/all/send_redirects", "0");
@@ -44,8 +44,8 @@ static int host_sysctls(const char *ifname)
 	if (!err)
 		err = mzri_if_sysctl(ifname, "rp_filter", "0");
 	if (err)
-		mzr_info("%s: cannot set forwarding sysctls: %s\n", ifname,
-			 strerror(-err));
+		mzri_info("%s: cannot set forwarding sysctls: %s\n", ifname,
+			  strerror(-err));
 	return 0;
 }
 
@@ -83,33 +83,33 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 	err = mzri_check_loaded(h, "host attach");
 	if (err)
 		return err;
-	if (!MZR_OPTS_VALID(opts, mzr_attach_opts))
+	if (!MZRI_OPTS_VALID(opts, mzr_attach_opts))
 		return -EINVAL;
-	want = MZR_OPTS_GET(opts, mode, MZR_XDP_MODE_AUTO);
-	ip = MZR_OPTS_GET(opts, ip, (struct in_addr){ 0 });
+	want = MZRI_OPTS_GET(opts, mode, MZR_XDP_MODE_AUTO);
+	ip = MZRI_OPTS_GET(opts, ip, (struct in_addr){ 0 });
 	if (want > MZR_XDP_MODE_TC) {
-		mzr_warn("host attach: bad XDP mode %d\n", want);
+		mzri_warn("host attach: bad XDP mode %d\n", want);
 		return -EINVAL;
 	}
 	if (!ifname || !*ifname || strlen(ifname) >= IF_NAMESIZE) {
-		mzr_warn("host attach: bad interface name\n");
+		mzri_warn("host attach: bad interface name\n");
 		return -EINVAL;
 	}
 	ifindex = if_nametoindex(ifname);
 	if (!ifindex) {
-		mzr_warn("host attach: no interface %s\n", ifname);
+		mzri_warn("host attach: no interface %s\n", ifname);
 		return -ENODEV;
 	}
 	if (!ip.s_addr) {
 		err = mzri_if_primary_ipv4(ifname, &ip);
 		if (err) {
-			mzr_warn("host attach: %s has no IPv4 address and none was given\n",
-				 ifname);
+			mzri_warn("host attach: %s has no IPv4 address and none was given\n",
+				  ifname);
 			return -EADDRNOTAVAIL;
 		}
 	} else if (!mzri_ip_valid(ip)) {
-		mzr_warn("host attach: bad underlay address %s\n",
-			 mzri_ntoa(ip, ipbuf));
+		mzri_warn("host attach: bad underlay address %s\n",
+			  mzri_ntoa(ip, ipbuf));
 		return -EINVAL;
 	}
 	err = mzri_host_cfg(h, &cfg);
@@ -120,8 +120,8 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 	if (!err)
 		err = mzri_if_mtu(ifname, &mtu);
 	if (err) {
-		mzr_warn("host attach: cannot read %s: %s\n", ifname,
-			 strerror(-err));
+		mzri_warn("host attach: cannot read %s: %s\n", ifname,
+			  strerror(-err));
 		return err;
 	}
 
@@ -146,8 +146,8 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 		mode = MZR_XDP_MODE_TC;
 		err = 0;
 		if (!mzri_if_is_veth(ifname))
-			mzr_info("%s is not a veth: on a NIC the XDP transit (the default mode) takes wire frames without an skb\n",
-				 ifname);
+			mzri_info("%s is not a veth: on a NIC the XDP transit (the default mode) takes wire frames without an skb\n",
+				  ifname);
 		if (mzri_transit_wants_xdp(h))
 			err = mzri_xdp_attach(ifindex,
 					      h->prog_fds[MZRI_PROG_TRANSIT],
@@ -195,15 +195,15 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 			mzri_dispatcher_detach(ifindex, h->map_fds[MZRI_MAP_HOST]);
 		}
 		mzri_tc_undo(ifindex, h->prog_fds[MZRI_PROG_NEIGH], tc_undo);
-		mzr_warn("host attach: cannot record the host: %s\n",
-			 strerror(-err));
+		mzri_warn("host attach: cannot record the host: %s\n",
+			  strerror(-err));
 		return err;
 	}
 	/* This host is always its own known peer (NFs read mzr_peers; the
 	 * transit program knows its own address anyway). */
 	if (mzri_peer_self(h, old_ip, cfg.ip))
-		mzr_warn("host attach: cannot record %s as a known peer\n",
-			 mzri_ntoa(ip, ipbuf));
+		mzri_warn("host attach: cannot record %s as a known peer\n",
+			  mzri_ntoa(ip, ipbuf));
 	nh_cache_flush(h);
 	/* tc transit recorded: an XDP transit left from an earlier attach
 	 * in an XDP mode goes. */
@@ -218,11 +218,11 @@ static int host_attach(struct mzr_host *h, const char *ifname,
 		mzri_dispatcher_detach(old_ifindex, h->map_fds[MZRI_MAP_HOST]);
 		mzri_tc_detach(old_ifindex, h->prog_fds[MZRI_PROG_NEIGH]);
 	}
-	mzr_info("transit attached to %s (%s), underlay %s\n", ifname,
-		 mode == MZR_XDP_MODE_NATIVE ? "native XDP" :
-		 mode == MZR_XDP_MODE_GENERIC ? "generic XDP" :
-		 mode == MZR_XDP_MODE_TC ? "tc" : "dispatcher XDP",
-		 mzri_ntoa(ip, ipbuf));
+	mzri_info("transit attached to %s (%s), underlay %s\n", ifname,
+		  mode == MZR_XDP_MODE_NATIVE ? "native XDP" :
+		  mode == MZR_XDP_MODE_GENERIC ? "generic XDP" :
+		  mode == MZR_XDP_MODE_TC ? "tc" : "dispatcher XDP",
+		  mzri_ntoa(ip, ipbuf));
 	return 0;
 }
 

@@ -68,8 +68,8 @@ struct mzr_core_bpf *mzri_core_open(void)
 	if (access("/proc/config.gz", R_OK) && !uname(&u)) {
 		snprintf(path, sizeof(path), "/boot/config-%s", u.release);
 		if (access(path, R_OK)) {
-			mzr_debug("no kernel config (%s): CONFIG_HZ unknown\n",
-				  path);
+			mzri_debug("no kernel config (%s): CONFIG_HZ unknown\n",
+				   path);
 			opts.kconfig = "CONFIG_HZ=0\n";
 		}
 	}
@@ -79,12 +79,12 @@ struct mzr_core_bpf *mzri_core_open(void)
 int mzri_check_loaded(const struct mzr_host *h, const char *what)
 {
 	if (!h) {
-		mzr_warn("%s: no host handle\n", what);
+		mzri_warn("%s: no host handle\n", what);
 		return -EINVAL;
 	}
 	if (!h->loaded) {
-		mzr_warn("%s: back-plane at %s is not loaded\n", what,
-			 h->pin_root);
+		mzri_warn("%s: back-plane at %s is not loaded\n", what,
+			  h->pin_root);
 		return -EINVAL;
 	}
 	return 0;

@@ -148,8 +148,8 @@ int mzri_dispatcher_attach(struct mzr_host *h, int ifindex,
 	}
 	err = probe_ext_tail_call(h->map_fds[MZRI_MAP_PROGS]);
 	if (err) {
-		mzr_info("%s: no XDP dispatcher: an extension program cannot tail-call through mzr_progs (its expected attach type must be 0, mzr_progs' owner has BPF_XDP: %s); attaching plainly\n",
-			 ifname, strerror(-err));
+		mzri_info("%s: no XDP dispatcher: an extension program cannot tail-call through mzr_progs (its expected attach type must be 0, mzr_progs' owner has BPF_XDP: %s); attaching plainly\n",
+			  ifname, strerror(-err));
 		return -EOPNOTSUPP;
 	}
 
@@ -215,8 +215,8 @@ int mzri_dispatcher_attach(struct mzr_host *h, int ifindex,
 	}
 out:
 	if (err)
-		mzr_info("%s: no XDP dispatcher (%s); attaching plainly\n",
-			 ifname, strerror(err < 0 ? -err : err));
+		mzri_info("%s: no XDP dispatcher (%s); attaching plainly\n",
+			  ifname, strerror(err < 0 ? -err : err));
 	xdp_program__close(xp);
 	mzr_core_bpf__destroy(skel);
 	while (n_fds)

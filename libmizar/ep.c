@@ -47,19 +47,19 @@ int mzri_ep_net_check(const char *what, const struct mzr_ep_spec *s,
 	char buf[INET_ADDRSTRLEN];
 
 	if (!net) {
-		mzr_warn("%s: %s is outside every network of VPC %u\n", what,
-			 mzri_ntoa(s->ip, buf), s->vni);
+		mzri_warn("%s: %s is outside every network of VPC %u\n", what,
+			  mzri_ntoa(s->ip, buf), s->vni);
 		return -EADDRNOTAVAIL;
 	}
 	if (s->ip.s_addr == net->gw) {
-		mzr_warn("%s: %s is the gateway of its network\n", what,
-			 mzri_ntoa(s->ip, buf));
+		mzri_warn("%s: %s is the gateway of its network\n", what,
+			  mzri_ntoa(s->ip, buf));
 		return -EADDRINUSE;
 	}
 	if (mzri_is_net_or_bcast((struct in_addr){ net->prefix }, net->prefixlen,
 			    s->ip)) {
-		mzr_warn("%s: %s is not a host address of its network\n",
-			 what, mzri_ntoa(s->ip, buf));
+		mzri_warn("%s: %s is not a host address of its network\n",
+			  what, mzri_ntoa(s->ip, buf));
 		return -EADDRNOTAVAIL;
 	}
 	return 0;
@@ -159,11 +159,11 @@ static void ep_peer_check(const char *ifname, unsigned int ifindex)
 	if (gro.data)
 		return;
 	if (xdp)
-		mzr_warn("%s: its veth peer %s has GRO off: the endpoint receives every frame on its own, TCP is slower (`ethtool -K %s gro on`)\n",
-			 ifname, peer_name, peer_name);
+		mzri_warn("%s: its veth peer %s has GRO off: the endpoint receives every frame on its own, TCP is slower (`ethtool -K %s gro on`)\n",
+			  ifname, peer_name, peer_name);
 	else
-		mzr_warn("%s: its veth peer %s has neither an XDP program nor GRO: frames delivered to the endpoint will be dropped (load an XDP program, e.g. xdp-pass, on %s or `ethtool -K %s gro on`)\n",
-			 ifname, peer_name, peer_name, peer_name);
+		mzri_warn("%s: its veth peer %s has neither an XDP program nor GRO: frames delivered to the endpoint will be dropped (load an XDP program, e.g. xdp-pass, on %s or `ethtool -K %s gro on`)\n",
+			  ifname, peer_name, peer_name, peer_name);
 }
 
 /*
@@ -177,27 +177,27 @@ static int ep_hosts_check(const char *what, struct in_addr ip,
 	unsigned int i, j;
 
 	if (!n || !hosts) {
-		mzr_warn("%s: %s: no host\n", what, mzri_ntoa(ip, buf));
+		mzri_warn("%s: %s: no host\n", what, mzri_ntoa(ip, buf));
 		return -EINVAL;
 	}
 	if (n > MZR_MAX_EP_HOSTS) {
-		mzr_warn("%s: %s: %u hosts, at most %u\n", what,
-			 mzri_ntoa(ip, buf), n, MZR_MAX_EP_HOSTS);
+		mzri_warn("%s: %s: %u hosts, at most %u\n", what,
+			  mzri_ntoa(ip, buf), n, MZR_MAX_EP_HOSTS);
 		return -E2BIG;
 	}
 	for (i = 0; i < n; i++) {
 		if (!mzri_ip_valid(hosts[i])) {
-			mzr_warn("%s: %s: bad host address\n", what,
-				 mzri_ntoa(ip, buf));
+			mzri_warn("%s: %s: bad host address\n", what,
+				  mzri_ntoa(ip, buf));
 			return -EINVAL;
 		}
 		for (j = 0; j < i; j++)
 			if (hosts[j].s_addr == hosts[i].s_addr) {
 				char hbuf[INET_ADDRSTRLEN];
 
-				mzr_warn("%s: %s: host %s given twice\n",
-					 what, mzri_ntoa(ip, buf),
-					 mzri_ntoa(hosts[i], hbuf));
+				mzri_warn("%s: %s: host %s given twice\n",
+					  what, mzri_ntoa(ip, buf),
+					  mzri_ntoa(hosts[i], hbuf));
 				return -EINVAL;
 			}
 	}
@@ -269,9 +269,9 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 		if (!ep_hosts_has(hosts, n_hosts, spec->host.s_addr)) {
 			char hbuf[INET_ADDRSTRLEN];
 
-			mzr_warn("%s: %s: host %s is not in its host list\n",
-				 what, mzri_ntoa(spec->ip, buf),
-				 mzri_ntoa(spec->host, hbuf));
+			mzri_warn("%s: %s: host %s is not in its host list\n",
+				  what, mzri_ntoa(spec->ip, buf),
+				  mzri_ntoa(spec->host, hbuf));
 			return -EINVAL;
 		}
 	} else {
@@ -284,7 +284,7 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 	if (err)
 		return err;
 	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &spec->vni, &vpc)) {
-		mzr_warn("%s: no VPC %u\n", what, spec->vni);
+		mzri_warn("%s: no VPC %u\n", what, spec->vni);
 		return -ENOENT;
 	}
 	nk = mzri_net_key(spec->vni, spec->ip, 32);
@@ -297,8 +297,8 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 		return err;
 	mzri_ep_fill(spec, &k, &v);
 	if (!bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
-		mzr_warn("%s: endpoint %s already exists in VPC %u\n", what,
-			 mzri_ntoa(spec->ip, buf), spec->vni);
+		mzri_warn("%s: endpoint %s already exists in VPC %u\n", what,
+			  mzri_ntoa(spec->ip, buf), spec->vni);
 		return -EEXIST;
 	}
 	mzri_ep_fill(spec, &k, &v);
@@ -311,7 +311,7 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 	if (spec->ifname) {
 		ifindex = if_nametoindex(spec->ifname);
 		if (!ifindex) {
-			mzr_warn("%s: no interface %s\n", what, spec->ifname);
+			mzri_warn("%s: no interface %s\n", what, spec->ifname);
 			return -ENODEV;
 		}
 		err = mzri_ep_dev_check(what, spec->ifname);
@@ -319,9 +319,9 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 			return err;
 		if (!bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_LOCAL), &ifindex,
 					 &lold)) {
-			mzr_warn("%s: %s already serves endpoint %s\n", what,
-				 spec->ifname,
-				 mzri_ntoa((struct in_addr){ lold.ip }, buf));
+			mzri_warn("%s: %s already serves endpoint %s\n", what,
+				  spec->ifname,
+				  mzri_ntoa((struct in_addr){ lold.ip }, buf));
 			return -EBUSY;
 		}
 		/* Hosted here means this host: its `host` is what every
@@ -330,17 +330,17 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 		if (err)
 			return err;
 		if (!cfg.ip) {
-			mzr_warn("%s: endpoint %s on %s: this host's underlay is not attached yet (host attach first)\n",
-				 what, mzri_ntoa(spec->ip, buf), spec->ifname);
+			mzri_warn("%s: endpoint %s on %s: this host's underlay is not attached yet (host attach first)\n",
+				  what, mzri_ntoa(spec->ip, buf), spec->ifname);
 			return -EINVAL;
 		}
 		if (cfg.ip != spec->host.s_addr) {
 			char hbuf[INET_ADDRSTRLEN], ubuf[INET_ADDRSTRLEN];
 
-			mzr_warn("%s: endpoint %s on %s gives host %s, but this host's underlay address is %s\n",
-				 what, mzri_ntoa(spec->ip, buf), spec->ifname,
-				 mzri_ntoa(spec->host, hbuf),
-				 mzri_ntoa((struct in_addr){ cfg.ip }, ubuf));
+			mzri_warn("%s: endpoint %s on %s gives host %s, but this host's underlay address is %s\n",
+				  what, mzri_ntoa(spec->ip, buf), spec->ifname,
+				  mzri_ntoa(spec->host, hbuf),
+				  mzri_ntoa((struct in_addr){ cfg.ip }, ubuf));
 			return -EINVAL;
 		}
 		lv.vni = spec->vni;
@@ -348,8 +348,8 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 		memcpy(lv.mac, spec->mac, 6);
 		err = mzri_if_hwaddr(spec->ifname, lv.veth_mac);
 		if (err) {
-			mzr_warn("%s: cannot read %s: %s\n", what,
-				 spec->ifname, strerror(-err));
+			mzri_warn("%s: cannot read %s: %s\n", what,
+				  spec->ifname, strerror(-err));
 			return err;
 		}
 		v.ifindex = ifindex;
@@ -369,9 +369,9 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 				BPF_ANY)) {
 		err = mzri_map_err(-errno);
 		mzri_peers_unref(h, hosts, n_hosts);
-		mzr_warn("%s: %s: scaled endpoint table: %s\n", what,
-			 mzri_ntoa(spec->ip, buf),
-			 err == -ENOSPC ? "full" : strerror(-err));
+		mzri_warn("%s: %s: scaled endpoint table: %s\n", what,
+			  mzri_ntoa(spec->ip, buf),
+			  err == -ENOSPC ? "full" : strerror(-err));
 		return err;
 	}
 	if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v,
@@ -381,14 +381,14 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 			bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_EP_HOSTS), &k);
 		mzri_peers_unref(h, hosts, n_hosts);
 		if (err == -ENOSPC)
-			mzr_warn("%s: endpoint table full (%u entries)\n",
-				 what, h->max_endpoints);
+			mzri_warn("%s: endpoint table full (%u entries)\n",
+				  what, h->max_endpoints);
 		else if (err == -EEXIST)
-			mzr_warn("%s: endpoint %s already exists in VPC %u\n",
-				 what, mzri_ntoa(spec->ip, buf), spec->vni);
+			mzri_warn("%s: endpoint %s already exists in VPC %u\n",
+				  what, mzri_ntoa(spec->ip, buf), spec->vni);
 		else
-			mzr_warn("%s: %s: %s\n", what,
-				 mzri_ntoa(spec->ip, buf), strerror(-err));
+			mzri_warn("%s: %s: %s\n", what,
+				  mzri_ntoa(spec->ip, buf), strerror(-err));
 		return err;
 	}
 	if (!ifindex)
@@ -397,8 +397,8 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 	if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_LOCAL), &ifindex, &lv,
 				BPF_NOEXIST)) {
 		err = mzri_map_err(-errno);
-		mzr_warn("%s: local endpoint table: %s\n", what,
-			 err == -ENOSPC ? "full" : strerror(-err));
+		mzri_warn("%s: local endpoint table: %s\n", what,
+			  err == -ENOSPC ? "full" : strerror(-err));
 		goto undo_ep;
 	}
 	/* The tc program first: it ignores every frame until the agent
@@ -422,8 +422,8 @@ static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 	 * forwards; per device, so the host does not become a router. */
 	err = mzri_if_sysctl(spec->ifname, "forwarding", "1");
 	if (err)
-		mzr_info("%s: cannot set forwarding: %s\n", spec->ifname,
-			 strerror(-err));
+		mzri_info("%s: cannot set forwarding: %s\n", spec->ifname,
+			  strerror(-err));
 	ep_peer_check(spec->ifname, ifindex);
 	return 0;
 undo_tc:
@@ -453,8 +453,8 @@ static int ep_delete(struct mzr_host *h, uint32_t vni, struct in_addr ip)
 	if (err)
 		return err;
 	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
-		mzr_warn("%s: no endpoint %s in VPC %u\n", what,
-			 mzri_ntoa(ip, buf), vni);
+		mzri_warn("%s: no endpoint %s in VPC %u\n", what,
+			  mzri_ntoa(ip, buf), vni);
 		return -ENOENT;
 	}
 	n_hosts = ep_hosts_read(h, &k, &v, hosts);
@@ -462,14 +462,14 @@ static int ep_delete(struct mzr_host *h, uint32_t vni, struct in_addr ip)
 		/* Detach first: the agent must not run without its entry. */
 		err = mzri_xdp_detach(v.ifindex, h->prog_fds[MZRI_PROG_AGENT]);
 		if (err && err != -ENODEV)
-			mzr_warn("%s: %s: cannot detach agent from ifindex %u: %s\n",
-				 what, mzri_ntoa(ip, buf), v.ifindex,
-				 strerror(-err));
+			mzri_warn("%s: %s: cannot detach agent from ifindex %u: %s\n",
+				  what, mzri_ntoa(ip, buf), v.ifindex,
+				  strerror(-err));
 		err = mzri_tc_detach(v.ifindex, h->prog_fds[MZRI_PROG_NEIGH]);
 		if (err && err != -ENODEV)
-			mzr_warn("%s: %s: cannot detach the tc program from ifindex %u: %s\n",
-				 what, mzri_ntoa(ip, buf), v.ifindex,
-				 strerror(-err));
+			mzri_warn("%s: %s: cannot detach the tc program from ifindex %u: %s\n",
+				  what, mzri_ntoa(ip, buf), v.ifindex,
+				  strerror(-err));
 		if (!bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_LOCAL),
 					 &v.ifindex, &lv) &&
 		    lv.vni == vni && lv.ip == ip.s_addr)
@@ -478,8 +478,8 @@ static int ep_delete(struct mzr_host *h, uint32_t vni, struct in_addr ip)
 	}
 	if (bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_EPS), &k)) {
 		err = -errno;
-		mzr_warn("%s: %s: %s\n", what, mzri_ntoa(ip, buf),
-			 strerror(-err));
+		mzri_warn("%s: %s: %s\n", what, mzri_ntoa(ip, buf),
+			  strerror(-err));
 		return err;
 	}
 	bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_DIRECT), &k);
@@ -518,8 +518,8 @@ int mzr_ep__get(const struct mzr_host *h, uint32_t vni, struct in_addr ip,
 	if (!info)
 		return -EINVAL;
 	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
-		mzr_warn("ep get: no endpoint %s in VPC %u\n",
-			 mzri_ntoa(ip, buf), vni);
+		mzri_warn("ep get: no endpoint %s in VPC %u\n",
+			  mzri_ntoa(ip, buf), vni);
 		return -ENOENT;
 	}
 	ep_to_info(&k, &v, info);
@@ -610,8 +610,8 @@ static int ep_set_hosts(struct mzr_host *h, uint32_t vni, struct in_addr ip,
 	if (err)
 		return err;
 	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
-		mzr_warn("%s: no endpoint %s in VPC %u\n", what,
-			 mzri_ntoa(ip, buf), vni);
+		mzri_warn("%s: no endpoint %s in VPC %u\n", what,
+			  mzri_ntoa(ip, buf), vni);
 		return -ENOENT;
 	}
 	nv = v;
@@ -620,9 +620,9 @@ static int ep_set_hosts(struct mzr_host *h, uint32_t vni, struct in_addr ip,
 		if (!ep_hosts_has(hosts, n_hosts, v.host)) {
 			char hbuf[INET_ADDRSTRLEN];
 
-			mzr_warn("%s: %s is hosted here: the list must keep this host (%s)\n",
-				 what, mzri_ntoa(ip, buf),
-				 mzri_ntoa((struct in_addr){ v.host }, hbuf));
+			mzri_warn("%s: %s is hosted here: the list must keep this host (%s)\n",
+				  what, mzri_ntoa(ip, buf),
+				  mzri_ntoa((struct in_addr){ v.host }, hbuf));
 			return -EINVAL;
 		}
 	} else if (!ep_hosts_has(hosts, n_hosts, v.host)) {
@@ -670,8 +670,8 @@ static int ep_set_hosts(struct mzr_host *h, uint32_t vni, struct in_addr ip,
 	return 0;
 undo:
 	mzri_peers_unref(h, hosts, n_hosts);
-	mzr_warn("%s: %s: %s\n", what, mzri_ntoa(ip, buf),
-		 err == -ENOSPC ? "scaled endpoint table full" :
+	mzri_warn("%s: %s: %s\n", what, mzri_ntoa(ip, buf),
+		  err == -ENOSPC ? "scaled endpoint table full" :
 				  strerror(-err));
 	return err;
 }
@@ -693,8 +693,8 @@ int mzr_ep__get_hosts(const struct mzr_host *h, uint32_t vni,
 	if (!hosts || !n_hosts)
 		return -EINVAL;
 	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
-		mzr_warn("ep get hosts: no endpoint %s in VPC %u\n",
-			 mzri_ntoa(ip, buf), vni);
+		mzri_warn("ep get hosts: no endpoint %s in VPC %u\n",
+			  mzri_ntoa(ip, buf), vni);
 		return -ENOENT;
 	}
 	n = ep_hosts_read(h, &k, &v, all);
@@ -718,12 +718,12 @@ int mzr_ep__create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 int mzr_ep__create_opts(struct mzr_host *h, const struct mzr_ep_spec *spec,
 			const struct mzr_ep_opts *opts)
 {
-	if (!MZR_OPTS_VALID(opts, mzr_ep_opts))
+	if (!MZRI_OPTS_VALID(opts, mzr_ep_opts))
 		return -EINVAL;
 	return MZRI_LOCKED(h, false,
 			   ep_create(h, spec,
-				     MZR_OPTS_GET(opts, hosts, NULL),
-				     MZR_OPTS_GET(opts, n_hosts, 0)));
+				     MZRI_OPTS_GET(opts, hosts, NULL),
+				     MZRI_OPTS_GET(opts, n_hosts, 0)));
 }
 
 int mzr_ep__set_hosts(struct mzr_host *h, uint32_t vni, struct in_addr ip,

@@ -130,7 +130,7 @@ static int ep_create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,
 	if (!n)
 		return 0;
 	if (!specs || n > UINT32_MAX) {
-		mzr_warn("%s: bad spec array\n", what);
+		mzri_warn("%s: bad spec array\n", what);
 		return -EINVAL;
 	}
 	n_nets = mzri_net_snapshot(h, &nets);
@@ -150,8 +150,8 @@ static int ep_create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,
 		if (err)
 			goto out;
 		if (s->ifname) {
-			mzr_warn("%s: endpoint %s: local endpoints (ifname) cannot be batched\n",
-				 what, mzri_ntoa(s->ip, buf));
+			mzri_warn("%s: endpoint %s: local endpoints (ifname) cannot be batched\n",
+				  what, mzri_ntoa(s->ip, buf));
 			err = -EINVAL;
 			goto out;
 		}
@@ -159,7 +159,7 @@ static int ep_create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,
 		if (!ne && s->vni != last_vni &&
 		    bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &s->vni,
 					&vpc)) {
-			mzr_warn("%s: no VPC %u\n", what, s->vni);
+			mzri_warn("%s: no VPC %u\n", what, s->vni);
 			err = -ENOENT;
 			goto out;
 		}
@@ -172,9 +172,9 @@ static int ep_create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,
 	err = batch_dups(h, keys, n, &i);
 	if (err) {
 		if (err == -EEXIST)
-			mzr_warn("%s: endpoint %s already exists in VPC %u\n",
-				 what, mzri_ntoa(specs[i].ip, buf),
-				 specs[i].vni);
+			mzri_warn("%s: endpoint %s already exists in VPC %u\n",
+				  what, mzri_ntoa(specs[i].ip, buf),
+				  specs[i].vni);
 		goto out;
 	}
 
@@ -204,11 +204,11 @@ static int ep_create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,
 			bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_EPS), &keys[j]);
 	}
 	if (err == -ENOSPC)
-		mzr_warn("%s: endpoint table full (%u entries)\n", what,
-			 h->max_endpoints);
+		mzri_warn("%s: endpoint table full (%u entries)\n", what,
+			  h->max_endpoints);
 	else
-		mzr_warn("%s: endpoint %s: %s\n", what,
-			 mzri_ntoa(specs[i].ip, buf), strerror(-err));
+		mzri_warn("%s: endpoint %s: %s\n", what,
+			  mzri_ntoa(specs[i].ip, buf), strerror(-err));
 out:
 	if (err && failed_idx)
 		*failed_idx = i;

@@ -37,11 +37,11 @@ static struct mzr_host *host_new(const struct mzr_host_opts *opts, int *err)
 	size_t len;
 	int i;
 
-	if (!MZR_OPTS_VALID(opts, mzr_host_opts)) {
+	if (!MZRI_OPTS_VALID(opts, mzr_host_opts)) {
 		*err = -EINVAL;
 		return NULL;
 	}
-	root = MZR_OPTS_GET(opts, pin_root, NULL);
+	root = MZRI_OPTS_GET(opts, pin_root, NULL);
 	if (!root || !*root)
 		root = getenv("MIZAR_PIN_ROOT");
 	if (!root || !*root)
@@ -50,8 +50,8 @@ static struct mzr_host *host_new(const struct mzr_host_opts *opts, int *err)
 	while (len > 1 && root[len - 1] == '/')
 		len--;
 	if (root[0] != '/' || len >= sizeof(h->pin_root)) {
-		mzr_warn("pin root '%s' must be an absolute path of at most %zu bytes\n",
-			 root, sizeof(h->pin_root) - 1);
+		mzri_warn("pin root '%s' must be an absolute path of at most %zu bytes\n",
+			  root, sizeof(h->pin_root) - 1);
 		*err = -EINVAL;
 		return NULL;
 	}
@@ -61,10 +61,10 @@ static struct mzr_host *host_new(const struct mzr_host_opts *opts, int *err)
 		return NULL;
 	}
 	memcpy(h->pin_root, root, len);
-	h->max_endpoints = MZR_OPTS_GET(opts, max_endpoints, 0);
+	h->max_endpoints = MZRI_OPTS_GET(opts, max_endpoints, 0);
 	if (!h->max_endpoints)
 		h->max_endpoints = MZR_DEFAULT_MAX_ENDPOINTS;
-	h->max_direct = MZR_OPTS_GET(opts, max_direct, 0);
+	h->max_direct = MZRI_OPTS_GET(opts, max_direct, 0);
 	if (!h->max_direct)
 		h->max_direct = MZR_DEFAULT_MAX_DIRECT;
 	for (i = 0; i < MZRI_MAP__N; i++)
@@ -80,7 +80,7 @@ struct mzr_host *mzr_host__open(const struct mzr_host_opts *opts)
 	int err;
 
 	h = host_new(opts, &err);
-	return h ? h : mzr_err_ptr(err);
+	return h ? h : mzri_err_ptr(err);
 }
 
 static void host_close_fds(struct mzr_host *h)
@@ -112,7 +112,7 @@ static int host_load(struct mzr_host *h)
 	if (!h)
 		return -EINVAL;
 	if (h->loaded) {
-		mzr_warn("back-plane at %s is already loaded\n", h->pin_root);
+		mzri_warn("back-plane at %s is already loaded\n", h->pin_root);
 		return -EALREADY;
 	}
 	err = mzri_ensure_bpffs(h->pin_root);
@@ -120,16 +120,16 @@ static int host_load(struct mzr_host *h)
 		return err;
 	mzri_pin_path(path, h, "maps", mzri_map_names[MZRI_MAP_HOST]);
 	if (!access(path, F_OK)) {
-		mzr_warn("pin root %s already holds a back-plane\n",
-			 h->pin_root);
+		mzri_warn("pin root %s already holds a back-plane\n",
+			  h->pin_root);
 		return -EEXIST;
 	}
 
 	skel = mzri_core_open();
 	if (!skel) {
 		err = -errno;
-		mzr_warn("cannot open the core BPF object: %s\n",
-			 strerror(-err));
+		mzri_warn("cannot open the core BPF object: %s\n",
+			  strerror(-err));
 		return err;
 	}
 	err = bpf_map__set_max_entries(skel->maps.mzr_eps, h->max_endpoints);
@@ -137,14 +137,14 @@ static int host_load(struct mzr_host *h)
 		err = bpf_map__set_max_entries(skel->maps.mzr_direct,
 					       h->max_direct);
 	if (err) {
-		mzr_warn("cannot size the endpoint tables: %s\n",
-			 strerror(-err));
+		mzri_warn("cannot size the endpoint tables: %s\n",
+			  strerror(-err));
 		goto out;
 	}
 	err = mzr_core_bpf__load(skel);
 	if (err) {
-		mzr_warn("cannot load the core BPF programs: %s\n",
-			 strerror(-err));
+		mzri_warn("cannot load the core BPF programs: %s\n",
+			  strerror(-err));
 		goto out;
 	}
 
@@ -153,8 +153,8 @@ static int host_load(struct mzr_host *h)
 						   mzri_map_names[i]);
 		if (!map || (h->map_fds[i] = mzri_dup_cloexec(bpf_map__fd(map))) < 0) {
 			err = map ? -errno : -ENOENT;
-			mzr_warn("core object lacks map %s\n",
-				 mzri_map_names[i]);
+			mzri_warn("core object lacks map %s\n",
+				  mzri_map_names[i]);
 			goto out;
 		}
 	}
@@ -164,8 +164,8 @@ static int host_load(struct mzr_host *h)
 		if (!prog || (h->prog_fds[i] =
 			      mzri_dup_cloexec(bpf_program__fd(prog))) < 0) {
 			err = prog ? -errno : -ENOENT;
-			mzr_warn("core object lacks program %s\n",
-				 mzri_prog_names[i]);
+			mzri_warn("core object lacks program %s\n",
+				  mzri_prog_names[i]);
 			goto out;
 		}
 	}
@@ -174,9 +174,9 @@ static int host_load(struct mzr_host *h)
 		if (bpf_map_update_elem(h->map_fds[MZRI_MAP_PROGS], &key,
 					&h->prog_fds[hook_cont[i]], BPF_ANY)) {
 			err = -errno;
-			mzr_warn("cannot install continuation %s: %s\n",
-				 mzri_prog_names[hook_cont[i]],
-				 strerror(-err));
+			mzri_warn("cannot install continuation %s: %s\n",
+				  mzri_prog_names[hook_cont[i]],
+				  strerror(-err));
 			goto out;
 		}
 	}
@@ -196,7 +196,7 @@ int mzr_host__load(struct mzr_host *h)
 	if (!h)
 		return -EINVAL;
 	if (h->loaded) {
-		mzr_warn("back-plane at %s is already loaded\n", h->pin_root);
+		mzri_warn("back-plane at %s is already loaded\n", h->pin_root);
 		return -EALREADY;
 	}
 	/* The check for a back-plane there and the pinning are one step. */
@@ -239,12 +239,12 @@ static int check_layouts(const struct mzr_host *h)
 		     !strcmp(mzri_map_names[i], "mzr_direct") ||
 		     info.type == BPF_MAP_TYPE_PERF_EVENT_ARRAY)) /* CPUs */
 			continue;
-		mzr_warn("pinned map %s/maps/%s has type %u, key %u, value %u bytes, %u entries; this libmizar %s expects type %u, key %u, value %u, %u entries (pinned by another version? host reset, then host init)\n",
-			 h->pin_root, mzri_map_names[i], info.type,
-			 info.key_size, info.value_size, info.max_entries,
-			 mzr_version_string(), bpf_map__type(m),
-			 bpf_map__key_size(m), bpf_map__value_size(m),
-			 bpf_map__max_entries(m));
+		mzri_warn("pinned map %s/maps/%s has type %u, key %u, value %u bytes, %u entries; this libmizar %s expects type %u, key %u, value %u, %u entries (pinned by another version? host reset, then host init)\n",
+			  h->pin_root, mzri_map_names[i], info.type,
+			  info.key_size, info.value_size, info.max_entries,
+			  mzr_version_string(), bpf_map__type(m),
+			  bpf_map__key_size(m), bpf_map__value_size(m),
+			  bpf_map__max_entries(m));
 		err = -EPROTO;
 	}
 	mzr_core_bpf__destroy(skel);
@@ -296,17 +296,17 @@ struct mzr_host *mzr_host__open_pinned(const struct mzr_host_opts *opts)
 
 	h = host_new(opts, &err);
 	if (!h)
-		return mzr_err_ptr(err);
+		return mzri_err_ptr(err);
 	err = host_open_pins(h);
 	if (err) {
 		if (err == -ENOENT)
-			mzr_warn("no back-plane at %s (run host init)\n",
-				 h->pin_root);
+			mzri_warn("no back-plane at %s (run host init)\n",
+				  h->pin_root);
 		else if (err != -EPROTO) /* logged with the map's name */
-			mzr_warn("cannot open the back-plane at %s: %s\n",
-				 h->pin_root, strerror(-err));
+			mzri_warn("cannot open the back-plane at %s: %s\n",
+				  h->pin_root, strerror(-err));
 		free(h);
-		return mzr_err_ptr(err);
+		return mzri_err_ptr(err);
 	}
 	return h;
 }
@@ -345,8 +345,8 @@ static void first_err(int *err, int e, const char *what, unsigned int ifindex)
 {
 	if (!e)
 		return;
-	mzr_warn("host reset: cannot detach %s from ifindex %u: %s\n", what,
-		 ifindex, strerror(-e));
+	mzri_warn("host reset: cannot detach %s from ifindex %u: %s\n", what,
+		  ifindex, strerror(-e));
 	if (!*err)
 		*err = e;
 }
@@ -424,8 +424,8 @@ static int host_reset(struct mzr_host *h)
 	host_close_fds(h);
 	e = mzri_remove_pins(h->pin_root);
 	if (e)
-		mzr_warn("host reset: cannot remove the pins under %s: %s\n",
-			 h->pin_root, strerror(-e));
+		mzri_warn("host reset: cannot remove the pins under %s: %s\n",
+			  h->pin_root, strerror(-e));
 	return err ? err : e;
 }
 

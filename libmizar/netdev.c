@@ -145,10 +145,10 @@ int mzri_xdp_attach(int ifindex, int prog_fd, enum mzr_xdp_mode want,
 		}
 		if (q.prog_id || q.drv_prog_id || q.skb_prog_id ||
 		    q.hw_prog_id) {
-			mzr_warn("%s: another XDP program (id %u) is attached\n",
-				 ifname, q.prog_id ? q.prog_id :
-				 q.drv_prog_id ? q.drv_prog_id :
-				 q.skb_prog_id ? q.skb_prog_id : q.hw_prog_id);
+			mzri_warn("%s: another XDP program (id %u) is attached\n",
+				  ifname, q.prog_id ? q.prog_id :
+				  q.drv_prog_id ? q.drv_prog_id :
+				  q.skb_prog_id ? q.skb_prog_id : q.hw_prog_id);
 			return -EBUSY;
 		}
 	}
@@ -168,13 +168,13 @@ int mzri_xdp_attach(int ifindex, int prog_fd, enum mzr_xdp_mode want,
 		if (err == -EBUSY || err == -EEXIST)
 			break;
 		if (i + 1 < n)
-			mzr_debug("%s: native XDP failed (%d), trying generic\n",
-				  ifname, err);
+			mzri_debug("%s: native XDP failed (%d), trying generic\n",
+				   ifname, err);
 	}
 	if (err == -EEXIST)
 		err = -EBUSY;
-	mzr_warn("%s: cannot attach XDP program: %s\n", ifname,
-		 strerror(-err));
+	mzri_warn("%s: cannot attach XDP program: %s\n", ifname,
+		  strerror(-err));
 	return err;
 }
 
@@ -282,15 +282,15 @@ int mzri_tc_attach(int ifindex, int prog_fd, const char *ifname,
 		if (q.prog_id == id)
 			return 0;
 		if (!prog_named(q.prog_id, mzri_prog_names[MZRI_PROG_NEIGH])) {
-			mzr_warn("%s: another tc ingress program (id %u) holds handle 0x%x priority %u\n",
-				 ifname, q.prog_id, MZRI_TC_HANDLE,
-				 MZRI_TC_PRIO);
+			mzri_warn("%s: another tc ingress program (id %u) holds handle 0x%x priority %u\n",
+				  ifname, q.prog_id, MZRI_TC_HANDLE,
+				  MZRI_TC_PRIO);
 			return -EBUSY;
 		}
 		/* Another pin root's back-plane: not ours to take over. */
 		if (!prog_shares_map(q.prog_id, prog_fd)) {
-			mzr_warn("%s: the tc ingress program (id %u) of another back-plane holds handle 0x%x (reset that pin root first)\n",
-				 ifname, q.prog_id, MZRI_TC_HANDLE);
+			mzri_warn("%s: the tc ingress program (id %u) of another back-plane holds handle 0x%x (reset that pin root first)\n",
+				  ifname, q.prog_id, MZRI_TC_HANDLE);
 			return -EBUSY;
 		}
 		/* An earlier program of this back-plane (e.g. reloaded). */
@@ -304,8 +304,8 @@ int mzri_tc_attach(int ifindex, int prog_fd, const char *ifname,
 	if (created)
 		mzri_tc_undo(ifindex, prog_fd, MZRI_TC_QDISC);
 fail:
-	mzr_warn("%s: cannot attach the tc ingress program: %s\n", ifname,
-		 strerror(-err));
+	mzri_warn("%s: cannot attach the tc ingress program: %s\n", ifname,
+		  strerror(-err));
 	return err;
 }
 

@@ -105,8 +105,8 @@ struct ndr_walk {
 
 static void walk_fail(struct ndr_walk *w, const char *what, __u32 id, int e)
 {
-	mzr_warn("%s: cannot detach %s program %u: %s\n", w->ifname, what, id,
-		 strerror(-e));
+	mzri_warn("%s: cannot detach %s program %u: %s\n", w->ifname, what, id,
+		  strerror(-e));
 	if (!w->err)
 		w->err = e;
 }
@@ -285,8 +285,8 @@ int mzr_netdev_reset(const char *ifname, unsigned int *removed)
 		return -EBUSY;
 	left = mzr_netdev_attached(ifname);
 	if (left > 0) {
-		mzr_warn("%s: %d back-plane program(s) still attached\n",
-			 ifname, left);
+		mzri_warn("%s: %d back-plane program(s) still attached\n",
+			  ifname, left);
 		return -EBUSY;
 	}
 	return left < 0 ? left : 0;

@@ -36,23 +36,23 @@ static int check_addrs(const char *what, const char *kind,
 	unsigned int i, j;
 
 	if (n > max) {
-		mzr_warn("%s: %u %s, at most %u\n", what, n, kind, max);
+		mzri_warn("%s: %u %s, at most %u\n", what, n, kind, max);
 		return -E2BIG;
 	}
 	if (n && !addrs) {
-		mzr_warn("%s: %s list is NULL\n", what, kind);
+		mzri_warn("%s: %s list is NULL\n", what, kind);
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
 		if (!mzri_ip_valid(addrs[i])) {
-			mzr_warn("%s: bad %s address %s\n", what, kind,
-				 mzri_ntoa(addrs[i], buf));
+			mzri_warn("%s: bad %s address %s\n", what, kind,
+				  mzri_ntoa(addrs[i], buf));
 			return -EINVAL;
 		}
 		for (j = 0; j < i; j++) {
 			if (addrs[j].s_addr == addrs[i].s_addr) {
-				mzr_warn("%s: %s %s listed twice\n", what,
-					 kind, mzri_ntoa(addrs[i], buf));
+				mzri_warn("%s: %s %s listed twice\n", what,
+					  kind, mzri_ntoa(addrs[i], buf));
 				return -EINVAL;
 			}
 		}
@@ -218,13 +218,13 @@ static int vpc_put(struct mzr_host *h, const char *what, uint32_t vni,
 	err = mzri_map_err(-errno);
 	mzri_peers_unref(h, dividers, n);
 	if (err == -EEXIST)
-		mzr_warn("%s: VPC %u already exists\n", what, vni);
+		mzri_warn("%s: VPC %u already exists\n", what, vni);
 	else if (err == -ENOENT)
-		mzr_warn("%s: no VPC %u\n", what, vni);
+		mzri_warn("%s: no VPC %u\n", what, vni);
 	else if (err == -ENOSPC)
-		mzr_warn("%s: VPC table full\n", what);
+		mzri_warn("%s: VPC table full\n", what);
 	else
-		mzr_warn("%s: VPC %u: %s\n", what, vni, strerror(-err));
+		mzri_warn("%s: VPC %u: %s\n", what, vni, strerror(-err));
 	return err;
 }
 
@@ -276,16 +276,16 @@ static int vpc_delete(struct mzr_host *h, uint32_t vni)
 	if (err)
 		return err;
 	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &vni, &v)) {
-		mzr_warn("vpc delete: no VPC %u\n", vni);
+		mzri_warn("vpc delete: no VPC %u\n", vni);
 		return -ENOENT;
 	}
 	if (vpc_has_networks(h, vni)) {
-		mzr_warn("vpc delete: VPC %u still has networks\n", vni);
+		mzri_warn("vpc delete: VPC %u still has networks\n", vni);
 		return -ENOTEMPTY;
 	}
 	if (bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_VPCS), &vni)) {
 		err = -errno;
-		mzr_warn("vpc delete: VPC %u: %s\n", vni, strerror(-err));
+		mzri_warn("vpc delete: VPC %u: %s\n", vni, strerror(-err));
 		return err;
 	}
 	vpc_unref_dividers(h, &v);
@@ -304,7 +304,7 @@ int mzr_vpc__get(const struct mzr_host *h, uint32_t vni,
 	if (!info)
 		return -EINVAL;
 	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &vni, &v)) {
-		mzr_warn("vpc get: no VPC %u\n", vni);
+		mzri_warn("vpc get: no VPC %u\n", vni);
 		return -ENOENT;
 	}
 	vpc_to_info(vni, &v, info);
@@ -406,13 +406,13 @@ static int net_args(const char *what, uint32_t vni, struct in_addr prefix,
 	if (err)
 		return err;
 	if (!mzri_prefix_valid(prefix, len)) {
-		mzr_warn("%s: bad prefix %s/%u (host bits set or longer than /30)\n",
-			 what, mzri_ntoa(prefix, buf), len);
+		mzri_warn("%s: bad prefix %s/%u (host bits set or longer than /30)\n",
+			  what, mzri_ntoa(prefix, buf), len);
 		return -EINVAL;
 	}
 	if (!n) {
-		mzr_warn("%s: network %s/%u needs at least one bouncer\n",
-			 what, mzri_ntoa(prefix, buf), len);
+		mzri_warn("%s: network %s/%u needs at least one bouncer\n",
+			  what, mzri_ntoa(prefix, buf), len);
 		return -EDESTADDRREQ;
 	}
 	return check_addrs(what, "bouncers", bouncers, n,
@@ -436,28 +436,28 @@ static int net_create(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 	err = net_args(what, vni, prefix, len, bouncers, n_bouncers);
 	if (err)
 		return err;
-	if (!MZR_OPTS_VALID(opts, mzr_net_opts))
+	if (!MZRI_OPTS_VALID(opts, mzr_net_opts))
 		return -EINVAL;
-	gw = MZR_OPTS_GET(opts, gw, (struct in_addr){ 0 });
+	gw = MZRI_OPTS_GET(opts, gw, (struct in_addr){ 0 });
 	if (!gw.s_addr) {
 		gw = mzri_first_host(prefix, len);
 	} else if (!mzri_prefix_contains(prefix, len, gw) ||
 		   mzri_is_net_or_bcast(prefix, len, gw)) {
-		mzr_warn("%s: gateway %s is not a host address of %s/%u\n",
-			 what, mzri_ntoa(gw, buf), mzri_ntoa(prefix, buf2),
-			 len);
+		mzri_warn("%s: gateway %s is not a host address of %s/%u\n",
+			  what, mzri_ntoa(gw, buf), mzri_ntoa(prefix, buf2),
+			  len);
 		return -EINVAL;
 	}
 	err = mzri_check_loaded(h, what);
 	if (err)
 		return err;
 	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &vni, &vpc)) {
-		mzr_warn("%s: no VPC %u\n", what, vni);
+		mzri_warn("%s: no VPC %u\n", what, vni);
 		return -ENOENT;
 	}
 	if (!net_lookup_exact(h, vni, prefix, len, &old)) {
-		mzr_warn("%s: network %s/%u already exists in VPC %u\n", what,
-			 mzri_ntoa(prefix, buf), len, vni);
+		mzri_warn("%s: network %s/%u already exists in VPC %u\n", what,
+			  mzri_ntoa(prefix, buf), len, vni);
 		return -EEXIST;
 	}
 	while (!bpf_map_get_next_key(mzri_fd(h, MZRI_MAP_NETS), prev, &next)) {
@@ -466,10 +466,10 @@ static int net_create(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 		if (ntohl(next.vni) == vni &&
 		    mzri_prefix_overlap(prefix, len, other,
 					next.prefixlen - 32)) {
-			mzr_warn("%s: %s/%u overlaps network %s/%u of VPC %u\n",
-				 what, mzri_ntoa(prefix, buf), len,
-				 mzri_ntoa(other, buf2), next.prefixlen - 32,
-				 vni);
+			mzri_warn("%s: %s/%u overlaps network %s/%u of VPC %u\n",
+				  what, mzri_ntoa(prefix, buf), len,
+				  mzri_ntoa(other, buf2), next.prefixlen - 32,
+				  vni);
 			return -EADDRINUSE;
 		}
 		key = next;
@@ -493,10 +493,10 @@ static int net_create(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 		err = mzri_map_err(-errno);
 		mzri_peers_unref(h, bouncers, n_bouncers);
 		if (err == -ENOSPC)
-			mzr_warn("%s: network table full\n", what);
+			mzri_warn("%s: network table full\n", what);
 		else
-			mzr_warn("%s: %s/%u: %s\n", what,
-				 mzri_ntoa(prefix, buf), len, strerror(-err));
+			mzri_warn("%s: %s/%u: %s\n", what,
+				  mzri_ntoa(prefix, buf), len, strerror(-err));
 		return err;
 	}
 	return 0;
@@ -530,8 +530,8 @@ static int net_update(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 	if (err)
 		return err;
 	if (net_lookup_exact(h, vni, prefix, len, &v)) {
-		mzr_warn("%s: no network %s/%u in VPC %u\n", what,
-			 mzri_ntoa(prefix, buf), len, vni);
+		mzri_warn("%s: no network %s/%u in VPC %u\n", what,
+			  mzri_ntoa(prefix, buf), len, vni);
 		return -ENOENT;
 	}
 	old = v;
@@ -547,8 +547,8 @@ static int net_update(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 				BPF_EXIST)) {
 		err = -errno;
 		mzri_peers_unref(h, bouncers, n_bouncers);
-		mzr_warn("%s: %s/%u: %s\n", what, mzri_ntoa(prefix, buf), len,
-			 strerror(-err));
+		mzri_warn("%s: %s/%u: %s\n", what, mzri_ntoa(prefix, buf), len,
+			  strerror(-err));
 		return err;
 	}
 	net_unref_bouncers(h, &old);
@@ -571,16 +571,16 @@ static int net_delete(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 	if (err)
 		return err;
 	if (!mzri_prefix_valid(prefix, len)) {
-		mzr_warn("%s: bad prefix %s/%u\n", what,
-			 mzri_ntoa(prefix, buf), len);
+		mzri_warn("%s: bad prefix %s/%u\n", what,
+			  mzri_ntoa(prefix, buf), len);
 		return -EINVAL;
 	}
 	err = mzri_check_loaded(h, what);
 	if (err)
 		return err;
 	if (net_lookup_exact(h, vni, prefix, len, &v)) {
-		mzr_warn("%s: no network %s/%u in VPC %u\n", what,
-			 mzri_ntoa(prefix, buf), len, vni);
+		mzri_warn("%s: no network %s/%u in VPC %u\n", what,
+			  mzri_ntoa(prefix, buf), len, vni);
 		return -ENOENT;
 	}
 	n = mzri_map_dump(mzri_fd(h, MZRI_MAP_EPS), sizeof(*keys),
@@ -592,9 +592,9 @@ static int net_delete(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 
 		if (keys[i].vni == vni &&
 		    mzri_prefix_contains(prefix, len, ip)) {
-			mzr_warn("%s: network %s/%u still holds endpoint %s\n",
-				 what, mzri_ntoa(prefix, buf), len,
-				 mzri_ntoa(ip, buf2));
+			mzri_warn("%s: network %s/%u still holds endpoint %s\n",
+				  what, mzri_ntoa(prefix, buf), len,
+				  mzri_ntoa(ip, buf2));
 			err = -ENOTEMPTY;
 			break;
 		}
@@ -606,8 +606,8 @@ static int net_delete(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 	key = mzri_net_key(vni, prefix, len);
 	if (bpf_map_delete_elem(mzri_fd(h, MZRI_MAP_NETS), &key)) {
 		err = -errno;
-		mzr_warn("%s: %s/%u: %s\n", what, mzri_ntoa(prefix, buf), len,
-			 strerror(-err));
+		mzri_warn("%s: %s/%u: %s\n", what, mzri_ntoa(prefix, buf), len,
+			  strerror(-err));
 		return err;
 	}
 	net_unref_bouncers(h, &v);
@@ -627,8 +627,8 @@ int mzr_net__get(const struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 	if (!info || len > 32)
 		return -EINVAL;
 	if (net_lookup_exact(h, vni, prefix, len, &v)) {
-		mzr_warn("net get: no network %s/%u in VPC %u\n",
-			 mzri_ntoa(prefix, buf), len, vni);
+		mzri_warn("net get: no network %s/%u in VPC %u\n",
+			  mzri_ntoa(prefix, buf), len, vni);
 		return -ENOENT;
 	}
 	net_to_info(vni, &v, info);

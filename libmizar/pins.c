@@ -61,12 +61,12 @@ static int ensure_bpffs(const char *root)
 		if (mzri_bpffs_mount_check(root))
 			return -EPERM;
 		if (!mount("bpf", "/sys/fs/bpf", "bpf", 0, "mode=0700")) {
-			mzr_info("mounted a bpffs on /sys/fs/bpf\n");
+			mzri_info("mounted a bpffs on /sys/fs/bpf\n");
 			return 0;
 		}
 	}
-	mzr_warn("pin root %s is not on a bpffs (mount -t bpf bpf DIR)\n",
-		 root);
+	mzri_warn("pin root %s is not on a bpffs (mount -t bpf bpf DIR)\n",
+		  root);
 	return -ENOTSUP;
 }
 
@@ -182,7 +182,7 @@ int mzri_remove_pins(const char *root)
 	/* The root goes when nothing else is left in it; a mount point or
 	 * foreign entries keep it, which is not an error. */
 	if (!err && rmdir(root) && errno != ENOENT)
-		mzr_debug("pin root %s stays: %s\n", root, strerror(errno));
+		mzri_debug("pin root %s stays: %s\n", root, strerror(errno));
 	return err;
 }
 
@@ -217,7 +217,7 @@ static int pin_all(struct mzr_host *h, const char *dir)
 	}
 	return 0;
 fail:
-	mzr_warn("cannot pin under %s: %s\n", dir, strerror(-err));
+	mzri_warn("cannot pin under %s: %s\n", dir, strerror(-err));
 	return err;
 }
 
@@ -243,16 +243,16 @@ int mzri_pin_into_place(struct mzr_host *h)
 	mzri_pin_path(to, h, "progs", NULL);
 	if (rename(from, to)) {
 		err = -errno;
-		mzr_warn("cannot move the programs into %s (stale pins? host reset): %s\n",
-			 to, strerror(-err));
+		mzri_warn("cannot move the programs into %s (stale pins? host reset): %s\n",
+			  to, strerror(-err));
 		goto out;
 	}
 	snprintf(from, sizeof(from), "%s/maps", tmp);
 	mzri_pin_path(to, h, "maps", NULL);
 	if (rename(from, to)) {
 		err = -errno;
-		mzr_warn("cannot move the maps into %s (stale pins? host reset): %s\n",
-			 to, strerror(-err));
+		mzri_warn("cannot move the maps into %s (stale pins? host reset): %s\n",
+			  to, strerror(-err));
 		mzri_pin_path(to, h, "progs", NULL);
 		remove_tree(to);
 	}

@@ -148,7 +148,7 @@ static int counters_reset(struct mzr_host *h)
 	if (!err)
 		err = percpu_zero(mzri_fd(h, MZRI_MAP_MISSED), MZR_MISSED_SIZE);
 	if (err)
-		mzr_warn("counters reset: %s\n", strerror(-err));
+		mzri_warn("counters reset: %s\n", strerror(-err));
 	return err;
 }
 
