@@ -16,7 +16,8 @@ __attribute__((format(printf, 2, 3))) void mzri_log(enum mzr_print_level level,
 
 #define mzri_warn(fmt, ...) mzri_log(MZR_WARN, "libmizar: " fmt, ##__VA_ARGS__)
 #define mzri_info(fmt, ...) mzri_log(MZR_INFO, "libmizar: " fmt, ##__VA_ARGS__)
-#define mzri_debug(fmt, ...) mzri_log(MZR_DEBUG, "libmizar: " fmt, ##__VA_ARGS__)
+#define mzri_debug(fmt, ...)                                                   \
+	mzri_log(MZR_DEBUG, "libmizar: " fmt, ##__VA_ARGS__)
 
 /* Set errno from a negative error and return NULL (pointer-returning API). */
 static inline void *mzri_err_ptr(int err)
@@ -32,9 +33,9 @@ static inline void *mzri_err_ptr(int err)
 bool mzri_opts_valid(const void *opts, size_t user_sz, size_t known_sz,
 		     const char *type_name);
 
-#define MZRI_OPTS_VALID(opts, type)                                             \
+#define MZRI_OPTS_VALID(opts, type)                                            \
 	(!(opts) ||                                                            \
-	 mzri_opts_valid((opts), (opts)->sz,                                    \
+	 mzri_opts_valid((opts), (opts)->sz,                                   \
 			 offsetofend(struct type, type##__last_field), #type))
 
 #ifndef offsetofend
@@ -43,7 +44,7 @@ bool mzri_opts_valid(const void *opts, size_t user_sz, size_t known_sz,
 #endif
 
 /* Field of opts, or @fallback when the caller's struct predates it. */
-#define MZRI_OPTS_GET(opts, field, fallback)                                    \
+#define MZRI_OPTS_GET(opts, field, fallback)                                   \
 	(((opts) && (opts)->sz >= offsetofend(typeof(*(opts)), field)) ?       \
 		 (opts)->field :                                               \
 		 (fallback))

@@ -122,7 +122,8 @@ struct mzr_trace *mzr_trace__start(struct mzr_host *host,
 		return NULL;
 	}
 	plen = MZRI_OPTS_GET(opts, plen, 0);
-	if (plen > 32 || MZRI_OPTS_GET(opts, snaplen, 0) > MZR_TRACE_MAX_SNAPLEN) {
+	if (plen > 32 ||
+	    MZRI_OPTS_GET(opts, snaplen, 0) > MZR_TRACE_MAX_SNAPLEN) {
 		mzri_warn("trace: prefix length %u (max 32) or snaplen %u (max %u) out of range\n",
 			  plen, MZRI_OPTS_GET(opts, snaplen, 0),
 			  MZR_TRACE_MAX_SNAPLEN);

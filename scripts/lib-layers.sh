@@ -25,7 +25,7 @@ edges=$(for o in "$objdir"/*.o; do
 	nm -u "$o" | awk '{print $NF}' | while read -r sym; do
 		callee=${owner[$sym]:-}
 		# Exported API (mzr_*) calls between files are not private.
-		case $sym in mzri_*|mzr_log|mzr_opts_valid) ;; *) continue ;; esac
+		case $sym in mzri_*) ;; *) continue ;; esac
 		[ -n "$callee" ] && [ "$callee" != "$f" ] && echo "$f $callee"
 	done
 done | sort -u)
