@@ -15,7 +15,7 @@
 
 #include <bpf/bpf.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "internal.h"
 
 /* The hooks an agent path meets (agent egress; bouncer, divider and
@@ -72,14 +72,14 @@ int mzri_agents_sync(const struct mzr_host *h, bool xdp)
 		else
 			e = mzri_xdp_detach(key, prog);
 		if (e && e != -ENODEV) {
-			mzr_warn("%s: cannot %s the XDP agent: %s\n", name,
-				 xdp ? "attach" : "detach", strerror(-e));
+			mzri_warn("%s: cannot %s the XDP agent: %s\n", name,
+				  xdp ? "attach" : "detach", strerror(-e));
 			if (!err)
 				err = e;
 		}
 		prev = &key;
 	}
 	if (!err)
-		mzr_debug("local endpoints: %s agent\n", xdp ? "XDP" : "tc");
+		mzri_debug("local endpoints: %s agent\n", xdp ? "XDP" : "tc");
 	return err;
 }

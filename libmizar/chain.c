@@ -46,8 +46,8 @@ static int check_name(const char *name, const char *what)
 {
 	if (name_valid(name))
 		return 0;
-	mzr_warn("%s: bad NF name '%s' (1-%d characters of A-Z a-z 0-9 _ -)\n",
-		 what, name ? name : "", MZR_NF_NAME_MAX - 1);
+	mzri_warn("%s: bad NF name '%s' (1-%d characters of A-Z a-z 0-9 _ -)\n",
+		  what, name ? name : "", MZR_NF_NAME_MAX - 1);
 	return -EINVAL;
 }
 
@@ -72,14 +72,14 @@ static void rec_fill(struct nf_rec *r, const char *name,
 static int nf_ready(struct mzr_host *h, struct mzr_nf *nf, const char *what)
 {
 	if (!nf) {
-		mzr_warn("%s: no NF handle\n", what);
+		mzri_warn("%s: no NF handle\n", what);
 		return -EINVAL;
 	}
 	if (!nf->pin_root[0])
 		return mzri_nf_load(nf, h);
 	if (strcmp(nf->pin_root, h->pin_root)) {
-		mzr_warn("%s: NF loaded for the back-plane at %s\n", what,
-			 nf->pin_root);
+		mzri_warn("%s: NF loaded for the back-plane at %s\n", what,
+			  nf->pin_root);
 		return -EINVAL;
 	}
 	return 0;
@@ -99,19 +99,19 @@ static int nf_insert(struct mzr_host *h, const char *name, struct mzr_nf *nf,
 	if (err)
 		return err;
 	if ((unsigned int)hook >= __MZR_HOOK_MAX) {
-		mzr_warn("nf insert %s: bad hook %d\n", name, hook);
+		mzri_warn("nf insert %s: bad hook %d\n", name, hook);
 		return -EINVAL;
 	}
 	if (!nf) {
-		mzr_warn("nf insert: no NF handle\n");
+		mzri_warn("nf insert: no NF handle\n");
 		return -EINVAL;
 	}
 	c = mzri_chains_open(h, true, &err);
 	if (!c)
 		return err;
 	if (mzri_rec_find(c, name, &oh, &op)) {
-		mzr_warn("nf insert: an NF named %s exists (hook %s)\n", name,
-			 mzr_hook_name(oh));
+		mzri_warn("nf insert: an NF named %s exists (hook %s)\n", name,
+			  mzr_hook_name(oh));
 		err = -EEXIST;
 		goto out;
 	}
@@ -119,14 +119,14 @@ static int nf_insert(struct mzr_host *h, const char *name, struct mzr_nf *nf,
 	if (pos == MZR_NF_POS_END)
 		pos = len;
 	if (pos < 0 || (unsigned int)pos > len) {
-		mzr_warn("nf insert %s: position %d outside 0..%u\n", name,
-			 pos, len);
+		mzri_warn("nf insert %s: position %d outside 0..%u\n", name,
+			  pos, len);
 		err = -ERANGE;
 		goto out;
 	}
 	if (len >= MZR_CHAIN_MAX) {
-		mzr_warn("nf insert %s: chain of %s is full (%d NFs)\n", name,
-			 mzr_hook_name(hook), MZR_CHAIN_MAX);
+		mzri_warn("nf insert %s: chain of %s is full (%d NFs)\n", name,
+			  mzr_hook_name(hook), MZR_CHAIN_MAX);
 		err = -ENOSPC;
 		goto out;
 	}
@@ -151,8 +151,8 @@ static int nf_insert(struct mzr_host *h, const char *name, struct mzr_nf *nf,
 	unlink(path);
 	if (bpf_obj_pin(bpf_program__fd(nf->prog), path)) {
 		err = -errno;
-		mzr_warn("nf insert %s: cannot pin %s: %s\n", name, path,
-			 strerror(-err));
+		mzri_warn("nf insert %s: cannot pin %s: %s\n", name, path,
+			  strerror(-err));
 		goto out;
 	}
 	err = mzri_nf_maps_pin(h, name, nf);
@@ -168,10 +168,10 @@ static int nf_insert(struct mzr_host *h, const char *name, struct mzr_nf *nf,
 	if (err) {
 		unlink(path);
 		mzri_nf_maps_unpin(h, name);
-		mzr_warn("nf insert %s: %s\n", name, strerror(-err));
+		mzri_warn("nf insert %s: %s\n", name, strerror(-err));
 	} else {
-		mzr_info("nf %s inserted at %s position %d\n", name,
-			 mzr_hook_name(hook), pos);
+		mzri_info("nf %s inserted at %s position %d\n", name,
+			  mzr_hook_name(hook), pos);
 	}
 out:
 	if (err)
@@ -196,7 +196,7 @@ static int nf_remove(struct mzr_host *h, const char *name)
 	if (!c)
 		return err;
 	if (!mzri_rec_find(c, name, &hook, &pos)) {
-		mzr_warn("nf remove: no NF named %s\n", name);
+		mzri_warn("nf remove: no NF named %s\n", name);
 		err = -ENOENT;
 		goto out;
 	}
@@ -209,13 +209,13 @@ static int nf_remove(struct mzr_host *h, const char *name)
 	err = mzri_chains_commit(h, c, saved.recs, NULL, -1);
 	if (err) {
 		memcpy(c->recs, saved.recs, sizeof(saved.recs));
-		mzr_warn("nf remove %s: %s\n", name, strerror(-err));
+		mzri_warn("nf remove %s: %s\n", name, strerror(-err));
 		goto out;
 	}
 	mzri_nf_prog_pin_path(path, h->pin_root, name);
 	if (unlink(path) && errno != ENOENT)
-		mzr_warn("nf remove %s: cannot unpin %s: %s\n", name, path,
-			 strerror(errno));
+		mzri_warn("nf remove %s: cannot unpin %s: %s\n", name, path,
+			  strerror(errno));
 	mzri_nf_maps_unpin(h, name);
 out:
 	mzri_chains_close(c);
@@ -242,7 +242,7 @@ static int nf_replace(struct mzr_host *h, const char *name, struct mzr_nf *nf)
 		return err;
 	r = mzri_rec_find(c, name, &hook, &pos);
 	if (!r) {
-		mzr_warn("nf replace: no NF named %s\n", name);
+		mzri_warn("nf replace: no NF named %s\n", name);
 		err = -ENOENT;
 		goto out;
 	}
@@ -258,7 +258,7 @@ static int nf_replace(struct mzr_host *h, const char *name, struct mzr_nf *nf)
 	err = mzri_chains_commit(h, c, saved, name, fd);
 	if (err) {
 		*r = old;
-		mzr_warn("nf replace %s: %s\n", name, strerror(-err));
+		mzri_warn("nf replace %s: %s\n", name, strerror(-err));
 		goto out;
 	}
 	/* Re-point the name: pin aside, then rename over the old pin. */
@@ -268,8 +268,8 @@ static int nf_replace(struct mzr_host *h, const char *name, struct mzr_nf *nf)
 	if (bpf_obj_pin(fd, tmp) || rename(tmp, path)) {
 		err = -errno;
 		unlink(tmp);
-		mzr_warn("nf replace %s: the new program runs but cannot be "
-			 "pinned at %s: %s\n", name, path, strerror(-err));
+		mzri_warn("nf replace %s: the new program runs but cannot be "
+			  "pinned at %s: %s\n", name, path, strerror(-err));
 		goto out;
 	}
 	/* The new program's own maps replace the old one's. */
@@ -307,7 +307,7 @@ static int nf_clear(struct mzr_host *h)
 		err = mzri_chains_publish(h, c, NULL, -1);
 	if (err) {
 		/* The pins stay: the registry may still name them. */
-		mzr_warn("nf clear: %s\n", strerror(-err));
+		mzri_warn("nf clear: %s\n", strerror(-err));
 		goto out;
 	}
 	for (i = 0; i < REG_SIZE; i++) {

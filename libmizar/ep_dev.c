@@ -55,7 +55,7 @@ int mzri_ep_dev_check(const char *what, const char *ifname)
 	} else {
 		kind = "not a veth";
 	}
-	mzr_warn("%s: dev %s is %s: an endpoint's dev must be the host-side end of its veth pair or its VM's tap\n",
-		 what, ifname, kind);
+	mzri_warn("%s: dev %s is %s: an endpoint's dev must be the host-side end of its veth pair or its VM's tap\n",
+		  what, ifname, kind);
 	return -EINVAL;
 }

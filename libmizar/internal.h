@@ -11,15 +11,16 @@
 
 #include <mizar/common.h>
 
-__attribute__((format(printf, 2, 3))) void mzr_log(enum mzr_print_level level,
-						   const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) void mzri_log(enum mzr_print_level level,
+						    const char *fmt, ...);
 
-#define mzr_warn(fmt, ...) mzr_log(MZR_WARN, "libmizar: " fmt, ##__VA_ARGS__)
-#define mzr_info(fmt, ...) mzr_log(MZR_INFO, "libmizar: " fmt, ##__VA_ARGS__)
-#define mzr_debug(fmt, ...) mzr_log(MZR_DEBUG, "libmizar: " fmt, ##__VA_ARGS__)
+#define mzri_warn(fmt, ...) mzri_log(MZR_WARN, "libmizar: " fmt, ##__VA_ARGS__)
+#define mzri_info(fmt, ...) mzri_log(MZR_INFO, "libmizar: " fmt, ##__VA_ARGS__)
+#define mzri_debug(fmt, ...)                                                   \
+	mzri_log(MZR_DEBUG, "libmizar: " fmt, ##__VA_ARGS__)
 
 /* Set errno from a negative error and return NULL (pointer-returning API). */
-static inline void *mzr_err_ptr(int err)
+static inline void *mzri_err_ptr(int err)
 {
 	errno = err < 0 ? -err : err;
 	return NULL;
@@ -29,13 +30,13 @@ static inline void *mzr_err_ptr(int err)
  * libbpf's opts rule: a caller's struct may be larger than ours only if the
  * extra bytes are zero; it may be smaller (an older caller).
  */
-bool mzr_opts_valid(const void *opts, size_t user_sz, size_t known_sz,
-		    const char *type_name);
+bool mzri_opts_valid(const void *opts, size_t user_sz, size_t known_sz,
+		     const char *type_name);
 
-#define MZR_OPTS_VALID(opts, type)                                             \
+#define MZRI_OPTS_VALID(opts, type)                                            \
 	(!(opts) ||                                                            \
-	 mzr_opts_valid((opts), (opts)->sz,                                    \
-			offsetofend(struct type, type##__last_field), #type))
+	 mzri_opts_valid((opts), (opts)->sz,                                   \
+			 offsetofend(struct type, type##__last_field), #type))
 
 #ifndef offsetofend
 #define offsetofend(TYPE, FIELD)                                               \
@@ -43,7 +44,7 @@ bool mzr_opts_valid(const void *opts, size_t user_sz, size_t known_sz,
 #endif
 
 /* Field of opts, or @fallback when the caller's struct predates it. */
-#define MZR_OPTS_GET(opts, field, fallback)                                    \
+#define MZRI_OPTS_GET(opts, field, fallback)                                   \
 	(((opts) && (opts)->sz >= offsetofend(typeof(*(opts)), field)) ?       \
 		 (opts)->field :                                               \
 		 (fallback))

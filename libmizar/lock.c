@@ -26,7 +26,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
-#include "core.h"
+#include "host_priv.h"
 
 struct pin_lock {
 	struct pin_lock *next;
@@ -171,8 +171,8 @@ int mzri_lock(const struct mzr_host *h, bool create)
 		pthread_mutex_unlock(&l->mu);
 		return 0;
 	}
-	mzr_warn("cannot lock the pin root %s: %s\n", h->pin_root,
-		 strerror(-err));
+	mzri_warn("cannot lock the pin root %s: %s\n", h->pin_root,
+		  strerror(-err));
 fail:
 	l->depth--;
 	pthread_mutex_unlock(&l->mu);
@@ -217,7 +217,7 @@ int mzr_host__lock(struct mzr_host *h)
 	if (token < 0)
 		return token;
 	if (!token) {
-		mzr_warn("host lock: no pin root at %s\n", h->pin_root);
+		mzri_warn("host lock: no pin root at %s\n", h->pin_root);
 		return -ENOENT;
 	}
 	return 0;

@@ -25,7 +25,7 @@ mzr_print_fn_t mzr_set_print(mzr_print_fn_t fn)
 	return old;
 }
 
-void mzr_log(enum mzr_print_level level, const char *fmt, ...)
+void mzri_log(enum mzr_print_level level, const char *fmt, ...)
 {
 	mzr_print_fn_t fn = print_fn;
 	va_list args;
@@ -75,20 +75,20 @@ int mzr_strerror(int err, char *buf, size_t size)
 	return 0;
 }
 
-bool mzr_opts_valid(const void *opts, size_t user_sz, size_t known_sz,
-		    const char *type_name)
+bool mzri_opts_valid(const void *opts, size_t user_sz, size_t known_sz,
+		     const char *type_name)
 {
 	const char *p = opts;
 	size_t i;
 
 	if (user_sz < sizeof(size_t)) {
-		mzr_warn("%s: sz %zu is too small\n", type_name, user_sz);
+		mzri_warn("%s: sz %zu is too small\n", type_name, user_sz);
 		return false;
 	}
 	for (i = known_sz; i < user_sz; i++) {
 		if (p[i]) {
-			mzr_warn("%s has non-zero bytes past what this libmizar knows (offset %zu)\n",
-				 type_name, i);
+			mzri_warn("%s has non-zero bytes past what this libmizar knows (offset %zu)\n",
+				  type_name, i);
 			return false;
 		}
 	}

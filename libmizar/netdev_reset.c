@@ -17,7 +17,7 @@
 
 #include <mizar/netdev.h>
 
-#include "core.h"
+#include "host_priv.h"
 
 /* Older uapi headers lack tcx; the kernel's numbers are stable ABI. */
 #define NDR_TCX_INGRESS 46
@@ -105,8 +105,8 @@ struct ndr_walk {
 
 static void walk_fail(struct ndr_walk *w, const char *what, __u32 id, int e)
 {
-	mzr_warn("%s: cannot detach %s program %u: %s\n", w->ifname, what, id,
-		 strerror(-e));
+	mzri_warn("%s: cannot detach %s program %u: %s\n", w->ifname, what, id,
+		  strerror(-e));
 	if (!w->err)
 		w->err = e;
 }
@@ -190,7 +190,7 @@ static void walk_xdp(struct ndr_walk *w)
 		walk_dispatcher(w);
 }
 
-/* cls_bpf filters at libmizar's handle and priority (core.h). */
+/* cls_bpf filters at libmizar's handle and priority (netdev.h). */
 static void walk_tc(struct ndr_walk *w)
 {
 	const enum bpf_tc_attach_point points[] = { BPF_TC_INGRESS,
@@ -285,8 +285,8 @@ int mzr_netdev_reset(const char *ifname, unsigned int *removed)
 		return -EBUSY;
 	left = mzr_netdev_attached(ifname);
 	if (left > 0) {
-		mzr_warn("%s: %d back-plane program(s) still attached\n",
-			 ifname, left);
+		mzri_warn("%s: %d back-plane program(s) still attached\n",
+			  ifname, left);
 		return -EBUSY;
 	}
 	return left < 0 ? left : 0;

@@ -77,7 +77,7 @@ static int read_decl(const void *buf, size_t size, struct mzr_nf_decl *decl,
 	elf = elf_memory((char *)buf, size);
 	if (!elf || elf_kind(elf) != ELF_K_ELF ||
 	    elf_getshdrstrndx(elf, &shstrndx)) {
-		mzr_warn("nf %s: not an ELF object\n", what);
+		mzri_warn("nf %s: not an ELF object\n", what);
 		if (elf)
 			elf_end(elf);
 		return -EINVAL;
@@ -92,8 +92,8 @@ static int read_decl(const void *buf, size_t size, struct mzr_nf_decl *decl,
 		have = data ? data->d_size : 0;
 		memset(decl, 0, sizeof(*decl));
 		if (have < offsetofend(struct mzr_nf_decl, ctx_len)) {
-			mzr_warn("nf %s: truncated %s section\n", what,
-				 MZR_NF_DECL_SEC);
+			mzri_warn("nf %s: truncated %s section\n", what,
+				  MZR_NF_DECL_SEC);
 			goto out;
 		}
 		memcpy(decl, data->d_buf,
@@ -102,8 +102,8 @@ static int read_decl(const void *buf, size_t size, struct mzr_nf_decl *decl,
 		err = 0;
 		goto out;
 	}
-	mzr_warn("nf %s: no %s section: not built with MZR_NF_DECLARE() "
-		 "(<mizar/bpf/nf.h>)\n", what, MZR_NF_DECL_SEC);
+	mzri_warn("nf %s: no %s section: not built with MZR_NF_DECLARE() "
+		  "(<mizar/bpf/nf.h>)\n", what, MZR_NF_DECL_SEC);
 out:
 	elf_end(elf);
 	return err;
@@ -113,24 +113,24 @@ out:
 static int check_decl(const struct mzr_nf_decl *d, const char *what)
 {
 	if (d->magic != MZR_NF_MAGIC || !d->decl_version) {
-		mzr_warn("nf %s: bad %s declaration (magic %#x)\n", what,
-			 MZR_NF_DECL_SEC, d->magic);
+		mzri_warn("nf %s: bad %s declaration (magic %#x)\n", what,
+			  MZR_NF_DECL_SEC, d->magic);
 		return -EPROTO;
 	}
 	if (d->ctx_version > MZR_CTX_VERSION ||
 	    d->ctx_version < MZR_CTX_VERSION_MIN) {
-		mzr_warn("nf %s: built against NF context v%u; this library "
-			 "serves v%u to v%u (rebuild the NF against this SDK)\n",
-			 what, d->ctx_version, MZR_CTX_VERSION_MIN,
-			 MZR_CTX_VERSION);
+		mzri_warn("nf %s: built against NF context v%u; this library "
+			  "serves v%u to v%u (rebuild the NF against this SDK)\n",
+			  what, d->ctx_version, MZR_CTX_VERSION_MIN,
+			  MZR_CTX_VERSION);
 		return -EPROTO;
 	}
 	if (d->ctx_len > sizeof(struct mzr_ctx) ||
 	    (d->ctx_version == MZR_CTX_VERSION &&
 	     d->ctx_len != sizeof(struct mzr_ctx))) {
-		mzr_warn("nf %s: NF context v%u of %u bytes; this library's "
-			 "is %zu bytes\n", what, d->ctx_version, d->ctx_len,
-			 sizeof(struct mzr_ctx));
+		mzri_warn("nf %s: NF context v%u of %u bytes; this library's "
+			  "is %zu bytes\n", what, d->ctx_version, d->ctx_len,
+			  sizeof(struct mzr_ctx));
 		return -EPROTO;
 	}
 	return 0;
@@ -149,11 +149,11 @@ static int select_prog(struct mzr_nf *nf, const char *prog_name)
 	}
 	if (!found || (!prog_name && n > 1)) {
 		if (prog_name)
-			mzr_warn("nf %s: no program '%s'\n", nf->object,
-				 prog_name);
+			mzri_warn("nf %s: no program '%s'\n", nf->object,
+				  prog_name);
 		else
-			mzr_warn("nf %s: %d programs; say which one (prog)\n",
-				 nf->object, n);
+			mzri_warn("nf %s: %d programs; say which one (prog)\n",
+				  nf->object, n);
 		return -EINVAL;
 	}
 	/* Only the NF program is verified; the object may hold others. */
@@ -194,7 +194,7 @@ static struct mzr_nf *nf_open(void *image, size_t size, const char *what,
 	nf = calloc(1, sizeof(*nf));
 	if (!nf) {
 		free(image);
-		return mzr_err_ptr(-ENOMEM);
+		return mzri_err_ptr(-ENOMEM);
 	}
 	nf->image = image;
 	nf->image_sz = size;
@@ -212,11 +212,11 @@ static struct mzr_nf *nf_open(void *image, size_t size, const char *what,
 	nf->obj = bpf_object__open_mem(image, size, &oo);
 	if (!nf->obj) {
 		err = -errno;
-		mzr_warn("nf %s: cannot open the object: %s\n", what,
-			 strerror(-err));
+		mzri_warn("nf %s: cannot open the object: %s\n", what,
+			  strerror(-err));
 		goto fail;
 	}
-	err = select_prog(nf, MZR_OPTS_GET(opts, prog_name, NULL));
+	err = select_prog(nf, MZRI_OPTS_GET(opts, prog_name, NULL));
 	if (err)
 		goto fail;
 	err = record_pins(nf);
@@ -225,7 +225,7 @@ static struct mzr_nf *nf_open(void *image, size_t size, const char *what,
 	return nf;
 fail:
 	mzr_nf__close(nf);
-	return mzr_err_ptr(err);
+	return mzri_err_ptr(err);
 }
 
 struct mzr_nf *mzr_nf__open_mem(const void *buf, size_t size,
@@ -233,13 +233,13 @@ struct mzr_nf *mzr_nf__open_mem(const void *buf, size_t size,
 {
 	void *copy;
 
-	if (!buf || !size || !MZR_OPTS_VALID(opts, mzr_nf_open_opts)) {
-		mzr_warn("nf open: bad arguments\n");
-		return mzr_err_ptr(-EINVAL);
+	if (!buf || !size || !MZRI_OPTS_VALID(opts, mzr_nf_open_opts)) {
+		mzri_warn("nf open: bad arguments\n");
+		return mzri_err_ptr(-EINVAL);
 	}
 	copy = malloc(size);
 	if (!copy)
-		return mzr_err_ptr(-ENOMEM);
+		return mzri_err_ptr(-ENOMEM);
 	memcpy(copy, buf, size);
 	return nf_open(copy, size, "<memory>", opts);
 }
@@ -253,25 +253,25 @@ struct mzr_nf *mzr_nf__open_file(const char *path,
 	size_t got = 0;
 	int fd, err;
 
-	if (!path || !*path || !MZR_OPTS_VALID(opts, mzr_nf_open_opts)) {
-		mzr_warn("nf open: bad arguments\n");
-		return mzr_err_ptr(-EINVAL);
+	if (!path || !*path || !MZRI_OPTS_VALID(opts, mzr_nf_open_opts)) {
+		mzri_warn("nf open: bad arguments\n");
+		return mzri_err_ptr(-EINVAL);
 	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
-		mzr_warn("nf %s: %s\n", path, strerror(-err));
-		return mzr_err_ptr(err);
+		mzri_warn("nf %s: %s\n", path, strerror(-err));
+		return mzri_err_ptr(err);
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode) || !st.st_size) {
 		close(fd);
-		mzr_warn("nf %s: not a BPF object file\n", path);
-		return mzr_err_ptr(-EINVAL);
+		mzri_warn("nf %s: not a BPF object file\n", path);
+		return mzri_err_ptr(-EINVAL);
 	}
 	image = malloc(st.st_size);
 	if (!image) {
 		close(fd);
-		return mzr_err_ptr(-ENOMEM);
+		return mzri_err_ptr(-ENOMEM);
 	}
 	while (got < (size_t)st.st_size) {
 		n = read(fd, (char *)image + got, st.st_size - got);
@@ -279,8 +279,8 @@ struct mzr_nf *mzr_nf__open_file(const char *path,
 			err = n < 0 ? -errno : -EIO;
 			close(fd);
 			free(image);
-			mzr_warn("nf %s: read: %s\n", path, strerror(-err));
-			return mzr_err_ptr(err);
+			mzri_warn("nf %s: read: %s\n", path, strerror(-err));
+			return mzri_err_ptr(err);
 		}
 		got += n;
 	}
@@ -357,16 +357,16 @@ static int bind_map(struct mzr_nf *nf, struct bpf_map *map, int fd)
 		return -errno;
 	if (info.type != bpf_map__type(map) ||
 	    info.key_size != bpf_map__key_size(map)) {
-		mzr_warn("nf %s: map %s does not match the core's (type %u, "
-			 "key %u bytes)\n", nf->object, name, info.type,
-			 info.key_size);
+		mzri_warn("nf %s: map %s does not match the core's (type %u, "
+			  "key %u bytes)\n", nf->object, name, info.type,
+			  info.key_size);
 		return -EPROTO;
 	}
 	if (info.value_size < bpf_map__value_size(map) ||
 	    info.max_entries < bpf_map__max_entries(map)) {
-		mzr_warn("nf %s: map %s of the core is smaller than the NF "
-			 "expects (the NF is newer than the back-plane)\n",
-			 nf->object, name);
+		mzri_warn("nf %s: map %s of the core is smaller than the NF "
+			  "expects (the NF is newer than the back-plane)\n",
+			  nf->object, name);
 		return -EPROTO;
 	}
 	err = bpf_map__set_value_size(map, info.value_size);
@@ -375,8 +375,8 @@ static int bind_map(struct mzr_nf *nf, struct bpf_map *map, int fd)
 	err = err ?: bpf_map__set_pin_path(map, NULL);
 	err = err ?: bpf_map__reuse_fd(map, fd);
 	if (err)
-		mzr_warn("nf %s: cannot bind map %s: %s\n", nf->object, name,
-			 strerror(-err));
+		mzri_warn("nf %s: cannot bind map %s: %s\n", nf->object, name,
+			  strerror(-err));
 	return err;
 }
 
@@ -388,7 +388,7 @@ int mzri_nf_load(struct mzr_nf *nf, const struct mzr_host *h)
 	int err;
 
 	if (nf->pin_root[0]) {
-		mzr_warn("nf %s: already loaded\n", nf->object);
+		mzri_warn("nf %s: already loaded\n", nf->object);
 		return -EALREADY;
 	}
 	for (i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++) {
@@ -421,8 +421,8 @@ int mzri_nf_load(struct mzr_nf *nf, const struct mzr_host *h)
 	}
 	err = bpf_object__load(nf->obj);
 	if (err) {
-		mzr_warn("nf %s: load failed: %s\n", nf->object,
-			 strerror(-err));
+		mzri_warn("nf %s: load failed: %s\n", nf->object,
+			  strerror(-err));
 		return err;
 	}
 	snprintf(nf->pin_root, sizeof(nf->pin_root), "%s", h->pin_root);

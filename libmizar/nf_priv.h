@@ -11,7 +11,7 @@
 
 #include <mizar/nf.h>
 
-#include "core.h"
+#include "host_priv.h"
 
 #define NF_DIR "nf"
 #define NF_MAPS_DIR "nf_maps"

@@ -12,7 +12,7 @@
 
 #include <bpf/bpf.h>
 
-#include "core.h"
+#include "host_priv.h"
 
 /* ---- Reference counts (the objects' side) ------------------------------- */
 
@@ -56,8 +56,8 @@ int mzri_peers_ref_counts(struct mzr_host *h, const struct in_addr *ips,
 		err = peer_get(fd, ips[i].s_addr, counts ? counts[i] : 1, 0);
 		if (err) {
 			if (err == -ENOSPC)
-				mzr_warn("known-peer table full (%u entries)\n",
-					 MZR_MAX_PEERS);
+				mzri_warn("known-peer table full (%u entries)\n",
+					  MZR_MAX_PEERS);
 			mzri_peers_unref_counts(h, ips, counts, i);
 			return err;
 		}
@@ -177,19 +177,19 @@ static int peer_list_check(const struct mzr_host *h, const char *what,
 	if (err)
 		return err;
 	if (n && !ips) {
-		mzr_warn("%s: address list is NULL\n", what);
+		mzri_warn("%s: address list is NULL\n", what);
 		return -EINVAL;
 	}
 	for (i = 0; i < n; i++) {
 		if (!mzri_ip_valid(ips[i])) {
-			mzr_warn("%s: bad peer address %s\n", what,
-				 mzri_ntoa(ips[i], buf));
+			mzri_warn("%s: bad peer address %s\n", what,
+				  mzri_ntoa(ips[i], buf));
 			return -EINVAL;
 		}
 		for (j = 0; j < i; j++) {
 			if (ips[j].s_addr == ips[i].s_addr) {
-				mzr_warn("%s: peer %s listed twice\n", what,
-					 mzri_ntoa(ips[i], buf));
+				mzri_warn("%s: peer %s listed twice\n", what,
+					  mzri_ntoa(ips[i], buf));
 				return -EINVAL;
 			}
 		}
@@ -219,8 +219,8 @@ static int peer_add_batch(struct mzr_host *h, const struct in_addr *ips,
 	fd = mzri_fd(h, MZRI_MAP_PEERS);
 	for (i = 0; i < n; i++) {
 		if (peer_explicit(fd, ips[i].s_addr)) {
-			mzr_warn("%s: %s is a peer already\n", what,
-				 mzri_ntoa(ips[i], buf));
+			mzri_warn("%s: %s is a peer already\n", what,
+				  mzri_ntoa(ips[i], buf));
 			return -EEXIST;
 		}
 	}
@@ -231,11 +231,11 @@ static int peer_add_batch(struct mzr_host *h, const struct in_addr *ips,
 		for (j = 0; j < i; j++)
 			peer_put(fd, ips[j].s_addr, 0, MZR_PEER_F_EXPLICIT);
 		if (err == -ENOSPC)
-			mzr_warn("%s: peer table full (%u entries)\n", what,
-				 MZR_MAX_PEERS);
+			mzri_warn("%s: peer table full (%u entries)\n", what,
+				  MZR_MAX_PEERS);
 		else
-			mzr_warn("%s: %s: %s\n", what, mzri_ntoa(ips[i], buf),
-				 strerror(-err));
+			mzri_warn("%s: %s: %s\n", what, mzri_ntoa(ips[i], buf),
+				  strerror(-err));
 		return err;
 	}
 	return 0;
@@ -255,8 +255,8 @@ static int peer_delete_batch(struct mzr_host *h, const struct in_addr *ips,
 	fd = mzri_fd(h, MZRI_MAP_PEERS);
 	for (i = 0; i < n; i++) {
 		if (!peer_explicit(fd, ips[i].s_addr)) {
-			mzr_warn("%s: %s is not an explicit peer\n", what,
-				 mzri_ntoa(ips[i], buf));
+			mzri_warn("%s: %s is not an explicit peer\n", what,
+				  mzri_ntoa(ips[i], buf));
 			return -ENOENT;
 		}
 	}
@@ -351,8 +351,8 @@ static int protect_args(const struct mzr_host *h, const char *what,
 	if (err)
 		return err;
 	if (len > 32 || (ntohl(prefix.s_addr) & ~mzri_mask(len))) {
-		mzr_warn("%s: bad prefix %s/%u (host bits set or longer than /32)\n",
-			 what, mzri_ntoa(prefix, buf), len);
+		mzri_warn("%s: bad prefix %s/%u (host bits set or longer than /32)\n",
+			  what, mzri_ntoa(prefix, buf), len);
 		return -EINVAL;
 	}
 	return 0;
@@ -375,14 +375,14 @@ static int protect_add(struct mzr_host *h, struct in_addr prefix,
 		return 0;
 	err = mzri_map_err(-errno);
 	if (err == -EEXIST)
-		mzr_warn("%s: %s/%u is protected already\n", what,
-			 mzri_ntoa(prefix, buf), len);
+		mzri_warn("%s: %s/%u is protected already\n", what,
+			  mzri_ntoa(prefix, buf), len);
 	else if (err == -ENOSPC)
-		mzr_warn("%s: protected prefix table full (%u entries)\n",
-			 what, MZR_MAX_PROTECT);
+		mzri_warn("%s: protected prefix table full (%u entries)\n",
+			  what, MZR_MAX_PROTECT);
 	else
-		mzr_warn("%s: %s/%u: %s\n", what, mzri_ntoa(prefix, buf), len,
-			 strerror(-err));
+		mzri_warn("%s: %s/%u: %s\n", what, mzri_ntoa(prefix, buf), len,
+			  strerror(-err));
 	return err;
 }
 
@@ -401,11 +401,11 @@ static int protect_delete(struct mzr_host *h, struct in_addr prefix,
 		return 0;
 	err = -errno;
 	if (err == -ENOENT)
-		mzr_warn("%s: %s/%u is not protected\n", what,
-			 mzri_ntoa(prefix, buf), len);
+		mzri_warn("%s: %s/%u is not protected\n", what,
+			  mzri_ntoa(prefix, buf), len);
 	else
-		mzr_warn("%s: %s/%u: %s\n", what, mzri_ntoa(prefix, buf), len,
-			 strerror(-err));
+		mzri_warn("%s: %s/%u: %s\n", what, mzri_ntoa(prefix, buf), len,
+			  strerror(-err));
 	return err;
 }
 

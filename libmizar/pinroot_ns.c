@@ -73,7 +73,7 @@ int mzri_bpffs_mount_check(const char *root)
 		return 0;
 	if (!mount_ns_private())
 		return 0;
-	mzr_warn("pin root %s is on no bpffs, and one mounted now would vanish with this command's private mount namespace (ip netns exec), leaving XDP/tc attached with no pins: run it under 'nsenter --net=/run/netns/NAME' instead, or use a pin root under a bpffs shared with the host (mount -t bpf bpf /sys/fs/bpf in the host first)\n",
-		 root);
+	mzri_warn("pin root %s is on no bpffs, and one mounted now would vanish with this command's private mount namespace (ip netns exec), leaving XDP/tc attached with no pins: run it under 'nsenter --net=/run/netns/NAME' instead, or use a pin root under a bpffs shared with the host (mount -t bpf bpf /sys/fs/bpf in the host first)\n",
+		  root);
 	return -EPERM;
 }

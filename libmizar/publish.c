@@ -130,8 +130,8 @@ void mzri_nf_maps_unpin(const struct mzr_host *h, const char *name)
 	}
 	closedir(d);
 	if (rmdir(dir) && errno != ENOENT)
-		mzr_warn("nf %s: cannot remove %s: %s\n", name, dir,
-			 strerror(errno));
+		mzri_warn("nf %s: cannot remove %s: %s\n", name, dir,
+			  strerror(errno));
 }
 
 /*
@@ -168,8 +168,8 @@ int mzri_nf_maps_pin(const struct mzr_host *h, const char *name,
 	}
 	return 0;
 fail:
-	mzr_warn("nf %s: cannot pin its maps under %s/%s: %s\n", name,
-		 h->pin_root, dir, strerror(-err));
+	mzri_warn("nf %s: cannot pin its maps under %s/%s: %s\n", name,
+		  h->pin_root, dir, strerror(-err));
 	mzri_nf_maps_unpin(h, name);
 	return err;
 }
@@ -224,9 +224,9 @@ int mzri_chains_publish(const struct mzr_host *h, struct chains *c,
 	if (in_use) {
 		err = mzr_sync_grace_period();
 		if (err) {
-			mzr_warn("nf: packets may still run on bank %u and no "
-				 "RCU grace period can be had (%s): chains "
-				 "not updated\n", next, strerror(-err));
+			mzri_warn("nf: packets may still run on bank %u and no "
+				  "RCU grace period can be had (%s): chains "
+				  "not updated\n", next, strerror(-err));
 			return -EBUSY;
 		}
 	}
@@ -244,9 +244,9 @@ int mzri_chains_publish(const struct mzr_host *h, struct chains *c,
 				fd = bpf_obj_get(path);
 				if (fd < 0) {
 					err = -errno;
-					mzr_warn("nf %s: pin %s: %s\n",
-						 r->name, path,
-						 strerror(-err));
+					mzri_warn("nf %s: pin %s: %s\n",
+						  r->name, path,
+						  strerror(-err));
 					return err;
 				}
 			}
@@ -257,9 +257,9 @@ int mzri_chains_publish(const struct mzr_host *h, struct chains *c,
 			if (fd != override_fd)
 				close(fd);
 			if (err) {
-				mzr_warn("nf %s: cannot install in the "
-					 "program array: %s\n",
-					 r->name, strerror(-err));
+				mzri_warn("nf %s: cannot install in the "
+					  "program array: %s\n",
+					  r->name, strerror(-err));
 				return err;
 			}
 		}
@@ -298,8 +298,8 @@ int mzri_chains_publish(const struct mzr_host *h, struct chains *c,
 	if (err) {
 		/* The new chain is live; the old bank stays occupied until
 		 * the next update has its grace period. */
-		mzr_warn("nf: no RCU grace period (%s): bank %u kept\n",
-			 strerror(-err), bank);
+		mzri_warn("nf: no RCU grace period (%s): bank %u kept\n",
+			  strerror(-err), bank);
 		return 0;
 	}
 	bank_clear(h, bank);
@@ -330,8 +330,8 @@ int mzri_chains_commit(const struct mzr_host *h, struct chains *c,
 		memcpy(now, c->recs, sizeof(c->recs));
 	memcpy(c->recs, saved, sizeof(c->recs));
 	if (mzri_registry_write(c))
-		mzr_warn("nf: cannot restore the registry under %s\n",
-			 h->pin_root);
+		mzri_warn("nf: cannot restore the registry under %s\n",
+			  h->pin_root);
 	if (now) {
 		memcpy(c->recs, now, sizeof(c->recs));
 		free(now);
@@ -392,8 +392,8 @@ int mzri_chains_check_paths(struct chains *c, const char *what,
 		}
 		if (calls <= TAIL_CALL_LIMIT)
 			continue;
-		mzr_warn("%s %s: one packet can run the chains of %s: %u tail calls, more than the kernel's %d (%u NFs)\n",
-			 what, name, chains, calls, TAIL_CALL_LIMIT, nfs);
+		mzri_warn("%s %s: one packet can run the chains of %s: %u tail calls, more than the kernel's %d (%u NFs)\n",
+			  what, name, chains, calls, TAIL_CALL_LIMIT, nfs);
 		return -E2BIG;
 	}
 	return 0;

@@ -95,7 +95,7 @@ static int registry_open(const struct mzr_host *h, bool create)
 	if (bpf_obj_get_info_by_fd(fd, &info, &len) ||
 	    info.value_size != sizeof(struct nf_rec) ||
 	    info.max_entries != REG_SIZE) {
-		mzr_warn("nf: %s has an unknown layout\n", path);
+		mzri_warn("nf: %s has an unknown layout\n", path);
 		close(fd);
 		return -EPROTO;
 	}
@@ -164,8 +164,8 @@ struct chains *mzri_chains_open(const struct mzr_host *h, bool write,
 	}
 	return c;
 fail:
-	mzr_warn("nf: cannot open the chains under %s: %s\n", h->pin_root,
-		 strerror(-err));
+	mzri_warn("nf: cannot open the chains under %s: %s\n", h->pin_root,
+		  strerror(-err));
 	mzri_chains_close(c);
 	*errp = err;
 	return NULL;

@@ -10,7 +10,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "core.h"
+#include "host_priv.h"
 
 /* Names, roles and "drop_<reason>" names, from abi.h's X-macro lists. */
 static const char *const counter_names[__MZR_CNT_ROLE_MAX] = {
@@ -148,7 +148,7 @@ static int counters_reset(struct mzr_host *h)
 	if (!err)
 		err = percpu_zero(mzri_fd(h, MZRI_MAP_MISSED), MZR_MISSED_SIZE);
 	if (err)
-		mzr_warn("counters reset: %s\n", strerror(-err));
+		mzri_warn("counters reset: %s\n", strerror(-err));
 	return err;
 }
 

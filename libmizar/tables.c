@@ -21,7 +21,7 @@
 
 #include <mizar/tables.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "mzr_map_count_bpf.skel.h"
 
 /* Entries fetched per batched lookup: 1M entries in ~60 syscalls. */
@@ -158,8 +158,8 @@ static void counts_snapshot(struct counts *c)
 		return;
 	skel = mzr_map_count_bpf__open_and_load();
 	if (!skel) {
-		mzr_debug("tables: no map iterator (%s): walking the maps\n",
-			  strerror(errno));
+		mzri_debug("tables: no map iterator (%s): walking the maps\n",
+			   strerror(errno));
 		return;
 	}
 	link = bpf_program__attach_iter(skel->progs.mzr_map_counts, NULL);
@@ -189,7 +189,7 @@ static void counts_snapshot(struct counts *c)
 	buf = NULL;
 	goto out;
 fail:
-	mzr_debug("tables: map iterator: %s\n", strerror(errno));
+	mzri_debug("tables: map iterator: %s\n", strerror(errno));
 out:
 	free(buf);
 	if (fd >= 0)
@@ -308,7 +308,7 @@ static void add_pinned(const struct mzr_host *h, const char *rel,
 		goto out;
 	err = count_map(fd, &info, snap, &count);
 	if (err) {
-		mzr_debug("tables: %s: %s\n", rel, strerror(-err));
+		mzri_debug("tables: %s: %s\n", rel, strerror(-err));
 		goto out;
 	}
 	add_table(out, cap, n, rel, MZR_TABLE_NF, count, info.max_entries);
@@ -390,8 +390,8 @@ int mzr_host__tables(const struct mzr_host *h, struct mzr_table_usage *out,
 		else
 			err = count_map(fd, &info, &snap, &count);
 		if (err) {
-			mzr_warn("tables: %s: %s\n", core_tables[i].name,
-				 strerror(-err));
+			mzri_warn("tables: %s: %s\n", core_tables[i].name,
+				  strerror(-err));
 			free(snap.recs);
 			return err;
 		}

@@ -16,7 +16,7 @@
 
 #include <mizar/trace.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "trace_shared.h"
 
 struct mzr_trace {
@@ -121,31 +121,32 @@ struct mzr_trace *mzr_trace__start(struct mzr_host *host,
 		errno = EINVAL;
 		return NULL;
 	}
-	plen = MZR_OPTS_GET(opts, plen, 0);
-	if (plen > 32 || MZR_OPTS_GET(opts, snaplen, 0) > MZR_TRACE_MAX_SNAPLEN) {
-		mzr_warn("trace: prefix length %u (max 32) or snaplen %u (max %u) out of range\n",
-			 plen, MZR_OPTS_GET(opts, snaplen, 0),
-			 MZR_TRACE_MAX_SNAPLEN);
+	plen = MZRI_OPTS_GET(opts, plen, 0);
+	if (plen > 32 ||
+	    MZRI_OPTS_GET(opts, snaplen, 0) > MZR_TRACE_MAX_SNAPLEN) {
+		mzri_warn("trace: prefix length %u (max 32) or snaplen %u (max %u) out of range\n",
+			  plen, MZRI_OPTS_GET(opts, snaplen, 0),
+			  MZR_TRACE_MAX_SNAPLEN);
 		errno = EINVAL;
 		return NULL;
 	}
 	cfg.flags = MZR_TRACE_F_ON;
-	if (MZR_OPTS_GET(opts, drops, false))
+	if (MZRI_OPTS_GET(opts, drops, false))
 		cfg.flags |= MZR_TRACE_F_DROPS;
-	if (MZR_OPTS_GET(opts, entries, false))
+	if (MZRI_OPTS_GET(opts, entries, false))
 		cfg.flags |= MZR_TRACE_F_ENTRY;
-	cfg.vni = MZR_OPTS_GET(opts, vni, 0);
+	cfg.vni = MZRI_OPTS_GET(opts, vni, 0);
 	if (plen) {
 		cfg.mask = htonl(plen == 32 ? 0xffffffffU :
 					      ~(0xffffffffU >> plen));
 		cfg.addr = opts->addr.s_addr & cfg.mask;
 	}
-	cfg.port = htons(MZR_OPTS_GET(opts, port, 0));
-	cfg.proto = MZR_OPTS_GET(opts, proto, 0);
-	cfg.snaplen = MZR_OPTS_GET(opts, snaplen, 0);
+	cfg.port = htons(MZRI_OPTS_GET(opts, port, 0));
+	cfg.proto = MZRI_OPTS_GET(opts, proto, 0);
+	cfg.snaplen = MZRI_OPTS_GET(opts, snaplen, 0);
 	if (!cfg.snaplen)
 		cfg.snaplen = MZR_TRACE_DEFAULT_SNAPLEN;
-	cfg.rate = MZR_OPTS_GET(opts, rate, 0);
+	cfg.rate = MZRI_OPTS_GET(opts, rate, 0);
 
 	t = calloc(1, sizeof(*t));
 	if (!t) {
@@ -160,8 +161,8 @@ struct mzr_trace *mzr_trace__start(struct mzr_host *host,
 				 on_sample, on_lost, t, NULL);
 	if (!t->pb) {
 		err = errno;
-		mzr_warn("trace: cannot open the perf buffer: %s\n",
-			 strerror(err));
+		mzri_warn("trace: cannot open the perf buffer: %s\n",
+			  strerror(err));
 		free(t);
 		errno = err;
 		return NULL;
@@ -169,7 +170,7 @@ struct mzr_trace *mzr_trace__start(struct mzr_host *host,
 	if (!bpf_map_lookup_elem(mzri_fd(host, MZRI_MAP_TRACE_CFG), &zero,
 				 &old) &&
 	    (old.flags & MZR_TRACE_F_ON))
-		mzr_warn("trace: another trace or monitor was on (or one died); this one takes over\n");
+		mzri_warn("trace: another trace or monitor was on (or one died); this one takes over\n");
 	t->suppressed0 = kernel_suppressed(host);
 	cfg.flags |= old.flags & ~MZR_TRACE_F_MASK;
 	err = write_cfg(host, &cfg);

@@ -20,7 +20,7 @@
 
 #include <bpf/bpf.h>
 
-#include "core.h"
+#include "host_priv.h"
 #include "internal.h"
 
 /* The hooks only the XDP transit can run (NF chains are tail-called). */
@@ -60,8 +60,8 @@ int mzri_transit_sync(const struct mzr_host *h, bool xdp)
 		err = mzri_xdp_attach(cfg.ifindex, prog, MZR_XDP_MODE_AUTO,
 				      &mode, name);
 		if (err) {
-			mzr_warn("%s: cannot attach the XDP transit an NF chain needs: %s\n",
-				 name, strerror(-err));
+			mzri_warn("%s: cannot attach the XDP transit an NF chain needs: %s\n",
+				  name, strerror(-err));
 			return err;
 		}
 		cfg.flags &= ~MZR_HOST_F_TC_TRANSIT;
@@ -72,8 +72,8 @@ int mzri_transit_sync(const struct mzr_host *h, bool xdp)
 			mzri_xdp_detach(cfg.ifindex, prog);
 			return err;
 		}
-		mzr_debug("%s: XDP transit (an NF chain at a transit hook)\n",
-			  name);
+		mzri_debug("%s: XDP transit (an NF chain at a transit hook)\n",
+			   name);
 		return 0;
 	}
 	cfg.flags &= ~(MZRI_CFG_F_NATIVE | MZRI_CFG_F_GENERIC);
@@ -82,10 +82,10 @@ int mzri_transit_sync(const struct mzr_host *h, bool xdp)
 		return -errno;
 	err = mzri_xdp_detach(cfg.ifindex, prog);
 	if (err)
-		mzr_warn("%s: cannot detach the XDP transit: %s\n", name,
-			 strerror(-err));
+		mzri_warn("%s: cannot detach the XDP transit: %s\n", name,
+			  strerror(-err));
 	else
-		mzr_debug("%s: tc transit\n", name);
+		mzri_debug("%s: tc transit\n", name);
 	return err;
 }
 

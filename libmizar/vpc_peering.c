@@ -13,7 +13,7 @@
 #include <bpf/bpf.h>
 
 #include <mizar/vpc_peering.h>
-#include "core.h"
+#include "host_priv.h"
 #include "internal.h"
 
 struct route {
@@ -122,7 +122,7 @@ static const char *pfx_str(const struct mzr_prefix *p, char *buf)
 static int check_vnis(const char *what, uint32_t a, uint32_t b)
 {
 	if (!a || a > MZR_VNI_MAX || !b || b > MZR_VNI_MAX) {
-		mzr_warn("%s: bad VNI (1-%u)\n", what, MZR_VNI_MAX);
+		mzri_warn("%s: bad VNI (1-%u)\n", what, MZR_VNI_MAX);
 		return -ERANGE;
 	}
 	return 0;
@@ -143,8 +143,8 @@ static int peering_sides(const char *what, uint32_t va, uint32_t vb,
 	if (!n) {
 		if (nna > MZR_MAX_PEERING_PREFIXES ||
 		    nnb > MZR_MAX_PEERING_PREFIXES) {
-			mzr_warn("%s: more than %u networks in a VPC: name the prefixes\n",
-				 what, MZR_MAX_PEERING_PREFIXES);
+			mzri_warn("%s: more than %u networks in a VPC: name the prefixes\n",
+				  what, MZR_MAX_PEERING_PREFIXES);
 			return -EINVAL;
 		}
 		memcpy(pa, na, nna * sizeof(*pa));
@@ -157,8 +157,8 @@ static int peering_sides(const char *what, uint32_t va, uint32_t vb,
 
 		if (pfx[i].len > 32 ||
 		    (ntohl(pfx[i].addr.s_addr) & ~mask_of(pfx[i].len))) {
-			mzr_warn("%s: bad prefix %s\n", what,
-				 pfx_str(&pfx[i], b1));
+			mzri_warn("%s: bad prefix %s\n", what,
+				  pfx_str(&pfx[i], b1));
 			return -EINVAL;
 		}
 		for (j = 0; j < nna; j++)
@@ -168,13 +168,13 @@ static int peering_sides(const char *what, uint32_t va, uint32_t vb,
 			in_b |= inside(pfx[i].addr.s_addr, pfx[i].len,
 				       nb[j].addr.s_addr, nb[j].len);
 		if (in_a && in_b) {
-			mzr_warn("%s: %s is in networks of both VPC %u and VPC %u (overlapping)\n",
-				 what, pfx_str(&pfx[i], b1), va, vb);
+			mzri_warn("%s: %s is in networks of both VPC %u and VPC %u (overlapping)\n",
+				  what, pfx_str(&pfx[i], b1), va, vb);
 			return -EADDRINUSE;
 		}
 		if (!in_a && !in_b) {
-			mzr_warn("%s: %s is inside no network of VPC %u or VPC %u\n",
-				 what, pfx_str(&pfx[i], b1), va, vb);
+			mzri_warn("%s: %s is inside no network of VPC %u or VPC %u\n",
+				  what, pfx_str(&pfx[i], b1), va, vb);
 			return -EADDRNOTAVAIL;
 		}
 		if (in_a)
@@ -183,8 +183,8 @@ static int peering_sides(const char *what, uint32_t va, uint32_t vb,
 			pb[(*npb)++] = pfx[i];
 	}
 	if (!*npa || !*npb) {
-		mzr_warn("%s: nothing of VPC %u is peered\n", what,
-			 *npa ? vb : va);
+		mzri_warn("%s: nothing of VPC %u is peered\n", what,
+			  *npa ? vb : va);
 		return -EINVAL;
 	}
 	/* Clouds refuse peerings of overlapping address spaces: an address
@@ -197,9 +197,9 @@ static int peering_sides(const char *what, uint32_t va, uint32_t vb,
 		for (j = 0; j < nnb; j++)
 			if (overlap(pa[i].addr.s_addr, pa[i].len,
 				    nb[j].addr.s_addr, nb[j].len)) {
-				mzr_warn("%s: %s of VPC %u overlaps network %s of VPC %u\n",
-					 what, pfx_str(&pa[i], b1), va,
-					 pfx_str(&nb[j], b2), vb);
+				mzri_warn("%s: %s of VPC %u overlaps network %s of VPC %u\n",
+					  what, pfx_str(&pa[i], b1), va,
+					  pfx_str(&nb[j], b2), vb);
 				return -EADDRINUSE;
 			}
 	}
@@ -207,15 +207,15 @@ static int peering_sides(const char *what, uint32_t va, uint32_t vb,
 		for (j = 0; j < nna; j++)
 			if (overlap(pb[i].addr.s_addr, pb[i].len,
 				    na[j].addr.s_addr, na[j].len)) {
-				mzr_warn("%s: %s of VPC %u overlaps network %s of VPC %u\n",
-					 what, pfx_str(&pb[i], b1), vb,
-					 pfx_str(&na[j], b2), va);
+				mzri_warn("%s: %s of VPC %u overlaps network %s of VPC %u\n",
+					  what, pfx_str(&pb[i], b1), vb,
+					  pfx_str(&na[j], b2), va);
 				return -EADDRINUSE;
 			}
 	return 0;
 clash:
-	mzr_warn("%s: %s of VPC %u overlaps %s of VPC %u\n", what,
-		 pfx_str(&pa[i], b1), va, pfx_str(&pb[j], b2), vb);
+	mzri_warn("%s: %s of VPC %u overlaps %s of VPC %u\n", what,
+		  pfx_str(&pa[i], b1), va, pfx_str(&pb[j], b2), vb);
 	return -EADDRINUSE;
 }
 
@@ -239,15 +239,15 @@ static int peering_create(struct mzr_host *h, uint32_t va, uint32_t vb,
 	if (err)
 		return err;
 	if (va == vb || n > MZR_MAX_PEERING_PREFIXES || (n && !pfx)) {
-		mzr_warn("%s: %s\n", what,
-			 va == vb ? "a VPC cannot peer with itself" :
+		mzri_warn("%s: %s\n", what,
+			  va == vb ? "a VPC cannot peer with itself" :
 				    "bad prefix list");
 		return -EINVAL;
 	}
 	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &va, &vpc) ||
 	    bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &vb, &vpc)) {
-		mzr_warn("%s: no VPC %u\n", what,
-			 bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &va,
+		mzri_warn("%s: no VPC %u\n", what,
+			  bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &va,
 					     &vpc) ? va : vb);
 		return -ENOENT;
 	}
@@ -258,8 +258,8 @@ static int peering_create(struct mzr_host *h, uint32_t va, uint32_t vb,
 		uint32_t x = ntohl(rs.r[k].k.vni), y = rs.r[k].v.peer_vni;
 
 		if ((x == va && y == vb) || (x == vb && y == va)) {
-			mzr_warn("%s: VPC %u and VPC %u are peered already\n",
-				 what, va, vb);
+			mzri_warn("%s: VPC %u and VPC %u are peered already\n",
+				  what, va, vb);
 			err = -EEXIST;
 			goto out;
 		}
@@ -288,9 +288,9 @@ static int peering_create(struct mzr_host *h, uint32_t va, uint32_t vb,
 		for (i = 0; i < m; i++)
 			if (overlap(rs.r[k].k.addr, rs.r[k].k.prefixlen - 32,
 				    p[i].addr.s_addr, p[i].len)) {
-				mzr_warn("%s: %s overlaps a prefix VPC %u reaches through its peering with VPC %u\n",
-					 what, pfx_str(&p[i], b1), x,
-					 rs.r[k].v.peer_vni);
+				mzri_warn("%s: %s overlaps a prefix VPC %u reaches through its peering with VPC %u\n",
+					  what, pfx_str(&p[i], b1), x,
+					  rs.r[k].v.peer_vni);
 				err = -EADDRINUSE;
 				goto out;
 			}
@@ -308,8 +308,8 @@ static int peering_create(struct mzr_host *h, uint32_t va, uint32_t vb,
 		};
 		if (bpf_map_update_elem(fd, &add[added], &v, BPF_NOEXIST)) {
 			err = mzri_map_err(-errno);
-			mzr_warn("%s: %s: %s\n", what, pfx_str(p, b1),
-				 err == -ENOSPC ? "peering table full" :
+			mzri_warn("%s: %s: %s\n", what, pfx_str(p, b1),
+				  err == -ENOSPC ? "peering table full" :
 						  strerror(-err));
 			while (added--)
 				bpf_map_delete_elem(fd, &add[added]);
@@ -347,8 +347,8 @@ static int peering_delete(struct mzr_host *h, uint32_t va, uint32_t vb)
 	}
 	free(rs.r);
 	if (!err && !found) {
-		mzr_warn("%s: VPC %u and VPC %u are not peered\n", what, va,
-			 vb);
+		mzri_warn("%s: VPC %u and VPC %u are not peered\n", what, va,
+			  vb);
 		err = -ENOENT;
 	}
 	return err;

@@ -35,7 +35,7 @@
 
 #include "bench_wrap.h"
 #include "lb.h"
-#include "core.h"
+#include "host_priv.h"
 #include "pktbuild.h"
 #include "testenv.h"
 

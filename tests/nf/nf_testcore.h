@@ -12,7 +12,7 @@
 
 #include <mizar/abi.h>
 
-#include "core.h"
+#include "host_priv.h"
 
 struct mzr_nf;
 struct pkt;

@@ -47,7 +47,7 @@
 #include "fixture.h"
 #include "testenv.h"
 
-/* Where the library attaches mzr_neigh (libmizar/core.h). */
+/* Where the library attaches mzr_neigh (libmizar/netdev.h). */
 #define TC_HANDLE 0x4d5a
 #define TC_PRIO 1
 

@@ -20,7 +20,7 @@
 #include <mizar/mizar.h>
 #include <mizar/nf.h>
 
-#include "core.h"
+#include "host_priv.h"
 
 static int n_warn;
 static char last_warn[256];

@@ -1,11 +1,23 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The host handle and the helpers host.c, objects.c and stats.c share:
- * map indices, pin paths, XDP attach, and the pure address logic that the
- * unit tests exercise without a kernel.
+ * Library-private state: the host handle (struct mzr_host), the indices
+ * of the core's maps and programs, and what core_obj.c, peers.c,
+ * agent_mode.c and transit_mode.c give every other file.
+ *
+ * Layers, callee first: a file calls only files on lines above its own
+ * (and log.c). scripts/lib-layers.sh checks there is no circle;
+ * docs/architecture.md, "The library's files", says what each file does.
+ *   addr.c (addr.h), core_obj.c (here)          no other library call
+ *   netdev.c (netdev.h), pinroot_ns.c, ep_dev.c  interfaces, no handle
+ *   pins.c (pins.h) <- lock.c (internal.h)       the pin root
+ *   peers.c, agent_mode.c <- transit_mode.c      (here)
+ *   objects.c (objects.h) <- ep.c (ep.h) <- ep_batch.c
+ *   dispatcher.c (dispatcher.h) <- attach.c, host.c
+ *   nf_object.c <- registry.c <- publish.c <- chain.c (nf_priv.h)
+ *   stats.c, tables.c, trace.c, vpc_peering.c
  */
-#ifndef MZR_CORE_H
-#define MZR_CORE_H
+#ifndef MZR_HOST_PRIV_H
+#define MZR_HOST_PRIV_H
 
 #include <limits.h>
 #include <stdbool.h>
@@ -15,6 +27,8 @@
 #include <mizar/host.h>
 
 #include "internal.h"
+#include "addr.h"
+#include "netdev.h"
 #include "shared.h"
 
 /*
@@ -64,8 +78,14 @@ enum mzri_prog {
 	MZRI_PROG__N,
 };
 
+/* ---- The core object (core_obj.c) ------------------------------------ */
+
 extern const char *const mzri_map_names[MZRI_MAP__N];
 extern const char *const mzri_prog_names[MZRI_PROG__N];
+
+/* Open (not load) the embedded core object's skeleton; NULL, errno set. */
+struct mzr_core_bpf;
+struct mzr_core_bpf *mzri_core_open(void);
 
 /*
  * Bits of mzr_host_cfg.flags owned by userspace: the XDP mode the transit
@@ -105,47 +125,6 @@ int mzri_map_err(int err);
 /* Read mzr_host (zeroed when absent). */
 int mzri_host_cfg(const struct mzr_host *h, struct mzr_host_cfg *cfg);
 
-/*
- * Attach @prog_fd to @ifindex with bpf_xdp_attach (netlink: the program
- * stays attached when this process dies). @want: AUTO tries native then
- * generic. Succeeds without change when @prog_fd's program is already
- * there; -EBUSY when another program is. @mode_out: the mode in use.
- */
-int mzri_xdp_attach(int ifindex, int prog_fd, enum mzr_xdp_mode want,
-		    enum mzr_xdp_mode *mode_out, const char *ifname);
-
-/* Detach from @ifindex whatever XDP program has id of @prog_fd (any mode);
- * 0 when none of ours is attached. */
-int mzri_xdp_detach(int ifindex, int prog_fd);
-
-/*
- * The tc program mzr_neigh (@prog_fd) on @ifindex's clsact ingress, as the
- * filter of handle MZRI_TC_HANDLE, priority MZRI_TC_PRIO (netlink: it
- * stays when this process dies). The clsact qdisc is created when absent.
- * Succeeds without change when the program is already there; a stale
- * mzr_neigh there (an earlier load) is replaced; -EBUSY when another
- * program holds the slot. *@undo_out (MZRI_TC_*) says what this call
- * did, for mzri_tc_undo().
- */
-#define MZRI_TC_HANDLE 0x4d5a /* "MZ" */
-#define MZRI_TC_PRIO 1
-#define MZRI_TC_ATTACHED 0x1	/* this call attached the filter */
-#define MZRI_TC_QDISC 0x2	/* this call created the clsact qdisc */
-int mzri_tc_attach(int ifindex, int prog_fd, const char *ifname,
-		   int *undo_out);
-
-/* Undo what mzri_tc_attach() did (@undo: its *undo_out) on an error path:
- * our filter, and the clsact qdisc if that call created it. */
-void mzri_tc_undo(int ifindex, int prog_fd, int undo);
-
-/*
- * Remove our filter from @ifindex's tc ingress: the one whose program has
- * the id of @prog_fd or, when @prog_fd < 0 (no pinned program to compare
- * with), the one named mzr_neigh. Other filters and the clsact qdisc stay
- * (others may use the qdisc). 0 when there is none of ours.
- */
-int mzri_tc_detach(int ifindex, int prog_fd);
-
 /* Whether @hook is one an agent path can meet (agent_mode.c). */
 bool mzri_agent_hook(unsigned int hook);
 
@@ -171,18 +150,8 @@ bool mzri_transit_wants_xdp(const struct mzr_host *h);
 bool mzri_if_is_veth(const char *ifname);
 int mzri_transit_sync(const struct mzr_host *h, bool xdp);
 
-/* Write @val into /proc/sys/@path; 0 or -errno. */
-int mzri_sysctl_write(const char *path, const char *val);
-
-/* Write @val into net/ipv4/conf/@ifname/@knob; 0 or -errno. */
-int mzri_if_sysctl(const char *ifname, const char *knob, const char *val);
-
 /* A copy of @fd that is closed on exec (every fd the library keeps). */
 int mzri_dup_cloexec(int fd);
-
-/* Interface MAC (6 bytes) and MTU. */
-int mzri_if_hwaddr(const char *ifname, uint8_t mac[6]);
-int mzri_if_mtu(const char *ifname, unsigned int *mtu);
 
 /* ---- Known peers (peers.c) ------------------------------------------- */
 
@@ -212,46 +181,4 @@ long mzri_peers_tally(const struct in_addr *addrs, size_t stride, size_t n,
 /* This host's own address moves from @old_ip to @new_ip (0: none). */
 int mzri_peer_self(struct mzr_host *h, __be32 old_ip, __be32 new_ip);
 
-/* ---- Pure address logic (no kernel; unit tested) ----------------------- */
-
-static inline uint32_t mzri_mask(unsigned int len)
-{
-	return len ? ~0U << (32 - len) : 0;
-}
-
-/* Prefix acceptable as a network: length <= 30, no host bits set. */
-bool mzri_prefix_valid(struct in_addr prefix, unsigned int len);
-
-/* Whether two prefixes share any address. */
-bool mzri_prefix_overlap(struct in_addr a, unsigned int alen,
-			 struct in_addr b, unsigned int blen);
-
-/* Whether @ip lies in prefix/len. */
-bool mzri_prefix_contains(struct in_addr prefix, unsigned int len,
-			  struct in_addr ip);
-
-/* First host address of a prefix (network address + 1). */
-struct in_addr mzri_first_host(struct in_addr prefix, unsigned int len);
-
-/* Gateway MAC: 02:00 then the four bytes of @gw. */
-void mzri_gw_mac(struct in_addr gw, uint8_t mac[6]);
-
-/* A unicast, non-zero MAC. */
-bool mzri_mac_valid(const uint8_t mac[6]);
-
-/* A usable unicast host address (not 0, broadcast, multicast, loopback). */
-bool mzri_ip_valid(struct in_addr ip);
-
-static inline bool mzri_vni_valid(uint32_t vni)
-{
-	return vni >= 1 && vni <= MZR_VNI_MAX;
-}
-
-/* Validate one endpoint spec without the kernel (VNI, addresses, MAC,
- * flags); logs and returns -errno. */
-int mzri_ep_spec_check(const struct mzr_ep_spec *spec);
-
-/* Dotted quad into @buf (INET_ADDRSTRLEN), for log lines. */
-const char *mzri_ntoa(struct in_addr ip, char *buf);
-
-#endif /* MZR_CORE_H */
+#endif /* MZR_HOST_PRIV_H */
