@@ -10,7 +10,7 @@
 
 struct core_env;
 
-#define BENCH_TC_ROWS 6
+#define BENCH_TC_ROWS 7
 
 struct bench_tc_row {
 	const char *name, *key;
@@ -27,6 +27,7 @@ struct bench_tc_row {
  * flag as it found it. Exits with a message on any error.
  */
 void bench_core_tc(struct core_env *env, unsigned int repeat,
-		   unsigned int rounds, struct bench_tc_row rows[BENCH_TC_ROWS]);
+		   unsigned int rounds,
+		   struct bench_tc_row rows[BENCH_TC_ROWS]);
 
 #endif
