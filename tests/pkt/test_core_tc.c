@@ -144,9 +144,12 @@ static void tc_fixtures(void)
 	/* A GSO super-packet is judged by its segments (gso_size plus
 	 * headers), not its length: a 1000-byte skb that would be cut in
 	 * 1448-byte segments does not fit. (BPF_PROG_TEST_RUN sets the
-	 * segment size but cannot make a TCP GSO skb, so the whole
-	 * super-packet's encapsulation is checked end to end instead:
-	 * tests/e2e/offloads.sh.) */
+	 * segment size but cannot make a TCP GSO skb: __sk_buff has
+	 * gso_size and gso_segs, no gso_type, and bpf_skb_adjust_room()
+	 * refuses a GSO skb that is not TCP GSO with -ENOTSUPP, so one whose
+	 * segments fit ends as drop_encap here. The whole super-packet's
+	 * encapsulation is checked end to end instead: tests/e2e/offloads.sh.)
+	 */
 	s = tcp_from_ep1(IP4(10, 1, 1, 20), 946);
 	f = fx("tc agent: a GSO skb whose segments would not fit the "
 	       "underlay once encapsulated is answered with Fragmentation "

@@ -56,6 +56,7 @@
 #include "bench_core_bpf.skel.h"
 #include "bench_stages_bpf.skel.h"
 #include "bench_wrap.h"
+#include "bench_core_tc.h"
 
 #define SMALL_EPS 1000
 #define EP_NET IP4(10, 128, 0, 0) /* /12: room for 1M endpoints */
@@ -463,6 +464,7 @@ int main(int argc, char **argv)
 				      "deliver", "transit_pass" };
 	unsigned int big = 1000000, spread = 65536;
 	struct result res[6];
+	struct bench_tc_row tcr[BENCH_TC_ROWS];
 	struct scale sc[2] = {};
 	enum { NB_T = 6, NB_A = 5, NB_M = 10 };
 	struct stage bt[NB_T], ba[NB_A], bm[NB_M];
@@ -563,6 +565,9 @@ int main(int argc, char **argv)
 	res[5] = path("transit pass (not Mizar)", env.transit_fd, &f, env.ul0,
 		      XDP_PASS, MZR_CNT_TRANSIT_PASS);
 
+	/* The tc agent and the tc transit (bench_core_tc.c). */
+	bench_core_tc(&env, repeat, rounds, tcr);
+
 	/* Breakdown, on the bouncer's and the agent encap's frames. */
 	st = stages_open();
 #define BS(name, prog) { name, st->progs.prog, 0, 0 }
@@ -628,6 +633,12 @@ int main(int argc, char **argv)
 	printf("  %-34s %9s %9s %8s\n", "path", "ns/pkt", "floor", "ratio");
 	for (int i = 0; i < 6; i++)
 		print_row(&res[i]);
+	printf("  tc: ratio = path / floor (tc wrapper + MAC swap + "
+	       "bpf_redirect;\n  fresh skbs: %u runs of one iteration, "
+	       "floor without the wrapper)\n", repeat / 10);
+	for (int i = 0; i < BENCH_TC_ROWS; i++)
+		print_row(&(struct result){ tcr[i].name, tcr[i].ns,
+					    tcr[i].floor_ns });
 	printf("breakdown: ns/pkt, delta to the floor, delta to the stage "
 	       "above\n");
 	stage_print("bouncer walk (the full path last):", bt, NB_T, &res[2],
@@ -661,6 +672,11 @@ int main(int argc, char **argv)
 	       repeat, rounds);
 	for (int i = 0; i < 6; i++)
 		json_result(keys[i], &res[i], i < 5);
+	printf("},\"tc_paths\":{");
+	for (int i = 0; i < BENCH_TC_ROWS; i++)
+		json_result(tcr[i].key, &(struct result){ tcr[i].name,
+			    tcr[i].ns, tcr[i].floor_ns },
+			    i < BENCH_TC_ROWS - 1);
 	printf("},\"breakdown\":{");
 	stage_json("bouncer", bt, NB_T);
 	printf(",");

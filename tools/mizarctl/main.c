@@ -187,7 +187,8 @@ static int host_show(struct mzctl *g, int argc, char **argv)
 	struct mzr_host_info info;
 	struct mzctl_json js;
 	struct mzr_host *h;
-	char ip[INET_ADDRSTRLEN];
+	char ip[INET_ADDRSTRLEN], hint_buf[256];
+	const char *hint;
 	int err;
 
 	if (argc) {
@@ -201,6 +202,7 @@ static int host_show(struct mzctl *g, int argc, char **argv)
 	if (err)
 		return mzctl_fail(cmd, err);
 	mzctl_ip_str(info.ip, ip);
+	hint = mzctl_transit_hint(&info, hint_buf, sizeof(hint_buf));
 	if (g->json) {
 		mzctl_json_begin(&js, stdout);
 		mzctl_json_str(&js, "pin_root", mzr_host__pin_root(h));
@@ -209,6 +211,8 @@ static int host_show(struct mzctl *g, int argc, char **argv)
 		mzctl_json_u64(&js, "ifindex", info.ifindex);
 		mzctl_json_u64(&js, "mtu", info.mtu);
 		mzctl_json_str(&js, "mode", mode_name(info.mode));
+		mzctl_json_str(&js, "transit", mzctl_transit_name(info.mode));
+		mzctl_json_str(&js, "hint", hint);
 		mzctl_json_u64(&js, "max_endpoints", info.max_endpoints);
 		mzctl_json_u64(&js, "endpoints", info.n_endpoints);
 		mzctl_json_u64(&js, "local_endpoints", info.n_local_endpoints);
@@ -226,6 +230,9 @@ static int host_show(struct mzctl *g, int argc, char **argv)
 	else
 		printf("underlay   none (not attached)\n");
 	printf("xdp mode   %s\n", mode_name(info.mode));
+	printf("transit    %s\n", mzctl_transit_name(info.mode));
+	if (hint)
+		printf("hint       %s\n", hint);
 	printf("endpoints  %u (%u local), table size %u\n", info.n_endpoints,
 	       info.n_local_endpoints, info.max_endpoints);
 	printf("networks   %u\n", info.n_networks);

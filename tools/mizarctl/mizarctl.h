@@ -263,4 +263,16 @@ struct mzctl_group {
 int mzctl_main(int argc, char **argv, const struct mzctl_group *groups,
 	       const char *usage);
 
+/* host_mode.c: "tc", "xdp" or "none" for the transit of @mode. */
+const char *mzctl_transit_name(enum mzr_xdp_mode mode);
+
+/* The kernel driver of @ifname ("veth", ...) into @drv (ETHTOOL_GDRVINFO).
+ * Returns 0 or -errno. */
+int mzctl_dev_driver(const char *ifname, char *drv, size_t len);
+
+/* One hint line (no newline) when the underlay is a veth with the native
+ * XDP transit: `mode tc` keeps super-packets whole there. NULL: none. */
+const char *mzctl_transit_hint(const struct mzr_host_info *info, char *buf,
+			       size_t len);
+
 #endif /* MZCTL_H */
