@@ -715,6 +715,9 @@ static bool last_drops_valid;
 
 #define BURST 256
 
+/* What the last frame's context mutation was (for its reproducer). */
+static char ctx_mut[64];
+
 static void print_reproducer(int t, const struct seed *s, const struct pkt *in,
 			     uint64_t idx)
 {
@@ -723,6 +726,10 @@ static void print_reproducer(int t, const struct seed *s, const struct pkt *in,
 	       (unsigned long long)seed_arg, target_name(t),
 	       (unsigned long long)(idx / BURST), (unsigned long long)idx,
 	       mut_name);
+	if (t >= T_CONT)
+		printf("    context at the %s hook%s%s\n",
+		       mzr_hook_name((enum mzr_hook)hook_of(t)),
+		       ctx_mut[0] ? ", mutated: " : "", ctx_mut);
 	printf("    as a fixture (ingress ifindex of %s):\n",
 	       s->agent ? "the endpoint's veth" : "ul0");
 	printf("\tstatic const uint8_t fuzz_%llu[] = {",
@@ -1146,6 +1153,8 @@ static void close_nfs(void)
 
 static int my_cpu;
 static struct mzr_ctx *ctx_vals; /* ncpu values */
+static int scratch_fd;
+static void *scratch_zero; /* ncpu zeroed values of mzr_scratch_map */
 
 static void ctx_write(const struct mzr_ctx *c)
 {
@@ -1168,6 +1177,10 @@ static int prime(const struct seed *s, struct mzr_ctx *c)
 
 	memset(c, 0, sizeof(*c));
 	ctx_write(c);
+	/* No plan of an earlier packet either: a burst depends on its seed
+	 * only, so --target/--burst replays it. */
+	if (bpf_map_update_elem(scratch_fd, &zero, scratch_zero, BPF_ANY))
+		test_die_err("mzr_scratch_map reset", errno);
 	last_drops_valid = false;
 	run_xdp(s->agent ? env.agent_fd : env.transit_fd, s->ifindex, &s->p,
 		out, &len);
@@ -1184,19 +1197,61 @@ static int prime(const struct seed *s, struct mzr_ctx *c)
 static void mutate_ctx(struct mzr_ctx *c)
 {
 	uint8_t *b = (uint8_t *)c;
+	size_t off;
 
 	switch (rn(4)) {
 	case 0:
 		c->decision = (uint8_t)rn(6);
+		snprintf(ctx_mut, sizeof(ctx_mut), "decision %u", c->decision);
 		break;
 	case 1:
 		c->chain_pos = (uint8_t)rn(20);
+		snprintf(ctx_mut, sizeof(ctx_mut), "chain_pos %u",
+			 c->chain_pos);
 		break;
 	case 2:
 		c->version = (uint16_t)rn(4);
+		snprintf(ctx_mut, sizeof(ctx_mut), "version %u", c->version);
 		break;
 	default:
-		b[rn(offsetof(struct mzr_ctx, scratch))] = (uint8_t)rnd();
+		off = rn(offsetof(struct mzr_ctx, scratch));
+		b[off] = (uint8_t)rnd();
+		snprintf(ctx_mut, sizeof(ctx_mut), "byte %zu = 0x%02x", off,
+			 b[off]);
+	}
+}
+
+/* An NF may write scratch, decision and drop_reason, and the VNI at the
+ * external hook (docs/nf-abi.md, section 2): an NF target's context lies
+ * only there (the rest decides which program the NF tail-calls next, the
+ * NF's own contract, not the core's). */
+static void mutate_ctx_nf(struct mzr_ctx *c, int hook)
+{
+	static const uint32_t v[] = { VNI_A, VNI_B, VNI_C, 0 };
+	size_t off;
+
+	switch (rn(hook == MZR_HOOK_EXTERNAL ? 4 : 3)) {
+	case 0:
+		c->decision = (uint8_t)rn(6);
+		snprintf(ctx_mut, sizeof(ctx_mut), "decision %u", c->decision);
+		break;
+	case 1:
+		off = rn(sizeof(c->scratch));
+		c->scratch[off] = (uint8_t)rnd();
+		snprintf(ctx_mut, sizeof(ctx_mut), "scratch[%zu] = 0x%02x",
+			 off, c->scratch[off]);
+		break;
+	case 2:
+		c->drop_reason = (uint16_t)rn(__MZR_DROP_MAX + 4);
+		snprintf(ctx_mut, sizeof(ctx_mut), "drop_reason %u",
+			 c->drop_reason);
+		break;
+	default:
+		c->vni = rn(5) ? v[rn(4)] : rn(1 << 24);
+		if (rn(2))
+			c->decision = MZR_DECIDE_INJECT;
+		snprintf(ctx_mut, sizeof(ctx_mut), "vni %u decision %u",
+			 c->vni, c->decision);
 	}
 }
 
@@ -1362,7 +1417,10 @@ static uint64_t run_burst(int t, uint64_t b, bool verbose)
 			if (!selftest)
 				keep_vni(&in, &s->p);
 			c = primed;
-			if (!rn(8))
+			ctx_mut[0] = 0;
+			if (!rn(8) && t >= T_NF)
+				mutate_ctx_nf(&c, h);
+			else if (!rn(8))
 				mutate_ctx(&c);
 			ctx_write(&c);
 		}
@@ -1386,6 +1444,34 @@ static void pin_cpu(int cpu)
 	if (sched_setaffinity(0, sizeof(set), &set))
 		test_die_err("sched_setaffinity", errno);
 	my_cpu = cpu;
+}
+
+/* Fd of map @name that program @prog uses (a map the library does not
+ * pin), by the program's map ids. */
+static int prog_map_fd(int prog, const char *name)
+{
+	uint32_t ids[64], n;
+	struct bpf_prog_info pi = { 0 };
+	uint32_t len = sizeof(pi);
+
+	pi.nr_map_ids = 64;
+	pi.map_ids = (uint64_t)(uintptr_t)ids;
+	if (bpf_obj_get_info_by_fd(prog, &pi, &len))
+		test_die_err("prog info", errno);
+	n = pi.nr_map_ids < 64 ? pi.nr_map_ids : 64;
+	for (uint32_t i = 0; i < n; i++) {
+		struct bpf_map_info mi = { 0 };
+		uint32_t ml = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &ml) &&
+		    !strcmp(mi.name, name))
+			return fd;
+		close(fd);
+	}
+	test_die_err(name, -ENOENT);
 }
 
 static void publish(struct wstats *w)
@@ -1423,6 +1509,18 @@ static void worker(int wi, int cpu, int only, uint64_t only_burst,
 	if (!ctx_vals)
 		abort();
 	ctx_fd = core_env_map_fd(&env, "mzr_ctx_map");
+	scratch_fd = prog_map_fd(env.transit_fd, "mzr_scratch_map");
+	{
+		struct bpf_map_info info = { 0 };
+		uint32_t len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(scratch_fd, &info, &len))
+			test_die_err("mzr_scratch_map info", errno);
+		scratch_zero = calloc((size_t)ncpu,
+				      (info.value_size + 7) & ~7u);
+		if (!scratch_zero)
+			abort();
+	}
 	make_seeds();
 	live_setup();
 	if (only >= 0) { /* replay one burst */
