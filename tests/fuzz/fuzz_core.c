@@ -4,14 +4,20 @@
  * fixtures' topology (tests/pkt/core_env.c: VPCs A and B share 10.1.1.0/24),
  * then mutated (bit flips, truncations, lying length fields, bogus Geneve
  * options, IP options, fragments, swapped VNIs, ARP garbage), run through
- * the real programs with BPF_PROG_TEST_RUN:
+ * the real programs with BPF_PROG_TEST_RUN, 17 programs, each with its own
+ * frame count:
  *
- *   phase 1  mzr_transit and mzr_agent with empty NF chains;
- *   phase 2  the same with the example NFs (ACL, LB, NAT, rate limiter)
- *            chained at their hooks through libmizar, so every hook's chain
- *            and continuation runs by tail call; and each continuation
- *            mzr_cont_* run directly, on the per-CPU context and plan a
- *            real packet left behind (sometimes with mutated fields).
+ *   mzr_transit and mzr_agent with empty NF chains;
+ *   the same with the example NFs (ACL, LB, NAT, rate limiter) chained at
+ *   their hooks through libmizar, so every hook's chain and continuation
+ *   runs by tail call;
+ *   each continuation mzr_cont_* and each NF run directly, on the per-CPU
+ *   context and plan a seed reaching its hook left behind, with frames
+ *   mutated mostly past the outer headers so the walk goes deep.
+ *
+ * Work is cut into bursts per program, each seeded by (seed, program,
+ * burst); forked workers (one per CPU, each with its own netns and
+ * back-plane) claim them. See docs/testing.md.
  *
  * Every frame must keep these invariants:
  *   - the verdict is XDP_DROP, XDP_PASS, XDP_TX or XDP_REDIRECT;
@@ -30,15 +36,19 @@
  *     else the underlay; XDP_TX: where it came from).
  *
  * A violation prints the frame as a fixture to paste into tests/pkt and
- * the command line that replays the run. Usage:
- *   fuzz_core [--seed N] [--seconds S | --frames N] [--verbose]
+ * the command line that replays its burst. Usage:
+ *   fuzz_core [--seed N] [--seconds S] [--frames N | --min-frames M]
+ *             [--workers W] [--verbose]
+ *   fuzz_core --seed N --target NAME --burst B [--verbose]   (replay)
  *   fuzz_core --selftest   (the checks catch a cross-VPC delivery)
- * CI runs a time-bounded pass; `--frames 10000000` is a long run.
+ * CI runs every program to --min-frames 200000 within --seconds 420;
+ * `--frames 10000000` is a long run.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -46,6 +56,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -550,7 +561,8 @@ static const char *mutate_inner(struct pkt *p)
 	switch (rn(12)) {
 	case 0: /* bit flips in the inner headers */
 		for (int i = 0, k = 1 + (int)rn(3); i < k; i++) {
-			off = (size_t)from + rn(span < 64 ? (uint32_t)span : 64);
+			off = (size_t)from +
+			      rn(span < 64 ? (uint32_t)span : 64);
 			p->data[off] ^= (uint8_t)(1u << rn(8));
 		}
 		if (ip >= 0 && rn(2))
@@ -617,7 +629,8 @@ static const char *mutate_inner(struct pkt *p)
 			p->data[ip + 12 + rn(8)] ^= (uint8_t)(1 + rn(255));
 			fix_ipv4_csum(p, ip);
 		} else if (span >= 12) {
-			p->data[(size_t)from + rn(12)] ^= (uint8_t)(1 + rn(255));
+			p->data[(size_t)from + rn(12)] ^=
+				(uint8_t)(1 + rn(255));
 		}
 		return "inner address";
 	case 9:
@@ -721,8 +734,8 @@ static char ctx_mut[64];
 static void print_reproducer(int t, const struct seed *s, const struct pkt *in,
 			     uint64_t idx)
 {
-	printf("    reproduce: fuzz_core --seed %llu --target '%s' --burst %llu "
-	       "--verbose (frame %llu, mutation %s)\n",
+	printf("    reproduce: fuzz_core --seed %llu --target '%s' "
+	       "--burst %llu --verbose (frame %llu, mutation %s)\n",
 	       (unsigned long long)seed_arg, target_name(t),
 	       (unsigned long long)(idx / BURST), (unsigned long long)idx,
 	       mut_name);
@@ -1113,13 +1126,14 @@ static void insert_nfs(bool quiet)
 		if (!nf)
 			test_die_err(nfs[i].obj, errno);
 		bpf_object__for_each_map(map, mzr_nf__bpf_object(nf)) {
+			const char *mn = bpf_map__name(map);
 			char path[256];
 
-			if (!nfs[i].prog || !strncmp(bpf_map__name(map), "mzr_", 4) ||
-			    strchr(bpf_map__name(map), '.'))
+			if (!nfs[i].prog || !strncmp(mn, "mzr_", 4) ||
+			    strchr(mn, '.'))
 				continue;
 			snprintf(path, sizeof(path), "%s/fz_%s", env.pin_root,
-				 bpf_map__name(map));
+				 mn);
 			err = bpf_map__set_pin_path(map, path);
 			if (err)
 				test_die_err("bpf_map__set_pin_path", err);
@@ -1418,10 +1432,12 @@ static uint64_t run_burst(int t, uint64_t b, bool verbose)
 				keep_vni(&in, &s->p);
 			c = primed;
 			ctx_mut[0] = 0;
-			if (!rn(8) && t >= T_NF)
-				mutate_ctx_nf(&c, h);
-			else if (!rn(8))
-				mutate_ctx(&c);
+			if (!rn(8)) {
+				if (t >= T_NF)
+					mutate_ctx_nf(&c, h);
+				else
+					mutate_ctx(&c);
+			}
 			ctx_write(&c);
 		}
 		fuzz_one(t, s, &in, idx, verbose);
@@ -1546,9 +1562,10 @@ static void worker(int wi, int cpu, int only, uint64_t only_burst,
 
 			__atomic_fetch_add(&sh->done[t], n, __ATOMIC_RELAXED);
 			if (n_violations > reported) {
-				uint64_t all = __atomic_add_fetch(
-					&sh->violations, n_violations - reported,
-					__ATOMIC_RELAXED);
+				uint64_t add = n_violations - reported, all;
+
+				all = __atomic_add_fetch(&sh->violations, add,
+							 __ATOMIC_RELAXED);
 
 				reported = n_violations;
 				if (all >= MAX_VIOLATIONS ||
@@ -1569,7 +1586,8 @@ static void usage(void)
 		"usage: fuzz_core [--seed N] [--seconds S] [--frames N | "
 		"--min-frames M]\n"
 		"                 [--workers W] [--verbose] [--selftest]\n"
-		"       fuzz_core --seed N --target NAME --burst B [--verbose]\n");
+		"       fuzz_core --seed N --target NAME --burst B "
+		"[--verbose]\n");
 	exit(2);
 }
 
@@ -1710,6 +1728,10 @@ int main(int argc, char **argv)
 		if (pid < 0)
 			test_die_err("fork", errno);
 		if (!pid) {
+			/* A killed parent (a test timeout) takes its workers
+			 * with it; SIGTERM runs their cleanups. */
+			if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() == 1)
+				exit(1);
 			worker(wi, cpus[wi], only, only_burst, verbose);
 			fflush(stdout);
 			exit(0);
