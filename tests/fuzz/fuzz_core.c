@@ -1554,6 +1554,11 @@ static void worker(int wi, int cpu, int only, uint64_t only_burst,
 		uint64_t b;
 
 		if (!first) {
+			/* Out of time already: no NFs to load for nothing. */
+			if (sh->stop || now_s() >= deadline) {
+				claim(false, &t, &b);
+				break;
+			}
 			insert_nfs(wi != 0);
 			find_hook_seeds();
 		}
