@@ -4,14 +4,20 @@
  * fixtures' topology (tests/pkt/core_env.c: VPCs A and B share 10.1.1.0/24),
  * then mutated (bit flips, truncations, lying length fields, bogus Geneve
  * options, IP options, fragments, swapped VNIs, ARP garbage), run through
- * the real programs with BPF_PROG_TEST_RUN:
+ * the real programs with BPF_PROG_TEST_RUN, 17 programs, each with its own
+ * frame count:
  *
- *   phase 1  mzr_transit and mzr_agent with empty NF chains;
- *   phase 2  the same with the example NFs (ACL, LB, NAT, rate limiter)
- *            chained at their hooks through libmizar, so every hook's chain
- *            and continuation runs by tail call; and each continuation
- *            mzr_cont_* run directly, on the per-CPU context and plan a
- *            real packet left behind (sometimes with mutated fields).
+ *   mzr_transit and mzr_agent with empty NF chains;
+ *   the same with the example NFs (ACL, LB, NAT, rate limiter) chained at
+ *   their hooks through libmizar, so every hook's chain and continuation
+ *   runs by tail call;
+ *   each continuation mzr_cont_* and each NF run directly, on the per-CPU
+ *   context and plan a seed reaching its hook left behind, with frames
+ *   mutated mostly past the outer headers so the walk goes deep.
+ *
+ * Work is cut into bursts per program, each seeded by (seed, program,
+ * burst); forked workers (one per CPU, each with its own netns and
+ * back-plane) claim them. See docs/testing.md.
  *
  * Every frame must keep these invariants:
  *   - the verdict is XDP_DROP, XDP_PASS, XDP_TX or XDP_REDIRECT;
@@ -30,21 +36,28 @@
  *     else the underlay; XDP_TX: where it came from).
  *
  * A violation prints the frame as a fixture to paste into tests/pkt and
- * the command line that replays the run. Usage:
- *   fuzz_core [--seed N] [--seconds S | --frames N] [--verbose]
+ * the command line that replays its burst. Usage:
+ *   fuzz_core [--seed N] [--seconds S] [--frames N | --min-frames M]
+ *             [--workers W] [--verbose]
+ *   fuzz_core --seed N --target NAME --burst B [--verbose]   (replay)
  *   fuzz_core --selftest   (the checks catch a cross-VPC delivery)
- * CI runs a time-bounded pass; `--frames 10000000` is a long run.
+ * CI runs every program to --min-frames 200000 within --seconds 420;
+ * `--frames 10000000` is a long run.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -85,13 +98,41 @@ static uint32_t rn(uint32_t n)
 
 /* ---- Targets and seeds --------------------------------------------------- */
 
+/* The example NFs and the bouncer's pass-through, each also run directly
+ * as a target of its own (on a context primed at its hook). */
+#define N_NFS 8
+
 enum target {
 	T_TRANSIT,
 	T_AGENT,
 	T_TRANSIT_NF,
 	T_AGENT_NF,
 	T_CONT, /* + enum mzr_hook */
-	__T_MAX = T_CONT + __MZR_HOOK_MAX,
+	T_NF = T_CONT + __MZR_HOOK_MAX, /* + index into nfs[] */
+	__T_MAX = T_NF + N_NFS,
+};
+
+static const struct {
+	const char *obj, *prog, *name, *target;
+	enum mzr_hook hook;
+} nfs[N_NFS] = {
+	{ MZR_ACL_OBJ, "acl_egress", "fz-acl-egress", "nf acl_egress",
+	  MZR_HOOK_AGENT_EGRESS },
+	{ MZR_ACL_OBJ, "acl_deliver", "fz-acl-deliver", "nf acl_deliver",
+	  MZR_HOOK_DELIVER },
+	{ MZR_RL_OBJ, "ratelimit_egress", "fz-rl", "nf ratelimit_egress",
+	  MZR_HOOK_AGENT_EGRESS },
+	{ MZR_LB_OBJ, "lb_egress", "fz-lb-egress", "nf lb_egress",
+	  MZR_HOOK_AGENT_EGRESS },
+	{ MZR_LB_OBJ, "lb_deliver", "fz-lb-deliver", "nf lb_deliver",
+	  MZR_HOOK_DELIVER },
+	{ MZR_NAT_OBJ, "nat_exit", "fz-nat-exit", "nf nat_exit",
+	  MZR_HOOK_DIVIDER },
+	{ MZR_NAT_OBJ, "nat_entry", "fz-nat-entry", "nf nat_entry",
+	  MZR_HOOK_EXTERNAL },
+	/* No example NF sits at the bouncer: a pass-through recorder keeps
+	 * its chain non-empty. */
+	{ MZR_REC_OBJ, NULL, "fz-rec", "nf pass-through", MZR_HOOK_BOUNCER },
 };
 
 static const char *target_name(int t)
@@ -101,7 +142,13 @@ static const char *target_name(int t)
 		"mzr_agent+nfs", "mzr_cont_agent_egress", "mzr_cont_bouncer",
 		"mzr_cont_divider", "mzr_cont_deliver", "mzr_cont_external",
 	};
-	return names[t];
+	return t >= T_NF ? nfs[t - T_NF].target : names[t];
+}
+
+/* The hook whose context a continuation or NF target runs on. */
+static int hook_of(int t)
+{
+	return t >= T_NF ? (int)nfs[t - T_NF].hook : t - T_CONT;
 }
 
 /* A frame and where it enters: the agent of an endpoint's veth (whose VPC
@@ -337,6 +384,7 @@ static void bogus_geneve(struct pkt *out, const struct pkt *in)
 	int n = (int)rn(5);
 	uint32_t src;
 
+	out->len = 0; /* nothing built: the caller keeps its frame */
 	if (g < 0)
 		return;
 	inner = g + 8 + (in->data[g] & 0x3f) * 4;
@@ -489,6 +537,131 @@ static const char *mutate(struct pkt *p)
 	}
 }
 
+/*
+ * Mutations past the outer headers: the inner Ethernet, IPv4 and L4 headers
+ * and payload, and the Geneve options. A frame that reached a hook keeps
+ * an outer header the continuation accepts, so the walk goes deep (for an
+ * endpoint's frame, "inner" is its only header).
+ */
+static const char *mutate_inner(struct pkt *p)
+{
+	long gen = layer(p, PKT_L_GENEVE, 0);
+	int n = gen >= 0 ? 1 : 0;
+	long eth = layer(p, PKT_L_ETH, n), ip = layer(p, PKT_L_IPV4, n);
+	long udp = layer(p, PKT_L_UDP, n), tcp = layer(p, PKT_L_TCP, 0);
+	long icmp = layer(p, PKT_L_ICMP, 0);
+	long l4 = udp >= 0 ? udp : tcp >= 0 ? tcp : icmp;
+	long from = eth >= 0 ? eth : 0;
+	struct pkt tmp;
+	size_t off, span;
+
+	if ((size_t)from >= p->len)
+		return mutate(p);
+	span = p->len - (size_t)from;
+	switch (rn(12)) {
+	case 0: /* bit flips in the inner headers */
+		for (int i = 0, k = 1 + (int)rn(3); i < k; i++) {
+			off = (size_t)from +
+			      rn(span < 64 ? (uint32_t)span : 64);
+			p->data[off] ^= (uint8_t)(1u << rn(8));
+		}
+		if (ip >= 0 && rn(2))
+			fix_ipv4_csum(p, ip);
+		return "inner bit flip";
+	case 1:
+		for (int i = 0, k = 1 + (int)rn(4); i < k; i++)
+			p->data[(size_t)from + rn((uint32_t)span)] =
+				(uint8_t)rnd();
+		return "inner byte";
+	case 2: /* cut inside the inner headers or payload */
+		pkt_truncate(p, (size_t)from + rn((uint32_t)span));
+		return "inner truncation";
+	case 3:
+		if (ip >= 0 && rn(2)) {
+			if (rn(2))
+				put16(p->data + ip + 2, (uint16_t)rn(1600));
+			else
+				p->data[ip] = (uint8_t)(0x40 | rn(16));
+			if (rn(3))
+				fix_ipv4_csum(p, ip);
+		} else if (udp >= 0) {
+			put16(p->data + udp + 4, (uint16_t)rn(1600));
+		} else if (tcp >= 0) {
+			p->data[tcp + 12] = (uint8_t)(rn(16) << 4);
+		}
+		return "inner length";
+	case 4:
+		if (gen >= 0) {
+			bogus_geneve(&tmp, p);
+			if (tmp.len)
+				pkt_copy(p, &tmp);
+		}
+		return "geneve options";
+	case 5:
+		if (ip >= 0) {
+			put16(p->data + ip + 6,
+			      (uint16_t)(rn(2) ? 0x2000 | rn(0x2000) : rnd()));
+			fix_ipv4_csum(p, ip);
+		}
+		return "inner fragment";
+	case 6:
+		if (ip >= 0 && (size_t)ip + 60 <= p->len) {
+			uint8_t ihl = (uint8_t)(6 + rn(10));
+
+			p->data[ip] = (uint8_t)(0x40 | ihl);
+			for (size_t k = 20; k < ihl * 4u; k++)
+				p->data[ip + (long)k] =
+					rn(3) ? 1 : (uint8_t)rnd();
+			fix_ipv4_csum(p, ip);
+		}
+		return "inner ip options";
+	case 7:
+		if (p->len + 64 <= PKT_MAX) {
+			size_t k = 1 + rn(64);
+
+			for (size_t i = 0; i < k; i++)
+				p->data[p->len + i] = (uint8_t)rnd();
+			p->len += k;
+		}
+		return "trailer";
+	case 8: /* inner addresses and MACs */
+		if (ip >= 0 && rn(3)) {
+			p->data[ip + 12 + rn(8)] ^= (uint8_t)(1 + rn(255));
+			fix_ipv4_csum(p, ip);
+		} else if (span >= 12) {
+			p->data[(size_t)from + rn(12)] ^=
+				(uint8_t)(1 + rn(255));
+		}
+		return "inner address";
+	case 9:
+		if (ip >= 0) {
+			p->data[ip + 8] = (uint8_t)rn(3);
+			fix_ipv4_csum(p, ip);
+		}
+		return "inner ttl";
+	case 10: /* L4: ports, flags, ICMP type, checksum */
+		if (l4 >= 0 && (size_t)l4 + 8 <= p->len) {
+			p->data[l4 + rn(8)] = (uint8_t)rnd();
+			if (tcp >= 0 && (size_t)tcp + 14 <= p->len && rn(2))
+				p->data[tcp + 13] = (uint8_t)rnd();
+		}
+		return "l4 header";
+	default: /* the inner protocol or EtherType */
+		if (ip >= 0 && rn(2)) {
+			static const uint8_t pr[] = { 1, 6, 17, 47, 50, 132 };
+
+			p->data[ip + 9] = rn(4) ? pr[rn(6)] : (uint8_t)rnd();
+			fix_ipv4_csum(p, ip);
+		} else if (span >= 14) {
+			static const uint16_t et[] = { 0x0800, 0x0806, 0x86dd,
+						       0x8100 };
+
+			put16(p->data + from + 12, et[rn(4)]);
+		}
+		return "inner protocol";
+	}
+}
+
 /* The NFs between a hook and its continuation keep the VNI (they are
  * trusted code): a continuation's frame has the VNI its plan was made for. */
 static void keep_vni(struct pkt *p, const struct pkt *orig)
@@ -507,7 +680,7 @@ static void keep_vni(struct pkt *p, const struct pkt *orig)
 
 static uint64_t verdicts[__T_MAX][5];
 static uint64_t frames[__T_MAX];
-static uint64_t drops_by_reason[__MZR_DROP_MAX];
+static uint64_t drops[__T_MAX][__MZR_DROP_MAX];
 static uint64_t n_frames, n_violations, n_unknown_drop_moves;
 static uint64_t seed_arg;
 static const char *mut_name;
@@ -516,12 +689,13 @@ static const char *mut_name;
 static bool selftest;
 static uint64_t n_cross_vpc;
 
-/* Sum over CPUs of every counter, one batched lookup. */
-static void read_counters(uint64_t *sum)
+/* Sum over CPUs of counters [@first, __MZR_CNT_MAX), one batched lookup
+ * (the per-frame check reads only the drop range: half the copying). */
+static void read_counters_from(uint64_t *sum, uint32_t first)
 {
 	static uint64_t *vals;
 	static uint32_t keys[__MZR_CNT_MAX];
-	uint32_t out_batch, count = __MZR_CNT_MAX;
+	uint32_t out_batch, in_batch = first - 1, count = __MZR_CNT_MAX - first;
 	LIBBPF_OPTS(bpf_map_batch_opts, o);
 
 	if (!vals) {
@@ -530,8 +704,8 @@ static void read_counters(uint64_t *sum)
 		if (!vals)
 			abort();
 	}
-	if (bpf_map_lookup_batch(env.stats_fd, NULL, &out_batch, keys, vals,
-				 &count, &o) &&
+	if (bpf_map_lookup_batch(env.stats_fd, first ? &in_batch : NULL,
+				 &out_batch, keys, vals, &count, &o) &&
 	    errno != ENOENT) {
 		perror("mzr_stats batch lookup");
 		exit(1);
@@ -542,13 +716,33 @@ static void read_counters(uint64_t *sum)
 			sum[keys[i]] += vals[(size_t)i * ncpu + c];
 }
 
+static void read_counters(uint64_t *sum)
+{
+	read_counters_from(sum, 0);
+}
+
+/* The drop counters as the last frame left them: valid until something
+ * other than a checked frame runs a program (priming, live frames). */
+static uint64_t last_drops[__MZR_CNT_MAX];
+static bool last_drops_valid;
+
+#define BURST 256
+
+/* What the last frame's context mutation was (for its reproducer). */
+static char ctx_mut[64];
+
 static void print_reproducer(int t, const struct seed *s, const struct pkt *in,
 			     uint64_t idx)
 {
-	printf("    reproduce: fuzz_core --seed %llu --frames %llu (frame "
-	       "%llu, target %s, mutation %s)\n",
-	       (unsigned long long)seed_arg, (unsigned long long)idx + 1,
-	       (unsigned long long)idx, target_name(t), mut_name);
+	printf("    reproduce: fuzz_core --seed %llu --target '%s' "
+	       "--burst %llu --verbose (frame %llu, mutation %s)\n",
+	       (unsigned long long)seed_arg, target_name(t),
+	       (unsigned long long)(idx / BURST), (unsigned long long)idx,
+	       mut_name);
+	if (t >= T_CONT)
+		printf("    context at the %s hook%s%s\n",
+		       mzr_hook_name((enum mzr_hook)hook_of(t)),
+		       ctx_mut[0] ? ", mutated: " : "", ctx_mut);
 	printf("    as a fixture (ingress ifindex of %s):\n",
 	       s->agent ? "the endpoint's veth" : "ul0");
 	printf("\tstatic const uint8_t fuzz_%llu[] = {",
@@ -671,6 +865,8 @@ static int run_xdp(int fd, unsigned int ifindex, const struct pkt *in,
 	return (int)o.retval;
 }
 
+static int nf_fd[N_NFS];
+
 static int prog_of(int t)
 {
 	switch (t) {
@@ -681,6 +877,8 @@ static int prog_of(int t)
 	case T_AGENT_NF:
 		return env.agent_fd;
 	default:
+		if (t >= T_NF)
+			return nf_fd[t - T_NF];
 		return env.cont_fd[t - T_CONT];
 	}
 }
@@ -792,6 +990,7 @@ static bool live_check(int fd, unsigned int ingress, const struct pkt *in,
 	if (bpf_prog_test_run_opts(fd, &o))
 		test_die_err("BPF_PROG_TEST_RUN (live frames)", -errno);
 	n_live++;
+	last_drops_valid = false;
 	/* The far end's NAPI runs after the send: wait for it (bounded;
 	 * nothing arriving is counted, not judged). */
 	for (int tries = 0; tries < 200 && !got; tries++) {
@@ -832,9 +1031,14 @@ static void fuzz_one(int t, const struct seed *s, const struct pkt *in,
 	if (vni != VNI_A && vni != VNI_B && vni != VNI_C)
 		vni = 0; /* not ours: the output is checked for known VNIs */
 	in_ok = pkt_checksums_ok(in->data, in->len, NULL, 0);
-	read_counters(before);
+	if (last_drops_valid)
+		memcpy(before, last_drops, sizeof(before));
+	else
+		read_counters_from(before, MZR_CNT_DROP_BASE);
 	v = run_xdp(prog_of(t), s->ifindex, in, out, &out_len);
-	read_counters(after);
+	read_counters_from(after, MZR_CNT_DROP_BASE);
+	memcpy(last_drops, after, sizeof(last_drops));
+	last_drops_valid = true;
 	frames[t]++;
 	n_frames++;
 	if (v < 0 || v > XDP_REDIRECT || v == XDP_ABORTED) {
@@ -862,7 +1066,7 @@ static void fuzz_one(int t, const struct seed *s, const struct pkt *in,
 				       mzr_counter_name(MZR_CNT_DROP_BASE +
 							reason));
 		else
-			drops_by_reason[reason]++;
+			drops[t][reason]++;
 	} else if (moved) {
 		ok = violation("%s moved drop counter %s",
 			       fixture_verdict_name(v),
@@ -898,151 +1102,189 @@ done:
 			pkt_dump(out, out_len);
 		}
 	}
+	if (!ok || verbose)
+		fflush(stdout); /* one report in one write, between workers */
 }
 
 /* ---- The example NFs at their hooks ------------------------------------- */
 
-static const struct {
-	const char *obj, *prog, *name;
-	enum mzr_hook hook;
-} nfs[] = {
-	{ MZR_ACL_OBJ, "acl_egress", "fz-acl-egress", MZR_HOOK_AGENT_EGRESS },
-	{ MZR_ACL_OBJ, "acl_deliver", "fz-acl-deliver", MZR_HOOK_DELIVER },
-	{ MZR_RL_OBJ, "ratelimit_egress", "fz-rl", MZR_HOOK_AGENT_EGRESS },
-	{ MZR_LB_OBJ, "lb_egress", "fz-lb-egress", MZR_HOOK_AGENT_EGRESS },
-	{ MZR_LB_OBJ, "lb_deliver", "fz-lb-deliver", MZR_HOOK_DELIVER },
-	{ MZR_NAT_OBJ, "nat_exit", "fz-nat-exit", MZR_HOOK_DIVIDER },
-	{ MZR_NAT_OBJ, "nat_entry", "fz-nat-entry", MZR_HOOK_EXTERNAL },
-};
-
-static struct mzr_nf *loaded[16]; /* closed at exit */
+static struct mzr_nf *loaded[N_NFS]; /* closed at exit */
 static int n_loaded;
+static uint8_t nf_pos[N_NFS]; /* position in its hook's chain */
 
 /* Each NF's own maps pinned under one directory per object, as its tool
- * does, so that two programs of one object share them. The bouncer has no
- * example NF: a pass-through recorder keeps its chain non-empty. */
-static void insert_nfs(void)
+ * does, so that two programs of one object share them. */
+static void insert_nfs(bool quiet)
 {
-	for (size_t i = 0; i < sizeof(nfs) / sizeof(nfs[0]); i++) {
+	for (int i = 0; i < N_NFS; i++) {
 		MZR_OPTS(mzr_nf_open_opts, o, .prog_name = nfs[i].prog);
 		struct bpf_map *map;
 		struct mzr_nf *nf;
 		int err;
 
-		nf = mzr_nf__open_file(nfs[i].obj, &o);
+		nf = mzr_nf__open_file(nfs[i].obj, nfs[i].prog ? &o : NULL);
 		if (!nf)
 			test_die_err(nfs[i].obj, errno);
 		bpf_object__for_each_map(map, mzr_nf__bpf_object(nf)) {
+			const char *mn = bpf_map__name(map);
 			char path[256];
 
-			if (!strncmp(bpf_map__name(map), "mzr_", 4) ||
-			    strchr(bpf_map__name(map), '.'))
+			if (!nfs[i].prog || !strncmp(mn, "mzr_", 4) ||
+			    strchr(mn, '.'))
 				continue;
 			snprintf(path, sizeof(path), "%s/fz_%s", env.pin_root,
-				 bpf_map__name(map));
+				 mn);
 			err = bpf_map__set_pin_path(map, path);
 			if (err)
 				test_die_err("bpf_map__set_pin_path", err);
 		}
 		err = mzr_nf__load(nf, env.host);
 		if (err)
-			test_die_err(nfs[i].prog, err);
+			test_die_err(nfs[i].name, err);
 		err = mzr_host__nf_insert(env.host, nfs[i].name, nf,
 					  nfs[i].hook, MZR_NF_POS_END);
 		if (err)
 			test_die_err("mzr_host__nf_insert", err);
 		loaded[n_loaded++] = nf;
-		printf("NF %s (%s) at the %s hook\n", nfs[i].name, nfs[i].prog,
-		       mzr_hook_name(nfs[i].hook));
-	}
-	{
-		struct mzr_nf *nf = mzr_nf__open_file(MZR_REC_OBJ, NULL);
-		int err;
-
-		if (!nf)
-			test_die_err(MZR_REC_OBJ, errno);
-		err = mzr_host__nf_insert(env.host, "fz-rec", nf,
-					  MZR_HOOK_BOUNCER, MZR_NF_POS_END);
-		if (err)
-			test_die_err("mzr_host__nf_insert rec", err);
-		loaded[n_loaded++] = nf;
+		nf_fd[i] = mzr_nf__prog_fd(nf);
+		for (int j = 0; j < i; j++)
+			nf_pos[i] += nfs[j].hook == nfs[i].hook;
+		if (!quiet)
+			printf("NF %s (%s) at the %s hook, position %u\n",
+			       nfs[i].name, mzr_nf__prog_name(nf),
+			       mzr_hook_name(nfs[i].hook), nf_pos[i]);
 	}
 }
 
-/* A continuation run on the context and plan @s left behind (its hook's
- * chain ran, then the continuation: both stay in the per-CPU maps), the
- * context's fields sometimes mutated. Returns the hook to continue, or -1
- * when @s reached no hook. */
-static int prime_cont(const struct seed *s)
+static void close_nfs(void)
+{
+	for (int i = 0; i < n_loaded; i++)
+		mzr_nf__close(loaded[i]);
+	n_loaded = 0;
+}
+
+/* ---- Contexts at a hook -------------------------------------------------- */
+
+static int my_cpu;
+static struct mzr_ctx *ctx_vals; /* ncpu values */
+static int scratch_fd;
+static void *scratch_zero; /* ncpu zeroed values of mzr_scratch_map */
+
+static void ctx_write(const struct mzr_ctx *c)
+{
+	uint32_t zero = 0;
+
+	for (int i = 0; i < ncpu; i++)
+		ctx_vals[i] = *c;
+	if (bpf_map_update_elem(ctx_fd, &zero, ctx_vals, BPF_ANY))
+		test_die_err("mzr_ctx_map update", errno);
+}
+
+/* Run seed @s through its program with a cleared context (a stale one must
+ * not pass for this frame's): its hook's chain runs, then the continuation,
+ * and both leave the context and the plan in the per-CPU maps. Returns the
+ * hook reached (and the context in @c), or -1. */
+static int prime(const struct seed *s, struct mzr_ctx *c)
 {
 	static uint8_t out[PKT_MAX + HEADROOM];
-	struct mzr_ctx *vals;
-	uint32_t zero = 0, len, hook;
+	uint32_t zero = 0, len;
 
-	/* A stale context must not pass for this frame's. */
-	vals = calloc((size_t)ncpu, sizeof(*vals));
-	if (!vals)
-		abort();
-	if (bpf_map_update_elem(ctx_fd, &zero, vals, BPF_ANY))
-		test_die_err("mzr_ctx_map reset", errno);
+	memset(c, 0, sizeof(*c));
+	ctx_write(c);
+	/* No plan of an earlier packet either: a burst depends on its seed
+	 * only, so --target/--burst replays it. */
+	if (bpf_map_update_elem(scratch_fd, &zero, scratch_zero, BPF_ANY))
+		test_die_err("mzr_scratch_map reset", errno);
+	last_drops_valid = false;
 	run_xdp(s->agent ? env.agent_fd : env.transit_fd, s->ifindex, &s->p,
 		out, &len);
-	if (bpf_map_lookup_elem(ctx_fd, &zero, vals))
+	if (bpf_map_lookup_elem(ctx_fd, &zero, ctx_vals))
 		test_die_err("mzr_ctx_map lookup", errno);
-	for (int c = 0; c < ncpu; c++) {
-		if (vals[c].version)
-			break;
-		if (c == ncpu - 1) {
-			free(vals);
-			return -1;
-		}
-	}
-	hook = 0;
-	for (int c = 0; c < ncpu; c++)
-		if (vals[c].version)
-			hook = vals[c].hook;
-	if (!rn(4)) {
-		for (int c = 0; c < ncpu; c++) {
-			uint8_t *b = (uint8_t *)&vals[c];
-
-			switch (rn(4)) {
-			case 0:
-				vals[c].decision = (uint8_t)rn(6);
-				break;
-			case 1:
-				vals[c].chain_pos = (uint8_t)rn(20);
-				break;
-			case 2:
-				vals[c].version = (uint16_t)rn(4);
-				break;
-			default:
-				b[rn(offsetof(struct mzr_ctx, scratch))] =
-					(uint8_t)rnd();
-			}
-		}
-		if (bpf_map_update_elem(ctx_fd, &zero, vals, BPF_ANY))
-			test_die_err("mzr_ctx_map update", errno);
-	}
-	free(vals);
-	return hook < __MZR_HOOK_MAX ? (int)hook : -1;
+	*c = ctx_vals[my_cpu];
+	if (!c->version || c->hook >= __MZR_HOOK_MAX)
+		return -1;
+	return c->hook;
 }
 
-/* Per-CPU values are laid out every round_up(value_size, 8) bytes. */
-_Static_assert(sizeof(struct mzr_ctx) % 8 == 0, "per-CPU stride");
-
-/* ---- Main ---------------------------------------------------------------- */
-
-static void pin_cpu(void)
+/* Sometimes a context field lies: decision, chain position, version, any
+ * byte before the NFs' scratch space. */
+static void mutate_ctx(struct mzr_ctx *c)
 {
-	cpu_set_t set;
-	int cpu = sched_getcpu();
+	uint8_t *b = (uint8_t *)c;
+	size_t off;
 
-	/* One CPU: the per-CPU context a continuation reads is the one the
-	 * previous run on this CPU left. */
-	CPU_ZERO(&set);
-	CPU_SET(cpu < 0 ? 0 : cpu, &set);
-	if (sched_setaffinity(0, sizeof(set), &set))
-		test_die_err("sched_setaffinity", errno);
+	switch (rn(4)) {
+	case 0:
+		c->decision = (uint8_t)rn(6);
+		snprintf(ctx_mut, sizeof(ctx_mut), "decision %u", c->decision);
+		break;
+	case 1:
+		c->chain_pos = (uint8_t)rn(20);
+		snprintf(ctx_mut, sizeof(ctx_mut), "chain_pos %u",
+			 c->chain_pos);
+		break;
+	case 2:
+		c->version = (uint16_t)rn(4);
+		snprintf(ctx_mut, sizeof(ctx_mut), "version %u", c->version);
+		break;
+	default:
+		off = rn(offsetof(struct mzr_ctx, scratch));
+		b[off] = (uint8_t)rnd();
+		snprintf(ctx_mut, sizeof(ctx_mut), "byte %zu = 0x%02x", off,
+			 b[off]);
+	}
+}
+
+/* An NF may write scratch, decision and drop_reason, and the VNI at the
+ * external hook (docs/nf-abi.md, section 2): an NF target's context lies
+ * only there (the rest decides which program the NF tail-calls next, the
+ * NF's own contract, not the core's). */
+static void mutate_ctx_nf(struct mzr_ctx *c, int hook)
+{
+	static const uint32_t v[] = { VNI_A, VNI_B, VNI_C, 0 };
+	size_t off;
+
+	switch (rn(hook == MZR_HOOK_EXTERNAL ? 4 : 3)) {
+	case 0:
+		c->decision = (uint8_t)rn(6);
+		snprintf(ctx_mut, sizeof(ctx_mut), "decision %u", c->decision);
+		break;
+	case 1:
+		off = rn(sizeof(c->scratch));
+		c->scratch[off] = (uint8_t)rnd();
+		snprintf(ctx_mut, sizeof(ctx_mut), "scratch[%zu] = 0x%02x",
+			 off, c->scratch[off]);
+		break;
+	case 2:
+		c->drop_reason = (uint16_t)rn(__MZR_DROP_MAX + 4);
+		snprintf(ctx_mut, sizeof(ctx_mut), "drop_reason %u",
+			 c->drop_reason);
+		break;
+	default:
+		c->vni = rn(5) ? v[rn(4)] : rn(1 << 24);
+		if (rn(2))
+			c->decision = MZR_DECIDE_INJECT;
+		snprintf(ctx_mut, sizeof(ctx_mut), "vni %u decision %u",
+			 c->vni, c->decision);
+	}
+}
+
+/* The seeds that reach each hook (with every chain non-empty), found by
+ * priming each seed once. */
+static int hook_seeds[__MZR_HOOK_MAX][MAX_SEEDS];
+static int n_hook_seeds[__MZR_HOOK_MAX];
+
+static void find_hook_seeds(void)
+{
+	struct mzr_ctx c;
+
+	memset(n_hook_seeds, 0, sizeof(n_hook_seeds));
+	for (int i = 0; i < n_seeds; i++) {
+		int h = prime(&seeds[i], &c);
+
+		if (h >= 0)
+			hook_seeds[h][n_hook_seeds[h]++] = i;
+	}
 }
 
 static double now_s(void)
@@ -1050,55 +1292,385 @@ static double now_s(void)
 	return (double)mono_ns() / 1e9;
 }
 
+/* ---- Scheduling: bursts of frames per target ------------------------------
+ *
+ * Work is cut into bursts of BURST frames of one target; burst b of target
+ * t draws every choice from a generator seeded with (seed, t, b), so its
+ * frames do not depend on which worker ran it or when: `--target T --burst
+ * B` replays it. Workers (forked, one per CPU, each with its own netns,
+ * bpffs and back-plane) claim bursts from shared memory, always for the
+ * target with the fewest claimed, until each target has its quota.
+ */
+#define MAX_WORKERS 8
+
+struct wstats {
+	uint64_t frames[__T_MAX], verdicts[__T_MAX][5];
+	uint64_t drops[__T_MAX][__MZR_DROP_MAX];
+	uint64_t violations, unknown_drop_moves, live, live_lost, cross_vpc;
+	uint64_t nf_run, hooks[__MZR_HOOK_MAX];
+	uint64_t no_hook_bursts;
+	int status; /* 0 ran, 77 skipped */
+};
+
+static struct shared {
+	uint64_t claimed[__T_MAX]; /* bursts handed out */
+	uint64_t done[__T_MAX];	   /* frames run */
+	uint64_t violations;
+	int stop, timed_out;
+	struct wstats w[MAX_WORKERS];
+} *sh;
+
+static uint64_t quota_bursts; /* --frames: per target; 0: none */
+static uint64_t min_frames;   /* --min-frames */
+static double t0, deadline, phase1_end;
+static uint64_t no_hook_bursts;
+
+static bool phase1(int t)
+{
+	return t == T_TRANSIT || t == T_AGENT;
+}
+
+static void burst_rng(int t, uint64_t b)
+{
+	rng_state = seed_arg ^ ((uint64_t)(t + 1) * 0xd1342543de82ef95ULL) ^
+		    ((b + 1) * 0x9e3779b97f4a7c15ULL);
+	(void)rnd();
+}
+
+/* Claim the next burst of the phase's least-served target; false when the
+ * phase has nothing left. */
+static bool claim(bool first_phase, int *tp, uint64_t *bp)
+{
+	for (;;) {
+		int best = -1;
+
+		if (__atomic_load_n(&sh->stop, __ATOMIC_RELAXED))
+			return false;
+		if (now_s() >= deadline) {
+			if (min_frames)
+				for (int t = 0; t < __T_MAX; t++)
+					if (__atomic_load_n(&sh->done[t],
+							    __ATOMIC_RELAXED) <
+					    min_frames)
+						sh->timed_out = 1;
+			return false;
+		}
+		if (first_phase && !quota_bursts && !min_frames &&
+		    now_s() >= phase1_end)
+			return false;
+		for (int t = 0; t < __T_MAX; t++) {
+			uint64_t c = __atomic_load_n(&sh->claimed[t],
+						     __ATOMIC_RELAXED);
+
+			if (phase1(t) != first_phase ||
+			    (selftest && (t < T_CONT || t >= T_NF)))
+				continue;
+			if (quota_bursts && c >= quota_bursts)
+				continue;
+			if (min_frames && __atomic_load_n(&sh->done[t],
+							  __ATOMIC_RELAXED) >=
+						  min_frames)
+				continue;
+			if (best < 0 || c < sh->claimed[best])
+				best = t;
+		}
+		if (best < 0)
+			return false;
+		*bp = __atomic_fetch_add(&sh->claimed[best], 1,
+					 __ATOMIC_RELAXED);
+		if (quota_bursts && *bp >= quota_bursts)
+			continue;
+		*tp = best;
+		return true;
+	}
+}
+
+/* Run burst @b of target @t; returns the frames run. */
+static uint64_t run_burst(int t, uint64_t b, bool verbose)
+{
+	static struct pkt in;
+	const struct seed *s = NULL;
+	struct mzr_ctx primed, c;
+	uint64_t before = n_frames;
+	int h = t >= T_CONT ? hook_of(t) : -1;
+
+	burst_rng(t, b);
+	if (h >= 0) {
+		/* One seed that reaches the hook now (learned state can move
+		 * a seed elsewhere): its context and plan serve the burst. */
+		for (int tries = 0; tries < 8 && !s; tries++) {
+			if (!n_hook_seeds[h])
+				break;
+			s = &seeds[hook_seeds[h][rn(n_hook_seeds[h])]];
+			if (prime(s, &primed) != h)
+				s = NULL;
+		}
+		if (!s) {
+			no_hook_bursts++;
+			return 0;
+		}
+		if (t >= T_NF)
+			primed.chain_pos = nf_pos[t - T_NF];
+	}
+	for (int k = 0; k < BURST; k++) {
+		uint64_t idx = b * BURST + (uint64_t)k;
+		bool deep;
+
+		if (h < 0) {
+			do
+				s = &seeds[rn(n_seeds)];
+			while (s->agent != (t == T_AGENT || t == T_AGENT_NF));
+		}
+		/* Past a hook mostly the inner headers; elsewhere half. */
+		deep = h >= 0 ? rn(8) != 0 : rn(2) != 0;
+		pkt_copy(&in, &s->p);
+		mut_name = "none";
+		for (int m = 0, n = (int)rn(4); m < n; m++)
+			mut_name = deep ? mutate_inner(&in) : mutate(&in);
+		if (h >= 0) {
+			if (!selftest)
+				keep_vni(&in, &s->p);
+			c = primed;
+			ctx_mut[0] = 0;
+			if (!rn(8)) {
+				if (t >= T_NF)
+					mutate_ctx_nf(&c, h);
+				else
+					mutate_ctx(&c);
+			}
+			ctx_write(&c);
+		}
+		fuzz_one(t, s, &in, idx, verbose);
+		if (n_violations >= MAX_VIOLATIONS || (selftest && n_cross_vpc))
+			break;
+	}
+	return n_frames - before;
+}
+
+/* ---- Workers ------------------------------------------------------------- */
+
+static void pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	/* One CPU: the per-CPU context a continuation reads is the one the
+	 * previous run on this CPU left. */
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set))
+		test_die_err("sched_setaffinity", errno);
+	my_cpu = cpu;
+}
+
+/* Fd of map @name that program @prog uses (a map the library does not
+ * pin), by the program's map ids. */
+static int prog_map_fd(int prog, const char *name)
+{
+	uint32_t ids[64], n;
+	struct bpf_prog_info pi = { 0 };
+	uint32_t len = sizeof(pi);
+
+	pi.nr_map_ids = 64;
+	pi.map_ids = (uint64_t)(uintptr_t)ids;
+	if (bpf_obj_get_info_by_fd(prog, &pi, &len))
+		test_die_err("prog info", errno);
+	n = pi.nr_map_ids < 64 ? pi.nr_map_ids : 64;
+	for (uint32_t i = 0; i < n; i++) {
+		struct bpf_map_info mi = { 0 };
+		uint32_t ml = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &ml) &&
+		    !strcmp(mi.name, name))
+			return fd;
+		close(fd);
+	}
+	test_die_err(name, -ENOENT);
+}
+
+static void publish(struct wstats *w)
+{
+	static uint64_t c[__MZR_CNT_MAX];
+
+	memcpy(w->frames, frames, sizeof(frames));
+	memcpy(w->verdicts, verdicts, sizeof(verdicts));
+	memcpy(w->drops, drops, sizeof(drops));
+	w->violations = n_violations;
+	w->unknown_drop_moves = n_unknown_drop_moves;
+	w->live = n_live;
+	w->live_lost = n_live_lost;
+	w->cross_vpc = n_cross_vpc;
+	w->no_hook_bursts = no_hook_bursts;
+	read_counters(c);
+	w->nf_run = c[MZR_CNT_NF_RUN];
+	for (int h = 0; h < __MZR_HOOK_MAX; h++)
+		w->hooks[h] = c[MZR_CNT_HOOK(h)];
+}
+
+/* One worker: its own netns, bpffs and back-plane on CPU @cpu; the phase
+ * without NFs first, then the NFs inserted and the rest. */
+static void worker(int wi, int cpu, int only, uint64_t only_burst,
+		   bool verbose)
+{
+	uint64_t reported = 0;
+
+	core_env_setup(&env);
+	pin_cpu(cpu);
+	ncpu = libbpf_num_possible_cpus();
+	if (ncpu <= 0)
+		test_die_err("libbpf_num_possible_cpus", ncpu);
+	ctx_vals = calloc((size_t)ncpu, sizeof(*ctx_vals));
+	if (!ctx_vals)
+		abort();
+	ctx_fd = core_env_map_fd(&env, "mzr_ctx_map");
+	scratch_fd = prog_map_fd(env.transit_fd, "mzr_scratch_map");
+	{
+		struct bpf_map_info info = { 0 };
+		uint32_t len = sizeof(info);
+
+		if (bpf_obj_get_info_by_fd(scratch_fd, &info, &len))
+			test_die_err("mzr_scratch_map info", errno);
+		scratch_zero = calloc((size_t)ncpu,
+				      (info.value_size + 7) & ~7u);
+		if (!scratch_zero)
+			abort();
+	}
+	make_seeds();
+	live_setup();
+	if (only >= 0) { /* replay one burst */
+		if (!phase1(only)) {
+			insert_nfs(false);
+			find_hook_seeds();
+		}
+		run_burst(only, only_burst, verbose);
+		publish(&sh->w[wi]);
+		close_nfs();
+		return;
+	}
+	for (int first = 1; first >= 0; first--) {
+		int t;
+		uint64_t b;
+
+		if (!first) {
+			/* Out of time already: no NFs to load for nothing. */
+			if (sh->stop || now_s() >= deadline) {
+				claim(false, &t, &b);
+				break;
+			}
+			insert_nfs(wi != 0);
+			find_hook_seeds();
+		}
+		while (claim(first, &t, &b)) {
+			uint64_t n = run_burst(t, b, verbose);
+
+			__atomic_fetch_add(&sh->done[t], n, __ATOMIC_RELAXED);
+			if (n_violations > reported) {
+				uint64_t add = n_violations - reported, all;
+
+				all = __atomic_add_fetch(&sh->violations, add,
+							 __ATOMIC_RELAXED);
+
+				reported = n_violations;
+				if (all >= MAX_VIOLATIONS ||
+				    (selftest && n_cross_vpc))
+					sh->stop = 1;
+			}
+		}
+	}
+	publish(&sh->w[wi]);
+	close_nfs();
+}
+
+/* ---- Main ---------------------------------------------------------------- */
+
 static void usage(void)
 {
-	fprintf(stderr, "usage: fuzz_core [--seed N] [--seconds S | --frames "
-			"N] [--verbose] [--selftest]\n");
+	fprintf(stderr,
+		"usage: fuzz_core [--seed N] [--seconds S] [--frames N | "
+		"--min-frames M]\n"
+		"                 [--workers W] [--verbose] [--selftest]\n"
+		"       fuzz_core --seed N --target NAME --burst B "
+		"[--verbose]\n");
 	exit(2);
 }
 
-static void print_totals(double secs)
+static void print_totals(const struct wstats *w, double secs, int nw)
 {
 	static const char *vn[] = { "aborted", "drop", "pass", "tx",
 				    "redirect" };
+	uint64_t total = 0;
 
-	printf("\n%-24s %10s", "program", "frames");
+	printf("\n%-24s %9s", "program", "frames");
 	for (int v = 0; v < 5; v++)
-		printf(" %9s", vn[v]);
-	printf("\n");
+		printf(" %8s", vn[v]);
+	printf("  drops by reason\n");
 	for (int t = 0; t < __T_MAX; t++) {
-		printf("%-24s %10llu", target_name(t),
-		       (unsigned long long)frames[t]);
+		const char *sep = "";
+
+		printf("%-24s %9llu", target_name(t),
+		       (unsigned long long)w->frames[t]);
 		for (int v = 0; v < 5; v++)
-			printf(" %9llu", (unsigned long long)verdicts[t][v]);
+			printf(" %8llu", (unsigned long long)w->verdicts[t][v]);
+		printf("  ");
+		for (uint32_t r = 0; r < __MZR_DROP_MAX; r++) {
+			const char *n = mzr_counter_name(MZR_CNT_DROP_BASE + r);
+
+			if (!w->drops[t][r])
+				continue;
+			printf("%s%s=%llu", sep, n ? n + 5 : "?",
+			       (unsigned long long)w->drops[t][r]);
+			sep = " ";
+		}
 		printf("\n");
+		total += w->frames[t];
 	}
-	printf("drops by reason:");
-	for (uint32_t r = 0; r < __MZR_DROP_MAX; r++)
-		if (drops_by_reason[r])
-			printf(" %s=%llu",
-			       mzr_counter_name(MZR_CNT_DROP_BASE + r) ?
-				       mzr_counter_name(MZR_CNT_DROP_BASE + r) :
-				       "?",
-			       (unsigned long long)drops_by_reason[r]);
-	printf("\nlive frames: %llu emitted frames sent again live, %llu "
+	printf("live frames: %llu emitted frames sent again live, %llu "
 	       "arrived where the output said, %llu did not arrive\n",
-	       (unsigned long long)n_live,
-	       (unsigned long long)(n_live - n_live_lost),
-	       (unsigned long long)n_live_lost);
-	printf("\n%llu frames in %.1f s (%.0f frames/s), seed %llu, %llu "
-	       "violations\n",
-	       (unsigned long long)n_frames, secs, n_frames / secs,
+	       (unsigned long long)w->live,
+	       (unsigned long long)(w->live - w->live_lost),
+	       (unsigned long long)w->live_lost);
+	printf("NF programs entered by tail call: %llu; hook points "
+	       "reached: agent_egress %llu bouncer %llu divider %llu "
+	       "deliver %llu external %llu\n",
+	       (unsigned long long)w->nf_run,
+	       (unsigned long long)w->hooks[0], (unsigned long long)w->hooks[1],
+	       (unsigned long long)w->hooks[2], (unsigned long long)w->hooks[3],
+	       (unsigned long long)w->hooks[4]);
+	if (w->no_hook_bursts)
+		printf("%llu bursts found no seed reaching their hook\n",
+		       (unsigned long long)w->no_hook_bursts);
+	printf("\n%llu frames in %.1f s (%.0f frames/s, %d workers), seed "
+	       "%llu, %llu violations\n",
+	       (unsigned long long)total, secs, total / secs, nw,
 	       (unsigned long long)seed_arg,
-	       (unsigned long long)n_violations);
+	       (unsigned long long)w->violations);
+}
+
+static int find_target(const char *name)
+{
+	char *end;
+	long n = strtol(name, &end, 10);
+
+	if (!*end && n >= 0 && n < __T_MAX)
+		return (int)n;
+	for (int t = 0; t < __T_MAX; t++)
+		if (!strcmp(name, target_name(t)))
+			return t;
+	fprintf(stderr, "fuzz_core: no target '%s'\n", name);
+	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	uint64_t max_frames = 0, idx = 0;
-	double seconds = 0, t0, deadline;
+	uint64_t max_frames = 0, only_burst = 0;
+	double seconds = 0;
 	bool verbose = false;
-	struct pkt in;
+	int nw = 0, only = -1, skipped = 0, failed = 0;
+	struct wstats sum = { 0 };
+	cpu_set_t allowed;
+	int cpus[MAX_WORKERS], n_cpus = 0;
 
 	seed_arg = (uint64_t)time(NULL);
 	for (int i = 1; i < argc; i++) {
@@ -1106,8 +1678,16 @@ int main(int argc, char **argv)
 			seed_arg = strtoull(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--frames") && i + 1 < argc)
 			max_frames = strtoull(argv[++i], NULL, 0);
+		else if (!strcmp(argv[i], "--min-frames") && i + 1 < argc)
+			min_frames = strtoull(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--seconds") && i + 1 < argc)
 			seconds = strtod(argv[++i], NULL);
+		else if (!strcmp(argv[i], "--workers") && i + 1 < argc)
+			nw = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--target") && i + 1 < argc)
+			only = find_target(argv[++i]);
+		else if (!strcmp(argv[i], "--burst") && i + 1 < argc)
+			only_burst = strtoull(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--selftest"))
 			selftest = true;
 		else if (!strcmp(argv[i], "--verbose"))
@@ -1115,89 +1695,107 @@ int main(int argc, char **argv)
 		else
 			usage();
 	}
-	if (!max_frames && !seconds)
+	if (max_frames && min_frames)
+		usage();
+	if (!max_frames && !min_frames && !seconds)
 		seconds = 30;
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("fuzz_core: seed %llu (replay with --seed %llu)\n",
-	       (unsigned long long)seed_arg, (unsigned long long)seed_arg);
-	rng_state = seed_arg;
-
-	core_env_setup(&env);
-	pin_cpu();
-	ncpu = libbpf_num_possible_cpus();
-	if (ncpu <= 0)
-		test_die_err("libbpf_num_possible_cpus", ncpu);
-	ctx_fd = core_env_map_fd(&env, "mzr_ctx_map");
-	make_seeds();
-	live_setup();
-	printf("%d seed frames, %s\n", n_seeds,
-	       max_frames ? "frame-bounded" : "time-bounded");
-
+	if (max_frames)
+		quota_bursts = (max_frames / __T_MAX + BURST - 1) / BURST;
+	if (sched_getaffinity(0, sizeof(allowed), &allowed))
+		test_die_err("sched_getaffinity", errno);
+	for (int c = 0; c < CPU_SETSIZE && n_cpus < MAX_WORKERS; c++)
+		if (CPU_ISSET(c, &allowed))
+			cpus[n_cpus++] = c;
+	if (nw <= 0 || nw > n_cpus)
+		nw = n_cpus;
+	if (only >= 0 || selftest)
+		nw = 1;
+	setvbuf(stdout, NULL, _IOFBF, 1 << 16);
+	printf("fuzz_core: seed %llu (replay with --seed %llu), %d workers, "
+	       "%s\n", (unsigned long long)seed_arg,
+	       (unsigned long long)seed_arg, nw,
+	       max_frames ? "frame-bounded" :
+	       min_frames ? "until every program has its minimum" :
+			    "time-bounded");
+	fflush(stdout);
+	sh = mmap(NULL, sizeof(*sh), PROT_READ | PROT_WRITE,
+		  MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (sh == MAP_FAILED)
+		test_die_err("mmap", errno);
 	t0 = now_s();
-	/* Phase 1 (empty chains) gets the first half of the budget; the
-	 * selftest needs only phase 2. */
-	for (int phase = selftest ? 2 : 1; phase <= 2; phase++) {
-		uint64_t end_idx = max_frames ? max_frames * phase / 2 : 0;
+	deadline = seconds ? t0 + seconds : 1e300;
+	/* Time-bounded without a minimum: the two programs without NFs get
+	 * their share of the time first. */
+	phase1_end = t0 + (seconds ? seconds : 0) * 2 / __T_MAX;
+	for (int wi = 0; wi < nw; wi++) {
+		pid_t pid = fork();
 
-		deadline = t0 + seconds * phase / 2;
-		if (phase == 2)
-			insert_nfs();
-		while (max_frames ? idx < end_idx : now_s() < deadline) {
-			for (int k = 0; k < 256; k++, idx++) {
-				const struct seed *s = &seeds[rn(n_seeds)];
-				int t = s->agent ? T_AGENT : T_TRANSIT;
-
-				if (max_frames && idx >= end_idx)
-					break;
-				if (phase == 2) {
-					t += T_TRANSIT_NF - T_TRANSIT;
-					if (rn(3) == 0) {
-						int h = prime_cont(s);
-
-						if (h >= 0)
-							t = T_CONT + h;
-					}
-				}
-				pkt_copy(&in, &s->p);
-				mut_name = "none";
-				for (int m = 0, n = (int)rn(4); m < n; m++)
-					mut_name = mutate(&in);
-				if (t >= T_CONT && !selftest)
-					keep_vni(&in, &s->p);
-				fuzz_one(t, s, &in, idx, verbose);
-				if (n_violations >= MAX_VIOLATIONS ||
-				    (selftest && n_cross_vpc))
-					goto out;
-			}
+		if (pid < 0)
+			test_die_err("fork", errno);
+		if (!pid) {
+			/* A killed parent (a test timeout) takes its workers
+			 * with it; SIGTERM runs their cleanups. */
+			if (prctl(PR_SET_PDEATHSIG, SIGTERM) || getppid() == 1)
+				exit(1);
+			worker(wi, cpus[wi], only, only_burst, verbose);
+			fflush(stdout);
+			exit(0);
 		}
 	}
-out:
-	print_totals(now_s() - t0);
-	{
-		static uint64_t c[__MZR_CNT_MAX];
+	for (int wi = 0; wi < nw; wi++) {
+		int st;
 
-		read_counters(c);
-		printf("NF programs entered by tail call: %llu; hook points "
-		       "reached: agent_egress %llu bouncer %llu divider %llu "
-		       "deliver %llu external %llu\n",
-		       (unsigned long long)c[MZR_CNT_NF_RUN],
-		       (unsigned long long)c[MZR_CNT_HOOK(0)],
-		       (unsigned long long)c[MZR_CNT_HOOK(1)],
-		       (unsigned long long)c[MZR_CNT_HOOK(2)],
-		       (unsigned long long)c[MZR_CNT_HOOK(3)],
-		       (unsigned long long)c[MZR_CNT_HOOK(4)]);
+		if (wait(&st) < 0)
+			test_die_err("wait", errno);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+			skipped++;
+		else if (!WIFEXITED(st) || WEXITSTATUS(st))
+			failed++;
 	}
-	for (int i = 0; i < n_loaded; i++)
-		mzr_nf__close(loaded[i]);
+	if (skipped == nw)
+		return 77;
+	for (int wi = 0; wi < nw; wi++) {
+		const struct wstats *w = &sh->w[wi];
+
+		for (int t = 0; t < __T_MAX; t++) {
+			sum.frames[t] += w->frames[t];
+			for (int v = 0; v < 5; v++)
+				sum.verdicts[t][v] += w->verdicts[t][v];
+			for (int r = 0; r < __MZR_DROP_MAX; r++)
+				sum.drops[t][r] += w->drops[t][r];
+		}
+		sum.violations += w->violations;
+		sum.unknown_drop_moves += w->unknown_drop_moves;
+		sum.live += w->live;
+		sum.live_lost += w->live_lost;
+		sum.cross_vpc += w->cross_vpc;
+		sum.nf_run += w->nf_run;
+		sum.no_hook_bursts += w->no_hook_bursts;
+		for (int h = 0; h < __MZR_HOOK_MAX; h++)
+			sum.hooks[h] += w->hooks[h];
+	}
+	print_totals(&sum, now_s() - t0, nw);
+	if (failed)
+		printf("FAIL: %d of %d workers failed\n", failed, nw);
 	if (selftest) {
 		printf("%s: selftest: %llu cross-VPC deliveries detected "
 		       "with VNI-rewriting NFs\n",
-		       n_cross_vpc ? "PASS" : "FAIL",
-		       (unsigned long long)n_cross_vpc);
-		return n_cross_vpc ? 0 : 1;
+		       sum.cross_vpc ? "PASS" : "FAIL",
+		       (unsigned long long)sum.cross_vpc);
+		return sum.cross_vpc && !failed ? 0 : 1;
 	}
-	if (n_unknown_drop_moves)
+	if (sum.unknown_drop_moves)
 		printf("note: %llu moves of drop counters past the named "
-		       "reasons\n", (unsigned long long)n_unknown_drop_moves);
-	return n_violations || n_unknown_drop_moves ? 1 : 0;
+		       "reasons\n", (unsigned long long)sum.unknown_drop_moves);
+	if (min_frames && only < 0)
+		for (int t = 0; t < __T_MAX; t++)
+			if (sum.frames[t] < min_frames) {
+				printf("FAIL: %s ran %llu frames, fewer than "
+				       "the minimum %llu%s\n", target_name(t),
+				       (unsigned long long)sum.frames[t],
+				       (unsigned long long)min_frames,
+				       sh->timed_out ? " (time ran out)" : "");
+				failed++;
+			}
+	return sum.violations || sum.unknown_drop_moves || failed ? 1 : 0;
 }
