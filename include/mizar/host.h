@@ -345,6 +345,26 @@ MZR_API int mzr_vpc__create(struct mzr_host *host, uint32_t vni,
 			    const struct in_addr *dividers,
 			    unsigned int n_dividers);
 
+struct mzr_vpc_opts {
+	size_t sz;
+	/* The VPC's dividers (underlay addresses), at most
+	 * MZR_MAX_DIVIDERS_PER_VPC; NULL/0: none yet. */
+	const struct in_addr *dividers;
+	unsigned int n_dividers;
+	size_t : 0;
+};
+#define mzr_vpc_opts__last_field n_dividers
+
+/**
+ * @brief Create VPC @p vni as mzr_vpc__create(), with options (NULL: no
+ * dividers yet); later releases add fields here, not parameters.
+ * @return as mzr_vpc__create(), and -EINVAL: bad opts (@p opts->sz
+ * smaller than a size_t, or non-zero bytes past the fields this
+ * libmizar knows).
+ */
+MZR_API int mzr_vpc__create_opts(struct mzr_host *host, uint32_t vni,
+				 const struct mzr_vpc_opts *opts);
+
 /**
  * @brief Replace VPC @p vni's dividers (@p n_dividers may be 0).
  * @return 0; -ERANGE: bad VNI; -ENOENT: no such VPC; -E2BIG: more than
