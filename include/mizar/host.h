@@ -545,9 +545,12 @@ struct mzr_ep_opts {
 	 * spec's host alone. */
 	const struct in_addr *hosts;
 	unsigned int n_hosts;
+	/* The caller's sizeof(struct mzr_ep_spec), so that the spec can
+	 * grow (as mzr_ep_batch_opts' spec_sz). 0: this library's. */
+	size_t spec_sz;
 	size_t : 0;
 };
-#define mzr_ep_opts__last_field n_hosts
+#define mzr_ep_opts__last_field spec_sz
 
 /**
  * @brief Create an endpoint as mzr_ep__create(), with options. With
@@ -601,6 +604,29 @@ MZR_API int mzr_ep__get_hosts(const struct mzr_host *host, uint32_t vni,
 MZR_API int mzr_ep__create_batch(struct mzr_host *host,
 				 const struct mzr_ep_spec *specs, size_t n,
 				 size_t *failed_idx);
+
+struct mzr_ep_batch_opts {
+	size_t sz;
+	/* The caller's sizeof(struct mzr_ep_spec): the stride of the specs
+	 * array, so that the spec can grow. 0: this library's. A size
+	 * larger than this library's must leave the unknown tail of every
+	 * spec zero; a smaller one is refused. */
+	size_t spec_sz;
+	size_t : 0;
+};
+#define mzr_ep_batch_opts__last_field spec_sz
+
+/**
+ * @brief Create @p n remote endpoints as mzr_ep__create_batch(), @p specs
+ * being an array of @p opts->spec_sz-byte elements, each a
+ * struct mzr_ep_spec (see docs/abi-policy.md).
+ * @return as mzr_ep__create_batch(), and -EINVAL: bad opts, a spec_sz
+ * smaller than struct mzr_ep_spec, a spec with non-zero bytes past the
+ * fields this libmizar knows (*@p failed_idx: its index); -ENOMEM.
+ */
+MZR_API int mzr_ep__create_batch_opts(struct mzr_host *host, const void *specs,
+				      size_t n, size_t *failed_idx,
+				      const struct mzr_ep_batch_opts *opts);
 
 /**
  * @brief Delete an endpoint (for a local one, detaching its agent and its

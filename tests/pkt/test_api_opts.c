@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * The LIBMIZAR_0.2 _opts variants of calls whose 0.1 signatures cannot
- * grow: mzr_vpc__create_opts() and mzr_host__nf_insert_opts(). Their
+ * grow: mzr_vpc__create_opts(), mzr_host__nf_insert_opts() and
+ * mzr_ep__create_batch_opts() (specs of the caller's size). Their
  * options take effect, NULL gives the documented defaults, and a caller's
  * struct with bytes this library does not know is refused (libbpf's rule).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -129,11 +131,93 @@ static void nf_insert_opts(void)
 	mzr_nf__close(c);
 }
 
+/* Specs of a future, larger struct mzr_ep_spec (stride spec_sz). */
+struct spec_v9 {
+	struct mzr_ep_spec s;
+	uint64_t future;
+};
+
+static void ep_batch_opts(void)
+{
+	struct spec_v9 v[2];
+	struct mzr_ep_info info;
+	size_t failed = 99;
+	int err;
+
+	memset(v, 0, sizeof(v));
+	for (int i = 0; i < 2; i++) {
+		v[i].s.vni = VNI_A;
+		v[i].s.ip = test_in4(IP4(10, 1, 1, 60 + i));
+		memcpy(v[i].s.mac, MAC_EP1, 6);
+		v[i].s.mac[5] = 0x60 + i;
+		v[i].s.host = test_in4(H2);
+	}
+	v[1].future = 1;
+	{
+		MZR_OPTS(mzr_ep_batch_opts, o, .spec_sz = sizeof(v[0]));
+
+		err = mzr_ep__create_batch_opts(env.host, v, 2, &failed, &o);
+		CHECK(err == -EINVAL && failed == 1,
+		      "a spec with an unknown non-zero tail: %d, index %zu",
+		      err, failed);
+		CHECK(mzr_ep__get(env.host, VNI_A, v[0].s.ip, &info) ==
+			      -ENOENT,
+		      "nothing created when one spec is refused");
+		v[1].future = 0;
+		err = mzr_ep__create_batch_opts(env.host, v, 2, &failed, &o);
+		CHECK(!err, "specs at the caller's stride: %d", err);
+	}
+	for (int i = 0; i < 2; i++) {
+		err = mzr_ep__get(env.host, VNI_A, v[i].s.ip, &info);
+		CHECK(!err && !memcmp(info.mac, v[i].s.mac, 6) &&
+			      info.host.s_addr == htonl(H2),
+		      "spec %d read at the caller's stride: %d", i, err);
+		mzr_ep__delete(env.host, VNI_A, v[i].s.ip);
+	}
+	{
+		MZR_OPTS(mzr_ep_batch_opts, o, .spec_sz = 8);
+
+		err = mzr_ep__create_batch_opts(env.host, v, 2, NULL, &o);
+		CHECK(err == -EINVAL, "spec_sz smaller than the spec: %d",
+		      err);
+	}
+}
+
+static void ep_opts_spec_sz(void)
+{
+	struct spec_v9 v = { .s = { .vni = VNI_A } };
+	struct mzr_ep_info info;
+	int err;
+
+	v.s.ip = test_in4(IP4(10, 1, 1, 62));
+	memcpy(v.s.mac, MAC_EP1, 6);
+	v.s.mac[5] = 0x62;
+	v.s.host = test_in4(H3);
+	v.future = 1;
+	{
+		MZR_OPTS(mzr_ep_opts, o, .spec_sz = sizeof(v));
+
+		err = mzr_ep__create_opts(env.host, &v.s, &o);
+		CHECK(err == -EINVAL, "ep create_opts, a spec with an unknown "
+		      "non-zero tail: %d", err);
+		v.future = 0;
+		err = mzr_ep__create_opts(env.host, &v.s, &o);
+		CHECK(!err, "ep create_opts, a larger spec, zero tail: %d",
+		      err);
+	}
+	err = mzr_ep__get(env.host, VNI_A, v.s.ip, &info);
+	CHECK(!err && info.host.s_addr == htonl(H3),
+	      "the endpoint is there: %d", err);
+	mzr_ep__delete(env.host, VNI_A, v.s.ip);
+}
+
 int main(void)
 {
 	core_env_setup(&env);
 	vpc_opts();
 	nf_insert_opts();
+	ep_batch_opts();
+	ep_opts_spec_sz();
 	printf("%d failures\n", test_failures);
 	return test_failures ? 1 : 0;
 }
