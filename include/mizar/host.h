@@ -695,6 +695,35 @@ MZR_API const char *mzr_counter_role(unsigned int idx);
 /** @brief Name of drop reason @p reason (e.g. "ttl_expired"), or NULL. */
 MZR_API const char *mzr_drop_reason_name(unsigned int reason);
 
+/* ---- Size-carrying getters (docs/abi-policy.md) ----------------------- */
+
+/*
+ * As bpf_obj_get_info_by_fd(): @p info_len holds the caller's
+ * sizeof(*info); the library writes min(that, its own) bytes, zeroes the
+ * caller's bytes past its own, and stores in @p info_len the size it
+ * filled, so that an *_info struct can grow without overrunning an older
+ * caller's. Errors as the plain getter, and -EINVAL: @p info or
+ * @p info_len NULL.
+ */
+
+/** @brief mzr_host__info() into a caller-sized @p info. */
+MZR_API int mzr_host__get_info(const struct mzr_host *host,
+			       struct mzr_host_info *info, size_t *info_len);
+
+/** @brief mzr_vpc__get() into a caller-sized @p info. */
+MZR_API int mzr_vpc__get_info(const struct mzr_host *host, uint32_t vni,
+			      struct mzr_vpc_info *info, size_t *info_len);
+
+/** @brief mzr_net__get() into a caller-sized @p info. */
+MZR_API int mzr_net__get_info(const struct mzr_host *host, uint32_t vni,
+			      struct in_addr prefix, unsigned int prefixlen,
+			      struct mzr_net_info *info, size_t *info_len);
+
+/** @brief mzr_ep__get() into a caller-sized @p info. */
+MZR_API int mzr_ep__get_info(const struct mzr_host *host, uint32_t vni,
+			     struct in_addr ip, struct mzr_ep_info *info,
+			     size_t *info_len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,9 +5,12 @@
  * mzr_ep__create_batch_opts() (specs of the caller's size). Their
  * options take effect, NULL gives the documented defaults, and a caller's
  * struct with bytes this library does not know is refused (libbpf's rule).
+ * And the size-carrying getters (*_get_info, as bpf_obj_get_info_by_fd).
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -211,6 +214,71 @@ static void ep_opts_spec_sz(void)
 	mzr_ep__delete(env.host, VNI_A, v.s.ip);
 }
 
+/* Size-carrying getters: an older (smaller) caller's struct is not
+ * overrun, a newer (larger) one gets zeros past what this library knows. */
+static void get_info_len(void)
+{
+	struct {
+		struct mzr_vpc_info i;
+		uint64_t future;
+	} vbig;
+	struct {
+		struct mzr_ep_info i;
+		uint64_t future;
+	} ebig;
+	struct {
+		struct mzr_host_info i;
+		uint64_t future;
+	} hbig;
+	struct mzr_vpc_info small;
+	const unsigned char *tail;
+	size_t len, k;
+	bool kept = true;
+	int err;
+
+	memset(&small, 0xaa, sizeof(small));
+	len = offsetof(struct mzr_vpc_info, dividers);
+	err = mzr_vpc__get_info(env.host, 400, &small, &len);
+	tail = (const unsigned char *)&small + offsetof(struct mzr_vpc_info,
+							 dividers);
+	for (k = 0; k < sizeof(small.dividers); k++)
+		kept = kept && tail[k] == 0xaa;
+	CHECK(!err && len == offsetof(struct mzr_vpc_info, dividers) &&
+		      small.vni == 400 && small.n_dividers == 2 && kept,
+	      "an older caller's smaller vpc info: %d, len %zu, not overrun "
+	      "%d", err, len, kept);
+
+	memset(&vbig, 0xaa, sizeof(vbig));
+	len = sizeof(vbig);
+	err = mzr_vpc__get_info(env.host, 400, &vbig.i, &len);
+	CHECK(!err && len == sizeof(vbig.i) && vbig.future == 0 &&
+		      vbig.i.n_dividers == 2 &&
+		      vbig.i.dividers[1].s_addr == htonl(H3),
+	      "a newer caller's larger vpc info: %d, len %zu, tail %llx", err,
+	      len, (unsigned long long)vbig.future);
+
+	memset(&ebig, 0xaa, sizeof(ebig));
+	len = sizeof(ebig);
+	err = mzr_ep__get_info(env.host, VNI_A, test_in4(IP4(10, 1, 1, 10)),
+			       &ebig.i, &len);
+	CHECK(!err && len == sizeof(ebig.i) && ebig.future == 0 &&
+		      !memcmp(ebig.i.mac, MAC_EP1, 6),
+	      "a larger ep info: %d, len %zu", err, len);
+
+	memset(&hbig, 0xaa, sizeof(hbig));
+	len = sizeof(hbig);
+	err = mzr_host__get_info(env.host, &hbig.i, &len);
+	CHECK(!err && len == sizeof(hbig.i) && hbig.future == 0 &&
+		      hbig.i.ip.s_addr == htonl(US),
+	      "a larger host info: %d, len %zu", err, len);
+
+	err = mzr_vpc__get_info(env.host, 400, &vbig.i, NULL);
+	CHECK(err == -EINVAL, "no info_len: %d", err);
+	len = sizeof(vbig.i);
+	err = mzr_vpc__get_info(env.host, 4242, &vbig.i, &len);
+	CHECK(err == -ENOENT, "errors as mzr_vpc__get(): %d", err);
+}
+
 int main(void)
 {
 	core_env_setup(&env);
@@ -218,6 +286,7 @@ int main(void)
 	nf_insert_opts();
 	ep_batch_opts();
 	ep_opts_spec_sz();
+	get_info_len();
 	printf("%d failures\n", test_failures);
 	return test_failures ? 1 : 0;
 }
