@@ -414,6 +414,16 @@ int mzr_host__nf_insert(struct mzr_host *h, const char *name,
 	return MZRI_LOCKED(h, false, nf_insert(h, name, nf, hook, pos));
 }
 
+int mzr_host__nf_insert_opts(struct mzr_host *h, const char *name,
+			     struct mzr_nf *nf, enum mzr_hook hook,
+			     const struct mzr_nf_insert_opts *opts)
+{
+	if (!MZRI_OPTS_VALID(opts, mzr_nf_insert_opts))
+		return -EINVAL;
+	return mzr_host__nf_insert(h, name, nf, hook,
+				   MZRI_OPTS_GET(opts, pos, MZR_NF_POS_END));
+}
+
 int mzr_host__nf_remove(struct mzr_host *h, const char *name)
 {
 	return MZRI_LOCKED(h, false, nf_remove(h, name));

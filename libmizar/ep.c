@@ -715,11 +715,46 @@ int mzr_ep__create(struct mzr_host *h, const struct mzr_ep_spec *spec)
 	return MZRI_LOCKED(h, false, ep_create(h, spec, NULL, 0));
 }
 
+/* libbpf's rule for opts, applied to a spec that may grow. */
+int mzri_ep_spec_copy(const void *specs, size_t sz, size_t i,
+		      struct mzr_ep_spec *out)
+{
+	const unsigned char *p;
+	size_t k;
+
+	if (!sz)
+		sz = sizeof(*out);
+	if (sz < sizeof(*out)) {
+		mzri_warn("endpoint: spec_sz %zu < %zu\n", sz, sizeof(*out));
+		return -EINVAL;
+	}
+	p = (const unsigned char *)specs + i * sz;
+	for (k = sizeof(*out); k < sz; k++) {
+		if (p[k]) {
+			mzri_warn("endpoint spec %zu has non-zero bytes past what this libmizar knows (offset %zu)\n",
+				  i, k);
+			return -EINVAL;
+		}
+	}
+	memcpy(out, p, sizeof(*out));
+	return 0;
+}
+
 int mzr_ep__create_opts(struct mzr_host *h, const struct mzr_ep_spec *spec,
 			const struct mzr_ep_opts *opts)
 {
+	size_t sz = MZRI_OPTS_GET(opts, spec_sz, 0);
+	struct mzr_ep_spec copy;
+	int err;
+
 	if (!MZRI_OPTS_VALID(opts, mzr_ep_opts))
 		return -EINVAL;
+	if (spec && sz) {
+		err = mzri_ep_spec_copy(spec, sz, 0, &copy);
+		if (err)
+			return err;
+		spec = &copy;
+	}
 	return MZRI_LOCKED(h, false,
 			   ep_create(h, spec,
 				     MZRI_OPTS_GET(opts, hosts, NULL),

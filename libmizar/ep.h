@@ -20,4 +20,12 @@ void mzri_ep_fill(const struct mzr_ep_spec *s, struct mzr_ep_key *k,
 int mzri_ep_net_check(const char *what, const struct mzr_ep_spec *s,
 		      const struct mzr_net_val *net);
 
+/*
+ * Spec @i of a caller's array of @sz-byte specs (@sz: the caller's
+ * sizeof(struct mzr_ep_spec), 0: ours) into @out. -EINVAL (logged): @sz
+ * smaller than ours, or non-zero bytes past the fields we know.
+ */
+int mzri_ep_spec_copy(const void *specs, size_t sz, size_t i,
+		      struct mzr_ep_spec *out);
+
 #endif /* MZR_EP_H */

@@ -226,3 +226,32 @@ int mzr_ep__create_batch(struct mzr_host *h, const struct mzr_ep_spec *specs,
 	return MZRI_LOCKED(h, false,
 			   ep_create_batch(h, specs, n, failed_idx));
 }
+
+/* Specs of the caller's size into an array of ours, so that the spec
+ * can grow. */
+int mzr_ep__create_batch_opts(struct mzr_host *h, const void *specs, size_t n,
+			      size_t *failed_idx,
+			      const struct mzr_ep_batch_opts *opts)
+{
+	size_t sz = MZRI_OPTS_GET(opts, spec_sz, 0), i;
+	struct mzr_ep_spec *copy;
+	int err = 0;
+
+	if (!MZRI_OPTS_VALID(opts, mzr_ep_batch_opts))
+		return -EINVAL;
+	if (!sz || sz == sizeof(*copy))
+		return mzr_ep__create_batch(h, specs, n, failed_idx);
+	if (n && !specs)
+		return -EINVAL;
+	copy = calloc(n ? n : 1, sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	for (i = 0; i < n && !err; i++)
+		err = mzri_ep_spec_copy(specs, sz, i, &copy[i]);
+	if (err && failed_idx)
+		*failed_idx = i - 1;
+	if (!err)
+		err = mzr_ep__create_batch(h, copy, n, failed_idx);
+	free(copy);
+	return err;
+}

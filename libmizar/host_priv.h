@@ -14,7 +14,7 @@
  *   objects.c (objects.h) <- ep.c (ep.h) <- ep_batch.c
  *   dispatcher.c (dispatcher.h) <- attach.c, host.c
  *   nf_object.c <- registry.c <- publish.c <- chain.c (nf_priv.h)
- *   stats.c, tables.c, trace.c, vpc_peering.c
+ *   stats.c, tables.c, trace.c, vpc_peering.c, info.c
  */
 #ifndef MZR_HOST_PRIV_H
 #define MZR_HOST_PRIV_H

@@ -737,6 +737,15 @@ int mzr_vpc__create(struct mzr_host *h, uint32_t vni,
 	return MZRI_LOCKED(h, false, vpc_create(h, vni, dividers, n_dividers));
 }
 
+int mzr_vpc__create_opts(struct mzr_host *h, uint32_t vni,
+			 const struct mzr_vpc_opts *opts)
+{
+	if (!MZRI_OPTS_VALID(opts, mzr_vpc_opts))
+		return -EINVAL;
+	return mzr_vpc__create(h, vni, MZRI_OPTS_GET(opts, dividers, NULL),
+			       MZRI_OPTS_GET(opts, n_dividers, 0));
+}
+
 int mzr_vpc__update(struct mzr_host *h, uint32_t vni,
 		    const struct in_addr *dividers, unsigned int n_dividers)
 {

@@ -345,6 +345,26 @@ MZR_API int mzr_vpc__create(struct mzr_host *host, uint32_t vni,
 			    const struct in_addr *dividers,
 			    unsigned int n_dividers);
 
+struct mzr_vpc_opts {
+	size_t sz;
+	/* The VPC's dividers (underlay addresses), at most
+	 * MZR_MAX_DIVIDERS_PER_VPC; NULL/0: none yet. */
+	const struct in_addr *dividers;
+	unsigned int n_dividers;
+	size_t : 0;
+};
+#define mzr_vpc_opts__last_field n_dividers
+
+/**
+ * @brief Create VPC @p vni as mzr_vpc__create(), with options (NULL: no
+ * dividers yet); later releases add fields here, not parameters.
+ * @return as mzr_vpc__create(), and -EINVAL: bad opts (@p opts->sz
+ * smaller than a size_t, or non-zero bytes past the fields this
+ * libmizar knows).
+ */
+MZR_API int mzr_vpc__create_opts(struct mzr_host *host, uint32_t vni,
+				 const struct mzr_vpc_opts *opts);
+
 /**
  * @brief Replace VPC @p vni's dividers (@p n_dividers may be 0).
  * @return 0; -ERANGE: bad VNI; -ENOENT: no such VPC; -E2BIG: more than
@@ -525,9 +545,12 @@ struct mzr_ep_opts {
 	 * spec's host alone. */
 	const struct in_addr *hosts;
 	unsigned int n_hosts;
+	/* The caller's sizeof(struct mzr_ep_spec), so that the spec can
+	 * grow (as mzr_ep_batch_opts' spec_sz). 0: this library's. */
+	size_t spec_sz;
 	size_t : 0;
 };
-#define mzr_ep_opts__last_field n_hosts
+#define mzr_ep_opts__last_field spec_sz
 
 /**
  * @brief Create an endpoint as mzr_ep__create(), with options. With
@@ -581,6 +604,29 @@ MZR_API int mzr_ep__get_hosts(const struct mzr_host *host, uint32_t vni,
 MZR_API int mzr_ep__create_batch(struct mzr_host *host,
 				 const struct mzr_ep_spec *specs, size_t n,
 				 size_t *failed_idx);
+
+struct mzr_ep_batch_opts {
+	size_t sz;
+	/* The caller's sizeof(struct mzr_ep_spec): the stride of the specs
+	 * array, so that the spec can grow. 0: this library's. A size
+	 * larger than this library's must leave the unknown tail of every
+	 * spec zero; a smaller one is refused. */
+	size_t spec_sz;
+	size_t : 0;
+};
+#define mzr_ep_batch_opts__last_field spec_sz
+
+/**
+ * @brief Create @p n remote endpoints as mzr_ep__create_batch(), @p specs
+ * being an array of @p opts->spec_sz-byte elements, each a
+ * struct mzr_ep_spec (see docs/abi-policy.md).
+ * @return as mzr_ep__create_batch(), and -EINVAL: bad opts, a spec_sz
+ * smaller than struct mzr_ep_spec, a spec with non-zero bytes past the
+ * fields this libmizar knows (*@p failed_idx: its index); -ENOMEM.
+ */
+MZR_API int mzr_ep__create_batch_opts(struct mzr_host *host, const void *specs,
+				      size_t n, size_t *failed_idx,
+				      const struct mzr_ep_batch_opts *opts);
 
 /**
  * @brief Delete an endpoint (for a local one, detaching its agent and its
@@ -648,6 +694,35 @@ MZR_API const char *mzr_counter_role(unsigned int idx);
 
 /** @brief Name of drop reason @p reason (e.g. "ttl_expired"), or NULL. */
 MZR_API const char *mzr_drop_reason_name(unsigned int reason);
+
+/* ---- Size-carrying getters (docs/abi-policy.md) ----------------------- */
+
+/*
+ * As bpf_obj_get_info_by_fd(): @p info_len holds the caller's
+ * sizeof(*info); the library writes min(that, its own) bytes, zeroes the
+ * caller's bytes past its own, and stores in @p info_len the size it
+ * filled, so that an *_info struct can grow without overrunning an older
+ * caller's. Errors as the plain getter, and -EINVAL: @p info or
+ * @p info_len NULL.
+ */
+
+/** @brief mzr_host__info() into a caller-sized @p info. */
+MZR_API int mzr_host__get_info(const struct mzr_host *host,
+			       struct mzr_host_info *info, size_t *info_len);
+
+/** @brief mzr_vpc__get() into a caller-sized @p info. */
+MZR_API int mzr_vpc__get_info(const struct mzr_host *host, uint32_t vni,
+			      struct mzr_vpc_info *info, size_t *info_len);
+
+/** @brief mzr_net__get() into a caller-sized @p info. */
+MZR_API int mzr_net__get_info(const struct mzr_host *host, uint32_t vni,
+			      struct in_addr prefix, unsigned int prefixlen,
+			      struct mzr_net_info *info, size_t *info_len);
+
+/** @brief mzr_ep__get() into a caller-sized @p info. */
+MZR_API int mzr_ep__get_info(const struct mzr_host *host, uint32_t vni,
+			     struct in_addr ip, struct mzr_ep_info *info,
+			     size_t *info_len);
 
 #ifdef __cplusplus
 }

@@ -143,6 +143,26 @@ MZR_API int mzr_hook_parse(const char *name);
 MZR_API int mzr_host__nf_insert(struct mzr_host *host, const char *name,
 				struct mzr_nf *nf, enum mzr_hook hook, int pos);
 
+struct mzr_nf_insert_opts {
+	size_t sz;
+	/* Position in the hook's chain, as mzr_host__nf_insert()'s @pos;
+	 * opts NULL: MZR_NF_POS_END. */
+	int pos;
+	size_t : 0;
+};
+#define mzr_nf_insert_opts__last_field pos
+
+/**
+ * @brief Insert @p nf as mzr_host__nf_insert(), with options (NULL: at
+ * the end of the chain); later releases add fields here, not parameters.
+ * @return as mzr_host__nf_insert(), and -EINVAL: bad opts (@p opts->sz
+ * smaller than a size_t, or non-zero bytes past the fields this
+ * libmizar knows).
+ */
+MZR_API int mzr_host__nf_insert_opts(struct mzr_host *host, const char *name,
+				     struct mzr_nf *nf, enum mzr_hook hook,
+				     const struct mzr_nf_insert_opts *opts);
+
 /**
  * @brief Remove NF @p name from its chain, atomically, and unpin it and
  * its own maps (PIN_ROOT/nf_maps/NAME; maps shared by name stay).
