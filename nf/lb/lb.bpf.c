@@ -178,18 +178,59 @@ static __always_inline void lb_conn_put(const struct lb_flow *f, __u32 h,
 	c->ref = 0;
 }
 
-/* Rewrite the inner destination (@dst) or source of the packet to
- * @ip:@port, checksums patched. Returns 0, or -1 for a truncated frame. */
+/*
+ * Rewrite the inner destination (@dst) or source of the TCP or UDP packet
+ * to @ip:@port: one RFC 1624 delta (~old + new) for the address, patched
+ * into the IPv4 checksum, and with the port's into the L4 one (one fold
+ * each, not one per field). A UDP checksum of 0 ("none") stays 0.
+ * Returns 0, or -1 for a truncated frame.
+ */
 static __always_inline int lb_rewrite(struct xdp_md *xdp,
 				      const struct mzr_ctx *ctx, int dst,
 				      __be32 ip, __be16 port)
 {
 	void *data = (void *)(long)xdp->data;
 	void *end = (void *)(long)xdp->data_end;
+	struct iphdr *iph = data + (ctx->inner_l3_off & NF_OFF_MASK);
+	void *l4 = data + (ctx->inner_l4_off & NF_OFF_MASK);
+	__be32 *addr, old;
+	__be16 *portp;
+	__sum16 *check;
+	__u64 d;
 
-	return nf_l4_rewrite(data + (ctx->inner_l3_off & NF_OFF_MASK),
-			     data + (ctx->inner_l4_off & NF_OFF_MASK), end,
-			     ctx->proto, !dst, ip, port);
+	if ((void *)(iph + 1) > end)
+		return -1;
+	if (ctx->proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = l4;
+
+		if ((void *)(tcp + 1) > end)
+			return -1;
+		check = &tcp->check;
+		portp = dst ? &tcp->dest : &tcp->source;
+	} else {
+		struct udphdr *udp = l4;
+
+		if ((void *)(udp + 1) > end)
+			return -1;
+		check = &udp->check;
+		portp = dst ? &udp->dest : &udp->source;
+	}
+	addr = dst ? &iph->daddr : &iph->saddr;
+	old = *addr;
+	d = (__u16)~(old & 0xffff);
+	d += (__u16)~(old >> 16);
+	d += ip & 0xffff;
+	d += ip >> 16;
+	iph->check = ~mzr_csum_add_fold((__u16)~iph->check + d);
+	if (ctx->proto == IPPROTO_TCP || *check) {
+		*check = ~mzr_csum_add_fold((__u16)~*check + d +
+					    (__u16)~*portp + port);
+		if (ctx->proto == IPPROTO_UDP && !*check)
+			*check = 0xffff; /* 0 means "no checksum" in UDP */
+	}
+	*addr = ip;
+	*portp = port;
+	return 0;
 }
 
 static __always_inline struct lb_rev *lb_rev_of(__u32 vni, __u8 proto,

@@ -161,14 +161,17 @@ static __always_inline __u32 lb_mix(__u32 h)
 
 /* The hash of a flow as it reaches the load balancer (client -> VIP).
  * Every field of the 5-tuple counts, so that the connections of one
- * client spread over the backends. */
+ * client spread over the backends: the key's two words multiplied by
+ * odd constants (independent, so the CPU runs them side by side), their
+ * halves folded and finished by lb_mix(). */
 static __always_inline __u32 lb_flow_hash(const struct lb_flow *f)
 {
-	__u32 h = lb_mix(f->vni ^ ((__u32)f->proto << 24));
+	__u64 w[2], h;
 
-	h = lb_mix(h ^ f->saddr);
-	h = lb_mix(h ^ f->daddr);
-	return lb_mix(h ^ (((__u32)f->sport << 16) | f->dport));
+	__builtin_memcpy(w, f, sizeof(w)); /* not an aliasing cast */
+	h = w[0] * 0x9e3779b97f4a7c15ULL ^ w[1] * 0xc2b2ae3d27d4eb4fULL;
+
+	return lb_mix((__u32)(h >> 32) ^ (__u32)h);
 }
 
 /* @h % LB_RING_SIZE without a division (a 64-bit divide in the JIT):
@@ -205,8 +208,10 @@ static __always_inline int lb_conn_match(const struct lb_conn *c,
 					 const struct lb_flow *f, __u32 h,
 					 struct lb_addr *be)
 {
-	const __u64 *a = (const __u64 *)&c->flow, *b = (const __u64 *)f;
+	__u64 a[2], b[2];
 
+	__builtin_memcpy(a, &c->flow, sizeof(a));
+	__builtin_memcpy(b, f, sizeof(b));
 	*be = c->be;
 	return a[0] == b[0] && a[1] == b[1] && be->ip &&
 	       c->check == lb_conn_check(h, be);
