@@ -60,11 +60,10 @@ struct {
 } lb_vip_filter SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, LB_MAX_CONNS);
-	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct lb_flow);
-	__type(value, struct lb_addr);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, LB_CONN_SETS);
+	__type(key, __u32);
+	__type(value, struct lb_conn_set);
 } lb_conns SEC(".maps");
 
 struct {
@@ -126,18 +125,112 @@ static __always_inline int lb_is_syn(struct xdp_md *xdp,
 	return tcp->syn && !tcp->ack;
 }
 
-/* Rewrite the inner destination (@dst) or source of the packet to
- * @ip:@port, checksums patched. Returns 0, or -1 for a truncated frame. */
+/* The slot of lb_conns holding flow @f (of hash @h), its backend in
+ * @be; NULL when the flow has none. */
+static __always_inline struct lb_conn *lb_conn_find(const struct lb_flow *f,
+						    __u32 h, struct lb_addr *be)
+{
+	__u32 idx = lb_conn_set_of(h);
+	struct lb_conn_set *s = bpf_map_lookup_elem(&lb_conns, &idx);
+
+	if (!s)
+		return NULL;
+	if (lb_conn_match(&s->way[0], f, h, be))
+		return &s->way[0];
+	if (lb_conn_match(&s->way[1], f, h, be))
+		return &s->way[1];
+	return NULL;
+}
+
+/* Place flow @f (of hash @h) on @be in its lb_conns set: in its own slot
+ * (a SYN of a reused port), an empty one, or one not used since the
+ * set's last eviction; both in use, the one @h picks. The survivor's
+ * `ref` is cleared: it must be used again to be kept next time. */
+static __always_inline void lb_conn_put(const struct lb_flow *f, __u32 h,
+					const struct lb_addr *be)
+{
+	__u32 idx = lb_conn_set_of(h);
+	struct lb_conn_set *s = bpf_map_lookup_elem(&lb_conns, &idx);
+	struct lb_addr tmp;
+	struct lb_conn *c;
+	__u32 w;
+
+	if (!s)
+		return;
+	if (lb_conn_match(&s->way[0], f, h, &tmp))
+		w = 0;
+	else if (lb_conn_match(&s->way[1], f, h, &tmp))
+		w = 1;
+	else if (!s->way[0].be.ip)
+		w = 0;
+	else if (!s->way[1].be.ip)
+		w = 1;
+	else {
+		/* Both taken: the one not used since, else a hash bit. */
+		w = s->way[0].ref == s->way[1].ref ? h >> 31 : s->way[0].ref;
+		s->way[!(w & 1)].ref = 0;
+		nf_count(&lb_stats, LB_CNT_CONN_EVICTED);
+	}
+	c = &s->way[w & 1];
+	c->be = *be;
+	c->flow = *f;
+	c->check = lb_conn_check(h, be);
+	c->ref = 0;
+}
+
+/*
+ * Rewrite the inner destination (@dst) or source of the TCP or UDP packet
+ * to @ip:@port: one RFC 1624 delta (~old + new) for the address, patched
+ * into the IPv4 checksum, and with the port's into the L4 one (one fold
+ * each, not one per field). A UDP checksum of 0 ("none") stays 0.
+ * Returns 0, or -1 for a truncated frame.
+ */
 static __always_inline int lb_rewrite(struct xdp_md *xdp,
 				      const struct mzr_ctx *ctx, int dst,
 				      __be32 ip, __be16 port)
 {
 	void *data = (void *)(long)xdp->data;
 	void *end = (void *)(long)xdp->data_end;
+	struct iphdr *iph = data + (ctx->inner_l3_off & NF_OFF_MASK);
+	void *l4 = data + (ctx->inner_l4_off & NF_OFF_MASK);
+	__be32 *addr, old;
+	__be16 *portp;
+	__sum16 *check;
+	__u64 d;
 
-	return nf_l4_rewrite(data + (ctx->inner_l3_off & NF_OFF_MASK),
-			     data + (ctx->inner_l4_off & NF_OFF_MASK), end,
-			     ctx->proto, !dst, ip, port);
+	if ((void *)(iph + 1) > end)
+		return -1;
+	if (ctx->proto == IPPROTO_TCP) {
+		struct tcphdr *tcp = l4;
+
+		if ((void *)(tcp + 1) > end)
+			return -1;
+		check = &tcp->check;
+		portp = dst ? &tcp->dest : &tcp->source;
+	} else {
+		struct udphdr *udp = l4;
+
+		if ((void *)(udp + 1) > end)
+			return -1;
+		check = &udp->check;
+		portp = dst ? &udp->dest : &udp->source;
+	}
+	addr = dst ? &iph->daddr : &iph->saddr;
+	old = *addr;
+	d = (__u16)~(old & 0xffff);
+	d += (__u16)~(old >> 16);
+	d += ip & 0xffff;
+	d += ip >> 16;
+	iph->check = ~mzr_csum_add_fold((__u16)~iph->check + d);
+	if (ctx->proto == IPPROTO_TCP || *check) {
+		*check = ~mzr_csum_add_fold((__u16)~*check + d +
+					    (__u16)~*portp + port);
+		if (ctx->proto == IPPROTO_UDP && !*check)
+			*check = 0xffff; /* 0 means "no checksum" in UDP */
+	}
+	*addr = ip;
+	*portp = port;
+	return 0;
 }
 
 static __always_inline struct lb_rev *lb_rev_of(__u32 vni, __u8 proto,
@@ -180,7 +273,7 @@ static __always_inline int lb_unnat_reply(struct xdp_md *xdp,
 {
 	struct lb_rev *r = lb_rev_of(flow->vni, flow->proto, flow->saddr,
 				     flow->sport);
-	struct lb_addr vip = {}, *cur;
+	struct lb_addr vip = {}, be, *cur;
 	struct lb_flow fwd;
 	int found = 0;
 
@@ -196,9 +289,8 @@ static __always_inline int lb_unnat_reply(struct xdp_md *xdp,
 				break;
 			fwd.daddr = r->vips[i].ip;
 			fwd.dport = r->vips[i].port;
-			cur = bpf_map_lookup_elem(&lb_conns, &fwd);
-			if (cur && cur->ip == flow->saddr &&
-			    cur->port == flow->sport) {
+			if (lb_conn_find(&fwd, lb_flow_hash(&fwd), &be) &&
+			    be.ip == flow->saddr && be.port == flow->sport) {
 				vip = r->vips[i];
 				found = 1;
 			}
@@ -225,7 +317,7 @@ int lb_egress(struct xdp_md *xdp)
 	struct lb_vip_key vk = {};
 	struct lb_flow flow, rflow;
 	struct lb_vip *vip;
-	__u32 *n_vips, slot;
+	__u32 *n_vips, slot, h;
 
 	if (!ctx)
 		return XDP_DROP;
@@ -236,14 +328,18 @@ int lb_egress(struct xdp_md *xdp)
 	if (!n_vips || !*n_vips)
 		return mzr_nf_next(xdp, ctx); /* no VIP's: most traffic */
 	lb_flow_of(&flow, ctx);
+	h = lb_flow_hash(&flow);
 
 	/* A known connection: its entry exists only while its VIP does. */
-	cur = lb_is_syn(xdp, ctx) ? NULL :
-				    bpf_map_lookup_elem(&lb_conns, &flow);
-	if (cur) {
-		be = *cur;
-		nf_count(&lb_stats, LB_CNT_CONN_HIT);
-		goto rewrite;
+	if (!lb_is_syn(xdp, ctx)) {
+		struct lb_conn *c = lb_conn_find(&flow, h, &be);
+
+		if (c) {
+			if (!c->ref) /* one write per eviction round */
+				c->ref = 1;
+			nf_count(&lb_stats, LB_CNT_CONN_HIT);
+			goto rewrite;
+		}
 	}
 
 	vk.vni = ctx->vni;
@@ -255,7 +351,7 @@ int lb_egress(struct xdp_md *xdp)
 		return mzr_nf_next(xdp, ctx); /* another key in the slot */
 
 	{
-		__u32 ring_idx = vip->ring, rslot = lb_flow_slot(&flow);
+		__u32 ring_idx = vip->ring, rslot = lb_ring_index(h);
 		void *ring = bpf_map_lookup_elem(&lb_rings, &ring_idx);
 
 		cur = ring ? bpf_map_lookup_elem(ring, &rslot) : NULL;
@@ -264,8 +360,7 @@ int lb_egress(struct xdp_md *xdp)
 			return mzr_nf_drop(ctx, MZR_DROP_NF);
 		}
 		be = *cur;
-		if (bpf_map_update_elem(&lb_conns, &flow, &be, BPF_ANY))
-			nf_count(&lb_stats, LB_CNT_CONN_FULL);
+		lb_conn_put(&flow, h, &be);
 		nf_count(&lb_stats, LB_CNT_NEW_CONN);
 	}
 

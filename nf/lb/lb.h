@@ -19,11 +19,9 @@
 #define LB_MAX_VIPS 256 /* VIPs per host (tables: outer map slots) */
 #define LB_MAX_BACKENDS 64 /* backends per VIP */
 #define LB_WEIGHT_MAX 100 /* weights 1..100 (default 1) */
-/* Connection tables (LRU), each direction. Their LRU lists are per CPU
- * (BPF_F_NO_COMMON_LRU, as Katran's): a new flow takes no lock shared by
- * all CPUs; the hash table itself is shared, so a reply handled by
- * another CPU finds its entry. Each CPU evicts among LB_MAX_CONNS / CPUs
- * of its own. */
+/* Connections: lb_conns' slots (client -> VIP, see struct lb_conn_set)
+ * and lb_rconns' entries (LRU, reply direction of backends of many VIPs;
+ * its LRU lists are per CPU, BPF_F_NO_COMMON_LRU). */
 #define LB_MAX_CONNS 131072
 
 /*
@@ -80,6 +78,34 @@ struct lb_flow {
 	__be16 dport;
 	__u32 vni : 24;
 	__u32 proto : 8;
+} __attribute__((aligned(8))); /* compared as two 64-bit words */
+
+/*
+ * lb_conns: the client -> VIP connections, an ARRAY of LB_CONN_SETS sets
+ * of LB_CONN_WAYS slots (one cache line), the set chosen by the flow's
+ * hash. Shared by all CPUs, so that a reply handled by another CPU finds
+ * its connection, and written without a lock: placing a flow is a few
+ * stores, no allocation, no LRU list. Two CPUs may write one slot at
+ * once, or one read it while another writes it; `check` (a hash of the
+ * flow's hash and the backend) makes such a torn slot read as empty,
+ * never as another flow's backend. A full set gives up the slot not
+ * used since the set's last eviction (`ref`), else the one the new
+ * flow's hash picks; the flow that lost it is placed again by the same
+ * Maglev table on its next packet (the same backend while the VIP's
+ * backends are unchanged).
+ */
+#define LB_CONN_WAYS 2
+#define LB_CONN_SETS (LB_MAX_CONNS / LB_CONN_WAYS) /* a power of two */
+
+struct lb_conn {
+	struct lb_flow flow;
+	struct lb_addr be; /* ip 0: empty */
+	__u32 check;	   /* lb_conn_check(); else the slot is empty */
+	__u32 ref;	   /* 1: used since the set's last eviction */
+};
+
+struct lb_conn_set {
+	struct lb_conn way[LB_CONN_WAYS];
 };
 
 /*
@@ -115,6 +141,7 @@ enum lb_counter {
 	LB_CNT_REPLY_LOCAL, /* reply rewritten at deliver (same-host backend) */
 	LB_CNT_NO_BACKEND, /* dropped: the VIP has no backend */
 	LB_CNT_CONN_FULL, /* connection table update failed */
+	LB_CNT_CONN_EVICTED, /* a connection gave its lb_conns slot up */
 	__LB_CNT_MAX,
 };
 
@@ -132,18 +159,62 @@ static __always_inline __u32 lb_mix(__u32 h)
 	return h;
 }
 
-/* The flow's slot in a Maglev table, on the flow as it reaches the load
- * balancer (client -> VIP). Every field of the 5-tuple counts, so that the
- * connections of one client spread over the backends. Shared with
- * userspace so that tests can predict the backend of a flow. */
+/* The hash of a flow as it reaches the load balancer (client -> VIP).
+ * Every field of the 5-tuple counts, so that the connections of one
+ * client spread over the backends: the key's two words multiplied by
+ * odd constants (independent, so the CPU runs them side by side), their
+ * halves folded and finished by lb_mix(). */
+static __always_inline __u32 lb_flow_hash(const struct lb_flow *f)
+{
+	__u64 w[2], h;
+
+	__builtin_memcpy(w, f, sizeof(w)); /* not an aliasing cast */
+	h = w[0] * 0x9e3779b97f4a7c15ULL ^ w[1] * 0xc2b2ae3d27d4eb4fULL;
+
+	return lb_mix((__u32)(h >> 32) ^ (__u32)h);
+}
+
+/* @h % LB_RING_SIZE without a division (a 64-bit divide in the JIT):
+ * 2^16 = -1 mod 2^16 + 1, so h = hi * 2^16 + lo = lo - hi. */
+static __always_inline __u32 lb_ring_index(__u32 h)
+{
+	__s32 r = (__s32)(h & 0xffff) - (__s32)(h >> 16);
+
+	return r < 0 ? (__u32)(r + LB_RING_SIZE) : (__u32)r;
+}
+
+/* The flow's slot in a Maglev table. Shared with userspace so that tests
+ * can predict the backend of a flow. */
 static __always_inline __u32 lb_flow_slot(const struct lb_flow *f)
 {
-	__u32 h = lb_mix(f->vni ^ ((__u32)f->proto << 24));
+	return lb_ring_index(lb_flow_hash(f));
+}
 
-	h = lb_mix(h ^ f->saddr);
-	h = lb_mix(h ^ f->daddr);
-	h = lb_mix(h ^ (((__u32)f->sport << 16) | f->dport));
-	return h % LB_RING_SIZE;
+/* The lb_conns set of a flow of hash @h. */
+static __always_inline __u32 lb_conn_set_of(__u32 h)
+{
+	return h & (LB_CONN_SETS - 1);
+}
+
+/* The `check` of a slot holding a flow of hash @h placed on @be. */
+static __always_inline __u32 lb_conn_check(__u32 h, const struct lb_addr *be)
+{
+	return lb_mix(h ^ be->ip ^ ((__u32)be->port << 16) ^ 0x9e3779b9U);
+}
+
+/* Whether @c holds the flow @f (of hash @h), with its backend copied to
+ * @be first: a slot written meanwhile by another CPU fails the check. */
+static __always_inline int lb_conn_match(const struct lb_conn *c,
+					 const struct lb_flow *f, __u32 h,
+					 struct lb_addr *be)
+{
+	__u64 a[2], b[2];
+
+	__builtin_memcpy(a, &c->flow, sizeof(a));
+	__builtin_memcpy(b, f, sizeof(b));
+	*be = c->be;
+	return a[0] == b[0] && a[1] == b[1] && be->ip &&
+	       c->check == lb_conn_check(h, be);
 }
 
 /* The lb_vip_filter slot of a service (vni, vip, port, proto). */
@@ -158,7 +229,7 @@ static __always_inline __u32 lb_vip_slot(__u32 vni, __be32 vip, __be16 port,
 #define LB_CNT_NAMES                                                          \
 	{                                                                     \
 		"new_conn", "conn_hit", "reply", "reply_local", "no_backend", \
-			"conn_full"                                           \
+			"conn_full", "conn_evicted"                           \
 	}
 
 #endif /* MZR_NF_LB_H */

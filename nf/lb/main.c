@@ -17,6 +17,7 @@
 #include "nftool.h"
 #include "maglev.h"
 #include "lb.h"
+#include "tables.h"
 #include "mizar_lb_bpf.skel.h"
 
 static const struct nftool_prog lb_progs[] = {
@@ -32,12 +33,6 @@ static const struct nftool lb_tool = {
 };
 
 static const char *const lb_counter_names[] = LB_CNT_NAMES;
-
-/* The pinned maps of the attached NF, and the lock serialising writers. */
-struct lb_maps {
-	int vips, rings, conns, rconns, stats, backends, filter;
-	int lock;
-};
 
 static void maps_close(struct lb_maps *m)
 {
@@ -138,280 +133,6 @@ static int bad_backend(const char *cmd, const char *item, int err)
 	default:
 		mzctl_err(cmd, "bad backend '%s' (IP[:PORT][@WEIGHT])", item);
 		return MZCTL_USAGE;
-	}
-}
-
-/* ---- Tables ------------------------------------------------------------- */
-
-/*
- * Build @v's Maglev table into a new inner map and store it in slot
- * @v->ring of lb_rings, replacing the old one in one step; no backend
- * empties the slot (the data path then drops as no_backend).
- */
-static int ring_install(const char *cmd, struct lb_maps *m,
-			const struct lb_vip *v)
-{
-	uint32_t idx = v->ring, count = LB_RING_SIZE, *table = NULL;
-	uint32_t *keys = NULL;
-	struct lb_addr *vals = NULL;
-	int fd = -1, err = 0;
-
-	if (!v->n_backends) {
-		if (bpf_map_delete_elem(m->rings, &idx) && errno != ENOENT)
-			err = -errno;
-		goto out;
-	}
-	table = calloc(LB_RING_SIZE, sizeof(*table));
-	keys = calloc(LB_RING_SIZE, sizeof(*keys));
-	vals = calloc(LB_RING_SIZE, sizeof(*vals));
-	if (!table || !keys || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
-	err = lb_maglev_build(v->backends, v->n_backends, LB_RING_SIZE, table);
-	if (err)
-		goto out;
-	for (uint32_t s = 0; s < LB_RING_SIZE; s++) {
-		keys[s] = s;
-		vals[s].ip = v->backends[table[s]].ip;
-		vals[s].port = v->backends[table[s]].port;
-	}
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "lb_ring", sizeof(__u32),
-			    sizeof(struct lb_addr), LB_RING_SIZE, NULL);
-	if (fd < 0) {
-		err = -errno;
-		goto out;
-	}
-	if (bpf_map_update_batch(fd, keys, vals, &count, NULL)) {
-		/* Kernels without batch ops on arrays: one by one. */
-		for (uint32_t s = 0; s < LB_RING_SIZE; s++) {
-			if (bpf_map_update_elem(fd, &keys[s], &vals[s], 0)) {
-				err = -errno;
-				goto out;
-			}
-		}
-	}
-	if (bpf_map_update_elem(m->rings, &idx, &fd, BPF_ANY))
-		err = -errno;
-out:
-	if (err)
-		mzctl_err(cmd, "cannot build the Maglev table: %s",
-			  strerror(-err));
-	if (fd >= 0)
-		close(fd); /* lb_rings keeps the table */
-	free(table);
-	free(keys);
-	free(vals);
-	return err;
-}
-
-/* Slots of each backend of @v in its installed table (what the data path
- * uses), into @slots. Returns 0 or -errno. */
-static int ring_shares(struct lb_maps *m, const struct lb_vip *v,
-		       uint32_t *slots)
-{
-	uint32_t idx = v->ring, id, count = LB_RING_SIZE, s, b;
-	struct lb_addr *vals;
-	uint32_t *keys, out_batch;
-	int fd, err = 0;
-
-	memset(slots, 0, sizeof(*slots) * LB_MAX_BACKENDS);
-	if (bpf_map_lookup_elem(m->rings, &idx, &id))
-		return errno == ENOENT ? 0 : -errno;
-	fd = bpf_map_get_fd_by_id(id);
-	if (fd < 0)
-		return -errno;
-	keys = calloc(LB_RING_SIZE, sizeof(*keys));
-	vals = calloc(LB_RING_SIZE, sizeof(*vals));
-	if (!keys || !vals) {
-		err = -ENOMEM;
-		goto out;
-	}
-	if (bpf_map_lookup_batch(fd, NULL, &out_batch, keys, vals, &count,
-				 NULL) &&
-	    errno != ENOENT) {
-		for (s = 0; s < LB_RING_SIZE; s++)
-			if (bpf_map_lookup_elem(fd, &s, &vals[s])) {
-				err = -errno;
-				goto out;
-			}
-		count = LB_RING_SIZE;
-	}
-	for (s = 0; s < count; s++)
-		for (b = 0; b < v->n_backends && b < LB_MAX_BACKENDS; b++)
-			if (vals[s].ip == v->backends[b].ip &&
-			    vals[s].port == v->backends[b].port) {
-				slots[b]++;
-				break;
-			}
-out:
-	free(keys);
-	free(vals);
-	close(fd);
-	return err;
-}
-
-/* A free slot of lb_rings, or -1 when every slot holds a VIP. */
-static int ring_alloc(struct lb_maps *m)
-{
-	bool used[LB_MAX_VIPS] = {};
-	struct lb_vip_key k, *prev = NULL;
-	struct lb_vip v;
-
-	while (!bpf_map_get_next_key(m->vips, prev, &k)) {
-		if (!bpf_map_lookup_elem(m->vips, &k, &v) &&
-		    v.ring < LB_MAX_VIPS)
-			used[v.ring] = true;
-		prev = &k;
-	}
-	for (int i = 0; i < LB_MAX_VIPS; i++)
-		if (!used[i])
-			return i;
-	return -1;
-}
-
-/* Count VIP @k in (@delta 1) or out of (-1) its lb_vip_filter slot. */
-static int filter_add(struct lb_maps *m, const struct lb_vip_key *k,
-		      int delta)
-{
-	__u32 slot = lb_vip_slot(k->vni, k->vip, k->port, k->proto), n;
-
-	if (bpf_map_lookup_elem(m->filter, &slot, &n))
-		return -errno;
-	n = delta > 0 ? n + 1 : (n ? n - 1 : 0);
-	return bpf_map_update_elem(m->filter, &slot, &n, BPF_EXIST) ? -errno
-								     : 0;
-}
-
-/* Forget the connections of VIP @k (both directions). */
-static void conns_purge(struct lb_maps *m, const struct lb_vip_key *k)
-{
-	struct lb_flow *keys = NULL, f, *prev;
-	struct lb_addr a;
-	size_t n, cap = 0, i;
-	int pass;
-
-	for (pass = 0; pass < 2; pass++) {
-		int fd = pass ? m->rconns : m->conns;
-
-		n = 0;
-		prev = NULL;
-		while (!bpf_map_get_next_key(fd, prev, &f)) {
-			bool match = f.vni == k->vni && f.proto == k->proto;
-
-			if (match && !pass)
-				match = f.daddr == k->vip && f.dport == k->port;
-			if (match && pass)
-				match = !bpf_map_lookup_elem(fd, &f, &a) &&
-					a.ip == k->vip && a.port == k->port;
-			if (match) {
-				if (n == cap) {
-					size_t nc = cap ? cap * 2 : 256;
-					struct lb_flow *nk =
-						realloc(keys, nc * sizeof(*nk));
-
-					if (!nk)
-						break;
-					keys = nk;
-					cap = nc;
-				}
-				keys[n++] = f;
-			}
-			prev = &f;
-		}
-		for (i = 0; i < n; i++)
-			bpf_map_delete_elem(fd, &keys[i]);
-	}
-	free(keys);
-}
-
-/*
- * Bring lb_backends in line with lb_vips (lb.h): every backend lists the
- * VIPs it serves, and keeps those it left that still exist (their
- * connections go on); a VIP that is gone leaves every list; a list that
- * overflowed stays so (its connections rely on lb_rconns). Called after
- * every change of lb_vips; until then a new connection writes its
- * lb_rconns entry, so no reply is missed.
- */
-static void backends_sync(struct lb_maps *m)
-{
-	struct lb_backend_key *keys = NULL, bk, last, *prev = NULL;
-	struct lb_vip_key vk, *vprev = NULL;
-	size_t n = 0, cap = 0, i;
-	struct lb_vip v;
-	struct lb_rev r;
-
-	while (!bpf_map_get_next_key(m->backends, prev, &bk)) {
-		if (n == cap) {
-			size_t nc = cap ? cap * 2 : 256;
-			struct lb_backend_key *nk =
-				realloc(keys, nc * sizeof(*nk));
-
-			if (!nk)
-				break;
-			keys = nk;
-			cap = nc;
-		}
-		keys[n++] = bk;
-		last = bk;
-		prev = &last;
-	}
-	for (i = 0; i < n; i++) {
-		uint32_t j, kept = 0;
-
-		if (bpf_map_lookup_elem(m->backends, &keys[i], &r) ||
-		    r.n_vips > LB_REV_VIPS)
-			continue;
-		for (j = 0; j < r.n_vips; j++) {
-			struct lb_vip_key k = { .vni = keys[i].vni,
-						.vip = r.vips[j].ip,
-						.port = r.vips[j].port,
-						.proto = keys[i].proto };
-
-			if (!bpf_map_lookup_elem(m->vips, &k, &v))
-				r.vips[kept++] = r.vips[j];
-		}
-		if (!kept) {
-			bpf_map_delete_elem(m->backends, &keys[i]);
-			continue;
-		}
-		memset(&r.vips[kept], 0,
-		       sizeof(r.vips[0]) * (LB_REV_VIPS - kept));
-		r.n_vips = kept;
-		bpf_map_update_elem(m->backends, &keys[i], &r, BPF_ANY);
-	}
-	free(keys);
-
-	while (!bpf_map_get_next_key(m->vips, vprev, &vk)) {
-		vprev = &vk;
-		if (bpf_map_lookup_elem(m->vips, &vk, &v))
-			continue;
-		for (i = 0; i < v.n_backends && i < LB_MAX_BACKENDS; i++) {
-			uint32_t j;
-
-			bk = (struct lb_backend_key){
-				.vni = vk.vni, .ip = v.backends[i].ip,
-				.port = v.backends[i].port, .proto = vk.proto
-			};
-			if (bpf_map_lookup_elem(m->backends, &bk, &r))
-				memset(&r, 0, sizeof(r));
-			if (r.n_vips > LB_REV_VIPS)
-				continue;
-			for (j = 0; j < r.n_vips; j++)
-				if (r.vips[j].ip == vk.vip &&
-				    r.vips[j].port == vk.port)
-					break;
-			if (j < r.n_vips)
-				continue;
-			if (r.n_vips == LB_REV_VIPS) {
-				r.n_vips = LB_REV_VIPS + 1;
-			} else {
-				r.vips[r.n_vips].ip = vk.vip;
-				r.vips[r.n_vips].port = vk.port;
-				r.n_vips++;
-			}
-			bpf_map_update_elem(m->backends, &bk, &r, BPF_ANY);
-		}
 	}
 }
 
@@ -666,18 +387,6 @@ static int cmd_backend(struct mzctl *g, int argc, char **argv)
 
 /* ---- show --------------------------------------------------------------- */
 
-static uint64_t map_count(int fd)
-{
-	struct lb_flow f, *prev = NULL;
-	uint64_t n = 0;
-
-	while (!bpf_map_get_next_key(fd, prev, &f)) {
-		n++;
-		prev = &f;
-	}
-	return n;
-}
-
 static const char *const show_help =
 	"Usage: mizar-lb show\n"
 	"\n"
@@ -713,7 +422,7 @@ static int cmd_show(struct mzctl *g, int argc, char **argv)
 		return ret;
 	if (maps_open(g, cmd, false, &m))
 		return MZCTL_FAIL;
-	nconn = map_count(m.conns);
+	nconn = conns_count(&m);
 	nftool_show_begin(g, &js, &lb_tool);
 	if (g->json)
 		mzctl_json_arr(&js, "vips");

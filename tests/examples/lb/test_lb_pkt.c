@@ -372,6 +372,129 @@ static void test_maglev_pick(void)
 	      "a backend got no flow");
 }
 
+/* The lb_conns key of @f as the data path builds it. */
+static struct lb_flow conn_key(const struct flow *f)
+{
+	struct lb_flow k;
+
+	memset(&k, 0, sizeof(k));
+	k.vni = VNI;
+	k.saddr = htonl(f->src);
+	k.daddr = htonl(f->dst);
+	k.sport = htons(f->sport);
+	k.dport = htons(f->dport);
+	k.proto = (uint8_t)f->proto;
+	return k;
+}
+
+/* A slot holding @k on @be, its check as the data path computes it for
+ * a backend @check_be (another than @be: a slot torn between writers). */
+static struct lb_conn conn_slot(const struct lb_flow *k, uint32_t be,
+				uint16_t port, uint32_t check_be,
+				uint16_t check_port, uint32_t ref)
+{
+	struct lb_conn c;
+	struct lb_addr cb = { .ip = htonl(check_be), .port = htons(check_port) };
+
+	memset(&c, 0, sizeof(c));
+	c.flow = *k;
+	c.be.ip = htonl(be);
+	c.be.port = htons(port);
+	c.check = lb_conn_check(lb_flow_hash(k), &cb);
+	c.ref = ref;
+	return c;
+}
+
+/* @f (to VIP3) must leave for backend @be:@port. */
+static void expect_vip3(const char *desc, const struct flow *f, uint32_t be,
+			uint16_t port)
+{
+	struct flow fb = *f;
+	struct pkt in, want;
+	struct result r;
+
+	fb.dst = be;
+	fb.dport = port;
+	if (be == B3)
+		fb.dmac = MAC_B3;
+	build(&in, f);
+	build(&want, &fb);
+	run(agent_fd, vec, &in, &r);
+	expect(desc, &r, XDP_REDIRECT, be == B3 ? 0 : ENCAP, &want, 0);
+}
+
+/*
+ * lb_conns is written by all CPUs without a lock (lb.h): a slot whose
+ * check does not match its backend (torn between two writers) must read
+ * as empty, never send the flow elsewhere; a full set gives up the slot
+ * not used since its last eviction, whatever the hash would pick.
+ */
+static void test_conn_slots(void)
+{
+	struct flow f = mk(MAC_GW, MAC_C, C, VIP3, 42000, 443, IPPROTO_TCP,
+			   PKT_TCP_ACK);
+	struct flow x = f, y = f;
+	struct lb_flow k = conn_key(&f), kx, ky;
+	uint32_t h = lb_flow_hash(&k), idx = lb_conn_set_of(h), hb = h >> 31;
+	int fd = nf_env_pinned(&env, "nfcfg/lb/lb_conns");
+	uint64_t new0, ev0, hit0;
+	struct lb_conn_set set;
+	uint16_t port = 0, oport;
+	uint32_t be = vip3_backend(&f, &port), other;
+
+	/* A backend of VIP3 the table does not give this flow. */
+	other = be == B1 ? B2 : B1;
+	oport = other == B2 ? 8443 : 443;
+
+	memset(&set, 0, sizeof(set));
+	set.way[0] = conn_slot(&k, other, oport, be, port, 0);
+	bpf_map_update_elem(fd, &idx, &set, BPF_ANY);
+	new0 = fixture_counter(stats_fd, LB_CNT_NEW_CONN);
+	expect_vip3("a torn slot (its check for another backend) is no "
+		    "connection: the flow goes where the table says",
+		    &f, be, port);
+	check(fixture_counter(stats_fd, LB_CNT_NEW_CONN) == new0 + 1,
+	      "and was placed afresh (new_conn + 1)",
+	      "new_conn did not grow by one");
+
+	set.way[0] = conn_slot(&k, other, oport, other, oport, 0);
+	bpf_map_update_elem(fd, &idx, &set, BPF_ANY);
+	hit0 = fixture_counter(stats_fd, LB_CNT_CONN_HIT);
+	expect_vip3("a whole slot keeps its flow on its backend, not the "
+		    "table's", &f, other, oport);
+	check(fixture_counter(stats_fd, LB_CNT_CONN_HIT) == hit0 + 1 &&
+		      !bpf_map_lookup_elem(fd, &idx, &set) &&
+		      set.way[0].ref == 1,
+	      "found in the table (conn_hit + 1), the slot marked used",
+	      "no hit, or ref not set");
+
+	/* Full set: the slot the hash bit picks was used (ref 1), the
+	 * other not: the new flow takes the unused one. */
+	x.sport = 42001;
+	y.sport = 42002;
+	kx = conn_key(&x);
+	ky = conn_key(&y);
+	memset(&set, 0, sizeof(set));
+	set.way[hb] = conn_slot(&kx, B1, 443, B1, 443, 1);
+	set.way[!hb] = conn_slot(&ky, B1, 443, B1, 443, 0);
+	bpf_map_update_elem(fd, &idx, &set, BPF_ANY);
+	ev0 = fixture_counter(stats_fd, LB_CNT_CONN_EVICTED);
+	f.tcp_flags = PKT_TCP_SYN;
+	expect_vip3("a SYN into a full set is placed by the table", &f, be,
+		    port);
+	check(!bpf_map_lookup_elem(fd, &idx, &set) &&
+		      !memcmp(&set.way[!hb].flow, &k, sizeof(k)) &&
+		      !memcmp(&set.way[hb].flow, &kx, sizeof(kx)) &&
+		      set.way[hb].ref == 0 &&
+		      fixture_counter(stats_fd, LB_CNT_CONN_EVICTED) == ev0 + 1,
+	      "it took the slot not used since (conn_evicted + 1); the used "
+	      "one stays, to be used again before the next eviction",
+	      "wrong slot given up, ref kept, or no conn_evicted");
+	memset(&set, 0, sizeof(set));
+	bpf_map_update_elem(fd, &idx, &set, BPF_ANY);
+	close(fd);
+}
+
 static void test_untouched(void)
 {
 	struct flow other =
@@ -534,6 +657,21 @@ out:
 	mizar_lb_bpf__destroy(skel);
 }
 
+/* The connections lb_conns holds: its slots that are not empty. */
+static uint64_t conn_entries(void)
+{
+	int fd = nf_env_pinned(&env, "nfcfg/lb/lb_conns");
+	struct lb_conn_set set;
+	uint64_t n = 0;
+
+	for (uint32_t i = 0; i < LB_CONN_SETS; i++)
+		if (!bpf_map_lookup_elem(fd, &i, &set))
+			for (int w = 0; w < LB_CONN_WAYS; w++)
+				n += set.way[w].be.ip != 0;
+	close(fd);
+	return n;
+}
+
 static uint64_t map_entries(const char *pin)
 {
 	int fd = nf_env_pinned(&env, pin);
@@ -590,13 +728,13 @@ static void connect_and_reply(const char *what, uint32_t vip, uint32_t be,
  */
 static void test_reply_entries(void)
 {
-	uint64_t c0 = map_entries("nfcfg/lb/lb_conns");
+	uint64_t c0 = conn_entries();
 	uint64_t r0 = map_entries("nfcfg/lb/lb_rconns");
 	char args[160];
 
 	connect_and_reply("VIP1 (B1:8080 serves one VIP)", VIP1, B1, 8080,
 			  MAC_B1, 40100);
-	check(map_entries("nfcfg/lb/lb_conns") == c0 + 1 &&
+	check(conn_entries() == c0 + 1 &&
 		      map_entries("nfcfg/lb/lb_rconns") == r0,
 	      "a new connection to a backend of one VIP writes one entry "
 	      "(lb_conns), none in lb_rconns",
@@ -626,6 +764,7 @@ int main(void)
 	test_local_backend();
 	test_reply_entries();
 	test_maglev_pick();
+	test_conn_slots();
 	test_untouched();
 	test_vip_filter();
 	test_no_backend();
