@@ -151,33 +151,50 @@ static __always_inline struct mzr_trace_pcpu *mzr_trace_state(void)
 }
 
 /* A hook point reached (hooks.h) in VPC @vni, towards inner destination
- * @ip: the exit event names it, a drop after it counts there. */
-static __always_inline void mzr_trace_note_hook(__u32 hook, __u32 vni,
-						__be32 ip)
+ * @ip: the exit event names it, a drop after it counts there. A global
+ * function, as the other trace points' work (below). */
+__noinline int mzr_trace_note_hook_on(__u32 hook, __u32 vni, __u32 ip)
 {
 	struct mzr_trace_pcpu *st;
 
 	if (!mzr_obs_on())
-		return;
+		return 0;
 	st = mzr_trace_state();
 	if (st) {
 		st->hook = hook + 1;
 		st->vni = vni;
 		st->ip = ip;
 	}
+	return 0;
+}
+
+static __always_inline void mzr_trace_note_hook(__u32 hook, __u32 vni,
+						__be32 ip)
+{
+	if (__builtin_expect(mzr_obs_flags_now() &
+			     (MZR_TRACE_F_ON | MZR_OBS_F_COUNT), 0))
+		mzr_trace_note_hook_on(hook, vni, ip);
 }
 
 /* A counted drop (stats.h): the exit event carries its reason, the
  * per-VPC/endpoint drop counters count it. */
-static __always_inline void mzr_trace_note_drop(__u32 reason)
+__noinline int mzr_trace_note_drop_on(__u32 reason)
 {
 	struct mzr_trace_pcpu *st;
 
 	if (!mzr_obs_on())
-		return;
+		return 0;
 	st = mzr_trace_state();
 	if (st)
 		st->reason = reason + 1;
+	return 0;
+}
+
+static __always_inline void mzr_trace_note_drop(__u32 reason)
+{
+	if (__builtin_expect(mzr_obs_flags_now() &
+			     (MZR_TRACE_F_ON | MZR_OBS_F_COUNT), 0))
+		mzr_trace_note_drop_on(reason);
 }
 
 struct mzr_trace_flow {
@@ -439,19 +456,25 @@ static __always_inline void mzr_obs_count(struct mzr_trace_pcpu *st,
 	mzr_obs_add(&mzr_ep_ctr, &k, MZR_OBS_RX, end - data);
 }
 
+/*
+ * The trace points' work when tracing or counting is on, as global
+ * functions: the verifier checks each once, and the programs keep only
+ * the switch's test and a call on their hot path (inlined, this code
+ * doubled their size).
+ */
+
 /* Program entry (transit, agent): forget the last packet's hook and
  * reason, note its length; emit an rx event when asked to. */
-static __always_inline void mzr_trace_enter(struct xdp_md *xdp,
-					    __u32 base_hook)
+__noinline int mzr_trace_enter_on(struct xdp_md *xdp, __u32 base_hook)
 {
 	struct mzr_trace_cfg *cfg = mzr_obs_on();
 	struct mzr_trace_pcpu *st;
 
 	if (!cfg)
-		return;
+		return 0;
 	st = mzr_trace_state();
 	if (!st)
-		return;
+		return 0;
 	st->hook = 0;
 	st->vni = 0;
 	st->ip = 0;
@@ -461,17 +484,18 @@ static __always_inline void mzr_trace_enter(struct xdp_md *xdp,
 	    (MZR_TRACE_F_ON | MZR_TRACE_F_ENTRY))
 		mzr_trace_emit_xdp(xdp, cfg, base_hook, MZR_TRACE_AT_ENTRY,
 				   XDP_PASS);
+	return 0;
 }
 
-/* Program exit with its final verdict; returns @verdict. */
-static __always_inline int mzr_trace_exit(struct xdp_md *xdp,
-					  __u32 base_hook, int verdict)
+/* Program exit with its final verdict. */
+__noinline int mzr_trace_exit_on(struct xdp_md *xdp, __u32 base_hook,
+				 __u32 verdict)
 {
 	struct mzr_trace_cfg *cfg = mzr_obs_on();
 	struct mzr_trace_pcpu *st;
 
 	if (!cfg)
-		return verdict;
+		return 0;
 	st = mzr_trace_state();
 	if (st && (cfg->flags & MZR_OBS_F_COUNT))
 		mzr_obs_count(st, base_hook, xdp->ingress_ifindex,
@@ -480,39 +504,37 @@ static __always_inline int mzr_trace_exit(struct xdp_md *xdp,
 	if (cfg->flags & MZR_TRACE_F_ON)
 		mzr_trace_emit_xdp(xdp, cfg, base_hook, MZR_TRACE_AT_EXIT,
 				   verdict);
-	return verdict;
+	return 0;
 }
 
-/* The tc agent (agent_tc.h), entered with @skb: forget the last packet's
- * hook and reason, note its length. */
-static __always_inline void mzr_trace_tc_enter(struct __sk_buff *skb)
+/* The tc agent's or tc transit's entry. */
+__noinline int mzr_trace_tc_enter_on(struct __sk_buff *skb)
 {
 	struct mzr_trace_pcpu *st;
 
 	if (!mzr_obs_on())
-		return;
+		return 0;
 	st = mzr_trace_state();
 	if (!st)
-		return;
+		return 0;
 	st->hook = 0;
 	st->vni = 0;
 	st->ip = 0;
 	st->reason = 0;
 	st->len0 = skb->len;
+	return 0;
 }
 
-/* The exit of the tc agent (@hook MZR_TRACE_HOOK_AGENT) or of the tc
- * transit (MZR_TRACE_HOOK_TRANSIT): @ret is its tc action; TC_ACT_UNSPEC
- * (not ours) is not traced. Verdicts are reported as XDP's. */
-static __always_inline int mzr_trace_tc(struct __sk_buff *skb, __u32 hook,
-					int ret)
+/* The tc exit with tc action @ret (not TC_ACT_UNSPEC), reported as the
+ * XDP verdict it stands for. */
+__noinline int mzr_trace_tc_on(struct __sk_buff *skb, __u32 hook, int ret)
 {
 	struct mzr_trace_cfg *cfg = mzr_obs_on();
 	struct mzr_trace_pcpu *st;
 	__u32 verdict;
 
-	if (!cfg || ret == TC_ACT_UNSPEC)
-		return ret;
+	if (!cfg)
+		return 0;
 	verdict = ret == TC_ACT_SHOT ? XDP_DROP :
 		  ret == TC_ACT_REDIRECT ? XDP_REDIRECT :
 		  ret == TC_ACT_OK ? XDP_PASS : XDP_ABORTED;
@@ -526,6 +548,45 @@ static __always_inline int mzr_trace_tc(struct __sk_buff *skb, __u32 hook,
 			       (void *)(long)skb->data_end, skb->len,
 			       skb->ifindex, cfg, hook, MZR_TRACE_AT_EXIT,
 			       verdict);
+	return 0;
+}
+
+#define MZR_OBS_ANY (MZR_TRACE_F_ON | MZR_OBS_F_COUNT)
+
+/* Program entry (transit, agent). */
+static __always_inline void mzr_trace_enter(struct xdp_md *xdp,
+					    __u32 base_hook)
+{
+	if (__builtin_expect(mzr_obs_flags_now() & MZR_OBS_ANY, 0))
+		mzr_trace_enter_on(xdp, base_hook);
+}
+
+/* Program exit with its final verdict; returns @verdict. */
+static __always_inline int mzr_trace_exit(struct xdp_md *xdp,
+					  __u32 base_hook, int verdict)
+{
+	if (__builtin_expect(mzr_obs_flags_now() & MZR_OBS_ANY, 0))
+		mzr_trace_exit_on(xdp, base_hook, verdict);
+	return verdict;
+}
+
+/* The tc agent (agent_tc.h), entered with @skb: forget the last packet's
+ * hook and reason, note its length. */
+static __always_inline void mzr_trace_tc_enter(struct __sk_buff *skb)
+{
+	if (__builtin_expect(mzr_obs_flags_now() & MZR_OBS_ANY, 0))
+		mzr_trace_tc_enter_on(skb);
+}
+
+/* The exit of the tc agent (@hook MZR_TRACE_HOOK_AGENT) or of the tc
+ * transit (MZR_TRACE_HOOK_TRANSIT): @ret is its tc action; TC_ACT_UNSPEC
+ * (not ours) is not traced. Verdicts are reported as XDP's. */
+static __always_inline int mzr_trace_tc(struct __sk_buff *skb, __u32 hook,
+					int ret)
+{
+	if (__builtin_expect(mzr_obs_flags_now() & MZR_OBS_ANY, 0) &&
+	    ret != TC_ACT_UNSPEC)
+		mzr_trace_tc_on(skb, hook, ret);
 	return ret;
 }
 

@@ -3,15 +3,16 @@
  * bench_core -O: what the packet trace and the per-VPC/endpoint counters
  * cost each path, against the core built without trace points
  * (-DMZR_NO_TRACE, bench target mzr_core_notrace) loaded in the same
- * process on the same maps. Per round and per path, in turn: the floor,
- * the build without trace points, the normal build with tracing off,
- * with the counters on, with a trace on that filters every packet out;
- * the machine's load drifts through all of them alike. The kernel reports
- * whole nanoseconds per packet, and 2% of the floor is about one: each
- * value is the mean of the fastest half of the rounds (the truncation
- * dithers under noise), the fastest one is in the JSON line too. Each run
- * must end with the path's verdict and move its counter by exactly
- * `repeat`.
+ * process on the same maps. Per round and per path, in turn (reversed
+ * every other round): the floor, the build without trace points, the
+ * normal build with tracing off, with the counters on, with a trace on
+ * that filters every packet out; the machine's load drifts through all of
+ * them alike. Each ns/pkt is the mean of the fastest half of the rounds
+ * (the kernel reports whole nanoseconds, and 2% of the floor is about
+ * one: the truncation dithers under noise); each cost is the median over
+ * the rounds of the difference to the build without trace points in the
+ * same round, in % of the floor. Each run must end with the path's
+ * verdict and move its counter by exactly `repeat`.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -35,6 +36,13 @@
 #include "bench_wrap.h"
 #include "bench_trace_off.h"
 
+static void die(const char *what, int err)
+{
+	fprintf(stderr, "bench_core -O: %s: %s\n", what,
+		strerror(err < 0 ? -err : err));
+	exit(1);
+}
+
 enum { V_FLOOR, V_NOTRACE, V_OFF, V_COUNT, V_TRACE, V__N };
 
 static const char *const v_keys[V__N] = { "floor", "compiled_out", "off",
@@ -46,7 +54,7 @@ struct off_path {
 	unsigned int ifindex;
 	int verdict, cnt;
 	struct pkt f;
-	double ns[V__N], min[V__N];
+	double ns[V__N], min[V__N], cost[V__N];
 	double *samples[V__N];
 };
 
@@ -55,6 +63,22 @@ static int cmp_double(const void *a, const void *b)
 	double x = *(const double *)a, y = *(const double *)b;
 
 	return x < y ? -1 : x > y;
+}
+
+/* Median of the round-by-round cost of variant @v over the build without
+ * trace points, in % of that round's floor. */
+static double paired_cost(double *const *smp, int v, unsigned int n)
+{
+	double *d = calloc(n, sizeof(*d)), m;
+
+	if (!d)
+		die("calloc", ENOMEM);
+	for (unsigned int r = 0; r < n; r++)
+		d[r] = 100 * (smp[v][r] - smp[V_NOTRACE][r]) / smp[V_FLOOR][r];
+	qsort(d, n, sizeof(*d), cmp_double);
+	m = n % 2 ? d[n / 2] : (d[n / 2 - 1] + d[n / 2]) / 2;
+	free(d);
+	return m;
 }
 
 /* Mean of the fastest half (rounded up) of @n samples, sorted here. */
@@ -67,13 +91,6 @@ static double fast_half(double *v, unsigned int n)
 	for (unsigned int i = 0; i < k; i++)
 		sum += v[i];
 	return sum / k;
-}
-
-static void die(const char *what, int err)
-{
-	fprintf(stderr, "bench_core -O: %s: %s\n", what,
-		strerror(err < 0 ? -err : err));
-	exit(1);
 }
 
 static uint64_t counter(struct core_env *env, uint32_t idx)
@@ -263,7 +280,8 @@ int bench_trace_off(struct core_env *env, struct bench_core_bpf *skel,
 		}
 		set_template(skel, &p[i].f);
 		for (unsigned int r = 0; r < rounds; r++) {
-			for (int v = 0; v < V__N; v++) {
+			for (int k = 0; k < V__N; k++) {
+				int v = r % 2 ? V__N - 1 - k : k;
 				struct mzr_trace *t = NULL;
 				int prog = v == V_NOTRACE ? p[i].notrace_prog :
 							    p[i].prog;
@@ -290,6 +308,8 @@ int bench_trace_off(struct core_env *env, struct bench_core_bpf *skel,
 				p[i].samples[v][r] = ns;
 			}
 		}
+		for (int v = 0; v < V__N; v++)
+			p[i].cost[v] = paired_cost(p[i].samples, v, rounds);
 		for (int v = 0; v < V__N; v++) {
 			p[i].ns[v] = fast_half(p[i].samples[v], rounds);
 			p[i].min[v] = p[i].samples[v][0];
@@ -298,9 +318,9 @@ int bench_trace_off(struct core_env *env, struct bench_core_bpf *skel,
 	}
 
 	printf("bench_core -O: %u iterations per run, %u interleaved "
-	       "rounds, mean of the fastest half; ns/pkt, and the cost over "
-	       "the build without trace points in %% of the floor\n",
-	       repeat, rounds);
+	       "rounds; ns/pkt (mean of the fastest half), and the cost over "
+	       "the build without trace points in %% of the floor (median "
+	       "of the rounds' differences)\n", repeat, rounds);
 	printf("  %-28s %7s %8s %7s %7s %8s %8s %8s\n", "path", "floor",
 	       "compiled", "off", "off%", "counters", "cnt%", "trace%");
 	for (int i = 0; i < n; i++) {
@@ -308,9 +328,8 @@ int bench_trace_off(struct core_env *env, struct bench_core_bpf *skel,
 
 		printf("  %-28s %7.1f %8.1f %7.1f %+6.1f%% %8.1f %+7.1f%% "
 		       "%+7.1f%%\n", p[i].name, f, b, p[i].ns[V_OFF],
-		       100 * (p[i].ns[V_OFF] - b) / f, p[i].ns[V_COUNT],
-		       100 * (p[i].ns[V_COUNT] - b) / f,
-		       100 * (p[i].ns[V_TRACE] - b) / f);
+		       p[i].cost[V_OFF], p[i].ns[V_COUNT], p[i].cost[V_COUNT],
+		       p[i].cost[V_TRACE]);
 	}
 	printf("{\"bench\":\"core_trace_off\",\"repeat\":%u,\"rounds\":%u,"
 	       "\"paths\":{", repeat, rounds);
@@ -320,9 +339,11 @@ int bench_trace_off(struct core_env *env, struct bench_core_bpf *skel,
 			printf("%s\"%s_ns\":%.2f,\"%s_min_ns\":%.0f",
 			       v ? "," : "", v_keys[v], p[i].ns[v], v_keys[v],
 			       p[i].min[v]);
-		printf(",\"off_cost_of_floor\":%.4f}",
-		       (p[i].ns[V_OFF] - p[i].ns[V_NOTRACE]) /
-			       p[i].ns[V_FLOOR]);
+		printf(",\"off_cost_pct_of_floor\":%.2f,"
+		       "\"counters_cost_pct_of_floor\":%.2f,"
+		       "\"trace_filtered_cost_pct_of_floor\":%.2f}",
+		       p[i].cost[V_OFF], p[i].cost[V_COUNT],
+		       p[i].cost[V_TRACE]);
 	}
 	printf("}}\n");
 	mzr_core_notrace_bpf__destroy(nt);
