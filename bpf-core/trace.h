@@ -385,14 +385,51 @@ static __always_inline void mzr_obs_drop_add(__u32 vni, __be32 ip,
 		bpf_map_update_elem(&mzr_obs_drops, &k, &one, BPF_NOEXIST);
 }
 
+/* A transit drop before any hook point (the route's): the VNI of the
+ * Geneve frame at @data when it came from this host or a known Mizar
+ * host (the transit's first trust rule) and names a VPC of this host;
+ * else 0. */
+static __always_inline __u32 mzr_obs_transit_vni(void *data, void *end)
+{
+	struct ethhdr *eth = data;
+	struct mzr_host_cfg *host;
+	struct iphdr *iph;
+	struct udphdr *udp;
+	__u8 *gnv;
+	__u32 vni;
+
+	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return 0;
+	iph = (void *)(eth + 1);
+	if ((void *)(iph + 1) > end || iph->version != 4 ||
+	    iph->protocol != IPPROTO_UDP)
+		return 0;
+	udp = (void *)iph + iph->ihl * 4;
+	if ((void *)(udp + 1) > end ||
+	    udp->dest != bpf_htons(MZR_GENEVE_PORT))
+		return 0;
+	gnv = (void *)(udp + 1);
+	if ((void *)(gnv + 8) > end)
+		return 0;
+	vni = ((__u32)gnv[4] << 16) | ((__u32)gnv[5] << 8) | gnv[6];
+	if (!vni || !bpf_map_lookup_elem(&mzr_vpcs, &vni))
+		return 0;
+	host = mzr_host_cfg();
+	if (!host || (iph->saddr != host->ip && !mzr_peer_known(iph->saddr)))
+		return 0;
+	return vni;
+}
+
 /* A drop with its noted reason, where it belongs to a verified VPC or
  * endpoint (struct mzr_obs_drop_key): the agent's sending endpoint
- * (@local), else the VPC the route found at a hook point and, at the
- * deliver hook, the local endpoint it found. */
+ * (@local); else the VPC the route found at a hook point and, at the
+ * deliver hook, the local endpoint it found; else the VPC of a frame a
+ * known host sent (mzr_obs_transit_vni()). */
 static __always_inline void mzr_obs_drop(struct mzr_trace_pcpu *st,
-					 struct mzr_local_val *local)
+					 struct mzr_local_val *local,
+					 void *data, void *end)
 {
-	__u32 reason;
+	__u32 reason, vni;
 
 	if (!st->reason)
 		return;
@@ -402,11 +439,17 @@ static __always_inline void mzr_obs_drop(struct mzr_trace_pcpu *st,
 		mzr_obs_drop_add(local->vni, local->ip, reason);
 		return;
 	}
-	if (!st->hook || !st->vni || st->hook == MZR_HOOK_EXTERNAL + 1)
+	if (st->hook == MZR_HOOK_EXTERNAL + 1)
 		return;
-	mzr_obs_drop_add(st->vni, 0, reason);
-	if (st->hook == MZR_HOOK_DELIVER + 1 && st->ip)
-		mzr_obs_drop_add(st->vni, st->ip, reason);
+	if (st->hook && st->vni) {
+		mzr_obs_drop_add(st->vni, 0, reason);
+		if (st->hook == MZR_HOOK_DELIVER + 1 && st->ip)
+			mzr_obs_drop_add(st->vni, st->ip, reason);
+		return;
+	}
+	vni = mzr_obs_transit_vni(data, end);
+	if (vni)
+		mzr_obs_drop_add(vni, 0, reason);
 }
 
 /* Count a packet that left: an endpoint's (agent, @len0 before
@@ -426,7 +469,7 @@ static __always_inline void mzr_obs_count(struct mzr_trace_pcpu *st,
 		local = bpf_map_lookup_elem(&mzr_local, &ifindex);
 	if (verdict == XDP_DROP) {
 		if (!agent || local)
-			mzr_obs_drop(st, local);
+			mzr_obs_drop(st, local, data, end);
 		return;
 	}
 	if (verdict != XDP_TX && verdict != XDP_REDIRECT)

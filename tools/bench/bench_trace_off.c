@@ -6,8 +6,9 @@
  * process on the same maps. Per round and per path, in turn (reversed
  * every other round): the floor, the build without trace points, the
  * normal build with tracing off, with the counters on, with a trace on
- * that filters every packet out; the machine's load drifts through all of
- * them alike. Each ns/pkt is the mean of the fastest half of the rounds
+ * that filters every packet out, and the build without trace points
+ * loaded a second time (A/A: what noise and code layout alone make of two
+ * equal programs); the machine's load drifts through all of them alike. Each ns/pkt is the mean of the fastest half of the rounds
  * (the kernel reports whole nanoseconds, and 2% of the floor is about
  * one: the truncation dithers under noise); each cost is the median over
  * the rounds of the difference to the build without trace points in the
@@ -43,14 +44,15 @@ static void die(const char *what, int err)
 	exit(1);
 }
 
-enum { V_FLOOR, V_NOTRACE, V_OFF, V_COUNT, V_TRACE, V__N };
+enum { V_FLOOR, V_NOTRACE, V_OFF, V_COUNT, V_TRACE, V_NOTRACE2, V__N };
 
 static const char *const v_keys[V__N] = { "floor", "compiled_out", "off",
-					  "counters", "trace_filtered" };
+					  "counters", "trace_filtered",
+					  "compiled_out_again" };
 
 struct off_path {
 	const char *name, *key;
-	int prog, notrace_prog;
+	int prog, notrace_prog, notrace2_prog;
 	unsigned int ifindex;
 	int verdict, cnt;
 	struct pkt f;
@@ -206,6 +208,7 @@ static void path_set(struct off_path *p, const char *name, const char *key,
 		     int verdict, int cnt)
 {
 	memset(p, 0, sizeof(*p));
+	p->notrace2_prog = -1;
 	p->name = name;
 	p->key = key;
 	p->prog = prog;
@@ -267,11 +270,18 @@ int bench_trace_off(struct core_env *env, struct bench_core_bpf *skel,
 {
 	struct mzr_trace_opts to = { .sz = sizeof(to), .vni = 0xffffff };
 	struct mzr_core_notrace_bpf *nt = notrace_open(env);
+	/* The same build loaded again (another JIT image): the A/A
+	 * difference, what layout and noise alone make of two equals. */
+	struct mzr_core_notrace_bpf *nt2 = notrace_open(env);
 	struct off_path p[6];
 	const int n = 6;
 
 	paths_build(env, p, bpf_program__fd(nt->progs.mzr_agent),
 		    bpf_program__fd(nt->progs.mzr_transit));
+	for (int i = 0; i < n; i++)
+		p[i].notrace2_prog = p[i].prog == env->agent_fd ?
+			bpf_program__fd(nt2->progs.mzr_agent) :
+			bpf_program__fd(nt2->progs.mzr_transit);
 	for (int i = 0; i < n; i++) {
 		for (int v = 0; v < V__N; v++) {
 			p[i].samples[v] = calloc(rounds, sizeof(double));
@@ -284,7 +294,9 @@ int bench_trace_off(struct core_env *env, struct bench_core_bpf *skel,
 				int v = r % 2 ? V__N - 1 - k : k;
 				struct mzr_trace *t = NULL;
 				int prog = v == V_NOTRACE ? p[i].notrace_prog :
-							    p[i].prog;
+					   v == V_NOTRACE2 ?
+						   p[i].notrace2_prog :
+						   p[i].prog;
 				double ns;
 
 				if (v == V_FLOOR)
@@ -321,15 +333,17 @@ int bench_trace_off(struct core_env *env, struct bench_core_bpf *skel,
 	       "rounds; ns/pkt (mean of the fastest half), and the cost over "
 	       "the build without trace points in %% of the floor (median "
 	       "of the rounds' differences)\n", repeat, rounds);
-	printf("  %-28s %7s %8s %7s %7s %8s %8s %8s\n", "path", "floor",
-	       "compiled", "off", "off%", "counters", "cnt%", "trace%");
+	printf("  %-28s %7s %8s %7s %7s %8s %8s %8s %7s\n", "path", "floor",
+	       "compiled", "off", "off%", "counters", "cnt%", "trace%",
+	       "A/A%");
 	for (int i = 0; i < n; i++) {
 		double f = p[i].ns[V_FLOOR], b = p[i].ns[V_NOTRACE];
 
 		printf("  %-28s %7.1f %8.1f %7.1f %+6.1f%% %8.1f %+7.1f%% "
-		       "%+7.1f%%\n", p[i].name, f, b, p[i].ns[V_OFF],
-		       p[i].cost[V_OFF], p[i].ns[V_COUNT], p[i].cost[V_COUNT],
-		       p[i].cost[V_TRACE]);
+		       "%+7.1f%% %+6.1f%%\n", p[i].name, f, b,
+		       p[i].ns[V_OFF], p[i].cost[V_OFF], p[i].ns[V_COUNT],
+		       p[i].cost[V_COUNT], p[i].cost[V_TRACE],
+		       p[i].cost[V_NOTRACE2]);
 	}
 	printf("{\"bench\":\"core_trace_off\",\"repeat\":%u,\"rounds\":%u,"
 	       "\"paths\":{", repeat, rounds);
@@ -341,11 +355,13 @@ int bench_trace_off(struct core_env *env, struct bench_core_bpf *skel,
 			       p[i].min[v]);
 		printf(",\"off_cost_pct_of_floor\":%.2f,"
 		       "\"counters_cost_pct_of_floor\":%.2f,"
-		       "\"trace_filtered_cost_pct_of_floor\":%.2f}",
+		       "\"trace_filtered_cost_pct_of_floor\":%.2f,"
+		       "\"aa_pct_of_floor\":%.2f}",
 		       p[i].cost[V_OFF], p[i].cost[V_COUNT],
-		       p[i].cost[V_TRACE]);
+		       p[i].cost[V_TRACE], p[i].cost[V_NOTRACE2]);
 	}
 	printf("}}\n");
 	mzr_core_notrace_bpf__destroy(nt);
+	mzr_core_notrace_bpf__destroy(nt2);
 	return 0;
 }
