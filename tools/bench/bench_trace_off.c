@@ -3,8 +3,8 @@
  * bench_core -O: what the packet trace and the per-VPC/endpoint counters
  * cost each path, against the core built without trace points
  * (-DMZR_NO_TRACE, bench target mzr_core_notrace) loaded in the same
- * process on the same maps. Per round and per path, in turn (reversed
- * every other round): the floor, the build without trace points, the
+ * process on the same maps. Per round and per path, in an order shuffled
+ * each round: the floor, the build without trace points, the
  * normal build with tracing off, with the counters on, with a trace on
  * that filters every packet out, and the build without trace points
  * loaded a second time (A/A: what noise and code layout alone make of two
@@ -276,6 +276,7 @@ int bench_trace_off(struct core_env *env, struct bench_core_bpf *skel,
 	struct off_path p[6];
 	const int n = 6;
 
+	srand(1);
 	paths_build(env, p, bpf_program__fd(nt->progs.mzr_agent),
 		    bpf_program__fd(nt->progs.mzr_transit));
 	for (int i = 0; i < n; i++)
@@ -290,8 +291,20 @@ int bench_trace_off(struct core_env *env, struct bench_core_bpf *skel,
 		}
 		set_template(skel, &p[i].f);
 		for (unsigned int r = 0; r < rounds; r++) {
+			int order[V__N];
+
+			/* A fresh order each round: no variant always
+			 * follows the same one. */
+			for (int k = 0; k < V__N; k++)
+				order[k] = k;
+			for (int k = V__N - 1; k > 0; k--) {
+				int j = rand() % (k + 1), tmp = order[k];
+
+				order[k] = order[j];
+				order[j] = tmp;
+			}
 			for (int k = 0; k < V__N; k++) {
-				int v = r % 2 ? V__N - 1 - k : k;
+				int v = order[k];
 				struct mzr_trace *t = NULL;
 				int prog = v == V_NOTRACE ? p[i].notrace_prog :
 					   v == V_NOTRACE2 ?
