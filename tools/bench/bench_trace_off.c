@@ -3,17 +3,18 @@
  * bench_core -O: what the packet trace and the per-VPC/endpoint counters
  * cost each path, against the core built without trace points
  * (-DMZR_NO_TRACE, bench target mzr_core_notrace) loaded in the same
- * process on the same maps. Per round and per path, in an order shuffled
- * each round: the floor, the build without trace points, the
- * normal build with tracing off, with the counters on, with a trace on
- * that filters every packet out, and the build without trace points
- * loaded a second time (A/A: what noise and code layout alone make of two
- * equal programs); the machine's load drifts through all of them alike. Each ns/pkt is the mean of the fastest half of the rounds
- * (the kernel reports whole nanoseconds, and 2% of the floor is about
- * one: the truncation dithers under noise); each cost is the median over
- * the rounds of the difference to the build without trace points in the
- * same round, in % of the floor. Each run must end with the path's
- * verdict and move its counter by exactly `repeat`.
+ * process on the same maps. Per path, each round in a fresh shuffled
+ * order: the floor, the build without trace points, the normal build with
+ * tracing off, with the counters on, with a trace on that filters every
+ * packet out, and the build without trace points loaded a second time
+ * (A/A: what noise and code layout alone make of two equal programs); the
+ * machine's load drifts through all of them alike. Each ns/pkt is the
+ * mean of the fastest half of the rounds (the kernel reports whole
+ * nanoseconds, and 2% of the floor is about one: the truncation dithers
+ * under noise); each cost is the median over the rounds of the difference
+ * to the build without trace points in the same round, in % of the
+ * floor. Each run must end with the path's verdict and move its counter
+ * by exactly `repeat`.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -316,7 +317,8 @@ int bench_trace_off(struct core_env *env, struct bench_core_bpf *skel,
 					prog = bpf_program__fd(
 						skel->progs.bench_floor);
 				if (v == V_COUNT &&
-				    mzr_host__traffic_counting(env->host, 1) < 0)
+				    mzr_host__traffic_counting(env->host,
+							       1) < 0)
 					die("traffic counting on", EINVAL);
 				if (v == V_TRACE &&
 				    !(t = mzr_trace__start(env->host, &to, NULL,
@@ -327,7 +329,8 @@ int bench_trace_off(struct core_env *env, struct bench_core_bpf *skel,
 				ns = run_once(env, skel, &p[i], prog,
 					      v == V_FLOOR, repeat);
 				if (v == V_COUNT &&
-				    mzr_host__traffic_counting(env->host, 0) < 0)
+				    mzr_host__traffic_counting(env->host,
+							       0) < 0)
 					die("traffic counting off", EINVAL);
 				mzr_trace__stop(t);
 				p[i].samples[v][r] = ns;
