@@ -38,15 +38,22 @@ static __always_inline int mzr_tc_drop(__u32 reason)
  * becomes non-empty); a packet that finds one anyway, during that
  * switch, is dropped as a missed tail call. Returns 0 or a drop reason.
  */
-static __always_inline __u32 mzr_tc_hook(__u32 hook)
+static __always_inline __u32 mzr_tc_hook_at(__u32 hook, __u32 vni,
+					     __be32 daddr)
 {
 	__u32 bank;
 
 	mzr_count(MZR_CNT_HOOK(hook));
-	mzr_trace_note_hook(hook, 0);
+	mzr_trace_note_hook(hook, vni, daddr);
 	if (mzr_chain_active(hook, &bank))
 		return MZR_DROP_MISSED_TAIL_CALL;
 	return 0;
+}
+
+/* The agent's hooks: its trace points know the endpoint by its veth. */
+static __always_inline __u32 mzr_tc_hook(__u32 hook)
+{
+	return mzr_tc_hook_at(hook, 0, 0);
 }
 
 static __always_inline __u32 mzr_tc_parse(struct __sk_buff *skb,

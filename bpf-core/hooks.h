@@ -90,7 +90,7 @@ static __always_inline int mzr_hook(struct xdp_md *xdp, __u8 hook, __u8 role,
 	struct mzr_ctx *c;
 
 	mzr_count(MZR_CNT_HOOK(hook));
-	mzr_trace_note_hook(hook, p->vni);
+	mzr_trace_note_hook(hook, p->vni, p->daddr);
 	len = mzr_chain_active(hook, &bank);
 	if (!len)
 		return MZR_GO;

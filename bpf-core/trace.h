@@ -5,8 +5,12 @@
  * verdict, drop reason, VNI, host, ifindex) when `mizarctl trace` or
  * `monitor` has switched tracing on. Filters run here, so filtered-out
  * packets cost no copy; a per-CPU rate cap bounds what tracing can take
- * from forwarding and counts what it suppressed. Off, the cost is one
- * load of mzr_trace_cfg and a not-taken branch per program run.
+ * from forwarding and counts what it suppressed. Off, each trace point
+ * costs one load of a global (mzr_obs_flags: direct value access, no
+ * helper call, no NULL check) and a not-taken branch.
+ *
+ * Built with -DMZR_NO_TRACE, every trace point compiles to nothing:
+ * bench_core -O measures tracing off against that build.
  */
 #ifndef MZR_CORE_TRACE_H
 #define MZR_CORE_TRACE_H
@@ -56,30 +60,88 @@ struct {
 	__type(value, struct mzr_obs_ctr);
 } mzr_ep_ctr SEC(".maps");
 
-/* The configuration when tracing or the traffic counters are on, else
- * NULL: the hot-path test, one load. Counters are opt-in per host
- * (MZR_OBS_F_COUNT): they cost more than 5% of the floor. */
-static __always_inline struct mzr_trace_cfg *mzr_obs_on(void)
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, MZR_OBS_MAX_DROP_KEYS);
+	__type(key, struct mzr_obs_drop_key);
+	__type(value, __u64);
+} mzr_obs_drops SEC(".maps");
+
+/*
+ * The switches of mzr_trace_cfg.flags (MZR_TRACE_F_ON, MZR_OBS_F_COUNT),
+ * copied here by the library after it wrote the configuration: a global
+ * in its own data section (map MZR_OBS_FLAGS_MAP), read by direct value
+ * access, so that a trace point with tracing off is a load and a branch
+ * (a map lookup was a dozen instructions, twice per packet at least).
+ */
+__u32 mzr_obs_flags SEC(".data.mzr_obs") = 0;
+
+static __always_inline __u32 mzr_obs_flags_now(void)
+{
+	return *(volatile __u32 *)&mzr_obs_flags;
+}
+
+/* The configuration when one of @bits is on in both the switch and the
+ * map (the map is written first, then the switch), else NULL. */
+static __always_inline struct mzr_trace_cfg *mzr_obs_cfg(__u32 bits)
 {
 	__u32 zero = 0;
-	struct mzr_trace_cfg *cfg = bpf_map_lookup_elem(&mzr_trace_cfg, &zero);
+	struct mzr_trace_cfg *cfg;
 
-	if (__builtin_expect(cfg && (cfg->flags & (MZR_TRACE_F_ON |
-						       MZR_OBS_F_COUNT)), 0))
+	if (__builtin_expect(!(mzr_obs_flags_now() & bits), 1))
+		return 0;
+	cfg = bpf_map_lookup_elem(&mzr_trace_cfg, &zero);
+	if (cfg && (cfg->flags & bits))
 		return cfg;
 	return 0;
+}
+
+/* The configuration when tracing or the traffic counters are on, else
+ * NULL. Counters are opt-in per host (MZR_OBS_F_COUNT): they cost more
+ * than 5% of the floor. */
+static __always_inline struct mzr_trace_cfg *mzr_obs_on(void)
+{
+	return mzr_obs_cfg(MZR_TRACE_F_ON | MZR_OBS_F_COUNT);
 }
 
 /* The configuration when tracing is on, else NULL. */
 static __always_inline struct mzr_trace_cfg *mzr_trace_on(void)
 {
-	__u32 zero = 0;
-	struct mzr_trace_cfg *cfg = bpf_map_lookup_elem(&mzr_trace_cfg, &zero);
-
-	if (__builtin_expect(cfg && (cfg->flags & MZR_TRACE_F_ON), 0))
-		return cfg;
-	return 0;
+	return mzr_obs_cfg(MZR_TRACE_F_ON);
 }
+
+#ifdef MZR_NO_TRACE
+/* The build without trace points: the baseline of bench_core -O. */
+static __always_inline void mzr_trace_note_hook(__u32 hook, __u32 vni,
+						__be32 ip)
+{
+}
+
+static __always_inline void mzr_trace_note_drop(__u32 reason)
+{
+}
+
+static __always_inline void mzr_trace_enter(struct xdp_md *xdp,
+					    __u32 base_hook)
+{
+}
+
+static __always_inline int mzr_trace_exit(struct xdp_md *xdp,
+					  __u32 base_hook, int verdict)
+{
+	return verdict;
+}
+
+static __always_inline void mzr_trace_tc_enter(struct __sk_buff *skb)
+{
+}
+
+static __always_inline int mzr_trace_tc(struct __sk_buff *skb, __u32 hook,
+					int ret)
+{
+	return ret;
+}
+#else /* !MZR_NO_TRACE */
 
 static __always_inline struct mzr_trace_pcpu *mzr_trace_state(void)
 {
@@ -88,30 +150,51 @@ static __always_inline struct mzr_trace_pcpu *mzr_trace_state(void)
 	return bpf_map_lookup_elem(&mzr_trace_pcpu, &zero);
 }
 
-/* A hook point reached (hooks.h): the exit event names it. */
-static __always_inline void mzr_trace_note_hook(__u32 hook, __u32 vni)
+/* A hook point reached (hooks.h) in VPC @vni, towards inner destination
+ * @ip: the exit event names it, a drop after it counts there. A global
+ * function, as the other trace points' work (below). */
+__noinline int mzr_trace_note_hook_on(__u32 hook, __u32 vni, __u32 ip)
 {
 	struct mzr_trace_pcpu *st;
 
 	if (!mzr_obs_on())
-		return;
+		return 0;
 	st = mzr_trace_state();
 	if (st) {
 		st->hook = hook + 1;
 		st->vni = vni;
+		st->ip = ip;
 	}
+	return 0;
 }
 
-/* A counted drop (stats.h): the exit event carries its reason. */
-static __always_inline void mzr_trace_note_drop(__u32 reason)
+static __always_inline void mzr_trace_note_hook(__u32 hook, __u32 vni,
+						__be32 ip)
+{
+	if (__builtin_expect(mzr_obs_flags_now() &
+			     (MZR_TRACE_F_ON | MZR_OBS_F_COUNT), 0))
+		mzr_trace_note_hook_on(hook, vni, ip);
+}
+
+/* A counted drop (stats.h): the exit event carries its reason, the
+ * per-VPC/endpoint drop counters count it. */
+__noinline int mzr_trace_note_drop_on(__u32 reason)
 {
 	struct mzr_trace_pcpu *st;
 
-	if (!mzr_trace_on())
-		return;
+	if (!mzr_obs_on())
+		return 0;
 	st = mzr_trace_state();
 	if (st)
 		st->reason = reason + 1;
+	return 0;
+}
+
+static __always_inline void mzr_trace_note_drop(__u32 reason)
+{
+	if (__builtin_expect(mzr_obs_flags_now() &
+			     (MZR_TRACE_F_ON | MZR_OBS_F_COUNT), 0))
+		mzr_trace_note_drop_on(reason);
 }
 
 struct mzr_trace_flow {
@@ -290,21 +373,108 @@ static __always_inline void mzr_obs_add(void *map, const void *key,
 	c->bytes[dir] += len;
 }
 
+static __always_inline void mzr_obs_drop_add(__u32 vni, __be32 ip,
+					     __u32 reason)
+{
+	struct mzr_obs_drop_key k = { .vni = vni, .ip = ip, .reason = reason };
+	__u64 *v = bpf_map_lookup_elem(&mzr_obs_drops, &k), one = 1;
+
+	if (v)
+		*v += 1;
+	else
+		bpf_map_update_elem(&mzr_obs_drops, &k, &one, BPF_NOEXIST);
+}
+
+/* A transit drop before any hook point (the route's): the VNI of the
+ * Geneve frame at @data when it came from this host or a known Mizar
+ * host (the transit's first trust rule) and names a VPC of this host;
+ * else 0. */
+static __always_inline __u32 mzr_obs_transit_vni(void *data, void *end)
+{
+	struct ethhdr *eth = data;
+	struct mzr_host_cfg *host;
+	struct iphdr *iph;
+	struct udphdr *udp;
+	__u8 *gnv;
+	__u32 vni;
+
+	if ((void *)(eth + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP))
+		return 0;
+	iph = (void *)(eth + 1);
+	if ((void *)(iph + 1) > end || iph->version != 4 ||
+	    iph->protocol != IPPROTO_UDP)
+		return 0;
+	udp = (void *)iph + iph->ihl * 4;
+	if ((void *)(udp + 1) > end ||
+	    udp->dest != bpf_htons(MZR_GENEVE_PORT))
+		return 0;
+	gnv = (void *)(udp + 1);
+	if ((void *)(gnv + 8) > end)
+		return 0;
+	vni = ((__u32)gnv[4] << 16) | ((__u32)gnv[5] << 8) | gnv[6];
+	if (!vni || !bpf_map_lookup_elem(&mzr_vpcs, &vni))
+		return 0;
+	host = mzr_host_cfg();
+	if (!host || (iph->saddr != host->ip && !mzr_peer_known(iph->saddr)))
+		return 0;
+	return vni;
+}
+
+/* A drop with its noted reason, where it belongs to a verified VPC or
+ * endpoint (struct mzr_obs_drop_key): the agent's sending endpoint
+ * (@local); else the VPC the route found at a hook point and, at the
+ * deliver hook, the local endpoint it found; else the VPC of a frame a
+ * known host sent (mzr_obs_transit_vni()). */
+static __always_inline void mzr_obs_drop(struct mzr_trace_pcpu *st,
+					 struct mzr_local_val *local,
+					 void *data, void *end)
+{
+	__u32 reason, vni;
+
+	if (!st->reason)
+		return;
+	reason = st->reason - 1;
+	if (local) {
+		mzr_obs_drop_add(local->vni, 0, reason);
+		mzr_obs_drop_add(local->vni, local->ip, reason);
+		return;
+	}
+	if (st->hook == MZR_HOOK_EXTERNAL + 1)
+		return;
+	if (st->hook && st->vni) {
+		mzr_obs_drop_add(st->vni, 0, reason);
+		if (st->hook == MZR_HOOK_DELIVER + 1 && st->ip)
+			mzr_obs_drop_add(st->vni, st->ip, reason);
+		return;
+	}
+	vni = mzr_obs_transit_vni(data, end);
+	if (vni)
+		mzr_obs_drop_add(vni, 0, reason);
+}
+
 /* Count a packet that left: an endpoint's (agent, @len0 before
- * encapsulation) or one delivered to an endpoint (@data decapsulated). */
+ * encapsulation) or one delivered to an endpoint (@data decapsulated);
+ * or a drop (@verdict XDP_DROP) by its reason. */
 static __always_inline void mzr_obs_count(struct mzr_trace_pcpu *st,
 					  __u32 base_hook, __u32 ifindex,
-					  void *data, void *end, __u32 sent)
+					  void *data, void *end, __u32 verdict)
 {
-	struct mzr_local_val *local;
+	struct mzr_local_val *local = 0;
 	struct mzr_trace_flow f;
 	struct mzr_ep_key k = {};
+	int agent = base_hook == MZR_TRACE_HOOK_AGENT ||
+		    base_hook == MZR_HOOK_AGENT_EGRESS;
 
-	if (!sent)
-		return;
-	if (base_hook == MZR_TRACE_HOOK_AGENT ||
-	    base_hook == MZR_HOOK_AGENT_EGRESS) {
+	if (agent)
 		local = bpf_map_lookup_elem(&mzr_local, &ifindex);
+	if (verdict == XDP_DROP) {
+		if (!agent || local)
+			mzr_obs_drop(st, local, data, end);
+		return;
+	}
+	if (verdict != XDP_TX && verdict != XDP_REDIRECT)
+		return;
+	if (agent) {
 		if (!local)
 			return;
 		k.vni = local->vni;
@@ -316,56 +486,130 @@ static __always_inline void mzr_obs_count(struct mzr_trace_pcpu *st,
 	} else if (st->hook != MZR_HOOK_DELIVER + 1) {
 		return;
 	}
-	/* Delivered: the frame as the endpoint receives it. */
+	/* Delivered: the frame as the endpoint receives it; a hairpin in
+	 * tc notes no VNI, it stays in the sender's VPC (k.vni). */
 	if (mzr_trace_parse(data, end, &f) || f.vni)
 		return;
-	k.vni = st->vni;
+	if (st->vni)
+		k.vni = st->vni;
+	if (!k.vni)
+		return;
 	k.ip = f.daddr;
 	mzr_obs_add(&mzr_vpc_ctr, &k.vni, MZR_OBS_RX, end - data);
 	mzr_obs_add(&mzr_ep_ctr, &k, MZR_OBS_RX, end - data);
 }
 
+/*
+ * The trace points' work when tracing or counting is on, as global
+ * functions: the verifier checks each once, and the programs keep only
+ * the switch's test and a call on their hot path (inlined, this code
+ * doubled their size).
+ */
+
 /* Program entry (transit, agent): forget the last packet's hook and
  * reason, note its length; emit an rx event when asked to. */
-static __always_inline void mzr_trace_enter(struct xdp_md *xdp,
-					    __u32 base_hook)
+__noinline int mzr_trace_enter_on(struct xdp_md *xdp, __u32 base_hook)
 {
 	struct mzr_trace_cfg *cfg = mzr_obs_on();
 	struct mzr_trace_pcpu *st;
 
 	if (!cfg)
-		return;
+		return 0;
 	st = mzr_trace_state();
 	if (!st)
-		return;
+		return 0;
 	st->hook = 0;
 	st->vni = 0;
+	st->ip = 0;
 	st->reason = 0;
 	st->len0 = xdp->data_end - xdp->data;
 	if ((cfg->flags & (MZR_TRACE_F_ON | MZR_TRACE_F_ENTRY)) ==
 	    (MZR_TRACE_F_ON | MZR_TRACE_F_ENTRY))
 		mzr_trace_emit_xdp(xdp, cfg, base_hook, MZR_TRACE_AT_ENTRY,
 				   XDP_PASS);
+	return 0;
+}
+
+/* Program exit with its final verdict. */
+__noinline int mzr_trace_exit_on(struct xdp_md *xdp, __u32 base_hook,
+				 __u32 verdict)
+{
+	struct mzr_trace_cfg *cfg = mzr_obs_on();
+	struct mzr_trace_pcpu *st;
+
+	if (!cfg)
+		return 0;
+	st = mzr_trace_state();
+	if (st && (cfg->flags & MZR_OBS_F_COUNT))
+		mzr_obs_count(st, base_hook, xdp->ingress_ifindex,
+			      (void *)(long)xdp->data,
+			      (void *)(long)xdp->data_end, verdict);
+	if (cfg->flags & MZR_TRACE_F_ON)
+		mzr_trace_emit_xdp(xdp, cfg, base_hook, MZR_TRACE_AT_EXIT,
+				   verdict);
+	return 0;
+}
+
+/* The tc agent's or tc transit's entry. */
+__noinline int mzr_trace_tc_enter_on(struct __sk_buff *skb)
+{
+	struct mzr_trace_pcpu *st;
+
+	if (!mzr_obs_on())
+		return 0;
+	st = mzr_trace_state();
+	if (!st)
+		return 0;
+	st->hook = 0;
+	st->vni = 0;
+	st->ip = 0;
+	st->reason = 0;
+	st->len0 = skb->len;
+	return 0;
+}
+
+/* The tc exit with tc action @ret (not TC_ACT_UNSPEC), reported as the
+ * XDP verdict it stands for. */
+__noinline int mzr_trace_tc_on(struct __sk_buff *skb, __u32 hook, int ret)
+{
+	struct mzr_trace_cfg *cfg = mzr_obs_on();
+	struct mzr_trace_pcpu *st;
+	__u32 verdict;
+
+	if (!cfg)
+		return 0;
+	verdict = ret == TC_ACT_SHOT ? XDP_DROP :
+		  ret == TC_ACT_REDIRECT ? XDP_REDIRECT :
+		  ret == TC_ACT_OK ? XDP_PASS : XDP_ABORTED;
+	st = mzr_trace_state();
+	if (st && (cfg->flags & MZR_OBS_F_COUNT))
+		mzr_obs_count(st, hook, skb->ifindex,
+			      (void *)(long)skb->data,
+			      (void *)(long)skb->data_end, verdict);
+	if (cfg->flags & MZR_TRACE_F_ON)
+		mzr_trace_emit(skb, (void *)(long)skb->data,
+			       (void *)(long)skb->data_end, skb->len,
+			       skb->ifindex, cfg, hook, MZR_TRACE_AT_EXIT,
+			       verdict);
+	return 0;
+}
+
+#define MZR_OBS_ANY (MZR_TRACE_F_ON | MZR_OBS_F_COUNT)
+
+/* Program entry (transit, agent). */
+static __always_inline void mzr_trace_enter(struct xdp_md *xdp,
+					    __u32 base_hook)
+{
+	if (__builtin_expect(mzr_obs_flags_now() & MZR_OBS_ANY, 0))
+		mzr_trace_enter_on(xdp, base_hook);
 }
 
 /* Program exit with its final verdict; returns @verdict. */
 static __always_inline int mzr_trace_exit(struct xdp_md *xdp,
 					  __u32 base_hook, int verdict)
 {
-	struct mzr_trace_cfg *cfg = mzr_obs_on();
-	struct mzr_trace_pcpu *st;
-
-	if (!cfg)
-		return verdict;
-	st = mzr_trace_state();
-	if (st && (cfg->flags & MZR_OBS_F_COUNT))
-		mzr_obs_count(st, base_hook, xdp->ingress_ifindex,
-			      (void *)(long)xdp->data,
-			      (void *)(long)xdp->data_end,
-			      verdict == XDP_TX || verdict == XDP_REDIRECT);
-	if (cfg->flags & MZR_TRACE_F_ON)
-		mzr_trace_emit_xdp(xdp, cfg, base_hook, MZR_TRACE_AT_EXIT,
-				   verdict);
+	if (__builtin_expect(mzr_obs_flags_now() & MZR_OBS_ANY, 0))
+		mzr_trace_exit_on(xdp, base_hook, verdict);
 	return verdict;
 }
 
@@ -373,17 +617,8 @@ static __always_inline int mzr_trace_exit(struct xdp_md *xdp,
  * hook and reason, note its length. */
 static __always_inline void mzr_trace_tc_enter(struct __sk_buff *skb)
 {
-	struct mzr_trace_pcpu *st;
-
-	if (!mzr_obs_on())
-		return;
-	st = mzr_trace_state();
-	if (!st)
-		return;
-	st->hook = 0;
-	st->vni = 0;
-	st->reason = 0;
-	st->len0 = skb->len;
+	if (__builtin_expect(mzr_obs_flags_now() & MZR_OBS_ANY, 0))
+		mzr_trace_tc_enter_on(skb);
 }
 
 /* The exit of the tc agent (@hook MZR_TRACE_HOOK_AGENT) or of the tc
@@ -392,27 +627,12 @@ static __always_inline void mzr_trace_tc_enter(struct __sk_buff *skb)
 static __always_inline int mzr_trace_tc(struct __sk_buff *skb, __u32 hook,
 					int ret)
 {
-	struct mzr_trace_cfg *cfg = mzr_obs_on();
-	struct mzr_trace_pcpu *st;
-	__u32 verdict;
-
-	if (!cfg || ret == TC_ACT_UNSPEC)
-		return ret;
-	verdict = ret == TC_ACT_SHOT ? XDP_DROP :
-		  ret == TC_ACT_REDIRECT ? XDP_REDIRECT :
-		  ret == TC_ACT_OK ? XDP_PASS : XDP_ABORTED;
-	st = mzr_trace_state();
-	if (st && (cfg->flags & MZR_OBS_F_COUNT))
-		mzr_obs_count(st, hook, skb->ifindex,
-			      (void *)(long)skb->data,
-			      (void *)(long)skb->data_end,
-			      verdict == XDP_REDIRECT);
-	if (cfg->flags & MZR_TRACE_F_ON)
-		mzr_trace_emit(skb, (void *)(long)skb->data,
-			       (void *)(long)skb->data_end, skb->len,
-			       skb->ifindex, cfg, hook, MZR_TRACE_AT_EXIT,
-			       verdict);
+	if (__builtin_expect(mzr_obs_flags_now() & MZR_OBS_ANY, 0) &&
+	    ret != TC_ACT_UNSPEC)
+		mzr_trace_tc_on(skb, hook, ret);
 	return ret;
 }
+
+#endif /* MZR_NO_TRACE */
 
 #endif /* MZR_CORE_TRACE_H */

@@ -73,6 +73,9 @@ struct mzr_trace_pcpu {
 	__u32 vni;
 	__u32 reason;		/* drop reason + 1; 0: none */
 	__u32 len0;		/* length at program entry (counters) */
+	__be32 ip;		/* the hook's inner destination (deliver:
+				 * the local endpoint the route found) */
+	__u32 pad;
 	struct mzr_trace_meta meta;
 };
 
@@ -88,6 +91,25 @@ struct mzr_obs_ctr {
 };
 
 #define MZR_OBS_MAX_VPCS 4096
+
+/*
+ * Drops by reason of a VPC (ip 0) or of a local endpoint, counted with the
+ * traffic counters (MZR_OBS_F_COUNT) and only where the drop belongs to a
+ * verified VPC or endpoint: the sending endpoint's veth at the agent, the
+ * VPC and local endpoint the transit's route found at a hook point. Never
+ * keyed by what a packet merely claims (docs/security.md): a drop before
+ * the route is host-wide only. Per-CPU packet counts; an LRU bounds it.
+ */
+struct mzr_obs_drop_key {
+	__u32 vni;
+	__be32 ip;		/* 0: the VPC's count */
+	__u32 reason;		/* enum mzr_drop_reason */
+};
+
+#define MZR_OBS_DROPS_MAP "mzr_obs_drops"
+#define MZR_OBS_MAX_DROP_KEYS 16384
+/* The global data map holding mzr_obs_flags (bpf-core/trace.h). */
+#define MZR_OBS_FLAGS_MAP ".data.mzr_obs"
 
 
 #endif /* MZR_CORE_TRACE_SHARED_H */

@@ -336,7 +336,7 @@ static __always_inline int mzr_transit_tc_run(struct __sk_buff *skb,
 	if (ret != MZR_GO)
 		return TC_ACT_SHOT; /* counted by the route */
 	if (plan.hook != MZR_HOOK_NONE) {
-		reason = mzr_tc_hook(plan.hook);
+		reason = mzr_tc_hook_at(plan.hook, p.vni, p.daddr);
 		if (reason)
 			return mzr_tc_drop(reason);
 	}

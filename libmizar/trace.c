@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <arpa/inet.h>
 #include <net/if.h>
 #include <linux/if_ether.h>
@@ -92,14 +93,59 @@ static void on_lost(void *ctx, int cpu, __u64 cnt)
 	t->lost += cnt;
 }
 
+/*
+ * fd (to close) of core map @name, found among the maps of the pinned
+ * transit program: the maps trace.h adds without a pin of their own
+ * (MZR_OBS_FLAGS_MAP, MZR_OBS_DROPS_MAP) live as long as the programs.
+ * -ENOENT: a back-plane loaded by an older build (host reset, host init).
+ */
+static int core_prog_map(const struct mzr_host *h, const char *name)
+{
+	struct bpf_prog_info pi = {};
+	struct bpf_map_info mi;
+	__u32 len = sizeof(pi), ids[64], i, n;
+	int fd;
+
+	pi.nr_map_ids = 64;
+	pi.map_ids = (__u64)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(h->prog_fds[MZRI_PROG_TRANSIT], &pi, &len))
+		return -errno;
+	n = pi.nr_map_ids < 64 ? pi.nr_map_ids : 64;
+	for (i = 0; i < n; i++) {
+		fd = bpf_map_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue;
+		memset(&mi, 0, sizeof(mi));
+		len = sizeof(mi);
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &len) &&
+		    !strncmp(mi.name, name, sizeof(mi.name) - 1))
+			return fd;
+		close(fd);
+	}
+	return -ENOENT;
+}
+
+/* The configuration, then the switch the trace points test first
+ * (mzr_obs_flags): a point that sees the switch on finds the
+ * configuration that goes with it. */
 static int write_cfg(struct mzr_host *h, const struct mzr_trace_cfg *cfg)
 {
-	__u32 zero = 0;
+	__u32 zero = 0, flags = cfg->flags;
+	int fd, err = 0;
 
 	if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_TRACE_CFG), &zero, cfg,
 				BPF_ANY))
 		return -errno;
-	return 0;
+	fd = core_prog_map(h, MZR_OBS_FLAGS_MAP);
+	if (fd < 0) {
+		mzr_warn("the back-plane at %s predates the trace switch (map %s): host reset, then host init\n",
+			 h->pin_root, MZR_OBS_FLAGS_MAP);
+		return fd;
+	}
+	if (bpf_map_update_elem(fd, &zero, &flags, BPF_ANY))
+		err = -errno;
+	close(fd);
+	return err;
 }
 
 struct mzr_trace *mzr_trace__start(struct mzr_host *host,
@@ -611,4 +657,82 @@ int mzr_host__traffic_counting(struct mzr_host *host, int on)
 			return err;
 	}
 	return !!(cfg.flags & MZR_OBS_F_COUNT);
+}
+
+/* ---- drops by reason per VPC and per endpoint ---------------------------- */
+
+static int drops_read(int fd, const struct mzr_obs_drop_key *k, uint64_t *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	__u64 *v;
+
+	*out = 0;
+	if (ncpu <= 0)
+		return ncpu ? ncpu : -EINVAL;
+	v = calloc(ncpu, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(fd, k, v)) {
+		i = errno;
+		free(v);
+		return i == ENOENT ? 0 : -i;
+	}
+	for (i = 0; i < ncpu; i++)
+		*out += v[i];
+	free(v);
+	return 0;
+}
+
+int mzr_host__drops(struct mzr_host *host, uint32_t vni, struct in_addr ip,
+		    uint64_t *out, size_t n)
+{
+	struct mzr_obs_drop_key k = { .vni = vni, .ip = ip.s_addr };
+	int fd, err = mzri_check_loaded(host, "drops");
+	size_t i;
+
+	if (err)
+		return err;
+	if (!out && n)
+		return -EINVAL;
+	fd = core_prog_map(host, MZR_OBS_DROPS_MAP);
+	if (fd < 0)
+		return fd;
+	for (i = 0; i < n && !err; i++) {
+		k.reason = (__u32)i;
+		err = drops_read(fd, &k, &out[i]);
+	}
+	close(fd);
+	return err;
+}
+
+int mzr_host__drops_list(struct mzr_host *host, struct mzr_drop_entry *out,
+			 size_t n)
+{
+	struct mzr_obs_drop_key k, next;
+	void *cur = NULL;
+	size_t got = 0;
+	int fd, err = mzri_check_loaded(host, "drops list");
+
+	if (err)
+		return err;
+	if (!out && n)
+		return -EINVAL;
+	fd = core_prog_map(host, MZR_OBS_DROPS_MAP);
+	if (fd < 0)
+		return fd;
+	while (got < n && !bpf_map_get_next_key(fd, cur, &next)) {
+		k = next;
+		cur = &k;
+		err = drops_read(fd, &k, &out[got].packets);
+		if (err)
+			break;
+		if (!out[got].packets) /* an LRU slot taken, not yet counted */
+			continue;
+		out[got].vni = k.vni;
+		out[got].ip.s_addr = k.ip;
+		out[got].reason = k.reason;
+		got++;
+	}
+	close(fd);
+	return err ? err : (int)got;
 }

@@ -194,6 +194,45 @@ MZR_API int mzr_host__traffic_list(struct mzr_host *host, bool endpoints,
  */
 MZR_API int mzr_host__traffic_counting(struct mzr_host *host, int on);
 
+/* ---- Drops by reason per VPC and per endpoint ------------------------ */
+
+/*
+ * Drops are counted per VPC and per local endpoint with the traffic
+ * counters (mzr_host__traffic_counting()), and only where the drop belongs
+ * to a VPC or endpoint this host verified: the endpoint whose veth sent
+ * the packet, or the VPC (and, at delivery, the local endpoint) the
+ * transit's route found. A drop before that (an unknown peer, a malformed
+ * frame) is counted host-wide only (mzr_host__counters()).
+ */
+
+/**
+ * @brief Drops by reason of VPC @p vni (@p ip INADDR_ANY) or of local
+ * endpoint (@p vni, @p ip) on this host: @p out[r] for each drop reason
+ * r < @p n (enum mzr_drop_reason; mzr_drop_reason_name() names it).
+ * @return 0, or -EINVAL (handle, @p out), -ENOENT (a back-plane loaded
+ * by an older build: no such counters until host reset and init),
+ * -ENOMEM, -errno of the map read.
+ */
+MZR_API int mzr_host__drops(struct mzr_host *host, uint32_t vni,
+			    struct in_addr ip, uint64_t *out, size_t n);
+
+/* One VPC's (ip INADDR_ANY) or local endpoint's count of one reason. */
+struct mzr_drop_entry {
+	uint32_t vni;
+	struct in_addr ip;
+	uint32_t reason;	/* enum mzr_drop_reason */
+	uint64_t packets;
+};
+
+/**
+ * @brief Every non-zero (VPC or endpoint, reason) drop count, at most
+ * @p n into @p out, in no particular order.
+ * @return entries written, or -EINVAL / -ENOENT / -ENOMEM / -errno as
+ * mzr_host__drops().
+ */
+MZR_API int mzr_host__drops_list(struct mzr_host *host,
+				 struct mzr_drop_entry *out, size_t n);
+
 #ifdef __cplusplus
 }
 #endif

@@ -5,7 +5,8 @@
 # and finds every hook's packet with its comment (hook, verdict, VNI) and
 # the ICMP echo decoded inside; `-w -` piped into `tshark -r -` works; a
 # second run with a spoofed source shows the drop and its reason; SIGINT
-# leaves a complete file; filters keep other traffic out.
+# leaves a complete file; filters keep other traffic out. Also run with
+# the transit in tc (e2e_tc_trace): its hooks are traced with their VNI.
 set -u -o pipefail
 # shellcheck source=../../scripts/lib/topo.sh
 . "${MZR_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/scripts/lib/topo.sh"
@@ -79,7 +80,11 @@ for h in h1 h2 h3; do
 	trace_stop $h
 done
 expect_hook "$TOPO_TMP/h1.pcapng" h1 agent-egress redirect
-expect_hook "$TOPO_TMP/h3.pcapng" h3 bouncer tx
+# The tc transit (TOPO_TRANSIT=tc) sends a forwarded frame on with
+# bpf_redirect_neigh(): redirect where XDP transmits (tx).
+fwd_verdict=tx
+[ "${TOPO_TRANSIT:-}" = tc ] && fwd_verdict=redirect
+expect_hook "$TOPO_TMP/h3.pcapng" h3 bouncer $fwd_verdict
 expect_hook "$TOPO_TMP/h2.pcapng" h2 deliver redirect
 # One interface block per (device, hook): named DEV:HOOK.
 if tshark -r "$TOPO_TMP/h3.pcapng" -T fields -e frame.interface_name 2>/dev/null |

@@ -7,6 +7,8 @@
 # a TCP test's end discards what its socket buffers still held); `stats vpc N` and `stats ep vni N ip
 # IP` show the same; another VPC's counters stay where they were. The
 # counters are opt-in: `stats counters on` first, and off they stay still.
+# A spoofed source from a counts as a drop of its VPC and endpoint (stats,
+# /metrics), never of VPC 200.
 set -u -o pipefail
 # shellcheck source=../../scripts/lib/topo.sh
 . "${MZR_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}/scripts/lib/topo.sh"
@@ -106,6 +108,43 @@ if echo "$out" | grep -q '^ep vni 100 ip 10.0.1.3:' && echo "$out" | grep -q '^ 
 	topo_ok "[h2] stats ep vni 100 ip 10.0.1.3: $(echo "$out" | tr '\n' ' ')"
 else
 	topo_fail "[h2] stats ep: $out"
+fi
+
+topo_step "drops by reason: a's spoofed source counts in its VPC and endpoint"
+topo_exec a ip addr add 10.0.1.99/32 dev eth0
+topo_exec a ping -n -c 3 -i 0.2 -W 1 -I 10.0.1.99 10.0.1.3 >/dev/null
+topo_exec a ip addr del 10.0.1.99/32 dev eth0
+vj=$(topo_ctl h1 --json stats vpc 100)
+ej=$(topo_ctl h1 --json stats ep vni 100 ip 10.0.1.2)
+if [ "$(echo "$vj" | jq -r '.drops.spoofed // 0')" -ge 3 ] &&
+	[ "$(echo "$ej" | jq -r '.drops.spoofed // 0')" -ge 3 ]; then
+	topo_ok "[h1] stats vpc 100 / ep 10.0.1.2: $(echo "$ej" | jq -c .drops)"
+else
+	topo_fail "[h1] no spoofed drops: vpc $vj, ep $ej"
+fi
+if [ "$(topo_ctl h1 --json stats vpc 200 | jq -r .drops_total)" = 0 ]; then
+	topo_ok "[h1] VPC 200 dropped nothing"
+else
+	topo_fail "[h1] VPC 200: $(topo_ctl h1 --json stats vpc 200)"
+fi
+out=$(topo_ctl h1 stats ep vni 100 ip 10.0.1.2)
+if echo "$out" | grep -Eq '^    drop spoofed +[0-9]+ packets$'; then
+	topo_ok "[h1] stats ep: '$(echo "$out" | grep drop)'"
+else
+	topo_fail "[h1] stats ep shows no drop line: $out"
+fi
+scrape h1 "$TOPO_TMP/h1.m2"
+vm=$(value "$TOPO_TMP/h1.m2" 'mizar_vpc_drops_total{vni="100",reason="spoofed"}')
+em=$(value "$TOPO_TMP/h1.m2" 'mizar_endpoint_drops_total{vni="100",ip="10.0.1.2",reason="spoofed"}')
+if [ "$vm" = "$(echo "$vj" | jq -r .drops.spoofed)" ] && [ "$em" = "$vm" ]; then
+	topo_ok "[h1] /metrics: mizar_vpc_drops_total and mizar_endpoint_drops_total spoofed $vm"
+else
+	topo_fail "[h1] /metrics: vpc $vm, endpoint $em; stats $vj"
+fi
+if promtool check metrics <"$TOPO_TMP/h1.m2" >/dev/null 2>&1 || ! command -v promtool >/dev/null; then
+	topo_ok "[h1] promtool accepts the scrape with drops"
+else
+	topo_fail "[h1] promtool: $(promtool check metrics <"$TOPO_TMP/h1.m2" 2>&1 | head -n 3)"
 fi
 
 topo_step "counters off: nothing counted"

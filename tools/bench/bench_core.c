@@ -27,9 +27,12 @@
  * hook's check). The cost of a DRAM miss comes from a pointer chase over
  * 256 MiB in userspace, in the same run.
  *
- * Usage: bench_core [-n REPEAT] [-r ROUNDS] [-s ENDPOINTS] [-k SPREAD] [-T] [-c]
+ * Usage: bench_core [-n REPEAT] [-r ROUNDS] [-s ENDPOINTS] [-k SPREAD] [-T] [-c] [-O]
  *   -T  a packet trace on, filtered out (VNI 0xffffff): its cost
  *   -c  per-VPC/endpoint counters on (opt-in): their cost
+ *   -O  only each path with tracing off, counters on and a filtered
+ *       trace against the core built without trace points, interleaved
+ *       (bench_trace_off.c)
  *   -n  iterations per measured run (default 1000000)
  *   -r  runs per configuration, the fastest kept (default 5)
  *   -s  endpoints of the large table (default 1000000; 0 skips scale)
@@ -57,6 +60,7 @@
 #include "bench_stages_bpf.skel.h"
 #include "bench_wrap.h"
 #include "bench_core_tc.h"
+#include "bench_trace_off.h"
 
 #define SMALL_EPS 1000
 #define EP_NET IP4(10, 128, 0, 0) /* /12: room for 1M endpoints */
@@ -473,10 +477,12 @@ int main(int argc, char **argv)
 	struct inner_spec s;
 	struct pkt inner, f, *frames;
 	int opt, n_sc = 0;
-	bool trace_on = false, count_on = false;
+	bool trace_on = false, count_on = false, off_only = false;
 
-	while ((opt = getopt(argc, argv, "n:r:s:k:Tc")) != -1) {
-		if (opt == 'T')
+	while ((opt = getopt(argc, argv, "n:r:s:k:TcO")) != -1) {
+		if (opt == 'O')
+			off_only = true;
+		else if (opt == 'T')
 			trace_on = true;
 		else if (opt == 'c')
 			count_on = true;
@@ -490,7 +496,7 @@ int main(int argc, char **argv)
 			spread = (unsigned int)strtoul(optarg, NULL, 0);
 		else {
 			fprintf(stderr, "usage: %s [-n REPEAT] [-r ROUNDS] "
-				"[-s ENDPOINTS] [-k SPREAD] [-T] [-c]\n", argv[0]);
+				"[-s ENDPOINTS] [-k SPREAD] [-T] [-c] [-O]\n", argv[0]);
 			return 2;
 		}
 	}
@@ -521,6 +527,14 @@ int main(int argc, char **argv)
 	skel = bench_core_bpf__open_and_load();
 	if (!skel)
 		die("loading the wrapper", errno);
+	if (off_only) {
+		bench_trace_off(&env, skel, repeat, rounds);
+		bench_core_bpf__destroy(skel);
+		mzr_host__reset(env.host);
+		mzr_host__close(env.host);
+		free(frames);
+		return 0;
+	}
 
 	/* Agent: EP1 to EP3 on H5, through a bouncer of its network. */
 	s = from_ep1(IP4(10, 1, 1, 20));
