@@ -138,8 +138,8 @@ static int write_cfg(struct mzr_host *h, const struct mzr_trace_cfg *cfg)
 		return -errno;
 	fd = core_prog_map(h, MZR_OBS_FLAGS_MAP);
 	if (fd < 0) {
-		mzr_warn("the back-plane at %s predates the trace switch (map %s): host reset, then host init\n",
-			 h->pin_root, MZR_OBS_FLAGS_MAP);
+		mzri_warn("the back-plane at %s predates the trace switch (map %s): host reset, then host init\n",
+			  h->pin_root, MZR_OBS_FLAGS_MAP);
 		return fd;
 	}
 	if (bpf_map_update_elem(fd, &zero, &flags, BPF_ANY))
