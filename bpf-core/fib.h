@@ -101,7 +101,7 @@ static __always_inline int mzr_fib_lookup(struct xdp_md *xdp,
  * changes them (and empties mzr_nh) makes every slot miss. Two hosts on
  * one slot take turns through mzr_nh.
  */
-#define MZR_NH_L1_SLOTS 256
+#define MZR_NH_L1_SLOTS 1024
 
 struct mzr_nh_l1 {
 	__be32 dst;		/* 0: empty */
@@ -123,10 +123,10 @@ struct {
 static __always_inline __u32 mzr_nh_l1_slot(__be32 dst)
 {
 	/* Fibonacci hashing: the high bits of the product. */
-	return ((__u32)dst * 0x9e3779b1U) >> 24;
+	return ((__u32)dst * 0x9e3779b1U) >> 22;
 }
 
-_Static_assert(MZR_NH_L1_SLOTS == 1 << (32 - 24), "slot bits");
+_Static_assert(MZR_NH_L1_SLOTS == 1 << (32 - 22), "slot bits");
 
 /* Fill @l1 for @dst; dst written last, so that a program that interrupts
  * the fill on this CPU sees an empty slot, never a mix. */

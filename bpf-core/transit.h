@@ -227,7 +227,7 @@ static __always_inline int mzr_transit_parse(struct xdp_md *xdp,
  * again within the second; a confirmed entry, refreshed at half its TTL,
  * is at most TTL / 2 + 1 s old while its flow lasts.
  */
-#define MZR_LEARN_L1_SLOTS 256
+#define MZR_LEARN_L1_SLOTS 1024
 #define MZR_LEARN_L1_S 1
 
 struct mzr_learn_l1 {
@@ -252,9 +252,11 @@ static __always_inline __u64 mzr_learn_l1_age(void)
 	return hz ? hz * MZR_LEARN_L1_S : MZR_NH_AGE_JIFFIES_DEFAULT;
 }
 
+_Static_assert(MZR_LEARN_L1_SLOTS == 1 << (32 - 22), "slot bits");
+
 static __always_inline __u32 mzr_learn_l1_slot(__u32 vni, __be32 ip)
 {
-	return ((__u32)ip * 0x9e3779b1U ^ vni * 0x85ebca6bU) >> 24;
+	return ((__u32)ip * 0x9e3779b1U ^ vni * 0x85ebca6bU) >> 22;
 }
 
 /* (VNI, inner source) -> RTS host, rewritten only when it changed or is

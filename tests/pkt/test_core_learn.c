@@ -112,7 +112,7 @@ static void age_slots(void)
 {
 	struct learn_l1 v[n_cpus];
 
-	for (uint32_t k = 0; k < 256; k++) {
+	for (uint32_t k = 0; k < 1024; k++) { /* MZR_LEARN_L1_SLOTS */
 		if (bpf_map_lookup_elem(l1_fd, &k, v))
 			continue;
 		for (int i = 0; i < n_cpus; i++)

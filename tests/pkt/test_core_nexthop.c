@@ -43,7 +43,6 @@ struct nh_l1 {
 	uint32_t checked;
 };
 
-#define L1_SLOTS 256
 
 static const uint8_t MAC_H5_NEW[6] = { 0x02, 0xcc, 0, 0, 0, 0x05 };
 static const uint8_t MAC_BOGUS[6] = { 0x02, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb };
@@ -116,7 +115,7 @@ static int prog_map_fd(int prog_fd, const char *name)
 /* As bpf-core/fib.h's mzr_nh_l1_slot(). */
 static uint32_t l1_slot(uint32_t ip)
 {
-	return (htonl(ip) * 0x9e3779b1U) >> 24;
+	return (htonl(ip) * 0x9e3779b1U) >> 22;
 }
 
 /* @ip's slot of the per-CPU level 1 on every CPU (@v: n_cpus slots). */
