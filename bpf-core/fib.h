@@ -130,10 +130,9 @@ _Static_assert(MZR_NH_L1_SLOTS == 1 << (32 - 22), "slot bits");
 
 /* Fill @l1 for @dst; dst written last, so that a program that interrupts
  * the fill on this CPU sees an empty slot, never a mix. */
-static __always_inline void mzr_nh_l1_fill(struct mzr_nh_l1 *l1,
-					   const struct mzr_host_cfg *host,
-					   __be32 dst, const struct mzr_next_hop *nh,
-					   __u64 checked)
+static __always_inline void
+mzr_nh_l1_fill(struct mzr_nh_l1 *l1, const struct mzr_host_cfg *host,
+	       __be32 dst, const struct mzr_next_hop *nh, __u64 checked)
 {
 	l1->dst = 0;
 	asm volatile("" ::: "memory");

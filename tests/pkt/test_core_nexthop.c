@@ -222,7 +222,8 @@ static void level1_checks(void)
 	bounce(dmac);
 	l1_get(H5, save);
 	for (int i = 0; i < n_cpus; i++)
-		filled |= save[i].dst == k && !memcmp(save[i].dmac, MAC_H5, 6) &&
+		filled |= save[i].dst == k &&
+			  !memcmp(save[i].dmac, MAC_H5, 6) &&
 			  save[i].host_ifindex == env.ul0;
 	CHECK(filled, "level 1: H5's next hop is in its slot after a bounce");
 
