@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -34,10 +35,20 @@ struct nh_val {
 	uint64_t checked;
 };
 
+/* As bpf-core/fib.h's struct mzr_nh_l1 (one slot, per CPU). */
+struct nh_l1 {
+	uint32_t dst, host_ip, host_ifindex, ifindex;
+	uint8_t dmac[6];
+	uint8_t smac[6];
+	uint32_t checked;
+};
+
+
 static const uint8_t MAC_H5_NEW[6] = { 0x02, 0xcc, 0, 0, 0, 0x05 };
+static const uint8_t MAC_BOGUS[6] = { 0x02, 0xbb, 0xbb, 0xbb, 0xbb, 0xbb };
 
 static struct core_env env;
-static int nh_fd;
+static int nh_fd, l1_fd, n_cpus;
 
 /* The bouncer forwards a frame for EP3 (on H5); returns the verdict and
  * copies the output's destination MAC to @dmac. */
@@ -71,11 +82,76 @@ static bool cached(uint32_t ip, struct nh_val *v)
 	return !bpf_map_lookup_elem(nh_fd, &k, v);
 }
 
+/* A map of the transit program by name: the core's private maps are not
+ * all in libmizar's list. */
+static int prog_map_fd(int prog_fd, const char *name)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info), ids[64], n;
+
+	info.nr_map_ids = 64;
+	info.map_ids = (uint64_t)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
+		fprintf(stderr, "prog info: %s\n", strerror(errno));
+		exit(1);
+	}
+	n = info.nr_map_ids < 64 ? info.nr_map_ids : 64;
+	for (uint32_t i = 0; i < n; i++) {
+		struct bpf_map_info mi = {};
+		uint32_t mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &mlen) &&
+		    !strcmp(mi.name, name))
+			return fd;
+		close(fd);
+	}
+	fprintf(stderr, "%s: not a map of the transit program\n", name);
+	exit(1);
+}
+
+/* As bpf-core/fib.h's mzr_nh_l1_slot(). */
+static uint32_t l1_slot(uint32_t ip)
+{
+	return (htonl(ip) * 0x9e3779b1U) >> 22;
+}
+
+/* @ip's slot of the per-CPU level 1 on every CPU (@v: n_cpus slots). */
+static void l1_get(uint32_t ip, struct nh_l1 *v)
+{
+	uint32_t k = l1_slot(ip);
+
+	if (bpf_map_lookup_elem(l1_fd, &k, v)) {
+		fprintf(stderr, "mzr_nh_l1: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
+static void l1_set(uint32_t ip, const struct nh_l1 *v)
+{
+	uint32_t k = l1_slot(ip);
+
+	if (bpf_map_update_elem(l1_fd, &k, v, BPF_EXIST)) {
+		fprintf(stderr, "mzr_nh_l1: %s\n", strerror(errno));
+		exit(1);
+	}
+}
+
 /* Make the entry of @ip look older than its age. */
 static void age_out(uint32_t ip)
 {
+	struct nh_l1 l1[n_cpus];
 	uint32_t k = htonl(ip);
 	struct nh_val v;
+
+	/* Level 1 first: its slots are copies of the level 2 entry. */
+	l1_get(ip, l1);
+	for (int i = 0; i < n_cpus; i++)
+		if (l1[i].dst == k)
+			l1[i].checked -= 100000;
+	l1_set(ip, l1);
 
 	if (bpf_map_lookup_elem(nh_fd, &k, &v))
 		return;
@@ -132,6 +208,68 @@ static void cache_checks(void)
 	CHECK(!cached(H99, &v), "cache: no entry for unresolved H99");
 }
 
+/* The per-CPU level 1 in front of mzr_nh: used while its tags (the
+ * destination, this host's underlay address and interface) match and it
+ * is fresh; anything else goes to mzr_nh. The slots are doctored with a
+ * MAC nobody has: a frame leaving for it took the slot. */
+static void level1_checks(void)
+{
+	struct nh_l1 l1[n_cpus], save[n_cpus];
+	uint32_t k = htonl(H5);
+	uint8_t dmac[6];
+	bool filled = false;
+
+	bounce(dmac);
+	l1_get(H5, save);
+	for (int i = 0; i < n_cpus; i++)
+		filled |= save[i].dst == k &&
+			  !memcmp(save[i].dmac, MAC_H5, 6) &&
+			  save[i].host_ifindex == env.ul0;
+	CHECK(filled, "level 1: H5's next hop is in its slot after a bounce");
+
+	memcpy(l1, save, sizeof(l1));
+	for (int i = 0; i < n_cpus; i++)
+		memcpy(l1[i].dmac, MAC_BOGUS, 6);
+	l1_set(H5, l1);
+	CHECK(bounce(dmac) == XDP_TX && !memcmp(dmac, MAC_BOGUS, 6),
+	      "level 1: a fresh slot is what the bouncer uses");
+
+	/* Another destination's slot (a hash collision), this host's
+	 * underlay as it was before an attach changed it, an aged slot:
+	 * none is used, the frame goes to H5's real MAC. */
+	for (int i = 0; i < n_cpus; i++)
+		l1[i].dst = htonl(H6);
+	l1_set(H5, l1);
+	CHECK(bounce(dmac) == XDP_TX && !memcmp(dmac, MAC_H5, 6),
+	      "level 1: another destination's slot is not used");
+	memcpy(l1, save, sizeof(l1));
+	for (int i = 0; i < n_cpus; i++) {
+		memcpy(l1[i].dmac, MAC_BOGUS, 6);
+		l1[i].host_ip ^= htonl(1);
+	}
+	l1_set(H5, l1);
+	CHECK(bounce(dmac) == XDP_TX && !memcmp(dmac, MAC_H5, 6),
+	      "level 1: a slot filled for another underlay address is not "
+	      "used");
+	memcpy(l1, save, sizeof(l1));
+	for (int i = 0; i < n_cpus; i++) {
+		memcpy(l1[i].dmac, MAC_BOGUS, 6);
+		l1[i].host_ifindex ^= 1;
+	}
+	l1_set(H5, l1);
+	CHECK(bounce(dmac) == XDP_TX && !memcmp(dmac, MAC_H5, 6),
+	      "level 1: a slot filled for another underlay interface is not "
+	      "used");
+	memcpy(l1, save, sizeof(l1));
+	for (int i = 0; i < n_cpus; i++) {
+		memcpy(l1[i].dmac, MAC_BOGUS, 6);
+		l1[i].checked -= 100000;
+	}
+	l1_set(H5, l1);
+	CHECK(bounce(dmac) == XDP_TX && !memcmp(dmac, MAC_H5, 6),
+	      "level 1: an aged slot is not used");
+}
+
 static void attach_flushes(void)
 {
 	struct nh_val v;
@@ -152,7 +290,14 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	core_env_setup(&env);
 	nh_fd = core_env_map_fd(&env, "mzr_nh");
+	l1_fd = prog_map_fd(env.transit_fd, "mzr_nh_l1");
+	n_cpus = libbpf_num_possible_cpus();
+	if (n_cpus <= 0) {
+		fprintf(stderr, "possible CPUs: %s\n", strerror(-n_cpus));
+		return 1;
+	}
 	cache_checks();
+	level1_checks();
 	attach_flushes();
 	return test_report();
 }

@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * The per-CPU level 1 of learning (bpf-core/transit.h, mzr_learn_l1): a
+ * delivered sender this CPU confirmed in mzr_direct within the last
+ * second is not looked up again; a sender that moved to another host is
+ * learned at once; an aged slot confirms again. Ageing is simulated by
+ * rewriting a slot's stamp.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <linux/bpf.h>
+
+#include <mizar/abi.h>
+#include <mizar/host.h>
+#include "shared.h"
+
+#include "core_env.h"
+#include "fixture.h"
+#include "testenv.h"
+
+/* As bpf-core/transit.h's struct mzr_learn_l1. */
+struct learn_l1 {
+	uint32_t ip, vni, host, seen;
+};
+
+static const uint32_t SENDER = IP4(10, 1, 1, 20);
+
+static struct core_env env;
+static int l1_fd, n_cpus;
+
+/* A map of the transit program by name (not in libmizar's list). */
+static int prog_map_fd(int prog_fd, const char *name)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info), ids[64], n;
+
+	info.nr_map_ids = 64;
+	info.map_ids = (uint64_t)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
+		fprintf(stderr, "prog info: %s\n", strerror(errno));
+		exit(1);
+	}
+	n = info.nr_map_ids < 64 ? info.nr_map_ids : 64;
+	for (uint32_t i = 0; i < n; i++) {
+		struct bpf_map_info mi = {};
+		uint32_t mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &mlen) &&
+		    !strcmp(mi.name, name))
+			return fd;
+		close(fd);
+	}
+	fprintf(stderr, "%s: not a map of the transit program\n", name);
+	exit(1);
+}
+
+/* EP2 (10.1.1.11, hosted here) gets a packet from SENDER in VPC A, sent
+ * by host @from (outer source and RTS); returns the verdict. */
+static int deliver(uint32_t from)
+{
+	struct inner_spec s = remote(IP4(10, 1, 1, 11));
+	uint8_t out[PKT_MAX + FIXTURE_HEADROOM];
+	struct xdp_md ctx = { .ingress_ifindex = env.ul0 };
+	struct pkt inner, in;
+
+	s.src = SENDER;
+	build_inner(&inner, &s);
+	tunnel_in(&in, from, VNI_A, 0, 64, &inner);
+	ctx.data_end = (uint32_t)in.len;
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in.data,
+		    .data_size_in = (uint32_t)in.len, .data_out = out,
+		    .data_size_out = sizeof(out), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+
+	if (bpf_prog_test_run_opts(env.transit_fd, &o)) {
+		fprintf(stderr, "test run: %s\n", strerror(errno));
+		exit(1);
+	}
+	return (int)o.retval;
+}
+
+/* The host mzr_direct holds for SENDER, 0: none. */
+static uint32_t learned(void)
+{
+	struct mzr_ep_key k = { .vni = VNI_A, .ip = htonl(SENDER) };
+	struct mzr_direct_val v;
+
+	if (bpf_map_lookup_elem(env.direct_fd, &k, &v))
+		return 0;
+	return ntohl(v.host);
+}
+
+static void forget(void)
+{
+	struct mzr_ep_key k = { .vni = VNI_A, .ip = htonl(SENDER) };
+
+	bpf_map_delete_elem(env.direct_fd, &k);
+}
+
+/* Every CPU's slots made older than the level 1's age. */
+static void age_slots(void)
+{
+	struct learn_l1 v[n_cpus];
+
+	for (uint32_t k = 0; k < 1024; k++) { /* MZR_LEARN_L1_SLOTS */
+		if (bpf_map_lookup_elem(l1_fd, &k, v))
+			continue;
+		for (int i = 0; i < n_cpus; i++)
+			v[i].seen -= 100000;
+		if (bpf_map_update_elem(l1_fd, &k, v, BPF_EXIST)) {
+			fprintf(stderr, "mzr_learn_l1: %s\n", strerror(errno));
+			exit(1);
+		}
+	}
+}
+
+int main(void)
+{
+	uint64_t before;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	core_env_setup(&env);
+	l1_fd = prog_map_fd(env.transit_fd, "mzr_learn_l1");
+	n_cpus = libbpf_num_possible_cpus();
+	if (n_cpus <= 0) {
+		fprintf(stderr, "possible CPUs: %s\n", strerror(-n_cpus));
+		return 1;
+	}
+
+	forget();
+	CHECK(deliver(H5) == XDP_REDIRECT && learned() == H5,
+	      "delivery learns (VPC A, 10.1.1.20) -> H5");
+
+	/* Confirmed within the second: the next packet skips mzr_direct
+	 * (an entry deleted meanwhile is not written back yet). */
+	forget();
+	before = fixture_counter(env.stats_fd, MZR_CNT_LEARNED);
+	CHECK(deliver(H5) == XDP_REDIRECT && !learned() &&
+		      fixture_counter(env.stats_fd, MZR_CNT_LEARNED) == before,
+	      "level 1: a sender confirmed within the second is not looked "
+	      "up again");
+
+	/* The sender moved: another RTS host misses the slot. */
+	CHECK(deliver(H6) == XDP_REDIRECT && learned() == H6,
+	      "level 1: a sender that moved to H6 is learned at once");
+
+	/* After the age the slot confirms again. */
+	forget();
+	age_slots();
+	CHECK(deliver(H6) == XDP_REDIRECT && learned() == H6,
+	      "level 1: past its age, a slot no longer suppresses learning");
+	return test_report();
+}
