@@ -530,21 +530,34 @@ __noinline int mzr_trace_enter_on(struct xdp_md *xdp, __u32 base_hook)
 	return 0;
 }
 
-/* Program exit with its final verdict. */
-__noinline int mzr_trace_exit_on(struct xdp_md *xdp, __u32 base_hook,
-				 __u32 verdict)
+/* Program exit with its final verdict: the counting half and the trace
+ * half are two functions, called one after the other, not one inside the
+ * other. Each keeps a small frame: a continuation's own frame plus the
+ * two halves in one function exceeded the 512 bytes of combined stack
+ * that 6.1's verifier allows a call chain (it rounds each frame up to
+ * 32 bytes). */
+__noinline int mzr_obs_exit_on(struct xdp_md *xdp, __u32 base_hook,
+			       __u32 verdict)
 {
-	struct mzr_trace_cfg *cfg = mzr_obs_on();
+	struct mzr_trace_cfg *cfg = mzr_obs_cfg(MZR_OBS_F_COUNT);
 	struct mzr_trace_pcpu *st;
 
 	if (!cfg)
 		return 0;
 	st = mzr_trace_state();
-	if (st && (cfg->flags & MZR_OBS_F_COUNT))
+	if (st)
 		mzr_obs_count(st, base_hook, xdp->ingress_ifindex,
 			      (void *)(long)xdp->data,
 			      (void *)(long)xdp->data_end, verdict);
-	if (cfg->flags & MZR_TRACE_F_ON)
+	return 0;
+}
+
+__noinline int mzr_trace_exit_on(struct xdp_md *xdp, __u32 base_hook,
+				 __u32 verdict)
+{
+	struct mzr_trace_cfg *cfg = mzr_trace_on();
+
+	if (cfg)
 		mzr_trace_emit_xdp(xdp, cfg, base_hook, MZR_TRACE_AT_EXIT,
 				   verdict);
 	return 0;
@@ -608,8 +621,14 @@ static __always_inline void mzr_trace_enter(struct xdp_md *xdp,
 static __always_inline int mzr_trace_exit(struct xdp_md *xdp,
 					  __u32 base_hook, int verdict)
 {
-	if (__builtin_expect(mzr_obs_flags_now() & MZR_OBS_ANY, 0))
-		mzr_trace_exit_on(xdp, base_hook, verdict);
+	__u32 on = mzr_obs_flags_now();
+
+	if (__builtin_expect(on & MZR_OBS_ANY, 0)) {
+		if (on & MZR_OBS_F_COUNT)
+			mzr_obs_exit_on(xdp, base_hook, verdict);
+		if (on & MZR_TRACE_F_ON)
+			mzr_trace_exit_on(xdp, base_hook, verdict);
+	}
 	return verdict;
 }
 
