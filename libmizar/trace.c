@@ -545,22 +545,39 @@ int mzr_trace__pcapng_close(struct mzr_trace_pcapng *w)
 
 /* ---- per-VPC and per-endpoint traffic ------------------------------------ */
 
-static int traffic_read(int fd, const void *key, struct mzr_traffic *out)
+/* One per-CPU map value, every CPU's copy (*@vals, @size bytes each, the
+ * caller frees it); *@ncpu copies. An absent key is 0 with *@vals NULL. */
+static int percpu_read(int fd, const void *key, size_t size, void **vals,
+		       int *ncpu)
 {
-	int ncpu = libbpf_num_possible_cpus(), i;
-	struct mzr_obs_ctr *v;
+	int n = libbpf_num_possible_cpus(), err;
+	void *v;
 
-	memset(out, 0, sizeof(*out));
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	v = calloc(ncpu, sizeof(*v));
+	*vals = NULL;
+	if (n <= 0)
+		return n ? n : -EINVAL;
+	v = calloc(n, size);
 	if (!v)
 		return -ENOMEM;
 	if (bpf_map_lookup_elem(fd, key, v)) {
-		i = errno;
+		err = errno;
 		free(v);
-		return i == ENOENT ? 0 : -i;
+		return err == ENOENT ? 0 : -err;
 	}
+	*vals = v;
+	*ncpu = n;
+	return 0;
+}
+
+static int traffic_read(int fd, const void *key, struct mzr_traffic *out)
+{
+	struct mzr_obs_ctr *v;
+	int ncpu = 0, i, err;
+
+	memset(out, 0, sizeof(*out));
+	err = percpu_read(fd, key, sizeof(*v), (void **)&v, &ncpu);
+	if (err || !v)
+		return err;
 	for (i = 0; i < ncpu; i++) {
 		out->tx_packets += v[i].pkts[MZR_OBS_TX];
 		out->tx_bytes += v[i].bytes[MZR_OBS_TX];
@@ -663,20 +680,13 @@ int mzr_host__traffic_counting(struct mzr_host *host, int on)
 
 static int drops_read(int fd, const struct mzr_obs_drop_key *k, uint64_t *out)
 {
-	int ncpu = libbpf_num_possible_cpus(), i;
+	int ncpu = 0, i, err;
 	__u64 *v;
 
 	*out = 0;
-	if (ncpu <= 0)
-		return ncpu ? ncpu : -EINVAL;
-	v = calloc(ncpu, sizeof(*v));
-	if (!v)
-		return -ENOMEM;
-	if (bpf_map_lookup_elem(fd, k, v)) {
-		i = errno;
-		free(v);
-		return i == ENOENT ? 0 : -i;
-	}
+	err = percpu_read(fd, k, sizeof(*v), (void **)&v, &ncpu);
+	if (err || !v)
+		return err;
 	for (i = 0; i < ncpu; i++)
 		*out += v[i];
 	free(v);
