@@ -385,11 +385,9 @@ int mzr_host__nf_for_each(const struct mzr_host *h,
 	unsigned int hook, pos, len;
 	int err;
 
-	err = mzri_check_loaded(h, "nf list");
+	err = mzri_check_loaded_arg(h, "nf list", cb);
 	if (err)
 		return err;
-	if (!cb)
-		return -EINVAL;
 	c = mzri_chains_open(h, false, &err);
 	if (!c)
 		return err;

@@ -90,6 +90,16 @@ int mzri_check_loaded(const struct mzr_host *h, const char *what)
 	return 0;
 }
 
+int mzri_check_loaded_arg(const struct mzr_host *h, const char *what,
+			  bool arg_ok)
+{
+	int err = mzri_check_loaded(h, what);
+
+	if (err)
+		return err;
+	return arg_ok ? 0 : -EINVAL;
+}
+
 int mzri_map_err(int err)
 {
 	/* A full hash map says E2BIG; the API says ENOSPC. */

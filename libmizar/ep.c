@@ -233,6 +233,19 @@ static unsigned int ep_hosts_read(const struct mzr_host *h,
 	return 1;
 }
 
+/* Endpoint @k's entry into @v; -ENOENT with a log line when there is none. */
+static int ep_lookup(const struct mzr_host *h, const char *what,
+		     const struct mzr_ep_key *k, struct mzr_ep_val *v)
+{
+	char buf[INET_ADDRSTRLEN];
+
+	if (!bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), k, v))
+		return 0;
+	mzri_warn("%s: no endpoint %s in VPC %u\n", what,
+		  mzri_ntoa((struct in_addr){ k->ip }, buf), k->vni);
+	return -ENOENT;
+}
+
 static int ep_create(struct mzr_host *h, const struct mzr_ep_spec *spec_in,
 		     const struct in_addr *hosts, unsigned int n_hosts)
 {
@@ -452,11 +465,9 @@ static int ep_delete(struct mzr_host *h, uint32_t vni, struct in_addr ip)
 	err = mzri_check_vni_loaded(h, what, vni);
 	if (err)
 		return err;
-	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
-		mzri_warn("%s: no endpoint %s in VPC %u\n", what,
-			  mzri_ntoa(ip, buf), vni);
-		return -ENOENT;
-	}
+	err = ep_lookup(h, what, &k, &v);
+	if (err)
+		return err;
 	n_hosts = ep_hosts_read(h, &k, &v, hosts);
 	if ((v.flags & MZR_EP_F_LOCAL) && v.ifindex) {
 		/* Detach first: the agent must not run without its entry. */
@@ -507,21 +518,16 @@ static void ep_to_info(const struct mzr_ep_key *k, const struct mzr_ep_val *v,
 int mzr_ep__get(const struct mzr_host *h, uint32_t vni, struct in_addr ip,
 		struct mzr_ep_info *info)
 {
-	char buf[INET_ADDRSTRLEN];
 	struct mzr_ep_key k = { .vni = vni, .ip = ip.s_addr };
 	struct mzr_ep_val v;
 	int err;
 
-	err = mzri_check_vni_loaded(h, "ep get", vni);
+	err = mzri_check_vni_loaded_arg(h, "ep get", vni, info);
 	if (err)
 		return err;
-	if (!info)
-		return -EINVAL;
-	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
-		mzri_warn("ep get: no endpoint %s in VPC %u\n",
-			  mzri_ntoa(ip, buf), vni);
-		return -ENOENT;
-	}
+	err = ep_lookup(h, "ep get", &k, &v);
+	if (err)
+		return err;
 	ep_to_info(&k, &v, info);
 	return 0;
 }
@@ -552,11 +558,9 @@ int mzr_ep__for_each(const struct mzr_host *h, uint32_t vni,
 	long n, i, m = 0;
 	int err;
 
-	err = mzri_check_loaded(h, "ep for_each");
+	err = mzri_check_loaded_arg(h, "ep for_each", cb);
 	if (err)
 		return err;
-	if (!cb)
-		return -EINVAL;
 	n = mzri_map_dump(mzri_fd(h, MZRI_MAP_EPS), sizeof(*keys), sizeof(*vals),
 		     (void **)&keys, (void **)&vals);
 	if (n < 0)
@@ -609,11 +613,9 @@ static int ep_set_hosts(struct mzr_host *h, uint32_t vni, struct in_addr ip,
 		err = ep_hosts_check(what, ip, hosts, n_hosts);
 	if (err)
 		return err;
-	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
-		mzri_warn("%s: no endpoint %s in VPC %u\n", what,
-			  mzri_ntoa(ip, buf), vni);
-		return -ENOENT;
-	}
+	err = ep_lookup(h, what, &k, &v);
+	if (err)
+		return err;
 	nv = v;
 	if (v.flags & MZR_EP_F_LOCAL) {
 		/* Hosted here: this host stays one of them. */
@@ -682,21 +684,17 @@ int mzr_ep__get_hosts(const struct mzr_host *h, uint32_t vni,
 {
 	struct mzr_ep_key k = { .vni = vni, .ip = ip.s_addr };
 	struct in_addr all[MZR_MAX_EP_HOSTS];
-	char buf[INET_ADDRSTRLEN];
 	struct mzr_ep_val v;
 	unsigned int n, i;
 	int err;
 
-	err = mzri_check_vni_loaded(h, "ep get hosts", vni);
+	err = mzri_check_vni_loaded_arg(h, "ep get hosts", vni,
+					hosts && n_hosts);
 	if (err)
 		return err;
-	if (!hosts || !n_hosts)
-		return -EINVAL;
-	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_EPS), &k, &v)) {
-		mzri_warn("ep get hosts: no endpoint %s in VPC %u\n",
-			  mzri_ntoa(ip, buf), vni);
-		return -ENOENT;
-	}
+	err = ep_lookup(h, "ep get hosts", &k, &v);
+	if (err)
+		return err;
 	n = ep_hosts_read(h, &k, &v, all);
 	if (n > *n_hosts) {
 		*n_hosts = n;

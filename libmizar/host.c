@@ -453,11 +453,9 @@ int mzr_host__info(const struct mzr_host *h, struct mzr_host_info *info)
 	struct mzr_host_cfg cfg;
 	int err;
 
-	err = mzri_check_loaded(h, "host info");
+	err = mzri_check_loaded_arg(h, "host info", info);
 	if (err)
 		return err;
-	if (!info)
-		return -EINVAL;
 	memset(info, 0, sizeof(*info));
 	err = mzri_host_cfg(h, &cfg);
 	if (err)

@@ -119,6 +119,11 @@ static inline int mzri_fd(const struct mzr_host *h, enum mzri_map m)
 /* -EINVAL with a log line when @h is NULL or not loaded. */
 int mzri_check_loaded(const struct mzr_host *h, const char *what);
 
+/* A getter's or walker's first check: mzri_check_loaded(), then -EINVAL
+ * (no log line) unless @arg_ok, its out-pointer or callback is usable. */
+int mzri_check_loaded_arg(const struct mzr_host *h, const char *what,
+			  bool arg_ok);
+
 /* A map update/insert errno turned into the API's: hash full -> -ENOSPC. */
 int mzri_map_err(int err);
 

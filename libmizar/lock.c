@@ -27,6 +27,7 @@
 #include <sys/stat.h>
 
 #include "host_priv.h"
+#include "pins.h"
 
 struct pin_lock {
 	struct pin_lock *next;
@@ -67,29 +68,6 @@ out:
 	return l;
 }
 
-/* mkdir -p @path; whether its last component was created by this call. */
-static int make_root(const char *path, bool *created)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	*created = false;
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0700) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (!mkdir(buf, 0700))
-		*created = true;
-	else if (errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 static void close_dir(struct pin_lock *l)
 {
 	if (l->fd >= 0)
@@ -111,7 +89,7 @@ static int lock_dir(struct pin_lock *l, bool create)
 		if (l->fd < 0) {
 			made = false;
 			if (create) {
-				err = make_root(l->root, &made);
+				err = mzri_mkdir_p(l->root, &made);
 				if (err)
 					return err;
 			}

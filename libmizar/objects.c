@@ -18,14 +18,12 @@
 #include "memcheck.h"
 #include "objects.h"
 
-/* What a call on an existing object checks first: the VNI, then that the
- * host's datapath is loaded. */
-int mzri_check_vni_loaded(const struct mzr_host *h, const char *what,
-			  uint32_t vni)
+int mzri_check_vni_loaded_arg(const struct mzr_host *h, const char *what,
+			      uint32_t vni, bool arg_ok)
 {
 	int err = mzri_check_vni(what, vni);
 
-	return err ? err : mzri_check_loaded(h, what);
+	return err ? err : mzri_check_loaded_arg(h, what, arg_ok);
 }
 
 static int check_addrs(const char *what, const char *kind,
@@ -256,15 +254,26 @@ static bool vpc_has_networks(const struct mzr_host *h, uint32_t vni)
 	return false;
 }
 
-/* The references a VPC held on its dividers as known peers. */
-static void vpc_unref_dividers(struct mzr_host *h, const struct mzr_vpc_val *v)
+#define UNREF_MAX                                                              \
+	(MZR_MAX_DIVIDERS > MZR_MAX_BOUNCERS ? MZR_MAX_DIVIDERS :              \
+					       MZR_MAX_BOUNCERS)
+
+/* The references a VPC held on its dividers, or a network on its
+ * bouncers, as known peers: the first @n of @ips (at most @max). */
+static void unref_peers(struct mzr_host *h, const __be32 *ips,
+			unsigned int n, unsigned int max)
 {
-	struct in_addr div[MZR_MAX_DIVIDERS];
+	struct in_addr a[UNREF_MAX];
 	unsigned int i;
 
-	for (i = 0; i < v->n_dividers && i < MZR_MAX_DIVIDERS; i++)
-		div[i].s_addr = v->dividers[i];
-	mzri_peers_unref(h, div, i);
+	for (i = 0; i < n && i < max && i < UNREF_MAX; i++)
+		a[i].s_addr = ips[i];
+	mzri_peers_unref(h, a, i);
+}
+
+static void vpc_unref_dividers(struct mzr_host *h, const struct mzr_vpc_val *v)
+{
+	unref_peers(h, v->dividers, v->n_dividers, MZR_MAX_DIVIDERS);
 }
 
 static int vpc_delete(struct mzr_host *h, uint32_t vni)
@@ -298,11 +307,9 @@ int mzr_vpc__get(const struct mzr_host *h, uint32_t vni,
 	struct mzr_vpc_val v;
 	int err;
 
-	err = mzri_check_vni_loaded(h, "vpc get", vni);
+	err = mzri_check_vni_loaded_arg(h, "vpc get", vni, info);
 	if (err)
 		return err;
-	if (!info)
-		return -EINVAL;
 	if (bpf_map_lookup_elem(mzri_fd(h, MZRI_MAP_VPCS), &vni, &v)) {
 		mzri_warn("vpc get: no VPC %u\n", vni);
 		return -ENOENT;
@@ -329,11 +336,9 @@ int mzr_vpc__for_each(const struct mzr_host *h,
 	long n, i;
 	int err;
 
-	err = mzri_check_loaded(h, "vpc for_each");
+	err = mzri_check_loaded_arg(h, "vpc for_each", cb);
 	if (err)
 		return err;
-	if (!cb)
-		return -EINVAL;
 	n = mzri_map_dump(mzri_fd(h, MZRI_MAP_VPCS), sizeof(*keys), sizeof(v),
 		     (void **)&keys, &vals);
 	if (n < 0)
@@ -378,6 +383,24 @@ static int net_lookup_exact(const struct mzr_host *h, uint32_t vni,
 	return 0;
 }
 
+/* A loaded handle, then net_lookup_exact() with a log line when there is
+ * no such network. */
+static int net_find(const struct mzr_host *h, const char *what, uint32_t vni,
+		    struct in_addr prefix, unsigned int len,
+		    struct mzr_net_val *v)
+{
+	char buf[INET_ADDRSTRLEN];
+	int err = mzri_check_loaded(h, what);
+
+	if (err)
+		return err;
+	if (!net_lookup_exact(h, vni, prefix, len, v))
+		return 0;
+	mzri_warn("%s: no network %s/%u in VPC %u\n", what,
+		  mzri_ntoa(prefix, buf), len, vni);
+	return -ENOENT;
+}
+
 static void net_to_info(uint32_t vni, const struct mzr_net_val *v,
 			struct mzr_net_info *info)
 {
@@ -419,6 +442,41 @@ static int net_args(const char *what, uint32_t vni, struct in_addr prefix,
 			   MZR_MAX_BOUNCERS_PER_NET);
 }
 
+/*
+ * Write network @v (prefix, length and gateway set) of VPC @vni with
+ * @bouncers, which are known peers while named (peers.c): a reference on
+ * each first, dropped again when the map refuses the entry.
+ */
+static int net_write(struct mzr_host *h, const char *what, uint32_t vni,
+		     struct mzr_net_val *v, const struct in_addr *bouncers,
+		     unsigned int n_bouncers, __u64 flags)
+{
+	struct in_addr prefix = { .s_addr = v->prefix };
+	char buf[INET_ADDRSTRLEN];
+	struct mzr_net_key key;
+	unsigned int i;
+	int err;
+
+	memset(v->bouncers, 0, sizeof(v->bouncers));
+	v->n_bouncers = n_bouncers;
+	for (i = 0; i < n_bouncers; i++)
+		v->bouncers[i] = bouncers[i].s_addr;
+	key = mzri_net_key(vni, prefix, v->prefixlen);
+	err = mzri_peers_ref(h, bouncers, n_bouncers);
+	if (err)
+		return err;
+	if (!bpf_map_update_elem(mzri_fd(h, MZRI_MAP_NETS), &key, v, flags))
+		return 0;
+	err = mzri_map_err(-errno);
+	mzri_peers_unref(h, bouncers, n_bouncers);
+	if (err == -ENOSPC)
+		mzri_warn("%s: network table full\n", what);
+	else
+		mzri_warn("%s: %s/%u: %s\n", what, mzri_ntoa(prefix, buf),
+			  v->prefixlen, strerror(-err));
+	return err;
+}
+
 static int net_create(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 		      unsigned int len, const struct in_addr *bouncers,
 		      unsigned int n_bouncers, const struct mzr_net_opts *opts)
@@ -430,7 +488,6 @@ static int net_create(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 	struct mzr_vpc_val vpc;
 	struct in_addr gw;
 	void *prev = NULL;
-	unsigned int i;
 	int err;
 
 	err = net_args(what, vni, prefix, len, bouncers, n_bouncers);
@@ -480,37 +537,12 @@ static int net_create(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 	v.prefixlen = len;
 	v.gw = gw.s_addr;
 	mzri_gw_mac(gw, v.gw_mac);
-	v.n_bouncers = n_bouncers;
-	for (i = 0; i < n_bouncers; i++)
-		v.bouncers[i] = bouncers[i].s_addr;
-	key = mzri_net_key(vni, prefix, len);
-	/* Bouncers are known peers while named (peers.c). */
-	err = mzri_peers_ref(h, bouncers, n_bouncers);
-	if (err)
-		return err;
-	if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_NETS), &key, &v,
-				BPF_NOEXIST)) {
-		err = mzri_map_err(-errno);
-		mzri_peers_unref(h, bouncers, n_bouncers);
-		if (err == -ENOSPC)
-			mzri_warn("%s: network table full\n", what);
-		else
-			mzri_warn("%s: %s/%u: %s\n", what,
-				  mzri_ntoa(prefix, buf), len, strerror(-err));
-		return err;
-	}
-	return 0;
+	return net_write(h, what, vni, &v, bouncers, n_bouncers, BPF_NOEXIST);
 }
 
-/* The references a network held on its bouncers as known peers. */
 static void net_unref_bouncers(struct mzr_host *h, const struct mzr_net_val *v)
 {
-	struct in_addr b[MZR_MAX_BOUNCERS];
-	unsigned int i;
-
-	for (i = 0; i < v->n_bouncers && i < MZR_MAX_BOUNCERS; i++)
-		b[i].s_addr = v->bouncers[i];
-	mzri_peers_unref(h, b, i);
+	unref_peers(h, v->bouncers, v->n_bouncers, MZR_MAX_BOUNCERS);
 }
 
 static int net_update(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
@@ -518,41 +550,19 @@ static int net_update(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 		      unsigned int n_bouncers)
 {
 	const char *what = "net update";
-	char buf[INET_ADDRSTRLEN];
-	struct mzr_net_key key;
 	struct mzr_net_val v, old;
-	unsigned int i;
 	int err;
 
 	err = net_args(what, vni, prefix, len, bouncers, n_bouncers);
 	if (!err)
-		err = mzri_check_loaded(h, what);
+		err = net_find(h, what, vni, prefix, len, &v);
 	if (err)
 		return err;
-	if (net_lookup_exact(h, vni, prefix, len, &v)) {
-		mzri_warn("%s: no network %s/%u in VPC %u\n", what,
-			  mzri_ntoa(prefix, buf), len, vni);
-		return -ENOENT;
-	}
 	old = v;
-	memset(v.bouncers, 0, sizeof(v.bouncers));
-	v.n_bouncers = n_bouncers;
-	for (i = 0; i < n_bouncers; i++)
-		v.bouncers[i] = bouncers[i].s_addr;
-	key = mzri_net_key(vni, prefix, len);
-	err = mzri_peers_ref(h, bouncers, n_bouncers);
-	if (err)
-		return err;
-	if (bpf_map_update_elem(mzri_fd(h, MZRI_MAP_NETS), &key, &v,
-				BPF_EXIST)) {
-		err = -errno;
-		mzri_peers_unref(h, bouncers, n_bouncers);
-		mzri_warn("%s: %s/%u: %s\n", what, mzri_ntoa(prefix, buf), len,
-			  strerror(-err));
-		return err;
-	}
-	net_unref_bouncers(h, &old);
-	return 0;
+	err = net_write(h, what, vni, &v, bouncers, n_bouncers, BPF_EXIST);
+	if (!err)
+		net_unref_bouncers(h, &old);
+	return err;
 }
 
 static int net_delete(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
@@ -575,14 +585,9 @@ static int net_delete(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 			  mzri_ntoa(prefix, buf), len);
 		return -EINVAL;
 	}
-	err = mzri_check_loaded(h, what);
+	err = net_find(h, what, vni, prefix, len, &v);
 	if (err)
 		return err;
-	if (net_lookup_exact(h, vni, prefix, len, &v)) {
-		mzri_warn("%s: no network %s/%u in VPC %u\n", what,
-			  mzri_ntoa(prefix, buf), len, vni);
-		return -ENOENT;
-	}
 	n = mzri_map_dump(mzri_fd(h, MZRI_MAP_EPS), sizeof(*keys),
 		     sizeof(struct mzr_ep_val), (void **)&keys, &vals);
 	if (n < 0)
@@ -617,20 +622,15 @@ static int net_delete(struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 int mzr_net__get(const struct mzr_host *h, uint32_t vni, struct in_addr prefix,
 		 unsigned int len, struct mzr_net_info *info)
 {
-	char buf[INET_ADDRSTRLEN];
 	struct mzr_net_val v;
 	int err;
 
-	err = mzri_check_vni_loaded(h, "net get", vni);
+	err = mzri_check_vni_loaded_arg(h, "net get", vni, info && len <= 32);
 	if (err)
 		return err;
-	if (!info || len > 32)
-		return -EINVAL;
-	if (net_lookup_exact(h, vni, prefix, len, &v)) {
-		mzri_warn("net get: no network %s/%u in VPC %u\n",
-			  mzri_ntoa(prefix, buf), len, vni);
-		return -ENOENT;
-	}
+	err = net_find(h, "net get", vni, prefix, len, &v);
+	if (err)
+		return err;
 	net_to_info(vni, &v, info);
 	return 0;
 }
@@ -685,11 +685,9 @@ int mzr_net__for_each(const struct mzr_host *h, uint32_t vni,
 	long n, i;
 	int err;
 
-	err = mzri_check_loaded(h, "net for_each");
+	err = mzri_check_loaded_arg(h, "net for_each", cb);
 	if (err)
 		return err;
-	if (!cb)
-		return -EINVAL;
 	n = mzri_net_snapshot(h, &ents);
 	if (n < 0)
 		return n;

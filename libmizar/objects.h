@@ -7,6 +7,7 @@
 #ifndef MZR_OBJECTS_H
 #define MZR_OBJECTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <netinet/in.h>
@@ -16,9 +17,16 @@
 struct mzr_host;
 
 /* What a call on an existing object checks first: the VNI, then that the
- * host's datapath is loaded. */
-int mzri_check_vni_loaded(const struct mzr_host *h, const char *what,
-			  uint32_t vni);
+ * host's datapath is loaded, then (getters) that @arg_ok, the out-pointer
+ * is usable (mzri_check_loaded_arg()). */
+int mzri_check_vni_loaded_arg(const struct mzr_host *h, const char *what,
+			      uint32_t vni, bool arg_ok);
+
+static inline int mzri_check_vni_loaded(const struct mzr_host *h,
+					const char *what, uint32_t vni)
+{
+	return mzri_check_vni_loaded_arg(h, what, vni, true);
+}
 
 /*
  * Read a whole hash or LPM map into arrays (batched where the kernel can).

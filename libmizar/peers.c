@@ -166,12 +166,22 @@ int mzri_peer_self(struct mzr_host *h, __be32 old_ip, __be32 new_ip)
 
 /* ---- Explicit peers --------------------------------------------------- */
 
+static bool peer_explicit(int fd, __be32 ip)
+{
+	struct mzr_peer_val v;
+
+	return !bpf_map_lookup_elem(fd, &ip, &v) &&
+	       (v.flags & MZR_PEER_F_EXPLICIT);
+}
+
+/* @ips valid, distinct, and each an explicit peer already (@want_explicit) or
+ * not yet: what an add (false) or a delete (true) of all or none needs. */
 static int peer_list_check(const struct mzr_host *h, const char *what,
-			   const struct in_addr *ips, size_t n)
+			   const struct in_addr *ips, size_t n, bool want_explicit)
 {
 	char buf[INET_ADDRSTRLEN];
 	size_t i, j;
-	int err;
+	int fd, err;
 
 	err = mzri_check_loaded(h, what);
 	if (err)
@@ -194,15 +204,20 @@ static int peer_list_check(const struct mzr_host *h, const char *what,
 			}
 		}
 	}
+	fd = mzri_fd(h, MZRI_MAP_PEERS);
+	for (i = 0; i < n; i++) {
+		if (peer_explicit(fd, ips[i].s_addr) == want_explicit)
+			continue;
+		if (want_explicit) {
+			mzri_warn("%s: %s is not an explicit peer\n", what,
+				  mzri_ntoa(ips[i], buf));
+			return -ENOENT;
+		}
+		mzri_warn("%s: %s is a peer already\n", what,
+			  mzri_ntoa(ips[i], buf));
+		return -EEXIST;
+	}
 	return 0;
-}
-
-static bool peer_explicit(int fd, __be32 ip)
-{
-	struct mzr_peer_val v;
-
-	return !bpf_map_lookup_elem(fd, &ip, &v) &&
-	       (v.flags & MZR_PEER_F_EXPLICIT);
 }
 
 static int peer_add_batch(struct mzr_host *h, const struct in_addr *ips,
@@ -213,17 +228,10 @@ static int peer_add_batch(struct mzr_host *h, const struct in_addr *ips,
 	size_t i, j;
 	int fd, err;
 
-	err = peer_list_check(h, what, ips, n);
+	err = peer_list_check(h, what, ips, n, false);
 	if (err)
 		return err;
 	fd = mzri_fd(h, MZRI_MAP_PEERS);
-	for (i = 0; i < n; i++) {
-		if (peer_explicit(fd, ips[i].s_addr)) {
-			mzri_warn("%s: %s is a peer already\n", what,
-				  mzri_ntoa(ips[i], buf));
-			return -EEXIST;
-		}
-	}
 	for (i = 0; i < n; i++) {
 		err = peer_get(fd, ips[i].s_addr, 0, MZR_PEER_F_EXPLICIT);
 		if (!err)
@@ -244,24 +252,15 @@ static int peer_add_batch(struct mzr_host *h, const struct in_addr *ips,
 static int peer_delete_batch(struct mzr_host *h, const struct in_addr *ips,
 			     size_t n)
 {
-	const char *what = "peer delete";
-	char buf[INET_ADDRSTRLEN];
 	size_t i;
-	int fd, err;
+	int err;
 
-	err = peer_list_check(h, what, ips, n);
+	err = peer_list_check(h, "peer delete", ips, n, true);
 	if (err)
 		return err;
-	fd = mzri_fd(h, MZRI_MAP_PEERS);
-	for (i = 0; i < n; i++) {
-		if (!peer_explicit(fd, ips[i].s_addr)) {
-			mzri_warn("%s: %s is not an explicit peer\n", what,
-				  mzri_ntoa(ips[i], buf));
-			return -ENOENT;
-		}
-	}
 	for (i = 0; i < n; i++)
-		peer_put(fd, ips[i].s_addr, 0, MZR_PEER_F_EXPLICIT);
+		peer_put(mzri_fd(h, MZRI_MAP_PEERS), ips[i].s_addr, 0,
+			 MZR_PEER_F_EXPLICIT);
 	return 0;
 }
 
@@ -310,11 +309,9 @@ int mzr_host__peer_for_each(const struct mzr_host *h,
 	size_t n = 0, i;
 	int fd, err;
 
-	err = mzri_check_loaded(h, "peer for_each");
+	err = mzri_check_loaded_arg(h, "peer for_each", cb);
 	if (err)
 		return err;
-	if (!cb)
-		return -EINVAL;
 	fd = mzri_fd(h, MZRI_MAP_PEERS);
 	ents = calloc(MZR_MAX_PEERS, sizeof(*ents));
 	if (!ents)
@@ -441,11 +438,9 @@ int mzr_host__protect_for_each(const struct mzr_host *h,
 	size_t n = 0, i;
 	int fd, err;
 
-	err = mzri_check_loaded(h, "protect for_each");
+	err = mzri_check_loaded_arg(h, "protect for_each", cb);
 	if (err)
 		return err;
-	if (!cb)
-		return -EINVAL;
 	fd = mzri_fd(h, MZRI_MAP_PROTECT);
 	while (n < MZR_MAX_PROTECT &&
 	       !bpf_map_get_next_key(fd, prev, &keys[n])) {

@@ -75,11 +75,13 @@ int mzri_ensure_bpffs(const char *root)
 	return ensure_bpffs(root);
 }
 
-static int mkdir_p(const char *path)
+int mzri_mkdir_p(const char *path, bool *created)
 {
 	char buf[PATH_MAX];
 	char *p;
 
+	if (created)
+		*created = false;
 	snprintf(buf, sizeof(buf), "%s", path);
 	for (p = buf + 1; *p; p++) {
 		if (*p != '/')
@@ -89,8 +91,12 @@ static int mkdir_p(const char *path)
 			return -errno;
 		*p = '/';
 	}
-	if (mkdir(buf, 0700) && errno != EEXIST)
+	if (!mkdir(buf, 0700)) {
+		if (created)
+			*created = true;
+	} else if (errno != EEXIST) {
 		return -errno;
+	}
 	return 0;
 }
 
@@ -187,37 +193,51 @@ int mzri_remove_pins(const char *root)
 }
 
 
-/* Pin every map and program under @dir (maps/, progs/). */
-static int pin_all(struct mzr_host *h, const char *dir)
+/* Pin @n objects @fds under @dir/@sub/, each by its name in @names. */
+static int pin_dir(const char *dir, const char *sub, const int *fds,
+		   const char *const *names, int n)
 {
 	char path[PATH_MAX];
 	int i, err;
 
-	snprintf(path, sizeof(path), "%s/maps", dir);
-	err = mkdir_p(path);
-	snprintf(path, sizeof(path), "%s/progs", dir);
-	err = err ?: mkdir_p(path);
-	if (err)
-		goto fail;
-	for (i = 0; i < MZRI_MAP__N; i++) {
-		snprintf(path, sizeof(path), "%s/maps/%s", dir,
-			 mzri_map_names[i]);
-		if (bpf_obj_pin(h->map_fds[i], path)) {
+	snprintf(path, sizeof(path), "%s/%s", dir, sub);
+	err = mzri_mkdir_p(path, NULL);
+	for (i = 0; !err && i < n; i++) {
+		snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, names[i]);
+		if (bpf_obj_pin(fds[i], path))
 			err = -errno;
-			goto fail;
-		}
 	}
-	for (i = 0; i < MZRI_PROG__N; i++) {
-		snprintf(path, sizeof(path), "%s/progs/%s", dir,
-			 mzri_prog_names[i]);
-		if (bpf_obj_pin(h->prog_fds[i], path)) {
-			err = -errno;
-			goto fail;
-		}
-	}
-	return 0;
-fail:
+	return err;
+}
+
+/* Pin every map and program under @dir (maps/, progs/). */
+static int pin_all(struct mzr_host *h, const char *dir)
+{
+	int err;
+
+	err = pin_dir(dir, "maps", h->map_fds, mzri_map_names, MZRI_MAP__N);
+	err = err ?: pin_dir(dir, "progs", h->prog_fds, mzri_prog_names,
+			     MZRI_PROG__N);
+	if (!err)
+		return 0;
 	mzri_warn("cannot pin under %s: %s\n", dir, strerror(-err));
+	return err;
+}
+
+/* Rename @tmp/@sub to its place under @h's pin root. */
+static int move_into_place(const struct mzr_host *h, const char *tmp,
+			   const char *sub, const char *what)
+{
+	char from[PATH_MAX], to[PATH_MAX];
+	int err;
+
+	snprintf(from, sizeof(from), "%s/%s", tmp, sub);
+	mzri_pin_path(to, h, sub, NULL);
+	if (!rename(from, to))
+		return 0;
+	err = -errno;
+	mzri_warn("cannot move the %s into %s (stale pins? host reset): %s\n",
+		  what, to, strerror(-err));
 	return err;
 }
 
@@ -230,33 +250,21 @@ fail:
  */
 int mzri_pin_into_place(struct mzr_host *h)
 {
-	char tmp[PATH_MAX - 128], from[PATH_MAX], to[PATH_MAX];
+	char tmp[PATH_MAX - 128], to[PATH_MAX];
 	int err;
 
 	snprintf(tmp, sizeof(tmp), "%s/" INIT_TMP_PREFIX "%d", h->pin_root,
 		 (int)getpid());
 	remove_init_tmp(h->pin_root);
 	err = pin_all(h, tmp);
-	if (err)
-		goto out;
-	snprintf(from, sizeof(from), "%s/progs", tmp);
-	mzri_pin_path(to, h, "progs", NULL);
-	if (rename(from, to)) {
-		err = -errno;
-		mzri_warn("cannot move the programs into %s (stale pins? host reset): %s\n",
-			  to, strerror(-err));
-		goto out;
+	err = err ?: move_into_place(h, tmp, "progs", "programs");
+	if (!err) {
+		err = move_into_place(h, tmp, "maps", "maps");
+		if (err) {
+			mzri_pin_path(to, h, "progs", NULL);
+			remove_tree(to);
+		}
 	}
-	snprintf(from, sizeof(from), "%s/maps", tmp);
-	mzri_pin_path(to, h, "maps", NULL);
-	if (rename(from, to)) {
-		err = -errno;
-		mzri_warn("cannot move the maps into %s (stale pins? host reset): %s\n",
-			  to, strerror(-err));
-		mzri_pin_path(to, h, "progs", NULL);
-		remove_tree(to);
-	}
-out:
 	remove_tree(tmp);
 	return err;
 }

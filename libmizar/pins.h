@@ -6,6 +6,8 @@
 #ifndef MZR_PINS_H
 #define MZR_PINS_H
 
+#include <stdbool.h>
+
 struct mzr_host;
 
 /* @h's pin root, /@kind, then /@name unless NULL, into @buf (PATH_MAX);
@@ -16,6 +18,10 @@ int mzri_pin_path(char *buf, const struct mzr_host *h, const char *kind,
 /* Pin @h's freshly loaded maps and programs into place (maps/mzr_host,
  * what marks a back-plane, last); on failure nothing of it is left. */
 int mzri_pin_into_place(struct mzr_host *h);
+
+/* mkdir -p @path (mode 0700); *@created (unless NULL): whether its last
+ * component was made by this call. 0 or -errno. */
+int mzri_mkdir_p(const char *path, bool *created);
 
 /* Remove every pin directory of a back-plane under @root, and @root when
  * left empty. */

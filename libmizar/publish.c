@@ -199,6 +199,17 @@ static int bank_in_use(const struct mzr_host *h, __u32 bank, bool *in_use)
  * empty the old bank (releasing removed programs). @override_name's
  * program is @override_fd instead of its pin (replace in progress).
  */
+/* Whether @c has an NF at a hook @is_hook picks. */
+static bool chains_at(struct chains *c, bool (*is_hook)(unsigned int hook))
+{
+	unsigned int hook;
+
+	for (hook = 0; hook < __MZR_HOOK_MAX; hook++)
+		if (is_hook(hook) && mzri_chain_len(c, hook))
+			return true;
+	return false;
+}
+
 int mzri_chains_publish(const struct mzr_host *h, struct chains *c,
 			const char *override_name, int override_fd)
 {
@@ -269,9 +280,7 @@ int mzri_chains_publish(const struct mzr_host *h, struct chains *c,
 	}
 	/* The XDP agent before a chain it must run goes live; the tc
 	 * agent back after the last one went (agent_mode.c). */
-	for (hook = 0, want_xdp = false; hook < __MZR_HOOK_MAX; hook++)
-		if (mzri_agent_hook(hook) && mzri_chain_len(c, hook))
-			want_xdp = true;
+	want_xdp = chains_at(c, mzri_agent_hook);
 	if (want_xdp) {
 		err = mzri_agents_sync(h, true);
 		if (err)
@@ -279,9 +288,7 @@ int mzri_chains_publish(const struct mzr_host *h, struct chains *c,
 	}
 	/* Likewise the XDP transit of a host attached in tc mode
 	 * (transit_mode.c). */
-	for (hook = 0, want_xdp_transit = false; hook < __MZR_HOOK_MAX; hook++)
-		if (mzri_transit_hook(hook) && mzri_chain_len(c, hook))
-			want_xdp_transit = true;
+	want_xdp_transit = chains_at(c, mzri_transit_hook);
 	if (want_xdp_transit) {
 		err = mzri_transit_sync(h, true);
 		if (err)

@@ -115,28 +115,27 @@ static int percpu_zero(int fd, size_t n)
 	return err;
 }
 
-int mzr_host__counters(const struct mzr_host *h, uint64_t *out, size_t n)
+/* The first @n (at most @max) per-CPU sums of core map @m into @out. */
+static int percpu_read(const struct mzr_host *h, const char *what,
+		       enum mzri_map m, size_t max, uint64_t *out, size_t n)
 {
-	int err = mzri_check_loaded(h, "counters");
+	int err = mzri_check_loaded_arg(h, what, out || !n);
 
 	if (err)
 		return err;
-	if (!out && n)
-		return -EINVAL;
-	return percpu_sum(mzri_fd(h, MZRI_MAP_STATS), out,
-			  n < __MZR_CNT_MAX ? n : __MZR_CNT_MAX);
+	return percpu_sum(mzri_fd(h, m), out, n < max ? n : max);
+}
+
+int mzr_host__counters(const struct mzr_host *h, uint64_t *out, size_t n)
+{
+	return percpu_read(h, "counters", MZRI_MAP_STATS, __MZR_CNT_MAX, out,
+			   n);
 }
 
 int mzr_host__missed(const struct mzr_host *h, uint64_t *out, size_t n)
 {
-	int err = mzri_check_loaded(h, "missed tail calls");
-
-	if (err)
-		return err;
-	if (!out && n)
-		return -EINVAL;
-	return percpu_sum(mzri_fd(h, MZRI_MAP_MISSED), out,
-			  n < MZR_MISSED_SIZE ? n : MZR_MISSED_SIZE);
+	return percpu_read(h, "missed tail calls", MZRI_MAP_MISSED,
+			   MZR_MISSED_SIZE, out, n);
 }
 
 static int counters_reset(struct mzr_host *h)

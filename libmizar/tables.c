@@ -373,11 +373,9 @@ int mzr_host__tables(const struct mzr_host *h, struct mzr_table_usage *out,
 	size_t n = 0, i;
 	int err;
 
-	err = mzri_check_loaded(h, "tables");
+	err = mzri_check_loaded_arg(h, "tables", out || !cap);
 	if (err)
 		return err;
-	if (!out && cap)
-		return -EINVAL;
 	counts_snapshot(&snap);
 	for (i = 0; i < sizeof(core_tables) / sizeof(core_tables[0]); i++) {
 		int fd = mzri_fd(h, core_tables[i].map);

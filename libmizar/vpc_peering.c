@@ -128,6 +128,26 @@ static int check_vnis(const char *what, uint32_t a, uint32_t b)
 	return 0;
 }
 
+/* Whether peered prefix @p of VPC @vp overlaps one of the @nn networks
+ * @nets of VPC @vn (said in a log line). */
+static bool net_overlap(const char *what, const struct mzr_prefix *p,
+			uint32_t vp, const struct mzr_prefix *nets,
+			unsigned int nn, uint32_t vn)
+{
+	char b1[INET_ADDRSTRLEN + 4], b2[INET_ADDRSTRLEN + 4];
+	unsigned int j;
+
+	for (j = 0; j < nn; j++)
+		if (overlap(p->addr.s_addr, p->len, nets[j].addr.s_addr,
+			    nets[j].len)) {
+			mzri_warn("%s: %s of VPC %u overlaps network %s of VPC %u\n",
+				  what, pfx_str(p, b1), vp,
+				  pfx_str(&nets[j], b2), vn);
+			return true;
+		}
+	return false;
+}
+
 /* Which side each prefix is on, then the overlap rules. Fills @pa/@pb. */
 static int peering_sides(const char *what, uint32_t va, uint32_t vb,
 			 const struct mzr_prefix *pfx, unsigned int n,
@@ -194,24 +214,12 @@ static int peering_sides(const char *what, uint32_t va, uint32_t vb,
 			if (overlap(pa[i].addr.s_addr, pa[i].len,
 				    pb[j].addr.s_addr, pb[j].len))
 				goto clash;
-		for (j = 0; j < nnb; j++)
-			if (overlap(pa[i].addr.s_addr, pa[i].len,
-				    nb[j].addr.s_addr, nb[j].len)) {
-				mzri_warn("%s: %s of VPC %u overlaps network %s of VPC %u\n",
-					  what, pfx_str(&pa[i], b1), va,
-					  pfx_str(&nb[j], b2), vb);
-				return -EADDRINUSE;
-			}
+		if (net_overlap(what, &pa[i], va, nb, nnb, vb))
+			return -EADDRINUSE;
 	}
 	for (i = 0; i < *npb; i++)
-		for (j = 0; j < nna; j++)
-			if (overlap(pb[i].addr.s_addr, pb[i].len,
-				    na[j].addr.s_addr, na[j].len)) {
-				mzri_warn("%s: %s of VPC %u overlaps network %s of VPC %u\n",
-					  what, pfx_str(&pb[i], b1), vb,
-					  pfx_str(&na[j], b2), va);
-				return -EADDRINUSE;
-			}
+		if (net_overlap(what, &pb[i], vb, na, nna, va))
+			return -EADDRINUSE;
 	return 0;
 clash:
 	mzri_warn("%s: %s of VPC %u overlaps %s of VPC %u\n", what,
@@ -373,11 +381,9 @@ int mzr_vpc_peering__for_each(const struct mzr_host *h,
 	size_t n = 0, k, j;
 	int err;
 
-	err = mzri_check_loaded(h, "vpc peering for_each");
+	err = mzri_check_loaded_arg(h, "vpc peering for_each", cb);
 	if (err)
 		return err;
-	if (!cb)
-		return -EINVAL;
 	err = dump_keys(mzri_fd(h, MZRI_MAP_VPC_PEERS), &rs, true);
 	if (!err && rs.n) {
 		infos = calloc(rs.n, sizeof(*infos));
