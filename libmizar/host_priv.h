@@ -22,9 +22,11 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <net/if.h>
 #include <netinet/in.h>
 
 #include <mizar/host.h>
+#include <mizar/vpc_peering.h>
 
 #include "internal.h"
 #include "addr.h"
@@ -39,6 +41,19 @@ _Static_assert(MZR_MAX_DIVIDERS_PER_VPC == MZR_MAX_DIVIDERS,
 	       "public divider limit differs from the VPC map value's");
 _Static_assert(MZR_MAX_BOUNCERS_PER_NET == MZR_MAX_BOUNCERS,
 	       "public bouncer limit differs from the network map value's");
+/* mzr_ep__get_hosts() copies the scaled endpoint's map value out. */
+_Static_assert(sizeof(((struct mzr_ep_hosts_val *)0)->hosts) ==
+		       MZR_MAX_EP_HOSTS * sizeof(__be32),
+	       "public host limit differs from the ep hosts map value's");
+/* A peering writes a route for each prefix of either side: one peering at
+ * its limit must fit the route map. */
+_Static_assert(2 * MZR_MAX_PEERING_PREFIXES <= MZR_MAX_VPC_PEER_ROUTES,
+	       "one peering's routes overflow mzr_vpc_peers");
+/* mzr_host_info.ifname holds what if_indextoname() writes. */
+_Static_assert(sizeof(((struct mzr_host_info *)0)->ifname) == IFNAMSIZ,
+	       "mzr_host_info.ifname is not IFNAMSIZ long");
+/* MZR_MAX_PEERS and MZR_MAX_PROTECT size mzr_peers and mzr_protect
+ * directly (<mizar/bpf/peers.h>): one number by construction. */
 
 /* The core maps, in the order of mzri_map_names[]. */
 enum mzri_map {
