@@ -14,6 +14,7 @@ PKGS=(
 	prometheus # promtool: tests check `mizarctl metrics` with it
 	qemu-system-x86 busybox-static xz-utils
 	valgrind # tests/valgrind: mizarctl under memcheck
+	abigail-tools # tests/install/test_abidiff.sh: abidiff against the last release
 )
 
 missing=()
