@@ -12,27 +12,20 @@
 
 #include "host_priv.h"
 
-/* Names, roles and "drop_<reason>" names, from abi.h's X-macro lists. */
-static const char *const counter_names[__MZR_CNT_ROLE_MAX] = {
-#define X(e, name, role) [MZR_CNT_##e] = #name,
+/* Each counter's name and role, and each drop reason's name and its
+ * counter's, all from abi.h's X-macro lists: one table per list. */
+static const struct {
+	const char *name, *role;
+} counters[__MZR_CNT_ROLE_MAX] = {
+#define X(e, name, role) [MZR_CNT_##e] = { #name, #role },
 	MZR_COUNTERS(X)
 #undef X
 };
 
-static const char *const counter_roles[__MZR_CNT_ROLE_MAX] = {
-#define X(e, name, role) [MZR_CNT_##e] = #role,
-	MZR_COUNTERS(X)
-#undef X
-};
-
-static const char *const drop_names[__MZR_DROP_MAX] = {
-#define X(e, name) [MZR_DROP_##e] = #name,
-	MZR_DROP_REASONS(X)
-#undef X
-};
-
-static const char *const drop_counter_names[__MZR_DROP_MAX] = {
-#define X(e, name) [MZR_DROP_##e] = "drop_" #name,
+static const struct {
+	const char *name, *counter;
+} drops[__MZR_DROP_MAX] = {
+#define X(e, name) [MZR_DROP_##e] = { #name, "drop_" #name },
 	MZR_DROP_REASONS(X)
 #undef X
 };
@@ -52,16 +45,16 @@ _Static_assert(__MZR_CNT_ROLE_MAX <= MZR_CNT_DROP_BASE,
 const char *mzr_counter_name(unsigned int idx)
 {
 	if (idx < __MZR_CNT_ROLE_MAX)
-		return counter_names[idx];
+		return counters[idx].name;
 	if (idx >= MZR_CNT_DROP_BASE && idx - MZR_CNT_DROP_BASE < __MZR_DROP_MAX)
-		return drop_counter_names[idx - MZR_CNT_DROP_BASE];
+		return drops[idx - MZR_CNT_DROP_BASE].counter;
 	return NULL;
 }
 
 const char *mzr_counter_role(unsigned int idx)
 {
 	if (idx < __MZR_CNT_ROLE_MAX)
-		return counter_roles[idx];
+		return counters[idx].role;
 	if (idx >= MZR_CNT_DROP_BASE && idx - MZR_CNT_DROP_BASE < __MZR_DROP_MAX)
 		return "drop";
 	return NULL;
@@ -69,7 +62,7 @@ const char *mzr_counter_role(unsigned int idx)
 
 const char *mzr_drop_reason_name(unsigned int reason)
 {
-	return reason < __MZR_DROP_MAX ? drop_names[reason] : NULL;
+	return reason < __MZR_DROP_MAX ? drops[reason].name : NULL;
 }
 
 /* Sum @n per-CPU u64 slots of array map @fd into @out. */

@@ -58,7 +58,7 @@ enum mzr_opt_type {
  * Every packet the data plane drops is counted under exactly one reason.
  */
 #define MZR_DROP_REASONS(X)                                                    \
-	X(NONE, none)                                                          \
+	X(NONE, none)		/* index 0: no reason, never counted */        \
 	X(MALFORMED, malformed)	/* truncated or inconsistent header */         \
 	X(GENEVE_VERSION, geneve_version) /* Geneve version other than 0 (SDK  \
 					   * parsers; the core passes such     \
@@ -126,10 +126,14 @@ enum mzr_opt_type {
 	/* Packets reaching each hook point, whether or not its chain is       \
 	 * empty; in enum mzr_hook order (MZR_CNT_HOOK()), under the role      \
 	 * that runs the hook. */                                              \
-	X(HOOK_AGENT_EGRESS, hook_agent_egress, agent)                         \
-	X(HOOK_BOUNCER, hook_bouncer, bouncer)                                 \
-	X(HOOK_DIVIDER, hook_divider, divider)                                 \
-	X(HOOK_DELIVER, hook_deliver, host) /* including same-host hairpins */ \
+	X(HOOK_AGENT_EGRESS, hook_agent_egress, agent) /* packets at the       \
+							* agent-egress hook */ \
+	X(HOOK_BOUNCER, hook_bouncer, bouncer) /* packets at the bouncer       \
+					      * hook */                        \
+	X(HOOK_DIVIDER, hook_divider, divider) /* packets at the divider       \
+					      * hook */                        \
+	X(HOOK_DELIVER, hook_deliver, host) /* packets at the deliver hook,    \
+					   * same-host hairpins included */    \
 	X(GENEVE_OAM, geneve_oam, transit) /* Mizar Geneve with the O          \
 					    * (control) bit: to the kernel */  \
 	X(AGENT_FRAG_NEEDED, agent_frag_needed, agent) /* too big with DF:     \

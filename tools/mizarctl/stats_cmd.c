@@ -15,10 +15,20 @@
 
 #include "mizarctl.h"
 
-static const char *const roles[] = {
-	"agent", "transit", "host", "bouncer", "divider", "nf", "external",
-};
-#define N_ROLES (sizeof(roles) / sizeof(roles[0]))
+/* The roles of MZR_COUNTERS (<mizar/abi.h>), in the order they first
+ * appear there: a role the list gains shows without a change here. */
+static unsigned int roles_of_counters(const char *roles[__MZR_CNT_ROLE_MAX])
+{
+	unsigned int n = 0, i, j;
+
+	for (i = 0; i < __MZR_CNT_ROLE_MAX; i++) {
+		for (j = 0; j < n && strcmp(roles[j], mzr_counter_role(i)); j++)
+			;
+		if (j == n)
+			roles[n++] = mzr_counter_role(i);
+	}
+	return n;
+}
 
 int mzctl_counters_read(struct mzr_host *h, struct mzctl_counters *c)
 {
@@ -60,12 +70,13 @@ static bool role_has(const char *role, unsigned int i)
 /* The JSON document: complete whatever the filter (scripts read it). */
 static void print_json(const struct mzctl_counters *c)
 {
+	const char *roles[__MZR_CNT_ROLE_MAX];
+	unsigned int n_roles = roles_of_counters(roles), r, i, hook;
 	struct mzctl_json js;
-	unsigned int r, i, hook;
 
 	mzctl_json_begin(&js, stdout);
 	mzctl_json_obj(&js, "roles");
-	for (r = 0; r < N_ROLES; r++) {
+	for (r = 0; r < n_roles; r++) {
 		mzctl_json_obj(&js, roles[r]);
 		for (i = 0; i < __MZR_CNT_ROLE_MAX; i++)
 			if (role_has(roles[r], i))
@@ -103,11 +114,12 @@ static void print_json(const struct mzctl_counters *c)
 /* Text: the same sections; with !@all, zero lines and empty sections go. */
 static void print_text(const struct mzctl_counters *c, bool all)
 {
-	unsigned int r, i, hook, shown = 0;
+	const char *roles[__MZR_CNT_ROLE_MAX];
+	unsigned int n_roles = roles_of_counters(roles), r, i, hook, shown = 0;
 	bool head;
 
 	printf("Packets by role:\n");
-	for (r = 0; r < N_ROLES; r++) {
+	for (r = 0; r < n_roles; r++) {
 		head = false;
 		for (i = 0; i < __MZR_CNT_ROLE_MAX; i++) {
 			if (!role_has(roles[r], i) || (!all && !c->cnt[i]))
