@@ -148,14 +148,14 @@ static uint64_t missed(uint32_t idx)
 	return v[idx];
 }
 
-/* fixture_run(), saying so when the fixture holds too. */
-static void fx(int prog, const struct fixture *f)
+/* fixture_pkt_run(), saying so when the fixture holds too. */
+static void fx(int prog, const struct fixture_pkt *f)
 {
-	fixture_check(prog, env.stats_fd, f);
+	fixture_pkt_check(prog, env.stats_fd, f);
 }
 
 /* Run @f through @prog; the output frame lands in @out (may be NULL). */
-static int run(int prog, const struct fixture *f, struct pkt *out)
+static int run(int prog, const struct fixture_pkt *f, struct pkt *out)
 {
 	return fixture_xdp_run(prog, f->ingress_ifindex, &f->in, out);
 }
@@ -166,7 +166,7 @@ struct hook_case {
 	const char *what;
 	enum mzr_hook hook;
 	int prog;
-	struct fixture f;	/* the packet and what the network does */
+	struct fixture_pkt f;	/* the packet and what the network does */
 	struct mzr_ctx want;	/* the context NFs must see (the fields the
 				 * core fills from the packet) */
 };
@@ -439,7 +439,7 @@ static void case_pass_through(const struct hook_case *c)
 		 "NFs", c->f.desc, N_REC);
 	hooks_snap(hc);
 	{
-		struct fixture f = c->f;
+		struct fixture_pkt f = c->f;
 
 		f.desc = desc;
 		fx(c->prog, &f);
@@ -472,7 +472,7 @@ static void case_pass_through(const struct hook_case *c)
  * it never see the packet. */
 static void case_drop(const struct hook_case *c)
 {
-	struct fixture f = c->f;
+	struct fixture_pkt f = c->f;
 	struct hook_rec r1, rd, r3;
 	char desc[256];
 
@@ -503,7 +503,7 @@ static void case_drop(const struct hook_case *c)
  * continuation: each a counted missed tail call at (hook, position). */
 static void case_missed(const struct hook_case *c)
 {
-	struct fixture f = c->f;
+	struct fixture_pkt f = c->f;
 	struct mzr_nf_info info;
 	uint32_t slot;
 	uint64_t m;
@@ -567,7 +567,7 @@ static void set_reroute(uint32_t daddr)
 
 static void reroutes(void)
 {
-	struct fixture f = {};
+	struct fixture_pkt f = {};
 	struct inner_spec s, o;
 	struct pkt inner, re;
 
@@ -692,7 +692,7 @@ static bool direct_host(uint32_t ip, uint32_t *host)
  * the deliver hook's chain accepted. */
 static void learn_after_chain(void)
 {
-	struct fixture f = {};
+	struct fixture_pkt f = {};
 	struct inner_spec s = remote(IP4(10, 1, 1, 11));
 	struct pkt inner;
 	uint64_t learned0 = counter(MZR_CNT_LEARNED);
@@ -748,7 +748,7 @@ static void hairpin(void)
 {
 	struct inner_spec s = from_ep1(IP4(10, 1, 1, 11)), o;
 	uint64_t hc[__MZR_HOOK_MAX];
-	struct fixture f = {};
+	struct fixture_pkt f = {};
 	struct pkt re;
 	struct hook_rec r;
 
@@ -870,7 +870,7 @@ static void inject_hooks(void)
 				.dst = IP4(10, 1, 1, 20), .sport = 999,
 				.dport = 443, .payload = 16 };
 	uint64_t hc[__MZR_HOOK_MAX];
-	struct fixture f = {};
+	struct fixture_pkt f = {};
 	struct hook_rec r;
 
 	/* EP4's bouncer is this host: bounced here to EP3's host. */

@@ -78,7 +78,7 @@ static void check(const char *desc, int verdict, int counter,
 		  const struct inner_spec *s, uint32_t next, uint32_t out_vni,
 		  uint32_t out_flags)
 {
-	struct fixture f = { .desc = desc, .verdict = verdict,
+	struct fixture_pkt f = { .desc = desc, .verdict = verdict,
 			     .counter = counter,
 			     .ingress_ifindex = env.ul0 };
 	struct inner_spec o = *s;
@@ -92,7 +92,7 @@ static void check(const char *desc, int verdict, int counter,
 		build_inner(&tmp, &o);
 		tunnel_fwd(&f.out, from, next, out_vni, out_flags, 63, &tmp);
 	}
-	fixture_check(env.transit_fd, env.stats_fd, &f);
+	fixture_pkt_check(env.transit_fd, env.stats_fd, &f);
 }
 
 int main(void)
@@ -134,7 +134,7 @@ int main(void)
 	/* Arriving in A, PEERED: 10.1.2.10 is EP4, hosted here. */
 	s = flow(IP4(10, 2, 1, 77), IP4(10, 1, 2, 10));
 	{
-		struct fixture f = { .desc = "A side: a PEERED packet from a "
+		struct fixture_pkt f = { .desc = "A side: a PEERED packet from a "
 					     "peered source is delivered",
 				     .verdict = XDP_REDIRECT,
 				     .counter = MZR_CNT_DELIVER,
@@ -146,7 +146,7 @@ int main(void)
 		tunnel_in(&f.in, H4, VNI_A, MZR_F_PEERED, 64, &inner);
 		s.dmac = MAC_EP4;
 		build_inner(&f.out, &s);
-		fixture_check(env.transit_fd, env.stats_fd, &f);
+		fixture_pkt_check(env.transit_fd, env.stats_fd, &f);
 	}
 	CHECK(bpf_map_lookup_elem(env.direct_fd, &k, &dv),
 	      "a PEERED delivery learned no direct path across VPCs");

@@ -38,13 +38,13 @@ static const uint8_t MAC_SC[6] = { 0x02, 0x5c, 0, 0, 0, 0x50 };
 static const uint8_t MAC_SCL[6] = { 0x02, 0x5c, 0, 0, 0, 0x51 };
 
 static struct core_env env;
-static struct fixture tab[MAX_FIX];
+static struct fixture_pkt tab[MAX_FIX];
 static size_t n_tab;
 
-static struct fixture *fx(const char *desc, int verdict, int counter,
+static struct fixture_pkt *fx(const char *desc, int verdict, int counter,
 			  uint32_t ifindex)
 {
-	struct fixture *f;
+	struct fixture_pkt *f;
 
 	if (n_tab == MAX_FIX) {
 		fprintf(stderr, "too many fixtures\n");
@@ -175,7 +175,7 @@ static void fixtures(void)
 {
 	static const uint32_t hosts[] = { H2, H5, H6 };
 	struct inner_spec s;
-	struct fixture *f;
+	struct fixture_pkt *f;
 	struct pkt inner, tmp;
 	uint32_t pick;
 	int seen[3] = { 0 };
@@ -250,7 +250,7 @@ static void agent_fixtures(void)
 {
 	struct inner_spec s = from_ep1(IP4(10, 1, 1, 20));
 	struct outer_spec o;
-	struct fixture *f;
+	struct fixture_pkt *f;
 
 	s.smac = MAC_SCL;
 	s.src = SCL_IP;
@@ -350,7 +350,7 @@ int main(void)
 	fixtures();
 	agent_fixtures();
 	for (size_t i = 0; i < n_tab; i++)
-		fixture_check(tab[i].tc ? neigh_fd :
+		fixture_pkt_check(tab[i].tc ? neigh_fd :
 			      tab[i].ingress_ifindex == env.noeph ?
 						  env.agent_fd :
 						  env.transit_fd,

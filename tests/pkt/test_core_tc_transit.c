@@ -27,12 +27,12 @@
 #define DROP(r) (MZR_CNT_DROP_BASE + (r))
 
 static struct core_env env;
-static struct fixture tab[MAX_FIX];
+static struct fixture_pkt tab[MAX_FIX];
 static size_t n_tab;
 
-static struct fixture *fx(const char *desc, int verdict, int counter)
+static struct fixture_pkt *fx(const char *desc, int verdict, int counter)
 {
-	struct fixture *f;
+	struct fixture_pkt *f;
 
 	if (n_tab == MAX_FIX) {
 		fprintf(stderr, "too many fixtures\n");
@@ -48,7 +48,7 @@ static struct fixture *fx(const char *desc, int verdict, int counter)
 	return f;
 }
 
-static void same_out(struct fixture *f)
+static void same_out(struct fixture_pkt *f)
 {
 	f->check_out = true;
 	pkt_copy(&f->out, &f->in);
@@ -92,7 +92,7 @@ static void transit_fixtures(void)
 {
 	struct inner_spec s;
 	struct pkt inner, tmp;
-	struct fixture *f;
+	struct fixture_pkt *f;
 
 	/* -- Not ours. -- */
 	f = fx("tc transit: UDP to another port (VXLAN 4789) goes to the "
@@ -302,7 +302,7 @@ static int check_learned(void)
 
 int main(void)
 {
-	struct fixture *f;
+	struct fixture_pkt *f;
 	struct inner_spec s;
 	struct pkt inner;
 	int fd, fails;
@@ -312,7 +312,7 @@ int main(void)
 	fd = core_env_prog_fd(&env, "mzr_neigh");
 	set_tc_transit(true);
 	transit_fixtures();
-	fails = fixture_run_table(fd, env.stats_fd, tab, n_tab);
+	fails = fixture_pkt_run_table(fd, env.stats_fd, tab, n_tab);
 	fails += check_learned();
 
 	/* With the XDP transit attached (flag clear) the tc program leaves
@@ -325,7 +325,7 @@ int main(void)
 	       "left alone (the XDP transit's)", TC_ACT_UNSPEC, -1);
 	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
 	same_out(f);
-	fails += fixture_run_table(fd, env.stats_fd, tab, n_tab);
+	fails += fixture_pkt_run_table(fd, env.stats_fd, tab, n_tab);
 	printf("tc transit fixtures: %d failures\n", fails);
 	return fails ? 1 : 0;
 }
