@@ -191,6 +191,8 @@ const struct fixture_progs *core_env_progs(const struct core_env *env)
 		progs[PROG_TC_AGENT] = (struct fixture_prog){
 			"mzr_neigh", core_env_prog_fd(env, "mzr_neigh"), true,
 			"ep1h" };
+		progs[PROG_TC_TRANSIT] = progs[PROG_TC_AGENT];
+		progs[PROG_TC_TRANSIT].dev = "ul0";
 		ps.stats_fd = env->stats_fd;
 	}
 	return &ps;

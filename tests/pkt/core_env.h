@@ -81,6 +81,7 @@ enum core_prog {
 	PROG_AGENT = 1, /* mzr_agent (XDP), default device ep1h */
 	PROG_TRANSIT,	/* mzr_transit (XDP), default device ul0 */
 	PROG_TC_AGENT,	/* mzr_neigh (tc), default device ep1h */
+	PROG_TC_TRANSIT, /* mzr_neigh (tc) on the underlay: device ul0 */
 	__PROG_MAX,
 };
 
