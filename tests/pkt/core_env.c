@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -71,6 +72,45 @@ int core_env_map_fd(const struct core_env *env, const char *name)
 		exit(1);
 	}
 	return fd;
+}
+
+int core_env_prog_map_fd(int prog_fd, const char *name)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info), ids[64], n;
+
+	info.nr_map_ids = 64;
+	info.map_ids = (uint64_t)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
+		fprintf(stderr, "prog info: %s\n", strerror(errno));
+		exit(1);
+	}
+	n = info.nr_map_ids < 64 ? info.nr_map_ids : 64;
+	for (uint32_t i = 0; i < n; i++) {
+		struct bpf_map_info mi = {};
+		uint32_t mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &mlen) &&
+		    !strcmp(mi.name, name))
+			return fd;
+		close(fd);
+	}
+	fprintf(stderr, "%s: not a map of program fd %d\n", name, prog_fd);
+	exit(1);
+}
+
+int core_env_ncpus(void)
+{
+	int n = libbpf_num_possible_cpus();
+
+	if (n <= 0) {
+		fprintf(stderr, "possible CPUs: %s\n", strerror(-n));
+		exit(1);
+	}
+	return n;
 }
 
 uint64_t mono_ns(void)

@@ -106,6 +106,13 @@ void core_env_setup(struct core_env *env);
 /* Fd of pinned core program @name (e.g. "mzr_transit"); exits on error. */
 int core_env_prog_fd(const struct core_env *env, const char *name);
 
+/* Fd of map @name used by program @prog_fd (the core's private maps are
+ * not all in libmizar's list); exits when it has none. */
+int core_env_prog_map_fd(int prog_fd, const char *name);
+
+/* The number of possible CPUs (per-CPU map values); exits on error. */
+int core_env_ncpus(void);
+
 /* The core's programs for fixture_run_table() (counters: mzr_stats). */
 const struct fixture_progs *core_env_progs(const struct core_env *env);
 
