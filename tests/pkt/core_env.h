@@ -63,6 +63,12 @@ extern const uint8_t MAC_REMOTE[6], MAC_BCAST[6], MAC_ZERO[6];
 #define FROM_REMOTE(...)                                                       \
 	UDP(.dmac = MAC_GW_A1, .smac = MAC_REMOTE, .src = REMOTE,             \
 	    .sport = 7777, .dport = 8080, .payload = 24, __VA_ARGS__)
+/* The remote sender's ARP request for @ip, and the answer that @ip is at
+ * @mac. */
+#define ARP_FROM_REMOTE(ip) ARP(.smac = MAC_REMOTE, .src = REMOTE, .dst = (ip))
+#define ARP_ANSWER_TO_REMOTE(ip, mac)                                          \
+	ARP(.op = 2, .dmac = MAC_REMOTE, .smac = (mac), .src = (ip),           \
+	    .tha = MAC_REMOTE, .dst = REMOTE)
 /* A Mizar tunnel frame to this host (.to overrides) from .from, outer
  * source port 51000; RTS .from, FLAGS .flags. */
 #define TUNNEL(...) GENEVE(.to = US, .sport = 51000, __VA_ARGS__)

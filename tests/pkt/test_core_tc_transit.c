@@ -160,20 +160,16 @@ static const struct fixture tc_transit[] = {
 		  "back to the host the request came from (not its RTS, H6)",
 	  .prog = PROG_TC_TRANSIT,
 	  .in = TUNNEL(.from = H2, .rts = H6, .vni = VNI_A, .ttl = 9,
-		       .inner = ARP(.smac = MAC_REMOTE, .src = REMOTE,
-				    .dst = EP3)),
+		       .inner = ARP_FROM_REMOTE(EP3)),
 	  .verdict = TC_ACT_REDIRECT,
 	  .out = TC_FWD(.smac = MAC_H2, .from = US, .to = H2, .vni = VNI_A,
-			.inner = ARP(.op = 2, .dmac = MAC_REMOTE,
-				     .smac = MAC_EP3, .src = EP3,
-				     .tha = MAC_REMOTE, .dst = REMOTE)),
+			.inner = ARP_ANSWER_TO_REMOTE(EP3, MAC_EP3)),
 	  .counters = ONE(MZR_CNT_BOUNCER_ARP) },
 	{ .desc = "tc transit: ARP for an address nobody has is dropped "
 		  "(no_endpoint)",
 	  .prog = PROG_TC_TRANSIT,
 	  .in = TUNNEL(.from = H2, .vni = VNI_A,
-		       .inner = ARP(.smac = MAC_REMOTE, .src = REMOTE,
-				    .dst = IP4(10, 1, 1, 99))),
+		       .inner = ARP_FROM_REMOTE(IP4(10, 1, 1, 99))),
 	  .verdict = TC_ACT_SHOT, .counters = ONE(DROP(MZR_DROP_NO_ENDPOINT)) },
 
 	/* -- Divider. -- */
