@@ -866,38 +866,31 @@ static void sym_flows(struct sym_flow *fl)
 
 /* Run @in through @prog; verdict, outer destination and UDP source port
  * of the tunnel frame it emits. */
-static int sym_run(int prog, uint32_t ifindex, const struct pkt *in,
+static int sym_run(int prog, uint32_t ifindex, const struct frame *in,
 		   uint32_t *dst, uint16_t *sport)
 {
-	uint8_t buf[PKT_MAX + FIXTURE_HEADROOM];
-	struct xdp_md ctx = { .data_end = (uint32_t)in->len,
-			      .ingress_ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->data,
-		    .data_size_in = (uint32_t)in->len, .data_out = buf,
-		    .data_size_out = sizeof(buf), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	static struct pkt p, out;
+	int v;
 
-	if (bpf_prog_test_run_opts(prog, &o) || o.data_size_out < 42) {
-		perror("BPF_PROG_TEST_RUN");
+	frame_build(&p, in);
+	v = fixture_xdp_run(prog, ifindex, &p, &out);
+	if (out.len < 42)
 		return -1;
-	}
-	*dst = (uint32_t)buf[30] << 24 | (uint32_t)buf[31] << 16 |
-	       (uint32_t)buf[32] << 8 | buf[33];
-	*sport = (uint16_t)(buf[34] << 8 | buf[35]);
-	return (int)o.retval;
+	*dst = (uint32_t)out.data[30] << 24 | (uint32_t)out.data[31] << 16 |
+	       (uint32_t)out.data[32] << 8 | out.data[33];
+	*sport = (uint16_t)(out.data[34] << 8 | out.data[35]);
+	return v;
 }
 
-static struct inner_spec sym_spec(const struct sym_flow *fl, uint32_t src,
-				  const uint8_t *smac, uint32_t dst, bool rev)
-{
-	struct inner_spec s = { .dmac = MAC_GW_A1, .smac = smac, .src = src,
-				.dst = dst, .proto = fl->proto,
-				.sport = rev ? fl->dport : fl->sport,
-				.dport = rev ? fl->sport : fl->dport,
-				.frag_off = fl->frag_off, .ihl = fl->ihl,
-				.payload = 20 };
-	return s;
-}
+/* Flow @fl from @src_ (MAC @smac_) to @dst_, reversed when @rev. */
+#define SYM_FLOW(fl, src_, smac_, dst_, rev)                                   \
+	IPV4(.dmac = MAC_GW_A1, .smac = (smac_), .src = (src_), .dst = (dst_), \
+	     .proto = (fl)->proto, .sport = (rev) ? (fl)->dport : (fl)->sport, \
+	     .dport = (rev) ? (fl)->sport : (fl)->dport,                       \
+	     .frag_off = (fl)->frag_off, .ihl = (fl)->ihl, .payload = 20)
+#define SYM_STALE(fl, src_, dst_, rev)                                         \
+	TUNNEL(.from = H6, .vni = VNI_A, .flags = MZR_F_DIRECT,                \
+	       .inner = SYM_FLOW(fl, src_, MAC_REMOTE, dst_, rev))
 
 static void ep_api(int err, const char *what)
 {
@@ -943,7 +936,6 @@ static int symmetry_checks(void)
 	uint32_t fdst[N_SYM], rdst, d1, d2;
 	uint16_t fsport[N_SYM], rsport, p1, p2;
 	uint32_t seen_b2 = 0, seen_b3 = 0;
-	struct pkt in, inner;
 	int fails = 0, v;
 
 	sym_flows(fl);
@@ -952,19 +944,13 @@ static int symmetry_checks(void)
 	 * destination's network; both directions of a flow between two
 	 * addresses no table holds must meet the same one. */
 	for (int i = 0; i < N_SYM; i++) {
-		struct inner_spec s;
-
-		s = sym_spec(&fl[i], IP4(10, 1, 1, 77), MAC_REMOTE,
-			     IP4(10, 1, 1, 98), false);
-		build_inner(&inner, &s);
-		tunnel_in(&in, H6, VNI_A, MZR_F_DIRECT, 64, &inner);
-		v = sym_run(env.transit_fd, env.ul0, &in, &d1, &p1);
-		s = sym_spec(&fl[i], IP4(10, 1, 1, 98), MAC_REMOTE,
-			     IP4(10, 1, 1, 77), true);
-		build_inner(&inner, &s);
-		tunnel_in(&in, H6, VNI_A, MZR_F_DIRECT, 64, &inner);
+		v = sym_run(env.transit_fd, env.ul0,
+			    SYM_STALE(&fl[i], REMOTE, IP4(10, 1, 1, 98), false),
+			    &d1, &p1);
 		if (v != XDP_TX ||
-		    sym_run(env.transit_fd, env.ul0, &in, &d2, &p2) != XDP_TX ||
+		    sym_run(env.transit_fd, env.ul0,
+			    SYM_STALE(&fl[i], IP4(10, 1, 1, 98), REMOTE, true),
+			    &d2, &p2) != XDP_TX ||
 		    d1 != d2 || (d1 != H2 && d1 != H3)) {
 			printf("FAIL: stale direct, flow %d (proto %u %u<->%u): "
 			       "bouncers %08x / %08x\n", i, fl[i].proto,
@@ -983,12 +969,9 @@ static int symmetry_checks(void)
 		bpf_map_delete_elem(env.direct_fd, &k);
 	}
 	for (int i = 0; i < N_SYM; i++) {
-		struct inner_spec s = sym_spec(&fl[i], IP4(10, 1, 1, 10),
-					       MAC_EP1, IP4(10, 1, 1, 20),
-					       false);
-
-		build_inner(&in, &s);
-		v = sym_run(env.agent_fd, env.ep1h, &in, &fdst[i], &fsport[i]);
+		v = sym_run(env.agent_fd, env.ep1h,
+			    SYM_FLOW(&fl[i], EP1, MAC_EP1, EP3, false),
+			    &fdst[i], &fsport[i]);
 		if (v != XDP_REDIRECT || !sport_ok(fsport[i]) ||
 		    (fdst[i] != H2 && fdst[i] != H3)) {
 			printf("FAIL: agent, flow %d: verdict %d, bouncer %08x, "
@@ -1000,11 +983,9 @@ static int symmetry_checks(void)
 	}
 	swap_ep1_ep3();
 	for (int i = 0; i < N_SYM; i++) {
-		struct inner_spec s = sym_spec(&fl[i], IP4(10, 1, 1, 20),
-					       MAC_EP3, IP4(10, 1, 1, 10), true);
-
-		build_inner(&in, &s);
-		v = sym_run(env.agent_fd, env.ep1h, &in, &rdst, &rsport);
+		v = sym_run(env.agent_fd, env.ep1h,
+			    SYM_FLOW(&fl[i], EP3, MAC_EP3, EP1, true), &rdst,
+			    &rsport);
 		if (v != XDP_REDIRECT || !sport_ok(rsport) ||
 		    rdst != fdst[i] || rsport != fsport[i]) {
 			printf("FAIL: agent, flow %d reversed (proto %u "
