@@ -9,13 +9,14 @@
  *		{ .desc = "a bouncer forwards to the endpoint's host",
  *		  .prog = PROG_TRANSIT,
  *		  .in = TUNNEL(.from = H2, .vni = VNI_A,
- *			       .inner = UDP(.src = EP9, .dst = EP3)),
- *		  .out = TUNNEL(.from = H2, .to = H5, .vni = VNI_A, .ttl = 63,
- *				.inner = UDP(.src = EP9, .dst = EP3)),
+ *			       .inner = FROM_REMOTE(.dst = EP3)),
  *		  .verdict = XDP_TX,
+ *		  .out = TUNNEL(.from = H2, .to = H5, .vni = VNI_A, .ttl = 63,
+ *				.inner = FROM_REMOTE(.dst = EP3)),
  *		  .counters = { { MZR_CNT_BOUNCER_FWD, 1 } } },
  *	};
- *	fixture_run_table(&progs, transit, ARRAY_SIZE(transit));
+ *	fixture_run_table(core_env_progs(&env), transit,
+ *			  ARRAY_SIZE(transit));
  *
  * Frames are `struct frame` descriptions (compound literals, so a table can
  * be static), written with the macros of fixture_frames.h: UDP/TCP/ICMP/
@@ -27,6 +28,10 @@
  * installs (tests/pkt/core_env.c). `.prog` is the test's enum naming a
  * program in the `fixture_progs` given to the runner; `.counters` lists
  * (counter, exact growth) pairs, up to the first all-zero entry.
+ *
+ * A compound literal inside a function lives until the end of its block:
+ * keep tables at file scope, or copy generated frames into static storage
+ * (test_core_scaled.c).
  */
 #ifndef MZR_TEST_FIXTURE_H
 #define MZR_TEST_FIXTURE_H
