@@ -4,6 +4,7 @@
 #include "testenv.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -156,107 +157,226 @@ uint64_t fixture_counter(int stats_fd, uint32_t idx)
 	return read_counter(stats_fd, idx, &v) ? UINT64_MAX : v;
 }
 
-int fixture_run(int prog_fd, int stats_fd, const struct fixture *f)
+static size_t n_counters(const struct fixture *f)
+{
+	size_t n = 0;
+
+	while (n < FIXTURE_MAX_COUNTERS &&
+	       (f->counters[n].idx || f->counters[n].delta))
+		n++;
+	return n;
+}
+
+static void dump_frame(FILE *fp, const char *tag, const struct pkt *p,
+		       bool malformed)
+{
+	fprintf(fp, "|%s%zu%s:", tag, p->len, malformed ? "m" : "");
+	for (size_t i = 0; i < p->len; i++)
+		fprintf(fp, "%02x", p->data[i]);
+}
+
+/* FIXTURE_DUMP=file: one line per fixture with everything it checks (a
+ * baseline to compare table conversions with). */
+static void dump_fixture(const struct fixture_prog *prog, uint32_t ifindex,
+			 const struct fixture *f, const struct pkt *in,
+			 const struct pkt *out)
+{
+	const char *path = getenv("FIXTURE_DUMP");
+	struct fixture_counter c[FIXTURE_MAX_COUNTERS];
+	size_t n = n_counters(f);
+	struct bpf_prog_info info = {};
+	uint32_t il = sizeof(info);
+	FILE *fp;
+
+	if (!path)
+		return;
+	fp = fopen(path, "a");
+	if (!fp)
+		return;
+	bpf_obj_get_info_by_fd(prog->fd, &info, &il);
+	memcpy(c, f->counters, sizeof(c));
+	for (size_t i = 1; i < n; i++) /* sorted by index */
+		for (size_t j = i; j > 0 && c[j - 1].idx > c[j].idx; j--) {
+			struct fixture_counter t = c[j];
+
+			c[j] = c[j - 1];
+			c[j - 1] = t;
+		}
+	fprintf(fp, "%s|%s|if%u|tc%d|gso%u|v%d|", f->desc, info.name, ifindex,
+		prog->tc, f->gso_size, f->verdict);
+	for (size_t i = 0; i < n; i++)
+		fprintf(fp, "%d:%+lld,", c[i].idx, c[i].delta);
+	dump_frame(fp, "in", in, false);
+	if (out)
+		dump_frame(fp, "out", out, f->out_malformed);
+	fprintf(fp, "\n");
+	fclose(fp);
+}
+
+static const char *tc_verdict_name(int verdict)
+{
+	static char buf[32];
+
+	switch (verdict) {
+	case -1:
+		return "TC_ACT_UNSPEC";
+	case 0:
+		return "TC_ACT_OK";
+	case 2:
+		return "TC_ACT_SHOT";
+	case 7:
+		return "TC_ACT_REDIRECT";
+	default:
+		snprintf(buf, sizeof(buf), "TC_ACT_?(%d)", verdict);
+		return buf;
+	}
+}
+
+static const struct fixture_prog *prog_of(const struct fixture_progs *ps,
+					  const struct fixture *f)
+{
+	if (f->prog <= 0 || (size_t)f->prog >= ps->n ||
+	    !ps->progs[f->prog].name) {
+		printf("FAIL: %s\n    .prog %d names no program\n", f->desc,
+		       f->prog);
+		return NULL;
+	}
+	return &ps->progs[f->prog];
+}
+
+/* The ingress ifindex (0: none), or -1 when the device is missing. */
+static long ifindex_of(const struct fixture_prog *prog,
+		       const struct fixture *f)
+{
+	const char *dev = f->dev ? f->dev : prog->dev;
+	unsigned int i;
+
+	if (f->ingress_ifindex || !dev)
+		return f->ingress_ifindex;
+	i = if_nametoindex(dev);
+	if (!i) {
+		printf("FAIL: %s\n    no device %s: %s\n", f->desc, dev,
+		       strerror(errno));
+		return -1;
+	}
+	return i;
+}
+
+int fixture_run(const struct fixture_progs *ps, const struct fixture *f)
 {
 	uint8_t out[PKT_MAX + FIXTURE_HEADROOM];
+	static struct pkt in, want;
+	const struct fixture_prog *prog = prog_of(ps, f);
+	const struct fixture_counter *c = f->counters;
+	size_t nc = n_counters(f);
+	uint64_t before[FIXTURE_MAX_COUNTERS] = {};
+	uint64_t after[FIXTURE_MAX_COUNTERS] = {};
+	bool check_out = f->out || f->out_same, cnt_bad = false;
 	struct xdp_md ctx = {};
 	struct __sk_buff skb = {};
-	uint64_t before = 0, after = 0, before2 = 0, after2 = 0;
+	long ifindex;
 	char why[256] = "";
 	bool ok = true;
 	int err;
-	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = f->in.data,
-		    .data_size_in = (uint32_t)f->in.len, .data_out = out,
+
+	if (!prog)
+		return -1;
+	if (!f->in) {
+		printf("FAIL: %s\n    no .in frame\n", f->desc);
+		return -1;
+	}
+	frame_build(&in, f->in);
+	if (f->out)
+		frame_build(&want, f->out);
+	else if (f->out_same)
+		pkt_copy(&want, &in);
+	ifindex = ifindex_of(prog, f);
+	if (ifindex < 0)
+		return -1;
+	dump_fixture(prog, (uint32_t)ifindex, f, &in,
+		     check_out ? &want : NULL);
+
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in.data,
+		    .data_size_in = (uint32_t)in.len, .data_out = out,
 		    .data_size_out = sizeof(out), .repeat = 1, );
 
-	if (f->tc) {
-		skb.ifindex = f->ingress_ifindex;
+	if (prog->tc) {
+		skb.ifindex = (uint32_t)ifindex;
 		skb.gso_size = f->gso_size;
 		skb.gso_segs = f->gso_size ? 2 : 0;
 		opts.ctx_in = &skb;
 		opts.ctx_size_in = sizeof(skb);
-	} else if (f->ingress_ifindex) {
+	} else if (ifindex) {
 		/* The kernel wants data_end equal to the input size. */
-		ctx.data_end = (uint32_t)f->in.len;
-		ctx.ingress_ifindex = f->ingress_ifindex;
+		ctx.data_end = (uint32_t)in.len;
+		ctx.ingress_ifindex = (uint32_t)ifindex;
 		opts.ctx_in = &ctx;
 		opts.ctx_size_in = sizeof(ctx);
 	}
 
-	if (f->counter >= 0) {
-		if (stats_fd < 0) {
-			printf("FAIL: %s\n    counter %d to check but no "
-			       "stats map given\n",
-			       f->desc, f->counter);
-			return -1;
-		}
-		if (read_counter(stats_fd, (uint32_t)f->counter, &before)) {
-			printf("FAIL: %s\n", f->desc);
-			return -1;
-		}
+	if (nc && ps->stats_fd < 0) {
+		printf("FAIL: %s\n    counter %d to check but no stats map "
+		       "given\n", f->desc, c[0].idx);
+		return -1;
 	}
-
-	if (f->has_counter2) {
-		if (stats_fd < 0 ||
-		    read_counter(stats_fd, (uint32_t)f->counter2, &before2)) {
-			printf("FAIL: %s\n    counter %d unreadable\n", f->desc,
-			       f->counter2);
+	for (size_t i = 0; i < nc; i++) {
+		if (read_counter(ps->stats_fd, (uint32_t)c[i].idx,
+				 &before[i])) {
+			printf("FAIL: %s\n    counter %d unreadable\n",
+			       f->desc, c[i].idx);
 			return -1;
 		}
 	}
 
 	memset(out, 0, sizeof(out));
-	err = bpf_prog_test_run_opts(prog_fd, &opts);
+	err = bpf_prog_test_run_opts(prog->fd, &opts);
 	if (err) {
 		err = -errno;
-		printf("FAIL: %s\n    BPF_PROG_TEST_RUN on prog fd %d: %s\n",
-		       f->desc, prog_fd, strerror(-err));
+		printf("FAIL: %s\n    BPF_PROG_TEST_RUN on %s (fd %d): %s\n",
+		       f->desc, prog->name, prog->fd, strerror(-err));
 		return -1;
 	}
 
 	if ((int)opts.retval != f->verdict)
 		ok = false;
-	if (f->check_out) {
-		if (opts.data_size_out != f->out.len ||
-		    memcmp(out, f->out.data, f->out.len))
+	if (check_out) {
+		if (opts.data_size_out != want.len ||
+		    memcmp(out, want.data, want.len))
 			ok = false;
 		if (!f->out_malformed &&
 		    !pkt_checksums_ok(out, opts.data_size_out, why,
 				      sizeof(why)))
 			ok = false;
 	}
-	if (f->counter >= 0) {
-		if (read_counter(stats_fd, (uint32_t)f->counter, &after))
-			ok = false;
-		else if (after - before != 1)
-			ok = false;
+	for (size_t i = 0; i < nc; i++) {
+		if (read_counter(ps->stats_fd, (uint32_t)c[i].idx, &after[i]) ||
+		    (long long)(after[i] - before[i]) != c[i].delta)
+			cnt_bad = true;
 	}
-	if (f->has_counter2) {
-		if (read_counter(stats_fd, (uint32_t)f->counter2, &after2))
-			ok = false;
-		else if (after2 - before2 != 1)
-			ok = false;
-	}
-	if (ok)
+	if (ok && !cnt_bad)
 		return 0;
 
 	printf("FAIL: %s\n", f->desc);
-	printf("    verdict: want %s, got %s%s\n",
-	       fixture_verdict_name(f->verdict),
-	       fixture_verdict_name((int)opts.retval),
+	printf("    verdict: want %s, ",
+	       prog->tc ? tc_verdict_name(f->verdict) :
+			  fixture_verdict_name(f->verdict));
+	printf("got %s%s\n",
+	       prog->tc ? tc_verdict_name((int)opts.retval) :
+			  fixture_verdict_name((int)opts.retval),
 	       (int)opts.retval == f->verdict ? "" : "  <-- differs");
-	if (f->counter >= 0)
-		printf("    counter %d: want +1, got %+lld\n", f->counter,
-		       (long long)(after - before));
-	if (f->has_counter2)
-		printf("    counter %d: want +1, got %+lld\n", f->counter2,
-		       (long long)(after2 - before2));
-	if (f->check_out) {
+	for (size_t i = 0; i < nc; i++) {
+		long long got = (long long)(after[i] - before[i]);
+
+		printf("    counter %d: want %+lld, got %+lld%s\n", c[i].idx,
+		       c[i].delta, got,
+		       got == c[i].delta ? "" : "  <-- differs");
+	}
+	if (check_out) {
 		if (why[0])
 			printf("    output checksums: %s\n", why);
-		if (opts.data_size_out != f->out.len ||
-		    memcmp(out, f->out.data, f->out.len))
-			fixture_hexdiff(f->out.data, f->out.len, out,
+		if (opts.data_size_out != want.len ||
+		    memcmp(out, want.data, want.len))
+			fixture_hexdiff(want.data, want.len, out,
 					opts.data_size_out);
 		else
 			printf("    output frame as expected (%u bytes)\n",
@@ -266,14 +386,14 @@ int fixture_run(int prog_fd, int stats_fd, const struct fixture *f)
 	return -1;
 }
 
-int fixture_run_table(int prog_fd, int stats_fd, const struct fixture *tab,
-		      size_t n)
+int fixture_run_table(const struct fixture_progs *ps,
+		      const struct fixture *tab, size_t n)
 {
 	int failed = 0;
 	size_t i;
 
 	for (i = 0; i < n; i++) {
-		if (fixture_run(prog_fd, stats_fd, &tab[i])) {
+		if (fixture_run(ps, &tab[i])) {
 			printf("fixture %zu/%zu FAILED: %s\n", i + 1, n,
 			       tab[i].desc);
 			failed++;
@@ -318,10 +438,64 @@ int fixture_xdp_run(int prog_fd, uint32_t ifindex, const struct pkt *in,
 	return (int)o.retval;
 }
 
-void fixture_check(int prog_fd, int stats_fd, const struct fixture *f)
+void fixture_check(const struct fixture_progs *ps, const struct fixture *f)
 {
-	if (fixture_run(prog_fd, stats_fd, f))
+	if (fixture_run(ps, f))
 		test_failures++;
 	else
 		printf("ok: %s\n", f->desc);
+}
+
+/* A hand-built fixture as a one-program table entry. */
+static void from_pkt_fixture(const struct fixture_pkt *lf, struct fixture *f,
+			     struct frame *in, struct frame *out)
+{
+	*in = (struct frame){ .kind = FRAME_PKT, .pkt = &lf->in };
+	*out = (struct frame){ .kind = FRAME_PKT, .pkt = &lf->out };
+	*f = (struct fixture){ .desc = lf->desc, .prog = 1, .in = in,
+			       .verdict = lf->verdict,
+			       .out = lf->check_out ? out : NULL,
+			       .ingress_ifindex = lf->ingress_ifindex,
+			       .out_malformed = lf->out_malformed,
+			       .gso_size = lf->gso_size };
+	if (lf->counter >= 0)
+		f->counters[0] = (struct fixture_counter){ lf->counter, 1 };
+}
+
+int fixture_pkt_run(int prog_fd, int stats_fd, const struct fixture_pkt *f)
+{
+	const struct fixture_prog progs[2] = {
+		[1] = { .name = "prog", .fd = prog_fd, .tc = f->tc },
+	};
+	const struct fixture_progs ps = { progs, 2, stats_fd };
+	struct frame in, out;
+	struct fixture nf;
+
+	from_pkt_fixture(f, &nf, &in, &out);
+	return fixture_run(&ps, &nf);
+}
+
+void fixture_pkt_check(int prog_fd, int stats_fd, const struct fixture_pkt *f)
+{
+	if (fixture_pkt_run(prog_fd, stats_fd, f))
+		test_failures++;
+	else
+		printf("ok: %s\n", f->desc);
+}
+
+int fixture_pkt_run_table(int prog_fd, int stats_fd,
+			  const struct fixture_pkt *tab, size_t n)
+{
+	int failed = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		bool bad = fixture_pkt_run(prog_fd, stats_fd, &tab[i]) != 0;
+
+		printf("fixture %zu/%zu %s: %s\n", i + 1, n,
+		       bad ? "FAILED" : "ok", tab[i].desc);
+		failed += bad;
+	}
+	printf("%zu fixtures, %d failed\n", n, failed);
+	fflush(stdout);
+	return failed;
 }

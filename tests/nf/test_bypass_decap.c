@@ -52,7 +52,7 @@ static void tunnel(struct pkt *p, uint32_t vni, uint8_t extra_type)
 int main(void)
 {
 	struct bpf_object *obj;
-	struct fixture f[5];
+	struct fixture_pkt f[5];
 	int prog, failed;
 
 	test_require_root();
@@ -94,7 +94,7 @@ int main(void)
 
 	for (int i = 0; i < 5; i++)
 		f[i].counter = -1;
-	failed = fixture_run_table(prog, -1, f, 5);
+	failed = fixture_pkt_run_table(prog, -1, f, 5);
 	bpf_object__close(obj);
 	return failed ? 1 : 0;
 }

@@ -160,7 +160,7 @@ static bool child_lists(const char *want)
 static void test_chain_order(struct mzr_nf *a, struct mzr_nf *b,
 			     struct mzr_nf *c)
 {
-	struct fixture f = {
+	struct fixture_pkt f = {
 		.desc = "a chain of pass-through NFs leaves the frame "
 			"byte-identical and ends in the continuation (XDP_TX)",
 		.verdict = XDP_TX,
@@ -197,7 +197,7 @@ static void test_chain_order(struct mzr_nf *a, struct mzr_nf *b,
 
 	f.in = frame;
 	f.out = frame;
-	CHECK(!fixture_run(tc.entry_fd, tc.host.map_fds[MZRI_MAP_STATS], &f),
+	CHECK(!fixture_pkt_run(tc.entry_fd, tc.host.map_fds[MZRI_MAP_STATS], &f),
 	      "%s", f.desc);
 
 	CHECK(!strcmp(listing(&l), "nf-a@bouncer:0 nf-b@bouncer:1 "

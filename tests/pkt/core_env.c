@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -46,6 +47,8 @@ const uint8_t MAC_REMOTE[6] = { 0x0e, 0, 0, 0x09, 0x09, 0x09 };
 const uint8_t MAC_BCAST[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
 const uint8_t MAC_ZERO[6] = { 0 };
 
+static const struct frame_world core_world;
+
 static void upd(int fd, const void *k, const void *v, const char *what)
 {
 	if (bpf_map_update_elem(fd, k, v, BPF_ANY)) {
@@ -69,6 +72,45 @@ int core_env_map_fd(const struct core_env *env, const char *name)
 		exit(1);
 	}
 	return fd;
+}
+
+int core_env_prog_map_fd(int prog_fd, const char *name)
+{
+	struct bpf_prog_info info = {};
+	uint32_t len = sizeof(info), ids[64], n;
+
+	info.nr_map_ids = 64;
+	info.map_ids = (uint64_t)(unsigned long)ids;
+	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
+		fprintf(stderr, "prog info: %s\n", strerror(errno));
+		exit(1);
+	}
+	n = info.nr_map_ids < 64 ? info.nr_map_ids : 64;
+	for (uint32_t i = 0; i < n; i++) {
+		struct bpf_map_info mi = {};
+		uint32_t mlen = sizeof(mi);
+		int fd = bpf_map_get_fd_by_id(ids[i]);
+
+		if (fd < 0)
+			continue;
+		if (!bpf_obj_get_info_by_fd(fd, &mi, &mlen) &&
+		    !strcmp(mi.name, name))
+			return fd;
+		close(fd);
+	}
+	fprintf(stderr, "%s: not a map of program fd %d\n", name, prog_fd);
+	exit(1);
+}
+
+int core_env_ncpus(void)
+{
+	int n = libbpf_num_possible_cpus();
+
+	if (n <= 0) {
+		fprintf(stderr, "possible CPUs: %s\n", strerror(-n));
+		exit(1);
+	}
+	return n;
 }
 
 uint64_t mono_ns(void)
@@ -128,6 +170,74 @@ static void add_direct(int fd, uint32_t vni, uint32_t ip, uint32_t host,
 	upd(fd, &k, &v, "mzr_direct");
 }
 
+/* The flow hash the core computes for a built inner frame (ARP: the
+ * addresses only; IPv4: ports unless a fragment), as in bpf-core/hash.h. */
+static uint32_t frame_flow_hash(const struct pkt *in)
+{
+	const uint8_t *d = in->data;
+	uint32_t a, b;
+	uint16_t sp = 0, dp = 0;
+
+	if (in->len >= 14 + 28 && d[12] == 0x08 && d[13] == 0x06) {
+		memcpy(&a, d + 14 + 14, 4);
+		memcpy(&b, d + 14 + 24, 4);
+		return mzr_flow_hash(a, b, 0, 0, 0);
+	}
+	if (in->len < 14 + 20)
+		return 0;
+	{
+		size_t l4 = 14 + (size_t)(d[14] & 0xf) * 4;
+		uint8_t proto = d[14 + 9];
+		bool frag = ((d[14 + 6] << 8 | d[14 + 7]) & 0x3fff) != 0;
+
+		memcpy(&a, d + 14 + 12, 4);
+		memcpy(&b, d + 14 + 16, 4);
+		if (!frag && (proto == 6 || proto == 17) && in->len >= l4 + 4) {
+			memcpy(&sp, d + l4, 2);
+			memcpy(&dp, d + l4 + 2, 2);
+		}
+		return mzr_flow_hash(a, b, sp, dp, proto);
+	}
+}
+
+static uint32_t world_resolve(uint32_t ip, const struct pkt *inner)
+{
+	return ip == A1_BOUNCER ? a1_bouncer(frame_flow_hash(inner)) : ip;
+}
+
+static uint16_t world_sport(const struct pkt *inner)
+{
+	return (uint16_t)(MZR_SPORT_MIN | (frame_flow_hash(inner) & 0x3fff));
+}
+
+static const struct frame_world core_world = {
+	.self = US,
+	.self_mac = MAC_US,
+	.mac_of = host_mac,
+	.resolve_ip = world_resolve,
+	.flow_sport = world_sport,
+};
+
+const struct fixture_progs *core_env_progs(const struct core_env *env)
+{
+	static struct fixture_prog progs[__PROG_MAX];
+	static struct fixture_progs ps = { progs, __PROG_MAX, -1 };
+
+	if (!progs[PROG_AGENT].name) {
+		progs[PROG_AGENT] = (struct fixture_prog){
+			"mzr_agent", env->agent_fd, false, "ep1h" };
+		progs[PROG_TRANSIT] = (struct fixture_prog){
+			"mzr_transit", env->transit_fd, false, "ul0" };
+		progs[PROG_TC_AGENT] = (struct fixture_prog){
+			"mzr_neigh", core_env_prog_fd(env, "mzr_neigh"), true,
+			"ep1h" };
+		progs[PROG_TC_TRANSIT] = progs[PROG_TC_AGENT];
+		progs[PROG_TC_TRANSIT].dev = "ul0";
+		ps.stats_fd = env->stats_fd;
+	}
+	return &ps;
+}
+
 void core_env_setup(struct core_env *env)
 {
 	static const char *names[] = { "ep1h", "ep2h", "ep3h", "ep4h",
@@ -142,6 +252,7 @@ void core_env_setup(struct core_env *env)
 	uint64_t now;
 
 	memset(env, 0, sizeof(*env));
+	frame_world = &core_world;
 	test_require_root();
 	test_private_netns();
 	test_bpffs_mount(env->bpffs);
@@ -288,52 +399,28 @@ struct inner_spec remote(uint32_t dst)
 
 void build_inner(struct pkt *p, const struct inner_spec *s)
 {
-	struct pkt_ipv4_opts o = { .ttl = s->ttl,
-				   .frag_off = s->frag_off,
-				   .ihl = s->ihl };
-	uint8_t proto = s->proto ? s->proto : 17;
-	bool later = (s->frag_off & 0x1fff) != 0;
-
-	pkt_init(p);
-	pkt_eth(p, s->dmac, s->smac, PKT_ETH_P_IPV4);
-	pkt_ipv4(p, s->src, s->dst, proto, &o);
-	if (!later) {
-		if (proto == 17)
-			pkt_udp(p, s->sport, s->dport);
-		else if (proto == 6)
-			pkt_tcp(p, s->sport, s->dport, 1000, 0, PKT_TCP_SYN);
-		else if (proto == 1)
-			pkt_icmp_echo(p, 8, 7, 1);
-	}
-	if (s->payload)
-		pkt_payload_pattern(p, s->payload);
-	pkt_finish(p);
+	frame_build(p, IPV4(.dmac = s->dmac, .smac = s->smac, .src = s->src,
+			    .dst = s->dst, .proto = s->proto ? s->proto : 17,
+			    .sport = s->sport, .dport = s->dport,
+			    .ttl = s->ttl, .frag_off = s->frag_off,
+			    .ihl = s->ihl, .payload = s->payload));
 }
 
 void build_arp(struct pkt *p, uint16_t op, const uint8_t *smac,
 	       uint32_t spa, uint32_t tpa)
 {
-	pkt_init(p);
-	pkt_eth(p, MAC_BCAST, smac, PKT_ETH_P_ARP);
-	pkt_arp(p, op, smac, spa, MAC_ZERO, tpa);
-	pkt_finish(p);
+	frame_build(p, ARP(.op = op, .smac = smac, .src = spa, .dst = tpa));
 }
 
 void build_encap(struct pkt *p, const struct outer_spec *o,
 		 const struct pkt *inner)
 {
-	struct pkt_ipv4_opts io = { .ttl = o->ttl, .frag_off = 0x4000 };
-
-	pkt_init(p);
-	pkt_eth(p, o->dmac, o->smac, PKT_ETH_P_IPV4);
-	pkt_ipv4(p, o->src, o->dst, 17, &io);
-	pkt_udp_nocsum(p, o->sport, PKT_GENEVE_PORT);
-	pkt_geneve(p, o->vni, 0);
-	pkt_geneve_opt_u32(p, MZR_OPT_CLASS, MZR_OPT_RTS, o->rts);
-	if (!o->no_flags_opt)
-		pkt_geneve_opt_u32(p, MZR_OPT_CLASS, MZR_OPT_FLAGS, o->flags);
-	pkt_payload(p, inner->data, inner->len);
-	pkt_finish(p);
+	frame_world = &core_world;
+	frame_build(p, GENEVE(.dmac = o->dmac, .smac = o->smac, .src = o->src,
+			      .dst = o->dst, .ttl = o->ttl, .sport = o->sport,
+			      .vni = o->vni, .rts = o->rts, .flags = o->flags,
+			      .no_flags_opt = o->no_flags_opt,
+			      .inner = PKT(inner)));
 }
 
 uint32_t flow_hash(const struct inner_spec *s)

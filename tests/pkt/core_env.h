@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "fixture_frames.h"
 #include "pktbuild.h"
 
 /* Underlay: this host (US) and its neighbours. H99 has no neighbour entry
@@ -37,6 +38,59 @@ extern const uint8_t MAC_EP1[6], MAC_EP2[6], MAC_EP3[6], MAC_EP4[6],
 extern const uint8_t MAC_GW_A1[6], MAC_GW_A2[6], MAC_VETH1[6], MAC_VETH5[6];
 extern const uint8_t MAC_REMOTE[6], MAC_BCAST[6], MAC_ZERO[6];
 
+/* Endpoints (host order) and the gateways of networks A1 and A2. */
+#define EP1 IP4(10, 1, 1, 10)	 /* VPC A, here on ep1h */
+#define EP2 IP4(10, 1, 1, 11)	 /* VPC A, here on ep2h */
+#define EP3 IP4(10, 1, 1, 20)	 /* VPC A, on H5 */
+#define EP4 IP4(10, 1, 2, 10)	 /* VPC A, network A2 (we bounce), ep4h */
+#define EP6 IP4(10, 1, 1, 30)	 /* VPC A, bypass-decap, ep3h */
+#define REMOTE IP4(10, 1, 1, 77) /* a sender on another host (MAC_REMOTE) */
+#define GW_A1 IP4(10, 1, 1, 1)
+#define GW_A2 IP4(10, 1, 2, 1)
+
+/* A placeholder outer destination: the bouncer of network A1 that the
+ * flow hash of the inner frame chooses (resolved by core_env's world). */
+#define A1_BOUNCER IP4(0, 0, 0, 1)
+
+/* EP1's UDP 40000 -> 5201 (32 bytes) through A1's gateway. */
+#define FROM_EP1(...)                                                          \
+	UDP(.dmac = MAC_GW_A1, .smac = MAC_EP1, .src = EP1, .sport = 40000,    \
+	    .dport = 5201, .payload = 32, __VA_ARGS__)
+/* EP1's TCP SYN 33333 -> 80. */
+#define TCP_FROM_EP1(...) FROM_EP1(.proto = 6, .sport = 33333, .dport = 80, \
+				   __VA_ARGS__)
+/* The remote sender's UDP 7777 -> 8080 (24 bytes). */
+#define FROM_REMOTE(...)                                                       \
+	UDP(.dmac = MAC_GW_A1, .smac = MAC_REMOTE, .src = REMOTE,             \
+	    .sport = 7777, .dport = 8080, .payload = 24, __VA_ARGS__)
+/* The remote sender's ARP request for @ip, and the answer that @ip is at
+ * @mac. */
+#define ARP_FROM_REMOTE(ip) ARP(.smac = MAC_REMOTE, .src = REMOTE, .dst = (ip))
+#define ARP_ANSWER_TO_REMOTE(ip, mac)                                          \
+	ARP(.op = 2, .dmac = MAC_REMOTE, .smac = (mac), .src = (ip),           \
+	    .tha = MAC_REMOTE, .dst = REMOTE)
+/* A Mizar tunnel frame to this host (.to overrides) from .from, outer
+ * source port 51000; RTS .from, FLAGS .flags. */
+#define TUNNEL(...) GENEVE(.to = US, .sport = 51000, __VA_ARGS__)
+/* What this host's agent emits in VPC A: to the flow's bouncer of A1 (.to
+ * overrides), source port from the flow, RTS this host. */
+#define AGENT_OUT(...)                                                         \
+	GENEVE(.from = US, .to = A1_BOUNCER, .flow_sport = true,             \
+	       .vni = VNI_A, __VA_ARGS__)
+
+/* The largest frame an endpoint may send that fits the 1500-byte underlay
+ * once encapsulated. */
+#define FITS_MTU (1500 - (MZR_ENCAP_LEN - 14))
+
+/* The programs fixture tables name (.prog). */
+enum core_prog {
+	PROG_AGENT = 1, /* mzr_agent (XDP), default device ep1h */
+	PROG_TRANSIT,	/* mzr_transit (XDP), default device ul0 */
+	PROG_TC_AGENT,	/* mzr_neigh (tc), default device ep1h */
+	PROG_TC_TRANSIT, /* mzr_neigh (tc) on the underlay: device ul0 */
+	__PROG_MAX,
+};
+
 struct mzr_host;
 
 struct core_env {
@@ -58,6 +112,16 @@ void core_env_setup(struct core_env *env);
 /* Fd of pinned core program @name (e.g. "mzr_transit"); exits on error. */
 int core_env_prog_fd(const struct core_env *env, const char *name);
 
+/* Fd of map @name used by program @prog_fd (the core's private maps are
+ * not all in libmizar's list); exits when it has none. */
+int core_env_prog_map_fd(int prog_fd, const char *name);
+
+/* The number of possible CPUs (per-CPU map values); exits on error. */
+int core_env_ncpus(void);
+
+/* The core's programs for fixture_run_table() (counters: mzr_stats). */
+const struct fixture_progs *core_env_progs(const struct core_env *env);
+
 /* Fd of core map @name through mzr_host__map_fd(); exits on error. */
 int core_env_map_fd(const struct core_env *env, const char *name);
 
@@ -76,7 +140,8 @@ void build_inner(struct pkt *p, const struct inner_spec *s);
 void build_arp(struct pkt *p, uint16_t op, const uint8_t *smac,
 	       uint32_t spa, uint32_t tpa);
 
-/* A Mizar tunnel frame around @inner. */
+/* A Mizar tunnel frame around @inner (the older, positional builders,
+ * kept for the benchmarks; all of them build through frame_build()). */
 struct outer_spec {
 	const uint8_t *dmac, *smac;
 	uint32_t src, dst;

@@ -149,15 +149,15 @@ static uint64_t missed(uint32_t idx)
 }
 
 /* fixture_run(), saying so when the fixture holds too. */
-static void fx(int prog, const struct fixture *f)
+static void fx(const struct fixture *f)
 {
-	fixture_check(prog, env.stats_fd, f);
+	fixture_check(core_env_progs(&env), f);
 }
 
-/* Run @f through @prog; the output frame lands in @out (may be NULL). */
-static int run(int prog, const struct fixture *f, struct pkt *out)
+/* The same for a frame built by hand. */
+static void fx_pkt(int prog, const struct fixture_pkt *f)
 {
-	return fixture_xdp_run(prog, f->ingress_ifindex, &f->in, out);
+	fixture_pkt_check(prog, env.stats_fd, f);
 }
 
 /* ---- One hook's case ---------------------------------------------------- */
@@ -165,10 +165,90 @@ static int run(int prog, const struct fixture *f, struct pkt *out)
 struct hook_case {
 	const char *what;
 	enum mzr_hook hook;
-	int prog;
-	struct fixture f;	/* the packet and what the network does */
-	struct mzr_ctx want;	/* the context NFs must see (the fields the
-				 * core fills from the packet) */
+	const struct fixture *f; /* the packet and what the network does */
+	struct mzr_ctx want;	 /* the context NFs must see (the fields the
+				  * core fills from the packet) */
+};
+
+/* Run @f's input through its program on @ifindex; the output frame lands
+ * in @out (may be NULL). */
+static int run(const struct fixture *f, uint32_t ifindex, struct pkt *out)
+{
+	struct pkt in;
+
+	frame_build(&in, f->in);
+	return fixture_xdp_run(core_env_progs(&env)->progs[f->prog].fd,
+			       ifindex, &in, out);
+}
+
+/* @f with another description, verdict and single counter, its output
+ * not compared: what an NF's drop or a missed tail call makes of it. */
+static struct fixture dropped(const struct fixture *f, const char *desc,
+			      int verdict, int counter)
+{
+	struct fixture d = *f;
+
+	d.desc = desc;
+	d.verdict = verdict;
+	d.out = NULL;
+	d.out_same = false;
+	memset(d.counters, 0, sizeof(d.counters));
+	d.counters[0] = (struct fixture_counter){ counter, 1 };
+	return d;
+}
+
+#define ONE(c) { { (c), 1 } }
+
+/* The five hooks' packets, in enum mzr_hook order. */
+static const struct fixture hook_fixtures[] = {
+	{ .desc = "agent-egress: EP1's UDP to a remote endpoint is tunnelled "
+		  "to a bouncer",
+	  .prog = PROG_AGENT, .in = FROM_EP1(.dst = EP3),
+	  .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.inner = FROM_EP1(.dst = EP3)),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
+	/* A direct-path packet from H6 forwarded to EP3's host. */
+	{ .desc = "bouncer: a packet for a remote endpoint goes to its host, "
+		  "TTL - 1, flags and RTS kept",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H6, .vni = VNI_A, .flags = MZR_F_DIRECT,
+		       .ttl = 20, .inner = FROM_REMOTE(.dst = EP3)),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = H6, .to = H5, .vni = VNI_A,
+			.flags = MZR_F_DIRECT, .ttl = 19,
+			.inner = FROM_REMOTE(.dst = EP3)),
+	  .counters = ONE(MZR_CNT_BOUNCER_FWD) },
+	/* VPC B, network 10.1.1.0/24 to network 10.2.1.0/24. */
+	{ .desc = "divider: routed to the destination network's bouncer, "
+		  "ROUTED, inner TTL - 1",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_B,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 2, 1, 7))),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = H2, .to = H3, .vni = VNI_B,
+			.flags = MZR_F_ROUTED, .ttl = 63,
+			.inner = FROM_REMOTE(.dst = IP4(10, 2, 1, 7),
+					     .ttl = 63)),
+	  .counters = ONE(MZR_CNT_DIVIDER_FWD) },
+	/* From H5 to EP2, decapsulated. The sender is no endpoint of the
+	 * agent's tables, so what it learns changes no other case. */
+	{ .desc = "deliver: decapsulated to EP2 with EP2's MAC",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H5, .vni = VNI_A,
+		       .inner = FROM_REMOTE(.dst = EP2,
+					    .src = IP4(10, 1, 1, 21))),
+	  .verdict = XDP_REDIRECT,
+	  .out = FROM_REMOTE(.dst = EP2, .src = IP4(10, 1, 1, 21),
+			     .dmac = MAC_EP2),
+	  .counters = ONE(MZR_CNT_DELIVER) },
+	/* UDP to another port on the underlay; the kernel's. */
+	{ .desc = "external: non-tunnel UDP on the underlay goes to the "
+		  "kernel unchanged",
+	  .prog = PROG_TRANSIT,
+	  .in = UDP(.dmac = MAC_US, .smac = MAC_H2, .src = H2, .dst = US,
+		    .sport = 5555, .dport = 4789, .payload = 40),
+	  .verdict = XDP_PASS, .out_same = true,
+	  .counters = ONE(MZR_CNT_TRANSIT_PASS) },
 };
 
 static void want_offsets(struct mzr_ctx *w, bool tunnel, bool l4)
@@ -181,136 +261,54 @@ static void want_offsets(struct mzr_ctx *w, bool tunnel, bool l4)
 	w->inner_l4_off = l4 ? w->inner_l3_off + 20 : OFF_NONE;
 }
 
-static void want_flow(struct mzr_ctx *w, const struct inner_spec *s)
+/* The inner flow the core puts in the context (UDP). */
+static void want_flow(struct mzr_ctx *w, uint32_t src, uint32_t dst,
+		      uint16_t sport, uint16_t dport)
 {
-	w->saddr = htonl(s->src);
-	w->daddr = htonl(s->dst);
-	w->sport = htons(s->sport);
-	w->dport = htons(s->dport);
-	w->proto = s->proto ? s->proto : 17;
+	w->saddr = htonl(src);
+	w->daddr = htonl(dst);
+	w->sport = htons(sport);
+	w->dport = htons(dport);
+	w->proto = 17;
 }
 
 static void build_cases(struct hook_case *c)
 {
-	struct inner_spec s;
-	struct pkt inner;
+	static const char *what[] = { "agent-egress", "bouncer", "divider",
+				      "deliver", "external" };
 
 	memset(c, 0, 5 * sizeof(*c));
+	for (int i = 0; i < 5; i++) {
+		c[i].what = what[i];
+		c[i].hook = (enum mzr_hook)i;
+		c[i].f = &hook_fixtures[i];
+		c[i].want.ingress_ifindex = i ? env.ul0 : env.ep1h;
+	}
 
-	/* agent-egress: EP1's UDP to a remote endpoint, via a bouncer. */
-	c[0].what = "agent-egress";
-	c[0].hook = MZR_HOOK_AGENT_EGRESS;
-	c[0].prog = env.agent_fd;
-	s = from_ep1(IP4(10, 1, 1, 20));
-	c[0].f.desc = "agent-egress: EP1's UDP to a remote endpoint is "
-		      "tunnelled to a bouncer";
-	c[0].f.verdict = XDP_REDIRECT;
-	c[0].f.counter = MZR_CNT_AGENT_ENCAP;
-	c[0].f.ingress_ifindex = env.ep1h;
-	build_inner(&c[0].f.in, &s);
-	c[0].f.check_out = true;
-	agent_out(&c[0].f.out, &c[0].f.in, &s, a1_bouncer(flow_hash(&s)), 0);
 	c[0].want.role = MZR_ROLE_AGENT;
 	c[0].want.vni = VNI_A;
 	want_offsets(&c[0].want, false, true);
-	want_flow(&c[0].want, &s);
-	c[0].want.ingress_ifindex = env.ep1h;
+	want_flow(&c[0].want, EP1, EP3, 40000, 5201);
 
-	/* bouncer: a direct-path packet from H6 forwarded to EP3's host. */
-	c[1].what = "bouncer";
-	c[1].hook = MZR_HOOK_BOUNCER;
-	c[1].prog = env.transit_fd;
-	s = remote(IP4(10, 1, 1, 20));
-	build_inner(&inner, &s);
-	c[1].f.desc = "bouncer: a packet for a remote endpoint goes to its "
-		      "host, TTL - 1, flags and RTS kept";
-	c[1].f.verdict = XDP_TX;
-	c[1].f.counter = MZR_CNT_BOUNCER_FWD;
-	c[1].f.ingress_ifindex = env.ul0;
-	tunnel_in(&c[1].f.in, H6, VNI_A, MZR_F_DIRECT, 20, &inner);
-	c[1].f.check_out = true;
-	tunnel_fwd(&c[1].f.out, H6, H5, VNI_A, MZR_F_DIRECT, 19, &inner);
 	c[1].want.role = MZR_ROLE_BOUNCER;
 	c[1].want.vni = VNI_A;
 	want_offsets(&c[1].want, true, true);
-	want_flow(&c[1].want, &s);
+	want_flow(&c[1].want, REMOTE, EP3, 7777, 8080);
 	c[1].want.rts = htonl(H6);
 	c[1].want.flags = MZR_F_DIRECT;
-	c[1].want.ingress_ifindex = env.ul0;
 
-	/* divider: VPC B, network 10.1.1.0/24 to network 10.2.1.0/24. */
-	c[2].what = "divider";
-	c[2].hook = MZR_HOOK_DIVIDER;
-	c[2].prog = env.transit_fd;
-	s = remote(IP4(10, 2, 1, 7));
-	build_inner(&inner, &s);
-	c[2].f.desc = "divider: routed to the destination network's bouncer, "
-		      "ROUTED, inner TTL - 1";
-	c[2].f.verdict = XDP_TX;
-	c[2].f.counter = MZR_CNT_DIVIDER_FWD;
-	c[2].f.ingress_ifindex = env.ul0;
-	tunnel_in(&c[2].f.in, H2, VNI_B, 0, 64, &inner);
-	c[2].f.check_out = true;
-	{
-		struct inner_spec o = s;
-		struct pkt routed;
-
-		o.ttl = 63;
-		build_inner(&routed, &o);
-		tunnel_fwd(&c[2].f.out, H2, H3, VNI_B, MZR_F_ROUTED, 63,
-			   &routed);
-	}
 	c[2].want.role = MZR_ROLE_DIVIDER;
 	c[2].want.vni = VNI_B;
 	want_offsets(&c[2].want, true, true);
-	want_flow(&c[2].want, &s);
+	want_flow(&c[2].want, REMOTE, IP4(10, 2, 1, 7), 7777, 8080);
 	c[2].want.rts = htonl(H2);
-	c[2].want.ingress_ifindex = env.ul0;
 
-	/* deliver: from H5 to EP2, decapsulated. The sender is no endpoint
-	 * of the agent's tables, so what it learns changes no other case. */
-	c[3].what = "deliver";
-	c[3].hook = MZR_HOOK_DELIVER;
-	c[3].prog = env.transit_fd;
-	s = remote(IP4(10, 1, 1, 11));
-	s.src = IP4(10, 1, 1, 21);
-	build_inner(&inner, &s);
-	c[3].f.desc = "deliver: decapsulated to EP2 with EP2's MAC";
-	c[3].f.verdict = XDP_REDIRECT;
-	c[3].f.counter = MZR_CNT_DELIVER;
-	c[3].f.ingress_ifindex = env.ul0;
-	tunnel_in(&c[3].f.in, H5, VNI_A, 0, 64, &inner);
-	c[3].f.check_out = true;
-	{
-		struct inner_spec o = s;
-
-		o.dmac = MAC_EP2;
-		build_inner(&c[3].f.out, &o);
-	}
 	c[3].want.role = MZR_ROLE_HOST;
 	c[3].want.vni = VNI_A;
 	want_offsets(&c[3].want, true, true);
-	want_flow(&c[3].want, &s);
+	want_flow(&c[3].want, IP4(10, 1, 1, 21), EP2, 7777, 8080);
 	c[3].want.rts = htonl(H5);
-	c[3].want.ingress_ifindex = env.ul0;
 
-	/* external: UDP to another port on the underlay; the kernel's. */
-	c[4].what = "external";
-	c[4].hook = MZR_HOOK_EXTERNAL;
-	c[4].prog = env.transit_fd;
-	c[4].f.desc = "external: non-tunnel UDP on the underlay goes to the "
-		      "kernel unchanged";
-	c[4].f.verdict = XDP_PASS;
-	c[4].f.counter = MZR_CNT_TRANSIT_PASS;
-	c[4].f.ingress_ifindex = env.ul0;
-	pkt_init(&c[4].f.in);
-	pkt_eth(&c[4].f.in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
-	pkt_ipv4(&c[4].f.in, H2, US, 17, NULL);
-	pkt_udp(&c[4].f.in, 5555, 4789);
-	pkt_payload_pattern(&c[4].f.in, 40);
-	pkt_finish(&c[4].f.in);
-	c[4].f.check_out = true;
-	pkt_copy(&c[4].f.out, &c[4].f.in);
 	/* The core does not parse what is not a tunnel frame. */
 	c[4].want.role = MZR_ROLE_EXTERNAL;
 	c[4].want.outer_l3_off = OFF_NONE;
@@ -319,7 +317,6 @@ static void build_cases(struct hook_case *c)
 	c[4].want.inner_l2_off = OFF_NONE;
 	c[4].want.inner_l3_off = OFF_NONE;
 	c[4].want.inner_l4_off = OFF_NONE;
-	c[4].want.ingress_ifindex = env.ul0;
 }
 
 /* Compare what NF @pos of a chain of @len saw with the case's context. */
@@ -425,9 +422,9 @@ static void case_pass_through(const struct hook_case *c)
 
 	clear_chains();
 	hooks_snap(hc);
-	fx(c->prog, &c->f);
+	fx(c->f);
 	hooks_check(c, hc, "with no NF");
-	v0 = run(c->prog, &c->f, &base);
+	v0 = run(c->f, c->want.ingress_ifindex, &base);
 
 	/* Inserted out of order: positions, not insertion order, count. */
 	insert(&recs[1], c->hook, MZR_NF_POS_END);
@@ -436,13 +433,13 @@ static void case_pass_through(const struct hook_case *c)
 	bank = active_bank();
 	runs = counter(MZR_CNT_NF_RUN);
 	snprintf(desc, sizeof(desc), "%s, through a chain of %d pass-through "
-		 "NFs", c->f.desc, N_REC);
+		 "NFs", c->f->desc, N_REC);
 	hooks_snap(hc);
 	{
-		struct fixture f = c->f;
+		struct fixture f = *c->f;
 
 		f.desc = desc;
-		fx(c->prog, &f);
+		fx(&f);
 	}
 	hooks_check(c, hc, "with a chain");
 	CHECK(counter(MZR_CNT_NF_RUN) == runs + 1,
@@ -460,7 +457,7 @@ static void case_pass_through(const struct hook_case *c)
 	CHECK(ok, "%s: each NF ran once, in chain order, and saw role, hook, "
 	      "VNI, offsets, inner flow, RTS, flags and its position", c->what);
 
-	v1 = run(c->prog, &c->f, &with);
+	v1 = run(c->f, c->want.ingress_ifindex, &with);
 	CHECK(v0 == v1 && base.len == with.len &&
 		      !memcmp(base.data, with.data, base.len),
 	      "%s: pass-through NFs leave verdict and frame byte-identical "
@@ -472,7 +469,7 @@ static void case_pass_through(const struct hook_case *c)
  * it never see the packet. */
 static void case_drop(const struct hook_case *c)
 {
-	struct fixture f = c->f;
+	struct fixture f;
 	struct hook_rec r1, rd, r3;
 	char desc[256];
 
@@ -482,11 +479,8 @@ static void case_drop(const struct hook_case *c)
 	insert(&recs[2], c->hook, MZR_NF_POS_END);
 	snprintf(desc, sizeof(desc), "%s: an NF that drops ends the chain "
 		 "and the packet (counted as drop_nf)", c->what);
-	f.desc = desc;
-	f.verdict = XDP_DROP;
-	f.check_out = false;
-	f.counter = DROP(MZR_DROP_NF);
-	fx(c->prog, &f);
+	f = dropped(c->f, desc, XDP_DROP, DROP(MZR_DROP_NF));
+	fx(&f);
 	r1 = rec_read(&recs[0]);
 	rd = rec_read(&dropper);
 	r3 = rec_read(&recs[2]);
@@ -503,7 +497,7 @@ static void case_drop(const struct hook_case *c)
  * continuation: each a counted missed tail call at (hook, position). */
 static void case_missed(const struct hook_case *c)
 {
-	struct fixture f = c->f;
+	struct fixture f;
 	struct mzr_nf_info info;
 	uint32_t slot;
 	uint64_t m;
@@ -519,11 +513,8 @@ static void case_missed(const struct hook_case *c)
 	m = missed(MZR_MISSED_IDX(c->hook, 1));
 	snprintf(desc, sizeof(desc), "%s: a chain slot emptied under traffic "
 		 "drops the packet as a missed tail call", c->what);
-	f.desc = desc;
-	f.verdict = XDP_DROP;
-	f.check_out = false;
-	f.counter = DROP(MZR_DROP_MISSED_TAIL_CALL);
-	fx(c->prog, &f);
+	f = dropped(c->f, desc, XDP_DROP, DROP(MZR_DROP_MISSED_TAIL_CALL));
+	fx(&f);
 	err = mzr_host__nf_get(env.host, recs[1].name, &info);
 	CHECK(missed(MZR_MISSED_IDX(c->hook, 1)) == m + 1 && !err &&
 		      info.missed == m + 1 && rec_read(&recs[0]).hits == 1,
@@ -539,7 +530,7 @@ static void case_missed(const struct hook_case *c)
 	m = missed(MZR_MISSED_IDX(c->hook, MZR_CHAIN_MAX));
 	snprintf(desc, sizeof(desc), "%s: a missing continuation drops the "
 		 "packet as a missed tail call", c->what);
-	fx(c->prog, &f);
+	fx(&f);
 	CHECK(missed(MZR_MISSED_IDX(c->hook, MZR_CHAIN_MAX)) == m + 1,
 	      "%s: the miss is counted at (hook %d, continuation)", c->what,
 	      c->hook);
@@ -548,11 +539,11 @@ static void case_missed(const struct hook_case *c)
 		test_die_err("restoring the continuation", errno);
 	clear_chains();
 	/* Back to normal. */
-	f = c->f;
+	f = *c->f;
 	snprintf(desc, sizeof(desc), "%s: with the chain emptied the packet "
 		 "takes the inline path again", c->what);
 	f.desc = desc;
-	fx(c->prog, &f);
+	fx(&f);
 }
 
 /* ---- Rerouting ---------------------------------------------------------- */
@@ -567,7 +558,7 @@ static void set_reroute(uint32_t daddr)
 
 static void reroutes(void)
 {
-	struct fixture f = {};
+	struct fixture_pkt f = {};
 	struct inner_spec s, o;
 	struct pkt inner, re;
 
@@ -589,7 +580,7 @@ static void reroutes(void)
 	f.check_out = true;
 	build_inner(&re, &o);
 	agent_out(&f.out, &re, &o, H6, MZR_F_DIRECT);
-	fx(env.agent_fd, &f);
+	fx_pkt(env.agent_fd, &f);
 	CHECK(rec_read(&rerouter).hits == 1 &&
 		      rec_read(&rerouter).ctx.chain_pos == 1,
 	      "agent-egress: the rerouting NF ran second in its chain");
@@ -616,7 +607,7 @@ static void reroutes(void)
 	tunnel_in(&f.in, H2, VNI_A, 0, 64, &inner);
 	f.check_out = true;
 	tunnel_fwd(&f.out, H2, H5, VNI_A, 0, 63, &re);
-	fx(env.transit_fd, &f);
+	fx_pkt(env.transit_fd, &f);
 	{
 		struct hook_rec r = rec_read(&recs[0]);
 
@@ -649,7 +640,7 @@ static void reroutes(void)
 	tunnel_in(&f.in, H2, VNI_A, 0, 64, &inner);
 	f.check_out = true;
 	build_inner(&f.out, &o);
-	fx(env.transit_fd, &f);
+	fx_pkt(env.transit_fd, &f);
 	{
 		struct hook_rec r = rec_read(&recs[0]);
 
@@ -671,7 +662,7 @@ static void reroutes(void)
 	f.verdict = XDP_DROP;
 	f.counter = DROP(MZR_DROP_NF);
 	f.check_out = false;
-	fx(env.transit_fd, &f);
+	fx_pkt(env.transit_fd, &f);
 	clear_chains();
 }
 
@@ -692,7 +683,7 @@ static bool direct_host(uint32_t ip, uint32_t *host)
  * the deliver hook's chain accepted. */
 static void learn_after_chain(void)
 {
-	struct fixture f = {};
+	struct fixture_pkt f = {};
 	struct inner_spec s = remote(IP4(10, 1, 1, 11));
 	struct pkt inner;
 	uint64_t learned0 = counter(MZR_CNT_LEARNED);
@@ -709,7 +700,7 @@ static void learn_after_chain(void)
 	f.counter = DROP(MZR_DROP_NF);
 	f.ingress_ifindex = env.ul0;
 	tunnel_in(&f.in, H5, VNI_A, 0, 64, &inner);
-	fx(env.transit_fd, &f);
+	fx_pkt(env.transit_fd, &f);
 	known = direct_host(IP4(10, 1, 1, 23), &host);
 	CHECK(!known && counter(MZR_CNT_LEARNED) == learned0,
 	      "deliver: the dropped frame taught nothing (10.1.1.23 %s)",
@@ -721,7 +712,7 @@ static void learn_after_chain(void)
 		 "delivered";
 	f.verdict = XDP_REDIRECT;
 	f.counter = MZR_CNT_LEARNED;
-	fx(env.transit_fd, &f);
+	fx_pkt(env.transit_fd, &f);
 	CHECK(direct_host(IP4(10, 1, 1, 23), &host) && host == H5,
 	      "deliver: once accepted, 10.1.1.23 is learned on H5");
 	clear_chains();
@@ -748,7 +739,7 @@ static void hairpin(void)
 {
 	struct inner_spec s = from_ep1(IP4(10, 1, 1, 11)), o;
 	uint64_t hc[__MZR_HOOK_MAX];
-	struct fixture f = {};
+	struct fixture_pkt f = {};
 	struct pkt re;
 	struct hook_rec r;
 
@@ -765,14 +756,14 @@ static void hairpin(void)
 	o.dmac = MAC_EP2;
 	build_inner(&f.out, &o);
 	hooks_snap(hc);
-	fx(env.agent_fd, &f);
+	fx_pkt(env.agent_fd, &f);
 	CHECK(hooks_moved(hc, HBIT(MZR_HOOK_AGENT_EGRESS) |
 				      HBIT(MZR_HOOK_DELIVER), 1, "hairpin"),
 	      "hairpin: counted at the agent-egress and deliver hook points");
 
 	insert(&recs[0], MZR_HOOK_DELIVER, MZR_NF_POS_END);
 	f.desc = "hairpin: through a deliver NF, the same bytes to EP2's veth";
-	fx(env.agent_fd, &f);
+	fx_pkt(env.agent_fd, &f);
 	r = rec_read(&recs[0]);
 	CHECK(r.hits == 1 && hairpin_ctx_ok(&r.ctx, &s),
 	      "hairpin: the deliver NF ran once (%llu) and saw role host, "
@@ -786,7 +777,7 @@ static void hairpin(void)
 	f.verdict = XDP_DROP;
 	f.counter = DROP(MZR_DROP_NF);
 	f.check_out = false;
-	fx(env.agent_fd, &f);
+	fx_pkt(env.agent_fd, &f);
 	CHECK(rec_read(&dropper).hits == 1, "hairpin: the dropper ran");
 
 	/* A deliver NF redirects EP1 -> EP2 to EP3 (on H5): the agent
@@ -805,7 +796,7 @@ static void hairpin(void)
 	f.check_out = true;
 	agent_out(&f.out, &re, &o, a1_bouncer(flow_hash(&o)), 0);
 	hooks_snap(hc);
-	fx(env.agent_fd, &f);
+	fx_pkt(env.agent_fd, &f);
 	r = rec_read(&recs[1]);
 	CHECK(rec_read(&rerouter).hits == 1 && r.hits == 1 &&
 		      r.ctx.decision == MZR_DECIDE_REROUTE &&
@@ -829,7 +820,7 @@ static void hairpin(void)
 		 "again: delivered, the hook not re-entered";
 	f.verdict = XDP_REDIRECT;
 	f.counter = MZR_CNT_AGENT_LOCAL;
-	fx(env.agent_fd, &f);
+	fx_pkt(env.agent_fd, &f);
 	CHECK(rec_read(&rerouter).hits == 1,
 	      "hairpin: the rerouting deliver NF ran once (%llu)",
 	      (unsigned long long)rec_read(&rerouter).hits);
@@ -848,7 +839,7 @@ static void hairpin(void)
 	build_inner(&f.out, &o);
 	f.desc = "hairpin: an agent-egress NF that rewrites EP3 to EP2 (here) "
 		 "gets the packet to EP2 through the deliver hook";
-	fx(env.agent_fd, &f);
+	fx_pkt(env.agent_fd, &f);
 	o.dmac = MAC_GW_A1;
 	r = rec_read(&recs[0]);
 	CHECK(r.hits == 1 && hairpin_ctx_ok(&r.ctx, &o),
@@ -870,7 +861,7 @@ static void inject_hooks(void)
 				.dst = IP4(10, 1, 1, 20), .sport = 999,
 				.dport = 443, .payload = 16 };
 	uint64_t hc[__MZR_HOOK_MAX];
-	struct fixture f = {};
+	struct fixture_pkt f = {};
 	struct hook_rec r;
 
 	/* EP4's bouncer is this host: bounced here to EP3's host. */
@@ -891,7 +882,7 @@ static void inject_hooks(void)
 		build_encap(&f.out, &o, &f.in);
 	}
 	hooks_snap(hc);
-	fx(env.agent_fd, &f);
+	fx_pkt(env.agent_fd, &f);
 	CHECK(hooks_moved(hc, HBIT(MZR_HOOK_AGENT_EGRESS) |
 				      HBIT(MZR_HOOK_BOUNCER), 1, "inject"),
 	      "inject: counted at the agent-egress and bouncer hook points");
@@ -900,7 +891,7 @@ static void inject_hooks(void)
 	insert(&recs[1], MZR_HOOK_AGENT_EGRESS, MZR_NF_POS_END);
 	f.desc = "inject: through an agent-egress and a bouncer NF, the same "
 		 "bytes to H5";
-	fx(env.agent_fd, &f);
+	fx_pkt(env.agent_fd, &f);
 	r = rec_read(&recs[0]);
 	CHECK(r.hits == 1 && rec_read(&recs[1]).hits == 1 &&
 		      r.ctx.role == MZR_ROLE_BOUNCER &&
@@ -918,7 +909,7 @@ static void inject_hooks(void)
 	f.verdict = XDP_DROP;
 	f.counter = DROP(MZR_DROP_NF);
 	f.check_out = false;
-	fx(env.agent_fd, &f);
+	fx_pkt(env.agent_fd, &f);
 
 	/* To the bypass-decap EP6 here: never hairpinned, injected, then
 	 * delivered encapsulated through the deliver hook. */
@@ -939,7 +930,7 @@ static void inject_hooks(void)
 
 		build_encap(&f.out, &o, &f.in);
 	}
-	fx(env.agent_fd, &f);
+	fx_pkt(env.agent_fd, &f);
 	r = rec_read(&recs[0]);
 	CHECK(r.hits == 1 && r.ctx.role == MZR_ROLE_HOST &&
 		      r.ctx.hook == MZR_HOOK_DELIVER,
@@ -971,7 +962,7 @@ static void inject_hooks(void)
 		build_encap(&f.out, &o, &routed);
 	}
 	hooks_snap(hc);
-	fx(env.agent_fd, &f);
+	fx_pkt(env.agent_fd, &f);
 	r = rec_read(&recs[0]);
 	CHECK(r.hits == 1 && r.ctx.role == MZR_ROLE_DIVIDER &&
 		      r.ctx.hook == MZR_HOOK_DIVIDER && r.ctx.vni == VNI_B &&
@@ -1004,7 +995,7 @@ static void inject_hooks(void)
 		o.dmac = MAC_EP2;
 		build_inner(&f.out, &o);
 	}
-	fx(env.agent_fd, &f);
+	fx_pkt(env.agent_fd, &f);
 	CHECK(rec_read(&rerouter).hits == 1 && rec_read(&recs[1]).hits == 1,
 	      "inject: the agent-egress and bouncer NFs ran once each");
 	clear_chains();
@@ -1048,14 +1039,14 @@ static void external_counter(const struct hook_case *ext)
 
 	clear_chains();
 	before = counter(MZR_CNT_EXTERNAL);
-	fx(ext->prog, &ext->f);
+	fx(ext->f);
 	CHECK(counter(MZR_CNT_EXTERNAL) == before + 1,
 	      "external: a non-tunnel packet with no external NF is counted "
 	      "under 'external' (%llu -> %llu)", (unsigned long long)before,
 	      (unsigned long long)counter(MZR_CNT_EXTERNAL));
 	insert(&recs[0], MZR_HOOK_EXTERNAL, MZR_NF_POS_END);
 	before = counter(MZR_CNT_EXTERNAL);
-	fx(ext->prog, &ext->f);
+	fx(ext->f);
 	CHECK(counter(MZR_CNT_EXTERNAL) == before + 1,
 	      "external: a packet entering the external hook's chain is "
 	      "counted under 'external' (%llu -> %llu)",

@@ -57,9 +57,9 @@ struct nh_cfg {
 	uint32_t pad;
 };
 
-static void fx(int prog, const struct fixture *f)
+static void fx(int prog, const struct fixture_pkt *f)
 {
-	fixture_check(prog, env.stats_fd, f);
+	fixture_pkt_check(prog, env.stats_fd, f);
 }
 
 static void nf_load(void)
@@ -154,7 +154,7 @@ static void tunnel_from_h3(struct pkt *p, const struct pkt *inner)
 
 static void divider_exit(void)
 {
-	static struct fixture f;
+	static struct fixture_pkt f;
 	struct inner_spec s = from_b(OUTSIDE);
 	struct pkt inner;
 
@@ -210,7 +210,7 @@ static void divider_exit(void)
  * the outside: the agent injects it into the transit walk here. */
 static void agent_exit(void)
 {
-	static struct fixture f;
+	static struct fixture_pkt f;
 	struct inner_spec s = { .dmac = MAC_GW_B2, .smac = MAC_B9,
 				.src = EP_B9, .dst = OUTSIDE, .sport = 40001,
 				.dport = 80, .payload = 16 };
@@ -254,7 +254,7 @@ static struct inner_spec outside_in(size_t payload)
 
 static void external_inject(void)
 {
-	static struct fixture f;
+	static struct fixture_pkt f;
 	struct inner_spec s = outside_in(40);
 	struct nh_cfg cfg = { .inject = 1, .vni = VNI_B };
 

@@ -54,25 +54,14 @@ static int nh_fd, l1_fd, n_cpus;
  * copies the output's destination MAC to @dmac. */
 static int bounce(uint8_t dmac[6])
 {
-	struct inner_spec s = remote(IP4(10, 1, 1, 20));
-	uint8_t out[PKT_MAX + FIXTURE_HEADROOM];
-	struct xdp_md ctx = { .ingress_ifindex = env.ul0 };
-	struct pkt inner, in;
+	struct pkt in, out;
+	int verdict;
 
-	build_inner(&inner, &s);
-	tunnel_in(&in, H2, VNI_A, 0, 64, &inner);
-	ctx.data_end = (uint32_t)in.len;
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in.data,
-		    .data_size_in = (uint32_t)in.len, .data_out = out,
-		    .data_size_out = sizeof(out), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	if (bpf_prog_test_run_opts(env.transit_fd, &o)) {
-		fprintf(stderr, "test run: %s\n", strerror(errno));
-		exit(1);
-	}
-	memcpy(dmac, out, 6);
-	return (int)o.retval;
+	frame_build(&in, TUNNEL(.from = H2, .vni = VNI_A,
+				.inner = FROM_REMOTE(.dst = EP3)));
+	verdict = fixture_xdp_run(env.transit_fd, env.ul0, &in, &out);
+	memcpy(dmac, out.data, 6);
+	return verdict;
 }
 
 static bool cached(uint32_t ip, struct nh_val *v)
@@ -80,36 +69,6 @@ static bool cached(uint32_t ip, struct nh_val *v)
 	uint32_t k = htonl(ip);
 
 	return !bpf_map_lookup_elem(nh_fd, &k, v);
-}
-
-/* A map of the transit program by name: the core's private maps are not
- * all in libmizar's list. */
-static int prog_map_fd(int prog_fd, const char *name)
-{
-	struct bpf_prog_info info = {};
-	uint32_t len = sizeof(info), ids[64], n;
-
-	info.nr_map_ids = 64;
-	info.map_ids = (uint64_t)(unsigned long)ids;
-	if (bpf_obj_get_info_by_fd(prog_fd, &info, &len)) {
-		fprintf(stderr, "prog info: %s\n", strerror(errno));
-		exit(1);
-	}
-	n = info.nr_map_ids < 64 ? info.nr_map_ids : 64;
-	for (uint32_t i = 0; i < n; i++) {
-		struct bpf_map_info mi = {};
-		uint32_t mlen = sizeof(mi);
-		int fd = bpf_map_get_fd_by_id(ids[i]);
-
-		if (fd < 0)
-			continue;
-		if (!bpf_obj_get_info_by_fd(fd, &mi, &mlen) &&
-		    !strcmp(mi.name, name))
-			return fd;
-		close(fd);
-	}
-	fprintf(stderr, "%s: not a map of the transit program\n", name);
-	exit(1);
 }
 
 /* As bpf-core/fib.h's mzr_nh_l1_slot(). */
@@ -290,12 +249,8 @@ int main(void)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	core_env_setup(&env);
 	nh_fd = core_env_map_fd(&env, "mzr_nh");
-	l1_fd = prog_map_fd(env.transit_fd, "mzr_nh_l1");
-	n_cpus = libbpf_num_possible_cpus();
-	if (n_cpus <= 0) {
-		fprintf(stderr, "possible CPUs: %s\n", strerror(-n_cpus));
-		return 1;
-	}
+	l1_fd = core_env_prog_map_fd(env.transit_fd, "mzr_nh_l1");
+	n_cpus = core_env_ncpus();
 	cache_checks();
 	level1_checks();
 	attach_flushes();

@@ -20,6 +20,7 @@
 #include <mizar/mizar.h>
 
 #include "core_env.h"
+#include "fixture.h"
 #include "testenv.h"
 
 #define EP1_IP IP4(10, 1, 1, 10)
@@ -35,21 +36,14 @@ static void check(bool ok, const char *what)
 		failures++;
 }
 
-static int run(int prog, const struct pkt *f, unsigned int ifindex)
+/* Build @desc and run it through @prog received on @ifindex; its verdict
+ * (the frame stays in @f for another run). */
+static int run(int prog, struct pkt *f, const struct frame *desc,
+	       unsigned int ifindex)
 {
-	uint8_t out[512];
-	struct xdp_md ctx = { .data_end = (uint32_t)f->len,
-			      .ingress_ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->data,
-		    .data_size_in = (uint32_t)f->len, .data_out = out,
-		    .data_size_out = sizeof(out), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
-
-	if (bpf_prog_test_run_opts(prog, &o)) {
-		fprintf(stderr, "BPF_PROG_TEST_RUN: %s\n", strerror(errno));
-		exit(1);
-	}
-	return (int)o.retval;
+	if (desc)
+		frame_build(f, desc);
+	return fixture_xdp_run(prog, ifindex, f, NULL);
 }
 
 /* Drops of @reason for VPC @vni (@ip 0) or endpoint (@vni, @ip). */
@@ -80,8 +74,7 @@ static int list_entries(struct mzr_drop_entry *e, size_t n)
 int main(void)
 {
 	struct mzr_drop_entry e[16];
-	struct inner_spec s;
-	struct pkt inner, f;
+	struct pkt f;
 	uint64_t d[2];
 	bool claimed = false;
 	int n, i;
@@ -90,48 +83,42 @@ int main(void)
 	check(mzr_host__traffic_counting(env.host, 1) == 1, "counters on");
 
 	/* A bouncer (VPC A): outer TTL 1 on the forwarding hop. */
-	s = remote(IP4(10, 1, 1, 20));
-	build_inner(&inner, &s);
-	tunnel_in(&f, H2, VNI_A, 0, 1, &inner);
-	check(run(env.transit_fd, &f, env.ul0) == XDP_DROP,
+	check(run(env.transit_fd, &f,
+		  TUNNEL(.from = H2, .vni = VNI_A, .ttl = 1,
+			 .inner = FROM_REMOTE(.dst = EP3)),
+		  env.ul0) == XDP_DROP,
 	      "bouncer: outer TTL 1 dropped");
 	check(drops(VNI_A, 0, MZR_DROP_TTL_EXPIRED) == 1,
 	      "bouncer: one ttl_expired drop in VPC A");
 
 	/* A divider (VPC B): inner TTL 1. */
-	s = remote(IP4(10, 2, 1, 7));
-	s.ttl = 1;
-	build_inner(&inner, &s);
-	tunnel_in(&f, H2, VNI_B, 0, 64, &inner);
-	check(run(env.transit_fd, &f, env.ul0) == XDP_DROP,
+	check(run(env.transit_fd, &f,
+		  TUNNEL(.from = H2, .vni = VNI_B,
+			 .inner = FROM_REMOTE(.dst = IP4(10, 2, 1, 7),
+					      .ttl = 1)),
+		  env.ul0) == XDP_DROP,
 	      "divider: inner TTL 1 dropped");
 	check(drops(VNI_B, 0, MZR_DROP_TTL_EXPIRED) == 1,
 	      "divider: one ttl_expired drop in VPC B");
 
 	/* Not a Mizar host, naming a VPC of this host, then a VNI of its
 	 * choice: host-wide only. */
-	s = remote(IP4(10, 1, 1, 11));
-	s.src = IP4(10, 1, 1, 24);
-	build_inner(&inner, &s);
-	for (i = 0; i < 2; i++) {
-		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_REMOTE,
-					.src = H7, .dst = US, .sport = 51000,
-					.vni = i ? CLAIMED_VNI : VNI_A,
-					.rts = H7 };
-
-		build_encap(&f, &o, &inner);
-		check(run(env.transit_fd, &f, env.ul0) == XDP_DROP,
+	for (i = 0; i < 2; i++)
+		check(run(env.transit_fd, &f,
+			  TUNNEL(.from = H7, .smac = MAC_REMOTE,
+				 .vni = i ? CLAIMED_VNI : VNI_A,
+				 .inner = FROM_REMOTE(.dst = EP2,
+						      .src = IP4(10, 1, 1, 24))),
+			  env.ul0) == XDP_DROP,
 		      "unknown peer dropped");
-	}
 	check(drops(VNI_A, 0, MZR_DROP_UNKNOWN_PEER) == 0 &&
 	      drops(CLAIMED_VNI, 0, MZR_DROP_UNKNOWN_PEER) == 0,
 	      "unknown peer: no count in the VPC or VNI it claimed");
 
 	/* The agent: EP1 sends from another address. */
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.src = IP4(10, 1, 1, 99);
-	build_inner(&f, &s);
-	check(run(env.agent_fd, &f, env.ep1h) == XDP_DROP,
+	check(run(env.agent_fd, &f,
+		  FROM_EP1(.dst = EP3, .src = IP4(10, 1, 1, 99)),
+		  env.ep1h) == XDP_DROP,
 	      "agent: spoofed source dropped");
 	check(drops(VNI_A, EP1_IP, MZR_DROP_SPOOFED) == 1,
 	      "agent: one spoofed drop of endpoint 10.1.1.10");
@@ -152,7 +139,7 @@ int main(void)
 	/* Counters off: nothing moves. */
 	check(mzr_host__traffic_counting(env.host, 0) == 0, "counters off");
 	d[0] = drops(VNI_A, EP1_IP, MZR_DROP_SPOOFED);
-	run(env.agent_fd, &f, env.ep1h);
+	run(env.agent_fd, &f, NULL, env.ep1h);
 	d[1] = drops(VNI_A, EP1_IP, MZR_DROP_SPOOFED);
 	check(d[0] == d[1], "counters off: the endpoint's drops stay");
 

@@ -64,40 +64,90 @@ static void api_checks(void)
 	CHECK(err == -ENOENT, "delete of no peering: %d", err);
 }
 
-/* A remote sender @src in VPC @vni's world to @dst. */
-static struct inner_spec flow(uint32_t src, uint32_t dst)
+#define ONE(c) { { (c), 1 } }
+/* A remote sender @src_ to @dst_, as sent and as routed (inner TTL - 1). */
+#define FLOW(src_, dst_, ...) FROM_REMOTE(.src = src_, .dst = dst_, __VA_ARGS__)
+#define B_TO_A(...) FLOW(IP4(10, 2, 1, 77), IP4(10, 1, 2, 10), __VA_ARGS__)
+
+static const struct fixture peering[] = {
+	{ .desc = "divider of B: a peered destination of A from a peered "
+		  "source goes to A's divider, VNI rewritten to A, flagged "
+		  "PEERED, inner TTL - 1",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H3, .vni = VNI_B, .inner = B_TO_A()),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = H3, .to = H4, .vni = VNI_A,
+			.flags = MZR_F_PEERED, .ttl = 63,
+			.inner = B_TO_A(.ttl = 63)),
+	  .counters = ONE(MZR_CNT_DIVIDER_PEER) },
+	{ .desc = "divider of B: a source outside B's peered prefixes does not "
+		  "cross (not_peered)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H3, .vni = VNI_B,
+		       .inner = FLOW(IP4(10, 2, 2, 77), IP4(10, 1, 2, 10))),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_NOT_PEERED)) },
+	{ .desc = "divider of B: a packet that crossed once never crosses "
+		  "again (not_peered)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H3, .vni = VNI_B, .flags = MZR_F_PEERED,
+		       .inner = B_TO_A()),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_NOT_PEERED)) },
+	{ .desc = "divider of B: a destination of A outside the peered "
+		  "prefixes has no route",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H3, .vni = VNI_B,
+		       .inner = FLOW(IP4(10, 2, 1, 77), IP4(10, 1, 3, 10))),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_NO_ROUTE)) },
+	{ .desc = "divider of B: inner TTL 1 does not cross (ttl_expired)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H3, .vni = VNI_B, .inner = B_TO_A(.ttl = 1)),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_TTL_EXPIRED)) },
+	/* Arriving in A, PEERED: 10.1.2.10 is EP4, hosted here. */
+	{ .desc = "A side: a PEERED packet from a peered source is delivered",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H4, .vni = VNI_A, .flags = MZR_F_PEERED,
+		       .inner = B_TO_A()),
+	  .verdict = XDP_REDIRECT, .out = B_TO_A(.dmac = MAC_EP4),
+	  .counters = ONE(MZR_CNT_DELIVER) },
+	{ .desc = "A side: a PEERED packet from an unpeered source is refused "
+		  "on arrival too (not_peered)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H4, .vni = VNI_A, .flags = MZR_F_PEERED,
+		       .inner = FLOW(IP4(10, 2, 2, 77), IP4(10, 1, 2, 10))),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_NOT_PEERED)) },
+};
+
+/* This host a divider of both: it routes the crossing itself. */
+static const struct fixture both_dividers[] = {
+	{ .desc = "divider of A and B: a peered packet goes straight to the "
+		  "bouncer of B's network, VNI B, ROUTED and PEERED, inner TTL "
+		  "- 1 once",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = FLOW(IP4(10, 1, 2, 77), IP4(10, 2, 1, 7))),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = H2, .to = H3, .vni = VNI_B,
+			.flags = MZR_F_ROUTED | MZR_F_PEERED, .ttl = 63,
+			.inner = FLOW(IP4(10, 1, 2, 77), IP4(10, 2, 1, 7),
+				      .ttl = 63)),
+	  .counters = ONE(MZR_CNT_DIVIDER_PEER) },
+};
+
+static const struct fixture after_delete[] = {
+	{ .desc = "after the delete: no crossing (no_route)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H3, .vni = VNI_B, .inner = B_TO_A()),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_NO_ROUTE)) },
+};
+
+static void check(const struct fixture *tab, size_t from, size_t to)
 {
-	struct inner_spec s = remote(dst);
-
-	s.src = src;
-	return s;
-}
-
-static void check(const char *desc, int verdict, int counter,
-		  uint32_t from, uint32_t vni, uint32_t flags,
-		  const struct inner_spec *s, uint32_t next, uint32_t out_vni,
-		  uint32_t out_flags)
-{
-	struct fixture f = { .desc = desc, .verdict = verdict,
-			     .counter = counter,
-			     .ingress_ifindex = env.ul0 };
-	struct inner_spec o = *s;
-	struct pkt inner, tmp;
-
-	build_inner(&inner, s);
-	tunnel_in(&f.in, from, vni, flags, 64, &inner);
-	if (next) {
-		f.check_out = true;
-		o.ttl = 63;
-		build_inner(&tmp, &o);
-		tunnel_fwd(&f.out, from, next, out_vni, out_flags, 63, &tmp);
-	}
-	fixture_check(env.transit_fd, env.stats_fd, &f);
+	for (size_t i = from; i < to; i++)
+		fixture_check(core_env_progs(&env), &tab[i]);
 }
 
 int main(void)
 {
-	struct inner_spec s;
 	struct mzr_ep_key k = { .vni = VNI_A, .ip = htonl(IP4(10, 2, 1, 77)) };
 	struct mzr_direct_val dv;
 
@@ -105,74 +155,20 @@ int main(void)
 	core_env_setup(&env);
 	api_checks();
 
-	s = flow(IP4(10, 2, 1, 77), IP4(10, 1, 2, 10));
-	check("divider of B: a peered destination of A from a peered source "
-	      "goes to A's divider, VNI rewritten to A, flagged PEERED, "
-	      "inner TTL - 1", XDP_TX, MZR_CNT_DIVIDER_PEER, H3, VNI_B, 0,
-	      &s, H4, VNI_A, MZR_F_PEERED);
-
-	s = flow(IP4(10, 2, 2, 77), IP4(10, 1, 2, 10));
-	check("divider of B: a source outside B's peered prefixes does not "
-	      "cross (not_peered)", XDP_DROP, DROP(MZR_DROP_NOT_PEERED), H3,
-	      VNI_B, 0, &s, 0, 0, 0);
-
-	s = flow(IP4(10, 2, 1, 77), IP4(10, 1, 2, 10));
-	check("divider of B: a packet that crossed once never crosses again "
-	      "(not_peered)", XDP_DROP, DROP(MZR_DROP_NOT_PEERED), H3, VNI_B,
-	      MZR_F_PEERED, &s, 0, 0, 0);
-
-	s = flow(IP4(10, 2, 1, 77), IP4(10, 1, 3, 10));
-	check("divider of B: a destination of A outside the peered prefixes "
-	      "has no route", XDP_DROP, DROP(MZR_DROP_NO_ROUTE), H3, VNI_B, 0,
-	      &s, 0, 0, 0);
-
-	s = flow(IP4(10, 2, 1, 77), IP4(10, 1, 2, 10));
-	s.ttl = 1;
-	check("divider of B: inner TTL 1 does not cross (ttl_expired)",
-	      XDP_DROP, DROP(MZR_DROP_TTL_EXPIRED), H3, VNI_B, 0, &s, 0, 0, 0);
-
-	/* Arriving in A, PEERED: 10.1.2.10 is EP4, hosted here. */
-	s = flow(IP4(10, 2, 1, 77), IP4(10, 1, 2, 10));
-	{
-		struct fixture f = { .desc = "A side: a PEERED packet from a "
-					     "peered source is delivered",
-				     .verdict = XDP_REDIRECT,
-				     .counter = MZR_CNT_DELIVER,
-				     .ingress_ifindex = env.ul0,
-				     .check_out = true };
-		struct pkt inner;
-
-		build_inner(&inner, &s);
-		tunnel_in(&f.in, H4, VNI_A, MZR_F_PEERED, 64, &inner);
-		s.dmac = MAC_EP4;
-		build_inner(&f.out, &s);
-		fixture_check(env.transit_fd, env.stats_fd, &f);
-	}
+	check(peering, 0, 6);
 	CHECK(bpf_map_lookup_elem(env.direct_fd, &k, &dv),
 	      "a PEERED delivery learned no direct path across VPCs");
+	check(peering, 6, ARRAY_SIZE(peering));
 
-	s = flow(IP4(10, 2, 2, 77), IP4(10, 1, 2, 10));
-	check("A side: a PEERED packet from an unpeered source is refused "
-	      "on arrival too (not_peered)", XDP_DROP,
-	      DROP(MZR_DROP_NOT_PEERED), H4, VNI_A, MZR_F_PEERED, &s, 0, 0,
-	      0);
-
-	/* This host a divider of both: it routes the crossing itself. */
 	test_api(mzr_vpc__update(env.host, VNI_A,
 				 (struct in_addr[]){ test_in4(H4),
 						     test_in4(US) }, 2),
 		 "mzr_vpc__update A dividers H4, US");
-	s = flow(IP4(10, 1, 2, 77), IP4(10, 2, 1, 7));
-	check("divider of A and B: a peered packet goes straight to the "
-	      "bouncer of B's network, VNI B, ROUTED and PEERED, inner TTL "
-	      "- 1 once", XDP_TX, MZR_CNT_DIVIDER_PEER, H2, VNI_A, 0, &s, H3,
-	      VNI_B, MZR_F_ROUTED | MZR_F_PEERED);
+	check(both_dividers, 0, ARRAY_SIZE(both_dividers));
 
 	test_api(mzr_vpc_peering__delete(env.host, VNI_B, VNI_A),
 		 "mzr_vpc_peering__delete");
-	s = flow(IP4(10, 2, 1, 77), IP4(10, 1, 2, 10));
-	check("after the delete: no crossing (no_route)", XDP_DROP,
-	      DROP(MZR_DROP_NO_ROUTE), H3, VNI_B, 0, &s, 0, 0, 0);
+	check(after_delete, 0, ARRAY_SIZE(after_delete));
 
 	printf("%d failures\n", test_failures);
 	return test_failures ? 1 : 0;

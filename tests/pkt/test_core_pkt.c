@@ -3,7 +3,8 @@
  * The core back-plane, packet by packet: each fixture feeds one frame to
  * the real transit agent or transit program (BPF_PROG_TEST_RUN), loaded and
  * configured through libmizar's API as an agent does, and states the
- * verdict, the exact output frame and the counter that must move.
+ * verdict, the exact output frame and the counters that must move. One
+ * table per program (tests/lib/fixture.h); a new case is one entry.
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -21,964 +22,691 @@
 #include "core_env.h"
 #include "fixture.h"
 
-#define MAX_FIX 256
 #define DROP(r) (MZR_CNT_DROP_BASE + (r))
+#define ONE(c) { { (c), 1 } }
+#define OPT(c, t, v) { .cls = (c), .type = (t), .val = (v) }
 
 static struct core_env env;
-static struct fixture *tab;
-static size_t n_tab;
 
-static struct fixture *fx(const char *desc, int verdict, int counter,
-			  uint32_t ifindex)
-{
-	struct fixture *f;
+/* ---- Transit agent (PROG_AGENT, ingress ep1h) --------------------------- */
 
-	if (n_tab == MAX_FIX) {
-		fprintf(stderr, "too many fixtures\n");
-		exit(1);
-	}
-	f = &tab[n_tab++];
-	memset(f, 0, sizeof(*f));
-	f->desc = desc;
-	f->verdict = verdict;
-	f->counter = counter;
-	f->ingress_ifindex = ifindex;
-	return f;
-}
+/* EP1 to EP3 (on H5), the agent fixtures' usual flow. */
+#define TO_EP3(...) FROM_EP1(.dst = EP3, __VA_ARGS__)
 
-/* Expect the input back unchanged. */
-static void same_out(struct fixture *f)
-{
-	f->check_out = true;
-	pkt_copy(&f->out, &f->in);
-}
+/* The gateway of A1 answers EP1's too-big frame @q with ICMP Fragmentation
+ * Needed, next-hop MTU 1500 - 66 = 1434 (RFC 1191), quoting @q's IPv4
+ * header and 8 bytes. */
+#define GW_FRAG_NEEDED(q)                                                      \
+	FRAG_NEEDED(q, .dmac = MAC_EP1, .smac = MAC_GW_A1, .src = GW_A1,       \
+		    .dst = EP1, .mtu = 1500 - MZR_ENCAP_LEN)
+#define FRAG_NEEDED_CASE(desc_, q)                                             \
+	{ .desc = desc_, .prog = PROG_AGENT, .in = q, .verdict = XDP_TX,       \
+	  .out = GW_FRAG_NEEDED(q),                                            \
+	  .counters = { { MZR_CNT_AGENT_FRAG_NEEDED, 1 },                      \
+			{ DROP(MZR_DROP_TOO_BIG), 1 } } }
 
-/* ---- Transit agent ------------------------------------------------------ */
-
-/* The payload that makes @s one byte too big for the 1500-byte underlay
- * once encapsulated. */
-static size_t too_big_payload(const struct inner_spec *s)
-{
-	struct inner_spec bare = *s;
-	struct pkt tmp;
-
-	bare.payload = 0;
-	build_inner(&tmp, &bare);
-	return 1500 - (MZR_ENCAP_LEN - 14) - tmp.len + 1;
-}
-
-/* What the agent answers EP1's too-big frame @in with: the gateway of A1
- * (10.1.1.1, MAC_GW_A1) to EP1, ICMP type 3 code 4 with next-hop MTU
- * @mtu, quoting @in's IPv4 header and the first 8 bytes of its payload. */
-static void frag_needed_out(struct pkt *out, const struct pkt *in,
-			    uint16_t mtu)
-{
-	struct pkt_ipv4_opts o = { .tos = 0xc0, .frag_off = 0x4000 };
-	size_t hl = (size_t)(in->data[14] & 0xf) * 4;
-
-	pkt_init(out);
-	pkt_eth(out, MAC_EP1, MAC_GW_A1, PKT_ETH_P_IPV4);
-	pkt_ipv4(out, IP4(10, 1, 1, 1), IP4(10, 1, 1, 10), 1, &o);
-	pkt_icmp(out, 3, 4, mtu);
-	pkt_payload(out, in->data + 14, hl + 8);
-	pkt_finish(out);
-}
-
-static struct fixture *fx_frag_needed(const char *desc,
-				      const struct inner_spec *s)
-{
-	struct fixture *f = fx(desc, XDP_TX, MZR_CNT_AGENT_FRAG_NEEDED,
-			       env.ep1h);
-
-	f->has_counter2 = true;
-	f->counter2 = DROP(MZR_DROP_TOO_BIG);
-	build_inner(&f->in, s);
-	f->check_out = true;
-	frag_needed_out(&f->out, &f->in, 1500 - MZR_ENCAP_LEN);
-	return f;
-}
-
-/* Path MTU discovery: too-big IPv4 with DF is answered with ICMP
- * Fragmentation Needed (RFC 1191), next-hop MTU 1500 - 66 = 1434. */
-static void frag_needed_fixtures(void)
-{
-	struct inner_spec s;
-	struct fixture *f;
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.proto = 6;
-	s.sport = 33333;
-	s.dport = 80;
-	s.frag_off = 0x4000;
-	s.payload = too_big_payload(&s);
-	fx_frag_needed("agent: too-big TCP with DF is answered by the gateway "
-		       "with ICMP frag needed, mtu 1434, quoting IP + 8 bytes "
-		       "(and counted too_big)", &s);
-
-	s.payload--;
-	f = fx("agent: TCP with DF that exactly fills the underlay MTU once "
-	       "encapsulated is sent", XDP_REDIRECT, MZR_CNT_AGENT_ENCAP,
-	       env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.frag_off = 0x4000;
-	s.ihl = 15;
-	s.payload = too_big_payload(&s) + 300; /* odd length, and more */
-	fx_frag_needed("agent: too-big UDP with DF and 40 bytes of IP options "
-		       "(ihl 15): the whole 60-byte header is quoted, odd "
-		       "frame length", &s);
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.proto = 1;
-	s.frag_off = 0x4000;
-	s.payload = too_big_payload(&s);
-	fx_frag_needed("agent: a too-big ICMP echo request with DF (ping -M "
-		       "do) is answered with frag needed", &s);
-
-	/* An ICMP error with DF (type 3: build it, then patch the type). */
-	f = fx("agent: a too-big ICMP error with DF is only dropped (no "
-	       "error about an error)",
-	       XDP_DROP, DROP(MZR_DROP_TOO_BIG), env.ep1h);
-	build_inner(&f->in, &s);
-	f->in.data[14 + 20] = 3;
-	pkt_finish(&f->in);
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.frag_off = 0x4000 | 185; /* DF with an offset: not a first part */
-	s.payload = too_big_payload(&s);
-	f = fx("agent: a too-big later fragment (offset != 0) with DF is "
-	       "only dropped", XDP_DROP, DROP(MZR_DROP_TOO_BIG), env.ep1h);
-	build_inner(&f->in, &s);
-
-	s = from_ep1(IP4(224, 0, 0, 9));
-	s.frag_off = 0x4000;
-	s.payload = too_big_payload(&s);
-	f = fx("agent: a too-big multicast datagram with DF is only dropped "
-	       "(RFC 1812: no ICMP error about it)",
-	       XDP_DROP, DROP(MZR_DROP_TOO_BIG), env.ep1h);
-	build_inner(&f->in, &s);
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.frag_off = 0x4000;
-	s.payload = too_big_payload(&s);
-	f = fx("agent: a too-big frame with DF whose IPv4 header is bad "
-	       "(ihl 4) is dropped malformed by the parser",
-	       XDP_DROP, DROP(MZR_DROP_MALFORMED), env.ep1h);
-	build_inner(&f->in, &s);
-	f->in.data[14] = 0x44;
-}
-
-static void agent_fixtures(void)
-{
-	struct inner_spec s;
-	struct pkt inner;
-	struct fixture *f;
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	f = fx("agent: an endpoint's UDP to a remote endpoint is tunnelled to "
-	       "a bouncer of its network chosen by the flow hash",
-	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.proto = 6;
-	s.sport = 33333;
-	s.dport = 80;
-	f = fx("agent: TCP is tunnelled the same way, source port from the "
-	       "flow", XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-
+/* Checksums the agent must fix, before the tail-length series. */
+static const struct fixture agent_head[] = {
+	{ .desc = "agent: an endpoint's UDP to a remote endpoint is "
+		  "tunnelled to a bouncer of its network chosen by the flow "
+		  "hash",
+	  .prog = PROG_AGENT, .in = TO_EP3(), .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.inner = TO_EP3()),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
+	{ .desc = "agent: TCP is tunnelled the same way, source port from the "
+		  "flow",
+	  .prog = PROG_AGENT, .in = TCP_FROM_EP1(.dst = EP3),
+	  .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.inner = TCP_FROM_EP1(.dst = EP3)),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
 	/* Checksum offload pending in the endpoint (CHECKSUM_PARTIAL): the
 	 * TCP checksum field holds only the pseudo-header sum. XDP keeps no
 	 * such state, so the agent computes the whole checksum. */
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.proto = 6;
-	s.sport = 33333;
-	s.dport = 80;
-	s.payload = 1200;
-	f = fx("agent: a TCP segment whose checksum is only the pseudo-header "
-	       "sum (offload pending) leaves with its full checksum",
-	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-	f->in.data[14 + 20 + 16] = 0x12;
-	f->in.data[14 + 20 + 17] = 0x34;
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.payload = 513;
-	f = fx("agent: a UDP datagram with a wrong checksum leaves with the "
-	       "right one (odd length, over one 512-byte chunk)",
-	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-	f->in.data[14 + 20 + 6] ^= 0x5a;
-
+	{ .desc = "agent: a TCP segment whose checksum is only the "
+		  "pseudo-header sum (offload pending) leaves with its full "
+		  "checksum",
+	  .prog = PROG_AGENT,
+	  .in = TCP_FROM_EP1(.dst = EP3, .payload = 1200,
+			     .patch = { PATCH(PKT_L_TCP, 16, SET, 0x12),
+					PATCH(PKT_L_TCP, 17, SET, 0x34) }),
+	  .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.inner = TCP_FROM_EP1(.dst = EP3, .payload = 1200)),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
+	{ .desc = "agent: a UDP datagram with a wrong checksum leaves with the "
+		  "right one (odd length, over one 512-byte chunk)",
+	  .prog = PROG_AGENT,
+	  .in = TO_EP3(.payload = 513,
+		       .patch = { PATCH(PKT_L_UDP, 6, XOR, 0x5a) }),
+	  .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.inner = TO_EP3(.payload = 513)),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
 	/* An IP payload longer than its UDP datagram (bytes past the UDP
 	 * length): the checksum covers the datagram only, as sent. */
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.payload = 100;
-	f = fx("agent: UDP bytes past the datagram's length are not summed: "
-	       "a right checksum stays right",
-	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
-	build_inner(&f->in, &s);
-	{
-		uint8_t *ip = f->in.data + 14;
-		uint16_t tot = (uint16_t)(ip[2] << 8 | ip[3]) + 4;
-		uint16_t c;
+	{ .desc = "agent: UDP bytes past the datagram's length are not "
+		  "summed: a right checksum stays right",
+	  .prog = PROG_AGENT, .in = TO_EP3(.payload = 100, .trailer = 4),
+	  .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.inner = TO_EP3(.payload = 100, .trailer = 4)),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
+};
 
-		memset(f->in.data + f->in.len, 0xee, 4);
-		f->in.len += 4;
-		ip[2] = tot >> 8;
-		ip[3] = tot & 0xff;
-		ip[10] = ip[11] = 0;
-		c = ~pkt_csum_fold(pkt_csum_add(0, ip, 20));
-		ip[10] = c >> 8;
-		ip[11] = c & 0xff;
-	}
-	f->check_out = true;
-	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-
-	/* Every length of the last chunk's tail (0 to 511 bytes), the
-	 * padding of the longest ones included (UDP: 8 + payload); every
-	 * tail below 64 (the sum reads its words and last bytes in place). */
-	for (size_t t = 0; t < 512; t += 1) {
-		if (t % 32 && t < 500 && t >= 64)
-			continue;
-		s = from_ep1(IP4(10, 1, 1, 20));
-		s.payload = 512 + t - 8;
-		f = fx("agent: UDP checksums are right for every tail length "
-		       "(512 + 0..511 bytes)",
-		       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
-		build_inner(&f->in, &s);
-		f->check_out = true;
-		agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-		f->in.data[14 + 20 + 6] ^= 0x5a;
-	}
-
-	s = from_ep1(IP4(10, 1, 1, 60));
-	f = fx("agent: a fresh learned entry sends straight to the "
-	       "destination's host, flagged DIRECT",
-	       XDP_REDIRECT, MZR_CNT_AGENT_DIRECT, env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	agent_out(&f->out, &f->in, &s, H6, MZR_F_DIRECT);
-
-	s = from_ep1(IP4(10, 1, 3, 60));
-	f = fx("agent: a learned host of another network is no shortcut: "
-	       "the packet goes to the own network's bouncer (then a divider)",
-	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-
-	s = from_ep1(IP4(10, 1, 1, 61));
-	f = fx("agent: a learned entry older than 30 s is ignored (bouncer)",
-	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-
-	f = fx("agent: an ARP request is tunnelled unchanged to a bouncer",
-	       XDP_REDIRECT, MZR_CNT_AGENT_ARP, env.ep1h);
-	build_arp(&f->in, 1, MAC_EP1, IP4(10, 1, 1, 10), IP4(10, 1, 1, 20));
-	f->check_out = true;
-	{
-		uint32_t h = arp_hash(IP4(10, 1, 1, 10), IP4(10, 1, 1, 20));
-		struct outer_spec o = { .dmac = host_mac(a1_bouncer(h)),
-					.smac = MAC_US, .src = US,
-					.dst = a1_bouncer(h),
-					.sport = (uint16_t)(MZR_SPORT_MIN |
-							    (h & 0x3fff)),
-					.vni = VNI_A, .rts = US };
-
-		build_encap(&f->out, &o, &f->in);
-	}
-
-	f = fx("agent: an ARP reply from an endpoint is dropped (the "
-	       "back-plane answers ARP)",
-	       XDP_DROP, DROP(MZR_DROP_ARP), env.ep1h);
-	build_arp(&f->in, 2, MAC_EP1, IP4(10, 1, 1, 10), IP4(10, 1, 1, 20));
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.src = IP4(10, 1, 1, 99);
-	f = fx("agent: an endpoint sending from another IP is dropped "
-	       "(spoofed)", XDP_DROP, DROP(MZR_DROP_SPOOFED), env.ep1h);
-	build_inner(&f->in, &s);
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.smac = MAC_EP2;
-	f = fx("agent: an endpoint sending from another MAC is dropped "
-	       "(spoofed)", XDP_DROP, DROP(MZR_DROP_SPOOFED), env.ep1h);
-	build_inner(&f->in, &s);
-
-	f = fx("agent: an ARP request claiming another IP is dropped "
-	       "(spoofed)", XDP_DROP, DROP(MZR_DROP_SPOOFED), env.ep1h);
-	build_arp(&f->in, 1, MAC_EP1, IP4(10, 1, 1, 11), IP4(10, 1, 1, 20));
-
-	s = from_ep1(IP4(10, 1, 1, 11));
-	s.dmac = MAC_EP2;
-	s.dmac = MAC_GW_A1;
-	f = fx("agent: traffic between two endpoints of this host is "
-	       "hairpinned with the destination's MAC, never tunnelled",
-	       XDP_REDIRECT, MZR_CNT_AGENT_LOCAL, env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	s.dmac = MAC_EP2;
-	build_inner(&f->out, &s);
-
-	f = fx("agent: a frame neither IPv4 nor ARP (IPv6) is dropped",
-	       XDP_DROP, DROP(MZR_DROP_NOT_IPV4), env.ep1h);
-	pkt_init(&f->in);
-	pkt_eth(&f->in, MAC_GW_A1, MAC_EP1, 0x86dd);
-	pkt_payload_pattern(&f->in, 60);
-	pkt_finish(&f->in);
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	f = fx("agent: a frame on an interface with no endpoint is dropped",
-	       XDP_DROP, DROP(MZR_DROP_UNKNOWN_EP), env.noeph);
-	build_inner(&f->in, &s);
-
-	f = fx("agent: a truncated IPv4 header is dropped", XDP_DROP,
-	       DROP(MZR_DROP_MALFORMED), env.ep1h);
-	build_inner(&f->in, &s);
-	pkt_truncate(&f->in, 14 + 12);
-
-	f = fx("agent: a truncated UDP header is dropped", XDP_DROP,
-	       DROP(MZR_DROP_MALFORMED), env.ep1h);
-	build_inner(&f->in, &s);
-	pkt_truncate(&f->in, 14 + 20 + 4);
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	/* Outer IPv4 = frame + 52 bytes; the underlay MTU is 1500. */
-	s.payload = 1500 - (MZR_ENCAP_LEN - 14) - (14 + 20 + 8) + 1;
-	f = fx("agent: a frame without DF that would exceed the underlay "
-	       "MTU once encapsulated is dropped (too_big; the agent does not "
-	       "fragment)",
-	       XDP_DROP, DROP(MZR_DROP_TOO_BIG), env.ep1h);
-	build_inner(&f->in, &s);
-
-	s.payload--;
-	f = fx("agent: a frame that exactly fills the underlay MTU once "
-	       "encapsulated is sent", XDP_REDIRECT, MZR_CNT_AGENT_ENCAP,
-	       env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-
-	frag_needed_fixtures();
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.ihl = 7;
-	f = fx("agent: IPv4 with options is tunnelled intact", XDP_REDIRECT,
-	       MZR_CNT_AGENT_ENCAP, env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.frag_off = 0x2000 | 0; /* first fragment: MF */
-	f = fx("agent: a first fragment is hashed without ports (all "
-	       "fragments take one path)",
-	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-
-	/* Bouncer's neighbour unresolved (XDP_PASS with XDP metadata for
-	 * the tc program): test_core_neigh.c. */
-
-	s = (struct inner_spec){ .dmac = MAC_GW_A2, .smac = MAC_EP4,
-				 .src = IP4(10, 1, 2, 10),
-				 .dst = IP4(10, 1, 1, 20), .sport = 999,
-				 .dport = 443, .payload = 16 };
-	f = fx("agent: when this host is the network's bouncer the frame is "
-	       "bounced here, straight to the destination's host",
-	       XDP_REDIRECT, MZR_CNT_BOUNCER_FWD, env.ep4h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	{
-		struct outer_spec o = { .dmac = MAC_H5, .smac = MAC_US,
-					.src = US, .dst = H5, .ttl = 63,
-					.sport = flow_sport(&s),
-					.vni = VNI_A, .rts = US };
-
-		build_encap(&f->out, &o, &f->in);
-	}
-
-	f = fx("agent: ARP for the gateway, this host being the bouncer: "
-	       "answered right back to the endpoint",
-	       XDP_REDIRECT, MZR_CNT_BOUNCER_ARP, env.ep4h);
-	build_arp(&f->in, 1, MAC_EP4, IP4(10, 1, 2, 10), IP4(10, 1, 2, 1));
-	f->check_out = true;
-	pkt_init(&f->out);
-	pkt_eth(&f->out, MAC_EP4, MAC_GW_A2, PKT_ETH_P_ARP);
-	pkt_arp(&f->out, 2, MAC_GW_A2, IP4(10, 1, 2, 1), MAC_EP4,
-		IP4(10, 1, 2, 10));
-	pkt_finish(&f->out);
-	(void)inner;
+/* Every length of the last chunk's tail (0 to 511 bytes), the padding of
+ * the longest ones included (UDP: 8 + payload); every tail below 64 (the
+ * sum reads its words and last bytes in place). Generated: one entry per
+ * tail length. */
+#define TAIL_MAX 512
+static bool tail_tested(size_t t)
+{
+	return !(t % 32 && t < 500 && t >= 64);
 }
 
-/* ---- Transit ------------------------------------------------------------ */
+static struct frame tail_inner[TAIL_MAX], tail_in[TAIL_MAX],
+	tail_out[TAIL_MAX];
 
-static void transit_fixtures(void)
+static size_t tail_fixtures(struct fixture *tab)
 {
-	struct inner_spec s;
-	struct pkt inner, tmp;
-	struct fixture *f;
-	uint32_t ul0 = env.ul0;
-	long off;
+	size_t n = 0;
 
-	/* -- Not ours: the kernel gets it unchanged. -- */
-	f = fx("transit: non-IP traffic on the underlay goes to the kernel",
-	       XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
-	build_arp(&f->in, 1, MAC_H2, H2, US);
-	same_out(f);
-
-	f = fx("transit: UDP to another port (VXLAN 4789) goes to the kernel",
-	       XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
-	pkt_init(&f->in);
-	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
-	pkt_ipv4(&f->in, H2, US, 17, NULL);
-	pkt_udp(&f->in, 5555, 4789);
-	pkt_payload_pattern(&f->in, 40);
-	pkt_finish(&f->in);
-	same_out(f);
-
-	s = remote(IP4(10, 1, 1, 11));
-	build_inner(&inner, &s);
-	f = fx("transit: Geneve without Mizar's option class belongs to "
-	       "another user: kernel", XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
-	pkt_init(&f->in);
-	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
-	pkt_ipv4(&f->in, H2, US, 17, &(struct pkt_ipv4_opts){
-					     .frag_off = 0x4000 });
-	pkt_udp_nocsum(&f->in, 5000, 6081);
-	pkt_geneve(&f->in, VNI_A, 0);
-	pkt_geneve_opt_u32(&f->in, 0x0102, 0x01, 0xdeadbeef);
-	pkt_payload(&f->in, inner.data, inner.len);
-	pkt_finish(&f->in);
-	same_out(f);
-
-	f = fx("transit: Geneve with no options at all goes to the kernel",
-	       XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
-	pkt_init(&f->in);
-	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
-	pkt_ipv4(&f->in, H2, US, 17, NULL);
-	pkt_udp_nocsum(&f->in, 5000, 6081);
-	pkt_geneve(&f->in, VNI_A, 0);
-	pkt_payload(&f->in, inner.data, inner.len);
-	pkt_finish(&f->in);
-	same_out(f);
-
-	f = fx("transit: Mizar Geneve addressed to another host goes to the "
-	       "kernel", XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
-	{
-		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_H2,
-					.src = H2, .dst = H3, .sport = 51000,
-					.vni = VNI_A, .rts = H2 };
-
-		build_encap(&f->in, &o, &inner);
+	for (size_t t = 0; t < TAIL_MAX; t++) {
+		if (!tail_tested(t))
+			continue;
+		tail_inner[n] = *TO_EP3(.payload = 512 + t - 8);
+		tail_in[n] = tail_inner[n];
+		tail_in[n].patch[0] = (struct frame_patch)PATCH(PKT_L_UDP, 6,
+								XOR, 0x5a);
+		tail_out[n] = *AGENT_OUT(.inner = &tail_inner[n]);
+		tab[n] = (struct fixture){
+			.desc = "agent: UDP checksums are right for every tail "
+				"length (512 + 0..511 bytes)",
+			.prog = PROG_AGENT, .in = &tail_in[n],
+			.verdict = XDP_REDIRECT, .out = &tail_out[n],
+			.counters = ONE(MZR_CNT_AGENT_ENCAP),
+		};
+		n++;
 	}
-	same_out(f);
+	return n;
+}
 
-	f = fx("transit: Mizar Geneve for an unknown VNI goes to the kernel "
-	       "(counted)", XDP_PASS, MZR_CNT_UNKNOWN_VNI, ul0);
-	tunnel_in(&f->in, H2, 4242, 0, 64, &inner);
-	same_out(f);
+static const struct fixture agent[] = {
+	{ .desc = "agent: a fresh learned entry sends straight to the "
+		  "destination's host, flagged DIRECT",
+	  .prog = PROG_AGENT, .in = FROM_EP1(.dst = IP4(10, 1, 1, 60)),
+	  .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.to = H6, .flags = MZR_F_DIRECT,
+			   .inner = FROM_EP1(.dst = IP4(10, 1, 1, 60))),
+	  .counters = ONE(MZR_CNT_AGENT_DIRECT) },
+	{ .desc = "agent: a learned host of another network is no shortcut: "
+		  "the packet goes to the own network's bouncer (then a "
+		  "divider)",
+	  .prog = PROG_AGENT, .in = FROM_EP1(.dst = IP4(10, 1, 3, 60)),
+	  .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.inner = FROM_EP1(.dst = IP4(10, 1, 3, 60))),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
+	{ .desc = "agent: a learned entry older than 30 s is ignored "
+		  "(bouncer)",
+	  .prog = PROG_AGENT, .in = FROM_EP1(.dst = IP4(10, 1, 1, 61)),
+	  .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.inner = FROM_EP1(.dst = IP4(10, 1, 1, 61))),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
+	{ .desc = "agent: an ARP request is tunnelled unchanged to a bouncer",
+	  .prog = PROG_AGENT, .in = ARP(.smac = MAC_EP1, .src = EP1, .dst = EP3),
+	  .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.inner = ARP(.smac = MAC_EP1, .src = EP1,
+					.dst = EP3)),
+	  .counters = ONE(MZR_CNT_AGENT_ARP) },
+	{ .desc = "agent: an ARP reply from an endpoint is dropped (the "
+		  "back-plane answers ARP)",
+	  .prog = PROG_AGENT,
+	  .in = ARP(.op = 2, .smac = MAC_EP1, .src = EP1, .dst = EP3),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_ARP)) },
+	{ .desc = "agent: an endpoint sending from another IP is dropped "
+		  "(spoofed)",
+	  .prog = PROG_AGENT, .in = TO_EP3(.src = IP4(10, 1, 1, 99)),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_SPOOFED)) },
+	{ .desc = "agent: an endpoint sending from another MAC is dropped "
+		  "(spoofed)",
+	  .prog = PROG_AGENT, .in = TO_EP3(.smac = MAC_EP2),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_SPOOFED)) },
+	{ .desc = "agent: an ARP request claiming another IP is dropped "
+		  "(spoofed)",
+	  .prog = PROG_AGENT, .in = ARP(.smac = MAC_EP1, .src = EP2, .dst = EP3),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_SPOOFED)) },
+	{ .desc = "agent: traffic between two endpoints of this host is "
+		  "hairpinned with the destination's MAC, never tunnelled",
+	  .prog = PROG_AGENT, .in = FROM_EP1(.dst = EP2),
+	  .verdict = XDP_REDIRECT, .out = FROM_EP1(.dst = EP2, .dmac = MAC_EP2),
+	  .counters = ONE(MZR_CNT_AGENT_LOCAL) },
+	{ .desc = "agent: a frame neither IPv4 nor ARP (IPv6) is dropped",
+	  .prog = PROG_AGENT,
+	  .in = ETH(.dmac = MAC_GW_A1, .smac = MAC_EP1, .ethertype = 0x86dd,
+		    .payload = 60),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_NOT_IPV4)) },
+	{ .desc = "agent: a frame on an interface with no endpoint is dropped",
+	  .prog = PROG_AGENT, .dev = "noeph", .in = TO_EP3(),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_UNKNOWN_EP)) },
+	{ .desc = "agent: a truncated IPv4 header is dropped",
+	  .prog = PROG_AGENT, .in = TO_EP3(.cut = 14 + 12),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_MALFORMED)) },
+	{ .desc = "agent: a truncated UDP header is dropped",
+	  .prog = PROG_AGENT, .in = TO_EP3(.cut = 14 + 20 + 4),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_MALFORMED)) },
+	/* Outer IPv4 = frame + 52 bytes; the underlay MTU is 1500. */
+	{ .desc = "agent: a frame without DF that would exceed the underlay "
+		  "MTU once encapsulated is dropped (too_big; the agent does "
+		  "not fragment)",
+	  .prog = PROG_AGENT, .in = TO_EP3(.len = FITS_MTU + 1),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_TOO_BIG)) },
+	{ .desc = "agent: a frame that exactly fills the underlay MTU once "
+		  "encapsulated is sent",
+	  .prog = PROG_AGENT, .in = TO_EP3(.len = FITS_MTU),
+	  .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.inner = TO_EP3(.len = FITS_MTU)),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
 
+	/* Path MTU discovery: too-big IPv4 with DF is answered with ICMP
+	 * Fragmentation Needed (RFC 1191), next-hop MTU 1500 - 66 = 1434. */
+	FRAG_NEEDED_CASE("agent: too-big TCP with DF is answered by the "
+			 "gateway with ICMP frag needed, mtu 1434, quoting IP "
+			 "+ 8 bytes (and counted too_big)",
+			 TCP_FROM_EP1(.dst = EP3, .frag_off = 0x4000,
+				      .len = FITS_MTU + 1)),
+	{ .desc = "agent: TCP with DF that exactly fills the underlay MTU "
+		  "once encapsulated is sent",
+	  .prog = PROG_AGENT,
+	  .in = TCP_FROM_EP1(.dst = EP3, .frag_off = 0x4000, .len = FITS_MTU),
+	  .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.inner = TCP_FROM_EP1(.dst = EP3,
+						 .frag_off = 0x4000,
+						 .len = FITS_MTU)),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
+	FRAG_NEEDED_CASE("agent: too-big UDP with DF and 40 bytes of IP "
+			 "options (ihl 15): the whole 60-byte header is "
+			 "quoted, odd frame length",
+			 TO_EP3(.frag_off = 0x4000, .ihl = 15,
+				.len = FITS_MTU + 1 + 300)),
+	FRAG_NEEDED_CASE("agent: a too-big ICMP echo request with DF (ping -M "
+			 "do) is answered with frag needed",
+			 TO_EP3(.proto = 1, .frag_off = 0x4000,
+				.len = FITS_MTU + 1)),
+	{ .desc = "agent: a too-big ICMP error with DF is only dropped (no "
+		  "error about an error)",
+	  .prog = PROG_AGENT,
+	  .in = TO_EP3(.proto = 1, .type = 3, .frag_off = 0x4000,
+		       .len = FITS_MTU + 1),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_TOO_BIG)) },
+	/* DF with an offset: not a first part */
+	{ .desc = "agent: a too-big later fragment (offset != 0) with DF is "
+		  "only dropped",
+	  .prog = PROG_AGENT,
+	  .in = TO_EP3(.frag_off = 0x4000 | 185, .len = FITS_MTU + 1),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_TOO_BIG)) },
+	{ .desc = "agent: a too-big multicast datagram with DF is only "
+		  "dropped (RFC 1812: no ICMP error about it)",
+	  .prog = PROG_AGENT,
+	  .in = FROM_EP1(.dst = IP4(224, 0, 0, 9), .frag_off = 0x4000,
+			 .len = FITS_MTU + 1),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_TOO_BIG)) },
+	{ .desc = "agent: a too-big frame with DF whose IPv4 header is bad "
+		  "(ihl 4) is dropped malformed by the parser",
+	  .prog = PROG_AGENT,
+	  .in = TO_EP3(.frag_off = 0x4000, .len = FITS_MTU + 1,
+		       .patch = { PATCH(PKT_L_IPV4, 0, SET, 0x44) }),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_MALFORMED)) },
+
+	{ .desc = "agent: IPv4 with options is tunnelled intact",
+	  .prog = PROG_AGENT, .in = TO_EP3(.ihl = 7), .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.inner = TO_EP3(.ihl = 7)),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
+	/* first fragment: MF */
+	{ .desc = "agent: a first fragment is hashed without ports (all "
+		  "fragments take one path)",
+	  .prog = PROG_AGENT, .in = TO_EP3(.frag_off = 0x2000),
+	  .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.inner = TO_EP3(.frag_off = 0x2000)),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
+	/* Bouncer's neighbour unresolved (XDP_PASS with XDP metadata for
+	 * the tc program): test_core_neigh.c. */
+	{ .desc = "agent: when this host is the network's bouncer the frame "
+		  "is bounced here, straight to the destination's host",
+	  .prog = PROG_AGENT, .dev = "ep4h",
+	  .in = UDP(.dmac = MAC_GW_A2, .smac = MAC_EP4, .src = EP4, .dst = EP3,
+		    .sport = 999, .dport = 443, .payload = 16),
+	  .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.to = H5, .ttl = 63,
+			   .inner = UDP(.dmac = MAC_GW_A2, .smac = MAC_EP4,
+					.src = EP4, .dst = EP3, .sport = 999,
+					.dport = 443, .payload = 16)),
+	  .counters = ONE(MZR_CNT_BOUNCER_FWD) },
+	{ .desc = "agent: ARP for the gateway, this host being the bouncer: "
+		  "answered right back to the endpoint",
+	  .prog = PROG_AGENT, .dev = "ep4h",
+	  .in = ARP(.smac = MAC_EP4, .src = EP4, .dst = GW_A2),
+	  .verdict = XDP_REDIRECT,
+	  .out = ARP(.op = 2, .dmac = MAC_EP4, .smac = MAC_GW_A2, .src = GW_A2,
+		     .tha = MAC_EP4, .dst = EP4),
+	  .counters = ONE(MZR_CNT_BOUNCER_ARP) },
+};
+
+/* ---- Transit (PROG_TRANSIT, ingress ul0) -------------------------------- */
+
+/* The remote sender to EP2 (here), the transit fixtures' usual inner. */
+#define TO_EP2(...) FROM_REMOTE(.dst = EP2, __VA_ARGS__)
+/* ... as delivered: with EP2's MAC. */
+#define TO_EP2_DELIVERED(...) TO_EP2(.dmac = MAC_EP2, __VA_ARGS__)
+/* Hand-made Geneve from H2: UDP source port 5000, options as given. */
+#define H2_GENEVE(...)                                                         \
+	TUNNEL(.from = H2, .sport = 5000, .vni = VNI_A, __VA_ARGS__)
+
+/* Where a frame cut at @len_ ends up: outside Mizar's Geneve, the kernel
+ * gets it unchanged; inside, a counted malformed drop. */
+#define CUT_PASS(desc_, len_)                                                  \
+	{ .desc = desc_, .prog = PROG_TRANSIT,                                 \
+	  .in = TUNNEL(.from = H2, .vni = VNI_A, .inner = TO_EP2(),            \
+		       .cut = (len_)),                                         \
+	  .verdict = XDP_PASS, .out_same = true, .out_malformed = true,        \
+	  .counters = ONE(MZR_CNT_TRANSIT_PASS) }
+#define CUT_DROP(desc_, len_)                                                  \
+	{ .desc = desc_, .prog = PROG_TRANSIT,                                 \
+	  .in = TUNNEL(.from = H2, .vni = VNI_A, .inner = TO_EP2(),            \
+		       .cut = (len_)),                                         \
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_MALFORMED)) }
+
+static const struct fixture transit[] = {
+	/* -- Not ours: the kernel gets it unchanged. -- */
+	{ .desc = "transit: non-IP traffic on the underlay goes to the kernel",
+	  .prog = PROG_TRANSIT, .in = ARP(.smac = MAC_H2, .src = H2, .dst = US),
+	  .verdict = XDP_PASS, .out_same = true,
+	  .counters = ONE(MZR_CNT_TRANSIT_PASS) },
+	{ .desc = "transit: UDP to another port (VXLAN 4789) goes to the "
+		  "kernel",
+	  .prog = PROG_TRANSIT,
+	  .in = UDP(.dmac = MAC_US, .smac = MAC_H2, .src = H2, .dst = US,
+		    .sport = 5555, .dport = 4789, .payload = 40),
+	  .verdict = XDP_PASS, .out_same = true,
+	  .counters = ONE(MZR_CNT_TRANSIT_PASS) },
+	{ .desc = "transit: Geneve without Mizar's option class belongs to "
+		  "another user: kernel",
+	  .prog = PROG_TRANSIT,
+	  .in = H2_GENEVE(.opts = { OPT(0x0102, 0x01, 0xdeadbeef) },
+			  .inner = TO_EP2()),
+	  .verdict = XDP_PASS, .out_same = true,
+	  .counters = ONE(MZR_CNT_TRANSIT_PASS) },
+	{ .desc = "transit: Geneve with no options at all goes to the kernel",
+	  .prog = PROG_TRANSIT,
+	  .in = H2_GENEVE(.frag_off = 0, .no_opts = true, .inner = TO_EP2()),
+	  .verdict = XDP_PASS, .out_same = true,
+	  .counters = ONE(MZR_CNT_TRANSIT_PASS) },
+	{ .desc = "transit: Mizar Geneve addressed to another host goes to "
+		  "the kernel",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.dmac = MAC_US, .smac = MAC_H2, .from = H2, .to = H3,
+		       .vni = VNI_A, .inner = TO_EP2()),
+	  .verdict = XDP_PASS, .out_same = true,
+	  .counters = ONE(MZR_CNT_TRANSIT_PASS) },
+	{ .desc = "transit: Mizar Geneve for an unknown VNI goes to the "
+		  "kernel (counted)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = 4242, .inner = TO_EP2()),
+	  .verdict = XDP_PASS, .out_same = true,
+	  .counters = ONE(MZR_CNT_UNKNOWN_VNI) },
 	/* The VPC is looked up after the inner frame is parsed (and only
 	 * when no endpoint entry decides): an unknown VNI still goes to the
 	 * kernel whatever it carries, a frame cut short included. */
-	{
-		static const uint8_t stub[10];
-		struct pkt cut;
-
-		pkt_init(&cut);
-		pkt_payload(&cut, stub, sizeof(stub));
-		f = fx("transit: an unknown VNI goes to the kernel even with "
-		       "an inner frame cut short (counted)",
-		       XDP_PASS, MZR_CNT_UNKNOWN_VNI, ul0);
-		tunnel_in(&f->in, H2, 4242, 0, 64, &cut);
-		same_out(f);
-		f->out_malformed = true;
-	}
-
-	f = fx("transit: an outer header with IP options is not ours",
-	       XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
-	pkt_init(&f->in);
-	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
-	pkt_ipv4(&f->in, H2, US, 17, &(struct pkt_ipv4_opts){ .ihl = 6 });
-	pkt_udp_nocsum(&f->in, 5000, 6081);
-	pkt_geneve(&f->in, VNI_A, 0);
-	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, MZR_OPT_RTS, H2);
-	pkt_payload(&f->in, inner.data, inner.len);
-	pkt_finish(&f->in);
-	same_out(f);
-
-	f = fx("transit: an outer fragment is left to the kernel to "
-	       "reassemble", XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
-	pkt_init(&f->in);
-	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
-	pkt_ipv4(&f->in, H2, US, 17,
-		 &(struct pkt_ipv4_opts){ .frag_off = 0x2000 });
-	pkt_udp_nocsum(&f->in, 5000, 6081);
-	pkt_geneve(&f->in, VNI_A, 0);
-	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, MZR_OPT_RTS, H2);
-	pkt_payload(&f->in, inner.data, inner.len);
-	pkt_finish(&f->in);
-	same_out(f);
+	{ .desc = "transit: an unknown VNI goes to the kernel even with an "
+		  "inner frame cut short (counted)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = 4242, .inner = RAW(.nbytes = 10)),
+	  .verdict = XDP_PASS, .out_same = true, .out_malformed = true,
+	  .counters = ONE(MZR_CNT_UNKNOWN_VNI) },
+	{ .desc = "transit: an outer header with IP options is not ours",
+	  .prog = PROG_TRANSIT,
+	  .in = H2_GENEVE(.frag_off = 0, .ihl = 6, .no_flags_opt = true,
+			  .inner = TO_EP2()),
+	  .verdict = XDP_PASS, .out_same = true,
+	  .counters = ONE(MZR_CNT_TRANSIT_PASS) },
+	{ .desc = "transit: an outer fragment is left to the kernel to "
+		  "reassemble",
+	  .prog = PROG_TRANSIT,
+	  .in = H2_GENEVE(.frag_off = 0x2000, .no_flags_opt = true,
+			  .inner = TO_EP2()),
+	  .verdict = XDP_PASS, .out_same = true,
+	  .counters = ONE(MZR_CNT_TRANSIT_PASS) },
 
 	/* -- Delivery on the endpoint's host. -- */
-	s = remote(IP4(10, 1, 1, 11));
-	s.src = IP4(10, 1, 1, 20);
-	build_inner(&inner, &s);
-	f = fx("transit: a packet for an endpoint hosted here is "
-	       "decapsulated and given the endpoint's MAC (and the sender "
-	       "is learned)", XDP_REDIRECT, MZR_CNT_DELIVER, ul0);
-	tunnel_in(&f->in, H5, VNI_A, 0, 64, &inner);
-	f->check_out = true;
-	s.dmac = MAC_EP2;
-	build_inner(&f->out, &s);
-
-	s = remote(IP4(10, 1, 1, 11));
-	build_inner(&inner, &s);
-	f = fx("transit: VPC B's 10.1.1.11 gets VPC B's packet (same IP as "
-	       "an endpoint of VPC A)", XDP_REDIRECT, MZR_CNT_DELIVER, ul0);
-	tunnel_in(&f->in, H2, VNI_B, 0, 64, &inner);
-	f->check_out = true;
-	s.dmac = MAC_B11;
-	build_inner(&f->out, &s);
-
-	s = remote(IP4(10, 1, 1, 11));
-	s.src = IP4(10, 2, 1, 7);
-	s.ttl = 63;
-	build_inner(&inner, &s);
-	f = fx("transit: a packet a divider routed (from network 10.2.1.0/24) "
-	       "is delivered, and its sender is not learned (no direct path "
-	       "across networks)", XDP_REDIRECT, MZR_CNT_DELIVER, ul0);
-	tunnel_in(&f->in, H3, VNI_B, MZR_F_ROUTED, 63, &inner);
-	f->check_out = true;
-	s.dmac = MAC_B11;
-	build_inner(&f->out, &s);
+	{ .desc = "transit: a packet for an endpoint hosted here is "
+		  "decapsulated and given the endpoint's MAC (and the sender "
+		  "is learned)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H5, .vni = VNI_A, .inner = TO_EP2(.src = EP3)),
+	  .verdict = XDP_REDIRECT, .out = TO_EP2_DELIVERED(.src = EP3),
+	  .counters = ONE(MZR_CNT_DELIVER) },
+	{ .desc = "transit: VPC B's 10.1.1.11 gets VPC B's packet (same IP as "
+		  "an endpoint of VPC A)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_B, .inner = TO_EP2()),
+	  .verdict = XDP_REDIRECT, .out = TO_EP2(.dmac = MAC_B11),
+	  .counters = ONE(MZR_CNT_DELIVER) },
+	{ .desc = "transit: a packet a divider routed (from network "
+		  "10.2.1.0/24) is delivered, and its sender is not learned "
+		  "(no direct path across networks)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H3, .vni = VNI_B, .flags = MZR_F_ROUTED,
+		       .ttl = 63,
+		       .inner = TO_EP2(.src = IP4(10, 2, 1, 7), .ttl = 63)),
+	  .verdict = XDP_REDIRECT,
+	  .out = TO_EP2(.dmac = MAC_B11, .src = IP4(10, 2, 1, 7), .ttl = 63),
+	  .counters = ONE(MZR_CNT_DELIVER) },
 
 	/* -- Trust (docs/security.md). -- */
-	s = remote(IP4(10, 1, 1, 11));
-	s.src = IP4(10, 1, 1, 24);
-	build_inner(&inner, &s);
-	f = fx("transit: Mizar Geneve from an underlay address that is no "
-	       "known Mizar host (H7) is dropped (unknown_peer), never "
-	       "delivered nor learned", XDP_DROP, DROP(MZR_DROP_UNKNOWN_PEER),
-	       ul0);
-	{
-		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_REMOTE,
-					.src = H7, .dst = US, .sport = 51000,
-					.vni = VNI_A, .rts = H7 };
+	{ .desc = "transit: Mizar Geneve from an underlay address that is no "
+		  "known Mizar host (H7) is dropped (unknown_peer), never "
+		  "delivered nor learned",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H7, .smac = MAC_REMOTE, .vni = VNI_A,
+		       .inner = TO_EP2(.src = IP4(10, 1, 1, 24))),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_UNKNOWN_PEER)) },
+	{ .desc = "transit: a frame whose RTS (H6) is not its outer source "
+		  "(H2) is delivered but its RTS is not believed "
+		  "(learn_refused)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .rts = H6, .vni = VNI_A,
+		       .inner = TO_EP2(.src = IP4(10, 1, 1, 25))),
+	  .verdict = XDP_REDIRECT,
+	  .out = TO_EP2_DELIVERED(.src = IP4(10, 1, 1, 25)),
+	  .counters = ONE(MZR_CNT_LEARN_REFUSED) },
+	{ .desc = "transit: VPC A traffic for an address only VPC B has here "
+		  "never reaches VPC B's endpoint (goes to A's divider)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 1, 1, 12))),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = H2, .to = H4, .vni = VNI_A, .ttl = 63,
+			.inner = FROM_REMOTE(.dst = IP4(10, 1, 1, 12))),
+	  .counters = ONE(MZR_CNT_BOUNCER_TO_DIVIDER) },
+	{ .desc = "transit: a bypass-decap endpoint receives the tunnel "
+		  "packet as is but addressed to its own MAC (its kernel "
+		  "drops any other)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = FROM_REMOTE(.dst = EP6)),
+	  .verdict = XDP_REDIRECT,
+	  .out = TUNNEL(.dmac = MAC_EP6, .from = H2, .vni = VNI_A,
+			.inner = FROM_REMOTE(.dst = EP6)),
+	  .counters = ONE(MZR_CNT_DELIVER_BYPASS) },
+	{ .desc = "transit: inner IPv4 with options is delivered intact",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A, .inner = TO_EP2(.ihl = 8)),
+	  .verdict = XDP_REDIRECT, .out = TO_EP2_DELIVERED(.ihl = 8),
+	  .counters = ONE(MZR_CNT_DELIVER) },
+	{ .desc = "transit: an inner first fragment is delivered",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = TO_EP2(.frag_off = 0x2000)),
+	  .verdict = XDP_REDIRECT, .out = TO_EP2_DELIVERED(.frag_off = 0x2000),
+	  .counters = ONE(MZR_CNT_DELIVER) },
+	/* a later fragment: no UDP header */
+	{ .desc = "transit: an inner later fragment (no L4 header) is "
+		  "bounced like the rest of its datagram",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = FROM_REMOTE(.dst = EP3, .frag_off = 185)),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = H2, .to = H5, .vni = VNI_A, .ttl = 63,
+			.inner = FROM_REMOTE(.dst = EP3, .frag_off = 185)),
+	  .counters = ONE(MZR_CNT_BOUNCER_FWD) },
 
-		build_encap(&f->in, &o, &inner);
-	}
-
-	s.src = IP4(10, 1, 1, 25);
-	build_inner(&inner, &s);
-	f = fx("transit: a frame whose RTS (H6) is not its outer source (H2) "
-	       "is delivered but its RTS is not believed (learn_refused)",
-	       XDP_REDIRECT, MZR_CNT_LEARN_REFUSED, ul0);
-	{
-		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_H2,
-					.src = H2, .dst = US, .sport = 51000,
-					.vni = VNI_A, .rts = H6 };
-
-		build_encap(&f->in, &o, &inner);
-	}
-	f->check_out = true;
-	s.dmac = MAC_EP2;
-	build_inner(&f->out, &s);
-
-	s = remote(IP4(10, 1, 1, 12));
-	build_inner(&inner, &s);
-	f = fx("transit: VPC A traffic for an address only VPC B has here "
-	       "never reaches VPC B's endpoint (goes to A's divider)",
-	       XDP_TX, MZR_CNT_BOUNCER_TO_DIVIDER, ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	f->check_out = true;
-	tunnel_fwd(&f->out, H2, H4, VNI_A, 0, 63, &inner);
-
-	s = remote(IP4(10, 1, 1, 30));
-	build_inner(&inner, &s);
-	f = fx("transit: a bypass-decap endpoint receives the tunnel packet "
-	       "as is but addressed to its own MAC (its kernel drops any "
-	       "other)", XDP_REDIRECT, MZR_CNT_DELIVER_BYPASS, ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	same_out(f);
-	memcpy(f->out.data, MAC_EP6, 6);
-
-	s = remote(IP4(10, 1, 1, 11));
-	s.ihl = 8;
-	build_inner(&inner, &s);
-	f = fx("transit: inner IPv4 with options is delivered intact",
-	       XDP_REDIRECT, MZR_CNT_DELIVER, ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	f->check_out = true;
-	s.dmac = MAC_EP2;
-	build_inner(&f->out, &s);
-
-	s = remote(IP4(10, 1, 1, 11));
-	s.frag_off = 0x2000;
-	build_inner(&inner, &s);
-	f = fx("transit: an inner first fragment is delivered",
-	       XDP_REDIRECT, MZR_CNT_DELIVER, ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	f->check_out = true;
-	s.dmac = MAC_EP2;
-	build_inner(&f->out, &s);
-
-	s = remote(IP4(10, 1, 1, 20));
-	s.frag_off = 185; /* a later fragment: no UDP header */
-	build_inner(&inner, &s);
-	f = fx("transit: an inner later fragment (no L4 header) is bounced "
-	       "like the rest of its datagram", XDP_TX, MZR_CNT_BOUNCER_FWD,
-	       ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	f->check_out = true;
-	tunnel_fwd(&f->out, H2, H5, VNI_A, 0, 63, &inner);
-
-	/* -- Bouncer ARP responder. -- */
-	f = fx("transit: a bouncer answers ARP for a known endpoint, back to "
-	       "the requester's host", XDP_TX, MZR_CNT_BOUNCER_ARP, ul0);
-	build_arp(&inner, 1, MAC_REMOTE, IP4(10, 1, 1, 77),
-		  IP4(10, 1, 1, 20));
-	tunnel_in(&f->in, H2, VNI_A, 0, 9, &inner);
-	f->check_out = true;
-	pkt_init(&tmp);
-	pkt_eth(&tmp, MAC_REMOTE, MAC_EP3, PKT_ETH_P_ARP);
-	pkt_arp(&tmp, 2, MAC_EP3, IP4(10, 1, 1, 20), MAC_REMOTE,
-		IP4(10, 1, 1, 77));
-	pkt_finish(&tmp);
-	tunnel_fwd(&f->out, US, H2, VNI_A, 0, 64, &tmp);
-
-	f = fx("transit: a bouncer answers ARP for its network's gateway "
-	       "with the gateway MAC", XDP_TX, MZR_CNT_BOUNCER_ARP, ul0);
-	build_arp(&inner, 1, MAC_REMOTE, IP4(10, 1, 1, 77),
-		  IP4(10, 1, 1, 1));
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	f->check_out = true;
-	pkt_init(&tmp);
-	pkt_eth(&tmp, MAC_REMOTE, MAC_GW_A1, PKT_ETH_P_ARP);
-	pkt_arp(&tmp, 2, MAC_GW_A1, IP4(10, 1, 1, 1), MAC_REMOTE,
-		IP4(10, 1, 1, 77));
-	pkt_finish(&tmp);
-	tunnel_fwd(&f->out, US, H2, VNI_A, 0, 64, &tmp);
-
-	f = fx("transit: an ARP request is answered to the host it came from "
-	       "(outer source H2), not to the host its RTS claims (H6)",
-	       XDP_TX, MZR_CNT_BOUNCER_ARP, ul0);
-	build_arp(&inner, 1, MAC_REMOTE, IP4(10, 1, 1, 77),
-		  IP4(10, 1, 1, 20));
-	{
-		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_H2,
-					.src = H2, .dst = US, .sport = 51000,
-					.vni = VNI_A, .rts = H6 };
-
-		build_encap(&f->in, &o, &inner);
-	}
-	f->check_out = true;
-	pkt_init(&tmp);
-	pkt_eth(&tmp, MAC_REMOTE, MAC_EP3, PKT_ETH_P_ARP);
-	pkt_arp(&tmp, 2, MAC_EP3, IP4(10, 1, 1, 20), MAC_REMOTE,
-		IP4(10, 1, 1, 77));
-	pkt_finish(&tmp);
-	tunnel_fwd(&f->out, US, H2, VNI_A, 0, 64, &tmp);
-
-	f = fx("transit: ARP for an address nobody has is dropped "
-	       "(no_endpoint)", XDP_DROP, DROP(MZR_DROP_NO_ENDPOINT), ul0);
-	build_arp(&inner, 1, MAC_REMOTE, IP4(10, 1, 1, 77),
-		  IP4(10, 1, 1, 99));
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	/* -- Bouncer ARP responder: the answer leaves from this host. -- */
+	{ .desc = "transit: a bouncer answers ARP for a known endpoint, back "
+		  "to the requester's host",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A, .ttl = 9,
+		       .inner = ARP_FROM_REMOTE(EP3)),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = US, .to = H2, .vni = VNI_A,
+			.inner = ARP_ANSWER_TO_REMOTE(EP3, MAC_EP3)),
+	  .counters = ONE(MZR_CNT_BOUNCER_ARP) },
+	{ .desc = "transit: a bouncer answers ARP for its network's gateway "
+		  "with the gateway MAC",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = ARP_FROM_REMOTE(GW_A1)),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = US, .to = H2, .vni = VNI_A,
+			.inner = ARP_ANSWER_TO_REMOTE(GW_A1, MAC_GW_A1)),
+	  .counters = ONE(MZR_CNT_BOUNCER_ARP) },
+	{ .desc = "transit: an ARP request is answered to the host it came "
+		  "from (outer source H2), not to the host its RTS claims (H6)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .rts = H6, .vni = VNI_A,
+		       .inner = ARP_FROM_REMOTE(EP3)),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = US, .to = H2, .vni = VNI_A,
+			.inner = ARP_ANSWER_TO_REMOTE(EP3, MAC_EP3)),
+	  .counters = ONE(MZR_CNT_BOUNCER_ARP) },
+	{ .desc = "transit: ARP for an address nobody has is dropped "
+		  "(no_endpoint)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = ARP_FROM_REMOTE(IP4(10, 1, 1, 99))),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_NO_ENDPOINT)) },
 
 	/* -- Bouncer forwarding. -- */
-	s = remote(IP4(10, 1, 1, 20));
-	build_inner(&inner, &s);
-	f = fx("transit: a bouncer rewrites the outer header to the "
-	       "endpoint's host, TTL - 1, and sends it back out",
-	       XDP_TX, MZR_CNT_BOUNCER_FWD, ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	f->check_out = true;
-	tunnel_fwd(&f->out, H2, H5, VNI_A, 0, 63, &inner);
-
-	f = fx("transit: a bouncer keeps the DIRECT flag and RTS as they are",
-	       XDP_TX, MZR_CNT_BOUNCER_FWD, ul0);
-	tunnel_in(&f->in, H6, VNI_A, MZR_F_DIRECT, 20, &inner);
-	f->check_out = true;
-	tunnel_fwd(&f->out, H6, H5, VNI_A, MZR_F_DIRECT, 19, &inner);
-
-	f = fx("transit: outer TTL 1 on a forwarding hop is dropped",
-	       XDP_DROP, DROP(MZR_DROP_TTL_EXPIRED), ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 1, &inner);
-
+	{ .desc = "transit: a bouncer rewrites the outer header to the "
+		  "endpoint's host, TTL - 1, and sends it back out",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = FROM_REMOTE(.dst = EP3)),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = H2, .to = H5, .vni = VNI_A, .ttl = 63,
+			.inner = FROM_REMOTE(.dst = EP3)),
+	  .counters = ONE(MZR_CNT_BOUNCER_FWD) },
+	{ .desc = "transit: a bouncer keeps the DIRECT flag and RTS as they "
+		  "are",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H6, .vni = VNI_A, .flags = MZR_F_DIRECT,
+		       .ttl = 20, .inner = FROM_REMOTE(.dst = EP3)),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = H6, .to = H5, .vni = VNI_A,
+			.flags = MZR_F_DIRECT, .ttl = 19,
+			.inner = FROM_REMOTE(.dst = EP3)),
+	  .counters = ONE(MZR_CNT_BOUNCER_FWD) },
+	{ .desc = "transit: outer TTL 1 on a forwarding hop is dropped",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A, .ttl = 1,
+		       .inner = FROM_REMOTE(.dst = EP3)),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_TTL_EXPIRED)) },
 	/* Endpoint's host neighbour unresolved (XDP_PASS with XDP metadata
 	 * for the tc program): test_core_neigh.c. */
-
-	s = remote(IP4(10, 1, 1, 99));
-	build_inner(&inner, &s);
-	f = fx("transit: a bouncer without the endpoint sends it to a divider "
-	       "of the VPC", XDP_TX, MZR_CNT_BOUNCER_TO_DIVIDER, ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	f->check_out = true;
-	tunnel_fwd(&f->out, H2, H4, VNI_A, 0, 63, &inner);
-
-	s = remote(IP4(10, 1, 1, 98));
-	build_inner(&inner, &s);
-	f = fx("transit: a stale direct-path packet is re-sent to a bouncer "
-	       "of the destination's network, DIRECT cleared",
-	       XDP_TX, MZR_CNT_STALE_DIRECT, ul0);
-	tunnel_in(&f->in, H6, VNI_A, MZR_F_DIRECT, 64, &inner);
-	f->check_out = true;
-	tunnel_fwd(&f->out, H6, a1_bouncer(flow_hash(&s)), VNI_A, 0, 63,
-		   &inner);
+	{ .desc = "transit: a bouncer without the endpoint sends it to a "
+		  "divider of the VPC",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 1, 1, 99))),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = H2, .to = H4, .vni = VNI_A, .ttl = 63,
+			.inner = FROM_REMOTE(.dst = IP4(10, 1, 1, 99))),
+	  .counters = ONE(MZR_CNT_BOUNCER_TO_DIVIDER) },
+	{ .desc = "transit: a stale direct-path packet is re-sent to a "
+		  "bouncer of the destination's network, DIRECT cleared",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H6, .vni = VNI_A, .flags = MZR_F_DIRECT,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 1, 1, 98))),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = H6, .to = A1_BOUNCER, .vni = VNI_A, .ttl = 63,
+			.inner = FROM_REMOTE(.dst = IP4(10, 1, 1, 98))),
+	  .counters = ONE(MZR_CNT_STALE_DIRECT) },
 
 	/* -- Divider. -- */
-	s = remote(IP4(10, 2, 1, 7));
-	s.src = IP4(10, 1, 1, 77);
-	build_inner(&inner, &s);
-	f = fx("transit: a divider routes to a bouncer of the destination "
-	       "network, flags it ROUTED and decrements the inner TTL",
-	       XDP_TX, MZR_CNT_DIVIDER_FWD, ul0);
-	tunnel_in(&f->in, H2, VNI_B, 0, 64, &inner);
-	f->check_out = true;
-	s.ttl = 63;
-	build_inner(&tmp, &s);
-	tunnel_fwd(&f->out, H2, H3, VNI_B, MZR_F_ROUTED, 63, &tmp);
-
-	s = remote(IP4(10, 2, 1, 7));
-	s.ttl = 1;
-	build_inner(&inner, &s);
-	f = fx("transit: a divider drops an inner TTL of 1 (ttl_expired)",
-	       XDP_DROP, DROP(MZR_DROP_TTL_EXPIRED), ul0);
-	tunnel_in(&f->in, H2, VNI_B, 0, 64, &inner);
-
-	s = remote(IP4(10, 2, 1, 7));
-	build_inner(&inner, &s);
-	f = fx("transit: a packet a divider already routed, for an unknown "
-	       "endpoint, dies here (no bouncer/divider ping-pong)",
-	       XDP_DROP, DROP(MZR_DROP_NO_ENDPOINT), ul0);
-	tunnel_in(&f->in, H3, VNI_B, MZR_F_ROUTED, 64, &inner);
-
-	s = remote(IP4(10, 9, 9, 9));
-	build_inner(&inner, &s);
-	f = fx("transit: a divider with no network for the destination "
-	       "drops it (no_route)", XDP_DROP, DROP(MZR_DROP_NO_ROUTE), ul0);
-	tunnel_in(&f->in, H2, VNI_B, 0, 64, &inner);
-
-	s = remote(IP4(10, 2, 2, 99));
-	build_inner(&inner, &s);
-	f = fx("transit: a divider that is itself the destination network's "
-	       "bouncer and lacks the endpoint drops it (no_endpoint)",
-	       XDP_DROP, DROP(MZR_DROP_NO_ENDPOINT), ul0);
-	tunnel_in(&f->in, H2, VNI_B, 0, 64, &inner);
-
-	s = remote(IP4(10, 2, 1, 7));
-	build_inner(&inner, &s);
-	f = fx("transit: a divider cannot mark a packet with no FLAGS "
-	       "option: dropped (bad_option)",
-	       XDP_DROP, DROP(MZR_DROP_BAD_OPTION), ul0);
-	{
-		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_H2,
-					.src = H2, .dst = US, .sport = 51000,
-					.vni = VNI_B, .rts = H2,
-					.no_flags_opt = true };
-
-		build_encap(&f->in, &o, &inner);
-	}
-
-	s = remote(IP4(10, 1, 1, 99));
-	build_inner(&inner, &s);
-	f = fx("transit: a VPC with no divider drops what it cannot deliver "
-	       "(no_route)", XDP_DROP, DROP(MZR_DROP_NO_ROUTE), ul0);
-	tunnel_in(&f->in, H2, VNI_C, 0, 64, &inner);
+	{ .desc = "transit: a divider routes to a bouncer of the destination "
+		  "network, flags it ROUTED and decrements the inner TTL",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_B,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 2, 1, 7))),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = H2, .to = H3, .vni = VNI_B,
+			.flags = MZR_F_ROUTED, .ttl = 63,
+			.inner = FROM_REMOTE(.dst = IP4(10, 2, 1, 7),
+					     .ttl = 63)),
+	  .counters = ONE(MZR_CNT_DIVIDER_FWD) },
+	{ .desc = "transit: a divider drops an inner TTL of 1 (ttl_expired)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_B,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 2, 1, 7), .ttl = 1)),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_TTL_EXPIRED)) },
+	{ .desc = "transit: a packet a divider already routed, for an unknown "
+		  "endpoint, dies here (no bouncer/divider ping-pong)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H3, .vni = VNI_B, .flags = MZR_F_ROUTED,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 2, 1, 7))),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_NO_ENDPOINT)) },
+	{ .desc = "transit: a divider with no network for the destination "
+		  "drops it (no_route)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_B,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 9, 9, 9))),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_NO_ROUTE)) },
+	{ .desc = "transit: a divider that is itself the destination "
+		  "network's bouncer and lacks the endpoint drops it "
+		  "(no_endpoint)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_B,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 2, 2, 99))),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_NO_ENDPOINT)) },
+	{ .desc = "transit: a divider cannot mark a packet with no FLAGS "
+		  "option: dropped (bad_option)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_B, .no_flags_opt = true,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 2, 1, 7))),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_BAD_OPTION)) },
+	{ .desc = "transit: a VPC with no divider drops what it cannot "
+		  "deliver (no_route)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_C,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 1, 1, 99))),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_NO_ROUTE)) },
 
 	/* -- Bad input. -- */
-	s = remote(IP4(10, 1, 1, 11));
-	build_inner(&inner, &s);
-	f = fx("transit: VNI 0 with Mizar options is dropped (bad_vni)",
-	       XDP_DROP, DROP(MZR_DROP_BAD_VNI), ul0);
-	tunnel_in(&f->in, H2, 0, 0, 64, &inner);
-
-	f = fx("transit: Geneve version 1 cannot be parsed, so is not known "
-	       "to be ours: kernel, unchanged", XDP_PASS, MZR_CNT_TRANSIT_PASS,
-	       ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	off = pkt_layer_off(&f->in, PKT_L_GENEVE, 0);
-	f->in.data[off] = (uint8_t)(0x40 | (f->in.data[off] & 0x3f));
-	same_out(f);
-
-	f = fx("transit: another user's Geneve whose option runs past the "
-	       "option area (no Mizar option) is not ours: kernel, unchanged",
-	       XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
-	pkt_init(&f->in);
-	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
-	pkt_ipv4(&f->in, H2, US, 17, NULL);
-	pkt_udp_nocsum(&f->in, 5000, 6081);
-	pkt_geneve(&f->in, VNI_A, 0);
-	pkt_geneve_opt_u32(&f->in, 0x0102, 0x01, 0xdeadbeef);
-	pkt_payload(&f->in, inner.data, inner.len);
-	pkt_finish(&f->in);
-	off = pkt_layer_off(&f->in, PKT_L_GENEVE, 0);
-	f->in.data[off + 8 + 3] = 5; /* claims 20 bytes of an 8-byte area */
-	same_out(f);
-
-	f = fx("transit: another user's Geneve whose option area runs past "
-	       "the frame (no Mizar option in it) is not ours: kernel",
-	       XDP_PASS, MZR_CNT_TRANSIT_PASS, ul0);
-	pkt_init(&f->in);
-	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
-	pkt_ipv4(&f->in, H2, US, 17, NULL);
-	pkt_udp_nocsum(&f->in, 5000, 6081);
-	pkt_geneve(&f->in, VNI_A, 0);
-	pkt_geneve_opt_u32(&f->in, 0x0102, 0x01, 0xdeadbeef);
-	pkt_geneve_opt_u32(&f->in, 0x0102, 0x02, 0xdeadbeef);
-	pkt_finish(&f->in);
-	pkt_truncate(&f->in, 50 + 12); /* inside the second option */
-	same_out(f);
-	f->out_malformed = true;
-
-	f = fx("transit: a Mizar option whose own length runs past the "
-	       "option area is dropped (bad_option: its class says it is "
-	       "ours)", XDP_DROP, DROP(MZR_DROP_BAD_OPTION), ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	off = pkt_layer_off(&f->in, PKT_L_GENEVE, 0);
-	f->in.data[off + 8 + 3] = 9; /* RTS, the first option: 40 bytes */
-
-	f = fx("transit: a Mizar control packet (Geneve O bit) is not "
-	       "forwarded nor delivered: kernel, unchanged (counted "
-	       "geneve_oam)", XDP_PASS, MZR_CNT_GENEVE_OAM, ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	off = pkt_layer_off(&f->in, PKT_L_GENEVE, 0);
-	f->in.data[off + 1] |= 0x80;
-	same_out(f);
-
-	s = remote(IP4(10, 1, 1, 20));
-	build_inner(&tmp, &s);
-	f = fx("transit: a Mizar control packet (O bit) for a remote endpoint "
-	       "is not bounced either: kernel, unchanged",
-	       XDP_PASS, MZR_CNT_GENEVE_OAM, ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &tmp);
-	off = pkt_layer_off(&f->in, PKT_L_GENEVE, 0);
-	f->in.data[off + 1] |= 0x80;
-	same_out(f);
-	s = remote(IP4(10, 1, 1, 11));
-
-	f = fx("transit: an option longer than the option area is dropped "
-	       "(bad_option)", XDP_DROP, DROP(MZR_DROP_BAD_OPTION), ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	off = pkt_layer_off(&f->in, PKT_L_GENEVE, 0);
-	f->in.data[off + 8 + 8 + 3] = 5; /* FLAGS option claims 20 bytes */
-
-	f = fx("transit: an unknown critical option of Mizar's class is "
-	       "dropped (crit_option)", XDP_DROP, DROP(MZR_DROP_CRIT_OPTION),
-	       ul0);
-	pkt_init(&f->in);
-	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
-	pkt_ipv4(&f->in, H2, US, 17, NULL);
-	pkt_udp_nocsum(&f->in, 5000, 6081);
-	pkt_geneve(&f->in, VNI_A, 0);
-	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, MZR_OPT_RTS, H2);
-	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, 0x85, 1);
-	pkt_payload(&f->in, inner.data, inner.len);
-	pkt_finish(&f->in);
-
-	f = fx("transit: an unknown critical option of another class in a "
-	       "Mizar packet is dropped (crit_option)",
-	       XDP_DROP, DROP(MZR_DROP_CRIT_OPTION), ul0);
-	pkt_init(&f->in);
-	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
-	pkt_ipv4(&f->in, H2, US, 17, NULL);
-	pkt_udp_nocsum(&f->in, 5000, 6081);
-	pkt_geneve(&f->in, VNI_A, 0);
-	pkt_geneve_opt_u32(&f->in, 0x0102, 0x80, 1);
-	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, MZR_OPT_RTS, H2);
-	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, MZR_OPT_FLAGS, 0);
-	pkt_payload(&f->in, inner.data, inner.len);
-	pkt_finish(&f->in);
-
-	f = fx("transit: unknown non-critical options (any class, any "
-	       "position, any length) are skipped", XDP_REDIRECT,
-	       MZR_CNT_DELIVER, ul0);
-	pkt_init(&f->in);
-	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
-	pkt_ipv4(&f->in, H2, US, 17, NULL);
-	pkt_udp_nocsum(&f->in, 5000, 6081);
-	pkt_geneve(&f->in, VNI_A, 0);
-	pkt_geneve_opt(&f->in, 0x0102, 0x05,
-		       (const uint8_t[12]){ 1, 2, 3, 4, 5, 6, 7, 8, 9 }, 12);
-	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, MZR_OPT_FLAGS, 0);
-	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, 0x07, 0x12345678);
-	pkt_geneve_opt(&f->in, 0xffff, 0x7f, NULL, 0);
-	pkt_geneve_opt_u32(&f->in, MZR_OPT_CLASS, MZR_OPT_RTS, H2);
-	pkt_payload(&f->in, inner.data, inner.len);
-	pkt_finish(&f->in);
-	f->check_out = true;
-	s.dmac = MAC_EP2;
-	build_inner(&f->out, &s);
-
-	f = fx("transit: an inner frame neither IPv4 nor ARP is dropped "
-	       "(not_ipv4)", XDP_DROP, DROP(MZR_DROP_NOT_IPV4), ul0);
-	pkt_init(&tmp);
-	pkt_eth(&tmp, MAC_EP2, MAC_REMOTE, 0x86dd);
-	pkt_payload_pattern(&tmp, 48);
-	pkt_finish(&tmp);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &tmp);
+	{ .desc = "transit: VNI 0 with Mizar options is dropped (bad_vni)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = 0, .inner = TO_EP2()),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_BAD_VNI)) },
+	{ .desc = "transit: Geneve version 1 cannot be parsed, so is not "
+		  "known to be ours: kernel, unchanged",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A, .inner = TO_EP2(),
+		       .patch = { PATCH(PKT_L_GENEVE, 0, OR, 0x40) }),
+	  .verdict = XDP_PASS, .out_same = true,
+	  .counters = ONE(MZR_CNT_TRANSIT_PASS) },
+	/* The option claims 20 bytes of an 8-byte area. */
+	{ .desc = "transit: another user's Geneve whose option runs past the "
+		  "option area (no Mizar option) is not ours: kernel, "
+		  "unchanged",
+	  .prog = PROG_TRANSIT,
+	  .in = H2_GENEVE(.frag_off = 0,
+			  .opts = { OPT(0x0102, 0x01, 0xdeadbeef) },
+			  .inner = TO_EP2(),
+			  .patch = { PATCH(PKT_L_GENEVE, 8 + 3, SET, 5) }),
+	  .verdict = XDP_PASS, .out_same = true,
+	  .counters = ONE(MZR_CNT_TRANSIT_PASS) },
+	/* Cut inside the second option. */
+	{ .desc = "transit: another user's Geneve whose option area runs past "
+		  "the frame (no Mizar option in it) is not ours: kernel",
+	  .prog = PROG_TRANSIT,
+	  .in = H2_GENEVE(.frag_off = 0,
+			  .opts = { OPT(0x0102, 0x01, 0xdeadbeef),
+				    OPT(0x0102, 0x02, 0xdeadbeef) },
+			  .cut = 50 + 12),
+	  .verdict = XDP_PASS, .out_same = true, .out_malformed = true,
+	  .counters = ONE(MZR_CNT_TRANSIT_PASS) },
+	/* RTS, the first option, claims 40 bytes. */
+	{ .desc = "transit: a Mizar option whose own length runs past the "
+		  "option area is dropped (bad_option: its class says it is "
+		  "ours)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A, .inner = TO_EP2(),
+		       .patch = { PATCH(PKT_L_GENEVE, 8 + 3, SET, 9) }),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_BAD_OPTION)) },
+	{ .desc = "transit: a Mizar control packet (Geneve O bit) is not "
+		  "forwarded nor delivered: kernel, unchanged (counted "
+		  "geneve_oam)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A, .inner = TO_EP2(),
+		       .patch = { PATCH(PKT_L_GENEVE, 1, OR, 0x80) }),
+	  .verdict = XDP_PASS, .out_same = true,
+	  .counters = ONE(MZR_CNT_GENEVE_OAM) },
+	{ .desc = "transit: a Mizar control packet (O bit) for a remote "
+		  "endpoint is not bounced either: kernel, unchanged",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = FROM_REMOTE(.dst = EP3),
+		       .patch = { PATCH(PKT_L_GENEVE, 1, OR, 0x80) }),
+	  .verdict = XDP_PASS, .out_same = true,
+	  .counters = ONE(MZR_CNT_GENEVE_OAM) },
+	/* The FLAGS option claims 20 bytes. */
+	{ .desc = "transit: an option longer than the option area is dropped "
+		  "(bad_option)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A, .inner = TO_EP2(),
+		       .patch = { PATCH(PKT_L_GENEVE, 8 + 8 + 3, SET, 5) }),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_BAD_OPTION)) },
+	{ .desc = "transit: an unknown critical option of Mizar's class is "
+		  "dropped (crit_option)",
+	  .prog = PROG_TRANSIT,
+	  .in = H2_GENEVE(.frag_off = 0,
+			  .opts = { OPT(MZR_OPT_CLASS, MZR_OPT_RTS, H2),
+				    OPT(MZR_OPT_CLASS, 0x85, 1) },
+			  .inner = TO_EP2()),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_CRIT_OPTION)) },
+	{ .desc = "transit: an unknown critical option of another class in a "
+		  "Mizar packet is dropped (crit_option)",
+	  .prog = PROG_TRANSIT,
+	  .in = H2_GENEVE(.frag_off = 0,
+			  .opts = { OPT(0x0102, 0x80, 1),
+				    OPT(MZR_OPT_CLASS, MZR_OPT_RTS, H2),
+				    OPT(MZR_OPT_CLASS, MZR_OPT_FLAGS, 0) },
+			  .inner = TO_EP2()),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_CRIT_OPTION)) },
+	{ .desc = "transit: unknown non-critical options (any class, any "
+		  "position, any length) are skipped",
+	  .prog = PROG_TRANSIT,
+	  .in = H2_GENEVE(
+		  .frag_off = 0,
+		  .opts = { { .cls = 0x0102, .type = 0x05, .len = 12,
+			      .data = (const uint8_t[12]){ 1, 2, 3, 4, 5, 6,
+							   7, 8, 9 } },
+			    OPT(MZR_OPT_CLASS, MZR_OPT_FLAGS, 0),
+			    OPT(MZR_OPT_CLASS, 0x07, 0x12345678),
+			    { .cls = 0xffff, .type = 0x7f, .raw = true },
+			    OPT(MZR_OPT_CLASS, MZR_OPT_RTS, H2) },
+		  .inner = TO_EP2()),
+	  .verdict = XDP_REDIRECT, .out = TO_EP2_DELIVERED(),
+	  .counters = ONE(MZR_CNT_DELIVER) },
+	{ .desc = "transit: an inner frame neither IPv4 nor ARP is dropped "
+		  "(not_ipv4)",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = ETH(.dmac = MAC_EP2, .smac = MAC_REMOTE,
+				    .ethertype = 0x86dd, .payload = 48)),
+	  .verdict = XDP_DROP, .counters = ONE(DROP(MZR_DROP_NOT_IPV4)) },
 
 	/* Truncation at every header boundary. */
-	tunnel_in(&tmp, H2, VNI_A, 0, 64, &inner);
-	{
-		static const struct {
-			const char *desc;
-			size_t len;
-			int verdict;
-		} cut[] = {
-			{ "transit: a frame cut inside the outer IPv4 header "
-			  "is not ours (kernel)", 14 + 12, XDP_PASS },
-			{ "transit: a frame cut inside the outer UDP header is "
-			  "not ours (kernel)", 34 + 4, XDP_PASS },
-			{ "transit: a frame cut inside the Geneve header is "
-			  "not known to be ours (kernel)", 42 + 5, XDP_PASS },
-			{ "transit: a frame cut inside the first option's "
-			  "header is not known to be ours (kernel)", 50 + 2,
-			  XDP_PASS },
-			{ "transit: a frame cut inside the Geneve options, "
-			  "after a Mizar option, is dropped (malformed)",
-			  50 + 10, XDP_DROP },
-			{ "transit: a frame cut inside the inner Ethernet "
-			  "header is dropped (malformed)", 66 + 8, XDP_DROP },
-			{ "transit: a frame cut inside the inner IPv4 header "
-			  "is dropped (malformed)", 80 + 16, XDP_DROP },
-			{ "transit: a frame cut inside the inner UDP header is "
-			  "dropped (malformed)", 100 + 6, XDP_DROP },
-		};
-
-		for (size_t i = 0; i < sizeof(cut) / sizeof(cut[0]); i++) {
-			f = fx(cut[i].desc, cut[i].verdict,
-			       cut[i].verdict == XDP_PASS ?
-				       MZR_CNT_TRANSIT_PASS :
-				       DROP(MZR_DROP_MALFORMED),
-			       ul0);
-			pkt_copy(&f->in, &tmp);
-			pkt_truncate(&f->in, cut[i].len);
-			if (cut[i].verdict == XDP_PASS) {
-				same_out(f);
-				f->out_malformed = true;
-			}
-		}
-	}
-}
+	CUT_PASS("transit: a frame cut inside the outer IPv4 header is not "
+		 "ours (kernel)", 14 + 12),
+	CUT_PASS("transit: a frame cut inside the outer UDP header is not "
+		 "ours (kernel)", 34 + 4),
+	CUT_PASS("transit: a frame cut inside the Geneve header is not known "
+		 "to be ours (kernel)", 42 + 5),
+	CUT_PASS("transit: a frame cut inside the first option's header is "
+		 "not known to be ours (kernel)", 50 + 2),
+	CUT_DROP("transit: a frame cut inside the Geneve options, after a "
+		 "Mizar option, is dropped (malformed)", 50 + 10),
+	CUT_DROP("transit: a frame cut inside the inner Ethernet header is "
+		 "dropped (malformed)", 66 + 8),
+	CUT_DROP("transit: a frame cut inside the inner IPv4 header is "
+		 "dropped (malformed)", 80 + 16),
+	CUT_DROP("transit: a frame cut inside the inner UDP header is "
+		 "dropped (malformed)", 100 + 6),
+};
 
 /* ---- Checks beyond the frames ------------------------------------------- */
 
@@ -1039,30 +767,40 @@ static void set_u32(int fd, uint32_t k, uint32_t v)
 }
 
 /* Hooks: an empty slot in a non-empty chain is a counted drop; a chain
- * whose only "NF" is the continuation itself behaves as no chain. */
-static int hook_checks(void)
+ * whose only "NF" is the continuation itself behaves as no chain. Run one
+ * by one: the chain changes between them. */
+#define HOOK_IN                                                                \
+	TUNNEL(.from = H2, .vni = VNI_A,                                       \
+	       .inner = FROM_REMOTE(.dst = EP2, .src = IP4(10, 1, 1, 21)))
+static const struct fixture hooks[] = {
+	{ .desc = "hooks: a deliver chain whose NF slot is empty drops the "
+		  "packet as a missed tail call",
+	  .prog = PROG_TRANSIT, .in = HOOK_IN, .verdict = XDP_DROP,
+	  .counters = ONE(DROP(MZR_DROP_MISSED_TAIL_CALL)) },
+	{ .desc = "hooks: through a deliver chain and its continuation the "
+		  "packet is delivered exactly as without a chain",
+	  .prog = PROG_TRANSIT, .in = HOOK_IN, .verdict = XDP_REDIRECT,
+	  .out = FROM_REMOTE(.dst = EP2, .src = IP4(10, 1, 1, 21),
+			     .dmac = MAC_EP2),
+	  .counters = ONE(MZR_CNT_DELIVER) },
+	{ .desc = "hooks: after flipping to an empty bank the packet takes "
+		  "the inline path",
+	  .prog = PROG_TRANSIT, .in = HOOK_IN, .verdict = XDP_REDIRECT,
+	  .out = FROM_REMOTE(.dst = EP2, .src = IP4(10, 1, 1, 21),
+			     .dmac = MAC_EP2),
+	  .counters = ONE(MZR_CNT_DELIVER) },
+};
+
+static int hook_checks(const struct fixture_progs *ps)
 {
-	static struct fixture f;
-	struct inner_spec s = remote(IP4(10, 1, 1, 11));
-	struct pkt inner;
 	uint32_t slot = MZR_PROG_NF(0, MZR_HOOK_DELIVER, 0);
 	uint64_t before;
 	int fails = 0;
 
-	s.src = IP4(10, 1, 1, 21);
-	build_inner(&inner, &s);
-	memset(&f, 0, sizeof(f));
-	f.ingress_ifindex = env.ul0;
-	tunnel_in(&f.in, H2, VNI_A, 0, 64, &inner);
-
 	set_u32(env.chain_cfg_fd, MZR_CHAIN_CFG_BANK, 0);
 	set_u32(env.chain_cfg_fd, MZR_CHAIN_CFG_LEN(0, MZR_HOOK_DELIVER), 1);
-	f.desc = "hooks: a deliver chain whose NF slot is empty drops the "
-		 "packet as a missed tail call";
-	f.verdict = XDP_DROP;
-	f.counter = DROP(MZR_DROP_MISSED_TAIL_CALL);
 	before = missed(MZR_MISSED_IDX(MZR_HOOK_DELIVER, 0));
-	fails += fixture_run(env.transit_fd, env.stats_fd, &f) != 0;
+	fails += fixture_run(ps, &hooks[0]) != 0;
 	if (missed(MZR_MISSED_IDX(MZR_HOOK_DELIVER, 0)) != before + 1) {
 		printf("FAIL: mzr_missed[deliver, 0] did not grow\n");
 		fails++;
@@ -1073,20 +811,11 @@ static int hook_checks(void)
 		perror("mzr_progs");
 		exit(1);
 	}
-	f.desc = "hooks: through a deliver chain and its continuation the "
-		 "packet is delivered exactly as without a chain";
-	f.verdict = XDP_REDIRECT;
-	f.counter = MZR_CNT_DELIVER;
-	f.check_out = true;
-	s.dmac = MAC_EP2;
-	build_inner(&f.out, &s);
-	fails += fixture_run(env.transit_fd, env.stats_fd, &f) != 0;
+	fails += fixture_run(ps, &hooks[1]) != 0;
 
 	/* Flip to bank 1 (empty): the chain is gone atomically. */
 	set_u32(env.chain_cfg_fd, MZR_CHAIN_CFG_BANK, 1);
-	f.desc = "hooks: after flipping to an empty bank the packet takes "
-		 "the inline path";
-	fails += fixture_run(env.transit_fd, env.stats_fd, &f) != 0;
+	fails += fixture_run(ps, &hooks[2]) != 0;
 	set_u32(env.chain_cfg_fd, MZR_CHAIN_CFG_BANK, 0);
 	set_u32(env.chain_cfg_fd, MZR_CHAIN_CFG_LEN(0, MZR_HOOK_DELIVER), 0);
 	printf("%s: hook checks\n", fails ? "FAIL" : "ok");
@@ -1137,38 +866,31 @@ static void sym_flows(struct sym_flow *fl)
 
 /* Run @in through @prog; verdict, outer destination and UDP source port
  * of the tunnel frame it emits. */
-static int sym_run(int prog, uint32_t ifindex, const struct pkt *in,
+static int sym_run(int prog, uint32_t ifindex, const struct frame *in,
 		   uint32_t *dst, uint16_t *sport)
 {
-	uint8_t buf[PKT_MAX + FIXTURE_HEADROOM];
-	struct xdp_md ctx = { .data_end = (uint32_t)in->len,
-			      .ingress_ifindex = ifindex };
-	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = in->data,
-		    .data_size_in = (uint32_t)in->len, .data_out = buf,
-		    .data_size_out = sizeof(buf), .ctx_in = &ctx,
-		    .ctx_size_in = sizeof(ctx), .repeat = 1);
+	static struct pkt p, out;
+	int v;
 
-	if (bpf_prog_test_run_opts(prog, &o) || o.data_size_out < 42) {
-		perror("BPF_PROG_TEST_RUN");
+	frame_build(&p, in);
+	v = fixture_xdp_run(prog, ifindex, &p, &out);
+	if (out.len < 42)
 		return -1;
-	}
-	*dst = (uint32_t)buf[30] << 24 | (uint32_t)buf[31] << 16 |
-	       (uint32_t)buf[32] << 8 | buf[33];
-	*sport = (uint16_t)(buf[34] << 8 | buf[35]);
-	return (int)o.retval;
+	*dst = (uint32_t)out.data[30] << 24 | (uint32_t)out.data[31] << 16 |
+	       (uint32_t)out.data[32] << 8 | out.data[33];
+	*sport = (uint16_t)(out.data[34] << 8 | out.data[35]);
+	return v;
 }
 
-static struct inner_spec sym_spec(const struct sym_flow *fl, uint32_t src,
-				  const uint8_t *smac, uint32_t dst, bool rev)
-{
-	struct inner_spec s = { .dmac = MAC_GW_A1, .smac = smac, .src = src,
-				.dst = dst, .proto = fl->proto,
-				.sport = rev ? fl->dport : fl->sport,
-				.dport = rev ? fl->sport : fl->dport,
-				.frag_off = fl->frag_off, .ihl = fl->ihl,
-				.payload = 20 };
-	return s;
-}
+/* Flow @fl from @src_ (MAC @smac_) to @dst_, reversed when @rev. */
+#define SYM_FLOW(fl, src_, smac_, dst_, rev)                                   \
+	IPV4(.dmac = MAC_GW_A1, .smac = (smac_), .src = (src_), .dst = (dst_), \
+	     .proto = (fl)->proto, .sport = (rev) ? (fl)->dport : (fl)->sport, \
+	     .dport = (rev) ? (fl)->sport : (fl)->dport,                       \
+	     .frag_off = (fl)->frag_off, .ihl = (fl)->ihl, .payload = 20)
+#define SYM_STALE(fl, src_, dst_, rev)                                         \
+	TUNNEL(.from = H6, .vni = VNI_A, .flags = MZR_F_DIRECT,                \
+	       .inner = SYM_FLOW(fl, src_, MAC_REMOTE, dst_, rev))
 
 static void ep_api(int err, const char *what)
 {
@@ -1214,7 +936,6 @@ static int symmetry_checks(void)
 	uint32_t fdst[N_SYM], rdst, d1, d2;
 	uint16_t fsport[N_SYM], rsport, p1, p2;
 	uint32_t seen_b2 = 0, seen_b3 = 0;
-	struct pkt in, inner;
 	int fails = 0, v;
 
 	sym_flows(fl);
@@ -1223,19 +944,13 @@ static int symmetry_checks(void)
 	 * destination's network; both directions of a flow between two
 	 * addresses no table holds must meet the same one. */
 	for (int i = 0; i < N_SYM; i++) {
-		struct inner_spec s;
-
-		s = sym_spec(&fl[i], IP4(10, 1, 1, 77), MAC_REMOTE,
-			     IP4(10, 1, 1, 98), false);
-		build_inner(&inner, &s);
-		tunnel_in(&in, H6, VNI_A, MZR_F_DIRECT, 64, &inner);
-		v = sym_run(env.transit_fd, env.ul0, &in, &d1, &p1);
-		s = sym_spec(&fl[i], IP4(10, 1, 1, 98), MAC_REMOTE,
-			     IP4(10, 1, 1, 77), true);
-		build_inner(&inner, &s);
-		tunnel_in(&in, H6, VNI_A, MZR_F_DIRECT, 64, &inner);
+		v = sym_run(env.transit_fd, env.ul0,
+			    SYM_STALE(&fl[i], REMOTE, IP4(10, 1, 1, 98), false),
+			    &d1, &p1);
 		if (v != XDP_TX ||
-		    sym_run(env.transit_fd, env.ul0, &in, &d2, &p2) != XDP_TX ||
+		    sym_run(env.transit_fd, env.ul0,
+			    SYM_STALE(&fl[i], IP4(10, 1, 1, 98), REMOTE, true),
+			    &d2, &p2) != XDP_TX ||
 		    d1 != d2 || (d1 != H2 && d1 != H3)) {
 			printf("FAIL: stale direct, flow %d (proto %u %u<->%u): "
 			       "bouncers %08x / %08x\n", i, fl[i].proto,
@@ -1254,12 +969,9 @@ static int symmetry_checks(void)
 		bpf_map_delete_elem(env.direct_fd, &k);
 	}
 	for (int i = 0; i < N_SYM; i++) {
-		struct inner_spec s = sym_spec(&fl[i], IP4(10, 1, 1, 10),
-					       MAC_EP1, IP4(10, 1, 1, 20),
-					       false);
-
-		build_inner(&in, &s);
-		v = sym_run(env.agent_fd, env.ep1h, &in, &fdst[i], &fsport[i]);
+		v = sym_run(env.agent_fd, env.ep1h,
+			    SYM_FLOW(&fl[i], EP1, MAC_EP1, EP3, false),
+			    &fdst[i], &fsport[i]);
 		if (v != XDP_REDIRECT || !sport_ok(fsport[i]) ||
 		    (fdst[i] != H2 && fdst[i] != H3)) {
 			printf("FAIL: agent, flow %d: verdict %d, bouncer %08x, "
@@ -1271,11 +983,9 @@ static int symmetry_checks(void)
 	}
 	swap_ep1_ep3();
 	for (int i = 0; i < N_SYM; i++) {
-		struct inner_spec s = sym_spec(&fl[i], IP4(10, 1, 1, 20),
-					       MAC_EP3, IP4(10, 1, 1, 10), true);
-
-		build_inner(&in, &s);
-		v = sym_run(env.agent_fd, env.ep1h, &in, &rdst, &rsport);
+		v = sym_run(env.agent_fd, env.ep1h,
+			    SYM_FLOW(&fl[i], EP3, MAC_EP3, EP1, true), &rdst,
+			    &rsport);
 		if (v != XDP_REDIRECT || !sport_ok(rsport) ||
 		    rdst != fdst[i] || rsport != fsport[i]) {
 			printf("FAIL: agent, flow %d reversed (proto %u "
@@ -1310,30 +1020,42 @@ static void dump_counters(void)
 	}
 }
 
+/* One table of the agent's fixtures: the fixed ones around the generated
+ * tail-length series, in the order they run. */
+static struct fixture *agent_table(size_t *n)
+{
+	static struct fixture tab[ARRAY_SIZE(agent_head) + TAIL_MAX +
+				  ARRAY_SIZE(agent)];
+
+	memcpy(tab, agent_head, sizeof(agent_head));
+	*n = ARRAY_SIZE(agent_head);
+	*n += tail_fixtures(tab + *n);
+	memcpy(tab + *n, agent, sizeof(agent));
+	*n += ARRAY_SIZE(agent);
+	return tab;
+}
+
 int main(void)
 {
+	const struct fixture_progs *ps;
+	struct fixture *agent_tab;
 	size_t n_agent;
 	int fails = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	core_env_setup(&env);
-	tab = calloc(MAX_FIX, sizeof(*tab));
-	if (!tab)
-		return 1;
+	ps = core_env_progs(&env);
 
-	agent_fixtures();
-	n_agent = n_tab;
-	fails += fixture_run_table(env.agent_fd, env.stats_fd, tab, n_agent);
-
-	transit_fixtures();
-	fails += fixture_run_table(env.transit_fd, env.stats_fd, tab + n_agent,
-				   n_tab - n_agent);
+	agent_tab = agent_table(&n_agent);
+	fails += fixture_run_table(ps, agent_tab, n_agent);
+	fails += fixture_run_table(ps, transit, ARRAY_SIZE(transit));
 	fails += check_learned();
-	fails += hook_checks();
+	fails += hook_checks(ps);
 	fails += symmetry_checks(); /* last: swaps two endpoints */
 
 	if (fails)
 		dump_counters();
-	printf("%zu fixtures in all, %d failures\n", n_tab + 4, fails);
+	printf("%zu fixtures in all, %d failures\n",
+	       n_agent + ARRAY_SIZE(transit) + ARRAY_SIZE(hooks) + 1, fails);
 	return fails ? 1 : 0;
 }

@@ -26,7 +26,8 @@
 #include "fixture.h"
 #include "testenv.h"
 
-#define MAX_FIX 32
+#define MAX_FIX 8
+#define ONE(c) { { (c), 1 } }
 #define DROP(r) (MZR_CNT_DROP_BASE + (r))
 #define N_FLOWS 300
 
@@ -38,27 +39,6 @@ static const uint8_t MAC_SC[6] = { 0x02, 0x5c, 0, 0, 0, 0x50 };
 static const uint8_t MAC_SCL[6] = { 0x02, 0x5c, 0, 0, 0, 0x51 };
 
 static struct core_env env;
-static struct fixture tab[MAX_FIX];
-static size_t n_tab;
-
-static struct fixture *fx(const char *desc, int verdict, int counter,
-			  uint32_t ifindex)
-{
-	struct fixture *f;
-
-	if (n_tab == MAX_FIX) {
-		fprintf(stderr, "too many fixtures\n");
-		exit(1);
-	}
-	f = &tab[n_tab++];
-	memset(f, 0, sizeof(*f));
-	f->desc = desc;
-	f->verdict = verdict;
-	f->counter = counter;
-	f->ingress_ifindex = ifindex;
-	return f;
-}
-
 /* The oracle: highest weight jhash(flow hash, host) wins, ties to the
  * higher address (network order compared as the data plane does). */
 static uint32_t rendezvous(uint32_t flow, const uint32_t *hosts, int n)
@@ -171,14 +151,62 @@ static void api_checks(void)
 	CHECK(err == -ENOENT, "set_hosts of an unknown endpoint: %d", err);
 }
 
-static void fixtures(void)
+/* A remote sender's TCP to the scaled endpoint from port @sp. */
+#define TO_SC(sp)                                                              \
+	FROM_REMOTE(.dst = SC_IP, .proto = 6, .sport = (sp), .dport = 80)
+
+static const struct fixture fixed[] = {
+	{ .desc = "transit: ARP for a scaled endpoint is answered by the "
+		  "bouncer like any endpoint's",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A, .ttl = 9,
+		       .inner = ARP_FROM_REMOTE(SC_IP)),
+	  .verdict = XDP_TX,
+	  .out = TUNNEL(.from = US, .to = H2, .vni = VNI_A,
+			.inner = ARP_ANSWER_TO_REMOTE(SC_IP, MAC_SC)),
+	  .counters = ONE(MZR_CNT_BOUNCER_ARP) },
+	/* The copy's reply to a client: not learned by the client's host. */
+	{ .desc = "transit: a frame from a scaled endpoint's copy (SCALED) is "
+		  "delivered",
+	  .prog = PROG_TRANSIT,
+	  .in = TUNNEL(.from = H6, .vni = VNI_A,
+		       .flags = MZR_F_SCALED | MZR_F_DIRECT,
+		       .inner = FROM_REMOTE(.dst = EP1, .src = SC_IP,
+					    .smac = MAC_SC)),
+	  .verdict = XDP_REDIRECT,
+	  .out = FROM_REMOTE(.dst = EP1, .src = SC_IP, .smac = MAC_SC,
+			     .dmac = MAC_EP1),
+	  .counters = ONE(MZR_CNT_DELIVER) },
+};
+
+/* What the agents of the local copy emit: MZR_F_SCALED stamped. */
+#define FROM_SCL FROM_EP1(.dst = EP3, .smac = MAC_SCL, .src = SCL_IP)
+static const struct fixture agents[] = {
+	{ .desc = "agent (XDP): a scaled endpoint's copy sends through a "
+		  "bouncer with the SCALED flag",
+	  .prog = PROG_AGENT, .dev = "noeph", .in = FROM_SCL,
+	  .verdict = XDP_REDIRECT,
+	  .out = AGENT_OUT(.flags = MZR_F_SCALED, .inner = FROM_SCL),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
+	{ .desc = "agent (tc): the same, out through the neighbour output",
+	  .prog = PROG_TC_AGENT, .dev = "noeph", .in = FROM_SCL,
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = AGENT_OUT(.dmac = MAC_US, .smac = MAC_US,
+			   .flags = MZR_F_SCALED, .inner = FROM_SCL),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
+};
+
+/* The fixtures, in order: one flow for each host of the scaled endpoint
+ * (found with the rendezvous oracle), the fixed ones, the local copy's
+ * delivery of a flow rendezvous gives another host, the agents'. */
+static size_t fixtures(struct fixture *tab)
 {
 	static const uint32_t hosts[] = { H2, H5, H6 };
+	static struct frame inner[4], in[4], out[4];
 	struct inner_spec s;
-	struct fixture *f;
-	struct pkt inner, tmp;
 	uint32_t pick;
 	int seen[3] = { 0 };
+	size_t n = 0, k = 0;
 	uint16_t sp;
 
 	/* One fixture per host: find a flow for each. */
@@ -192,41 +220,24 @@ static void fixtures(void)
 		if (i == 3 || seen[i])
 			continue;
 		seen[i] = 1;
-		build_inner(&inner, &s);
-		f = fx("transit: a bouncer sends a flow to a scaled endpoint "
-		       "to the host rendezvous hashing of the flow picks, "
-		       "outer TTL - 1", XDP_TX, MZR_CNT_BOUNCER_FWD, env.ul0);
-		tunnel_in(&f->in, H4, VNI_A, 0, 64, &inner);
-		f->check_out = true;
-		tunnel_fwd(&f->out, H4, pick, VNI_A, 0, 63, &inner);
+		inner[k] = *TO_SC(sp);
+		in[k] = *TUNNEL(.from = H4, .vni = VNI_A, .inner = &inner[k]);
+		out[k] = *TUNNEL(.from = H4, .to = pick, .vni = VNI_A,
+				 .ttl = 63, .inner = &inner[k]);
+		tab[n++] = (struct fixture){
+			.desc = "transit: a bouncer sends a flow to a scaled "
+				"endpoint to the host rendezvous hashing of the "
+				"flow picks, outer TTL - 1",
+			.prog = PROG_TRANSIT, .in = &in[k], .verdict = XDP_TX,
+			.out = &out[k], .counters = ONE(MZR_CNT_BOUNCER_FWD),
+		};
+		k++;
 	}
 	CHECK(seen[0] && seen[1] && seen[2],
 	      "flows found for each of the 3 hosts (%d %d %d)", seen[0],
 	      seen[1], seen[2]);
-
-	f = fx("transit: ARP for a scaled endpoint is answered by the "
-	       "bouncer like any endpoint's", XDP_TX, MZR_CNT_BOUNCER_ARP,
-	       env.ul0);
-	build_arp(&inner, 1, MAC_REMOTE, IP4(10, 1, 1, 77), SC_IP);
-	tunnel_in(&f->in, H2, VNI_A, 0, 9, &inner);
-	f->check_out = true;
-	pkt_init(&tmp);
-	pkt_eth(&tmp, MAC_REMOTE, MAC_SC, PKT_ETH_P_ARP);
-	pkt_arp(&tmp, 2, MAC_SC, SC_IP, MAC_REMOTE, IP4(10, 1, 1, 77));
-	pkt_finish(&tmp);
-	tunnel_fwd(&f->out, US, H2, VNI_A, 0, 64, &tmp);
-
-	/* The copy's reply to a client: not learned by the client's host. */
-	s = remote(IP4(10, 1, 1, 10));
-	s.src = SC_IP;
-	s.smac = MAC_SC;
-	build_inner(&inner, &s);
-	f = fx("transit: a frame from a scaled endpoint's copy (SCALED) is "
-	       "delivered", XDP_REDIRECT, MZR_CNT_DELIVER, env.ul0);
-	tunnel_in(&f->in, H6, VNI_A, MZR_F_SCALED | MZR_F_DIRECT, 64, &inner);
-	f->check_out = true;
-	s.dmac = MAC_EP1;
-	build_inner(&f->out, &s);
+	memcpy(tab + n, fixed, sizeof(fixed));
+	n += ARRAY_SIZE(fixed);
 
 	/* A copy hosted here: delivered here whatever the flow. */
 	for (sp = 2000; sp < 2000 + N_FLOWS; sp++) {
@@ -235,63 +246,33 @@ static void fixtures(void)
 		if (rendezvous(flow_hash(&s), (uint32_t[]){ H5, US }, 2) == H5)
 			break;
 	}
-	build_inner(&inner, &s);
-	f = fx("transit: a host holding a copy delivers what reaches it, "
-	       "even a flow rendezvous would give another host",
-	       XDP_REDIRECT, MZR_CNT_DELIVER, env.ul0);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	f->check_out = true;
-	s.dmac = MAC_SCL;
-	build_inner(&f->out, &s);
-}
-
-/* What the agents of the local copy emit: MZR_F_SCALED stamped. */
-static void agent_fixtures(void)
-{
-	struct inner_spec s = from_ep1(IP4(10, 1, 1, 20));
-	struct outer_spec o;
-	struct fixture *f;
-
-	s.smac = MAC_SCL;
-	s.src = SCL_IP;
-	f = fx("agent (XDP): a scaled endpoint's copy sends through a "
-	       "bouncer with the SCALED flag", XDP_REDIRECT,
-	       MZR_CNT_AGENT_ENCAP, env.noeph);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)),
-		  MZR_F_SCALED);
-
-	f = fx("agent (tc): the same, out through the neighbour output",
-	       TC_ACT_REDIRECT, MZR_CNT_AGENT_ENCAP, env.noeph);
-	f->tc = true;
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	o = (struct outer_spec){ .dmac = MAC_US, .smac = MAC_US, .src = US,
-				 .dst = a1_bouncer(flow_hash(&s)),
-				 .sport = flow_sport(&s), .vni = VNI_A,
-				 .rts = US, .flags = MZR_F_SCALED };
-	build_encap(&f->out, &o, &f->in);
-}
-
-static int run_xdp(const struct pkt *in, struct pkt *out)
-{
-	return fixture_xdp_run(env.transit_fd, env.ul0, in, out);
+	/* Copies: a compound literal here ends with the function. */
+	inner[k] = *FROM_REMOTE(.dst = SCL_IP, .sport = sp);
+	in[k] = *TUNNEL(.from = H2, .vni = VNI_A, .inner = &inner[k]);
+	out[k] = *FROM_REMOTE(.dst = SCL_IP, .sport = sp, .dmac = MAC_SCL);
+	tab[n++] = (struct fixture){
+		.desc = "transit: a host holding a copy delivers what reaches "
+			"it, even a flow rendezvous would give another host",
+		.prog = PROG_TRANSIT, .in = &in[k], .verdict = XDP_REDIRECT,
+		.out = &out[k], .counters = ONE(MZR_CNT_DELIVER),
+	};
+	memcpy(tab + n, agents, sizeof(agents));
+	return n + ARRAY_SIZE(agents);
 }
 
 /* The outer destination the bouncer chose for each of N_FLOWS flows. */
 static void bounce_all(uint32_t *dst)
 {
-	struct pkt inner, in, out;
+	struct pkt in, out;
 
 	for (int i = 0; i < N_FLOWS; i++) {
-		struct inner_spec s = to_sc(3000 + i);
-
-		build_inner(&inner, &s);
-		tunnel_in(&in, H4, VNI_A, 0, 64, &inner);
 		uint32_t d = 0;
 
-		if (run_xdp(&in, &out) == XDP_TX && out.len > 34)
+		frame_build(&in, TUNNEL(.from = H4, .vni = VNI_A,
+					.inner = TO_SC(3000 + i)));
+		if (fixture_xdp_run(env.transit_fd, env.ul0, &in, &out) ==
+			    XDP_TX &&
+		    out.len > 34)
 			memcpy(&d, out.data + 30, 4); /* unaligned */
 		dst[i] = ntohl(d);
 	}
@@ -340,25 +321,20 @@ static void removal_checks(void)
 int main(void)
 {
 	struct mzr_ep_key k = { .vni = VNI_A, .ip = htonl(SC_IP) };
+	struct fixture tab[MAX_FIX];
 	struct mzr_direct_val dv;
-	int neigh_fd;
+	size_t n;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	core_env_setup(&env);
-	neigh_fd = core_env_prog_fd(&env, "mzr_neigh");
 	api_checks();
-	fixtures();
-	agent_fixtures();
-	for (size_t i = 0; i < n_tab; i++)
-		fixture_check(tab[i].tc ? neigh_fd :
-			      tab[i].ingress_ifindex == env.noeph ?
-						  env.agent_fd :
-						  env.transit_fd,
-			      env.stats_fd, &tab[i]);
+	n = fixtures(tab);
+	for (size_t i = 0; i < n; i++)
+		fixture_check(core_env_progs(&env), &tab[i]);
 	CHECK(bpf_map_lookup_elem(env.direct_fd, &k, &dv),
 	      "a delivery flagged SCALED learned no direct path to the "
 	      "scaled endpoint");
 	removal_checks();
-	printf("%zu fixtures, %d failures\n", n_tab, test_failures);
+	printf("%zu fixtures, %d failures\n", n, test_failures);
 	return test_failures ? 1 : 0;
 }

@@ -9,10 +9,7 @@
  * is in how the frame leaves (neighbour output) and in GSO.
  */
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include <bpf/bpf.h>
 #include <linux/bpf.h>
 #include <linux/pkt_cls.h>
 
@@ -22,125 +19,50 @@
 #include "core_env.h"
 #include "fixture.h"
 
-#define MAX_FIX 64
 #define DROP(r) (MZR_CNT_DROP_BASE + (r))
+#define ONE(c) { { (c), 1 } }
 
-static struct core_env env;
-static struct fixture tab[MAX_FIX];
-static size_t n_tab;
-
-static struct fixture *fx(const char *desc, int verdict, int counter,
-			  uint32_t ifindex)
-{
-	struct fixture *f;
-
-	if (n_tab == MAX_FIX) {
-		fprintf(stderr, "too many fixtures\n");
-		exit(1);
-	}
-	f = &tab[n_tab++];
-	memset(f, 0, sizeof(*f));
-	f->desc = desc;
-	f->verdict = verdict;
-	f->counter = counter;
-	f->ingress_ifindex = ifindex;
-	f->tc = true;
-	return f;
-}
-
-static void counter2(struct fixture *f, int c)
-{
-	f->has_counter2 = true;
-	f->counter2 = c;
-}
-
-/* What the tc agent emits for @in (built from @s, sent by @src_host's
- * endpoint) to @next: the outer Ethernet addresses are placeholders (this
- * host's MAC) that the kernel's neighbour output rewrites. */
-static void tc_out(struct pkt *out, const struct pkt *in,
-		   const struct inner_spec *s, uint32_t next, uint32_t flags)
-{
-	struct outer_spec o = { .dmac = MAC_US, .smac = MAC_US, .src = US,
-				.dst = next, .sport = flow_sport(s),
-				.vni = VNI_A, .rts = US, .flags = flags };
-
-	build_encap(out, &o, in);
-}
-
+/* What the tc agent emits in VPC A: the outer Ethernet addresses are
+ * placeholders (this host's MAC) that the kernel's neighbour output
+ * rewrites. */
+#define TC_OUT(...) AGENT_OUT(.dmac = MAC_US, .smac = MAC_US, __VA_ARGS__)
+/* EP1's TCP to EP3 with DF, as TCP sends. */
+#define TCP_TO_EP3(...)                                                        \
+	TCP_FROM_EP1(.dst = EP3, .frag_off = 0x4000, __VA_ARGS__)
 /* The gateway of A1's ICMP Fragmentation Needed (next-hop MTU 1434) for
- * EP1's frame @in, quoting its IPv4 header and @l4 bytes after it. */
-static void frag_needed_out(struct pkt *out, const struct pkt *in,
-			    size_t l4)
-{
-	struct pkt_ipv4_opts o = { .tos = 0xc0, .frag_off = 0x4000 };
-	size_t hl = (size_t)(in->data[14] & 0xf) * 4;
+ * EP1's frame @q, quoting its IPv4 header and the TCP header whole. */
+#define GW_FRAG_NEEDED(q)                                                      \
+	FRAG_NEEDED(q, .dmac = MAC_EP1, .smac = MAC_GW_A1, .src = GW_A1,       \
+		    .dst = EP1, .mtu = 1500 - MZR_ENCAP_LEN, .quote_l4 = 20)
 
-	pkt_init(out);
-	pkt_eth(out, MAC_EP1, MAC_GW_A1, PKT_ETH_P_IPV4);
-	pkt_ipv4(out, IP4(10, 1, 1, 1), IP4(10, 1, 1, 10), 1, &o);
-	pkt_icmp(out, 3, 4, 1500 - MZR_ENCAP_LEN);
-	pkt_payload(out, in->data + 14, hl + l4);
-	pkt_finish(out);
-}
-
-static struct inner_spec tcp_from_ep1(uint32_t dst, size_t payload)
-{
-	struct inner_spec s = from_ep1(dst);
-
-	s.proto = 6;
-	s.sport = 33333;
-	s.dport = 80;
-	s.frag_off = 0x4000; /* DF, as TCP sends */
-	s.payload = payload;
-	return s;
-}
-
-static void tc_fixtures(void)
-{
-	struct inner_spec s;
-	struct fixture *f;
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	f = fx("tc agent: an endpoint's UDP to a remote endpoint is "
-	       "tunnelled to a bouncer of its network chosen by the flow, "
-	       "out through the kernel's neighbour output",
-	       TC_ACT_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	tc_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-
-	s = tcp_from_ep1(IP4(10, 1, 1, 20), 100);
-	f = fx("tc agent: TCP is tunnelled the same way", TC_ACT_REDIRECT,
-	       MZR_CNT_AGENT_ENCAP, env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	tc_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-
-	s = from_ep1(IP4(10, 1, 1, 60));
-	f = fx("tc agent: a fresh learned entry sends straight to the "
-	       "destination's host, flagged DIRECT",
-	       TC_ACT_REDIRECT, MZR_CNT_AGENT_DIRECT, env.ep1h);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	tc_out(&f->out, &f->in, &s, H6, MZR_F_DIRECT);
-
-	f = fx("tc agent: an ARP request is tunnelled unchanged to a "
-	       "bouncer (one more pass through the veth's ingress makes it "
-	       "an IPv4 skb for the neighbour output)",
-	       TC_ACT_REDIRECT, MZR_CNT_AGENT_ARP, env.ep1h);
-	build_arp(&f->in, 1, MAC_EP1, IP4(10, 1, 1, 10), IP4(10, 1, 1, 20));
-	f->check_out = true;
-	{
-		uint32_t h = arp_hash(IP4(10, 1, 1, 10), IP4(10, 1, 1, 20));
-		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_US,
-					.src = US, .dst = a1_bouncer(h),
-					.sport = (uint16_t)(MZR_SPORT_MIN |
-							    (h & 0x3fff)),
-					.vni = VNI_A, .rts = US };
-
-		build_encap(&f->out, &o, &f->in);
-	}
-
+static const struct fixture tc[] = {
+	{ .desc = "tc agent: an endpoint's UDP to a remote endpoint is "
+		  "tunnelled to a bouncer of its network chosen by the flow, "
+		  "out through the kernel's neighbour output",
+	  .prog = PROG_TC_AGENT, .in = FROM_EP1(.dst = EP3),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = TC_OUT(.inner = FROM_EP1(.dst = EP3)),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
+	{ .desc = "tc agent: TCP is tunnelled the same way",
+	  .prog = PROG_TC_AGENT, .in = TCP_TO_EP3(.payload = 100),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = TC_OUT(.inner = TCP_TO_EP3(.payload = 100)),
+	  .counters = ONE(MZR_CNT_AGENT_ENCAP) },
+	{ .desc = "tc agent: a fresh learned entry sends straight to the "
+		  "destination's host, flagged DIRECT",
+	  .prog = PROG_TC_AGENT, .in = FROM_EP1(.dst = IP4(10, 1, 1, 60)),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = TC_OUT(.to = H6, .flags = MZR_F_DIRECT,
+			.inner = FROM_EP1(.dst = IP4(10, 1, 1, 60))),
+	  .counters = ONE(MZR_CNT_AGENT_DIRECT) },
+	{ .desc = "tc agent: an ARP request is tunnelled unchanged to a "
+		  "bouncer (one more pass through the veth's ingress makes it "
+		  "an IPv4 skb for the neighbour output)",
+	  .prog = PROG_TC_AGENT,
+	  .in = ARP(.smac = MAC_EP1, .src = EP1, .dst = EP3),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = TC_OUT(.inner = ARP(.smac = MAC_EP1, .src = EP1, .dst = EP3)),
+	  .counters = ONE(MZR_CNT_AGENT_ARP) },
 	/* A GSO super-packet is judged by its segments (gso_size plus
 	 * headers), not its length: a 1000-byte skb that would be cut in
 	 * 1448-byte segments does not fit. (BPF_PROG_TEST_RUN sets the
@@ -150,99 +72,72 @@ static void tc_fixtures(void)
 	 * segments fit ends as drop_encap here. The whole super-packet's
 	 * encapsulation is checked end to end instead: tests/e2e/offloads.sh.)
 	 */
-	s = tcp_from_ep1(IP4(10, 1, 1, 20), 946);
-	f = fx("tc agent: a GSO skb whose segments would not fit the "
-	       "underlay once encapsulated is answered with Fragmentation "
-	       "Needed (quoting the TCP header whole)",
-	       TC_ACT_REDIRECT, MZR_CNT_AGENT_FRAG_NEEDED, env.ep1h);
-	counter2(f, DROP(MZR_DROP_TOO_BIG));
-	f->gso_size = 1448;
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	frag_needed_out(&f->out, &f->in, 20);
-
-	s = tcp_from_ep1(IP4(10, 1, 1, 20), 1500 - 52 - 54 + 1);
-	f = fx("tc agent: a too-big TCP frame with DF is answered by the "
-	       "gateway with ICMP Fragmentation Needed, next-hop MTU 1434",
-	       TC_ACT_REDIRECT, MZR_CNT_AGENT_FRAG_NEEDED, env.ep1h);
-	counter2(f, DROP(MZR_DROP_TOO_BIG));
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	frag_needed_out(&f->out, &f->in, 20);
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	s.src = IP4(10, 1, 1, 99);
-	f = fx("tc agent: an endpoint sending from another IP is dropped "
-	       "(spoofed)", TC_ACT_SHOT, DROP(MZR_DROP_SPOOFED), env.ep1h);
-	build_inner(&f->in, &s);
-
-	s = from_ep1(IP4(10, 1, 1, 20));
-	f = fx("tc agent: a frame on a device that serves no endpoint is "
-	       "left alone", TC_ACT_UNSPEC, -1, env.noeph);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	pkt_copy(&f->out, &f->in);
-
-	s = from_ep1(IP4(10, 1, 1, 11));
-	s.dmac = MAC_GW_A1;
-	f = fx("tc agent: traffic between two endpoints of one network on "
-	       "this host is hairpinned with the destination's MAC, TTL "
-	       "untouched", TC_ACT_REDIRECT, MZR_CNT_AGENT_LOCAL, env.ep1h);
-	counter2(f, MZR_CNT_HOOK_DELIVER);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	s.dmac = MAC_EP2;
-	build_inner(&f->out, &s);
-
-	s = from_ep1(IP4(10, 1, 2, 10));
-	s.dmac = MAC_GW_A1;
-	f = fx("tc agent: to an endpoint of another network on this host, "
-	       "the hairpin is a routed hop: the divider hook and the TTL "
-	       "decrement", TC_ACT_REDIRECT, MZR_CNT_AGENT_LOCAL, env.ep1h);
-	counter2(f, MZR_CNT_HOOK_DIVIDER);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	s.dmac = MAC_EP4;
-	s.ttl = 63;
-	build_inner(&f->out, &s);
-
-	s = from_ep1(IP4(10, 1, 2, 10));
-	s.dmac = MAC_GW_A1;
-	s.ttl = 1;
-	f = fx("tc agent: ... with TTL 1 it dies there (ttl_expired)",
-	       TC_ACT_SHOT, DROP(MZR_DROP_TTL_EXPIRED), env.ep1h);
-	build_inner(&f->in, &s);
-
+	{ .desc = "tc agent: a GSO skb whose segments would not fit the "
+		  "underlay once encapsulated is answered with Fragmentation "
+		  "Needed (quoting the TCP header whole)",
+	  .prog = PROG_TC_AGENT, .gso_size = 1448,
+	  .in = TCP_TO_EP3(.payload = 946), .verdict = TC_ACT_REDIRECT,
+	  .out = GW_FRAG_NEEDED(TCP_TO_EP3(.payload = 946)),
+	  .counters = { { MZR_CNT_AGENT_FRAG_NEEDED, 1 },
+			{ DROP(MZR_DROP_TOO_BIG), 1 } } },
+	{ .desc = "tc agent: a too-big TCP frame with DF is answered by the "
+		  "gateway with ICMP Fragmentation Needed, next-hop MTU 1434",
+	  .prog = PROG_TC_AGENT, .in = TCP_TO_EP3(.len = FITS_MTU + 1),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = GW_FRAG_NEEDED(TCP_TO_EP3(.len = FITS_MTU + 1)),
+	  .counters = { { MZR_CNT_AGENT_FRAG_NEEDED, 1 },
+			{ DROP(MZR_DROP_TOO_BIG), 1 } } },
+	{ .desc = "tc agent: an endpoint sending from another IP is dropped "
+		  "(spoofed)",
+	  .prog = PROG_TC_AGENT,
+	  .in = FROM_EP1(.dst = EP3, .src = IP4(10, 1, 1, 99)),
+	  .verdict = TC_ACT_SHOT, .counters = ONE(DROP(MZR_DROP_SPOOFED)) },
+	{ .desc = "tc agent: a frame on a device that serves no endpoint is "
+		  "left alone",
+	  .prog = PROG_TC_AGENT, .dev = "noeph", .in = FROM_EP1(.dst = EP3),
+	  .verdict = TC_ACT_UNSPEC, .out_same = true },
+	{ .desc = "tc agent: traffic between two endpoints of one network on "
+		  "this host is hairpinned with the destination's MAC, TTL "
+		  "untouched",
+	  .prog = PROG_TC_AGENT, .in = FROM_EP1(.dst = EP2),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = FROM_EP1(.dst = EP2, .dmac = MAC_EP2),
+	  .counters = { { MZR_CNT_AGENT_LOCAL, 1 },
+			{ MZR_CNT_HOOK_DELIVER, 1 } } },
+	{ .desc = "tc agent: to an endpoint of another network on this host, "
+		  "the hairpin is a routed hop: the divider hook and the TTL "
+		  "decrement",
+	  .prog = PROG_TC_AGENT, .in = FROM_EP1(.dst = EP4),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = FROM_EP1(.dst = EP4, .dmac = MAC_EP4, .ttl = 63),
+	  .counters = { { MZR_CNT_AGENT_LOCAL, 1 },
+			{ MZR_CNT_HOOK_DIVIDER, 1 } } },
+	{ .desc = "tc agent: ... with TTL 1 it dies there (ttl_expired)",
+	  .prog = PROG_TC_AGENT, .in = FROM_EP1(.dst = EP4, .ttl = 1),
+	  .verdict = TC_ACT_SHOT, .counters = ONE(DROP(MZR_DROP_TTL_EXPIRED)) },
 	/* EP4's network (10.1.2.0/24) is bounced by this host. */
-	s = from_ep1(IP4(10, 1, 2, 99));
-	s.smac = MAC_EP4;
-	s.src = IP4(10, 1, 2, 10);
-	f = fx("tc agent: when this host is the bouncer, the transit's own "
-	       "routing runs on the frame: an unknown destination goes to "
-	       "the VPC's divider", TC_ACT_REDIRECT,
-	       MZR_CNT_BOUNCER_TO_DIVIDER, env.ep4h);
-	counter2(f, MZR_CNT_AGENT_ENCAP);
-	build_inner(&f->in, &s);
-	f->check_out = true;
-	{
-		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_US,
-					.src = US, .dst = H4,
-					.sport = flow_sport(&s),
-					.vni = VNI_A, .rts = US };
-
-		build_encap(&f->out, &o, &f->in);
-	}
-}
+	{ .desc = "tc agent: when this host is the bouncer, the transit's own "
+		  "routing runs on the frame: an unknown destination goes to "
+		  "the VPC's divider",
+	  .prog = PROG_TC_AGENT, .dev = "ep4h",
+	  .in = FROM_EP1(.dst = IP4(10, 1, 2, 99), .smac = MAC_EP4,
+			 .src = EP4),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = TC_OUT(.to = H4,
+			.inner = FROM_EP1(.dst = IP4(10, 1, 2, 99),
+					  .smac = MAC_EP4, .src = EP4)),
+	  .counters = { { MZR_CNT_BOUNCER_TO_DIVIDER, 1 },
+			{ MZR_CNT_AGENT_ENCAP, 1 } } },
+};
 
 int main(void)
 {
-	int fd, fails;
+	static struct core_env env;
+	int fails;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	core_env_setup(&env);
-	fd = core_env_prog_fd(&env, "mzr_neigh");
-	tc_fixtures();
-	fails = fixture_run_table(fd, env.stats_fd, tab, n_tab);
-	printf("%zu fixtures, %d failures\n", n_tab, fails);
+	fails = fixture_run_table(core_env_progs(&env), tc, ARRAY_SIZE(tc));
+	printf("%zu fixtures, %d failures\n", ARRAY_SIZE(tc), fails);
 	return fails ? 1 : 0;
 }

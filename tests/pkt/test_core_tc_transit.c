@@ -23,50 +23,10 @@
 #include "core_env.h"
 #include "fixture.h"
 
-#define MAX_FIX 64
 #define DROP(r) (MZR_CNT_DROP_BASE + (r))
+#define ONE(c) { { (c), 1 } }
 
 static struct core_env env;
-static struct fixture tab[MAX_FIX];
-static size_t n_tab;
-
-static struct fixture *fx(const char *desc, int verdict, int counter)
-{
-	struct fixture *f;
-
-	if (n_tab == MAX_FIX) {
-		fprintf(stderr, "too many fixtures\n");
-		exit(1);
-	}
-	f = &tab[n_tab++];
-	memset(f, 0, sizeof(*f));
-	f->desc = desc;
-	f->verdict = verdict;
-	f->counter = counter;
-	f->ingress_ifindex = env.ul0;
-	f->tc = true;
-	return f;
-}
-
-static void same_out(struct fixture *f)
-{
-	f->check_out = true;
-	pkt_copy(&f->out, &f->in);
-}
-
-/* What the tc transit sends on for a frame from @from (outer source
- * @src) to @next: tunnel_fwd() with the input's Ethernet header. */
-static void tc_fwd(struct pkt *p, uint32_t from, uint32_t src, uint32_t next,
-		   uint32_t vni, uint32_t flags, uint8_t ttl, uint32_t rts,
-		   const struct pkt *inner)
-{
-	struct outer_spec o = { .dmac = MAC_US, .smac = host_mac(from),
-				.src = src, .dst = next, .ttl = ttl,
-				.sport = 51000, .vni = vni, .rts = rts,
-				.flags = flags };
-
-	build_encap(p, &o, inner);
-}
 
 static void set_tc_transit(bool on)
 {
@@ -88,192 +48,173 @@ static void set_tc_transit(bool on)
 	}
 }
 
-static void transit_fixtures(void)
-{
-	struct inner_spec s;
-	struct pkt inner, tmp;
-	struct fixture *f;
+/* The remote sender to EP2 (here), and as delivered. */
+#define TO_EP2(...) FROM_REMOTE(.dst = EP2, __VA_ARGS__)
+#define TO_EP2_DELIVERED(...) TO_EP2(.dmac = MAC_EP2, __VA_ARGS__)
+/* What the tc transit sends on: the outer header rewritten, the input's
+ * Ethernet header kept (to this host, from .smac). */
+#define TC_FWD(...) TUNNEL(.dmac = MAC_US, __VA_ARGS__)
 
+static const struct fixture tc_transit[] = {
 	/* -- Not ours. -- */
-	f = fx("tc transit: UDP to another port (VXLAN 4789) goes to the "
-	       "kernel", TC_ACT_UNSPEC, MZR_CNT_TRANSIT_PASS);
-	pkt_init(&f->in);
-	pkt_eth(&f->in, MAC_US, MAC_H2, PKT_ETH_P_IPV4);
-	pkt_ipv4(&f->in, H2, US, 17, NULL);
-	pkt_udp(&f->in, 5555, 4789);
-	pkt_payload_pattern(&f->in, 40);
-	pkt_finish(&f->in);
-	same_out(f);
-
-	s = remote(IP4(10, 1, 1, 11));
-	build_inner(&inner, &s);
-	f = fx("tc transit: Mizar Geneve for an unknown VNI goes to the "
-	       "kernel (counted)", TC_ACT_UNSPEC, MZR_CNT_UNKNOWN_VNI);
-	tunnel_in(&f->in, H2, 4242, 0, 64, &inner);
-	same_out(f);
-
-	f = fx("tc transit: VNI 0 with Mizar options is dropped (bad_vni)",
-	       TC_ACT_SHOT, DROP(MZR_DROP_BAD_VNI));
-	tunnel_in(&f->in, H2, 0, 0, 64, &inner);
+	{ .desc = "tc transit: UDP to another port (VXLAN 4789) goes to the "
+		  "kernel",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = UDP(.dmac = MAC_US, .smac = MAC_H2, .src = H2, .dst = US,
+		    .sport = 5555, .dport = 4789, .payload = 40),
+	  .verdict = TC_ACT_UNSPEC, .out_same = true,
+	  .counters = ONE(MZR_CNT_TRANSIT_PASS) },
+	{ .desc = "tc transit: Mizar Geneve for an unknown VNI goes to the "
+		  "kernel (counted)",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = 4242, .inner = TO_EP2()),
+	  .verdict = TC_ACT_UNSPEC, .out_same = true,
+	  .counters = ONE(MZR_CNT_UNKNOWN_VNI) },
+	{ .desc = "tc transit: VNI 0 with Mizar options is dropped (bad_vni)",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = 0, .inner = TO_EP2()),
+	  .verdict = TC_ACT_SHOT, .counters = ONE(DROP(MZR_DROP_BAD_VNI)) },
 
 	/* -- Delivery. -- */
-	s = remote(IP4(10, 1, 1, 11));
-	s.src = IP4(10, 1, 1, 20);
-	build_inner(&inner, &s);
-	f = fx("tc transit: a packet for an endpoint hosted here is "
-	       "decapsulated and given the endpoint's MAC (and the sender "
-	       "is learned)", TC_ACT_REDIRECT, MZR_CNT_DELIVER);
-	tunnel_in(&f->in, H5, VNI_A, 0, 64, &inner);
-	f->check_out = true;
-	s.dmac = MAC_EP2;
-	build_inner(&f->out, &s);
-
+	{ .desc = "tc transit: a packet for an endpoint hosted here is "
+		  "decapsulated and given the endpoint's MAC (and the sender "
+		  "is learned)",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H5, .vni = VNI_A, .inner = TO_EP2(.src = EP3)),
+	  .verdict = TC_ACT_REDIRECT, .out = TO_EP2_DELIVERED(.src = EP3),
+	  .counters = ONE(MZR_CNT_DELIVER) },
 	/* A GSO super-packet decapsulated whole: BPF_PROG_TEST_RUN cannot
 	 * make a TCP GSO skb (its gso_size alone makes bpf_skb_adjust_room
 	 * refuse), so tests/e2e/offloads.sh checks it end to end. */
-
-	s = remote(IP4(10, 1, 1, 11));
-	build_inner(&inner, &s);
-	f = fx("tc transit: VPC B's 10.1.1.11 gets VPC B's packet (same IP "
-	       "as an endpoint of VPC A)", TC_ACT_REDIRECT, MZR_CNT_DELIVER);
-	tunnel_in(&f->in, H2, VNI_B, 0, 64, &inner);
-	f->check_out = true;
-	s.dmac = MAC_B11;
-	build_inner(&f->out, &s);
-
-	s = remote(IP4(10, 1, 1, 30));
-	build_inner(&inner, &s);
-	f = fx("tc transit: a bypass-decap endpoint receives the tunnel "
-	       "packet as is, addressed to its own MAC", TC_ACT_REDIRECT,
-	       MZR_CNT_DELIVER_BYPASS);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	same_out(f);
-	memcpy(f->out.data, MAC_EP6, 6);
+	{ .desc = "tc transit: VPC B's 10.1.1.11 gets VPC B's packet (same IP "
+		  "as an endpoint of VPC A)",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_B, .inner = TO_EP2()),
+	  .verdict = TC_ACT_REDIRECT, .out = TO_EP2(.dmac = MAC_B11),
+	  .counters = ONE(MZR_CNT_DELIVER) },
+	{ .desc = "tc transit: a bypass-decap endpoint receives the tunnel "
+		  "packet as is, addressed to its own MAC",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = FROM_REMOTE(.dst = EP6)),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = TUNNEL(.dmac = MAC_EP6, .from = H2, .vni = VNI_A,
+			.inner = FROM_REMOTE(.dst = EP6)),
+	  .counters = ONE(MZR_CNT_DELIVER_BYPASS) },
 
 	/* -- Trust (docs/security.md). -- */
-	s = remote(IP4(10, 1, 1, 11));
-	s.src = IP4(10, 1, 1, 24);
-	build_inner(&inner, &s);
-	f = fx("tc transit: Mizar Geneve from an underlay address that is "
-	       "no known Mizar host (H7) is dropped (unknown_peer), never "
-	       "delivered nor learned", TC_ACT_SHOT,
-	       DROP(MZR_DROP_UNKNOWN_PEER));
-	{
-		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_REMOTE,
-					.src = H7, .dst = US, .sport = 51000,
-					.vni = VNI_A, .rts = H7 };
-
-		build_encap(&f->in, &o, &inner);
-	}
-
-	s.src = IP4(10, 1, 1, 25);
-	build_inner(&inner, &s);
-	f = fx("tc transit: a frame whose RTS (H6) is not its outer source "
-	       "(H2) is delivered but its RTS is not believed "
-	       "(learn_refused)", TC_ACT_REDIRECT, MZR_CNT_LEARN_REFUSED);
-	{
-		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_H2,
-					.src = H2, .dst = US, .sport = 51000,
-					.vni = VNI_A, .rts = H6 };
-
-		build_encap(&f->in, &o, &inner);
-	}
-	f->check_out = true;
-	s.dmac = MAC_EP2;
-	build_inner(&f->out, &s);
-
-	s = remote(IP4(10, 1, 1, 12));
-	build_inner(&inner, &s);
-	f = fx("tc transit: VPC A traffic for an address only VPC B has here "
-	       "never reaches VPC B's endpoint (goes to A's divider)",
-	       TC_ACT_REDIRECT, MZR_CNT_BOUNCER_TO_DIVIDER);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	f->check_out = true;
-	tc_fwd(&f->out, H2, H2, H4, VNI_A, 0, 63, H2, &inner);
+	{ .desc = "tc transit: Mizar Geneve from an underlay address that is "
+		  "no known Mizar host (H7) is dropped (unknown_peer), never "
+		  "delivered nor learned",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H7, .smac = MAC_REMOTE, .vni = VNI_A,
+		       .inner = TO_EP2(.src = IP4(10, 1, 1, 24))),
+	  .verdict = TC_ACT_SHOT,
+	  .counters = ONE(DROP(MZR_DROP_UNKNOWN_PEER)) },
+	{ .desc = "tc transit: a frame whose RTS (H6) is not its outer source "
+		  "(H2) is delivered but its RTS is not believed "
+		  "(learn_refused)",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H2, .rts = H6, .vni = VNI_A,
+		       .inner = TO_EP2(.src = IP4(10, 1, 1, 25))),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = TO_EP2_DELIVERED(.src = IP4(10, 1, 1, 25)),
+	  .counters = ONE(MZR_CNT_LEARN_REFUSED) },
+	{ .desc = "tc transit: VPC A traffic for an address only VPC B has "
+		  "here never reaches VPC B's endpoint (goes to A's divider)",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 1, 1, 12))),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = TC_FWD(.smac = MAC_H2, .from = H2, .to = H4, .vni = VNI_A,
+			.ttl = 63,
+			.inner = FROM_REMOTE(.dst = IP4(10, 1, 1, 12))),
+	  .counters = ONE(MZR_CNT_BOUNCER_TO_DIVIDER) },
 
 	/* -- Bouncer. -- */
-	s = remote(IP4(10, 1, 1, 20));
-	build_inner(&inner, &s);
-	f = fx("tc transit: a bouncer rewrites the outer header to the "
-	       "endpoint's host, TTL - 1, and sends it on", TC_ACT_REDIRECT,
-	       MZR_CNT_BOUNCER_FWD);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	f->check_out = true;
-	tc_fwd(&f->out, H2, H2, H5, VNI_A, 0, 63, H2, &inner);
-
-	f = fx("tc transit: outer TTL 1 on a forwarding hop is dropped",
-	       TC_ACT_SHOT, DROP(MZR_DROP_TTL_EXPIRED));
-	tunnel_in(&f->in, H2, VNI_A, 0, 1, &inner);
-
-	s = remote(IP4(10, 1, 1, 98));
-	build_inner(&inner, &s);
-	f = fx("tc transit: a stale direct-path packet is re-sent to a "
-	       "bouncer of the destination's network, DIRECT cleared",
-	       TC_ACT_REDIRECT, MZR_CNT_STALE_DIRECT);
-	tunnel_in(&f->in, H6, VNI_A, MZR_F_DIRECT, 64, &inner);
-	f->check_out = true;
-	tc_fwd(&f->out, H6, H6, a1_bouncer(flow_hash(&s)), VNI_A, 0, 63, H6,
-	       &inner);
-
-	f = fx("tc transit: a bouncer answers ARP for a known endpoint, back "
-	       "to the host the request came from (not its RTS, H6)",
-	       TC_ACT_REDIRECT, MZR_CNT_BOUNCER_ARP);
-	build_arp(&inner, 1, MAC_REMOTE, IP4(10, 1, 1, 77),
-		  IP4(10, 1, 1, 20));
-	{
-		struct outer_spec o = { .dmac = MAC_US, .smac = MAC_H2,
-					.src = H2, .dst = US, .sport = 51000,
-					.ttl = 9, .vni = VNI_A, .rts = H6 };
-
-		build_encap(&f->in, &o, &inner);
-	}
-	f->check_out = true;
-	pkt_init(&tmp);
-	pkt_eth(&tmp, MAC_REMOTE, MAC_EP3, PKT_ETH_P_ARP);
-	pkt_arp(&tmp, 2, MAC_EP3, IP4(10, 1, 1, 20), MAC_REMOTE,
-		IP4(10, 1, 1, 77));
-	pkt_finish(&tmp);
-	tc_fwd(&f->out, H2, US, H2, VNI_A, 0, 64, US, &tmp);
-
-	f = fx("tc transit: ARP for an address nobody has is dropped "
-	       "(no_endpoint)", TC_ACT_SHOT, DROP(MZR_DROP_NO_ENDPOINT));
-	build_arp(&inner, 1, MAC_REMOTE, IP4(10, 1, 1, 77),
-		  IP4(10, 1, 1, 99));
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
+	{ .desc = "tc transit: a bouncer rewrites the outer header to the "
+		  "endpoint's host, TTL - 1, and sends it on",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = FROM_REMOTE(.dst = EP3)),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = TC_FWD(.smac = MAC_H2, .from = H2, .to = H5, .vni = VNI_A,
+			.ttl = 63, .inner = FROM_REMOTE(.dst = EP3)),
+	  .counters = ONE(MZR_CNT_BOUNCER_FWD) },
+	{ .desc = "tc transit: outer TTL 1 on a forwarding hop is dropped",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A, .ttl = 1,
+		       .inner = FROM_REMOTE(.dst = EP3)),
+	  .verdict = TC_ACT_SHOT, .counters = ONE(DROP(MZR_DROP_TTL_EXPIRED)) },
+	{ .desc = "tc transit: a stale direct-path packet is re-sent to a "
+		  "bouncer of the destination's network, DIRECT cleared",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H6, .vni = VNI_A, .flags = MZR_F_DIRECT,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 1, 1, 98))),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = TC_FWD(.smac = MAC_H6, .from = H6, .to = A1_BOUNCER,
+			.vni = VNI_A, .ttl = 63,
+			.inner = FROM_REMOTE(.dst = IP4(10, 1, 1, 98))),
+	  .counters = ONE(MZR_CNT_STALE_DIRECT) },
+	{ .desc = "tc transit: a bouncer answers ARP for a known endpoint, "
+		  "back to the host the request came from (not its RTS, H6)",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H2, .rts = H6, .vni = VNI_A, .ttl = 9,
+		       .inner = ARP_FROM_REMOTE(EP3)),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = TC_FWD(.smac = MAC_H2, .from = US, .to = H2, .vni = VNI_A,
+			.inner = ARP_ANSWER_TO_REMOTE(EP3, MAC_EP3)),
+	  .counters = ONE(MZR_CNT_BOUNCER_ARP) },
+	{ .desc = "tc transit: ARP for an address nobody has is dropped "
+		  "(no_endpoint)",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = ARP_FROM_REMOTE(IP4(10, 1, 1, 99))),
+	  .verdict = TC_ACT_SHOT, .counters = ONE(DROP(MZR_DROP_NO_ENDPOINT)) },
 
 	/* -- Divider. -- */
-	s = remote(IP4(10, 2, 1, 7));
-	s.src = IP4(10, 1, 1, 77);
-	build_inner(&inner, &s);
-	f = fx("tc transit: a divider routes to a bouncer of the destination "
-	       "network, flags it ROUTED and decrements the inner TTL",
-	       TC_ACT_REDIRECT, MZR_CNT_DIVIDER_FWD);
-	tunnel_in(&f->in, H2, VNI_B, 0, 64, &inner);
-	f->check_out = true;
-	s.ttl = 63;
-	build_inner(&tmp, &s);
-	tc_fwd(&f->out, H2, H2, H3, VNI_B, MZR_F_ROUTED, 63, H2, &tmp);
+	{ .desc = "tc transit: a divider routes to a bouncer of the "
+		  "destination network, flags it ROUTED and decrements the "
+		  "inner TTL",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_B,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 2, 1, 7))),
+	  .verdict = TC_ACT_REDIRECT,
+	  .out = TC_FWD(.smac = MAC_H2, .from = H2, .to = H3, .vni = VNI_B,
+			.flags = MZR_F_ROUTED, .ttl = 63,
+			.inner = FROM_REMOTE(.dst = IP4(10, 2, 1, 7),
+					     .ttl = 63)),
+	  .counters = ONE(MZR_CNT_DIVIDER_FWD) },
+	{ .desc = "tc transit: a divider drops an inner TTL of 1 "
+		  "(ttl_expired)",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_B,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 2, 1, 7), .ttl = 1)),
+	  .verdict = TC_ACT_SHOT, .counters = ONE(DROP(MZR_DROP_TTL_EXPIRED)) },
+	{ .desc = "tc transit: a packet a divider already routed, for an "
+		  "unknown endpoint, dies here (no bouncer/divider ping-pong)",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H3, .vni = VNI_B, .flags = MZR_F_ROUTED,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 2, 1, 7))),
+	  .verdict = TC_ACT_SHOT, .counters = ONE(DROP(MZR_DROP_NO_ENDPOINT)) },
+	{ .desc = "tc transit: a divider with no network for the destination "
+		  "drops it (no_route)",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_B,
+		       .inner = FROM_REMOTE(.dst = IP4(10, 9, 9, 9))),
+	  .verdict = TC_ACT_SHOT, .counters = ONE(DROP(MZR_DROP_NO_ROUTE)) },
+};
 
-	s = remote(IP4(10, 2, 1, 7));
-	s.ttl = 1;
-	build_inner(&inner, &s);
-	f = fx("tc transit: a divider drops an inner TTL of 1 (ttl_expired)",
-	       TC_ACT_SHOT, DROP(MZR_DROP_TTL_EXPIRED));
-	tunnel_in(&f->in, H2, VNI_B, 0, 64, &inner);
-
-	s = remote(IP4(10, 2, 1, 7));
-	build_inner(&inner, &s);
-	f = fx("tc transit: a packet a divider already routed, for an "
-	       "unknown endpoint, dies here (no bouncer/divider ping-pong)",
-	       TC_ACT_SHOT, DROP(MZR_DROP_NO_ENDPOINT));
-	tunnel_in(&f->in, H3, VNI_B, MZR_F_ROUTED, 64, &inner);
-
-	s = remote(IP4(10, 9, 9, 9));
-	build_inner(&inner, &s);
-	f = fx("tc transit: a divider with no network for the destination "
-	       "drops it (no_route)", TC_ACT_SHOT, DROP(MZR_DROP_NO_ROUTE));
-	tunnel_in(&f->in, H2, VNI_B, 0, 64, &inner);
-}
+/* With the XDP transit attached (flag clear) the tc program leaves the
+ * underlay's frames alone: XDP has handled them already. */
+static const struct fixture xdp_transit[] = {
+	{ .desc = "tc program, XDP transit: a tunnel frame on the underlay is "
+		  "left alone (the XDP transit's)",
+	  .prog = PROG_TC_TRANSIT,
+	  .in = TUNNEL(.from = H2, .vni = VNI_A,
+		       .inner = FROM_REMOTE(.dst = EP3)),
+	  .verdict = TC_ACT_UNSPEC, .out_same = true },
+};
 
 /* Learning follows the same rules as in XDP: from a delivered frame whose
  * RTS is its outer source, never from an unknown peer or a foreign RTS. */
@@ -302,30 +243,18 @@ static int check_learned(void)
 
 int main(void)
 {
-	struct fixture *f;
-	struct inner_spec s;
-	struct pkt inner;
-	int fd, fails;
+	const struct fixture_progs *ps;
+	int fails;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	core_env_setup(&env);
-	fd = core_env_prog_fd(&env, "mzr_neigh");
+	ps = core_env_progs(&env);
 	set_tc_transit(true);
-	transit_fixtures();
-	fails = fixture_run_table(fd, env.stats_fd, tab, n_tab);
+	fails = fixture_run_table(ps, tc_transit, ARRAY_SIZE(tc_transit));
 	fails += check_learned();
 
-	/* With the XDP transit attached (flag clear) the tc program leaves
-	 * the underlay's frames alone: XDP has handled them already. */
 	set_tc_transit(false);
-	n_tab = 0;
-	s = remote(IP4(10, 1, 1, 20));
-	build_inner(&inner, &s);
-	f = fx("tc program, XDP transit: a tunnel frame on the underlay is "
-	       "left alone (the XDP transit's)", TC_ACT_UNSPEC, -1);
-	tunnel_in(&f->in, H2, VNI_A, 0, 64, &inner);
-	same_out(f);
-	fails += fixture_run_table(fd, env.stats_fd, tab, n_tab);
+	fails += fixture_run_table(ps, xdp_transit, ARRAY_SIZE(xdp_transit));
 	printf("tc transit fixtures: %d failures\n", fails);
 	return fails ? 1 : 0;
 }

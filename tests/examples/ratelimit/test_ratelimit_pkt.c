@@ -97,10 +97,10 @@ static uint64_t drops_nf(void)
 	return fixture_counter(stats_fd, MZR_CNT_DROP_BASE + MZR_DROP_NF);
 }
 
-static struct fixture fx_pass(const char *desc, const struct pkt *in,
+static struct fixture_pkt fx_pass(const char *desc, const struct pkt *in,
 			     unsigned int ifindex, const struct pkt *want)
 {
-	struct fixture f = { .desc = desc, .verdict = XDP_REDIRECT,
+	struct fixture_pkt f = { .desc = desc, .verdict = XDP_REDIRECT,
 			     .check_out = true, .counter = -1,
 			     .ingress_ifindex = ifindex };
 
@@ -109,10 +109,10 @@ static struct fixture fx_pass(const char *desc, const struct pkt *in,
 	return f;
 }
 
-static struct fixture fx_drop(const char *desc, const struct pkt *in,
+static struct fixture_pkt fx_drop(const char *desc, const struct pkt *in,
 			      unsigned int ifindex)
 {
-	struct fixture f = { .desc = desc, .verdict = XDP_DROP,
+	struct fixture_pkt f = { .desc = desc, .verdict = XDP_DROP,
 			     .counter = MZR_CNT_DROP_BASE + MZR_DROP_NF,
 			     .ingress_ifindex = ifindex };
 
@@ -158,7 +158,7 @@ int main(void)
 	struct mzr_rl_bucket b;
 	struct racer racers[RACE_THREADS];
 	unsigned int passed = 0, dropped = 0;
-	struct fixture f;
+	struct fixture_pkt f;
 	char path[256], cmd[128];
 	uint64_t d0;
 	long ncpu;
@@ -195,7 +195,7 @@ int main(void)
 
 	f = fx_pass("an endpoint without a cap passes untouched", &a, epah,
 		   &out0);
-	CHECK(!fixture_run(agent_fd, stats_fd, &f), "%s", f.desc);
+	CHECK(!fixture_pkt_run(agent_fd, stats_fd, &f), "%s", f.desc);
 
 	/* 1000 bytes/s; 2500 bytes of burst: two frames, not three. */
 	CHECK(tool("set vni 100 ip 10.0.1.2 rate 8kbit burst 2500") == 0,
@@ -203,12 +203,12 @@ int main(void)
 	d0 = drops_nf();
 	f = fx_pass("1st frame within the burst leaves exactly as without "
 		   "the NF", &a, epah, &out0);
-	CHECK(!fixture_run(agent_fd, stats_fd, &f), "%s", f.desc);
+	CHECK(!fixture_pkt_run(agent_fd, stats_fd, &f), "%s", f.desc);
 	f = fx_pass("2nd frame within the burst, same", &a, epah, &out0);
-	CHECK(!fixture_run(agent_fd, stats_fd, &f), "%s", f.desc);
+	CHECK(!fixture_pkt_run(agent_fd, stats_fd, &f), "%s", f.desc);
 	f = fx_drop("3rd frame, beyond the burst: dropped, counted 'nf'", &a,
 		    epah);
-	CHECK(!fixture_run(agent_fd, stats_fd, &f), "%s", f.desc);
+	CHECK(!fixture_pkt_run(agent_fd, stats_fd, &f), "%s", f.desc);
 	b = bucket(EP_A);
 	CHECK(b.pass_pkts == 2 && b.pass_bytes == 2 * FRAME &&
 		      b.drop_pkts == 1 && b.drop_bytes == FRAME,
@@ -219,7 +219,7 @@ int main(void)
 	      (unsigned long long)b.drop_bytes);
 
 	f = fx_pass("endpoint c (no cap) is not affected", &c, epch, &outc);
-	CHECK(!fixture_run(agent_fd, stats_fd, &f), "%s", f.desc);
+	CHECK(!fixture_pkt_run(agent_fd, stats_fd, &f), "%s", f.desc);
 	v = run(&arp, epah, &got);
 	CHECK(v == XDP_REDIRECT,
 	      "a's ARP request is not metered, bucket empty or not (%s)",
@@ -231,20 +231,20 @@ int main(void)
 	usleep(600000);
 	f = fx_pass("after 600 ms the bucket has refilled enough for one more "
 		   "frame", &a, epah, &out0);
-	CHECK(!fixture_run(agent_fd, stats_fd, &f), "%s", f.desc);
+	CHECK(!fixture_pkt_run(agent_fd, stats_fd, &f), "%s", f.desc);
 	f = fx_drop("and not for two", &a, epah);
-	CHECK(!fixture_run(agent_fd, stats_fd, &f), "%s", f.desc);
+	CHECK(!fixture_pkt_run(agent_fd, stats_fd, &f), "%s", f.desc);
 
 	CHECK(tool("set vni 100 ip 10.0.1.2 rate 8kbit burst 3000") == 0,
 	      "set again (burst 3000)");
 	for (i = 0; i < 3; i++) {
 		f = fx_pass("a new configuration starts with a full bucket", &a,
 			   epah, &out0);
-		CHECK(!fixture_run(agent_fd, stats_fd, &f), "%s (%d/3)",
+		CHECK(!fixture_pkt_run(agent_fd, stats_fd, &f), "%s (%d/3)",
 		      f.desc, i + 1);
 	}
 	f = fx_drop("until it is spent", &a, epah);
-	CHECK(!fixture_run(agent_fd, stats_fd, &f), "%s", f.desc);
+	CHECK(!fixture_pkt_run(agent_fd, stats_fd, &f), "%s", f.desc);
 	b = bucket(EP_A);
 	CHECK(b.pass_pkts == 6 && b.drop_pkts == 3 && b.burst == 3000 &&
 		      b.rate_bits == 8000,
