@@ -693,18 +693,26 @@ static int drops_read(int fd, const struct mzr_obs_drop_key *k, uint64_t *out)
 	return 0;
 }
 
-int mzr_host__drops(struct mzr_host *host, uint32_t vni, struct in_addr ip,
-		    uint64_t *out, size_t n)
+/* The drops table (fd to close) for a reader that fills @out[@n]. */
+static int drops_open(struct mzr_host *host, const char *what,
+		      const void *out, size_t n)
 {
-	struct mzr_obs_drop_key k = { .vni = vni, .ip = ip.s_addr };
-	int fd, err = mzri_check_loaded(host, "drops");
-	size_t i;
+	int err = mzri_check_loaded(host, what);
 
 	if (err)
 		return err;
 	if (!out && n)
 		return -EINVAL;
-	fd = core_prog_map(host, MZR_OBS_DROPS_MAP);
+	return core_prog_map(host, MZR_OBS_DROPS_MAP);
+}
+
+int mzr_host__drops(struct mzr_host *host, uint32_t vni, struct in_addr ip,
+		    uint64_t *out, size_t n)
+{
+	struct mzr_obs_drop_key k = { .vni = vni, .ip = ip.s_addr };
+	int fd = drops_open(host, "drops", out, n), err = 0;
+	size_t i;
+
 	if (fd < 0)
 		return fd;
 	for (i = 0; i < n && !err; i++) {
@@ -721,13 +729,8 @@ int mzr_host__drops_list(struct mzr_host *host, struct mzr_drop_entry *out,
 	struct mzr_obs_drop_key k, next;
 	void *cur = NULL;
 	size_t got = 0;
-	int fd, err = mzri_check_loaded(host, "drops list");
+	int fd = drops_open(host, "drops list", out, n), err = 0;
 
-	if (err)
-		return err;
-	if (!out && n)
-		return -EINVAL;
-	fd = core_prog_map(host, MZR_OBS_DROPS_MAP);
 	if (fd < 0)
 		return fd;
 	while (got < n && !bpf_map_get_next_key(fd, cur, &next)) {
