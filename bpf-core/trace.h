@@ -232,6 +232,25 @@ static __always_inline int mzr_trace_parse_ip(void *ip, void *end,
 	return 0;
 }
 
+/* The outer IPv4 source of a Geneve frame at @data, else 0: at the
+ * transit's entry, the host that sent it (an event after decapsulation
+ * still names it). */
+static __always_inline __be32 mzr_trace_outer_src(void *data, void *end)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *iph = (void *)(eth + 1);
+	struct udphdr *udp;
+
+	if ((void *)(iph + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    iph->version != 4 || iph->protocol != IPPROTO_UDP)
+		return 0;
+	udp = (void *)iph + iph->ihl * 4;
+	if ((void *)(udp + 1) > end ||
+	    udp->dest != bpf_htons(MZR_GENEVE_PORT))
+		return 0;
+	return iph->saddr;
+}
+
 /* The inner flow of a Geneve frame, or the flow of a plain frame. */
 static __always_inline int mzr_trace_parse(void *data, void *end,
 					   struct mzr_trace_flow *f)
@@ -341,6 +360,7 @@ static __always_inline void mzr_trace_emit(void *ctx, void *data, void *end,
 	st->meta.hook = st->hook ? st->hook - 1 : base_hook;
 	st->meta.point = point;
 	st->meta.verdict = verdict;
+	st->meta.outer_src = st->outer_src;
 	bpf_perf_event_output(ctx, &mzr_trace_events,
 			      BPF_F_CURRENT_CPU | (cap << 32), &st->meta,
 			      sizeof(st->meta));
@@ -525,6 +545,9 @@ __noinline int mzr_trace_enter_on(struct xdp_md *xdp, __u32 base_hook)
 	st->ip = 0;
 	st->reason = 0;
 	st->len0 = xdp->data_end - xdp->data;
+	st->outer_src = base_hook == MZR_TRACE_HOOK_TRANSIT ?
+		mzr_trace_outer_src((void *)(long)xdp->data,
+				    (void *)(long)xdp->data_end) : 0;
 	if ((cfg->flags & (MZR_TRACE_F_ON | MZR_TRACE_F_ENTRY)) ==
 	    (MZR_TRACE_F_ON | MZR_TRACE_F_ENTRY))
 		mzr_trace_emit_xdp(xdp, cfg, base_hook, MZR_TRACE_AT_ENTRY,
@@ -580,6 +603,11 @@ __noinline int mzr_trace_tc_enter_on(struct __sk_buff *skb)
 	st->ip = 0;
 	st->reason = 0;
 	st->len0 = skb->len;
+	/* Still unknown here whether this is the tc transit or agent: an
+	 * endpoint's own Geneve frame names the endpoint, as its packet
+	 * would. */
+	st->outer_src = mzr_trace_outer_src((void *)(long)skb->data,
+					    (void *)(long)skb->data_end);
 	return 0;
 }
 

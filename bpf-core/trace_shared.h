@@ -60,7 +60,10 @@ struct mzr_trace_meta {
 	__u8 hook;		/* enum mzr_hook or enum mzr_trace_hook */
 	__u8 point;		/* MZR_TRACE_AT_* */
 	__u8 verdict;		/* XDP action */
-	__u8 pad[7];
+	__u8 pad[3];
+	__be32 outer_src;	/* underlay source of the frame the transit
+				 * received (the sending host; kept after
+				 * decapsulation); 0: none (older cores too) */
 };
 
 /* Per-CPU state: the rate cap's window, what the packet met so far, and
@@ -75,9 +78,12 @@ struct mzr_trace_pcpu {
 	__u32 len0;		/* length at program entry (counters) */
 	__be32 ip;		/* the hook's inner destination (deliver:
 				 * the local endpoint the route found) */
-	__u32 pad;
+	__be32 outer_src;	/* the transit's frame's outer IPv4 source */
 	struct mzr_trace_meta meta;
 };
+
+_Static_assert(sizeof(struct mzr_trace_meta) == 48,
+	       "the event header's size is shared with older libraries");
 
 /* Per-VPC (key: VNI) and per-local-endpoint (struct mzr_ep_key) traffic:
  * [MZR_OBS_TX] sent by endpoints into the overlay, measured before

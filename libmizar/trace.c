@@ -80,6 +80,7 @@ static void on_sample(void *ctx, int cpu, void *data, __u32 size)
 	ev.entry = m->point == MZR_TRACE_AT_ENTRY;
 	ev.verdict = m->verdict;
 	ev.data = m + 1;
+	ev.outer_src.s_addr = m->outer_src;
 	t->delivered++;
 	if (t->cb && t->cb(t->ctx, &ev))
 		t->stop = 1;
@@ -369,9 +370,9 @@ int mzr_trace__flow(const struct mzr_trace_event *ev,
 const char *mzr_trace__comment(const struct mzr_trace_event *ev, char *buf,
 			       size_t size)
 {
-	char host[INET_ADDRSTRLEN];
+	char host[INET_ADDRSTRLEN], outer[INET_ADDRSTRLEN];
 	const char *reason = NULL;
-	int n;
+	int n, m;
 
 	if (!buf || !size)
 		return buf;
@@ -385,8 +386,14 @@ const char *mzr_trace__comment(const struct mzr_trace_event *ev, char *buf,
 	n = snprintf(buf, size, "hook=%s verdict=%s vni=%u host=%s",
 		     mzr_trace_hook_name(ev->hook),
 		     mzr_trace_verdict_name(ev), ev->vni, host);
-	if (reason && n >= 0 && (size_t)n < size)
-		snprintf(buf + n, size - n, " reason=%s", reason);
+	if (reason && n >= 0 && (size_t)n < size) {
+		m = snprintf(buf + n, size - n, " reason=%s", reason);
+		n = m < 0 ? m : n + m;
+	}
+	if (ev->outer_src.s_addr && n >= 0 && (size_t)n < size) {
+		inet_ntop(AF_INET, &ev->outer_src, outer, sizeof(outer));
+		snprintf(buf + n, size - n, " outer=%s", outer);
+	}
 	return buf;
 }
 
