@@ -23,27 +23,7 @@
 #include <bpf/bpf_endian.h>
 #include "maps.h"
 #include "trace_shared.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mzr_trace_cfg);
-} mzr_trace_cfg SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mzr_trace_pcpu);
-} mzr_trace_pcpu SEC(".maps");
-
-/* max_entries 0: libbpf sizes it to the possible CPUs. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u32));
-} mzr_trace_events SEC(".maps");
+#include <mizar/bpf/trace.h>
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
@@ -199,15 +179,6 @@ static __always_inline void mzr_trace_note_drop(__u32 reason)
 	mzr_trace_note_drop_on(reason);
 }
 
-struct mzr_trace_flow {
-	__be32 saddr;
-	__be32 daddr;
-	__be16 sport;
-	__be16 dport;
-	__u32 vni;
-	__u8 proto;
-};
-
 /* IPv4 at @ip: addresses, protocol, ports. 0, or -1 when not IPv4. */
 static __always_inline int mzr_trace_parse_ip(void *ip, void *end,
 					      struct mzr_trace_flow *f)
@@ -279,26 +250,6 @@ static __always_inline int mzr_trace_parse(void *data, void *end,
 	return 0;
 }
 
-static __always_inline int mzr_trace_match(const struct mzr_trace_cfg *cfg,
-					   const struct mzr_trace_flow *f,
-					   int perr)
-{
-	if (cfg->vni && f->vni != cfg->vni)
-		return 0;
-	if (!cfg->mask && !cfg->proto && !cfg->port)
-		return 1;
-	if (perr)
-		return 0;
-	if (cfg->mask && (f->saddr & cfg->mask) != cfg->addr &&
-	    (f->daddr & cfg->mask) != cfg->addr)
-		return 0;
-	if (cfg->proto && f->proto != cfg->proto)
-		return 0;
-	if (cfg->port && f->sport != cfg->port && f->dport != cfg->port)
-		return 0;
-	return 1;
-}
-
 /* Emit one event for @ctx (an xdp_md or a __sk_buff: the perf output
  * copies from either) at @point, unless filtered or over the cap. */
 static __always_inline void mzr_trace_emit(void *ctx, void *data, void *end,
@@ -310,7 +261,7 @@ static __always_inline void mzr_trace_emit(void *ctx, void *data, void *end,
 	struct mzr_trace_flow f = {};
 	struct mzr_trace_pcpu *st = mzr_trace_state();
 	struct mzr_host_cfg *host;
-	__u64 now, cap, rate;
+	__u64 now;
 	int perr;
 
 	if (!st)
@@ -332,27 +283,9 @@ static __always_inline void mzr_trace_emit(void *ctx, void *data, void *end,
 	if (!mzr_trace_match(cfg, &f, perr))
 		return;
 	now = bpf_ktime_get_ns();
-	rate = cfg->rate ? cfg->rate : MZR_TRACE_DEFAULT_RATE;
-	if (now - st->win_start >= 1000000000ULL) {
-		st->win_start = now;
-		st->win_used = 0;
-	}
-	if (st->win_used >= rate) {
-		st->suppressed++;
+	if (!mzr_trace_take(st, cfg, now))
 		return;
-	}
-	st->win_used++;
-	cap = cfg->snaplen;
-	if (cap > MZR_TRACE_MAX_SNAPLEN)
-		cap = MZR_TRACE_MAX_SNAPLEN;
-	if (cap > len)
-		cap = len;
 	host = mzr_host_cfg();
-	st->meta.ts_ns = now;
-	st->meta.suppressed = st->suppressed;
-	st->meta.ifindex = ifindex;
-	st->meta.pkt_len = len;
-	st->meta.cap_len = cap;
 	st->meta.vni = f.vni;
 	st->meta.host = host ? host->ip : 0;
 	st->meta.reason = point == MZR_TRACE_AT_EXIT && verdict == XDP_DROP ?
@@ -360,10 +293,7 @@ static __always_inline void mzr_trace_emit(void *ctx, void *data, void *end,
 	st->meta.hook = st->hook ? st->hook - 1 : base_hook;
 	st->meta.point = point;
 	st->meta.verdict = verdict;
-	st->meta.outer_src = st->outer_src;
-	bpf_perf_event_output(ctx, &mzr_trace_events,
-			      BPF_F_CURRENT_CPU | (cap << 32), &st->meta,
-			      sizeof(st->meta));
+	mzr_trace_output(ctx, st, cfg, now, len, ifindex);
 }
 
 static __always_inline void mzr_trace_emit_xdp(struct xdp_md *xdp,

@@ -27,6 +27,7 @@ struct mzr_trace {
 	void *ctx;
 	int64_t real_off;	/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	uint64_t suppressed0;	/* kernel count at start */
+	__be32 host_ip;		/* for NF events, which leave it 0 */
 	uint64_t lost;
 	int delivered;
 	int stop;
@@ -74,7 +75,7 @@ static void on_sample(void *ctx, int cpu, void *data, __u32 size)
 	ev.pkt_len = m->pkt_len;
 	ev.cap_len = m->cap_len;
 	ev.vni = m->vni;
-	ev.host.s_addr = m->host;
+	ev.host.s_addr = m->host ? m->host : t->host_ip;
 	ev.reason = m->reason ? (int)m->reason - 1 : -1;
 	ev.hook = m->hook;
 	ev.entry = m->point == MZR_TRACE_AT_ENTRY;
@@ -154,6 +155,7 @@ struct mzr_trace *mzr_trace__start(struct mzr_host *host,
 				   mzr_trace_cb cb, void *ctx)
 {
 	struct mzr_trace_cfg cfg = {}, old = {};
+	struct mzr_host_cfg hc = {};
 	struct mzr_trace *t;
 	unsigned int plen;
 	__u32 zero = 0;
@@ -219,6 +221,8 @@ struct mzr_trace *mzr_trace__start(struct mzr_host *host,
 	    (old.flags & MZR_TRACE_F_ON))
 		mzri_warn("trace: another trace or monitor was on (or one died); this one takes over\n");
 	t->suppressed0 = kernel_suppressed(host);
+	if (!mzri_host_cfg(host, &hc))
+		t->host_ip = hc.ip;
 	cfg.flags |= old.flags & ~MZR_TRACE_F_MASK;
 	err = write_cfg(host, &cfg);
 	if (err) {
