@@ -23,27 +23,7 @@
 #include <bpf/bpf_endian.h>
 #include "maps.h"
 #include "trace_shared.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mzr_trace_cfg);
-} mzr_trace_cfg SEC(".maps");
-
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct mzr_trace_pcpu);
-} mzr_trace_pcpu SEC(".maps");
-
-/* max_entries 0: libbpf sizes it to the possible CPUs. */
-struct {
-	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
-	__uint(key_size, sizeof(__u32));
-	__uint(value_size, sizeof(__u32));
-} mzr_trace_events SEC(".maps");
+#include <mizar/bpf/trace.h>
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
@@ -190,21 +170,14 @@ __noinline int mzr_trace_note_drop_on(__u32 reason)
 	return 0;
 }
 
+/* Unconditional: a drop path may pay a call (it ends the packet), and one
+ * call with the reason in a register lets the compiler fold every drop
+ * site into one block, where a flag test at each of the ~60 sites grew
+ * the programs' main bodies by ~430 instructions amid their hot code. */
 static __always_inline void mzr_trace_note_drop(__u32 reason)
 {
-	if (__builtin_expect(mzr_obs_flags_now() &
-			     (MZR_TRACE_F_ON | MZR_OBS_F_COUNT), 0))
-		mzr_trace_note_drop_on(reason);
+	mzr_trace_note_drop_on(reason);
 }
-
-struct mzr_trace_flow {
-	__be32 saddr;
-	__be32 daddr;
-	__be16 sport;
-	__be16 dport;
-	__u32 vni;
-	__u8 proto;
-};
 
 /* IPv4 at @ip: addresses, protocol, ports. 0, or -1 when not IPv4. */
 static __always_inline int mzr_trace_parse_ip(void *ip, void *end,
@@ -228,6 +201,25 @@ static __always_inline int mzr_trace_parse_ip(void *ip, void *end,
 	f->sport = ports[0];
 	f->dport = ports[1];
 	return 0;
+}
+
+/* The outer IPv4 source of a Geneve frame at @data, else 0: at the
+ * transit's entry, the host that sent it (an event after decapsulation
+ * still names it). */
+static __always_inline __be32 mzr_trace_outer_src(void *data, void *end)
+{
+	struct ethhdr *eth = data;
+	struct iphdr *iph = (void *)(eth + 1);
+	struct udphdr *udp;
+
+	if ((void *)(iph + 1) > end || eth->h_proto != bpf_htons(ETH_P_IP) ||
+	    iph->version != 4 || iph->protocol != IPPROTO_UDP)
+		return 0;
+	udp = (void *)iph + iph->ihl * 4;
+	if ((void *)(udp + 1) > end ||
+	    udp->dest != bpf_htons(MZR_GENEVE_PORT))
+		return 0;
+	return iph->saddr;
 }
 
 /* The inner flow of a Geneve frame, or the flow of a plain frame. */
@@ -258,26 +250,6 @@ static __always_inline int mzr_trace_parse(void *data, void *end,
 	return 0;
 }
 
-static __always_inline int mzr_trace_match(const struct mzr_trace_cfg *cfg,
-					   const struct mzr_trace_flow *f,
-					   int perr)
-{
-	if (cfg->vni && f->vni != cfg->vni)
-		return 0;
-	if (!cfg->mask && !cfg->proto && !cfg->port)
-		return 1;
-	if (perr)
-		return 0;
-	if (cfg->mask && (f->saddr & cfg->mask) != cfg->addr &&
-	    (f->daddr & cfg->mask) != cfg->addr)
-		return 0;
-	if (cfg->proto && f->proto != cfg->proto)
-		return 0;
-	if (cfg->port && f->sport != cfg->port && f->dport != cfg->port)
-		return 0;
-	return 1;
-}
-
 /* Emit one event for @ctx (an xdp_md or a __sk_buff: the perf output
  * copies from either) at @point, unless filtered or over the cap. */
 static __always_inline void mzr_trace_emit(void *ctx, void *data, void *end,
@@ -289,7 +261,7 @@ static __always_inline void mzr_trace_emit(void *ctx, void *data, void *end,
 	struct mzr_trace_flow f = {};
 	struct mzr_trace_pcpu *st = mzr_trace_state();
 	struct mzr_host_cfg *host;
-	__u64 now, cap, rate;
+	__u64 now;
 	int perr;
 
 	if (!st)
@@ -311,27 +283,9 @@ static __always_inline void mzr_trace_emit(void *ctx, void *data, void *end,
 	if (!mzr_trace_match(cfg, &f, perr))
 		return;
 	now = bpf_ktime_get_ns();
-	rate = cfg->rate ? cfg->rate : MZR_TRACE_DEFAULT_RATE;
-	if (now - st->win_start >= 1000000000ULL) {
-		st->win_start = now;
-		st->win_used = 0;
-	}
-	if (st->win_used >= rate) {
-		st->suppressed++;
+	if (!mzr_trace_take(st, cfg, now))
 		return;
-	}
-	st->win_used++;
-	cap = cfg->snaplen;
-	if (cap > MZR_TRACE_MAX_SNAPLEN)
-		cap = MZR_TRACE_MAX_SNAPLEN;
-	if (cap > len)
-		cap = len;
 	host = mzr_host_cfg();
-	st->meta.ts_ns = now;
-	st->meta.suppressed = st->suppressed;
-	st->meta.ifindex = ifindex;
-	st->meta.pkt_len = len;
-	st->meta.cap_len = cap;
 	st->meta.vni = f.vni;
 	st->meta.host = host ? host->ip : 0;
 	st->meta.reason = point == MZR_TRACE_AT_EXIT && verdict == XDP_DROP ?
@@ -339,9 +293,7 @@ static __always_inline void mzr_trace_emit(void *ctx, void *data, void *end,
 	st->meta.hook = st->hook ? st->hook - 1 : base_hook;
 	st->meta.point = point;
 	st->meta.verdict = verdict;
-	bpf_perf_event_output(ctx, &mzr_trace_events,
-			      BPF_F_CURRENT_CPU | (cap << 32), &st->meta,
-			      sizeof(st->meta));
+	mzr_trace_output(ctx, st, cfg, now, len, ifindex);
 }
 
 static __always_inline void mzr_trace_emit_xdp(struct xdp_md *xdp,
@@ -523,6 +475,9 @@ __noinline int mzr_trace_enter_on(struct xdp_md *xdp, __u32 base_hook)
 	st->ip = 0;
 	st->reason = 0;
 	st->len0 = xdp->data_end - xdp->data;
+	st->outer_src = base_hook == MZR_TRACE_HOOK_TRANSIT ?
+		mzr_trace_outer_src((void *)(long)xdp->data,
+				    (void *)(long)xdp->data_end) : 0;
 	if ((cfg->flags & (MZR_TRACE_F_ON | MZR_TRACE_F_ENTRY)) ==
 	    (MZR_TRACE_F_ON | MZR_TRACE_F_ENTRY))
 		mzr_trace_emit_xdp(xdp, cfg, base_hook, MZR_TRACE_AT_ENTRY,
@@ -578,6 +533,11 @@ __noinline int mzr_trace_tc_enter_on(struct __sk_buff *skb)
 	st->ip = 0;
 	st->reason = 0;
 	st->len0 = skb->len;
+	/* Still unknown here whether this is the tc transit or agent: an
+	 * endpoint's own Geneve frame names the endpoint, as its packet
+	 * would. */
+	st->outer_src = mzr_trace_outer_src((void *)(long)skb->data,
+					    (void *)(long)skb->data_end);
 	return 0;
 }
 

@@ -23,6 +23,7 @@
 #include <bpf/libbpf.h>
 
 #include <mizar/nf.h>
+#include <mizar/trace_abi.h>
 
 #include "nf_priv.h"
 
@@ -34,14 +35,21 @@ static const char *const hook_names[__MZR_HOOK_MAX] = {
 	[MZR_HOOK_EXTERNAL] = "external",
 };
 
+/* The core's maps an NF may declare (the SDK's BPF headers); an NF built
+ * before one of them existed simply does not have it. From
+ * SHARED_MAPS_OPTIONAL on (the trace's), a back-plane without the map
+ * leaves the NF its own copy: its drops then emit no event. */
+#define SHARED_MAPS_OPTIONAL 7
 static const char *const shared_maps[] = {
 	MZR_MAP_PROGS, MZR_MAP_CHAIN_CFG, MZR_MAP_CTX, MZR_MAP_STATS,
 	MZR_MAP_MISSED, MZR_MAP_PEERS, MZR_MAP_PROTECT,
+	MZR_TRACE_CFG_MAP, MZR_TRACE_PCPU_MAP, MZR_TRACE_EVENTS_MAP,
 };
 
 static const enum mzri_map shared_map_ids[] = {
 	MZRI_MAP_PROGS, MZRI_MAP_CHAIN_CFG, MZRI_MAP_CTX, MZRI_MAP_STATS,
 	MZRI_MAP_MISSED, MZRI_MAP_PEERS, MZRI_MAP_PROTECT,
+	MZRI_MAP_TRACE_CFG, MZRI_MAP_TRACE_PCPU, MZRI_MAP_TRACE_EVENTS,
 };
 
 const char *mzr_hook_name(unsigned int hook)
@@ -393,7 +401,8 @@ int mzri_nf_load(struct mzr_nf *nf, const struct mzr_host *h)
 	}
 	for (i = 0; i < sizeof(shared_maps) / sizeof(shared_maps[0]); i++) {
 		map = bpf_object__find_map_by_name(nf->obj, shared_maps[i]);
-		if (!map)
+		if (!map || (i >= SHARED_MAPS_OPTIONAL &&
+			     mzri_fd(h, shared_map_ids[i]) < 0))
 			continue;
 		err = bind_map(nf, map, mzri_fd(h, shared_map_ids[i]));
 		if (err)

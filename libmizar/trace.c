@@ -27,6 +27,7 @@ struct mzr_trace {
 	void *ctx;
 	int64_t real_off;	/* CLOCK_REALTIME - CLOCK_MONOTONIC, ns */
 	uint64_t suppressed0;	/* kernel count at start */
+	__be32 host_ip;		/* for NF events, which leave it 0 */
 	uint64_t lost;
 	int delivered;
 	int stop;
@@ -74,12 +75,13 @@ static void on_sample(void *ctx, int cpu, void *data, __u32 size)
 	ev.pkt_len = m->pkt_len;
 	ev.cap_len = m->cap_len;
 	ev.vni = m->vni;
-	ev.host.s_addr = m->host;
+	ev.host.s_addr = m->host ? m->host : t->host_ip;
 	ev.reason = m->reason ? (int)m->reason - 1 : -1;
 	ev.hook = m->hook;
 	ev.entry = m->point == MZR_TRACE_AT_ENTRY;
 	ev.verdict = m->verdict;
 	ev.data = m + 1;
+	ev.outer_src.s_addr = m->outer_src;
 	t->delivered++;
 	if (t->cb && t->cb(t->ctx, &ev))
 		t->stop = 1;
@@ -153,6 +155,7 @@ struct mzr_trace *mzr_trace__start(struct mzr_host *host,
 				   mzr_trace_cb cb, void *ctx)
 {
 	struct mzr_trace_cfg cfg = {}, old = {};
+	struct mzr_host_cfg hc = {};
 	struct mzr_trace *t;
 	unsigned int plen;
 	__u32 zero = 0;
@@ -218,6 +221,8 @@ struct mzr_trace *mzr_trace__start(struct mzr_host *host,
 	    (old.flags & MZR_TRACE_F_ON))
 		mzri_warn("trace: another trace or monitor was on (or one died); this one takes over\n");
 	t->suppressed0 = kernel_suppressed(host);
+	if (!mzri_host_cfg(host, &hc))
+		t->host_ip = hc.ip;
 	cfg.flags |= old.flags & ~MZR_TRACE_F_MASK;
 	err = write_cfg(host, &cfg);
 	if (err) {
@@ -369,9 +374,9 @@ int mzr_trace__flow(const struct mzr_trace_event *ev,
 const char *mzr_trace__comment(const struct mzr_trace_event *ev, char *buf,
 			       size_t size)
 {
-	char host[INET_ADDRSTRLEN];
+	char host[INET_ADDRSTRLEN], outer[INET_ADDRSTRLEN];
 	const char *reason = NULL;
-	int n;
+	int n, m;
 
 	if (!buf || !size)
 		return buf;
@@ -385,8 +390,14 @@ const char *mzr_trace__comment(const struct mzr_trace_event *ev, char *buf,
 	n = snprintf(buf, size, "hook=%s verdict=%s vni=%u host=%s",
 		     mzr_trace_hook_name(ev->hook),
 		     mzr_trace_verdict_name(ev), ev->vni, host);
-	if (reason && n >= 0 && (size_t)n < size)
-		snprintf(buf + n, size - n, " reason=%s", reason);
+	if (reason && n >= 0 && (size_t)n < size) {
+		m = snprintf(buf + n, size - n, " reason=%s", reason);
+		n = m < 0 ? m : n + m;
+	}
+	if (ev->outer_src.s_addr && n >= 0 && (size_t)n < size) {
+		inet_ntop(AF_INET, &ev->outer_src, outer, sizeof(outer));
+		snprintf(buf + n, size - n, " outer=%s", outer);
+	}
 	return buf;
 }
 
@@ -693,18 +704,26 @@ static int drops_read(int fd, const struct mzr_obs_drop_key *k, uint64_t *out)
 	return 0;
 }
 
-int mzr_host__drops(struct mzr_host *host, uint32_t vni, struct in_addr ip,
-		    uint64_t *out, size_t n)
+/* The drops table (fd to close) for a reader that fills @out[@n]. */
+static int drops_open(struct mzr_host *host, const char *what,
+		      const void *out, size_t n)
 {
-	struct mzr_obs_drop_key k = { .vni = vni, .ip = ip.s_addr };
-	int fd, err = mzri_check_loaded(host, "drops");
-	size_t i;
+	int err = mzri_check_loaded(host, what);
 
 	if (err)
 		return err;
 	if (!out && n)
 		return -EINVAL;
-	fd = core_prog_map(host, MZR_OBS_DROPS_MAP);
+	return core_prog_map(host, MZR_OBS_DROPS_MAP);
+}
+
+int mzr_host__drops(struct mzr_host *host, uint32_t vni, struct in_addr ip,
+		    uint64_t *out, size_t n)
+{
+	struct mzr_obs_drop_key k = { .vni = vni, .ip = ip.s_addr };
+	int fd = drops_open(host, "drops", out, n), err = 0;
+	size_t i;
+
 	if (fd < 0)
 		return fd;
 	for (i = 0; i < n && !err; i++) {
@@ -721,13 +740,8 @@ int mzr_host__drops_list(struct mzr_host *host, struct mzr_drop_entry *out,
 	struct mzr_obs_drop_key k, next;
 	void *cur = NULL;
 	size_t got = 0;
-	int fd, err = mzri_check_loaded(host, "drops list");
+	int fd = drops_open(host, "drops list", out, n), err = 0;
 
-	if (err)
-		return err;
-	if (!out && n)
-		return -EINVAL;
-	fd = core_prog_map(host, MZR_OBS_DROPS_MAP);
 	if (fd < 0)
 		return fd;
 	while (got < n && !bpf_map_get_next_key(fd, cur, &next)) {

@@ -51,6 +51,10 @@ struct mzr_trace_event {
 	bool entry;		/* a program's entry (else its exit) */
 	unsigned int verdict;	/* XDP action at exit */
 	const void *data;	/* the packet's first cap_len bytes */
+	/* Appended (callbacks read the prefix they know): the outer source
+	 * of the Geneve frame the transit received, i.e. the sending host,
+	 * also once decapsulated (deliver); 0 at the agent or unknown. */
+	struct in_addr outer_src;
 };
 
 /* The flow of a traced packet (inner flow for Geneve frames). */
@@ -130,7 +134,8 @@ MZR_API struct mzr_trace_pcapng *mzr_trace__pcapng_open(FILE *f);
 /**
  * @brief Append @p ev as an Enhanced Packet Block, after an Interface
  * Description Block the first time its (device, hook) appears. The
- * comment reads "hook=H verdict=V vni=N host=IP [reason=R]".
+ * comment reads "hook=H verdict=V vni=N host=IP [reason=R] [outer=IP]"
+ * (outer: the event's outer_src).
  * @return 0, or -EIO / -ENOMEM / -EINVAL.
  */
 MZR_API int mzr_trace__pcapng_write(struct mzr_trace_pcapng *w,

@@ -361,17 +361,17 @@ static __always_inline int acl_run(struct xdp_md *xdp)
 	 * it to the verifier. */
 	if (ctx->inner_l2_off == MZR_OFF_NONE ||
 	    ctx->inner_l3_off == MZR_OFF_NONE)
-		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
+		return mzr_nf_drop(xdp, ctx, MZR_DROP_MALFORMED);
 	eth = data + (ctx->inner_l2_off & NF_OFF_MASK);
 	if ((void *)(eth + 14) > end)
-		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
+		return mzr_nf_drop(xdp, ctx, MZR_DROP_MALFORMED);
 	if (eth[12] != 0x08 || eth[13] != 0x00) {
 		nf_count(&acl_stats, MZR_ACL_CNT_NOT_IP);
 		return mzr_nf_next(xdp, ctx);
 	}
 	ip = data + (ctx->inner_l3_off & NF_OFF_MASK);
 	if ((void *)(ip + 20) > end)
-		return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
+		return mzr_nf_drop(xdp, ctx, MZR_DROP_MALFORMED);
 	frag = (ip[6] & 0x3f) || ip[7];
 	later = (ip[6] & 0x1f) || ip[7];
 	__builtin_memcpy(&id, ip + 4, 2);
@@ -388,7 +388,7 @@ static __always_inline int acl_run(struct xdp_md *xdp)
 		nf_count(&acl_stats, MZR_ACL_CNT_FRAGMENT);
 		pass = acl_frag_later(set, vni, &f, id, now);
 		if (pass < 0)
-			return mzr_nf_drop(ctx, MZR_DROP_FRAGMENT);
+			return mzr_nf_drop(xdp, ctx, MZR_DROP_FRAGMENT);
 		goto verdict;
 	}
 	if (frag) {
@@ -402,7 +402,7 @@ static __always_inline int acl_run(struct xdp_md *xdp)
 			l4 = data + (ctx->inner_l4_off & NF_OFF_MASK);
 			if (nf_l4_ports(l4, end, f.proto, &f.sport, &f.dport) &&
 			    f.proto != IPPROTO_ICMP)
-				return mzr_nf_drop(ctx, MZR_DROP_FRAGMENT);
+				return mzr_nf_drop(xdp, ctx, MZR_DROP_FRAGMENT);
 		}
 		pass = acl_judge(set, vni, &f, now);
 		acl_frag_note(vni, &f, id, pass, now);
@@ -411,7 +411,7 @@ static __always_inline int acl_run(struct xdp_md *xdp)
 	if (f.proto == IPPROTO_ICMP && ctx->inner_l4_off != MZR_OFF_NONE) {
 		l4 = data + (ctx->inner_l4_off & NF_OFF_MASK);
 		if ((void *)(l4 + 8) > end)
-			return mzr_nf_drop(ctx, MZR_DROP_MALFORMED);
+			return mzr_nf_drop(xdp, ctx, MZR_DROP_MALFORMED);
 		switch (l4[0]) {
 		case NF_ICMP_ECHO:
 		case NF_ICMP_ECHOREPLY:
@@ -432,7 +432,7 @@ static __always_inline int acl_run(struct xdp_md *xdp)
 	pass = acl_judge(set, vni, &f, now);
 verdict:
 	if (!pass)
-		return mzr_nf_drop(ctx, MZR_DROP_NF);
+		return mzr_nf_drop(xdp, ctx, MZR_DROP_NF);
 	return mzr_nf_next(xdp, ctx);
 }
 

@@ -79,7 +79,7 @@ int ratelimit_egress(struct xdp_md *xdp)
 	if (!b)
 		return mzr_nf_next(xdp, ctx);
 	if (!rl_take(b, bpf_ktime_get_ns(), (__u64)(end - data)))
-		return mzr_nf_drop(ctx, MZR_DROP_NF);
+		return mzr_nf_drop(xdp, ctx, MZR_DROP_NF);
 	return mzr_nf_next(xdp, ctx);
 }
 

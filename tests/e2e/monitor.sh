@@ -95,6 +95,16 @@ else
 	topo_fail "missing lines: $(head -n 4 "$TOPO_TMP/all.txt" | tr '\n' '|')"
 fi
 
+# The reply was decapsulated at h1's deliver: its line still names the
+# host that sent the frame (the outer source the transit received).
+# Every ping so far went a -> b directly (the direct path is learnt on
+# the first one), so the reply came from b's host, h2.
+if grep -q "hook=deliver verdict=redirect vni=100 icmp 10.0.1.3 > 10.0.1.2 outer=$(topo_host_ip h2) len=" "$TOPO_TMP/all.txt"; then
+	topo_ok "the delivered reply names its sending host h2 as outer source"
+else
+	topo_fail "no outer=$(topo_host_ip h2) on the deliver line: $(grep 'hook=deliver' "$TOPO_TMP/all.txt" | head -n 2 | tr '\n' '|')"
+fi
+
 topo_step "rate cap: 1 event per second per CPU"
 mon_start "$TOPO_TMP/cap.txt" monitor proto icmp rate 1
 topo_exec a ping -n -c 20 -i 0.01 -W 1 10.0.1.3 >/dev/null

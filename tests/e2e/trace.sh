@@ -86,6 +86,15 @@ fwd_verdict=tx
 [ "${TOPO_TRANSIT:-}" = tc ] && fwd_verdict=redirect
 expect_hook "$TOPO_TMP/h3.pcapng" h3 bouncer $fwd_verdict
 expect_hook "$TOPO_TMP/h2.pcapng" h2 deliver redirect
+# The first echo reached h2 through the bouncer, which keeps the frame's
+# outer source: the deliver packet's comment names the sending host h1
+# (decapsulated, the packet itself no longer carries it).
+if fields "$TOPO_TMP/h2.pcapng" | awk -F'\t' '$2 == 8' | head -n 1 |
+	grep -q "^hook=deliver verdict=redirect .* outer=$(topo_host_ip h1)	"; then
+	topo_ok "[h2] the first delivered echo: outer=$(topo_host_ip h1) (h1)"
+else
+	topo_fail "[h2] no outer=$(topo_host_ip h1) on the first delivered echo: $(fields "$TOPO_TMP/h2.pcapng" | head -n 2 | tr '\t\n' '| ')"
+fi
 # One interface block per (device, hook): named DEV:HOOK.
 if tshark -r "$TOPO_TMP/h3.pcapng" -T fields -e frame.interface_name 2>/dev/null |
 	grep -q ':bouncer$'; then

@@ -112,6 +112,16 @@ static void test_comment(void **state)
 	ev.reason = MZR_DROP_SPOOFED;
 	assert_string_equal(mzr_trace__comment(&ev, buf, sizeof(buf)),
 			    "hook=agent verdict=drop vni=100 host=172.31.0.3 reason=spoofed");
+	/* A deliver event names the host that sent the frame. */
+	ev.hook = 3;
+	ev.verdict = 4;
+	ev.reason = -1;
+	ev.outer_src.s_addr = htonl(0xac1f0001);
+	assert_string_equal(mzr_trace__comment(&ev, buf, sizeof(buf)),
+			    "hook=deliver verdict=redirect vni=100 host=172.31.0.3 outer=172.31.0.1");
+	ev.reason = MZR_DROP_SPOOFED;
+	assert_string_equal(mzr_trace__comment(&ev, buf, sizeof(buf)),
+			    "hook=deliver verdict=redirect vni=100 host=172.31.0.3 reason=spoofed outer=172.31.0.1");
 	ev.entry = true;
 	assert_string_equal(mzr_trace_verdict_name(&ev), "rx");
 	assert_string_equal(mzr_trace_hook_name(99), "?");

@@ -169,8 +169,12 @@ void mzctl_trace_line(FILE *f, const struct mzr_trace_event *ev, bool json)
 	inet_ntop(AF_INET, &ev->host, host, sizeof(host));
 	inet_ntop(AF_INET, &fl.saddr, src, sizeof(src));
 	inet_ntop(AF_INET, &fl.daddr, dst, sizeof(dst));
+	/* The frame's own outer header, else (decapsulated at deliver) the
+	 * one the transit received. */
 	if (fl.tunnel)
 		inet_ntop(AF_INET, &fl.outer_saddr, outer, sizeof(outer));
+	else if (ev->outer_src.s_addr)
+		inet_ntop(AF_INET, &ev->outer_src, outer, sizeof(outer));
 	switch (fl.proto) {
 	case IPPROTO_TCP: proto = "tcp"; break;
 	case IPPROTO_UDP: proto = "udp"; break;
@@ -195,7 +199,7 @@ void mzctl_trace_line(FILE *f, const struct mzr_trace_event *ev, bool json)
 				proto, src, dst, fl.sport, fl.dport);
 		else
 			fprintf(f, "\"proto\":null,\"src\":null,\"dst\":null,\"sport\":null,\"dport\":null,");
-		if (fl.tunnel)
+		if (outer[0])
 			fprintf(f, "\"outer_src\":\"%s\",", outer);
 		else
 			fprintf(f, "\"outer_src\":null,");
@@ -218,7 +222,7 @@ void mzctl_trace_line(FILE *f, const struct mzr_trace_event *ev, bool json)
 			fl.dport);
 	else if (fl.ip)
 		fprintf(f, " %s %s > %s", proto, src, dst);
-	if (fl.tunnel)
+	if (outer[0])
 		fprintf(f, " outer=%s", outer);
 	fprintf(f, " len=%u\n", ev->pkt_len);
 }

@@ -28,6 +28,7 @@
 #include <mizar/bpf/maps.h>
 #include <mizar/bpf/context.h>
 #include <mizar/bpf/chain.h>
+#include <mizar/bpf/trace.h>
 
 /**
  * @brief Declare this object a Mizar NF built against this SDK's context
@@ -77,21 +78,81 @@ static __always_inline int mzr_nf_next(struct xdp_md *xdp,
 	return mzr_chain_missed(hook, missed);
 }
 
-/**
- * @brief End the packet: drop it, counted under @p reason.
- * @param reason an enum mzr_drop_reason; 0 (or out of range) counts
- * MZR_DROP_NF, the generic "an NF dropped it".
- * @return XDP_DROP.
- */
-static __always_inline int mzr_nf_drop(struct mzr_ctx *ctx, __u32 reason)
+/* The drop's event when `mizarctl trace` or `monitor` is on: the NF's
+ * hook, XDP_DROP, @reason, the context's VNI, the packet; filtered on the
+ * context's inner flow and rate-capped like the core's events (the maps
+ * are the core's, <mizar/bpf/trace.h>). The host is left 0: the library
+ * names it. Off, a lookup and a branch on the drop path only. */
+static __always_inline void mzr_nf_drop_event(struct xdp_md *xdp,
+					      const struct mzr_ctx *ctx,
+					      __u32 reason)
 {
-	if (reason == MZR_DROP_NONE ||
-	    reason >= __MZR_CNT_MAX - MZR_CNT_DROP_BASE)
-		reason = MZR_DROP_NF;
+	struct mzr_trace_flow f = {
+		.saddr = ctx->saddr, .daddr = ctx->daddr,
+		.sport = ctx->sport, .dport = ctx->dport,
+		.vni = ctx->vni, .proto = ctx->proto,
+	};
+	struct mzr_trace_pcpu *st;
+	struct mzr_trace_cfg *cfg;
+	__u32 zero = 0;
+	__u64 now;
+
+	cfg = bpf_map_lookup_elem(&mzr_trace_cfg, &zero);
+	if (!cfg || !(cfg->flags & MZR_TRACE_F_ON) ||
+	    !mzr_trace_match(cfg, &f, !ctx->proto))
+		return;
+	st = bpf_map_lookup_elem(&mzr_trace_pcpu, &zero);
+	now = bpf_ktime_get_ns();
+	if (!st || !mzr_trace_take(st, cfg, now))
+		return;
+	st->meta.vni = ctx->vni;
+	st->meta.host = 0;
+	st->meta.reason = reason + 1;
+	st->meta.hook = ctx->hook;
+	st->meta.point = MZR_TRACE_AT_EXIT;
+	st->meta.verdict = XDP_DROP;
+	mzr_trace_output(xdp, st, cfg, now, xdp->data_end - xdp->data,
+			 xdp->ingress_ifindex);
+}
+
+static __always_inline __u32 mzr_nf_drop_reason(__u32 reason)
+{
+	return reason == MZR_DROP_NONE ||
+	       reason >= __MZR_CNT_MAX - MZR_CNT_DROP_BASE ?
+		       MZR_DROP_NF : reason;
+}
+
+static __always_inline int mzr_nf_drop_ctx(struct mzr_ctx *ctx, __u32 reason)
+{
+	reason = mzr_nf_drop_reason(reason);
 	ctx->drop_reason = reason;
 	mzr_count_drop(reason);
 	return XDP_DROP;
 }
+
+static __always_inline int mzr_nf_drop_xdp(struct xdp_md *xdp,
+					   struct mzr_ctx *ctx, __u32 reason)
+{
+	mzr_nf_drop_event(xdp, ctx, mzr_nf_drop_reason(reason));
+	return mzr_nf_drop_ctx(ctx, reason);
+}
+
+#define __MZR_NF_DROP_PICK(_1, _2, _3, name, ...) name
+
+/**
+ * @brief End the packet: drop it, counted under @p reason.
+ *
+ * mzr_nf_drop(xdp, ctx, reason) also emits the drop's event to
+ * `mizarctl monitor` and `trace` while they run (the hook, the reason,
+ * the VNI and the packet); the older mzr_nf_drop(ctx, reason) only
+ * counts (it has no packet to show).
+ * @param reason an enum mzr_drop_reason; 0 (or out of range) counts
+ * MZR_DROP_NF, the generic "an NF dropped it".
+ * @return XDP_DROP.
+ */
+#define mzr_nf_drop(...)                                                       \
+	__MZR_NF_DROP_PICK(__VA_ARGS__, mzr_nf_drop_xdp,                       \
+			   mzr_nf_drop_ctx, )(__VA_ARGS__)
 
 /**
  * @brief End the packet: give it to the kernel stack of this interface,
