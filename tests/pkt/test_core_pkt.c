@@ -209,18 +209,17 @@ static void agent_fixtures(void)
 	build_inner(&f->in, &s);
 	f->check_out = true;
 	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-	f->in.data[14 + 20 + 16] = 0x12;
-	f->in.data[14 + 20 + 17] = 0x34;
+	pkt_l4_partial(&f->in, 14);
 
 	s = from_ep1(IP4(10, 1, 1, 20));
 	s.payload = 513;
-	f = fx("agent: a UDP datagram with a wrong checksum leaves with the "
-	       "right one (odd length, over one 512-byte chunk)",
+	f = fx("agent: a UDP datagram with only the pseudo-header sum leaves "
+	       "with its full checksum (odd length, over one 512-byte chunk)",
 	       XDP_REDIRECT, MZR_CNT_AGENT_ENCAP, env.ep1h);
 	build_inner(&f->in, &s);
 	f->check_out = true;
 	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-	f->in.data[14 + 20 + 6] ^= 0x5a;
+	pkt_l4_partial(&f->in, 14);
 
 	/* An IP payload longer than its UDP datagram (bytes past the UDP
 	 * length): the checksum covers the datagram only, as sent. */
@@ -261,7 +260,7 @@ static void agent_fixtures(void)
 		build_inner(&f->in, &s);
 		f->check_out = true;
 		agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
-		f->in.data[14 + 20 + 6] ^= 0x5a;
+		pkt_l4_partial(&f->in, 14);
 	}
 
 	s = from_ep1(IP4(10, 1, 1, 60));
