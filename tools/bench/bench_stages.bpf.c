@@ -278,8 +278,9 @@ int bs_a_nexthop(struct xdp_md *xdp)
 	return bs_done(xdp);
 }
 
-/* ... and the endpoint's L4 checksum, completed (l4csum.h). The frame is
- * restored by the wrapper each time, so the sum is redone each time. */
+/* ... and the endpoint's L4 checksum, completed (l4csum.h): a compare on
+ * a complete frame, the whole sum on a partial one. The frame is restored
+ * by the wrapper each time, so the sum is redone each time. */
 SEC("xdp")
 int bs_a_csum(struct xdp_md *xdp)
 {
