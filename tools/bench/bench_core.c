@@ -477,7 +477,7 @@ int main(int argc, char **argv)
 	struct bench_tc_row tcr[BENCH_TC_ROWS];
 	struct scale sc[2] = {};
 	enum { NB_T = 6, NB_A = 5, NB_M = 10, NB_P = 2 };
-	struct stage bt[NB_T], ba[NB_A], bm[NB_M], bp[NB_P];
+	struct stage bt[NB_T], ba[NB_A], bm[NB_M], bp[NB_P], bc[4];
 	struct bench_stages_bpf *st;
 	double miss_ns;
 	struct inner_spec s;
@@ -634,6 +634,14 @@ int main(int argc, char **argv)
 		memcpy(ba, a, sizeof(a));
 		memcpy(bm, m, sizeof(m));
 		memcpy(bp, pa, sizeof(pa));
+		bc[0] = (struct stage)BS("L4 checksum, complete frame",
+					 bs_m_l4csum);
+		bc[1] = (struct stage)BS("L4 checksum, partial frame",
+					 bs_m_l4csum);
+		bc[2] = (struct stage)BS("L4 checksum, 200 B TCP, complete",
+					 bs_m_l4csum);
+		bc[3] = (struct stage)BS("L4 checksum, 200 B TCP, partial",
+					 bs_m_l4csum);
 	}
 #undef BS
 	tunnel_to(&f, IP4(10, 1, 1, 20));
@@ -642,8 +650,17 @@ int main(int argc, char **argv)
 	s = from_ep1(IP4(10, 1, 1, 20));
 	build_inner(&f, &s);
 	stage_run(ba, NB_A, &f, env.ep1h);
+	stage_run(&bc[0], 1, &f, env.ep1h);
 	pkt_l4_partial(&f, 14);
 	stage_run(bp, NB_P, &f, env.ep1h);
+	stage_run(&bc[1], 1, &f, env.ep1h);
+	/* A mid-size TCP segment, 200 bytes of L4 (templates hold 256). */
+	s.proto = 6;
+	s.payload = 200 - 20;
+	build_inner(&f, &s);
+	stage_run(&bc[2], 1, &f, env.ep1h);
+	pkt_l4_partial(&f, 14);
+	stage_run(&bc[3], 1, &f, env.ep1h);
 	miss_ns = dram_miss_ns();
 
 	if (big) {
@@ -680,6 +697,8 @@ int main(int argc, char **argv)
 		    true);
 	stage_print("agent walk, partial checksum (offload on in the "
 		    "endpoint):", bp, NB_P, &res[6], true);
+	stage_print("the agent's L4 checksum alone (l4csum.h, the agent's "
+		    "frame):", bc, 4, NULL, false);
 	stage_print("one primitive on top of the floor:", bm, NB_M, NULL,
 		    false);
 	printf("  DRAM miss (pointer chase over 256 MiB): %.1f ns\n",
@@ -718,7 +737,14 @@ int main(int argc, char **argv)
 	stage_json("agent", ba, NB_A);
 	printf(",");
 	stage_json("agent_partial", bp, NB_P);
-	printf(",");
+	printf(",\"l4csum\":{");
+	for (int i = 0; i < 4; i++)
+		printf("%s\"%s\":{\"ns\":%.2f,\"floor_ns\":%.2f}", i ? "," : "",
+		       (const char *[]){ "udp40_complete", "udp40_partial",
+					 "tcp200_complete",
+					 "tcp200_partial" }[i],
+		       bc[i].ns, bc[i].floor_ns);
+	printf("},");
 	stage_json("primitives", bm, NB_M);
 	printf(",\"dram_miss_ns\":%.2f},\"scale\":[", miss_ns);
 	for (int i = 0; i < n_sc; i++) {
