@@ -278,9 +278,9 @@ int bs_a_nexthop(struct xdp_md *xdp)
 	return bs_done(xdp);
 }
 
-/* ... and the endpoint's L4 checksum, completed (l4csum.h): a compare on
- * a complete frame, the whole sum on a partial one. The frame is restored
- * by the wrapper each time, so the sum is redone each time. */
+/* ... and the endpoint's L4 checksum, completed (l4csum.h,
+ * mzr_l4_csum_fill(): the whole sum, partial frame or not). The frame is
+ * restored by the wrapper each time, so the sum is redone each time. */
 SEC("xdp")
 int bs_a_csum(struct xdp_md *xdp)
 {
@@ -299,8 +299,8 @@ int bs_a_csum(struct xdp_md *xdp)
 }
 
 /* The L4 checksum alone on an endpoint's frame (Ethernet, IPv4, TCP or
- * UDP): what mzr_core_l4_csum() costs without the walk around it, on a
- * complete frame (a compare) and on a partial one (the whole sum). */
+ * UDP): what mzr_core_l4_csum() costs without the walk around it, as the
+ * agent calls it (the whole sum, fresh = 0). */
 SEC("xdp")
 int bs_m_l4csum(struct xdp_md *xdp)
 {
@@ -312,7 +312,7 @@ int bs_m_l4csum(struct xdp_md *xdp)
 		return XDP_ABORTED;
 	if (mzr_core_l4_csum(xdp, sizeof(struct ethhdr),
 			     sizeof(struct ethhdr) + iph->ihl * 4,
-			     iph->protocol))
+			     iph->protocol, 0))
 		return XDP_ABORTED;
 	return bs_done(xdp);
 }
