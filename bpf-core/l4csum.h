@@ -4,8 +4,9 @@
  * endpoint with checksum offload on (a container runtime's default) sends
  * CHECKSUM_PARTIAL skbs whose L4 checksum field holds only the
  * pseudo-header sum; XDP sees bytes, not that state, and an XDP_REDIRECT
- * loses it, so the receiver would drop every such segment. Recomputing
- * the whole sum is right whether the frame was partial or complete.
+ * loses it, so the receiver would drop every such segment. A partial
+ * frame is recognised by its field (the folded pseudo-header sum) and
+ * summed in full; a complete frame costs the pseudo sum and one compare.
  */
 #ifndef MZR_CORE_L4CSUM_H
 #define MZR_CORE_L4CSUM_H
@@ -18,61 +19,66 @@
 /* Frames up to this many bytes of L4 are summed (a 9000-byte MTU fits). */
 #define MZR_CSUM_CHUNKS 18
 
-/* Whole words of a tail after its 256/128/64-byte parts. */
-#define MZR_CSUM_WORDS 15
+/* A tail (< 512 bytes) is read in 64-byte blocks, one bounds check each. */
+#define MZR_CSUM_BLOCK 64
+#define MZR_CSUM_BLOCKS (MZR_CSUM_CHUNK / MZR_CSUM_BLOCK - 1)
 
-/* Sum the @n bytes at offset @off when @tail has bit @n, in place, with
- * a constant length (bpf_csum_diff() sums whole words). */
-#define MZR_CSUM_PART(n)						\
+/* Add the @n (constant) u32 words at offset @off to @sum when @tail has
+ * bit 4 * @n: one bounds check, straight-line loads. */
+#define MZR_CSUM_WORDS(n)						\
 	do {								\
-		if (tail & (n)) {					\
-			void *pos = data + (off & 0x3fff);		\
+		if (tail & (4 * (n))) {					\
+			__u32 *w = data + (off & 0x3fff);		\
 									\
-			mzr_barrier_var(pos);				\
-			if (pos + (n) > end)				\
+			mzr_barrier_var(w);				\
+			if ((void *)(w + (n)) > end)			\
 				return -1;				\
-			sum = bpf_csum_diff(0, 0, pos, (n), sum);	\
-			off += (n);					\
+			_Pragma("unroll")				\
+			for (int k = 0; k < (n); k++)			\
+				sum += w[k];				\
+			off += 4 * (n);					\
 		}							\
 	} while (0)
 
 /*
  * The one's complement sum (folded, not inverted) of the @tail (< 512)
- * bytes at offset @off of the XDP frame, read in place: its 256/128/64-byte
- * parts by bpf_csum_diff(), then whole words, the last 1-3 bytes as one
- * zero-padded word, as bpf_csum_diff() would sum them (native loads: the
- * helper's byte order). No copy to a buffer, no helper for a small frame
- * (tools/bench breakdown, "+ L4 checksum"). A global function: its ways
- * through are verified once, not once per state of its caller. Returns
- * the sum or -1.
+ * bytes at offset @off of the XDP frame, read in place with native u32
+ * loads into a u64 (no carry to handle below 2^32 words): 64-byte blocks,
+ * then 32/16/8/4 bytes by the bits of @tail, the last 1-3 bytes as one
+ * zero-padded word, as bpf_csum_diff() would sum them (the helper's byte
+ * order). No helper call: below 512 bytes its fixed cost is more than the
+ * loads (tools/bench breakdown, "+ L4 checksum, partial"). A global
+ * function: its ways through are verified once. Returns the sum or -1.
  */
 __noinline int mzr_core_csum_tail(struct xdp_md *xdp, __u32 off, __u32 tail)
 {
 	void *data = (void *)(long)xdp->data;
 	void *end = (void *)(long)xdp->data_end;
-	__u32 w, words;
+	__u32 w, blocks;
 	__u64 sum = 0;
 	__u8 *b;
 
 	mzr_barrier_var(off);
 	mzr_barrier_var(tail);
-	MZR_CSUM_PART(256);
-	MZR_CSUM_PART(128);
-	MZR_CSUM_PART(64);
-	/* Below 64 bytes word by word: a helper call costs more. */
-	words = (tail & 63) / 4;
-	for (__u32 i = 0; i < MZR_CSUM_WORDS; i++) {
+	blocks = (tail & (MZR_CSUM_CHUNK - 1)) / MZR_CSUM_BLOCK;
+	for (__u32 i = 0; i < MZR_CSUM_BLOCKS; i++) {
 		__u32 *wp;
 
-		if (i >= words)
+		if (i >= blocks)
 			break;
 		wp = data + (off & 0x3fff);
 		mzr_barrier_var(wp);
-		if ((void *)(wp + 1) > end)
+		if ((void *)(wp + MZR_CSUM_BLOCK / 4) > end)
 			return -1;
-		sum += *wp;
-		off += 4;
+#pragma unroll
+		for (int k = 0; k < MZR_CSUM_BLOCK / 4; k++)
+			sum += wp[k];
+		off += MZR_CSUM_BLOCK;
 	}
+	MZR_CSUM_WORDS(8);
+	MZR_CSUM_WORDS(4);
+	MZR_CSUM_WORDS(2);
+	MZR_CSUM_WORDS(1);
 	if (tail & 3) {
 		b = data + (off & 0x3fff);
 		mzr_barrier_var(b);
@@ -100,20 +106,32 @@ __noinline int mzr_core_csum_tail(struct xdp_md *xdp, __u32 off, __u32 tail)
 }
 
 /*
- * Compute the TCP or UDP (@proto) checksum of the IPv4 packet whose header
- * is at @l3_off and L4 header at @l4_off of the XDP frame (a UDP checksum
- * of 0, "none", stays 0). A global function: the verifier checks it once.
- * Returns 0, or -1 for a frame whose lengths do not hold.
+ * Compute the TCP or UDP (@proto) checksum of the IPv4 packet whose
+ * header is at @l3_off and L4 header at @l4_off of the XDP frame. A UDP
+ * checksum of 0 ("none") stays 0.
+ *
+ * @fresh: the frame is as the endpoint sent it (no NF has edited it).
+ * Then only a partial frame is summed: a CHECKSUM_PARTIAL frame holds
+ * exactly the folded pseudo-header sum (tcp_v4_send_check(),
+ * udp4_hwcsum(), the GSO segmenters); any other value is a complete
+ * checksum, right or wrong, left for the receiver to judge. A complete
+ * frame whose checksum equals the pseudo sum is recomputed to the same
+ * value. Without @fresh the whole sum is always computed: an NF's
+ * incremental update (RFC 1624) of a partial frame's field moves the
+ * pseudo sum the wrong way, so the field tells nothing.
+ *
+ * A global function: the verifier checks it once. Returns 0, or -1 for a
+ * frame whose lengths do not hold.
  */
 __noinline int mzr_core_l4_csum(struct xdp_md *xdp, __u32 l3_off,
-				__u32 l4_off, __u32 proto)
+				__u32 l4_off, __u32 proto, __u32 fresh)
 {
 	void *data = (void *)(long)xdp->data;
 	void *end = (void *)(long)xdp->data_end;
-	__u32 len, ip_len, chunks, tail, off, cs_off;
+	__u32 len, ip_len, chunks, tail, off, cs_off, pseudo, field;
 	struct iphdr *iph;
 	__sum16 *check;
-	__u64 sum = 0;
+	__u64 sum;
 
 	/* Bounded for the verifier (the compiler must not fold it away). */
 	mzr_barrier_var(l3_off);
@@ -150,15 +168,25 @@ __noinline int mzr_core_l4_csum(struct xdp_md *xdp, __u32 l3_off,
 	mzr_barrier_var(check);
 	if ((void *)(check + 1) > end)
 		return -1;
-	if (proto == IPPROTO_UDP && !*check)
+	field = *check;
+	if (proto == IPPROTO_UDP && !field)
 		return 0;
-	*check = 0;
-	sum += iph->saddr;
-	sum += iph->daddr;
-	sum += bpf_htons(proto);
-	sum += bpf_htons(len);
-	/* bpf_csum_diff() takes a 32-bit seed. */
-	sum = mzr_csum_add_fold(sum);
+	sum = (__u64)iph->saddr + iph->daddr + bpf_htons(proto) +
+	      bpf_htons(len);
+	pseudo = mzr_csum_add_fold(sum);
+	if (fresh) {
+		/* 0 and 0xffff are one value in one's complement (a sum
+		 * adjusted by csum16_add() may carry either). */
+		if (field != pseudo && !(field == 0 && pseudo == 0xffff))
+			return 0;
+		/* Partial: the field holds the pseudo sum, so the sum of
+		 * every L4 byte as it is, the field included, is the whole
+		 * checksum's. */
+		sum = 0;
+	} else {
+		*check = 0;
+		sum = pseudo;
+	}
 	chunks = len / MZR_CSUM_CHUNK;
 	off = l4_off;
 	for (__u32 i = 0; i < MZR_CSUM_CHUNKS; i++) {
@@ -196,17 +224,32 @@ __noinline int mzr_core_l4_csum(struct xdp_md *xdp, __u32 l3_off,
 	return 0;
 }
 
-/* Complete the checksum of the endpoint's frame parsed in @p: TCP or UDP,
- * unfragmented. Returns 0 (also for frames it leaves alone) or -1. */
-static __always_inline int mzr_l4_csum_fill(struct xdp_md *xdp,
-					    const struct mzr_pkt *p)
+static __always_inline int mzr_l4_csum_do(struct xdp_md *xdp,
+					  const struct mzr_pkt *p, __u32 fresh)
 {
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 		return 0;
 	if (p->inner_l4_off == MZR_OFF_NONE || !p->sport)
 		return 0; /* a fragment, or ports not parsed */
 	return mzr_core_l4_csum(xdp, p->inner_l3_off, p->inner_l4_off,
-				p->proto);
+				p->proto, fresh);
+}
+
+/* Compute the checksum of the endpoint's frame parsed in @p (TCP or UDP,
+ * unfragmented), whatever its field holds: right after an NF may have
+ * edited the frame. Returns 0 (also for frames it leaves alone) or -1. */
+static __always_inline int mzr_l4_csum_fill(struct xdp_md *xdp,
+					    const struct mzr_pkt *p)
+{
+	return mzr_l4_csum_do(xdp, p, 0);
+}
+
+/* The same for a frame as the endpoint sent it (no NF ran on it): only a
+ * partial frame is summed, a complete one costs a compare. */
+static __always_inline int mzr_l4_csum_fill_fresh(struct xdp_md *xdp,
+						  const struct mzr_pkt *p)
+{
+	return mzr_l4_csum_do(xdp, p, 1);
 }
 
 #endif /* MZR_CORE_L4CSUM_H */

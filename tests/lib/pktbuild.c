@@ -619,3 +619,23 @@ void pkt_dump(const uint8_t *frame, size_t len)
 	}
 	printf("\n");
 }
+
+void pkt_l4_partial(struct pkt *p, size_t l3)
+{
+	uint8_t *ip = p->data + l3, *l4;
+	size_t hl, l4_len;
+	uint32_t sum;
+	uint16_t v;
+
+	if (l3 + 20 > p->len ||
+	    (ip[9] != IPPROTO_UDP_ && ip[9] != IPPROTO_TCP_))
+		pkt_die("pkt_l4_partial: no TCP/UDP over IPv4 at %zu", l3);
+	hl = (size_t)(ip[0] & 0xf) * 4;
+	l4 = ip + hl;
+	l4_len = (size_t)(ip[2] << 8 | ip[3]) - hl;
+	if (ip[9] == IPPROTO_UDP_)
+		l4_len = (size_t)(l4[4] << 8 | l4[5]);
+	sum = pkt_csum_add(0, ip + 12, 8) + ip[9] + (uint32_t)l4_len;
+	v = pkt_csum_fold(sum);
+	put16(l4 + (ip[9] == IPPROTO_UDP_ ? 6 : 16), v);
+}

@@ -136,4 +136,9 @@ bool pkt_ok(const struct pkt *p, char *why, size_t why_len);
 /* Hex dump of a frame to stdout, 16 bytes a line, hex offsets. */
 void pkt_dump(const uint8_t *frame, size_t len);
 
+/* Turn the finished TCP or UDP checksum of the IPv4 packet at @l3 into
+ * what an endpoint with checksum offload sends (CHECKSUM_PARTIAL): the
+ * folded pseudo-header sum, not inverted (tcp_v4_send_check()). */
+void pkt_l4_partial(struct pkt *p, size_t l3);
+
 #endif

@@ -12,6 +12,11 @@
  * path's verdict, and the path's counter must have grown by exactly
  * `repeat`: a run that took another path is an error, not a number.
  *
+ * The agent encap runs on its frame complete (as built) and partial (as an
+ * endpoint with checksum offload on sends it, the field holding the
+ * pseudo-header sum: the agent completes it, l4csum.h), in the paths and
+ * in the breakdown; real container traffic is mostly partial.
+ *
  * Scale: the bouncer path with 1k and with N (default 1M) endpoints in
  * mzr_eps (a table sized to each), with the same destination every
  * iteration (hot: the entry stays in cache), round robin over 1000
@@ -465,13 +470,14 @@ int main(int argc, char **argv)
 {
 	static const char *keys[] = { "agent_encap", "agent_direct",
 				      "bouncer_fwd", "divider_fwd",
-				      "deliver", "transit_pass" };
+				      "deliver", "transit_pass",
+				      "agent_encap_partial" };
 	unsigned int big = 1000000, spread = 65536;
-	struct result res[6];
+	struct result res[7];
 	struct bench_tc_row tcr[BENCH_TC_ROWS];
 	struct scale sc[2] = {};
-	enum { NB_T = 6, NB_A = 5, NB_M = 10 };
-	struct stage bt[NB_T], ba[NB_A], bm[NB_M];
+	enum { NB_T = 6, NB_A = 5, NB_M = 10, NB_P = 2 };
+	struct stage bt[NB_T], ba[NB_A], bm[NB_M], bp[NB_P], bc[4];
 	struct bench_stages_bpf *st;
 	double miss_ns;
 	struct inner_spec s;
@@ -541,6 +547,12 @@ int main(int argc, char **argv)
 	build_inner(&f, &s);
 	res[0] = path("agent encap (to a bouncer)", env.agent_fd, &f, env.ep1h,
 		      XDP_REDIRECT, MZR_CNT_AGENT_ENCAP);
+	/* The same frame as an endpoint with checksum offload on sends it
+	 * (CHECKSUM_PARTIAL: the field holds the pseudo-header sum), the
+	 * agent completes it; the frame above is complete (l4csum.h). */
+	pkt_l4_partial(&f, 14);
+	res[6] = path("agent encap, partial checksum", env.agent_fd, &f,
+		      env.ep1h, XDP_REDIRECT, MZR_CNT_AGENT_ENCAP);
 
 	/* Agent: EP1 to 10.1.1.60, whose host it has learned. */
 	refresh_direct();
@@ -613,10 +625,23 @@ int main(int argc, char **argv)
 			BS("empty hook check", bs_m_chain_check),
 			BS("option walk (other layouts)", bs_m_option_walk),
 		};
+		struct stage pa[] = {
+			BS("+ next hop (cache)", bs_a_nexthop),
+			BS("+ L4 checksum", bs_a_csum),
+		};
 
 		memcpy(bt, t, sizeof(t));
 		memcpy(ba, a, sizeof(a));
 		memcpy(bm, m, sizeof(m));
+		memcpy(bp, pa, sizeof(pa));
+		bc[0] = (struct stage)BS("L4 checksum, complete frame",
+					 bs_m_l4csum);
+		bc[1] = (struct stage)BS("L4 checksum, partial frame",
+					 bs_m_l4csum);
+		bc[2] = (struct stage)BS("L4 checksum, 200 B TCP, complete",
+					 bs_m_l4csum);
+		bc[3] = (struct stage)BS("L4 checksum, 200 B TCP, partial",
+					 bs_m_l4csum);
 	}
 #undef BS
 	tunnel_to(&f, IP4(10, 1, 1, 20));
@@ -625,6 +650,17 @@ int main(int argc, char **argv)
 	s = from_ep1(IP4(10, 1, 1, 20));
 	build_inner(&f, &s);
 	stage_run(ba, NB_A, &f, env.ep1h);
+	stage_run(&bc[0], 1, &f, env.ep1h);
+	pkt_l4_partial(&f, 14);
+	stage_run(bp, NB_P, &f, env.ep1h);
+	stage_run(&bc[1], 1, &f, env.ep1h);
+	/* A mid-size TCP segment, 200 bytes of L4 (templates hold 256). */
+	s.proto = 6;
+	s.payload = 200 - 20;
+	build_inner(&f, &s);
+	stage_run(&bc[2], 1, &f, env.ep1h);
+	pkt_l4_partial(&f, 14);
+	stage_run(&bc[3], 1, &f, env.ep1h);
 	miss_ns = dram_miss_ns();
 
 	if (big) {
@@ -645,7 +681,7 @@ int main(int argc, char **argv)
 	       "ratio = path / floor (wrapper + MAC swap + XDP_TX)\n",
 	       repeat, rounds);
 	printf("  %-34s %9s %9s %8s\n", "path", "ns/pkt", "floor", "ratio");
-	for (int i = 0; i < 6; i++)
+	for (int i = 0; i < 7; i++)
 		print_row(&res[i]);
 	printf("  tc: ratio = path / floor (tc wrapper + MAC swap + "
 	       "bpf_redirect;\n  fresh skbs: %u runs of one iteration, "
@@ -659,6 +695,10 @@ int main(int argc, char **argv)
 		    true);
 	stage_print("agent walk (the full path last):", ba, NB_A, &res[0],
 		    true);
+	stage_print("agent walk, partial checksum (offload on in the "
+		    "endpoint):", bp, NB_P, &res[6], true);
+	stage_print("the agent's L4 checksum alone (l4csum.h, the agent's "
+		    "frame):", bc, 4, NULL, false);
 	stage_print("one primitive on top of the floor:", bm, NB_M, NULL,
 		    false);
 	printf("  DRAM miss (pointer chase over 256 MiB): %.1f ns\n",
@@ -684,8 +724,8 @@ int main(int argc, char **argv)
 
 	printf("{\"bench\":\"core\",\"repeat\":%u,\"rounds\":%u,\"paths\":{",
 	       repeat, rounds);
-	for (int i = 0; i < 6; i++)
-		json_result(keys[i], &res[i], i < 5);
+	for (int i = 0; i < 7; i++)
+		json_result(keys[i], &res[i], i < 6);
 	printf("},\"tc_paths\":{");
 	for (int i = 0; i < BENCH_TC_ROWS; i++)
 		json_result(tcr[i].key, &(struct result){ tcr[i].name,
@@ -696,6 +736,15 @@ int main(int argc, char **argv)
 	printf(",");
 	stage_json("agent", ba, NB_A);
 	printf(",");
+	stage_json("agent_partial", bp, NB_P);
+	printf(",\"l4csum\":{");
+	for (int i = 0; i < 4; i++)
+		printf("%s\"%s\":{\"ns\":%.2f,\"floor_ns\":%.2f}", i ? "," : "",
+		       (const char *[]){ "udp40_complete", "udp40_partial",
+					 "tcp200_complete",
+					 "tcp200_partial" }[i],
+		       bc[i].ns, bc[i].floor_ns);
+	printf("},");
 	stage_json("primitives", bm, NB_M);
 	printf(",\"dram_miss_ns\":%.2f},\"scale\":[", miss_ns);
 	for (int i = 0; i < n_sc; i++) {

@@ -278,7 +278,8 @@ int bs_a_nexthop(struct xdp_md *xdp)
 	return bs_done(xdp);
 }
 
-/* ... and the endpoint's L4 checksum, completed (l4csum.h). The frame is
+/* ... and the endpoint's L4 checksum, completed (l4csum.h,
+ * mzr_l4_csum_fill(): the whole sum, partial frame or not). The frame is
  * restored by the wrapper each time, so the sum is redone each time. */
 SEC("xdp")
 int bs_a_csum(struct xdp_md *xdp)
@@ -294,6 +295,25 @@ int bs_a_csum(struct xdp_md *xdp)
 	    mzr_l4_csum_fill(xdp, &p))
 		return XDP_ABORTED;
 	bs_use(nh.ifindex);
+	return bs_done(xdp);
+}
+
+/* The L4 checksum alone on an endpoint's frame (Ethernet, IPv4, TCP or
+ * UDP): what mzr_core_l4_csum() costs without the walk around it, as the
+ * agent calls it (the whole sum, fresh = 0). */
+SEC("xdp")
+int bs_m_l4csum(struct xdp_md *xdp)
+{
+	void *data = (void *)(long)xdp->data;
+	void *end = (void *)(long)xdp->data_end;
+	struct iphdr *iph = data + sizeof(struct ethhdr);
+
+	if ((void *)(iph + 1) > end)
+		return XDP_ABORTED;
+	if (mzr_core_l4_csum(xdp, sizeof(struct ethhdr),
+			     sizeof(struct ethhdr) + iph->ihl * 4,
+			     iph->protocol, 0))
+		return XDP_ABORTED;
 	return bs_done(xdp);
 }
 
