@@ -25,12 +25,12 @@
 #define MAX_FIX 640
 
 static struct core_env env;
-static struct fixture *tab;
+static struct fixture_pkt *tab;
 static size_t n_tab;
 
-static struct fixture *fx(const char *desc, int verdict, int counter)
+static struct fixture_pkt *fx(const char *desc, int verdict, int counter)
 {
-	struct fixture *f;
+	struct fixture_pkt *f;
 
 	if (n_tab == MAX_FIX) {
 		fprintf(stderr, "too many fixtures\n");
@@ -62,7 +62,7 @@ static struct inner_spec spec(uint8_t proto, size_t l4_len)
 static void partial_encap(const char *desc, uint8_t proto, size_t l4_len)
 {
 	struct inner_spec s = spec(proto, l4_len);
-	struct fixture *f = fx(desc, XDP_REDIRECT, MZR_CNT_AGENT_ENCAP);
+	struct fixture_pkt *f = fx(desc, XDP_REDIRECT, MZR_CNT_AGENT_ENCAP);
 
 	build_inner(&f->in, &s);
 	agent_out(&f->out, &f->in, &s, a1_bouncer(flow_hash(&s)), 0);
@@ -74,7 +74,7 @@ static void partial_encap(const char *desc, uint8_t proto, size_t l4_len)
 static void partial_local(const char *desc, uint8_t proto, size_t l4_len)
 {
 	struct inner_spec s = spec(proto, l4_len);
-	struct fixture *f = fx(desc, XDP_REDIRECT, MZR_CNT_AGENT_LOCAL);
+	struct fixture_pkt *f = fx(desc, XDP_REDIRECT, MZR_CNT_AGENT_LOCAL);
 
 	s.dst = IP4(10, 1, 1, 11);
 	build_inner(&f->in, &s);
@@ -88,7 +88,7 @@ static void partial_local(const char *desc, uint8_t proto, size_t l4_len)
 static void complete_encap(const char *desc, const struct inner_spec *s,
 			   bool corrupt)
 {
-	struct fixture *f = fx(desc, XDP_REDIRECT, MZR_CNT_AGENT_ENCAP);
+	struct fixture_pkt *f = fx(desc, XDP_REDIRECT, MZR_CNT_AGENT_ENCAP);
 	size_t cs = 14 + 20 + (s->proto == 6 ? 16 : 6);
 
 	build_inner(&f->in, s);
@@ -129,7 +129,7 @@ static void fixtures(void)
 					   1024, 1027, 1400 };
 	static const size_t local_lens[] = { 1501, 1537, 1800, 2001 };
 	struct inner_spec s;
-	struct fixture *f;
+	struct fixture_pkt *f;
 
 	/* (a) Every UDP length up to 300 bytes (blocks of 64, 32/16/8/4
 	 * bytes, 1-3 byte tails) and around one 512-byte chunk. */
@@ -208,7 +208,7 @@ int main(void)
 	if (!tab)
 		return 1;
 	fixtures();
-	fails = fixture_run_table(env.agent_fd, env.stats_fd, tab, n_tab);
+	fails = fixture_pkt_run_table(env.agent_fd, env.stats_fd, tab, n_tab);
 	printf("%zu fixtures, %d failures\n", n_tab, fails);
 	free(tab);
 	return fails ? 1 : 0;
