@@ -137,7 +137,7 @@ static __always_inline int mzr_agent_inject(struct xdp_md *xdp,
 					    __u32 hash, __u32 done)
 {
 	struct mzr_scratch *s = mzr_scratch();
-	struct mzr_ctx *c = mzr_ctx_get();
+	struct mzr_ctx *c = mzr_ctx_raw();
 	__u32 reason;
 
 	if (!c || !s)
@@ -172,7 +172,7 @@ static __always_inline int mzr_agent_too_big(struct xdp_md *xdp,
 {
 	__u32 hl;
 
-	mzr_count(MZR_CNT_DROP_BASE + MZR_DROP_TOO_BIG);
+	mzr_count_drop(MZR_DROP_TOO_BIG);
 	if (p->is_arp || !net->gw ||
 	    host->mtu < MZR_ENCAP_LEN + MZR_IPV4_MIN_MTU)
 		return XDP_DROP;

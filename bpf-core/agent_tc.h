@@ -25,13 +25,6 @@
 	 BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(14) |           \
 	 BPF_F_ADJ_ROOM_FIXED_GSO)
 
-static __always_inline int mzr_tc_drop(__u32 reason)
-{
-	mzr_count(MZR_CNT_DROP_BASE + reason);
-	mzr_trace_note_drop(reason);
-	return TC_ACT_SHOT;
-}
-
 /*
  * A hook met in tc: counted as mzr_hook() counts it. Its chain is empty
  * (the library attaches the XDP agent before a chain any agent path meets
@@ -153,7 +146,7 @@ static __always_inline int mzr_tc_too_big(struct __sk_buff *skb,
 	__u32 hl, quote;
 	void *data;
 
-	mzr_count(MZR_CNT_DROP_BASE + MZR_DROP_TOO_BIG);
+	mzr_count_drop(MZR_DROP_TOO_BIG);
 	if (p->is_arp || !net->gw ||
 	    host->mtu < MZR_ENCAP_LEN + MZR_IPV4_MIN_MTU)
 		return TC_ACT_SHOT;

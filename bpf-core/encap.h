@@ -8,10 +8,6 @@
 #include <mizar/bpf/geneve.h>
 #include "pkt.h"
 
-#define MZR_OUTER_L3_OFF 14
-#define MZR_OUTER_L4_OFF (MZR_OUTER_L3_OFF + 20)
-#define MZR_GENEVE_OFF (MZR_OUTER_L4_OFF + 8)
-
 /* The options the agent stamps, as laid out after the Geneve header. */
 struct mzr_encap_opts {
 	struct mzr_geneve_opt rts_hdr;

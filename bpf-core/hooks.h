@@ -25,13 +25,6 @@ enum mzr_action {
 #define MZR_HOOK_NONE __MZR_HOOK_MAX
 #define MZR_HOOK_BIT(hook) (1U << (hook))
 
-static __always_inline struct mzr_ctx *mzr_ctx_get(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&mzr_ctx_map, &zero);
-}
-
 static __always_inline struct mzr_plan *mzr_plan_get(void)
 {
 	struct mzr_scratch *s = mzr_scratch();
@@ -94,7 +87,7 @@ static __always_inline int mzr_hook(struct xdp_md *xdp, __u8 hook, __u8 role,
 	len = mzr_chain_active(hook, &bank);
 	if (!len)
 		return MZR_GO;
-	c = mzr_ctx_get();
+	c = mzr_ctx_raw();
 	saved = mzr_plan_get();
 	if (!c || !saved)
 		return mzr_drop(MZR_DROP_MISSED_TAIL_CALL);

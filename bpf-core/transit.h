@@ -10,8 +10,10 @@
 
 #include "route.h"
 
-/* Returned by mzr_transit_parse() for traffic that is not ours. */
-#define MZR_NOT_OURS (-2)
+/* A transit parser's "ours, but the kernel's" (a Mizar control frame, a
+ * VPC this host does not know): passed up, counted. Beside MZR_NOT_OURS
+ * (<mizar/bpf/parse.h>). */
+#define MZR_TO_KERNEL (-2)
 
 /* A Mizar host this host knows: itself, or an entry of mzr_peers. */
 static __always_inline int mzr_core_peer_known(const struct mzr_host_cfg *host,
@@ -115,20 +117,11 @@ mzr_parse_outer(struct mzr_cursor *c, const struct mzr_host_cfg *host,
 		struct mzr_pkt *p)
 {
 	struct mzr_genevehdr *gnv;
-	struct ethhdr *eth;
 	struct iphdr *iph;
-	struct udphdr *udp;
 
 	__builtin_memset(p, 0, sizeof(*p));
 	p->inner_l4_off = MZR_OFF_NONE;
-	if (mzr_parse_ethhdr(c, &eth) != ETH_P_IP)
-		return 0;
-	if (mzr_parse_iphdr(c, &iph) != IPPROTO_UDP)
-		return 0;
-	if (iph->ihl != 5 || mzr_ipv4_is_fragment(iph) ||
-	    iph->daddr != host->ip)
-		return 0;
-	if (mzr_parse_udphdr(c, &udp) != MZR_GENEVE_PORT)
+	if (mzr_parse_tunnel_outer(c, &iph) || iph->daddr != host->ip)
 		return 0;
 	p->outer_l3_off = MZR_OUTER_L3_OFF;
 	p->outer_l4_off = MZR_OUTER_L4_OFF;
@@ -139,6 +132,22 @@ mzr_parse_outer(struct mzr_cursor *c, const struct mzr_host_cfg *host,
 	    mzr_geneve_version(gnv) != MZR_GENEVE_VERSION)
 		return 0;
 	return gnv;
+}
+
+/* mzr_fast_options(): not the standard layout, the option walk decides. */
+#define MZR_WALK_NEEDED (-3)
+
+/* The standard options (mzr_std_options()), from a Mizar host this host
+ * knows (rule 2, as in mzr_walked_options()). Returns 0 (@p's options
+ * filled), MZR_DROP_UNKNOWN_PEER or MZR_WALK_NEEDED. */
+static __always_inline int mzr_fast_options(const struct mzr_host_cfg *host,
+					    const struct mzr_genevehdr *gnv,
+					    void *end, struct mzr_pkt *p)
+{
+	if (!mzr_std_options(gnv, end, p))
+		return MZR_WALK_NEEDED;
+	return mzr_core_peer_known(host, p->outer_saddr) ?
+		       0 : MZR_DROP_UNKNOWN_PEER;
 }
 
 /* mzr_parse_tunnel_rest(): a Mizar control (OAM) frame, the kernel's. */
@@ -167,9 +176,33 @@ static __always_inline int mzr_parse_tunnel_rest(struct mzr_cursor *c,
 }
 
 /*
+ * mzr_parse_tunnel_rest() for the transits (XDP and tc): a control frame,
+ * and a frame whose VPC this host does not know and whose inner frame
+ * does not parse, go to the kernel whatever they carry (a well-formed one
+ * goes there from the route). Returns 0, MZR_TO_KERNEL (counted) or a
+ * drop reason.
+ */
+static __always_inline int mzr_transit_rest(struct mzr_cursor *c, void *start,
+					    const struct mzr_genevehdr *gnv,
+					    struct mzr_pkt *p)
+{
+	int reason = mzr_parse_tunnel_rest(c, start, gnv, p);
+
+	if (reason == MZR_OAM) {
+		mzr_count(MZR_CNT_GENEVE_OAM);
+		return MZR_TO_KERNEL;
+	}
+	if (reason && p->vni && !bpf_map_lookup_elem(&mzr_vpcs, &p->vni)) {
+		mzr_count(MZR_CNT_UNKNOWN_VNI);
+		return MZR_TO_KERNEL;
+	}
+	return reason;
+}
+
+/*
  * Parse the outer headers, Geneve and its options and the inner frame.
- * Returns MZR_GO, MZR_NOT_OURS, or a verdict. The VPC is looked up only
- * when the route needs it (mzr_transit_route()).
+ * Returns MZR_GO, MZR_NOT_OURS, or a verdict. The VPC is looked up only when the
+ * route needs it (mzr_transit_route()).
  *
  * Geneve on our port is Mizar's only when it carries an option of class
  * MZR_OPT_CLASS: until one is seen nothing is dropped (a version we cannot
@@ -189,31 +222,19 @@ static __always_inline int mzr_transit_parse(struct xdp_md *xdp,
 	gnv = mzr_parse_outer(&c, host, p);
 	if (!gnv)
 		return MZR_NOT_OURS;
-	if (mzr_std_options(gnv, c.end, p))
-		/* Rule 2 as in mzr_walked_options(). */
-		reason = mzr_core_peer_known(host, p->outer_saddr) ?
-				 0 : MZR_DROP_UNKNOWN_PEER;
-	else
+	reason = mzr_fast_options(host, gnv, c.end, p);
+	if (reason == MZR_WALK_NEEDED)
 		reason = mzr_walked_options(host, gnv, c.end, p,
 					    -mzr_core_walk_options(xdp));
 	if (reason == MZR_NOT_OURS)
 		return MZR_NOT_OURS;
 	if (reason)
 		return mzr_drop(reason);
-	reason = mzr_parse_tunnel_rest(&c, (void *)(long)xdp->data, gnv, p);
-	if (reason == MZR_OAM) {
-		mzr_count(MZR_CNT_GENEVE_OAM);
+	reason = mzr_transit_rest(&c, (void *)(long)xdp->data, gnv, p);
+	if (reason == MZR_TO_KERNEL)
 		return XDP_PASS;
-	}
-	if (reason) {
-		/* A VPC this host does not know goes to the kernel whatever
-		 * it carries (mzr_transit_route()). */
-		if (p->vni && !bpf_map_lookup_elem(&mzr_vpcs, &p->vni)) {
-			mzr_count(MZR_CNT_UNKNOWN_VNI);
-			return XDP_PASS;
-		}
+	if (reason)
 		return mzr_drop(reason);
-	}
 	return MZR_GO;
 }
 
@@ -566,7 +587,7 @@ static __always_inline int mzr_transit_cont(struct xdp_md *xdp, int inject,
 					    __u8 hook)
 {
 	struct mzr_host_cfg *host = mzr_host_cfg();
-	struct mzr_ctx *c = mzr_ctx_get();
+	struct mzr_ctx *c = mzr_ctx_raw();
 	struct mzr_plan plan, *saved = 0;
 	struct mzr_pkt p;
 	__u32 done;
@@ -682,7 +703,7 @@ static __always_inline int mzr_external_wrap(struct xdp_md *xdp,
 static __always_inline int mzr_external_cont(struct xdp_md *xdp)
 {
 	struct mzr_host_cfg *host = mzr_host_cfg();
-	struct mzr_ctx *c = mzr_ctx_get();
+	struct mzr_ctx *c = mzr_ctx_raw();
 	int ret;
 
 	if (!c || !host)

@@ -19,10 +19,6 @@
  * largest option block, inner Ethernet, IPv4 and an L4 header. */
 #define MZR_TC_TRANSIT_PULL (MZR_GENEVE_OFF + 8 + 252 + 14 + 60 + 20)
 
-/* mzr_tc_transit_parse(): ours, but for the kernel (OAM, unknown VNI);
- * TC_ACT_UNSPEC would read as MZR_GO. */
-#define MZR_TC_PASS (-3)
-
 /* mzr_core_walk_options() for an skb (a global function per context). */
 __noinline int mzr_tc_walk_options(struct __sk_buff *skb)
 {
@@ -37,11 +33,10 @@ __noinline int mzr_tc_walk_options(struct __sk_buff *skb)
 }
 
 /*
- * mzr_transit_parse() on an skb, with the same steps and rules: not ours
- * (no Mizar option, not for this host) -> MZR_NOT_OURS; from an unknown
- * peer, bad options, VNI 0 -> a named drop (TC_ACT_SHOT); OAM, and an
- * unknown VNI whose inner frame does not parse -> MZR_TC_PASS (the
- * kernel's; a well-formed one goes to the kernel from the route).
+ * mzr_transit_parse() on an skb, with the same steps, rules and returns
+ * (TC_ACT_UNSPEC: the kernel's);
+ * the skb is made linear for the outer headers first (the underlay's
+ * other traffic pays no more than that), then up to the inner L4 header.
  */
 static __always_inline int mzr_tc_transit_parse(struct __sk_buff *skb,
 						const struct mzr_host_cfg *host,
@@ -54,8 +49,6 @@ static __always_inline int mzr_tc_transit_parse(struct __sk_buff *skb,
 	void *data;
 	int reason;
 
-	/* The outer headers first: the underlay's other traffic pays no
-	 * more than that. */
 	bpf_skb_pull_data(skb, len);
 	c.pos = (void *)(long)skb->data;
 	c.end = (void *)(long)skb->data_end;
@@ -68,11 +61,8 @@ static __always_inline int mzr_tc_transit_parse(struct __sk_buff *skb,
 	gnv = data + MZR_GENEVE_OFF; /* option-less outer IPv4 (parsed) */
 	if ((void *)(gnv + 1) > c.end)
 		return mzr_tc_drop(MZR_DROP_MALFORMED);
-	if (mzr_std_options(gnv, c.end, p))
-		/* Rule 2 as in mzr_walked_options(). */
-		reason = mzr_core_peer_known(host, p->outer_saddr) ?
-				 0 : MZR_DROP_UNKNOWN_PEER;
-	else
+	reason = mzr_fast_options(host, gnv, c.end, p);
+	if (reason == MZR_WALK_NEEDED)
 		reason = mzr_walked_options(host, gnv, c.end, p,
 					    -mzr_tc_walk_options(skb));
 	if (reason == MZR_NOT_OURS)
@@ -85,18 +75,11 @@ static __always_inline int mzr_tc_transit_parse(struct __sk_buff *skb,
 	gnv = data + MZR_GENEVE_OFF;
 	if ((void *)(gnv + 1) > c.end)
 		return mzr_tc_drop(MZR_DROP_MALFORMED);
-	reason = mzr_parse_tunnel_rest(&c, data, gnv, p);
-	if (reason == MZR_OAM) {
-		mzr_count(MZR_CNT_GENEVE_OAM);
-		return MZR_TC_PASS;
-	}
-	if (reason) {
-		if (p->vni && !bpf_map_lookup_elem(&mzr_vpcs, &p->vni)) {
-			mzr_count(MZR_CNT_UNKNOWN_VNI);
-			return MZR_TC_PASS;
-		}
+	reason = mzr_transit_rest(&c, data, gnv, p);
+	if (reason == MZR_TO_KERNEL)
+		return TC_ACT_UNSPEC;
+	if (reason)
 		return mzr_tc_drop(reason);
-	}
 	return MZR_GO;
 }
 
@@ -326,8 +309,6 @@ static __always_inline int mzr_transit_tc_run(struct __sk_buff *skb,
 		mzr_count(MZR_CNT_TRANSIT_PASS);
 		return TC_ACT_UNSPEC;
 	}
-	if (ret == MZR_TC_PASS)
-		return TC_ACT_UNSPEC;
 	if (ret != MZR_GO)
 		return ret;
 	ret = mzr_transit_route(host, &p, &plan);
