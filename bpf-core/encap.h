@@ -20,6 +20,18 @@ _Static_assert(MZR_GENEVE_OFF + sizeof(struct mzr_genevehdr) +
 		       sizeof(struct mzr_encap_opts) == MZR_ENCAP_LEN,
 	       "encapsulation length");
 
+/* The outer IPv4 packet an inner frame of @len bytes becomes: the
+ * encapsulation but its (outer) Ethernet header in front of it. */
+#define MZR_OUTER_IP_LEN(len) ((len) + MZR_ENCAP_LEN - MZR_ETH_LEN)
+
+/* Whether an inner frame of @len bytes, once encapsulated, exceeds the
+ * underlay MTU (0: not configured, no limit). */
+static __always_inline int mzr_too_big(const struct mzr_host_cfg *host,
+				       __u32 len)
+{
+	return host->mtu && MZR_OUTER_IP_LEN(len) > host->mtu;
+}
+
 static __always_inline __be16 mzr_udp_sport(__u32 hash)
 {
 	return bpf_htons(MZR_SPORT_MIN | (hash & 0x3fff));
@@ -67,12 +79,12 @@ static __always_inline void mzr_encap_write(void *data, __u32 inner_len,
 	eth->h_proto = bpf_htons(ETH_P_IP);
 
 	iph = data + MZR_OUTER_L3_OFF;
-	mzr_outer_ipv4(iph, src, dst, inner_len + MZR_ENCAP_LEN - 14);
+	mzr_outer_ipv4(iph, src, dst, MZR_OUTER_IP_LEN(inner_len));
 
 	udp = data + MZR_OUTER_L4_OFF;
 	udp->source = sport;
 	udp->dest = bpf_htons(MZR_GENEVE_PORT);
-	udp->len = bpf_htons(inner_len + MZR_ENCAP_LEN - 14 - 20);
+	udp->len = bpf_htons(MZR_OUTER_IP_LEN(inner_len) - sizeof(*iph));
 	udp->check = 0;
 
 	gnv = data + MZR_GENEVE_OFF;

@@ -25,6 +25,17 @@ enum mzr_action {
 #define MZR_HOOK_NONE __MZR_HOOK_MAX
 #define MZR_HOOK_BIT(hook) (1U << (hook))
 
+/* Every hook, and MZR_HOOK_NONE, fits in these bits. */
+#define MZR_HOOK_MASK 7
+_Static_assert(MZR_HOOK_NONE <= MZR_HOOK_MASK, "hooks fit MZR_HOOK_MASK");
+
+/* MZR_HOOK_BIT() of a hook read from a map (a saved plan): masked, so
+ * the verifier sees a shift it accepts. */
+static __always_inline __u32 mzr_hook_bit(__u32 hook)
+{
+	return MZR_HOOK_BIT(hook & MZR_HOOK_MASK);
+}
+
 static __always_inline struct mzr_plan *mzr_plan_get(void)
 {
 	struct mzr_scratch *s = mzr_scratch();

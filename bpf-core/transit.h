@@ -1,14 +1,18 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The transit program: one packet walk that plays endpoint host, bouncer
- * or divider depending on map contents (docs/architecture.md, "Transit").
- * Split in parse -> route (a plan) -> hook -> exec so that a hook's
- * continuation resumes at exec with the same plan.
+ * The transit's steps (docs/architecture.md, "Transit"): parse, learn,
+ * the next hop and the rewrites of exec. The walk that strings them
+ * together (parse -> route (a plan) -> hook -> exec, so that a hook's
+ * continuation resumes at exec with the same plan) is in the entry file,
+ * mizar_core.bpf.c; the roles' routes are in route.h.
  */
 #ifndef MZR_CORE_TRANSIT_H
 #define MZR_CORE_TRANSIT_H
 
 #include "route.h"
+/* The agent's steps: tools/bench's stage programs build both walks from
+ * this header. */
+#include "agent.h"
 
 /* A transit parser's "ours, but the kernel's" (a Mizar control frame, a
  * VPC this host does not know): passed up, counted. Beside MZR_NOT_OURS
@@ -23,21 +27,28 @@ static __always_inline int mzr_core_peer_known(const struct mzr_host_cfg *host,
 }
 
 /*
- * The option walk as a global function: the verifier checks it once, on
- * its own, instead of re-walking the rest of the transit program for every
- * way the loop can end. Findings go to the per-CPU scratch (md).
+ * The option walk as a global function, one per program context: the
+ * verifier checks it once, on its own, instead of re-walking the rest of
+ * the program for every way the loop can end. Findings go to the per-CPU
+ * scratch (md). A global function has one definition: the entry file
+ * (and a stand-alone object such as tools/bench's) defines each with this
+ * macro.
  */
-__noinline int mzr_core_walk_options(struct xdp_md *xdp)
-{
-	void *data = (void *)(long)xdp->data;
-	void *end = (void *)(long)xdp->data_end;
-	struct mzr_genevehdr *g = data + MZR_GENEVE_OFF;
-	struct mzr_scratch *s = mzr_scratch();
+#define MZR_DEFINE_WALK_OPTIONS(name, ctx_type)                                \
+	__noinline int name(ctx_type *ctx)                                     \
+	{                                                                      \
+		void *data = (void *)(long)ctx->data;                          \
+		void *end = (void *)(long)ctx->data_end;                       \
+		struct mzr_genevehdr *g = data + MZR_GENEVE_OFF;               \
+		struct mzr_scratch *s = mzr_scratch();                         \
+									       \
+		if (!s || (void *)(g + 1) > end)                               \
+			return -MZR_DROP_MALFORMED;                            \
+		return mzr_geneve_walk(g, end, &s->md);                        \
+	}
 
-	if (!s || (void *)(g + 1) > end)
-		return -MZR_DROP_MALFORMED;
-	return mzr_geneve_walk(g, end, &s->md);
-}
+/* Returns 0 or minus the drop reason. */
+int mzr_core_walk_options(struct xdp_md *xdp);
 
 /*
  * The options every Mizar agent writes (encap.h, struct mzr_encap_opts):
@@ -547,108 +558,6 @@ static __always_inline int mzr_transit_not_ours(struct xdp_md *xdp,
 	return XDP_PASS;
 }
 
-static __always_inline int mzr_transit_run(struct xdp_md *xdp)
-{
-	struct mzr_host_cfg *host;
-	struct mzr_plan plan;
-	struct mzr_pkt p;
-	int ret;
-
-	mzr_count(MZR_CNT_TRANSIT_RX);
-	host = mzr_host_cfg();
-	if (!host || !host->ip)
-		return mzr_transit_not_ours(xdp, &p);
-	ret = mzr_transit_parse(xdp, host, &p);
-	if (ret == MZR_NOT_OURS)
-		return mzr_transit_not_ours(xdp, &p);
-	if (ret != MZR_GO)
-		return ret;
-	ret = mzr_transit_route(host, &p, &plan);
-	if (ret != MZR_GO)
-		return ret;
-	if (plan.hook != MZR_HOOK_NONE) {
-		ret = mzr_hook(xdp, plan.hook, mzr_hook_role(&plan), &p,
-			       &plan);
-		if (ret != MZR_GO)
-			return ret;
-	}
-	return mzr_transit_exec(xdp, host, &p, &plan);
-}
-
-/*
- * After a transit hook's chain (@hook; @inject 0): resume with the saved
- * plan, or route again on REROUTE, without hooks. After the external
- * chain or an agent's injection (@inject 1): route the frame as if it
- * came from the wire, with the transit hook that meets it, unless this
- * packet has run that hook already (agent: mzr_scratch.inject_done). So
- * a packet meets each hook at most once and the walk always ends.
- */
-static __always_inline int mzr_transit_cont(struct xdp_md *xdp, int inject,
-					    __u8 hook)
-{
-	struct mzr_host_cfg *host = mzr_host_cfg();
-	struct mzr_ctx *c = mzr_ctx_raw();
-	struct mzr_plan plan, *saved = 0;
-	struct mzr_pkt p;
-	__u32 done;
-	int ret;
-
-	if (!host || !c)
-		return mzr_drop(MZR_DROP_MALFORMED);
-	if (c->version != MZR_CTX_VERSION)
-		return mzr_drop(MZR_DROP_NF_ABI);
-	if (!inject) {
-		saved = mzr_plan_get();
-		if (!saved)
-			return mzr_drop(MZR_DROP_MALFORMED);
-		/* The agent's same-host hairpin met a hook. */
-		if (saved->action == MZR_ACT_HAIRPIN)
-			return mzr_agent_hairpin_cont(xdp, c, saved);
-	}
-	ret = mzr_transit_parse(xdp, host, &p);
-	if (ret == MZR_NOT_OURS) {
-		mzr_count(MZR_CNT_TRANSIT_PASS);
-		return XDP_PASS;
-	}
-	if (ret != MZR_GO)
-		return ret;
-	if (inject) {
-		if (c->role == MZR_ROLE_AGENT) {
-			struct mzr_scratch *s = mzr_scratch();
-
-			done = s ? s->inject_done : ~0U;
-		} else {
-			done = MZR_HOOK_BIT(MZR_HOOK_EXTERNAL);
-		}
-		ret = mzr_transit_route(host, &p, &plan);
-		if (ret != MZR_GO)
-			return ret;
-		if (plan.hook != MZR_HOOK_NONE &&
-		    !(done & MZR_HOOK_BIT(plan.hook & 7))) {
-			ret = mzr_hook(xdp, plan.hook, mzr_hook_role(&plan),
-				       &p, &plan);
-			if (ret != MZR_GO)
-				return ret;
-		}
-	} else if (c->decision == MZR_DECIDE_REROUTE) {
-		ret = mzr_transit_route(host, &p, &plan);
-		if (ret != MZR_GO)
-			return ret;
-		/* A reroute at the bouncer or divider hook that ends at a
-		 * local endpoint meets its deliver hook, as from the wire
-		 * (docs/security.md, rule 6); at most once per packet. */
-		if (plan.hook == MZR_HOOK_DELIVER && hook != MZR_HOOK_DELIVER) {
-			ret = mzr_hook(xdp, plan.hook, mzr_hook_role(&plan),
-				       &p, &plan);
-			if (ret != MZR_GO)
-				return ret;
-		}
-	} else {
-		plan = *saved;
-	}
-	return mzr_transit_exec(xdp, host, &p, &plan);
-}
-
 /* Whether the frame is tunnel traffic for this host (UDP 6081 to us). */
 static __always_inline int mzr_is_tunnel_to_us(struct xdp_md *xdp,
 					       const struct mzr_host_cfg *host)
@@ -685,8 +594,7 @@ static __always_inline int mzr_external_wrap(struct xdp_md *xdp,
 	reason = mzr_parse_inner(&c, xdp, &p);
 	if (!reason && p.is_arp)
 		reason = MZR_DROP_ARP;
-	if (!reason && host->mtu &&
-	    xdp->data_end - xdp->data + MZR_ENCAP_LEN - 14 > host->mtu)
+	if (!reason && mzr_too_big(host, xdp->data_end - xdp->data))
 		reason = MZR_DROP_TOO_BIG;
 	if (!reason)
 		reason = mzr_encap_push(xdp, vni, host->ip, host->ip, 0,
@@ -695,31 +603,6 @@ static __always_inline int mzr_external_wrap(struct xdp_md *xdp,
 	if (reason)
 		return mzr_drop(reason);
 	return MZR_GO;
-}
-
-/* After the external chain: INJECT means the NF turned the packet into
- * VPC traffic: a tunnel frame for this host, or a plain IPv4 frame for
- * VPC ctx->vni, which the core encapsulates. */
-static __always_inline int mzr_external_cont(struct xdp_md *xdp)
-{
-	struct mzr_host_cfg *host = mzr_host_cfg();
-	struct mzr_ctx *c = mzr_ctx_raw();
-	int ret;
-
-	if (!c || !host)
-		return mzr_drop(MZR_DROP_MALFORMED);
-	if (c->version != MZR_CTX_VERSION)
-		return mzr_drop(MZR_DROP_NF_ABI);
-	if (c->decision == MZR_DECIDE_INJECT) {
-		if (host->ip && !mzr_is_tunnel_to_us(xdp, host)) {
-			ret = mzr_external_wrap(xdp, host, c->vni);
-			if (ret != MZR_GO)
-				return ret;
-		}
-		return mzr_transit_cont(xdp, 1, MZR_HOOK_EXTERNAL);
-	}
-	mzr_count(MZR_CNT_TRANSIT_PASS);
-	return XDP_PASS;
 }
 
 #endif /* MZR_CORE_TRANSIT_H */

@@ -13,24 +13,15 @@
 #ifndef MZR_CORE_TRANSIT_TC_H
 #define MZR_CORE_TRANSIT_TC_H
 
+#include "transit.h"
 #include "agent_tc.h"
 
 /* Linear bytes the walk reads: outer Ethernet, IPv4, UDP, Geneve with its
  * largest option block, inner Ethernet, IPv4 and an L4 header. */
 #define MZR_TC_TRANSIT_PULL (MZR_GENEVE_OFF + 8 + 252 + 14 + 60 + 20)
 
-/* mzr_core_walk_options() for an skb (a global function per context). */
-__noinline int mzr_tc_walk_options(struct __sk_buff *skb)
-{
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	struct mzr_genevehdr *g = data + MZR_GENEVE_OFF;
-	struct mzr_scratch *s = mzr_scratch();
-
-	if (!s || (void *)(g + 1) > end)
-		return -MZR_DROP_MALFORMED;
-	return mzr_geneve_walk(g, end, &s->md);
-}
+/* mzr_core_walk_options() for an skb (MZR_DEFINE_WALK_OPTIONS()). */
+int mzr_tc_walk_options(struct __sk_buff *skb);
 
 /*
  * mzr_transit_parse() on an skb, with the same steps, rules and returns
@@ -285,43 +276,6 @@ static __always_inline int mzr_tc_transit_exec(struct __sk_buff *skb,
 		return mzr_tc_drop(reason);
 	return mzr_tc_transit_send(skb, host, p->outer_saddr, plan->next, 0,
 				   plan->counter);
-}
-
-/*
- * The tc transit, for a frame from the underlay of a host whose transit
- * runs in tc (MZR_HOST_F_TC_TRANSIT). Its hooks have no chain in this
- * mode (mzr_tc_hook(): the library attaches the XDP transit first).
- */
-static __always_inline int mzr_transit_tc_run(struct __sk_buff *skb,
-					      const struct mzr_host_cfg *host)
-{
-	struct mzr_plan plan;
-	struct mzr_pkt p;
-	__u32 reason;
-	int ret;
-
-	mzr_count(MZR_CNT_TRANSIT_RX);
-	ret = mzr_tc_transit_parse(skb, host, &p);
-	if (ret == MZR_NOT_OURS) {
-		reason = mzr_tc_hook(MZR_HOOK_EXTERNAL);
-		if (reason)
-			return mzr_tc_drop(reason);
-		mzr_count(MZR_CNT_TRANSIT_PASS);
-		return TC_ACT_UNSPEC;
-	}
-	if (ret != MZR_GO)
-		return ret;
-	ret = mzr_transit_route(host, &p, &plan);
-	if (ret == XDP_PASS) /* a VNI this host does not know, counted */
-		return TC_ACT_UNSPEC;
-	if (ret != MZR_GO)
-		return TC_ACT_SHOT; /* counted by the route */
-	if (plan.hook != MZR_HOOK_NONE) {
-		reason = mzr_tc_hook_at(plan.hook, p.vni, p.daddr);
-		if (reason)
-			return mzr_tc_drop(reason);
-	}
-	return mzr_tc_transit_exec(skb, host, &p, &plan);
 }
 
 #endif /* MZR_CORE_TRANSIT_TC_H */
