@@ -77,31 +77,15 @@ static __always_inline __u32 mzr_tc_set_macs(struct __sk_buff *skb,
 					     const __u8 *dmac,
 					     const __u8 *smac)
 {
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
-
-	if ((void *)(eth + 1) > end)
-		return MZR_DROP_MALFORMED;
-	__builtin_memcpy(eth->h_dest, dmac, 6);
-	if (smac)
-		__builtin_memcpy(eth->h_source, smac, 6);
-	return 0;
+	return mzr_eth_set_macs((void *)(long)skb->data,
+				(void *)(long)skb->data_end, dmac, smac);
 }
 
 /* Decrement the IPv4 TTL of the endpoint's frame (a routed hop). */
 static __always_inline __u32 mzr_tc_dec_ttl(struct __sk_buff *skb)
 {
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	struct iphdr *iph = data + MZR_ETH_LEN;
-
-	if ((void *)(iph + 1) > end)
-		return MZR_DROP_MALFORMED;
-	if (iph->ttl <= 1)
-		return MZR_DROP_TTL_EXPIRED;
-	mzr_ipv4_dec_ttl(iph);
-	return 0;
+	return mzr_ipv4_dec_ttl_at((void *)(long)skb->data,
+				   (void *)(long)skb->data_end, MZR_ETH_LEN);
 }
 
 /*

@@ -130,12 +130,17 @@ static __always_inline __u32 mzr_encap_push(struct xdp_md *xdp, __u32 vni,
 	return 0;
 }
 
-/* Set the Ethernet addresses of the frame. */
-static __always_inline __u32 mzr_set_macs(struct xdp_md *xdp,
-					  const __u8 *dmac, const __u8 *smac)
+/*
+ * The rewrites below work on the frame between @data and @end, so that
+ * the XDP and the tc programs share them (their wrappers only read the
+ * packet pointers of their context). Each returns 0 or a drop reason.
+ */
+
+/* Set the destination MAC of the frame (and the source, when @smac). */
+static __always_inline __u32 mzr_eth_set_macs(void *data, void *end,
+					      const __u8 *dmac,
+					      const __u8 *smac)
 {
-	void *data = (void *)(long)xdp->data;
-	void *end = (void *)(long)xdp->data_end;
 	struct ethhdr *eth = data;
 
 	if ((void *)(eth + 1) > end)
@@ -143,6 +148,47 @@ static __always_inline __u32 mzr_set_macs(struct xdp_md *xdp,
 	__builtin_memcpy(eth->h_dest, dmac, 6);
 	if (smac)
 		__builtin_memcpy(eth->h_source, smac, 6);
+	return 0;
+}
+
+static __always_inline __u32 mzr_set_macs(struct xdp_md *xdp,
+					  const __u8 *dmac, const __u8 *smac)
+{
+	return mzr_eth_set_macs((void *)(long)xdp->data,
+				(void *)(long)xdp->data_end, dmac, smac);
+}
+
+/* Decrement the TTL of the IPv4 header at @off (a routed hop): TTL <= 1
+ * is dropped ttl_expired. */
+static __always_inline __u32 mzr_ipv4_dec_ttl_at(void *data, void *end,
+						 __u32 off)
+{
+	struct iphdr *iph = data + off;
+
+	if ((void *)(iph + 1) > end)
+		return MZR_DROP_MALFORMED;
+	if (iph->ttl <= 1)
+		return MZR_DROP_TTL_EXPIRED;
+	mzr_ipv4_dec_ttl(iph);
+	return 0;
+}
+
+/* Rewrite the FLAGS option at @flags_off (0: the frame has none) in
+ * place: @set, then @clear. */
+static __always_inline __u32 mzr_flags_rewrite(void *data, void *end,
+					       __u32 flags_off, __u32 set,
+					       __u32 clear)
+{
+	__be32 *fl;
+
+	if (!set && !clear)
+		return 0;
+	if (!flags_off)
+		return MZR_DROP_BAD_OPTION;
+	fl = data + (flags_off & MZR_OFF_MASK);
+	if ((void *)(fl + 1) > end)
+		return MZR_DROP_MALFORMED;
+	*fl = bpf_htonl((bpf_ntohl(*fl) | set) & ~clear);
 	return 0;
 }
 
@@ -184,40 +230,13 @@ static __always_inline __u32 mzr_outer_forward(struct xdp_md *xdp,
 				 dec_ttl);
 }
 
-/* Rewrite the FLAGS option in place. */
-static __always_inline __u32 mzr_update_flags(struct xdp_md *xdp,
-					      const struct mzr_pkt *p,
-					      __u32 set, __u32 clear)
-{
-	void *data = (void *)(long)xdp->data;
-	void *end = (void *)(long)xdp->data_end;
-	__be32 *fl;
-
-	if (!set && !clear)
-		return 0;
-	if (!p->flags_off)
-		return MZR_DROP_BAD_OPTION;
-	fl = data + (p->flags_off & MZR_OFF_MASK);
-	if ((void *)(fl + 1) > end)
-		return MZR_DROP_MALFORMED;
-	*fl = bpf_htonl((bpf_ntohl(*fl) | set) & ~clear);
-	return 0;
-}
-
 /* Decrement the inner IPv4 TTL (a routed hop). */
 static __always_inline __u32 mzr_inner_dec_ttl(struct xdp_md *xdp,
 					       const struct mzr_pkt *p)
 {
-	void *data = (void *)(long)xdp->data;
-	void *end = (void *)(long)xdp->data_end;
-	struct iphdr *iph = data + (p->inner_l3_off & MZR_OFF_MASK);
-
-	if ((void *)(iph + 1) > end)
-		return MZR_DROP_MALFORMED;
-	if (iph->ttl <= 1)
-		return MZR_DROP_TTL_EXPIRED;
-	mzr_ipv4_dec_ttl(iph);
-	return 0;
+	return mzr_ipv4_dec_ttl_at((void *)(long)xdp->data,
+				   (void *)(long)xdp->data_end,
+				   p->inner_l3_off & MZR_OFF_MASK);
 }
 
 /* Strip everything in front of the inner frame. */

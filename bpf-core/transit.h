@@ -276,12 +276,10 @@ struct {
 	__type(value, struct mzr_learn_l1);
 } mzr_learn_l1 SEC(".maps");
 
-/* MZR_LEARN_L1_S in jiffies (fib.h's CONFIG_HZ; without it, as fib.h). */
+/* MZR_LEARN_L1_S in jiffies (fib.h). */
 static __always_inline __u64 mzr_learn_l1_age(void)
 {
-	__u64 hz = CONFIG_HZ;
-
-	return hz ? hz * MZR_LEARN_L1_S : MZR_NH_AGE_JIFFIES_DEFAULT;
+	return mzr_age_jiffies(MZR_LEARN_L1_S);
 }
 
 _Static_assert(MZR_LEARN_L1_SLOTS == 1 << (32 - 22), "slot bits");
@@ -406,45 +404,38 @@ static __always_inline void mzr_arp_swap(struct ethhdr *eth,
 	arp->spa = target;
 }
 
-/* Turn an ARP request into the reply from plan->mac, addressed back to the
- * requester's host in a fresh outer header. */
-static __always_inline int mzr_arp_reply(struct xdp_md *xdp,
-					 const struct mzr_host_cfg *host,
-					 const struct mzr_pkt *p,
-					 const struct mzr_plan *plan)
+/*
+ * Turn the ARP request into the reply from plan->mac (XDP and tc): to the
+ * host the request came from, never to an RTS it claims
+ * (docs/security.md, rule 5), so a reply cannot be aimed at a third
+ * party. A requester on this host (its agent injected the request): 0
+ * with *@local its veth, the caller hands the reply straight to it. Else a
+ * new packet from this host, fresh TTL and RTS this host, for the caller
+ * to send to p->outer_saddr (*@local 0). Returns 0 or a drop reason.
+ */
+static __always_inline __u32 mzr_arp_answer(void *data, void *end,
+					    const struct mzr_host_cfg *host,
+					    const struct mzr_pkt *p,
+					    const struct mzr_plan *plan,
+					    __u32 *local)
 {
-	void *data = (void *)(long)xdp->data;
-	void *end = (void *)(long)xdp->data_end;
 	__u32 l2 = p->inner_l2_off & MZR_OFF_MASK;
 	struct ethhdr *eth = data + l2;
 	struct mzr_arp *arp = data + l2 + sizeof(*eth);
 	struct iphdr *iph = data + MZR_OUTER_L3_OFF;
-	/* To the host the request came from, never to an RTS it claims
-	 * (docs/security.md, rule 5): a reply cannot be aimed at a third
-	 * party. */
-	__be32 dst = p->outer_saddr;
-	__be32 target = p->daddr;
+	struct mzr_ep_val *req;
 
-	if ((void *)(arp + 1) > end)
-		return mzr_drop(MZR_DROP_MALFORMED);
-	if (dst == host->ip) {
-		/* The requester lives here (its agent injected the
-		 * request): hand the reply straight to it. */
-		struct mzr_ep_val *req = mzr_ep_lookup(p->vni, p->saddr);
-
+	*local = 0;
+	if ((void *)(arp + 1) > end || (void *)(iph + 1) > end)
+		return MZR_DROP_MALFORMED;
+	mzr_arp_swap(eth, arp, plan->mac, p->daddr);
+	if (p->outer_saddr == host->ip) {
+		req = mzr_ep_lookup(p->vni, p->saddr);
 		if (!req || !(req->flags & MZR_EP_F_LOCAL))
-			return mzr_drop(MZR_DROP_NO_ENDPOINT);
-		mzr_arp_swap(eth, arp, plan->mac, target);
-		if (mzr_decap(xdp, p))
-			return mzr_drop(MZR_DROP_ENCAP);
-		mzr_count(plan->counter);
-		return bpf_redirect(req->ifindex, 0);
+			return MZR_DROP_NO_ENDPOINT;
+		*local = req->ifindex;
+		return 0;
 	}
-	mzr_arp_swap(eth, arp, plan->mac, target);
-
-	/* A new packet from this host: fresh TTL, RTS = this host. */
-	if ((void *)(iph + 1) > end)
-		return mzr_drop(MZR_DROP_MALFORMED);
 	iph->ttl = MZR_OUTER_TTL;
 	iph->id = 0;
 	iph->check = 0;
@@ -453,10 +444,61 @@ static __always_inline int mzr_arp_reply(struct xdp_md *xdp,
 		__be32 *rts = data + (p->rts_off & MZR_OFF_MASK);
 
 		if ((void *)(rts + 1) > end)
-			return mzr_drop(MZR_DROP_MALFORMED);
+			return MZR_DROP_MALFORMED;
 		*rts = host->ip;
 	}
-	return mzr_transit_send(xdp, host, host->ip, dst, 1, plan->counter);
+	return 0;
+}
+
+/* Bouncer ARP responder's reply (step 3), sent. */
+static __always_inline int mzr_arp_reply(struct xdp_md *xdp,
+					 const struct mzr_host_cfg *host,
+					 const struct mzr_pkt *p,
+					 const struct mzr_plan *plan)
+{
+	__u32 local, reason;
+
+	reason = mzr_arp_answer((void *)(long)xdp->data,
+				(void *)(long)xdp->data_end, host, p, plan,
+				&local);
+	if (!reason && local)
+		reason = mzr_decap(xdp, p) ? MZR_DROP_ENCAP : 0;
+	if (reason)
+		return mzr_drop(reason);
+	if (local) {
+		mzr_count(plan->counter);
+		return bpf_redirect(local, 0);
+	}
+	return mzr_transit_send(xdp, host, host->ip, p->outer_saddr, 1,
+				plan->counter);
+}
+
+/*
+ * A forwarding hop's rewrites of the frame (XDP and tc): outer TTL <= 1
+ * is dropped ttl_expired; then the FLAGS option, the inner TTL of a routed
+ * hop and the VNI across a peering, as @plan says. Returns 0 or a drop
+ * reason.
+ */
+static __always_inline __u32 mzr_forward_rewrite(void *data, void *end,
+						 const struct mzr_pkt *p,
+						 const struct mzr_plan *plan)
+{
+	struct iphdr *iph = data + MZR_OUTER_L3_OFF;
+	__u32 reason;
+
+	if ((void *)(iph + 1) > end)
+		return MZR_DROP_MALFORMED;
+	if (iph->ttl <= 1)
+		return MZR_DROP_TTL_EXPIRED;
+	reason = mzr_flags_rewrite(data, end, p->flags_off, plan->set_flags,
+				   plan->clear_flags);
+	if (!reason && plan->dec_inner_ttl && !p->is_arp)
+		reason = mzr_ipv4_dec_ttl_at(data, end,
+					     p->inner_l3_off & MZR_OFF_MASK);
+	/* A peered VPC's divider. */
+	if (!reason && plan->vni)
+		reason = mzr_geneve_set_vni(data, end, plan->vni);
+	return reason;
 }
 
 /* Everything after a transit hook: shared by mzr_transit and the
@@ -466,7 +508,6 @@ static __always_inline int mzr_transit_exec(struct xdp_md *xdp,
 					    const struct mzr_pkt *p,
 					    const struct mzr_plan *plan)
 {
-	void *data, *end;
 	__u32 reason;
 
 	switch (plan->action) {
@@ -498,21 +539,8 @@ static __always_inline int mzr_transit_exec(struct xdp_md *xdp,
 		return mzr_drop(MZR_DROP_MALFORMED);
 	}
 
-	data = (void *)(long)xdp->data;
-	end = (void *)(long)xdp->data_end;
-	{
-		struct iphdr *iph = data + MZR_OUTER_L3_OFF;
-
-		if ((void *)(iph + 1) > end)
-			return mzr_drop(MZR_DROP_MALFORMED);
-		if (iph->ttl <= 1)
-			return mzr_drop(MZR_DROP_TTL_EXPIRED);
-	}
-	reason = mzr_update_flags(xdp, p, plan->set_flags, plan->clear_flags);
-	if (!reason && plan->dec_inner_ttl && !p->is_arp)
-		reason = mzr_inner_dec_ttl(xdp, p);
-	if (!reason && plan->vni)
-		reason = mzr_set_vni(xdp, plan->vni);
+	reason = mzr_forward_rewrite((void *)(long)xdp->data,
+				     (void *)(long)xdp->data_end, p, plan);
 	if (reason)
 		return mzr_drop(reason);
 	return mzr_transit_send(xdp, host, p->outer_saddr, plan->next, 0,

@@ -121,18 +121,6 @@ static __always_inline int mzr_tc_deliver(struct __sk_buff *skb,
 		return bpf_redirect_peer(plan->ifindex, 0);
 	return bpf_redirect(plan->ifindex, 0);
 }
-/* The outer IPv4 header, bounds-checked, or NULL. */
-static __always_inline struct iphdr *mzr_tc_outer_ip(struct __sk_buff *skb)
-{
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	struct iphdr *iph = data + MZR_OUTER_L3_OFF;
-	struct udphdr *udp = data + MZR_OUTER_L4_OFF;
-
-	if ((void *)(udp + 1) > end)
-		return 0;
-	return iph;
-}
 
 /* A forwarding hop (mzr_outer_forward() on an skb), then out through the
  * kernel's route and neighbour for the new destination. */
@@ -153,84 +141,27 @@ static __always_inline int mzr_tc_transit_send(struct __sk_buff *skb,
 	return TC_ACT_REDIRECT;
 }
 
-/* An ARP request a bouncer answers (mzr_arp_reply() on an skb). */
+/* mzr_arp_reply() on an skb. */
 static __always_inline int mzr_tc_arp_reply(struct __sk_buff *skb,
 					    const struct mzr_host_cfg *host,
 					    const struct mzr_pkt *p,
 					    const struct mzr_plan *plan)
 {
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	__u32 l2 = p->inner_l2_off & MZR_OFF_MASK;
-	struct ethhdr *eth = data + l2;
-	struct mzr_arp *arp = data + l2 + sizeof(*eth);
-	struct iphdr *iph = data + MZR_OUTER_L3_OFF;
-	/* Never to the RTS it claims (docs/security.md, rule 5). */
-	__be32 dst = p->outer_saddr;
-	struct mzr_ep_val *req;
-	__u32 reason;
+	__u32 local, reason;
 
-	if ((void *)(arp + 1) > end || (void *)(iph + 1) > end)
-		return mzr_tc_drop(MZR_DROP_MALFORMED);
-	mzr_arp_swap(eth, arp, plan->mac, p->daddr);
-	if (dst == host->ip) {
-		req = mzr_ep_lookup(p->vni, p->saddr);
-		if (!req || !(req->flags & MZR_EP_F_LOCAL))
-			return mzr_tc_drop(MZR_DROP_NO_ENDPOINT);
+	reason = mzr_arp_answer((void *)(long)skb->data,
+				(void *)(long)skb->data_end, host, p, plan,
+				&local);
+	if (!reason && local)
 		reason = mzr_tc_decap(skb, p, p->eth_src);
-		if (reason)
-			return mzr_tc_drop(reason);
+	if (reason)
+		return mzr_tc_drop(reason);
+	if (local) {
 		mzr_count(plan->counter);
-		return bpf_redirect(req->ifindex, 0);
+		return bpf_redirect(local, 0);
 	}
-	iph->ttl = MZR_OUTER_TTL;
-	iph->id = 0;
-	iph->check = 0;
-	iph->check = mzr_ipv4_csum(iph);
-	if (p->rts_off) {
-		__be32 *rts = data + (p->rts_off & MZR_OFF_MASK);
-
-		if ((void *)(rts + 1) > end)
-			return mzr_tc_drop(MZR_DROP_MALFORMED);
-		*rts = host->ip;
-	}
-	return mzr_tc_transit_send(skb, host, host->ip, dst, 1,
+	return mzr_tc_transit_send(skb, host, host->ip, p->outer_saddr, 1,
 				   plan->counter);
-}
-
-/* Rewrite the FLAGS option, the VNI (peering) and the inner TTL of a
- * forwarded frame (mzr_update_flags(), mzr_set_vni(),
- * mzr_inner_dec_ttl() on an skb). */
-static __always_inline __u32 mzr_tc_forward_rewrite(struct __sk_buff *skb,
-						    const struct mzr_pkt *p,
-						    const struct mzr_plan *plan)
-{
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	struct iphdr *iph;
-	__be32 *fl;
-
-	if (plan->set_flags || plan->clear_flags) {
-		if (!p->flags_off)
-			return MZR_DROP_BAD_OPTION;
-		fl = data + (p->flags_off & MZR_OFF_MASK);
-		if ((void *)(fl + 1) > end)
-			return MZR_DROP_MALFORMED;
-		*fl = bpf_htonl((bpf_ntohl(*fl) | plan->set_flags) &
-				~plan->clear_flags);
-	}
-	/* A peered VPC's divider. */
-	if (plan->vni && mzr_geneve_set_vni(data, end, plan->vni))
-		return MZR_DROP_MALFORMED;
-	if (!plan->dec_inner_ttl || p->is_arp)
-		return 0;
-	iph = data + (p->inner_l3_off & MZR_OFF_MASK);
-	if ((void *)(iph + 1) > end)
-		return MZR_DROP_MALFORMED;
-	if (iph->ttl <= 1)
-		return MZR_DROP_TTL_EXPIRED;
-	mzr_ipv4_dec_ttl(iph);
-	return 0;
 }
 
 /* mzr_transit_exec() on an skb. */
@@ -239,7 +170,6 @@ static __always_inline int mzr_tc_transit_exec(struct __sk_buff *skb,
 					       const struct mzr_pkt *p,
 					       const struct mzr_plan *plan)
 {
-	struct iphdr *iph;
 	__u32 reason;
 
 	switch (plan->action) {
@@ -266,12 +196,8 @@ static __always_inline int mzr_tc_transit_exec(struct __sk_buff *skb,
 	default:
 		return mzr_tc_drop(MZR_DROP_MALFORMED);
 	}
-	iph = mzr_tc_outer_ip(skb);
-	if (!iph)
-		return mzr_tc_drop(MZR_DROP_MALFORMED);
-	if (iph->ttl <= 1)
-		return mzr_tc_drop(MZR_DROP_TTL_EXPIRED);
-	reason = mzr_tc_forward_rewrite(skb, p, plan);
+	reason = mzr_forward_rewrite((void *)(long)skb->data,
+				     (void *)(long)skb->data_end, p, plan);
 	if (reason)
 		return mzr_tc_drop(reason);
 	return mzr_tc_transit_send(skb, host, p->outer_saddr, plan->next, 0,
