@@ -174,7 +174,8 @@ static __always_inline __u32 mzr_agent_env(struct mzr_agent_env *env,
 /*
  * The chosen bouncer is this host: encapsulate to ourselves and run the
  * transit walk on the frame right here, through the external hook's
- * continuation with decision INJECT (no trip over the wire). The walk runs
+ * continuation with decision INJECT (no trip over the wire;
+ * mizar_core.bpf.c, transit_inject()). The walk runs
  * the transit hook a packet from the wire would meet, unless this packet
  * has run it already (@done, MZR_HOOK_BIT()s).
  */

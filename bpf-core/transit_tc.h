@@ -16,9 +16,13 @@
 #include "transit.h"
 #include "agent_tc.h"
 
+/* The end of the Geneve base header (its options follow). */
+#define MZR_TC_GENEVE_END (MZR_GENEVE_OFF + sizeof(struct mzr_genevehdr))
+
 /* Linear bytes the walk reads: outer Ethernet, IPv4, UDP, Geneve with its
  * largest option block, inner Ethernet, IPv4 and an L4 header. */
-#define MZR_TC_TRANSIT_PULL (MZR_GENEVE_OFF + 8 + 252 + 14 + 60 + 20)
+#define MZR_TC_TRANSIT_PULL                                                    \
+	(MZR_TC_GENEVE_END + MZR_GENEVE_OPTS_MAX + MZR_ETH_LEN + 60 + 20)
 
 /* mzr_core_walk_options() for an skb (MZR_DEFINE_WALK_OPTIONS()). */
 int mzr_tc_walk_options(struct __sk_buff *skb);
@@ -33,8 +37,8 @@ static __always_inline int mzr_tc_transit_parse(struct __sk_buff *skb,
 						const struct mzr_host_cfg *host,
 						struct mzr_pkt *p)
 {
-	__u32 len = skb->len < MZR_GENEVE_OFF + 8 ? skb->len :
-						    MZR_GENEVE_OFF + 8;
+	__u32 len = skb->len < MZR_TC_GENEVE_END ? skb->len :
+						   MZR_TC_GENEVE_END;
 	struct mzr_genevehdr *gnv;
 	struct mzr_cursor c;
 	void *data;
@@ -89,7 +93,7 @@ static __always_inline __u32 mzr_tc_decap(struct __sk_buff *skb,
 	struct ethhdr *eth;
 	void *data, *end;
 
-	if (l2 < MZR_GENEVE_OFF + 8)
+	if (l2 < MZR_TC_GENEVE_END)
 		return MZR_DROP_MALFORMED;
 	if (bpf_skb_adjust_room(skb, -(int)l2, BPF_ADJ_ROOM_MAC,
 				BPF_F_ADJ_ROOM_FIXED_GSO))
