@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* The transit agent: an endpoint's frames into the overlay (local hairpin,
- * direct path to the destination's host, or a bouncer of its network). */
+/* The transit agent's steps: an endpoint's frames into the overlay (local
+ * hairpin, direct path to the destination's host, or a bouncer of its
+ * network). The walk is in the entry file, mizar_core.bpf.c. */
 #ifndef MZR_CORE_AGENT_H
 #define MZR_CORE_AGENT_H
 
@@ -10,6 +11,7 @@
 #include "icmp.h"
 #include "l4csum.h"
 #include "neigh.h"
+#include "route.h"
 
 static __always_inline struct mzr_local_val *mzr_agent_local(struct xdp_md *x)
 {
@@ -123,30 +125,77 @@ static __always_inline int mzr_agent_admit(const struct mzr_local_val *local,
 	return reason ? mzr_drop(reason) : MZR_GO;
 }
 
+/* What the agent does with an endpoint's frame (mzr_agent_decide()). */
+enum mzr_agent_verb {
+	MZR_AGENT_ENCAP = 1,	  /* tunnel it to dec->next */
+	MZR_AGENT_HAIRPIN,	  /* a local endpoint of the same network */
+	MZR_AGENT_ROUTED_HAIRPIN, /* a local endpoint of another network of
+				   * the VPC: a routed hop (divider hook,
+				   * inner TTL), as on the wire */
+};
+
+struct mzr_agent_dec {
+	__u32 verb;		/* enum mzr_agent_verb */
+	__be32 next;		/* ENCAP: outer destination */
+	__u32 flags;		/* ENCAP: MZR_F_* stamped */
+	__u32 counter;		/* ENCAP: enum mzr_counter on success */
+	__u32 hash;		/* the flow's hash (UDP source port) */
+	__u32 ifindex;		/* HAIRPIN: the destination's veth */
+	__u8 mac[6];		/* HAIRPIN: the destination's MAC */
+	__u16 pad;
+};
+
+/* Where an endpoint's frame leaves from (mzr_agent_env()): this host and
+ * the sender's network. */
+struct mzr_agent_env {
+	const struct mzr_host_cfg *host;
+	const struct mzr_local_val *local;
+	const struct mzr_net_val *net;
+};
+
+/* Fill @env for the endpoint @local. Returns 0 or the drop reason. */
+static __always_inline __u32 mzr_agent_env(struct mzr_agent_env *env,
+					   const struct mzr_local_val *local)
+{
+	struct mzr_host_cfg *host = mzr_host_cfg();
+	struct mzr_net_val *net;
+
+	if (!host || !host->ip)
+		return MZR_DROP_NO_ROUTE;
+	net = mzr_net_lookup(local->vni, local->ip);
+	if (!net)
+		return MZR_DROP_NO_ROUTE;
+	env->host = host;
+	env->local = local;
+	env->net = net;
+	return 0;
+}
+
 /*
  * The chosen bouncer is this host: encapsulate to ourselves and run the
  * transit walk on the frame right here, through the external hook's
- * continuation with decision INJECT (no trip over the wire). The walk runs
+ * continuation with decision INJECT (no trip over the wire;
+ * mizar_core.bpf.c, transit_inject()). The walk runs
  * the transit hook a packet from the wire would meet, unless this packet
  * has run it already (@done, MZR_HOOK_BIT()s).
  */
 static __always_inline int mzr_agent_inject(struct xdp_md *xdp,
 					    const struct mzr_host_cfg *host,
 					    const struct mzr_pkt *p,
-					    __u32 flags, __u32 counter,
-					    __u32 hash, __u32 done)
+					    const struct mzr_agent_dec *d,
+					    __u32 done)
 {
 	struct mzr_scratch *s = mzr_scratch();
-	struct mzr_ctx *c = mzr_ctx_get();
+	struct mzr_ctx *c = mzr_ctx_raw();
 	__u32 reason;
 
 	if (!c || !s)
 		return mzr_drop(MZR_DROP_MISSED_TAIL_CALL);
-	reason = mzr_encap_push(xdp, p->vni, host->ip, host->ip, flags,
-				mzr_udp_sport(hash), host->mac, host->mac);
+	reason = mzr_encap_push(xdp, p->vni, host->ip, host->ip, d->flags,
+				mzr_udp_sport(d->hash), host->mac, host->mac);
 	if (reason)
 		return mzr_drop(reason);
-	mzr_count(counter);
+	mzr_count(d->counter);
 	s->inject_done = done | MZR_HOOK_BIT(MZR_HOOK_AGENT_EGRESS);
 	mzr_ctx_fill(c, xdp, MZR_HOOK_EXTERNAL, MZR_ROLE_AGENT, 0, 0, p);
 	c->decision = MZR_DECIDE_INJECT;
@@ -165,14 +214,14 @@ static __always_inline int mzr_agent_inject(struct xdp_md *xdp,
  * MTU.
  */
 static __always_inline int mzr_agent_too_big(struct xdp_md *xdp,
-					     const struct mzr_host_cfg *host,
-					     const struct mzr_local_val *local,
-					     const struct mzr_net_val *net,
+					     const struct mzr_agent_env *env,
 					     const struct mzr_pkt *p)
 {
+	const struct mzr_host_cfg *host = env->host;
+	const struct mzr_net_val *net = env->net;
 	__u32 hl;
 
-	mzr_count(MZR_CNT_DROP_BASE + MZR_DROP_TOO_BIG);
+	mzr_count_drop(MZR_DROP_TOO_BIG);
 	if (p->is_arp || !net->gw ||
 	    host->mtu < MZR_ENCAP_LEN + MZR_IPV4_MIN_MTU)
 		return XDP_DROP;
@@ -180,33 +229,31 @@ static __always_inline int mzr_agent_too_big(struct xdp_md *xdp,
 	if (!hl)
 		return XDP_DROP;
 	if (mzr_icmp_frag_needed(xdp, hl, host->mtu - MZR_ENCAP_LEN, net->gw,
-				 net->gw_mac, local->ip, local->mac))
+				 net->gw_mac, env->local->ip, env->local->mac))
 		return XDP_DROP;
 	mzr_count(MZR_CNT_AGENT_FRAG_NEEDED);
 	return XDP_TX;
 }
 
-/* Encapsulate towards @next and send it on the underlay. @hash is the
- * packet's flow hash (the UDP source port); @net the sender's network. */
+/* Encapsulate towards d->next (d: mzr_agent_decide()'s ENCAP) and send it
+ * on the underlay (steps 7, 6). @done: as for mzr_agent_inject(). */
 static __always_inline int mzr_agent_encap(struct xdp_md *xdp,
-					   const struct mzr_host_cfg *host,
-					   const struct mzr_local_val *local,
-					   const struct mzr_net_val *net,
+					   const struct mzr_agent_env *env,
 					   const struct mzr_pkt *p,
-					   __be32 next, __u32 flags,
-					   __u32 counter, __u32 hash,
+					   const struct mzr_agent_dec *d,
 					   __u32 done)
 {
-	__u32 frame_len = xdp->data_end - xdp->data;
+	const struct mzr_host_cfg *host = env->host;
+	__be32 next = d->next;
+	__u32 flags = d->flags, counter = d->counter, hash = d->hash;
 	struct mzr_next_hop nh;
 	__u32 reason;
 	int rc;
 
-	if (host->mtu && frame_len + MZR_ENCAP_LEN - 14 > host->mtu)
-		return mzr_agent_too_big(xdp, host, local, net, p);
+	if (mzr_too_big(host, xdp->data_end - xdp->data))
+		return mzr_agent_too_big(xdp, env, p);
 	if (next == host->ip)
-		return mzr_agent_inject(xdp, host, p, flags, counter, hash,
-					done);
+		return mzr_agent_inject(xdp, host, p, d, done);
 	rc = mzr_fib_next_hop(xdp, host, next, &nh);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH) {
 		/* Up to mzr_neigh on this veth's tc ingress, which sends it
@@ -214,8 +261,8 @@ static __always_inline int mzr_agent_encap(struct xdp_md *xdp,
 		 * writes the Ethernet header: a frame from the endpoint to
 		 * the veth until then). */
 		reason = mzr_encap_push(xdp, p->vni, host->ip, next, flags,
-					mzr_udp_sport(hash), local->mac,
-					local->veth_mac);
+					mzr_udp_sport(hash), env->local->mac,
+					env->local->veth_mac);
 		if (!reason)
 			reason = mzr_neigh_handoff(xdp, &nh);
 		if (reason)
@@ -232,26 +279,6 @@ static __always_inline int mzr_agent_encap(struct xdp_md *xdp,
 		return mzr_drop(reason);
 	mzr_count(counter);
 	return bpf_redirect(nh.ifindex, 0);
-}
-
-/* A bouncer of the network, chosen by the flow; 0 with *reason set when
- * there is none. */
-static __always_inline __be32 mzr_pick_bouncer(const struct mzr_net_val *net,
-					       __u32 hash, __u32 *reason)
-{
-	__u32 n = net->n_bouncers, idx;
-
-	if (!n || n > MZR_MAX_BOUNCERS) {
-		*reason = MZR_DROP_NO_BOUNCER;
-		return 0;
-	}
-	idx = hash % n;
-	mzr_barrier_var(idx);
-	if (idx >= MZR_MAX_BOUNCERS) {
-		*reason = MZR_DROP_NO_BOUNCER;
-		return 0;
-	}
-	return net->bouncers[idx];
 }
 
 static __always_inline int mzr_net_contains(const struct mzr_net_val *net,
@@ -276,26 +303,6 @@ static __always_inline int mzr_direct_fresh(const struct mzr_direct_val *d,
 	return d->host && d->host != host->ip &&
 	       age < (__s64)MZR_DIRECT_TTL_NS;
 }
-
-/* What the agent does with an endpoint's frame (mzr_agent_decide()). */
-enum mzr_agent_verb {
-	MZR_AGENT_ENCAP = 1,	  /* tunnel it to dec->next */
-	MZR_AGENT_HAIRPIN,	  /* a local endpoint of the same network */
-	MZR_AGENT_ROUTED_HAIRPIN, /* a local endpoint of another network of
-				   * the VPC: a routed hop (divider hook,
-				   * inner TTL), as on the wire */
-};
-
-struct mzr_agent_dec {
-	__u32 verb;		/* enum mzr_agent_verb */
-	__be32 next;		/* ENCAP: outer destination */
-	__u32 flags;		/* ENCAP: MZR_F_* stamped */
-	__u32 counter;		/* ENCAP: enum mzr_counter on success */
-	__u32 hash;		/* the flow's hash (UDP source port) */
-	__u32 ifindex;		/* HAIRPIN: the destination's veth */
-	__u8 mac[6];		/* HAIRPIN: the destination's MAC */
-	__u16 pad;
-};
 
 /*
  * The agent's decision after its hook, from maps and the parsed frame only
@@ -436,18 +443,14 @@ static __always_inline int mzr_agent_after_hook(struct xdp_md *xdp,
 						const struct mzr_local_val *local,
 						struct mzr_pkt *p, __u32 done)
 {
-	struct mzr_host_cfg *host = mzr_host_cfg();
 	struct mzr_plan plan = {};
+	struct mzr_agent_env env;
 	struct mzr_agent_dec d;
-	struct mzr_net_val *net;
 	__u32 reason;
 
-	if (!host || !host->ip)
-		return mzr_drop(MZR_DROP_NO_ROUTE);
-	net = mzr_net_lookup(local->vni, local->ip);
-	if (!net)
-		return mzr_drop(MZR_DROP_NO_ROUTE);
-	reason = mzr_agent_decide(host, net, local, p, &d);
+	reason = mzr_agent_env(&env, local);
+	if (!reason)
+		reason = mzr_agent_decide(env.host, env.net, local, p, &d);
 	if (reason)
 		return mzr_drop(reason);
 	/* XDP keeps no checksum offload state: finish the endpoint's
@@ -455,8 +458,7 @@ static __always_inline int mzr_agent_after_hook(struct xdp_md *xdp,
 	if (!p->is_arp && mzr_l4_csum_fill(xdp, p))
 		return mzr_drop(MZR_DROP_MALFORMED);
 	if (d.verb == MZR_AGENT_ENCAP)
-		return mzr_agent_encap(xdp, host, local, net, p, d.next,
-				       d.flags, d.counter, d.hash, done);
+		return mzr_agent_encap(xdp, &env, p, &d, done);
 	plan.action = MZR_ACT_HAIRPIN;
 	plan.hook = d.verb == MZR_AGENT_ROUTED_HAIRPIN ? MZR_HOOK_DIVIDER :
 							 MZR_HOOK_DELIVER;
@@ -464,83 +466,7 @@ static __always_inline int mzr_agent_after_hook(struct xdp_md *xdp,
 	plan.ifindex = d.ifindex;
 	plan.dec_inner_ttl = d.verb == MZR_AGENT_ROUTED_HAIRPIN;
 	__builtin_memcpy(plan.mac, d.mac, 6);
-	return mzr_agent_hairpin_go(xdp, host, p, &plan, done);
-}
-
-static __always_inline int mzr_agent_run(struct xdp_md *xdp)
-{
-	struct mzr_local_val *local;
-	struct mzr_pkt p;
-	int ret;
-
-	mzr_count(MZR_CNT_AGENT_RX);
-	local = mzr_agent_local(xdp);
-	if (!local)
-		return mzr_drop(MZR_DROP_UNKNOWN_EP);
-	ret = mzr_agent_parse(xdp, local, &p);
-	if (ret != MZR_GO)
-		return ret;
-	ret = mzr_agent_admit(local, &p, xdp->ingress_ifindex);
-	if (ret != MZR_GO)
-		return ret;
-	ret = mzr_hook(xdp, MZR_HOOK_AGENT_EGRESS, MZR_ROLE_AGENT, &p, 0);
-	if (ret != MZR_GO)
-		return ret;
-	return mzr_agent_after_hook(xdp, local, &p, 0);
-}
-
-/* The agent-egress chain has run: re-parse (NFs may have rewritten the
- * frame) and go on. REROUTE and CONTINUE are the same here, since the
- * agent decides after its hook. */
-static __always_inline int mzr_agent_cont(struct xdp_md *xdp)
-{
-	struct mzr_local_val *local;
-	struct mzr_pkt p;
-	int ret;
-
-	local = mzr_agent_local(xdp);
-	if (!local)
-		return mzr_drop(MZR_DROP_UNKNOWN_EP);
-	ret = mzr_agent_parse(xdp, local, &p);
-	if (ret != MZR_GO)
-		return ret;
-	return mzr_agent_after_hook(xdp, local, &p, 0);
-}
-
-/*
- * The divider or deliver chain of a same-host hairpin has run
- * (mzr_cont_divider / mzr_cont_deliver with the plan MZR_ACT_HAIRPIN):
- * CONTINUE goes on with the plan (after the divider: TTL, deliver hook;
- * after the deliver hook: the planned veth); REROUTE decides again as the
- * agent does, without the hooks this packet has met.
- */
-static __always_inline int mzr_agent_hairpin_cont(struct xdp_md *xdp,
-						  const struct mzr_ctx *c,
-						  const struct mzr_plan *saved)
-{
-	__u32 done = MZR_HOOK_BIT(MZR_HOOK_AGENT_EGRESS) |
-		     MZR_HOOK_BIT(MZR_HOOK_DIVIDER);
-	struct mzr_host_cfg *host = mzr_host_cfg();
-	struct mzr_local_val *local;
-	struct mzr_plan plan = *saved;
-	struct mzr_pkt p;
-	int ret;
-
-	if (saved->hook == MZR_HOOK_DELIVER) {
-		if (c->decision != MZR_DECIDE_REROUTE)
-			return mzr_agent_hairpin(xdp, saved->ifindex,
-						 saved->mac);
-		done |= MZR_HOOK_BIT(MZR_HOOK_DELIVER);
-	}
-	local = mzr_agent_local(xdp);
-	if (!local || !host)
-		return mzr_drop(MZR_DROP_UNKNOWN_EP);
-	ret = mzr_agent_parse(xdp, local, &p);
-	if (ret != MZR_GO)
-		return ret;
-	if (c->decision == MZR_DECIDE_REROUTE)
-		return mzr_agent_after_hook(xdp, local, &p, done);
-	return mzr_agent_hairpin_go(xdp, host, &p, &plan, done);
+	return mzr_agent_hairpin_go(xdp, env.host, p, &plan, done);
 }
 
 #endif /* MZR_CORE_AGENT_H */

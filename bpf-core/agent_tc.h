@@ -14,23 +14,17 @@
 #define MZR_CORE_AGENT_TC_H
 
 #include <linux/pkt_cls.h>
+#include "agent.h"
 #include "transit.h"
 
 /* Bytes made linear and writable before parsing: Ethernet, IPv4 and TCP
  * headers with options. */
-#define MZR_TC_PULL (14 + 60 + 60)
+#define MZR_TC_PULL (MZR_ETH_LEN + 60 + 60)
 
 #define MZR_TC_ENCAP_FLAGS                                                     \
 	(BPF_F_ADJ_ROOM_ENCAP_L3_IPV4 | BPF_F_ADJ_ROOM_ENCAP_L4_UDP |          \
-	 BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(14) |           \
+	 BPF_F_ADJ_ROOM_ENCAP_L2_ETH | BPF_F_ADJ_ROOM_ENCAP_L2(MZR_ETH_LEN) |           \
 	 BPF_F_ADJ_ROOM_FIXED_GSO)
-
-static __always_inline int mzr_tc_drop(__u32 reason)
-{
-	mzr_count(MZR_CNT_DROP_BASE + reason);
-	mzr_trace_note_drop(reason);
-	return TC_ACT_SHOT;
-}
 
 /*
  * A hook met in tc: counted as mzr_hook() counts it. Its chain is empty
@@ -83,31 +77,15 @@ static __always_inline __u32 mzr_tc_set_macs(struct __sk_buff *skb,
 					     const __u8 *dmac,
 					     const __u8 *smac)
 {
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	struct ethhdr *eth = data;
-
-	if ((void *)(eth + 1) > end)
-		return MZR_DROP_MALFORMED;
-	__builtin_memcpy(eth->h_dest, dmac, 6);
-	if (smac)
-		__builtin_memcpy(eth->h_source, smac, 6);
-	return 0;
+	return mzr_eth_set_macs((void *)(long)skb->data,
+				(void *)(long)skb->data_end, dmac, smac);
 }
 
 /* Decrement the IPv4 TTL of the endpoint's frame (a routed hop). */
 static __always_inline __u32 mzr_tc_dec_ttl(struct __sk_buff *skb)
 {
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	struct iphdr *iph = data + 14;
-
-	if ((void *)(iph + 1) > end)
-		return MZR_DROP_MALFORMED;
-	if (iph->ttl <= 1)
-		return MZR_DROP_TTL_EXPIRED;
-	mzr_ipv4_dec_ttl(iph);
-	return 0;
+	return mzr_ipv4_dec_ttl_at((void *)(long)skb->data,
+				   (void *)(long)skb->data_end, MZR_ETH_LEN);
 }
 
 /*
@@ -145,15 +123,15 @@ static __always_inline __u32 mzr_tc_seg_len(struct __sk_buff *skb,
  * back out of the veth it came from.
  */
 static __always_inline int mzr_tc_too_big(struct __sk_buff *skb,
-					  const struct mzr_host_cfg *host,
-					  const struct mzr_local_val *local,
-					  const struct mzr_net_val *net,
+					  const struct mzr_agent_env *env,
 					  const struct mzr_pkt *p)
 {
+	const struct mzr_host_cfg *host = env->host;
+	const struct mzr_net_val *net = env->net;
 	__u32 hl, quote;
 	void *data;
 
-	mzr_count(MZR_CNT_DROP_BASE + MZR_DROP_TOO_BIG);
+	mzr_count_drop(MZR_DROP_TOO_BIG);
 	if (p->is_arp || !net->gw ||
 	    host->mtu < MZR_ENCAP_LEN + MZR_IPV4_MIN_MTU)
 		return TC_ACT_SHOT;
@@ -177,7 +155,7 @@ static __always_inline int mzr_tc_too_big(struct __sk_buff *skb,
 	data = (void *)(long)skb->data;
 	if (mzr_icmp_frag_write(data, (void *)(long)skb->data_end, quote,
 				host->mtu - MZR_ENCAP_LEN, net->gw,
-				net->gw_mac, local->ip, local->mac))
+				net->gw_mac, env->local->ip, env->local->mac))
 		return TC_ACT_SHOT;
 	mzr_count(MZR_CNT_AGENT_FRAG_NEEDED);
 	return bpf_redirect(skb->ifindex, 0);
@@ -217,15 +195,15 @@ static __always_inline __u32 mzr_tc_encap(struct __sk_buff *skb, __u32 vni,
 	}
 	data = (void *)(long)skb->data;
 	end = (void *)(long)skb->data_end;
-	if (data + MZR_ENCAP_LEN + 14 > end) {
-		bpf_skb_pull_data(skb, MZR_ENCAP_LEN + 14);
+	if (data + MZR_ENCAP_LEN + MZR_ETH_LEN > end) {
+		bpf_skb_pull_data(skb, MZR_ENCAP_LEN + MZR_ETH_LEN);
 		data = (void *)(long)skb->data;
 		end = (void *)(long)skb->data_end;
-		if (data + MZR_ENCAP_LEN + 14 > end)
+		if (data + MZR_ENCAP_LEN + MZR_ETH_LEN > end)
 			return MZR_DROP_ENCAP;
 	}
 	if (skb->protocol == bpf_htons(ETH_P_IP))
-		__builtin_memcpy(data + MZR_ENCAP_LEN, data, 14);
+		__builtin_memcpy(data + MZR_ENCAP_LEN, data, MZR_ETH_LEN);
 	mzr_encap_write(data, inner_len, vni, src, dst, flags, sport, smac,
 			dmac);
 	return 0;
@@ -364,55 +342,31 @@ static __always_inline int mzr_tc_inject(struct __sk_buff *skb,
 	return mzr_tc_send(skb, host, plan.counter);
 }
 
-/* The tc agent, for a frame from the endpoint behind this veth. Anything
- * on a device that serves no endpoint is not its business. */
-static __always_inline int mzr_agent_tc_run(struct __sk_buff *skb)
+/*
+ * Steps 7 and 6 of the tc agent: too big for the underlay (one segment of
+ * a GSO super-packet), to this host as its own bouncer, or encapsulated
+ * towards d->next and sent.
+ */
+static __always_inline int mzr_tc_encap_send(struct __sk_buff *skb,
+					     const struct mzr_agent_env *env,
+					     struct mzr_pkt *p,
+					     const struct mzr_agent_dec *d)
 {
-	__u32 ifindex = skb->ifindex, reason, seg;
-	struct mzr_local_val *local;
-	struct mzr_host_cfg *host;
-	struct mzr_net_val *net;
-	struct mzr_agent_dec d;
-	struct mzr_pkt p;
+	const struct mzr_host_cfg *host = env->host;
+	__u32 reason, seg;
 
-	local = bpf_map_lookup_elem(&mzr_local, &ifindex);
-	if (!local)
-		return TC_ACT_UNSPEC;
-	if (skb->mark == MZR_TC_REINJECT_MARK)
-		return mzr_tc_reinjected(skb);
-	mzr_count(MZR_CNT_AGENT_RX);
-	reason = mzr_tc_parse(skb, local, &p);
-	if (!reason)
-		reason = mzr_agent_check(local, &p, ifindex);
-	if (!reason)
-		reason = mzr_tc_hook(MZR_HOOK_AGENT_EGRESS);
-	if (reason)
-		return mzr_tc_drop(reason);
-	host = mzr_host_cfg();
-	if (!host || !host->ip)
-		return mzr_tc_drop(MZR_DROP_NO_ROUTE);
-	net = mzr_net_lookup(local->vni, local->ip);
-	if (!net)
-		return mzr_tc_drop(MZR_DROP_NO_ROUTE);
-	reason = mzr_agent_decide(host, net, local, &p, &d);
-	if (reason)
-		return mzr_tc_drop(reason);
-	if (d.verb != MZR_AGENT_ENCAP)
-		return mzr_tc_hairpin(skb, d.ifindex, d.mac,
-				      d.verb == MZR_AGENT_ROUTED_HAIRPIN);
-
-	seg = mzr_tc_seg_len(skb, &p);
+	seg = mzr_tc_seg_len(skb, p);
 	if (!seg)
 		return mzr_tc_drop(MZR_DROP_MALFORMED);
-	if (host->mtu && seg + MZR_ENCAP_LEN - 14 > host->mtu)
-		return mzr_tc_too_big(skb, host, local, net, &p);
-	if (d.next == host->ip)
-		return mzr_tc_inject(skb, host, &p, d.counter, d.hash);
-	reason = mzr_tc_encap(skb, p.vni, host->ip, d.next, d.flags,
-			      mzr_udp_sport(d.hash), host->mac, host->mac);
+	if (mzr_too_big(host, seg))
+		return mzr_tc_too_big(skb, env, p);
+	if (d->next == host->ip)
+		return mzr_tc_inject(skb, host, p, d->counter, d->hash);
+	reason = mzr_tc_encap(skb, p->vni, host->ip, d->next, d->flags,
+			      mzr_udp_sport(d->hash), host->mac, host->mac);
 	if (reason)
 		return mzr_tc_drop(reason);
-	return mzr_tc_send(skb, host, d.counter);
+	return mzr_tc_send(skb, host, d->counter);
 }
 
 #endif /* MZR_CORE_AGENT_TC_H */

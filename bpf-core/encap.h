@@ -8,10 +8,6 @@
 #include <mizar/bpf/geneve.h>
 #include "pkt.h"
 
-#define MZR_OUTER_L3_OFF 14
-#define MZR_OUTER_L4_OFF (MZR_OUTER_L3_OFF + 20)
-#define MZR_GENEVE_OFF (MZR_OUTER_L4_OFF + 8)
-
 /* The options the agent stamps, as laid out after the Geneve header. */
 struct mzr_encap_opts {
 	struct mzr_geneve_opt rts_hdr;
@@ -23,6 +19,18 @@ struct mzr_encap_opts {
 _Static_assert(MZR_GENEVE_OFF + sizeof(struct mzr_genevehdr) +
 		       sizeof(struct mzr_encap_opts) == MZR_ENCAP_LEN,
 	       "encapsulation length");
+
+/* The outer IPv4 packet an inner frame of @len bytes becomes: the
+ * encapsulation but its (outer) Ethernet header in front of it. */
+#define MZR_OUTER_IP_LEN(len) ((len) + MZR_ENCAP_LEN - MZR_ETH_LEN)
+
+/* Whether an inner frame of @len bytes, once encapsulated, exceeds the
+ * underlay MTU (0: not configured, no limit). */
+static __always_inline int mzr_too_big(const struct mzr_host_cfg *host,
+				       __u32 len)
+{
+	return host->mtu && MZR_OUTER_IP_LEN(len) > host->mtu;
+}
 
 static __always_inline __be16 mzr_udp_sport(__u32 hash)
 {
@@ -71,12 +79,12 @@ static __always_inline void mzr_encap_write(void *data, __u32 inner_len,
 	eth->h_proto = bpf_htons(ETH_P_IP);
 
 	iph = data + MZR_OUTER_L3_OFF;
-	mzr_outer_ipv4(iph, src, dst, inner_len + MZR_ENCAP_LEN - 14);
+	mzr_outer_ipv4(iph, src, dst, MZR_OUTER_IP_LEN(inner_len));
 
 	udp = data + MZR_OUTER_L4_OFF;
 	udp->source = sport;
 	udp->dest = bpf_htons(MZR_GENEVE_PORT);
-	udp->len = bpf_htons(inner_len + MZR_ENCAP_LEN - 14 - 20);
+	udp->len = bpf_htons(MZR_OUTER_IP_LEN(inner_len) - sizeof(*iph));
 	udp->check = 0;
 
 	gnv = data + MZR_GENEVE_OFF;
@@ -122,12 +130,17 @@ static __always_inline __u32 mzr_encap_push(struct xdp_md *xdp, __u32 vni,
 	return 0;
 }
 
-/* Set the Ethernet addresses of the frame. */
-static __always_inline __u32 mzr_set_macs(struct xdp_md *xdp,
-					  const __u8 *dmac, const __u8 *smac)
+/*
+ * The rewrites below work on the frame between @data and @end, so that
+ * the XDP and the tc programs share them (their wrappers only read the
+ * packet pointers of their context). Each returns 0 or a drop reason.
+ */
+
+/* Set the destination MAC of the frame (and the source, when @smac). */
+static __always_inline __u32 mzr_eth_set_macs(void *data, void *end,
+					      const __u8 *dmac,
+					      const __u8 *smac)
 {
-	void *data = (void *)(long)xdp->data;
-	void *end = (void *)(long)xdp->data_end;
 	struct ethhdr *eth = data;
 
 	if ((void *)(eth + 1) > end)
@@ -135,6 +148,47 @@ static __always_inline __u32 mzr_set_macs(struct xdp_md *xdp,
 	__builtin_memcpy(eth->h_dest, dmac, 6);
 	if (smac)
 		__builtin_memcpy(eth->h_source, smac, 6);
+	return 0;
+}
+
+static __always_inline __u32 mzr_set_macs(struct xdp_md *xdp,
+					  const __u8 *dmac, const __u8 *smac)
+{
+	return mzr_eth_set_macs((void *)(long)xdp->data,
+				(void *)(long)xdp->data_end, dmac, smac);
+}
+
+/* Decrement the TTL of the IPv4 header at @off (a routed hop): TTL <= 1
+ * is dropped ttl_expired. */
+static __always_inline __u32 mzr_ipv4_dec_ttl_at(void *data, void *end,
+						 __u32 off)
+{
+	struct iphdr *iph = data + off;
+
+	if ((void *)(iph + 1) > end)
+		return MZR_DROP_MALFORMED;
+	if (iph->ttl <= 1)
+		return MZR_DROP_TTL_EXPIRED;
+	mzr_ipv4_dec_ttl(iph);
+	return 0;
+}
+
+/* Rewrite the FLAGS option at @flags_off (0: the frame has none) in
+ * place: @set, then @clear. */
+static __always_inline __u32 mzr_flags_rewrite(void *data, void *end,
+					       __u32 flags_off, __u32 set,
+					       __u32 clear)
+{
+	__be32 *fl;
+
+	if (!set && !clear)
+		return 0;
+	if (!flags_off)
+		return MZR_DROP_BAD_OPTION;
+	fl = data + (flags_off & MZR_OFF_MASK);
+	if ((void *)(fl + 1) > end)
+		return MZR_DROP_MALFORMED;
+	*fl = bpf_htonl((bpf_ntohl(*fl) | set) & ~clear);
 	return 0;
 }
 
@@ -176,40 +230,13 @@ static __always_inline __u32 mzr_outer_forward(struct xdp_md *xdp,
 				 dec_ttl);
 }
 
-/* Rewrite the FLAGS option in place. */
-static __always_inline __u32 mzr_update_flags(struct xdp_md *xdp,
-					      const struct mzr_pkt *p,
-					      __u32 set, __u32 clear)
-{
-	void *data = (void *)(long)xdp->data;
-	void *end = (void *)(long)xdp->data_end;
-	__be32 *fl;
-
-	if (!set && !clear)
-		return 0;
-	if (!p->flags_off)
-		return MZR_DROP_BAD_OPTION;
-	fl = data + (p->flags_off & MZR_OFF_MASK);
-	if ((void *)(fl + 1) > end)
-		return MZR_DROP_MALFORMED;
-	*fl = bpf_htonl((bpf_ntohl(*fl) | set) & ~clear);
-	return 0;
-}
-
 /* Decrement the inner IPv4 TTL (a routed hop). */
 static __always_inline __u32 mzr_inner_dec_ttl(struct xdp_md *xdp,
 					       const struct mzr_pkt *p)
 {
-	void *data = (void *)(long)xdp->data;
-	void *end = (void *)(long)xdp->data_end;
-	struct iphdr *iph = data + (p->inner_l3_off & MZR_OFF_MASK);
-
-	if ((void *)(iph + 1) > end)
-		return MZR_DROP_MALFORMED;
-	if (iph->ttl <= 1)
-		return MZR_DROP_TTL_EXPIRED;
-	mzr_ipv4_dec_ttl(iph);
-	return 0;
+	return mzr_ipv4_dec_ttl_at((void *)(long)xdp->data,
+				   (void *)(long)xdp->data_end,
+				   p->inner_l3_off & MZR_OFF_MASK);
 }
 
 /* Strip everything in front of the inner frame. */

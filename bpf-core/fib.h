@@ -53,11 +53,17 @@ struct {
 	__type(value, struct mzr_nh_val);
 } mzr_nh SEC(".maps");
 
-static __always_inline __u64 mzr_nh_age(void)
+/* @secs in jiffies (without CONFIG_HZ: MZR_NH_AGE_JIFFIES_DEFAULT). */
+static __always_inline __u64 mzr_age_jiffies(__u32 secs)
 {
 	__u64 hz = CONFIG_HZ;
 
-	return hz ? hz * MZR_NH_AGE_S : MZR_NH_AGE_JIFFIES_DEFAULT;
+	return hz ? hz * secs : MZR_NH_AGE_JIFFIES_DEFAULT;
+}
+
+static __always_inline __u64 mzr_nh_age(void)
+{
+	return mzr_age_jiffies(MZR_NH_AGE_S);
 }
 
 /* bpf_fib_lookup() of @dst as this host sends to it from its underlay. */

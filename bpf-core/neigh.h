@@ -66,7 +66,7 @@ static __always_inline int mzr_neigh_tc_run(struct __sk_buff *skb)
 		ret = bpf_redirect_neigh(m->ifindex, NULL, 0, 0);
 	}
 	if (ret != TC_ACT_REDIRECT) {
-		mzr_count(MZR_CNT_DROP_BASE + MZR_DROP_FIB);
+		mzr_count_drop(MZR_DROP_FIB);
 		return TC_ACT_SHOT;
 	}
 	return TC_ACT_REDIRECT;

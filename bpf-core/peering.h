@@ -70,10 +70,4 @@ static __always_inline __u32 mzr_geneve_set_vni(void *data, void *end,
 	return 0;
 }
 
-static __always_inline __u32 mzr_set_vni(struct xdp_md *xdp, __u32 vni)
-{
-	return mzr_geneve_set_vni((void *)(long)xdp->data,
-				  (void *)(long)xdp->data_end, vni);
-}
-
 #endif /* MZR_CORE_PEERING_H */

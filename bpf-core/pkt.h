@@ -9,11 +9,6 @@
 #include "hash.h"
 #include "stats.h"
 
-/* Offsets into the frame are below this (outer headers are fixed-size,
- * Geneve options <= 252 bytes, inner IPv4 header <= 60 bytes); masking
- * with it keeps offsets bounded for the verifier. */
-#define MZR_OFF_MASK 0x1ff
-
 struct mzr_pkt {
 	__u16 outer_l3_off;
 	__u16 outer_l4_off;

@@ -8,7 +8,7 @@
 #ifndef MZR_CORE_ROUTE_H
 #define MZR_CORE_ROUTE_H
 
-#include "agent.h"
+#include "hooks.h"
 #include "scaled.h"
 #include "peering.h"
 
@@ -34,6 +34,26 @@ static __always_inline __be32 mzr_pick_divider(const struct mzr_vpc_val *vpc,
 	if (idx >= MZR_MAX_DIVIDERS)
 		return 0;
 	return vpc->dividers[idx];
+}
+
+/* A bouncer of the network, chosen by the flow; 0 with *reason set when
+ * there is none. */
+static __always_inline __be32 mzr_pick_bouncer(const struct mzr_net_val *net,
+					       __u32 hash, __u32 *reason)
+{
+	__u32 n = net->n_bouncers, idx;
+
+	if (!n || n > MZR_MAX_BOUNCERS) {
+		*reason = MZR_DROP_NO_BOUNCER;
+		return 0;
+	}
+	idx = hash % n;
+	mzr_barrier_var(idx);
+	if (idx >= MZR_MAX_BOUNCERS) {
+		*reason = MZR_DROP_NO_BOUNCER;
+		return 0;
+	}
+	return net->bouncers[idx];
 }
 
 static __always_inline void mzr_plan_forward(struct mzr_plan *plan,

@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * The transit program: one packet walk that plays endpoint host, bouncer
- * or divider depending on map contents (docs/architecture.md, "Transit").
- * Split in parse -> route (a plan) -> hook -> exec so that a hook's
- * continuation resumes at exec with the same plan.
+ * The transit's steps (docs/architecture.md, "Transit"): parse, learn,
+ * the next hop and the rewrites of exec. The walk that strings them
+ * together (parse -> route (a plan) -> hook -> exec, so that a hook's
+ * continuation resumes at exec with the same plan) is in the entry file,
+ * mizar_core.bpf.c; the roles' routes are in route.h.
  */
 #ifndef MZR_CORE_TRANSIT_H
 #define MZR_CORE_TRANSIT_H
 
 #include "route.h"
+/* The agent's steps: tools/bench's stage programs build both walks from
+ * this header. */
+#include "agent.h"
 
-/* Returned by mzr_transit_parse() for traffic that is not ours. */
-#define MZR_NOT_OURS (-2)
+/* A transit parser's "ours, but the kernel's" (a Mizar control frame, a
+ * VPC this host does not know): passed up, counted. Beside MZR_NOT_OURS
+ * (<mizar/bpf/parse.h>). */
+#define MZR_TO_KERNEL (-2)
 
 /* A Mizar host this host knows: itself, or an entry of mzr_peers. */
 static __always_inline int mzr_core_peer_known(const struct mzr_host_cfg *host,
@@ -21,21 +27,28 @@ static __always_inline int mzr_core_peer_known(const struct mzr_host_cfg *host,
 }
 
 /*
- * The option walk as a global function: the verifier checks it once, on
- * its own, instead of re-walking the rest of the transit program for every
- * way the loop can end. Findings go to the per-CPU scratch (md).
+ * The option walk as a global function, one per program context: the
+ * verifier checks it once, on its own, instead of re-walking the rest of
+ * the program for every way the loop can end. Findings go to the per-CPU
+ * scratch (md). A global function has one definition: the entry file
+ * (and a stand-alone object such as tools/bench's) defines each with this
+ * macro.
  */
-__noinline int mzr_core_walk_options(struct xdp_md *xdp)
-{
-	void *data = (void *)(long)xdp->data;
-	void *end = (void *)(long)xdp->data_end;
-	struct mzr_genevehdr *g = data + MZR_GENEVE_OFF;
-	struct mzr_scratch *s = mzr_scratch();
+#define MZR_DEFINE_WALK_OPTIONS(name, ctx_type)                                \
+	__noinline int name(ctx_type *ctx)                                     \
+	{                                                                      \
+		void *data = (void *)(long)ctx->data;                          \
+		void *end = (void *)(long)ctx->data_end;                       \
+		struct mzr_genevehdr *g = data + MZR_GENEVE_OFF;               \
+		struct mzr_scratch *s = mzr_scratch();                         \
+									       \
+		if (!s || (void *)(g + 1) > end)                               \
+			return -MZR_DROP_MALFORMED;                            \
+		return mzr_geneve_walk(g, end, &s->md);                        \
+	}
 
-	if (!s || (void *)(g + 1) > end)
-		return -MZR_DROP_MALFORMED;
-	return mzr_geneve_walk(g, end, &s->md);
-}
+/* Returns 0 or minus the drop reason. */
+int mzr_core_walk_options(struct xdp_md *xdp);
 
 /*
  * The options every Mizar agent writes (encap.h, struct mzr_encap_opts):
@@ -115,20 +128,11 @@ mzr_parse_outer(struct mzr_cursor *c, const struct mzr_host_cfg *host,
 		struct mzr_pkt *p)
 {
 	struct mzr_genevehdr *gnv;
-	struct ethhdr *eth;
 	struct iphdr *iph;
-	struct udphdr *udp;
 
 	__builtin_memset(p, 0, sizeof(*p));
 	p->inner_l4_off = MZR_OFF_NONE;
-	if (mzr_parse_ethhdr(c, &eth) != ETH_P_IP)
-		return 0;
-	if (mzr_parse_iphdr(c, &iph) != IPPROTO_UDP)
-		return 0;
-	if (iph->ihl != 5 || mzr_ipv4_is_fragment(iph) ||
-	    iph->daddr != host->ip)
-		return 0;
-	if (mzr_parse_udphdr(c, &udp) != MZR_GENEVE_PORT)
+	if (mzr_parse_tunnel_outer(c, &iph) || iph->daddr != host->ip)
 		return 0;
 	p->outer_l3_off = MZR_OUTER_L3_OFF;
 	p->outer_l4_off = MZR_OUTER_L4_OFF;
@@ -139,6 +143,22 @@ mzr_parse_outer(struct mzr_cursor *c, const struct mzr_host_cfg *host,
 	    mzr_geneve_version(gnv) != MZR_GENEVE_VERSION)
 		return 0;
 	return gnv;
+}
+
+/* mzr_fast_options(): not the standard layout, the option walk decides. */
+#define MZR_WALK_NEEDED (-3)
+
+/* The standard options (mzr_std_options()), from a Mizar host this host
+ * knows (rule 2, as in mzr_walked_options()). Returns 0 (@p's options
+ * filled), MZR_DROP_UNKNOWN_PEER or MZR_WALK_NEEDED. */
+static __always_inline int mzr_fast_options(const struct mzr_host_cfg *host,
+					    const struct mzr_genevehdr *gnv,
+					    void *end, struct mzr_pkt *p)
+{
+	if (!mzr_std_options(gnv, end, p))
+		return MZR_WALK_NEEDED;
+	return mzr_core_peer_known(host, p->outer_saddr) ?
+		       0 : MZR_DROP_UNKNOWN_PEER;
 }
 
 /* mzr_parse_tunnel_rest(): a Mizar control (OAM) frame, the kernel's. */
@@ -167,9 +187,33 @@ static __always_inline int mzr_parse_tunnel_rest(struct mzr_cursor *c,
 }
 
 /*
+ * mzr_parse_tunnel_rest() for the transits (XDP and tc): a control frame,
+ * and a frame whose VPC this host does not know and whose inner frame
+ * does not parse, go to the kernel whatever they carry (a well-formed one
+ * goes there from the route). Returns 0, MZR_TO_KERNEL (counted) or a
+ * drop reason.
+ */
+static __always_inline int mzr_transit_rest(struct mzr_cursor *c, void *start,
+					    const struct mzr_genevehdr *gnv,
+					    struct mzr_pkt *p)
+{
+	int reason = mzr_parse_tunnel_rest(c, start, gnv, p);
+
+	if (reason == MZR_OAM) {
+		mzr_count(MZR_CNT_GENEVE_OAM);
+		return MZR_TO_KERNEL;
+	}
+	if (reason && p->vni && !bpf_map_lookup_elem(&mzr_vpcs, &p->vni)) {
+		mzr_count(MZR_CNT_UNKNOWN_VNI);
+		return MZR_TO_KERNEL;
+	}
+	return reason;
+}
+
+/*
  * Parse the outer headers, Geneve and its options and the inner frame.
- * Returns MZR_GO, MZR_NOT_OURS, or a verdict. The VPC is looked up only
- * when the route needs it (mzr_transit_route()).
+ * Returns MZR_GO, MZR_NOT_OURS, or a verdict. The VPC is looked up only when the
+ * route needs it (mzr_transit_route()).
  *
  * Geneve on our port is Mizar's only when it carries an option of class
  * MZR_OPT_CLASS: until one is seen nothing is dropped (a version we cannot
@@ -189,31 +233,19 @@ static __always_inline int mzr_transit_parse(struct xdp_md *xdp,
 	gnv = mzr_parse_outer(&c, host, p);
 	if (!gnv)
 		return MZR_NOT_OURS;
-	if (mzr_std_options(gnv, c.end, p))
-		/* Rule 2 as in mzr_walked_options(). */
-		reason = mzr_core_peer_known(host, p->outer_saddr) ?
-				 0 : MZR_DROP_UNKNOWN_PEER;
-	else
+	reason = mzr_fast_options(host, gnv, c.end, p);
+	if (reason == MZR_WALK_NEEDED)
 		reason = mzr_walked_options(host, gnv, c.end, p,
 					    -mzr_core_walk_options(xdp));
 	if (reason == MZR_NOT_OURS)
 		return MZR_NOT_OURS;
 	if (reason)
 		return mzr_drop(reason);
-	reason = mzr_parse_tunnel_rest(&c, (void *)(long)xdp->data, gnv, p);
-	if (reason == MZR_OAM) {
-		mzr_count(MZR_CNT_GENEVE_OAM);
+	reason = mzr_transit_rest(&c, (void *)(long)xdp->data, gnv, p);
+	if (reason == MZR_TO_KERNEL)
 		return XDP_PASS;
-	}
-	if (reason) {
-		/* A VPC this host does not know goes to the kernel whatever
-		 * it carries (mzr_transit_route()). */
-		if (p->vni && !bpf_map_lookup_elem(&mzr_vpcs, &p->vni)) {
-			mzr_count(MZR_CNT_UNKNOWN_VNI);
-			return XDP_PASS;
-		}
+	if (reason)
 		return mzr_drop(reason);
-	}
 	return MZR_GO;
 }
 
@@ -244,12 +276,10 @@ struct {
 	__type(value, struct mzr_learn_l1);
 } mzr_learn_l1 SEC(".maps");
 
-/* MZR_LEARN_L1_S in jiffies (fib.h's CONFIG_HZ; without it, as fib.h). */
+/* MZR_LEARN_L1_S in jiffies (fib.h). */
 static __always_inline __u64 mzr_learn_l1_age(void)
 {
-	__u64 hz = CONFIG_HZ;
-
-	return hz ? hz * MZR_LEARN_L1_S : MZR_NH_AGE_JIFFIES_DEFAULT;
+	return mzr_age_jiffies(MZR_LEARN_L1_S);
 }
 
 _Static_assert(MZR_LEARN_L1_SLOTS == 1 << (32 - 22), "slot bits");
@@ -374,45 +404,38 @@ static __always_inline void mzr_arp_swap(struct ethhdr *eth,
 	arp->spa = target;
 }
 
-/* Turn an ARP request into the reply from plan->mac, addressed back to the
- * requester's host in a fresh outer header. */
-static __always_inline int mzr_arp_reply(struct xdp_md *xdp,
-					 const struct mzr_host_cfg *host,
-					 const struct mzr_pkt *p,
-					 const struct mzr_plan *plan)
+/*
+ * Turn the ARP request into the reply from plan->mac (XDP and tc): to the
+ * host the request came from, never to an RTS it claims
+ * (docs/security.md, rule 5), so a reply cannot be aimed at a third
+ * party. A requester on this host (its agent injected the request): 0
+ * with *@local its veth, the caller hands the reply straight to it. Else a
+ * new packet from this host, fresh TTL and RTS this host, for the caller
+ * to send to p->outer_saddr (*@local 0). Returns 0 or a drop reason.
+ */
+static __always_inline __u32 mzr_arp_answer(void *data, void *end,
+					    const struct mzr_host_cfg *host,
+					    const struct mzr_pkt *p,
+					    const struct mzr_plan *plan,
+					    __u32 *local)
 {
-	void *data = (void *)(long)xdp->data;
-	void *end = (void *)(long)xdp->data_end;
 	__u32 l2 = p->inner_l2_off & MZR_OFF_MASK;
 	struct ethhdr *eth = data + l2;
 	struct mzr_arp *arp = data + l2 + sizeof(*eth);
 	struct iphdr *iph = data + MZR_OUTER_L3_OFF;
-	/* To the host the request came from, never to an RTS it claims
-	 * (docs/security.md, rule 5): a reply cannot be aimed at a third
-	 * party. */
-	__be32 dst = p->outer_saddr;
-	__be32 target = p->daddr;
+	struct mzr_ep_val *req;
 
-	if ((void *)(arp + 1) > end)
-		return mzr_drop(MZR_DROP_MALFORMED);
-	if (dst == host->ip) {
-		/* The requester lives here (its agent injected the
-		 * request): hand the reply straight to it. */
-		struct mzr_ep_val *req = mzr_ep_lookup(p->vni, p->saddr);
-
+	*local = 0;
+	if ((void *)(arp + 1) > end || (void *)(iph + 1) > end)
+		return MZR_DROP_MALFORMED;
+	mzr_arp_swap(eth, arp, plan->mac, p->daddr);
+	if (p->outer_saddr == host->ip) {
+		req = mzr_ep_lookup(p->vni, p->saddr);
 		if (!req || !(req->flags & MZR_EP_F_LOCAL))
-			return mzr_drop(MZR_DROP_NO_ENDPOINT);
-		mzr_arp_swap(eth, arp, plan->mac, target);
-		if (mzr_decap(xdp, p))
-			return mzr_drop(MZR_DROP_ENCAP);
-		mzr_count(plan->counter);
-		return bpf_redirect(req->ifindex, 0);
+			return MZR_DROP_NO_ENDPOINT;
+		*local = req->ifindex;
+		return 0;
 	}
-	mzr_arp_swap(eth, arp, plan->mac, target);
-
-	/* A new packet from this host: fresh TTL, RTS = this host. */
-	if ((void *)(iph + 1) > end)
-		return mzr_drop(MZR_DROP_MALFORMED);
 	iph->ttl = MZR_OUTER_TTL;
 	iph->id = 0;
 	iph->check = 0;
@@ -421,10 +444,61 @@ static __always_inline int mzr_arp_reply(struct xdp_md *xdp,
 		__be32 *rts = data + (p->rts_off & MZR_OFF_MASK);
 
 		if ((void *)(rts + 1) > end)
-			return mzr_drop(MZR_DROP_MALFORMED);
+			return MZR_DROP_MALFORMED;
 		*rts = host->ip;
 	}
-	return mzr_transit_send(xdp, host, host->ip, dst, 1, plan->counter);
+	return 0;
+}
+
+/* Bouncer ARP responder's reply (step 3), sent. */
+static __always_inline int mzr_arp_reply(struct xdp_md *xdp,
+					 const struct mzr_host_cfg *host,
+					 const struct mzr_pkt *p,
+					 const struct mzr_plan *plan)
+{
+	__u32 local, reason;
+
+	reason = mzr_arp_answer((void *)(long)xdp->data,
+				(void *)(long)xdp->data_end, host, p, plan,
+				&local);
+	if (!reason && local)
+		reason = mzr_decap(xdp, p) ? MZR_DROP_ENCAP : 0;
+	if (reason)
+		return mzr_drop(reason);
+	if (local) {
+		mzr_count(plan->counter);
+		return bpf_redirect(local, 0);
+	}
+	return mzr_transit_send(xdp, host, host->ip, p->outer_saddr, 1,
+				plan->counter);
+}
+
+/*
+ * A forwarding hop's rewrites of the frame (XDP and tc): outer TTL <= 1
+ * is dropped ttl_expired; then the FLAGS option, the inner TTL of a routed
+ * hop and the VNI across a peering, as @plan says. Returns 0 or a drop
+ * reason.
+ */
+static __always_inline __u32 mzr_forward_rewrite(void *data, void *end,
+						 const struct mzr_pkt *p,
+						 const struct mzr_plan *plan)
+{
+	struct iphdr *iph = data + MZR_OUTER_L3_OFF;
+	__u32 reason;
+
+	if ((void *)(iph + 1) > end)
+		return MZR_DROP_MALFORMED;
+	if (iph->ttl <= 1)
+		return MZR_DROP_TTL_EXPIRED;
+	reason = mzr_flags_rewrite(data, end, p->flags_off, plan->set_flags,
+				   plan->clear_flags);
+	if (!reason && plan->dec_inner_ttl && !p->is_arp)
+		reason = mzr_ipv4_dec_ttl_at(data, end,
+					     p->inner_l3_off & MZR_OFF_MASK);
+	/* A peered VPC's divider. */
+	if (!reason && plan->vni)
+		reason = mzr_geneve_set_vni(data, end, plan->vni);
+	return reason;
 }
 
 /* Everything after a transit hook: shared by mzr_transit and the
@@ -434,7 +508,6 @@ static __always_inline int mzr_transit_exec(struct xdp_md *xdp,
 					    const struct mzr_pkt *p,
 					    const struct mzr_plan *plan)
 {
-	void *data, *end;
 	__u32 reason;
 
 	switch (plan->action) {
@@ -466,21 +539,8 @@ static __always_inline int mzr_transit_exec(struct xdp_md *xdp,
 		return mzr_drop(MZR_DROP_MALFORMED);
 	}
 
-	data = (void *)(long)xdp->data;
-	end = (void *)(long)xdp->data_end;
-	{
-		struct iphdr *iph = data + MZR_OUTER_L3_OFF;
-
-		if ((void *)(iph + 1) > end)
-			return mzr_drop(MZR_DROP_MALFORMED);
-		if (iph->ttl <= 1)
-			return mzr_drop(MZR_DROP_TTL_EXPIRED);
-	}
-	reason = mzr_update_flags(xdp, p, plan->set_flags, plan->clear_flags);
-	if (!reason && plan->dec_inner_ttl && !p->is_arp)
-		reason = mzr_inner_dec_ttl(xdp, p);
-	if (!reason && plan->vni)
-		reason = mzr_set_vni(xdp, plan->vni);
+	reason = mzr_forward_rewrite((void *)(long)xdp->data,
+				     (void *)(long)xdp->data_end, p, plan);
 	if (reason)
 		return mzr_drop(reason);
 	return mzr_transit_send(xdp, host, p->outer_saddr, plan->next, 0,
@@ -526,108 +586,6 @@ static __always_inline int mzr_transit_not_ours(struct xdp_md *xdp,
 	return XDP_PASS;
 }
 
-static __always_inline int mzr_transit_run(struct xdp_md *xdp)
-{
-	struct mzr_host_cfg *host;
-	struct mzr_plan plan;
-	struct mzr_pkt p;
-	int ret;
-
-	mzr_count(MZR_CNT_TRANSIT_RX);
-	host = mzr_host_cfg();
-	if (!host || !host->ip)
-		return mzr_transit_not_ours(xdp, &p);
-	ret = mzr_transit_parse(xdp, host, &p);
-	if (ret == MZR_NOT_OURS)
-		return mzr_transit_not_ours(xdp, &p);
-	if (ret != MZR_GO)
-		return ret;
-	ret = mzr_transit_route(host, &p, &plan);
-	if (ret != MZR_GO)
-		return ret;
-	if (plan.hook != MZR_HOOK_NONE) {
-		ret = mzr_hook(xdp, plan.hook, mzr_hook_role(&plan), &p,
-			       &plan);
-		if (ret != MZR_GO)
-			return ret;
-	}
-	return mzr_transit_exec(xdp, host, &p, &plan);
-}
-
-/*
- * After a transit hook's chain (@hook; @inject 0): resume with the saved
- * plan, or route again on REROUTE, without hooks. After the external
- * chain or an agent's injection (@inject 1): route the frame as if it
- * came from the wire, with the transit hook that meets it, unless this
- * packet has run that hook already (agent: mzr_scratch.inject_done). So
- * a packet meets each hook at most once and the walk always ends.
- */
-static __always_inline int mzr_transit_cont(struct xdp_md *xdp, int inject,
-					    __u8 hook)
-{
-	struct mzr_host_cfg *host = mzr_host_cfg();
-	struct mzr_ctx *c = mzr_ctx_get();
-	struct mzr_plan plan, *saved = 0;
-	struct mzr_pkt p;
-	__u32 done;
-	int ret;
-
-	if (!host || !c)
-		return mzr_drop(MZR_DROP_MALFORMED);
-	if (c->version != MZR_CTX_VERSION)
-		return mzr_drop(MZR_DROP_NF_ABI);
-	if (!inject) {
-		saved = mzr_plan_get();
-		if (!saved)
-			return mzr_drop(MZR_DROP_MALFORMED);
-		/* The agent's same-host hairpin met a hook. */
-		if (saved->action == MZR_ACT_HAIRPIN)
-			return mzr_agent_hairpin_cont(xdp, c, saved);
-	}
-	ret = mzr_transit_parse(xdp, host, &p);
-	if (ret == MZR_NOT_OURS) {
-		mzr_count(MZR_CNT_TRANSIT_PASS);
-		return XDP_PASS;
-	}
-	if (ret != MZR_GO)
-		return ret;
-	if (inject) {
-		if (c->role == MZR_ROLE_AGENT) {
-			struct mzr_scratch *s = mzr_scratch();
-
-			done = s ? s->inject_done : ~0U;
-		} else {
-			done = MZR_HOOK_BIT(MZR_HOOK_EXTERNAL);
-		}
-		ret = mzr_transit_route(host, &p, &plan);
-		if (ret != MZR_GO)
-			return ret;
-		if (plan.hook != MZR_HOOK_NONE &&
-		    !(done & MZR_HOOK_BIT(plan.hook & 7))) {
-			ret = mzr_hook(xdp, plan.hook, mzr_hook_role(&plan),
-				       &p, &plan);
-			if (ret != MZR_GO)
-				return ret;
-		}
-	} else if (c->decision == MZR_DECIDE_REROUTE) {
-		ret = mzr_transit_route(host, &p, &plan);
-		if (ret != MZR_GO)
-			return ret;
-		/* A reroute at the bouncer or divider hook that ends at a
-		 * local endpoint meets its deliver hook, as from the wire
-		 * (docs/security.md, rule 6); at most once per packet. */
-		if (plan.hook == MZR_HOOK_DELIVER && hook != MZR_HOOK_DELIVER) {
-			ret = mzr_hook(xdp, plan.hook, mzr_hook_role(&plan),
-				       &p, &plan);
-			if (ret != MZR_GO)
-				return ret;
-		}
-	} else {
-		plan = *saved;
-	}
-	return mzr_transit_exec(xdp, host, &p, &plan);
-}
-
 /* Whether the frame is tunnel traffic for this host (UDP 6081 to us). */
 static __always_inline int mzr_is_tunnel_to_us(struct xdp_md *xdp,
 					       const struct mzr_host_cfg *host)
@@ -664,8 +622,7 @@ static __always_inline int mzr_external_wrap(struct xdp_md *xdp,
 	reason = mzr_parse_inner(&c, xdp, &p);
 	if (!reason && p.is_arp)
 		reason = MZR_DROP_ARP;
-	if (!reason && host->mtu &&
-	    xdp->data_end - xdp->data + MZR_ENCAP_LEN - 14 > host->mtu)
+	if (!reason && mzr_too_big(host, xdp->data_end - xdp->data))
 		reason = MZR_DROP_TOO_BIG;
 	if (!reason)
 		reason = mzr_encap_push(xdp, vni, host->ip, host->ip, 0,
@@ -674,31 +631,6 @@ static __always_inline int mzr_external_wrap(struct xdp_md *xdp,
 	if (reason)
 		return mzr_drop(reason);
 	return MZR_GO;
-}
-
-/* After the external chain: INJECT means the NF turned the packet into
- * VPC traffic: a tunnel frame for this host, or a plain IPv4 frame for
- * VPC ctx->vni, which the core encapsulates. */
-static __always_inline int mzr_external_cont(struct xdp_md *xdp)
-{
-	struct mzr_host_cfg *host = mzr_host_cfg();
-	struct mzr_ctx *c = mzr_ctx_get();
-	int ret;
-
-	if (!c || !host)
-		return mzr_drop(MZR_DROP_MALFORMED);
-	if (c->version != MZR_CTX_VERSION)
-		return mzr_drop(MZR_DROP_NF_ABI);
-	if (c->decision == MZR_DECIDE_INJECT) {
-		if (host->ip && !mzr_is_tunnel_to_us(xdp, host)) {
-			ret = mzr_external_wrap(xdp, host, c->vni);
-			if (ret != MZR_GO)
-				return ret;
-		}
-		return mzr_transit_cont(xdp, 1, MZR_HOOK_EXTERNAL);
-	}
-	mzr_count(MZR_CNT_TRANSIT_PASS);
-	return XDP_PASS;
 }
 
 #endif /* MZR_CORE_TRANSIT_H */

@@ -13,49 +13,37 @@
 #ifndef MZR_CORE_TRANSIT_TC_H
 #define MZR_CORE_TRANSIT_TC_H
 
+#include "transit.h"
 #include "agent_tc.h"
+
+/* The end of the Geneve base header (its options follow). */
+#define MZR_TC_GENEVE_END (MZR_GENEVE_OFF + sizeof(struct mzr_genevehdr))
 
 /* Linear bytes the walk reads: outer Ethernet, IPv4, UDP, Geneve with its
  * largest option block, inner Ethernet, IPv4 and an L4 header. */
-#define MZR_TC_TRANSIT_PULL (MZR_GENEVE_OFF + 8 + 252 + 14 + 60 + 20)
+#define MZR_TC_TRANSIT_PULL                                                    \
+	(MZR_TC_GENEVE_END + MZR_GENEVE_OPTS_MAX + MZR_ETH_LEN + 60 + 20)
 
-/* mzr_tc_transit_parse(): ours, but for the kernel (OAM, unknown VNI);
- * TC_ACT_UNSPEC would read as MZR_GO. */
-#define MZR_TC_PASS (-3)
-
-/* mzr_core_walk_options() for an skb (a global function per context). */
-__noinline int mzr_tc_walk_options(struct __sk_buff *skb)
-{
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	struct mzr_genevehdr *g = data + MZR_GENEVE_OFF;
-	struct mzr_scratch *s = mzr_scratch();
-
-	if (!s || (void *)(g + 1) > end)
-		return -MZR_DROP_MALFORMED;
-	return mzr_geneve_walk(g, end, &s->md);
-}
+/* mzr_core_walk_options() for an skb (MZR_DEFINE_WALK_OPTIONS()). */
+int mzr_tc_walk_options(struct __sk_buff *skb);
 
 /*
- * mzr_transit_parse() on an skb, with the same steps and rules: not ours
- * (no Mizar option, not for this host) -> MZR_NOT_OURS; from an unknown
- * peer, bad options, VNI 0 -> a named drop (TC_ACT_SHOT); OAM, and an
- * unknown VNI whose inner frame does not parse -> MZR_TC_PASS (the
- * kernel's; a well-formed one goes to the kernel from the route).
+ * mzr_transit_parse() on an skb, with the same steps, rules and returns
+ * (TC_ACT_UNSPEC: the kernel's);
+ * the skb is made linear for the outer headers first (the underlay's
+ * other traffic pays no more than that), then up to the inner L4 header.
  */
 static __always_inline int mzr_tc_transit_parse(struct __sk_buff *skb,
 						const struct mzr_host_cfg *host,
 						struct mzr_pkt *p)
 {
-	__u32 len = skb->len < MZR_GENEVE_OFF + 8 ? skb->len :
-						    MZR_GENEVE_OFF + 8;
+	__u32 len = skb->len < MZR_TC_GENEVE_END ? skb->len :
+						   MZR_TC_GENEVE_END;
 	struct mzr_genevehdr *gnv;
 	struct mzr_cursor c;
 	void *data;
 	int reason;
 
-	/* The outer headers first: the underlay's other traffic pays no
-	 * more than that. */
 	bpf_skb_pull_data(skb, len);
 	c.pos = (void *)(long)skb->data;
 	c.end = (void *)(long)skb->data_end;
@@ -68,11 +56,8 @@ static __always_inline int mzr_tc_transit_parse(struct __sk_buff *skb,
 	gnv = data + MZR_GENEVE_OFF; /* option-less outer IPv4 (parsed) */
 	if ((void *)(gnv + 1) > c.end)
 		return mzr_tc_drop(MZR_DROP_MALFORMED);
-	if (mzr_std_options(gnv, c.end, p))
-		/* Rule 2 as in mzr_walked_options(). */
-		reason = mzr_core_peer_known(host, p->outer_saddr) ?
-				 0 : MZR_DROP_UNKNOWN_PEER;
-	else
+	reason = mzr_fast_options(host, gnv, c.end, p);
+	if (reason == MZR_WALK_NEEDED)
 		reason = mzr_walked_options(host, gnv, c.end, p,
 					    -mzr_tc_walk_options(skb));
 	if (reason == MZR_NOT_OURS)
@@ -85,18 +70,11 @@ static __always_inline int mzr_tc_transit_parse(struct __sk_buff *skb,
 	gnv = data + MZR_GENEVE_OFF;
 	if ((void *)(gnv + 1) > c.end)
 		return mzr_tc_drop(MZR_DROP_MALFORMED);
-	reason = mzr_parse_tunnel_rest(&c, data, gnv, p);
-	if (reason == MZR_OAM) {
-		mzr_count(MZR_CNT_GENEVE_OAM);
-		return MZR_TC_PASS;
-	}
-	if (reason) {
-		if (p->vni && !bpf_map_lookup_elem(&mzr_vpcs, &p->vni)) {
-			mzr_count(MZR_CNT_UNKNOWN_VNI);
-			return MZR_TC_PASS;
-		}
+	reason = mzr_transit_rest(&c, data, gnv, p);
+	if (reason == MZR_TO_KERNEL)
+		return TC_ACT_UNSPEC;
+	if (reason)
 		return mzr_tc_drop(reason);
-	}
 	return MZR_GO;
 }
 
@@ -115,7 +93,7 @@ static __always_inline __u32 mzr_tc_decap(struct __sk_buff *skb,
 	struct ethhdr *eth;
 	void *data, *end;
 
-	if (l2 < MZR_GENEVE_OFF + 8)
+	if (l2 < MZR_TC_GENEVE_END)
 		return MZR_DROP_MALFORMED;
 	if (bpf_skb_adjust_room(skb, -(int)l2, BPF_ADJ_ROOM_MAC,
 				BPF_F_ADJ_ROOM_FIXED_GSO))
@@ -147,18 +125,6 @@ static __always_inline int mzr_tc_deliver(struct __sk_buff *skb,
 		return bpf_redirect_peer(plan->ifindex, 0);
 	return bpf_redirect(plan->ifindex, 0);
 }
-/* The outer IPv4 header, bounds-checked, or NULL. */
-static __always_inline struct iphdr *mzr_tc_outer_ip(struct __sk_buff *skb)
-{
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	struct iphdr *iph = data + MZR_OUTER_L3_OFF;
-	struct udphdr *udp = data + MZR_OUTER_L4_OFF;
-
-	if ((void *)(udp + 1) > end)
-		return 0;
-	return iph;
-}
 
 /* A forwarding hop (mzr_outer_forward() on an skb), then out through the
  * kernel's route and neighbour for the new destination. */
@@ -179,84 +145,27 @@ static __always_inline int mzr_tc_transit_send(struct __sk_buff *skb,
 	return TC_ACT_REDIRECT;
 }
 
-/* An ARP request a bouncer answers (mzr_arp_reply() on an skb). */
+/* mzr_arp_reply() on an skb. */
 static __always_inline int mzr_tc_arp_reply(struct __sk_buff *skb,
 					    const struct mzr_host_cfg *host,
 					    const struct mzr_pkt *p,
 					    const struct mzr_plan *plan)
 {
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	__u32 l2 = p->inner_l2_off & MZR_OFF_MASK;
-	struct ethhdr *eth = data + l2;
-	struct mzr_arp *arp = data + l2 + sizeof(*eth);
-	struct iphdr *iph = data + MZR_OUTER_L3_OFF;
-	/* Never to the RTS it claims (docs/security.md, rule 5). */
-	__be32 dst = p->outer_saddr;
-	struct mzr_ep_val *req;
-	__u32 reason;
+	__u32 local, reason;
 
-	if ((void *)(arp + 1) > end || (void *)(iph + 1) > end)
-		return mzr_tc_drop(MZR_DROP_MALFORMED);
-	mzr_arp_swap(eth, arp, plan->mac, p->daddr);
-	if (dst == host->ip) {
-		req = mzr_ep_lookup(p->vni, p->saddr);
-		if (!req || !(req->flags & MZR_EP_F_LOCAL))
-			return mzr_tc_drop(MZR_DROP_NO_ENDPOINT);
+	reason = mzr_arp_answer((void *)(long)skb->data,
+				(void *)(long)skb->data_end, host, p, plan,
+				&local);
+	if (!reason && local)
 		reason = mzr_tc_decap(skb, p, p->eth_src);
-		if (reason)
-			return mzr_tc_drop(reason);
+	if (reason)
+		return mzr_tc_drop(reason);
+	if (local) {
 		mzr_count(plan->counter);
-		return bpf_redirect(req->ifindex, 0);
+		return bpf_redirect(local, 0);
 	}
-	iph->ttl = MZR_OUTER_TTL;
-	iph->id = 0;
-	iph->check = 0;
-	iph->check = mzr_ipv4_csum(iph);
-	if (p->rts_off) {
-		__be32 *rts = data + (p->rts_off & MZR_OFF_MASK);
-
-		if ((void *)(rts + 1) > end)
-			return mzr_tc_drop(MZR_DROP_MALFORMED);
-		*rts = host->ip;
-	}
-	return mzr_tc_transit_send(skb, host, host->ip, dst, 1,
+	return mzr_tc_transit_send(skb, host, host->ip, p->outer_saddr, 1,
 				   plan->counter);
-}
-
-/* Rewrite the FLAGS option, the VNI (peering) and the inner TTL of a
- * forwarded frame (mzr_update_flags(), mzr_set_vni(),
- * mzr_inner_dec_ttl() on an skb). */
-static __always_inline __u32 mzr_tc_forward_rewrite(struct __sk_buff *skb,
-						    const struct mzr_pkt *p,
-						    const struct mzr_plan *plan)
-{
-	void *data = (void *)(long)skb->data;
-	void *end = (void *)(long)skb->data_end;
-	struct iphdr *iph;
-	__be32 *fl;
-
-	if (plan->set_flags || plan->clear_flags) {
-		if (!p->flags_off)
-			return MZR_DROP_BAD_OPTION;
-		fl = data + (p->flags_off & MZR_OFF_MASK);
-		if ((void *)(fl + 1) > end)
-			return MZR_DROP_MALFORMED;
-		*fl = bpf_htonl((bpf_ntohl(*fl) | plan->set_flags) &
-				~plan->clear_flags);
-	}
-	/* A peered VPC's divider. */
-	if (plan->vni && mzr_geneve_set_vni(data, end, plan->vni))
-		return MZR_DROP_MALFORMED;
-	if (!plan->dec_inner_ttl || p->is_arp)
-		return 0;
-	iph = data + (p->inner_l3_off & MZR_OFF_MASK);
-	if ((void *)(iph + 1) > end)
-		return MZR_DROP_MALFORMED;
-	if (iph->ttl <= 1)
-		return MZR_DROP_TTL_EXPIRED;
-	mzr_ipv4_dec_ttl(iph);
-	return 0;
 }
 
 /* mzr_transit_exec() on an skb. */
@@ -265,7 +174,6 @@ static __always_inline int mzr_tc_transit_exec(struct __sk_buff *skb,
 					       const struct mzr_pkt *p,
 					       const struct mzr_plan *plan)
 {
-	struct iphdr *iph;
 	__u32 reason;
 
 	switch (plan->action) {
@@ -292,55 +200,12 @@ static __always_inline int mzr_tc_transit_exec(struct __sk_buff *skb,
 	default:
 		return mzr_tc_drop(MZR_DROP_MALFORMED);
 	}
-	iph = mzr_tc_outer_ip(skb);
-	if (!iph)
-		return mzr_tc_drop(MZR_DROP_MALFORMED);
-	if (iph->ttl <= 1)
-		return mzr_tc_drop(MZR_DROP_TTL_EXPIRED);
-	reason = mzr_tc_forward_rewrite(skb, p, plan);
+	reason = mzr_forward_rewrite((void *)(long)skb->data,
+				     (void *)(long)skb->data_end, p, plan);
 	if (reason)
 		return mzr_tc_drop(reason);
 	return mzr_tc_transit_send(skb, host, p->outer_saddr, plan->next, 0,
 				   plan->counter);
-}
-
-/*
- * The tc transit, for a frame from the underlay of a host whose transit
- * runs in tc (MZR_HOST_F_TC_TRANSIT). Its hooks have no chain in this
- * mode (mzr_tc_hook(): the library attaches the XDP transit first).
- */
-static __always_inline int mzr_transit_tc_run(struct __sk_buff *skb,
-					      const struct mzr_host_cfg *host)
-{
-	struct mzr_plan plan;
-	struct mzr_pkt p;
-	__u32 reason;
-	int ret;
-
-	mzr_count(MZR_CNT_TRANSIT_RX);
-	ret = mzr_tc_transit_parse(skb, host, &p);
-	if (ret == MZR_NOT_OURS) {
-		reason = mzr_tc_hook(MZR_HOOK_EXTERNAL);
-		if (reason)
-			return mzr_tc_drop(reason);
-		mzr_count(MZR_CNT_TRANSIT_PASS);
-		return TC_ACT_UNSPEC;
-	}
-	if (ret == MZR_TC_PASS)
-		return TC_ACT_UNSPEC;
-	if (ret != MZR_GO)
-		return ret;
-	ret = mzr_transit_route(host, &p, &plan);
-	if (ret == XDP_PASS) /* a VNI this host does not know, counted */
-		return TC_ACT_UNSPEC;
-	if (ret != MZR_GO)
-		return TC_ACT_SHOT; /* counted by the route */
-	if (plan.hook != MZR_HOOK_NONE) {
-		reason = mzr_tc_hook_at(plan.hook, p.vni, p.daddr);
-		if (reason)
-			return mzr_tc_drop(reason);
-	}
-	return mzr_tc_transit_exec(skb, host, &p, &plan);
 }
 
 #endif /* MZR_CORE_TRANSIT_TC_H */

@@ -14,10 +14,11 @@
 #include <linux/udp.h>
 #include <bpf/bpf_helpers.h>
 #include <mizar/bpf/csum.h>
+#include <mizar/bpf/parse.h>
 
-/* Offsets into the frame in the NF context stay below this: masking keeps
- * packet pointers bounded for the verifier. */
-#define NF_OFF_MASK 0x1ff
+/* The SDK's offset mask (<mizar/bpf/parse.h>), under the name the NFs
+ * use. */
+#define NF_OFF_MASK MZR_OFF_MASK
 
 #define NF_ICMP_ECHOREPLY 0
 #define NF_ICMP_ECHO 8

@@ -10,6 +10,8 @@
  */
 #include "transit.h"
 
+MZR_DEFINE_WALK_OPTIONS(mzr_core_walk_options, struct xdp_md)
+
 /* Keep @v computed: the compiler may not drop the stage that made it. */
 #define bs_use(v) asm volatile("" : : "r"(v))
 

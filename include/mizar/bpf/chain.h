@@ -11,7 +11,7 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 #include <mizar/abi.h>
-#include <mizar/bpf/maps.h>
+#include <mizar/bpf/context.h>
 
 /* Returned by mzr_chain_enter() when the hook has no NF: go on inline. */
 #define MZR_CHAIN_EMPTY (-1)
@@ -43,8 +43,7 @@ static __always_inline __u32 mzr_chain_active(__u32 hook, __u32 *bank)
 static __always_inline int mzr_chain_missed(__u32 hook, __u32 pos)
 {
 	mzr_percpu_inc(&mzr_missed, MZR_MISSED_IDX(hook, pos));
-	mzr_percpu_inc(&mzr_stats,
-		       MZR_CNT_DROP_BASE + MZR_DROP_MISSED_TAIL_CALL);
+	mzr_count_drop(MZR_DROP_MISSED_TAIL_CALL);
 	return XDP_DROP;
 }
 
@@ -64,7 +63,7 @@ static __always_inline int mzr_chain_start(struct xdp_md *xdp,
 	ctx->chain_bank = bank;
 	ctx->chain_len = len;
 	ctx->chain_pos = 0;
-	mzr_percpu_inc(&mzr_stats, MZR_CNT_NF_RUN);
+	mzr_count(MZR_CNT_NF_RUN);
 	bpf_tail_call(xdp, &mzr_progs, MZR_PROG_NF(bank, hook, 0));
 
 	ctx->drop_reason = MZR_DROP_MISSED_TAIL_CALL;

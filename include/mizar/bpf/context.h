@@ -104,6 +104,24 @@ static __always_inline void mzr_ctx_reset(struct mzr_ctx *ctx, __u8 role,
 
 /* ---- Building a context from a tunnel frame (bypass-decap NFs) -------- */
 
+/**
+ * @brief The inner flow @p in (from mzr_parse_inner_frame_at()) into
+ * @p ctx: offsets and the 5-tuple. One copy for the core's hooks and
+ * mzr_tunnel_parse().
+ */
+static __always_inline void mzr_ctx_set_inner(struct mzr_ctx *ctx,
+					      const struct mzr_inner *in)
+{
+	ctx->inner_l2_off = in->l2_off;
+	ctx->inner_l3_off = in->l3_off;
+	ctx->inner_l4_off = in->l4_off;
+	ctx->saddr = in->saddr;
+	ctx->daddr = in->daddr;
+	ctx->sport = in->sport;
+	ctx->dport = in->dport;
+	ctx->proto = in->proto;
+}
+
 /* The inner frame at @c into @ctx, as the core parses it; @ctx is left
  * as it was on error. Returns 0 or the drop reason. */
 static __always_inline int mzr_tunnel_parse_inner(struct mzr_cursor *c,
@@ -115,14 +133,7 @@ static __always_inline int mzr_tunnel_parse_inner(struct mzr_cursor *c,
 
 	if (reason)
 		return reason;
-	ctx->inner_l2_off = in.l2_off;
-	ctx->inner_l3_off = in.l3_off;
-	ctx->inner_l4_off = in.l4_off;
-	ctx->saddr = in.saddr;
-	ctx->daddr = in.daddr;
-	ctx->sport = in.sport;
-	ctx->dport = in.dport;
-	ctx->proto = in.proto;
+	mzr_ctx_set_inner(ctx, &in);
 	return 0;
 }
 
@@ -140,9 +151,10 @@ static __always_inline int mzr_tunnel_parse_inner(struct mzr_cursor *c,
  * the wrong length or an option running past the option area is a bad
  * option.
  *
- * @return 0 for a Mizar tunnel frame; -1 for any other frame (not Geneve,
- * or no option of class MZR_OPT_CLASS); otherwise the enum
- * mzr_drop_reason it should be dropped for (the core's reason).
+ * @return 0 for a Mizar tunnel frame; MZR_NOT_OURS (-1) for any other
+ * frame (not Geneve, or no option of class MZR_OPT_CLASS); otherwise the
+ * enum mzr_drop_reason it should be dropped for (the core's reason). The
+ * convention of every parser, <mizar/bpf/parse.h>.
  */
 static __always_inline int mzr_tunnel_parse(struct xdp_md *xdp,
 					    struct mzr_ctx *ctx)
@@ -150,26 +162,17 @@ static __always_inline int mzr_tunnel_parse(struct xdp_md *xdp,
 	struct mzr_genevehdr *gnv;
 	struct mzr_geneve_md md;
 	struct mzr_cursor c;
-	struct ethhdr *eth;
 	struct iphdr *iph;
-	struct udphdr *udp;
 	int ret;
 
 	mzr_ctx_reset(ctx, MZR_ROLE_HOST, MZR_HOOK_DELIVER);
 	ctx->ingress_ifindex = xdp->ingress_ifindex;
 	mzr_cursor_init(&c, xdp);
-	if (mzr_parse_ethhdr(&c, &eth) != ETH_P_IP)
-		return -1;
-	if (mzr_parse_iphdr(&c, &iph) != IPPROTO_UDP)
-		return -1;
-	/* Mizar builds option-less, unfragmented outer headers only. */
-	if (iph->ihl != 5 || mzr_ipv4_is_fragment(iph))
-		return -1;
-	if (mzr_parse_udphdr(&c, &udp) != MZR_GENEVE_PORT)
-		return -1;
-	ctx->outer_l3_off = sizeof(*eth);
-	ctx->outer_l4_off = sizeof(*eth) + sizeof(*iph);
-	ctx->geneve_off = sizeof(*eth) + sizeof(*iph) + sizeof(*udp);
+	if (mzr_parse_tunnel_outer(&c, &iph))
+		return MZR_NOT_OURS;
+	ctx->outer_l3_off = MZR_OUTER_L3_OFF;
+	ctx->outer_l4_off = MZR_OUTER_L4_OFF;
+	ctx->geneve_off = MZR_GENEVE_OFF;
 
 	ret = mzr_parse_genevehdr(&c, &gnv);
 	if (ret < 0)
@@ -177,7 +180,7 @@ static __always_inline int mzr_tunnel_parse(struct xdp_md *xdp,
 	if (mzr_geneve_walk(gnv, c.end, &md))
 		return MZR_DROP_BAD_OPTION;
 	if (!md.n_mizar)
-		return -1;
+		return MZR_NOT_OURS;
 	if (md.n_unknown_crit)
 		return MZR_DROP_CRIT_OPTION;
 	if (ret != MZR_ETH_P_TEB)

@@ -1,8 +1,18 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * Bounded header parsers for XDP programs: a cursor walks the frame, one
- * __always_inline parser per header checks its bounds, advances the cursor
- * and returns the next protocol (host byte order) or a negative value.
+ * Bounded header parsers for the core and NFs: a cursor walks the frame,
+ * one __always_inline parser per header checks its bounds and advances
+ * the cursor.
+ *
+ * One return convention for every parser of the mizar/bpf headers:
+ *  - a header parser (mzr_parse_<hdr>hdr()) returns what comes next, >= 0
+ *    (EtherType, L4 protocol, port, operation, host byte order), or
+ *    minus the enum mzr_drop_reason it fails for (-MZR_DROP_MALFORMED:
+ *    truncated or not valid);
+ *  - a frame parser (mzr_parse_inner_frame*(), mzr_parse_tunnel_outer(),
+ *    mzr_tunnel_parse()) returns 0, a positive enum mzr_drop_reason, or
+ *    MZR_NOT_OURS: a frame that is somebody else's (not Mizar's), which
+ *    is passed on, never dropped.
  */
 #ifndef MIZAR_BPF_PARSE_H
 #define MIZAR_BPF_PARSE_H
@@ -23,6 +33,15 @@
 
 /* Value of an absent offset. */
 #define MZR_OFF_NONE 0xffff
+
+/* Offsets into a frame are below this (outer headers are fixed-size,
+ * Geneve options <= 252 bytes, inner IPv4 header <= 60 bytes); masking
+ * with it keeps an offset read from a map or the context bounded for the
+ * verifier. */
+#define MZR_OFF_MASK 0x1ff
+
+/* A frame parser's "not a Mizar frame": pass it on (see above). */
+#define MZR_NOT_OURS (-1)
 
 /* Where the next header starts, and where the frame ends. */
 struct mzr_cursor {
@@ -52,7 +71,7 @@ static __always_inline int mzr_parse_ethhdr(struct mzr_cursor *c,
 	struct ethhdr *h = c->pos;
 
 	if ((void *)(h + 1) > c->end)
-		return -1;
+		return -MZR_DROP_MALFORMED;
 	c->pos = h + 1;
 	*eth = h;
 	return bpf_ntohs(h->h_proto);
@@ -67,12 +86,12 @@ static __always_inline int mzr_parse_iphdr(struct mzr_cursor *c,
 	__u32 hlen;
 
 	if ((void *)(h + 1) > c->end)
-		return -1;
+		return -MZR_DROP_MALFORMED;
 	if (h->version != 4 || h->ihl < 5)
-		return -1;
+		return -MZR_DROP_MALFORMED;
 	hlen = h->ihl * 4;
 	if (c->pos + hlen > c->end)
-		return -1;
+		return -MZR_DROP_MALFORMED;
 	c->pos += hlen;
 	*iph = h;
 	return h->protocol;
@@ -97,7 +116,7 @@ static __always_inline int mzr_parse_udphdr(struct mzr_cursor *c,
 	struct udphdr *h = c->pos;
 
 	if ((void *)(h + 1) > c->end)
-		return -1;
+		return -MZR_DROP_MALFORMED;
 	c->pos = h + 1;
 	*udp = h;
 	return bpf_ntohs(h->dest);
@@ -111,15 +130,46 @@ static __always_inline int mzr_parse_tcphdr(struct mzr_cursor *c,
 	__u32 hlen;
 
 	if ((void *)(h + 1) > c->end)
-		return -1;
+		return -MZR_DROP_MALFORMED;
 	hlen = h->doff * 4;
 	if (hlen < sizeof(*h))
-		return -1;
+		return -MZR_DROP_MALFORMED;
 	if (c->pos + hlen > c->end)
-		return -1;
+		return -MZR_DROP_MALFORMED;
 	c->pos += hlen;
 	*tcp = h;
 	return bpf_ntohs(h->dest);
+}
+
+/* Where Mizar's outer headers are in a tunnel frame: it builds them
+ * option-less (docs/wire-format.md). */
+#define MZR_ETH_LEN 14
+#define MZR_OUTER_L3_OFF MZR_ETH_LEN
+#define MZR_OUTER_L4_OFF (MZR_OUTER_L3_OFF + 20)
+#define MZR_GENEVE_OFF (MZR_OUTER_L4_OFF + 8)
+
+/*
+ * The outer Ethernet, IPv4 and UDP headers of a Mizar tunnel frame at @c,
+ * up to its Geneve header: IPv4 without options or fragmentation (Mizar
+ * builds no other), UDP to MZR_GENEVE_PORT. One parser for the core and
+ * NFs (mzr_tunnel_parse()). Returns 0 (@c at the Geneve header, *@iph
+ * the outer IPv4 header) or MZR_NOT_OURS.
+ */
+static __always_inline int mzr_parse_tunnel_outer(struct mzr_cursor *c,
+						  struct iphdr **iph)
+{
+	struct ethhdr *eth;
+	struct udphdr *udp;
+
+	if (mzr_parse_ethhdr(c, &eth) != ETH_P_IP)
+		return MZR_NOT_OURS;
+	if (mzr_parse_iphdr(c, iph) != IPPROTO_UDP)
+		return MZR_NOT_OURS;
+	if ((*iph)->ihl != 5 || mzr_ipv4_is_fragment(*iph))
+		return MZR_NOT_OURS;
+	if (mzr_parse_udphdr(c, &udp) != MZR_GENEVE_PORT)
+		return MZR_NOT_OURS;
+	return 0;
 }
 
 /* ARP for IPv4 over Ethernet, the only kind an overlay carries. */
@@ -138,18 +188,18 @@ struct mzr_arp {
 #define MZR_ARP_REQUEST 1
 #define MZR_ARP_REPLY 2
 
-/* ARP. Returns the operation, or a negative value for a truncated header
- * or anything but IPv4 over Ethernet. */
+/* ARP. Returns the operation, -MZR_DROP_MALFORMED for a truncated header,
+ * -MZR_DROP_ARP for anything but IPv4 over Ethernet. */
 static __always_inline int mzr_parse_arphdr(struct mzr_cursor *c,
 					    struct mzr_arp **arp)
 {
 	struct mzr_arp *h = c->pos;
 
 	if ((void *)(h + 1) > c->end)
-		return -1;
+		return -MZR_DROP_MALFORMED;
 	if (h->htype != bpf_htons(1) || h->ptype != bpf_htons(ETH_P_IP) ||
 	    h->hlen != 6 || h->plen != 4)
-		return -2;
+		return -MZR_DROP_ARP;
 	c->pos = h + 1;
 	*arp = h;
 	return bpf_ntohs(h->op);
@@ -202,10 +252,8 @@ static __always_inline __u32 mzr_parse_inner_frame_at(struct mzr_cursor *c,
 		struct mzr_arp *arp;
 		int op = mzr_parse_arphdr(c, &arp);
 
-		if (op == -1)
-			return MZR_DROP_MALFORMED;
 		if (op < 0)
-			return MZR_DROP_ARP;
+			return -op;
 		in->is_arp = 1;
 		in->arp_op = op;
 		in->saddr = arp->spa;
