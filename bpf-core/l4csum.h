@@ -4,9 +4,10 @@
  * endpoint with checksum offload on (a container runtime's default) sends
  * CHECKSUM_PARTIAL skbs whose L4 checksum field holds only the
  * pseudo-header sum; XDP sees bytes, not that state, and an XDP_REDIRECT
- * loses it, so the receiver would drop every such segment. A partial
- * frame is recognised by its field (the folded pseudo-header sum) and
- * summed in full; a complete frame costs the pseudo sum and one compare.
+ * loses it, so the receiver would drop every such segment. The whole sum
+ * is computed for every frame, partial or complete: an NF at agent-egress
+ * may have edited a partial frame's field (RFC 1624 on a pseudo sum), so
+ * the field cannot tell which kind it holds.
  */
 #ifndef MZR_CORE_L4CSUM_H
 #define MZR_CORE_L4CSUM_H
@@ -110,25 +111,15 @@ __noinline int mzr_core_csum_tail(struct xdp_md *xdp, __u32 off, __u32 tail)
  * header is at @l3_off and L4 header at @l4_off of the XDP frame. A UDP
  * checksum of 0 ("none") stays 0.
  *
- * @fresh: the frame is as the endpoint sent it (no NF has edited it).
- * Then only a partial frame is summed: a CHECKSUM_PARTIAL frame holds
- * exactly the folded pseudo-header sum (tcp_v4_send_check(),
- * udp4_hwcsum(), the GSO segmenters); any other value is a complete
- * checksum, right or wrong, left for the receiver to judge. A complete
- * frame whose checksum equals the pseudo sum is recomputed to the same
- * value. Without @fresh the whole sum is always computed: an NF's
- * incremental update (RFC 1624) of a partial frame's field moves the
- * pseudo sum the wrong way, so the field tells nothing.
- *
  * A global function: the verifier checks it once. Returns 0, or -1 for a
  * frame whose lengths do not hold.
  */
 __noinline int mzr_core_l4_csum(struct xdp_md *xdp, __u32 l3_off,
-				__u32 l4_off, __u32 proto, __u32 fresh)
+				__u32 l4_off, __u32 proto)
 {
 	void *data = (void *)(long)xdp->data;
 	void *end = (void *)(long)xdp->data_end;
-	__u32 len, ip_len, chunks, tail, off, cs_off, pseudo, field;
+	__u32 len, ip_len, chunks, tail, off, cs_off, pseudo;
 	struct iphdr *iph;
 	__sum16 *check;
 	__u64 sum;
@@ -168,25 +159,13 @@ __noinline int mzr_core_l4_csum(struct xdp_md *xdp, __u32 l3_off,
 	mzr_barrier_var(check);
 	if ((void *)(check + 1) > end)
 		return -1;
-	field = *check;
-	if (proto == IPPROTO_UDP && !field)
+	if (proto == IPPROTO_UDP && !*check)
 		return 0;
 	sum = (__u64)iph->saddr + iph->daddr + bpf_htons(proto) +
 	      bpf_htons(len);
 	pseudo = mzr_csum_add_fold(sum);
-	if (fresh) {
-		/* 0 and 0xffff are one value in one's complement (a sum
-		 * adjusted by csum16_add() may carry either). */
-		if (field != pseudo && !(field == 0 && pseudo == 0xffff))
-			return 0;
-		/* Partial: the field holds the pseudo sum, so the sum of
-		 * every L4 byte as it is, the field included, is the whole
-		 * checksum's. */
-		sum = 0;
-	} else {
-		*check = 0;
-		sum = pseudo;
-	}
+	*check = 0;
+	sum = pseudo;
 	chunks = len / MZR_CSUM_CHUNK;
 	off = l4_off;
 	for (__u32 i = 0; i < MZR_CSUM_CHUNKS; i++) {
@@ -225,14 +204,14 @@ __noinline int mzr_core_l4_csum(struct xdp_md *xdp, __u32 l3_off,
 }
 
 static __always_inline int mzr_l4_csum_do(struct xdp_md *xdp,
-					  const struct mzr_pkt *p, __u32 fresh)
+					  const struct mzr_pkt *p)
 {
 	if (p->proto != IPPROTO_TCP && p->proto != IPPROTO_UDP)
 		return 0;
 	if (p->inner_l4_off == MZR_OFF_NONE || !p->sport)
 		return 0; /* a fragment, or ports not parsed */
 	return mzr_core_l4_csum(xdp, p->inner_l3_off, p->inner_l4_off,
-				p->proto, fresh);
+				p->proto);
 }
 
 /* Compute the checksum of the endpoint's frame parsed in @p (TCP or UDP,
@@ -241,15 +220,7 @@ static __always_inline int mzr_l4_csum_do(struct xdp_md *xdp,
 static __always_inline int mzr_l4_csum_fill(struct xdp_md *xdp,
 					    const struct mzr_pkt *p)
 {
-	return mzr_l4_csum_do(xdp, p, 0);
-}
-
-/* The same for a frame as the endpoint sent it (no NF ran on it): only a
- * partial frame is summed, a complete one costs a compare. */
-static __always_inline int mzr_l4_csum_fill_fresh(struct xdp_md *xdp,
-						  const struct mzr_pkt *p)
-{
-	return mzr_l4_csum_do(xdp, p, 1);
+	return mzr_l4_csum_do(xdp, p);
 }
 
 #endif /* MZR_CORE_L4CSUM_H */

@@ -314,7 +314,7 @@ int bs_m_l4csum(struct xdp_md *xdp)
 		return XDP_ABORTED;
 	if (mzr_core_l4_csum(xdp, sizeof(struct ethhdr),
 			     sizeof(struct ethhdr) + iph->ihl * 4,
-			     iph->protocol, 0))
+			     iph->protocol))
 		return XDP_ABORTED;
 	return bs_done(xdp);
 }
